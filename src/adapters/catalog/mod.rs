@@ -1,0 +1,4 @@
+//! The on-disk catalog of a server: directory layout, backup.info files, xlog.db.
+
+pub mod layout;
+pub mod store;

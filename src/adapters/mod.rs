@@ -1,0 +1,9 @@
+//! Adapters: all I/O. Each module owns one external thing and returns typed errors with
+//! context. Adapters never print.
+
+pub mod catalog;
+pub mod config_files;
+pub mod durable;
+pub mod lock;
+pub mod pg_tools;
+pub mod postgres;

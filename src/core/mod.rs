@@ -1,0 +1,13 @@
+//! Pure domain types and rules: no `std::fs`, `std::process`, `std::net`, PostgreSQL, clock or
+//! environment access (enforced by `tests/architecture.rs`). Time comes in as a parameter.
+
+pub mod backup_id;
+pub mod backup_info;
+pub mod config;
+pub mod identity;
+pub mod lsn;
+pub mod py_literal;
+pub mod timeline;
+pub mod wal_name;
+pub mod wal_segment_size;
+pub mod xlog_db;
