@@ -7,3 +7,4 @@ pub mod durable;
 pub mod lock;
 pub mod pg_tools;
 pub mod postgres;
+pub mod privileges;

@@ -1,7 +1,188 @@
-//! Command-line definitions (clap). Being written.
-/// Parsed command line.
-pub struct Cli;
-/// Parse the process arguments.
+//! Command-line definitions (clap derive). clap types live only here; `app` turns them into
+//! typed, resolved requests. Only commands that work are defined: a Barman command we do not
+//! support yet is absent from `--help` (and clap rejects it with exit 2).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// The `barman` command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "barman",
+    about = "Barman: Backup and Recovery Manager for PostgreSQL",
+    disable_version_flag = true,
+    after_help = "Barman by EnterpriseDB (www.enterprisedb.com), reimplemented in Rust."
+)]
+pub struct Cli {
+    /// Global options.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The command to run (none prints this help).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Options accepted before any command (Barman's top-level parser).
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// show program's version number and exit
+    #[arg(short = 'v', long = "version", global = true)]
+    pub version: bool,
+    /// uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf,
+    /// /etc/barman/barman.conf)
+    #[arg(
+        short = 'c',
+        long = "config",
+        value_name = "CONFIG",
+        global = true,
+        env = "BARMAN_CONFIG_FILE"
+    )]
+    pub config: Option<PathBuf>,
+    /// use coloured output
+    #[arg(long = "color", visible_alias = "colour", value_enum, default_value_t = ColorArg::Auto, global = true)]
+    pub color: ColorArg,
+    /// override the default log level
+    #[arg(long = "log-level", value_enum, global = true)]
+    pub log_level: Option<LogLevelArg>,
+    /// be quiet
+    #[arg(short = 'q', long = "quiet", global = true)]
+    pub quiet: bool,
+    /// debug output
+    #[arg(short = 'd', long = "debug", global = true)]
+    pub debug: bool,
+    /// output format
+    #[arg(short = 'f', long = "format", value_enum, default_value_t = FormatArg::Console, global = true)]
+    pub format: FormatArg,
+}
+
+/// `--color` choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    /// never colour
+    Never,
+    /// always colour
+    Always,
+    /// colour when stdout and stderr are terminals
+    Auto,
+}
+
+/// `--log-level` choices (Python logging level names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "UPPER")]
+pub enum LogLevelArg {
+    /// NOTSET
+    Notset,
+    /// DEBUG
+    Debug,
+    /// INFO
+    Info,
+    /// WARNING
+    Warning,
+    /// ERROR
+    Error,
+    /// CRITICAL
+    Critical,
+}
+
+impl LogLevelArg {
+    /// The Python level name.
+    pub fn name(self) -> &'static str {
+        match self {
+            LogLevelArg::Notset => "NOTSET",
+            LogLevelArg::Debug => "DEBUG",
+            LogLevelArg::Info => "INFO",
+            LogLevelArg::Warning => "WARNING",
+            LogLevelArg::Error => "ERROR",
+            LogLevelArg::Critical => "CRITICAL",
+        }
+    }
+}
+
+/// `-f/--format` choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// human-readable lines
+    Console,
+    /// one JSON object
+    Json,
+}
+
+/// The supported commands, with Barman's names and aliases.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Diagnostic command (for support and problems detection purpose)
+    Diagnose(DiagnoseArgs),
+    /// List available servers, with useful information
+    #[command(visible_alias = "list-server")]
+    ListServers(ListServersArgs),
+    /// Show all configuration parameters for the specified servers
+    #[command(visible_alias = "show-server")]
+    ShowServers(ShowServersArgs),
+}
+
+/// `diagnose` options.
+#[derive(Debug, Args)]
+pub struct DiagnoseArgs {
+    /// Include the source file which provides the effective value for each configuration
+    /// option
+    #[arg(long = "show-config-source")]
+    pub show_config_source: bool,
+}
+
+/// `list-servers` options.
+#[derive(Debug, Args)]
+pub struct ListServersArgs {
+    /// machine readable output
+    #[arg(long)]
+    pub minimal: bool,
+}
+
+/// `show-servers` arguments.
+#[derive(Debug, Args)]
+pub struct ShowServersArgs {
+    /// specifies the server names to show ('all' will show all available servers)
+    #[arg(value_name = "server_name", required = true, num_args = 1..)]
+    pub server_name: Vec<String>,
+}
+
+/// Parse the process arguments; usage errors print clap's message and exit 2 (argparse's code).
 pub fn parse() -> Cli {
-    Cli
+    Cli::parse()
+}
+
+/// The clap command tree (for help text and shell completions).
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        command().debug_assert();
+    }
+
+    #[test]
+    fn cli_accepts_aliases_and_global_options_after_command() {
+        let cli = Cli::try_parse_from(["barman", "list-server", "-q", "--minimal"]).unwrap();
+        assert!(cli.global.quiet);
+        assert!(matches!(
+            cli.command,
+            Some(Command::ListServers(ListServersArgs { minimal: true }))
+        ));
+    }
+
+    #[test]
+    fn cli_show_servers_requires_a_name() {
+        let err = Cli::try_parse_from(["barman", "show-servers"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn cli_unsupported_command_is_a_usage_error() {
+        let err = Cli::try_parse_from(["barman", "backup", "pg"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+    }
 }

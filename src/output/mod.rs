@@ -1,1 +1,294 @@
-//! Output: being written.
+//! Everything the user sees: the only place in the crate that writes to stdout or stderr.
+//!
+//! Mirrors Barman's `output.py`: a console writer (info on stdout, `WARNING:`/`ERROR:`/
+//! `EXCEPTION:`/`DEBUG:` lines on stderr) and a JSON writer that collects everything and prints
+//! one object at exit. Any error sets a sticky "errored" flag that decides the exit code, so a
+//! multi-server command keeps going after one server fails (as Barman's `error_occurred`).
+
+pub mod json;
+pub mod python;
+
+use serde_json::{Map, Value};
+use std::io::{IsTerminal, Write};
+
+/// `-f/--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Human-readable lines (Barman's `ConsoleOutputWriter`).
+    Console,
+    /// One JSON object printed at exit (Barman's `JsonOutputWriter`).
+    Json,
+}
+
+/// `--color/--colour`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColorChoice {
+    /// Never colour.
+    Never,
+    /// Always colour.
+    Always,
+    /// Colour only when both stdout and stderr are terminals (Barman's rule).
+    Auto,
+}
+
+/// Colours Barman uses for check results and message prefixes.
+#[derive(Debug, Clone, Copy)]
+pub enum Color {
+    /// OK.
+    Green,
+    /// FAILED, ERROR, EXCEPTION.
+    Red,
+    /// WARNING.
+    Yellow,
+}
+
+/// The output writer shared by a whole command run.
+pub struct Output {
+    format: Format,
+    quiet: bool,
+    debug: bool,
+    color: bool,
+    errored: bool,
+    /// JSON mode: the structured result (server name → value) and message lists.
+    doc: Map<String, Value>,
+}
+
+impl Output {
+    /// A writer for the given options.
+    pub fn new(format: Format, quiet: bool, debug: bool, color: ColorChoice) -> Self {
+        let color = match color {
+            ColorChoice::Never => false,
+            ColorChoice::Always => true,
+            ColorChoice::Auto => std::io::stdout().is_terminal() && std::io::stderr().is_terminal(),
+        };
+        Output {
+            format,
+            quiet,
+            debug,
+            color,
+            errored: false,
+            doc: Map::new(),
+        }
+    }
+
+    /// The selected format.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// True when `-f json` was given.
+    pub fn is_json(&self) -> bool {
+        self.format == Format::Json
+    }
+
+    /// True when any error was reported.
+    pub fn errored(&self) -> bool {
+        self.errored
+    }
+
+    /// Mark the run as failed without printing anything (e.g. a failed check line).
+    pub fn set_errored(&mut self) {
+        self.errored = true;
+    }
+
+    /// A normal message: stdout in console mode (muted by `-q`), `_INFO` in JSON mode.
+    pub fn info(&mut self, msg: &str) {
+        tracing::info!("{}", redact(msg));
+        self.message("_INFO", None, msg);
+    }
+
+    /// A warning: `WARNING: <msg>` on stderr.
+    pub fn warning(&mut self, msg: &str) {
+        tracing::warn!("{}", redact(msg));
+        self.message("_WARNING", Some(("WARNING", Color::Yellow)), msg);
+    }
+
+    /// An error: `ERROR: <msg>` on stderr; the run will exit 1.
+    pub fn error(&mut self, msg: &str) {
+        tracing::error!("{}", redact(msg));
+        self.errored = true;
+        self.message("_ERROR", Some(("ERROR", Color::Red)), msg);
+    }
+
+    /// An unexpected failure: `EXCEPTION: <msg>` on stderr; the run will exit 1.
+    pub fn exception(&mut self, msg: &str) {
+        tracing::error!("{}", redact(msg));
+        self.errored = true;
+        self.message("_EXCEPTION", Some(("EXCEPTION", Color::Red)), msg);
+    }
+
+    /// A debug line, shown only with `-d`.
+    pub fn debug(&mut self, msg: &str) {
+        tracing::debug!("{}", redact(msg));
+        if self.debug {
+            self.message("_DEBUG", Some(("DEBUG", Color::Green)), msg);
+        }
+    }
+
+    fn message(&mut self, list: &str, prefix: Option<(&str, Color)>, msg: &str) {
+        let msg = redact(msg);
+        match self.format {
+            Format::Json => {
+                let entry = self
+                    .doc
+                    .entry(list.to_string())
+                    .or_insert_with(|| Value::Array(Vec::new()));
+                if let Value::Array(items) = entry {
+                    items.push(Value::String(msg));
+                }
+            }
+            Format::Console => match prefix {
+                None => {
+                    if !self.quiet {
+                        write_out(&format!("{msg}\n"));
+                    }
+                }
+                Some((label, color)) => {
+                    let label = self.paint(label, color);
+                    write_err(&format!("{label}: {msg}\n"));
+                }
+            },
+        }
+    }
+
+    /// Console only: print a result line on stdout (muted by `-q`). No-op in JSON mode.
+    pub fn line(&mut self, text: &str) {
+        if self.format == Format::Console && !self.quiet {
+            write_out(&format!("{}\n", redact(text)));
+        }
+    }
+
+    /// JSON only: set a top-level member of the result object. No-op in console mode.
+    pub fn json_set(&mut self, key: &str, value: Value) {
+        if self.format == Format::Json {
+            self.doc.insert(key.to_string(), value);
+        }
+    }
+
+    /// Wrap `text` in ANSI colour codes when colours are on.
+    pub fn paint(&self, text: &str, color: Color) -> String {
+        if !self.color {
+            return text.to_string();
+        }
+        let code = match color {
+            Color::Green => 32,
+            Color::Red => 31,
+            Color::Yellow => 33,
+        };
+        format!("\x1b[{code}m{text}\x1b[0m")
+    }
+
+    /// Flush the JSON document (one object, no trailing newline, as Barman). `-q` with JSON
+    /// prints nothing at all.
+    pub fn close(&mut self) {
+        if self.format == Format::Json && !self.quiet {
+            let doc = Value::Object(std::mem::take(&mut self.doc));
+            write_out(&json::dumps(&doc));
+        }
+    }
+}
+
+/// Hide passwords in conninfo strings and URIs, as Barman's output does.
+///
+/// Barman's pattern also swallows the rest of the line (including a newline in show-servers);
+/// we stop at white space so line-oriented output stays parseable.
+pub fn redact(msg: &str) -> String {
+    let mut out = String::with_capacity(msg.len());
+    let mut rest = msg;
+    while let Some(pos) = rest.find("password=") {
+        let (head, tail) = rest.split_at(pos + "password=".len());
+        out.push_str(head);
+        let end = tail.find(char::is_whitespace).unwrap_or(tail.len());
+        if end > 0 {
+            out.push_str("*REDACTED*");
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    redact_uri(&out)
+}
+
+/// `postgresql://user:secret@host` → `postgresql://user:*REDACTED*@host`.
+fn redact_uri(msg: &str) -> String {
+    let mut out = String::with_capacity(msg.len());
+    let mut rest = msg;
+    while let Some(pos) = rest.find("://") {
+        let (head, tail) = rest.split_at(pos + 3);
+        out.push_str(head);
+        let authority_end = tail
+            .find(|c: char| c == '/' || c.is_whitespace())
+            .unwrap_or(tail.len());
+        let authority = &tail[..authority_end];
+        match (authority.find(':'), authority.rfind('@')) {
+            (Some(colon), Some(at)) if colon < at => {
+                out.push_str(&authority[..=colon]);
+                out.push_str("*REDACTED*");
+                out.push_str(&authority[at..]);
+            }
+            _ => out.push_str(authority),
+        }
+        rest = &tail[authority_end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn write_out(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`barman list-servers | head -1`) is not an error worth reporting.
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+}
+
+fn write_err(text: &str) {
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// Print text on stdout regardless of format (help, version, completions).
+pub fn print_raw(text: &str) {
+    write_out(text);
+}
+
+/// Print text on stderr regardless of format (usage errors before an `Output` exists).
+pub fn eprint_raw(text: &str) {
+    write_err(text);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_hides_conninfo_password() {
+        assert_eq!(
+            redact("host=a password=secret user=b"),
+            "host=a password=*REDACTED* user=b"
+        );
+    }
+
+    #[test]
+    fn redact_hides_uri_password() {
+        assert_eq!(
+            redact("postgresql://u:pw@h:5432/db x"),
+            "postgresql://u:*REDACTED*@h:5432/db x"
+        );
+        assert_eq!(redact("postgresql://u@h/db"), "postgresql://u@h/db");
+    }
+
+    #[test]
+    fn redact_keeps_text_without_password() {
+        assert_eq!(redact("plain text"), "plain text");
+    }
+
+    #[test]
+    fn json_messages_collect_in_lists() {
+        let mut out = Output::new(Format::Json, false, false, ColorChoice::Never);
+        out.error("boom");
+        out.info("hello");
+        assert!(out.errored());
+        assert_eq!(
+            json::dumps(&Value::Object(out.doc.clone())),
+            r#"{"_ERROR": ["boom"], "_INFO": ["hello"]}"#
+        );
+    }
+}
