@@ -8,3 +8,4 @@ pub mod lock;
 pub mod pg_tools;
 pub mod postgres;
 pub mod privileges;
+pub mod system_info;

@@ -1,0 +1,135 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_barman_global_optspecs
+    string join \n v/version c/config= color= log-level= q/quiet d/debug f/format= h/help
+end
+
+function __fish_barman_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_barman_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_barman_using_subcommand
+    set -l cmd (__fish_barman_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c barman -n "__fish_barman_needs_command" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_needs_command" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_needs_command" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_needs_command" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_needs_command" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_needs_command" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_needs_command" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_needs_command" -f -a "diagnose" -d 'Diagnostic command (for support and problems detection purpose)'
+complete -c barman -n "__fish_barman_needs_command" -f -a "list-servers" -d 'List available servers, with useful information'
+complete -c barman -n "__fish_barman_needs_command" -f -a "list-server" -d 'List available servers, with useful information'
+complete -c barman -n "__fish_barman_needs_command" -f -a "show-servers" -d 'Show all configuration parameters for the specified servers'
+complete -c barman -n "__fish_barman_needs_command" -f -a "show-server" -d 'Show all configuration parameters for the specified servers'
+complete -c barman -n "__fish_barman_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c barman -n "__fish_barman_using_subcommand diagnose" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand diagnose" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand diagnose" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand diagnose" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand diagnose" -l show-config-source -d 'Include the source file which provides the effective value for each configuration option'
+complete -c barman -n "__fish_barman_using_subcommand diagnose" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand diagnose" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand diagnose" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand diagnose" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand list-servers" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand list-servers" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand list-servers" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand list-servers" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand list-servers" -l minimal -d 'machine readable output'
+complete -c barman -n "__fish_barman_using_subcommand list-servers" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand list-servers" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand list-servers" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand list-servers" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand list-server" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand list-server" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand list-server" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand list-server" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand list-server" -l minimal -d 'machine readable output'
+complete -c barman -n "__fish_barman_using_subcommand list-server" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand list-server" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand list-server" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand list-server" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand show-servers" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand show-servers" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand show-servers" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand show-servers" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand show-servers" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand show-servers" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand show-servers" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand show-servers" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand show-server" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand show-server" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand show-server" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand show-server" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand show-server" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand show-server" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand show-server" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand show-server" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from diagnose list-servers show-servers help" -f -a "diagnose" -d 'Diagnostic command (for support and problems detection purpose)'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from diagnose list-servers show-servers help" -f -a "list-servers" -d 'List available servers, with useful information'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from diagnose list-servers show-servers help" -f -a "show-servers" -d 'Show all configuration parameters for the specified servers'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from diagnose list-servers show-servers help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
