@@ -48,8 +48,7 @@ pub fn parse_level(level: &str) -> Option<tracing::level_filters::LevelFilter> {
 }
 
 /// Install the global subscriber. `log_file` is created (with its parent folder) when
-/// missing; when it cannot be opened we fall back to stderr and return the reason so the
-/// caller can warn.
+/// missing; when it cannot be opened we fall back to stderr and log Barman's warning.
 pub fn init(
     log_file: Option<&Path>,
     level: tracing::level_filters::LevelFilter,
@@ -63,8 +62,11 @@ pub fn init(
             }
             match OpenOptions::new().create(true).append(true).open(path) {
                 Ok(file) => Box::new(file),
-                Err(err) => {
-                    problem = Some(format!("cannot open log file '{}': {err}", path.display()));
+                Err(_) => {
+                    problem = Some(
+                        "Failed opening the requested log file. Using standard error instead."
+                            .to_string(),
+                    );
                     Box::new(std::io::stderr())
                 }
             }
@@ -80,6 +82,9 @@ pub fn init(
         .finish();
     // A second init (tests calling run() twice) keeps the first subscriber.
     let _ = tracing::subscriber::set_global_default(subscriber);
+    if let Some(text) = &problem {
+        tracing::warn!("{text}");
+    }
     problem
 }
 
