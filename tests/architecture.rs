@@ -55,7 +55,11 @@ fn core_modules_do_no_io() {
             }
         }
     }
-    assert!(offences.is_empty(), "core/ must stay pure:\n{}", offences.join("\n"));
+    assert!(
+        offences.is_empty(),
+        "core/ must stay pure:\n{}",
+        offences.join("\n")
+    );
 }
 
 #[test]
@@ -75,11 +79,19 @@ fn only_output_prints() {
             }
         }
     }
-    assert!(offences.is_empty(), "print only through src/output:\n{}", offences.join("\n"));
+    assert!(
+        offences.is_empty(),
+        "print only through src/output:\n{}",
+        offences.join("\n")
+    );
 }
 
 #[test]
 fn main_rs_stays_thin() {
-    let main = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/main.rs")).expect("read main.rs");
-    assert!(main.lines().count() <= 20, "src/main.rs must stay within 20 lines");
+    let main = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/main.rs"))
+        .expect("read main.rs");
+    assert!(
+        main.lines().count() <= 20,
+        "src/main.rs must stay within 20 lines"
+    );
 }

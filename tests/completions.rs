@@ -39,5 +39,8 @@ fn completions_offer_only_supported_commands() {
     generate(Shell::Bash, &mut cmd, "barman", &mut generated);
     let text = String::from_utf8(generated).expect("utf-8");
     assert!(text.contains("list-servers"));
-    assert!(!text.contains("barman__backup"), "unsupported command offered");
+    assert!(
+        !text.contains("barman__backup"),
+        "unsupported command offered"
+    );
 }
