@@ -91,35 +91,38 @@ impl Output {
         self.errored = true;
     }
 
+    // Messages are also logged, as Barman logs them under the calling module's logger; most
+    // of Barman's come from `barman.cli`, so that is the logger name we give them.
+
     /// A normal message: stdout in console mode (muted by `-q`), `_INFO` in JSON mode.
     pub fn info(&mut self, msg: &str) {
-        tracing::info!("{}", redact(msg));
+        tracing::info!(target: "barman.cli", "{}", redact(msg));
         self.message("_INFO", None, msg);
     }
 
     /// A warning: `WARNING: <msg>` on stderr.
     pub fn warning(&mut self, msg: &str) {
-        tracing::warn!("{}", redact(msg));
+        tracing::warn!(target: "barman.cli", "{}", redact(msg));
         self.message("_WARNING", Some(("WARNING", Color::Yellow)), msg);
     }
 
     /// An error: `ERROR: <msg>` on stderr; the run will exit 1.
     pub fn error(&mut self, msg: &str) {
-        tracing::error!("{}", redact(msg));
+        tracing::error!(target: "barman.cli", "{}", redact(msg));
         self.errored = true;
         self.message("_ERROR", Some(("ERROR", Color::Red)), msg);
     }
 
     /// An unexpected failure: `EXCEPTION: <msg>` on stderr; the run will exit 1.
     pub fn exception(&mut self, msg: &str) {
-        tracing::error!("{}", redact(msg));
+        tracing::error!(target: "barman.cli", "{}", redact(msg));
         self.errored = true;
         self.message("_EXCEPTION", Some(("EXCEPTION", Color::Red)), msg);
     }
 
     /// A debug line, shown only with `-d`.
     pub fn debug(&mut self, msg: &str) {
-        tracing::debug!("{}", redact(msg));
+        tracing::debug!(target: "barman.cli", "{}", redact(msg));
         if self.debug {
             self.message("_DEBUG", Some(("DEBUG", Color::Green)), msg);
         }
