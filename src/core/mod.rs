@@ -7,6 +7,7 @@ pub mod config;
 pub mod identity;
 pub mod lsn;
 pub mod py_literal;
+pub mod retention;
 pub mod timeline;
 pub mod wal_name;
 pub mod wal_segment_size;

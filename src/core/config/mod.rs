@@ -1,1 +1,1049 @@
-//! (being written)
+//! Barman's configuration, as Barman 3.20 reads it (`barman/config.py`, plus the
+//! configuration effects of `Server.__init__`): files merged in load order, `[barman]`
+//! defaults inherited by servers, `%(key)s` defaults, models, the server-disabling rules and
+//! warnings. Pure: the file texts come in, the typed configuration goes out; the one piece of
+//! I/O it needs (resolving symlinks for path conflicts) is passed in as a function.
+//!
+//! One deliberate difference from Barman, required by this project: an unparsable value
+//! (and an unknown retention policy, a server defined twice, ...) is an error that stops the
+//! program, where Barman warns and silently falls back to another value.
+
+pub mod ini;
+pub mod options;
+pub mod value;
+
+use crate::core::retention::RetentionPolicy;
+use options::{GlobalOption, ServerOption, GLOBAL_OPTIONS, SERVER_OPTIONS};
+use std::collections::BTreeMap;
+pub use value::{Kind, OptionValue};
+
+/// One configuration file's path and text, in load order.
+#[derive(Debug, Clone)]
+pub struct ConfigText {
+    /// Path as Barman reports it (the `-c` argument as given, or the included file's path).
+    pub path: String,
+    /// The file's content.
+    pub text: String,
+}
+
+/// A configuration problem that stops the program: one line naming what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+impl ConfigError {
+    fn at(file: &str, line: usize, section: &str, key: &str, value: &str, reason: &str) -> Self {
+        ConfigError(format!(
+            "{file}:{line}: [{section}] {key} = '{value}': {reason}"
+        ))
+    }
+}
+
+/// Where a merged value came from.
+#[derive(Debug, Clone)]
+struct Entry {
+    value: String,
+    file: String,
+    line: usize,
+}
+
+/// The merged INI content: section name → key → entry, sections in first-seen order.
+#[derive(Debug, Default)]
+struct Merged {
+    order: Vec<String>,
+    sections: BTreeMap<String, BTreeMap<String, Entry>>,
+    /// The file that first defined each section (to detect a server defined twice).
+    defined_in: BTreeMap<String, String>,
+}
+
+impl Merged {
+    fn get(&self, section: &str, key: &str) -> Option<&Entry> {
+        self.sections.get(section)?.get(key)
+    }
+}
+
+/// The `[barman]` section.
+#[derive(Debug, Clone)]
+pub struct GlobalConfig {
+    /// `barman_home` (required).
+    pub barman_home: String,
+    /// `barman_user` (default `barman`).
+    pub barman_user: String,
+    /// `barman_lock_directory` (default `barman_home`).
+    pub barman_lock_directory: String,
+    /// `lock_directory_cleanup` (default true).
+    pub lock_directory_cleanup: bool,
+    /// `config_changes_queue` (default `<barman_home>/cfg_changes.queue`).
+    pub config_changes_queue: String,
+    /// `configuration_files_directory`.
+    pub configuration_files_directory: Option<String>,
+    /// `log_file` (stderr when unset).
+    pub log_file: Option<String>,
+    /// `log_level` (default `INFO`).
+    pub log_level: String,
+    /// `log_format`.
+    pub log_format: String,
+    /// Raw `[barman]` items with their source file, for `diagnose`.
+    raw: Vec<(String, String, String)>,
+}
+
+impl GlobalConfig {
+    /// What `diagnose` reports under `global.config`: the raw `[barman]` items (as strings)
+    /// plus the three computed ones, each with its source file (`None` = default).
+    pub fn diagnose_items(&self) -> Vec<(String, serde_json::Value, Option<String>)> {
+        let mut items: BTreeMap<String, (serde_json::Value, Option<String>)> = self
+            .raw
+            .iter()
+            .map(|(k, v, f)| {
+                (
+                    k.clone(),
+                    (serde_json::Value::String(v.clone()), Some(f.clone())),
+                )
+            })
+            .collect();
+        let source = |key: &str| {
+            self.raw
+                .iter()
+                .find(|(k, _, _)| k == key)
+                .map(|(_, _, f)| f.clone())
+        };
+        items.insert(
+            "barman_lock_directory".into(),
+            (
+                self.barman_lock_directory.clone().into(),
+                source("barman_lock_directory"),
+            ),
+        );
+        items.insert(
+            "lock_directory_cleanup".into(),
+            (
+                self.lock_directory_cleanup.into(),
+                source("lock_directory_cleanup"),
+            ),
+        );
+        items.insert(
+            "config_changes_queue".into(),
+            (
+                self.config_changes_queue.clone().into(),
+                source("config_changes_queue"),
+            ),
+        );
+        items.into_iter().map(|(k, (v, s))| (k, v, s)).collect()
+    }
+}
+
+/// One server's effective configuration.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    name: String,
+    values: BTreeMap<&'static str, OptionValue>,
+    sources: BTreeMap<&'static str, String>,
+    /// Why the server is disabled (Barman's texts), shown by `check`.
+    pub msg_list: Vec<String>,
+    active_model: Option<String>,
+}
+
+impl ServerConfig {
+    /// The server name (its section).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The value of `key` (any of the 122 keys, or `name`).
+    pub fn get(&self, key: &str) -> Option<&OptionValue> {
+        self.values.get(key)
+    }
+
+    /// Every key (122 + `name`) with its value, sorted by key.
+    pub fn items(&self) -> Vec<(&str, &OptionValue)> {
+        self.values.iter().map(|(k, v)| (*k, v)).collect()
+    }
+
+    /// The file that gave the effective value of `key`, `None` for a default.
+    pub fn source(&self, key: &str) -> Option<&str> {
+        self.sources.get(key).map(String::as_str)
+    }
+
+    /// Text value of a key, `None` when unset.
+    pub fn str(&self, key: &str) -> Option<&str> {
+        match self.values.get(key) {
+            Some(OptionValue::Str(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Boolean value of a key (false when unset).
+    pub fn bool(&self, key: &str) -> bool {
+        matches!(self.values.get(key), Some(OptionValue::Bool(true)))
+    }
+
+    /// Integer value of a key.
+    pub fn int(&self, key: &str) -> Option<i64> {
+        match self.values.get(key) {
+            Some(OptionValue::Int(n)) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// True when configuration errors disabled the server.
+    pub fn disabled(&self) -> bool {
+        self.bool("disabled")
+    }
+
+    /// `active`.
+    pub fn active(&self) -> bool {
+        self.bool("active")
+    }
+
+    /// `description`.
+    pub fn description(&self) -> Option<&str> {
+        self.str("description")
+    }
+
+    /// A passive node copies from another Barman (`primary_ssh_command` is set).
+    pub fn passive_node(&self) -> bool {
+        self.str("primary_ssh_command").is_some()
+    }
+
+    /// The model applied through `config-switch`, if any.
+    pub fn active_model(&self) -> Option<&str> {
+        self.active_model.as_deref()
+    }
+
+    /// `backup_directory`.
+    pub fn backup_directory(&self) -> &str {
+        self.str("backup_directory").unwrap_or_default()
+    }
+
+    /// `basebackups_directory`.
+    pub fn basebackups_directory(&self) -> &str {
+        self.str("basebackups_directory").unwrap_or_default()
+    }
+
+    /// `wals_directory`.
+    pub fn wals_directory(&self) -> &str {
+        self.str("wals_directory").unwrap_or_default()
+    }
+
+    /// `incoming_wals_directory`.
+    pub fn incoming_wals_directory(&self) -> &str {
+        self.str("incoming_wals_directory").unwrap_or_default()
+    }
+
+    /// `streaming_wals_directory`.
+    pub fn streaming_wals_directory(&self) -> &str {
+        self.str("streaming_wals_directory").unwrap_or_default()
+    }
+
+    /// `errors_directory`.
+    pub fn errors_directory(&self) -> &str {
+        self.str("errors_directory").unwrap_or_default()
+    }
+
+    /// `xlogdb_directory`.
+    pub fn xlogdb_directory(&self) -> &str {
+        self.str("xlogdb_directory").unwrap_or_default()
+    }
+
+    /// `backup_method`.
+    pub fn backup_method(&self) -> &str {
+        self.str("backup_method").unwrap_or("rsync")
+    }
+
+    /// `conninfo`.
+    pub fn conninfo(&self) -> Option<&str> {
+        self.str("conninfo")
+    }
+
+    /// `streaming_conninfo`.
+    pub fn streaming_conninfo(&self) -> Option<&str> {
+        self.str("streaming_conninfo")
+    }
+
+    /// `ssh_command`.
+    pub fn ssh_command(&self) -> Option<&str> {
+        self.str("ssh_command")
+    }
+
+    /// `slot_name`.
+    pub fn slot_name(&self) -> Option<&str> {
+        self.str("slot_name")
+    }
+
+    /// `path_prefix`.
+    pub fn path_prefix(&self) -> Option<&str> {
+        self.str("path_prefix")
+    }
+
+    /// `archiver` (after Barman forces it on when no archiver is enabled).
+    pub fn archiver(&self) -> bool {
+        self.bool("archiver")
+    }
+
+    /// `streaming_archiver`.
+    pub fn streaming_archiver(&self) -> bool {
+        self.bool("streaming_archiver")
+    }
+
+    /// `compression` (WAL).
+    pub fn compression(&self) -> Option<&str> {
+        self.str("compression")
+    }
+
+    /// The parsed retention policy, when set.
+    pub fn retention_policy(&self) -> Option<RetentionPolicy> {
+        match self.values.get("retention_policy") {
+            Some(OptionValue::Retention(p)) => Some(*p),
+            _ => None,
+        }
+    }
+
+    /// `minimum_redundancy` as the integer Barman converts it to.
+    pub fn minimum_redundancy(&self) -> u32 {
+        self.int("minimum_redundancy")
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(0)
+    }
+
+    fn set(&mut self, key: &'static str, value: OptionValue) {
+        self.values.insert(key, value);
+    }
+
+    fn disable(&mut self, message: String) {
+        self.msg_list.push(message);
+        self.values.insert("disabled", OptionValue::Bool(true));
+    }
+}
+
+/// A model section (`model = true`).
+#[derive(Debug, Clone)]
+pub struct ModelConfig {
+    name: String,
+    values: BTreeMap<&'static str, OptionValue>,
+    sources: BTreeMap<&'static str, String>,
+}
+
+impl ModelConfig {
+    /// The model name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Every model key (set or `None`), sorted.
+    pub fn items(&self) -> Vec<(&str, &OptionValue)> {
+        self.values.iter().map(|(k, v)| (*k, v)).collect()
+    }
+
+    /// The file that set `key`.
+    pub fn source(&self, key: &str) -> Option<&str> {
+        self.sources.get(key).map(String::as_str)
+    }
+
+    /// `cluster`.
+    pub fn cluster(&self) -> Option<&str> {
+        match self.values.get("cluster") {
+            Some(OptionValue::Str(s)) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The main file's path.
+    pub config_file: String,
+    /// The `[barman]` section.
+    pub global: GlobalConfig,
+    /// Servers by name (sorted).
+    pub servers: BTreeMap<String, ServerConfig>,
+    /// Models by name.
+    pub models: BTreeMap<String, ModelConfig>,
+    /// Warnings to print as `WARNING: <text>` (Barman's wording).
+    pub warnings: Vec<String>,
+    /// Global configuration errors (servers sharing a directory), Barman's wording.
+    pub errors_list: Vec<String>,
+}
+
+/// Build the configuration from the files in load order (main file first).
+///
+/// `active_models` maps a server to the content of its `.active-model.auto` file;
+/// `realpath` resolves symlinks for the path-conflict checks.
+///
+/// # Errors
+/// Syntax and interpolation errors, unparsable values, a server defined in two files, the
+/// reserved section name `all`, `[barman]` content in an included file, a missing
+/// `barman_home`.
+pub fn build(
+    files: &[ConfigText],
+    active_models: &BTreeMap<String, String>,
+    realpath: &dyn Fn(&str) -> String,
+) -> Result<Config, ConfigError> {
+    let main = files.first().map(|f| f.path.clone()).unwrap_or_default();
+    let merged = merge(files)?;
+    let mut warnings = Vec::new();
+    let global = build_global(&merged, &mut warnings)?;
+    let mut servers = BTreeMap::new();
+    let mut models = BTreeMap::new();
+    for section in &merged.order {
+        if section == "barman" {
+            continue;
+        }
+        if section == "all" {
+            return Err(ConfigError(
+                "FATAL: the reserved word 'all' is not allowed as server name.Please rename it."
+                    .into(),
+            ));
+        }
+        if is_model(&merged, section)? {
+            models.insert(
+                section.clone(),
+                build_model(&merged, section, &mut warnings)?,
+            );
+        } else {
+            servers.insert(
+                section.clone(),
+                build_server(&merged, &global, section, &mut warnings)?,
+            );
+        }
+    }
+    let errors_list = check_conflicting_paths(&mut servers, realpath);
+    for (name, server) in servers.iter_mut() {
+        apply_active_model(server, active_models.get(name), &models);
+    }
+    for server in servers.values_mut() {
+        server_init_rules(server, &mut warnings);
+    }
+    Ok(Config {
+        config_file: main,
+        global,
+        servers,
+        models,
+        warnings,
+        errors_list,
+    })
+}
+
+fn merge(files: &[ConfigText]) -> Result<Merged, ConfigError> {
+    let mut merged = Merged::default();
+    for (index, file) in files.iter().enumerate() {
+        let parsed = ini::parse(&file.text).map_err(|e| {
+            let place = match (&e.section, &e.key) {
+                (Some(s), Some(k)) => format!(" [{s}] {k}"),
+                (Some(s), None) => format!(" [{s}]"),
+                _ => String::new(),
+            };
+            ConfigError(format!("{}:{}:{place}: {}", file.path, e.line, e.reason))
+        })?;
+        let is_main = index == 0;
+        let is_auto = file.path.ends_with(".barman.auto.conf");
+        for (section, options) in parsed.sections {
+            if section == "barman" && !is_main {
+                check_global_unchanged(&merged, &file.path, &options)?;
+                continue;
+            }
+            if let Some(first) = merged.defined_in.get(&section) {
+                // A server split across files is a mistake that would silently mix two
+                // servers' settings. Barman's own .barman.auto.conf (config-update) and
+                // repeated sections in one file are how Barman legitimately merges.
+                if first != &file.path && !is_auto && section != "barman" {
+                    return Err(ConfigError(format!(
+                        "{}: [{section}] server '{section}' is defined twice (first in {first})",
+                        file.path
+                    )));
+                }
+            } else {
+                merged.defined_in.insert(section.clone(), file.path.clone());
+                merged.order.push(section.clone());
+            }
+            let target = merged.sections.entry(section).or_default();
+            for option in options {
+                target.insert(
+                    option.key,
+                    Entry {
+                        value: option.value,
+                        file: file.path.clone(),
+                        line: option.line,
+                    },
+                );
+            }
+        }
+    }
+    Ok(merged)
+}
+
+/// Barman refuses an included file whose `[barman]` section changes the global settings.
+fn check_global_unchanged(
+    merged: &Merged,
+    path: &str,
+    options: &[ini::IniOption],
+) -> Result<(), ConfigError> {
+    let changes = options
+        .iter()
+        .any(|o| merged.get("barman", &o.key).map(|e| e.value.as_str()) != Some(o.value.as_str()));
+    if changes {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        return Err(ConfigError(format!(
+            "FATAL: the configuration file {name} contains a not empty [barman] section"
+        )));
+    }
+    Ok(())
+}
+
+/// Barman's `Config.get`: `None` becomes `none_value`, then one pair of matching quotes
+/// around the whole value is removed.
+fn clean(value: &str, none_value: &str) -> String {
+    let value = if value == "None" { none_value } else { value };
+    let bytes = value.as_bytes();
+    if bytes.len() >= 2
+        && (bytes[0] == b'"' || bytes[0] == b'\'')
+        && bytes[bytes.len() - 1] == bytes[0]
+        && !value.contains('\n')
+    {
+        value[1..value.len() - 1].to_string()
+    } else {
+        value.to_string()
+    }
+}
+
+fn build_global(merged: &Merged, warnings: &mut Vec<String>) -> Result<GlobalConfig, ConfigError> {
+    let section = merged.sections.get("barman");
+    let get = |key: &str| {
+        section
+            .and_then(|s| s.get(key))
+            .map(|e| clean(&e.value, "None"))
+    };
+    let Some(barman_home) = get("barman_home").filter(|h| !h.is_empty()) else {
+        return Err(ConfigError(
+            "ERROR: Parameter \"barman_home\" is required in [barman] section. Your configuration is missing required parameters. Exiting.".into(),
+        ));
+    };
+    let mut raw = Vec::new();
+    if let Some(section) = section {
+        for (key, entry) in section {
+            if !options::known_in_global(key) {
+                warnings.push(format!(
+                    "Invalid configuration option \"{key}\" in [barman] section."
+                ));
+            }
+            raw.push((key.clone(), entry.value.clone(), entry.file.clone()));
+        }
+    }
+    let template = |option: &GlobalOption| {
+        option
+            .default
+            .map(|d| d.replace("%(barman_home)s", &barman_home))
+            .unwrap_or_default()
+    };
+    let default_of = |name: &str| {
+        template(
+            GLOBAL_OPTIONS
+                .iter()
+                .find(|o| o.name == name)
+                .expect("invariant: global option exists"),
+        )
+    };
+    let cleanup_text =
+        get("lock_directory_cleanup").unwrap_or_else(|| default_of("lock_directory_cleanup"));
+    let lock_directory_cleanup = value::parse_bool(&cleanup_text).map_err(|reason| {
+        let entry = merged.get("barman", "lock_directory_cleanup");
+        ConfigError::at(
+            entry.map_or("", |e| e.file.as_str()),
+            entry.map_or(0, |e| e.line),
+            "barman",
+            "lock_directory_cleanup",
+            &cleanup_text,
+            &reason,
+        )
+    })?;
+    let non_empty = |key: &str| get(key).filter(|v| !v.is_empty());
+    Ok(GlobalConfig {
+        barman_lock_directory: non_empty("barman_lock_directory")
+            .unwrap_or_else(|| barman_home.clone()),
+        barman_user: non_empty("barman_user").unwrap_or_else(|| default_of("barman_user")),
+        config_changes_queue: non_empty("config_changes_queue")
+            .unwrap_or_else(|| default_of("config_changes_queue")),
+        configuration_files_directory: non_empty("configuration_files_directory"),
+        log_file: non_empty("log_file"),
+        log_level: non_empty("log_level").unwrap_or_else(|| default_of("log_level")),
+        log_format: non_empty("log_format").unwrap_or_else(|| default_of("log_format")),
+        lock_directory_cleanup,
+        barman_home,
+        raw,
+    })
+}
+
+fn is_model(merged: &Merged, section: &str) -> Result<bool, ConfigError> {
+    match merged.get(section, "model") {
+        None => Ok(false),
+        Some(entry) => value::parse_bool(&entry.value).map_err(|reason| {
+            ConfigError::at(
+                &entry.file,
+                entry.line,
+                section,
+                "model",
+                &entry.value,
+                &reason,
+            )
+        }),
+    }
+}
+
+/// What an empty value (or `None`) does for a key, reproducing what Barman's parsers do
+/// with an empty string.
+enum EmptyValue {
+    /// The key is unset and not inherited (`compression = None` turns compression off).
+    Unset,
+    /// The key falls back to `[barman]` and the default, silently.
+    Fallback,
+    /// As `Fallback`, with Barman's "Ignoring invalid configuration value" warning.
+    FallbackWarn,
+}
+
+fn empty_value(option: &ServerOption) -> EmptyValue {
+    match option.kind {
+        Kind::Str | Kind::LaterInt | Kind::Retention | Kind::DirOrUrl | Kind::CompressionLevel => {
+            EmptyValue::Unset
+        }
+        Kind::BackupOptions | Kind::RecoveryOptions => EmptyValue::Unset,
+        Kind::Choice(_) if option.name == "compression" => EmptyValue::Unset,
+        Kind::SiSize | Kind::Interval => EmptyValue::Fallback,
+        _ => EmptyValue::FallbackWarn,
+    }
+}
+
+/// Resolve one key from one section: `Ok(None)` means "not given here".
+fn resolve_in(
+    merged: &Merged,
+    section: &str,
+    option: &ServerOption,
+    warnings: &mut Vec<String>,
+) -> Result<Option<(OptionValue, String)>, ConfigError> {
+    let Some(entry) = merged.get(section, option.name) else {
+        return Ok(None);
+    };
+    let text = clean(&entry.value, "");
+    if text.is_empty() {
+        return match empty_value(option) {
+            EmptyValue::Unset => Ok(Some((empty_of(option), entry.file.clone()))),
+            EmptyValue::Fallback => Ok(None),
+            EmptyValue::FallbackWarn => {
+                let reason = value::parse(option.kind, "").err().unwrap_or_default();
+                warnings.push(format!(
+                    "Ignoring invalid configuration value '' for key {} in [{section}] section: {reason}",
+                    option.name
+                ));
+                Ok(None)
+            }
+        };
+    }
+    let parsed = value::parse(option.kind, &text).map_err(|reason| {
+        ConfigError::at(
+            &entry.file,
+            entry.line,
+            section,
+            option.name,
+            &text,
+            &reason,
+        )
+    })?;
+    Ok(Some((parsed, entry.file.clone())))
+}
+
+/// The value an explicitly empty key takes.
+fn empty_of(option: &ServerOption) -> OptionValue {
+    match option.kind {
+        Kind::BackupOptions => OptionValue::Csv("BackupOptions", Vec::new()),
+        Kind::RecoveryOptions => OptionValue::Csv("RecoveryOptions", Vec::new()),
+        _ => OptionValue::None,
+    }
+}
+
+fn build_server(
+    merged: &Merged,
+    global: &GlobalConfig,
+    name: &str,
+    warnings: &mut Vec<String>,
+) -> Result<ServerConfig, ConfigError> {
+    let section = &merged.sections[name];
+    for key in section.keys() {
+        if options::server_option(key).is_none() {
+            warnings.push(format!(
+                "Invalid configuration option \"{key}\" in [{name}] section."
+            ));
+        }
+    }
+    let mut server = ServerConfig {
+        name: name.to_string(),
+        values: BTreeMap::new(),
+        sources: BTreeMap::new(),
+        msg_list: Vec::new(),
+        active_model: None,
+    };
+    // Attributes visible to default templates, as Python's `self.__dict__`.
+    let mut attrs: BTreeMap<&str, String> = BTreeMap::new();
+    attrs.insert("name", name.to_string());
+    attrs.insert("barman_home", global.barman_home.clone());
+    for option in SERVER_OPTIONS {
+        let mut resolved = None;
+        if option.name != "disabled" {
+            resolved = resolve_in(merged, name, option, warnings)?;
+            if resolved.is_none() && option.inherited {
+                resolved = resolve_in(merged, "barman", option, warnings)?;
+            }
+        }
+        let value = match resolved {
+            Some((value, file)) => {
+                server.sources.insert(option.name, file);
+                value
+            }
+            None => match option.default {
+                Some(template) => {
+                    let text = expand_template(template, &attrs);
+                    if text == "None" {
+                        OptionValue::None
+                    } else {
+                        value::parse(option.kind, &text).map_err(|reason| {
+                            ConfigError(format!(
+                                "[{name}] default of {} = '{text}': {reason}",
+                                option.name
+                            ))
+                        })?
+                    }
+                }
+                None => OptionValue::None,
+            },
+        };
+        let value = match value {
+            OptionValue::Str(s) if s.is_empty() => OptionValue::None,
+            other => other,
+        };
+        attrs.insert(option.name, value.python_str());
+        server.set(option.name, value);
+    }
+    server.set("name", OptionValue::Str(name.to_string()));
+    convert_like_server_init(&mut server, merged)?;
+    Ok(server)
+}
+
+/// `%(key)s` → the already computed attribute (Python's `DEFAULTS[key] % self.__dict__`).
+fn expand_template(template: &str, attrs: &BTreeMap<&str, String>) -> String {
+    let mut out = template.to_string();
+    for (key, value) in attrs {
+        out = out.replace(&format!("%({key})s"), value);
+    }
+    out
+}
+
+/// The conversions Barman's `Server.__init__` applies to every server's configuration:
+/// `minimum_redundancy` and `bandwidth_limit` to integers, the retention policy to an object
+/// (and the WAL retention policy to `MAIN` with it).
+fn convert_like_server_init(server: &mut ServerConfig, merged: &Merged) -> Result<(), ConfigError> {
+    let name = server.name().to_string();
+    let where_set = |key: &str| match merged.get(&name, key) {
+        Some(e) => (e.file.clone(), e.line, name.clone()),
+        None => merged
+            .get("barman", key)
+            .map(|e| (e.file.clone(), e.line, "barman".to_string()))
+            .unwrap_or_default(),
+    };
+    for key in ["minimum_redundancy", "bandwidth_limit"] {
+        if let Some(OptionValue::Str(text)) = server.get(key).cloned() {
+            let n: i64 = text
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n: &i64| *n >= 0)
+                .ok_or_else(|| {
+                    let (file, line, section) = where_set(key);
+                    ConfigError::at(
+                        &file,
+                        line,
+                        &section,
+                        key,
+                        &text,
+                        "must be a non-negative integer",
+                    )
+                })?;
+            let key: &'static str = if key == "minimum_redundancy" {
+                "minimum_redundancy"
+            } else {
+                "bandwidth_limit"
+            };
+            server.set(key, OptionValue::Int(n));
+        } else if key == "minimum_redundancy" {
+            server.set("minimum_redundancy", OptionValue::Int(0));
+        }
+    }
+    if let Some(OptionValue::Str(text)) = server.get("retention_policy").cloned() {
+        let policy: RetentionPolicy =
+            text.parse()
+                .map_err(|e: crate::core::retention::RetentionPolicyError| {
+                    let (file, line, section) = where_set("retention_policy");
+                    ConfigError::at(
+                        &file,
+                        line,
+                        &section,
+                        "retention_policy",
+                        &text,
+                        &e.to_string(),
+                    )
+                })?;
+        server.set("retention_policy", OptionValue::Retention(policy));
+        // Barman supports only the "main" WAL policy and uses it whatever was written.
+        server.set("wal_retention_policy", OptionValue::WalRetentionMain);
+    }
+    if server.str("retention_policy_mode") != Some("auto") {
+        server.set("retention_policy_mode", OptionValue::Str("auto".into()));
+    }
+    Ok(())
+}
+
+fn build_model(
+    merged: &Merged,
+    name: &str,
+    warnings: &mut Vec<String>,
+) -> Result<ModelConfig, ConfigError> {
+    let section = &merged.sections[name];
+    for key in section.keys() {
+        let allowed = key == "model" || options::server_option(key).is_some_and(|o| o.model);
+        if !allowed {
+            warnings.push(format!(
+                "Invalid configuration option \"{key}\" in [{name}] section."
+            ));
+        }
+    }
+    let mut values = BTreeMap::new();
+    let mut sources = BTreeMap::new();
+    for option in SERVER_OPTIONS.iter().filter(|o| o.model) {
+        let value = match resolve_in(merged, name, option, warnings)? {
+            Some((value, file)) => {
+                sources.insert(option.name, file);
+                value
+            }
+            None => OptionValue::None,
+        };
+        values.insert(option.name, value);
+    }
+    values.insert("model", OptionValue::Bool(true));
+    if let Some(entry) = merged.get(name, "model") {
+        sources.insert("model", entry.file.clone());
+    }
+    if matches!(values.get("cluster"), None | Some(OptionValue::None)) {
+        return Err(ConfigError(format!(
+            "{}: [{name}] Parameter \"cluster\" is required in [{name}] section.",
+            merged.defined_in.get(name).cloned().unwrap_or_default()
+        )));
+    }
+    Ok(ModelConfig {
+        name: name.to_string(),
+        values,
+        sources,
+    })
+}
+
+/// Barman's `_check_conflicting_paths`: a directory used twice in one server disables it;
+/// used by two servers, it is a global error that stops every command but `diagnose`.
+fn check_conflicting_paths(
+    servers: &mut BTreeMap<String, ServerConfig>,
+    realpath: &dyn Fn(&str) -> String,
+) -> Vec<String> {
+    const LABELS: [&str; 6] = [
+        "backup_directory",
+        "basebackups_directory",
+        "errors_directory",
+        "incoming_wals_directory",
+        "streaming_wals_directory",
+        "wals_directory",
+    ];
+    let mut seen: BTreeMap<String, (&'static str, String)> = BTreeMap::new();
+    let mut errors = Vec::new();
+    let names: Vec<String> = servers.keys().cloned().collect();
+    for name in names {
+        let server = servers.get_mut(&name).expect("invariant: name from keys");
+        for label in LABELS {
+            let Some(path) = server.str(label).map(str::to_string) else {
+                continue;
+            };
+            if path.contains("://") {
+                continue;
+            }
+            let real = realpath(&path);
+            let described = if real == path {
+                path.clone()
+            } else {
+                format!("{path} (symlink to: {real})")
+            };
+            match seen.get(&real) {
+                None => {
+                    seen.insert(real, (label, name.clone()));
+                }
+                Some((first_label, first_server)) if *first_server == name => {
+                    let message = format!(
+                        "Conflicting path: {label}={described} conflicts with '{first_label}' for server '{first_server}'"
+                    );
+                    server.disable(message);
+                }
+                Some((first_label, first_server)) => errors.push(format!(
+                    "Conflicting path: {label}={described} for server '{name}' conflicts with '{first_label}' for server '{first_server}'"
+                )),
+            }
+        }
+    }
+    errors
+}
+
+fn apply_active_model(
+    server: &mut ServerConfig,
+    active: Option<&String>,
+    models: &BTreeMap<String, ModelConfig>,
+) {
+    let Some(model_name) = active.map(|m| m.trim()).filter(|m| !m.is_empty()) else {
+        return;
+    };
+    let Some(model) = models.get(model_name) else {
+        let message = format!(
+            "Model '{model_name}' is set as the active model for the server '{}' but the model does not exist.",
+            server.name()
+        );
+        server.disable(message);
+        return;
+    };
+    // A model for another cluster is refused (Barman reports it when switching).
+    if model.cluster() != server.str("cluster") {
+        return;
+    }
+    for (key, value) in &model.values {
+        if matches!(*key, "model" | "cluster") || value.is_none() {
+            continue;
+        }
+        if let Some(option) = options::server_option(key) {
+            server.set(option.name, value.clone());
+            if let Some(source) = model.sources.get(key) {
+                server.sources.insert(option.name, source.clone());
+            }
+        }
+    }
+    server.active_model = Some(model_name.to_string());
+}
+
+/// The configuration effects of Barman's `Server.__init__` and backup executors for active
+/// servers: missing connection settings disable the server, the backup strategy default is
+/// applied, and `archiver` is forced on when no archiver is enabled.
+fn server_init_rules(server: &mut ServerConfig, warnings: &mut Vec<String>) {
+    if !server.active() {
+        return;
+    }
+    let name = server.name().to_string();
+    let passive = server.passive_node();
+    let method = server.backup_method().to_string();
+    if !passive {
+        if server.conninfo().is_none() {
+            server.disable(format!(
+                "PostgreSQL connection: Missing 'conninfo' parameter for server '{name}'"
+            ));
+        }
+        if (method == "postgres" || server.streaming_archiver())
+            && server.streaming_conninfo().is_none()
+        {
+            server.disable(format!(
+                "Streaming connection: Missing 'streaming_conninfo' parameter for server '{name}'"
+            ));
+        }
+        backup_executor_rules(server, &method, warnings);
+        if !server.archiver() && server.streaming_archiver() && server.slot_name().is_none() {
+            server.disable(
+                "Streaming-only archiver requires 'streaming_conninfo' and 'slot_name' options to be properly configured"
+                    .into(),
+            );
+        }
+        if !server.archiver() && !server.streaming_archiver() {
+            warnings.push(format!(
+                "No archiver enabled for server '{name}'. Please turn on 'archiver', 'streaming_archiver' or both"
+            ));
+            warnings.push("Forcing 'archiver = on'".into());
+            server.set("archiver", OptionValue::Bool(true));
+        }
+    }
+}
+
+fn backup_options(server: &ServerConfig) -> Vec<String> {
+    match server.get("backup_options") {
+        Some(OptionValue::Csv(_, items)) => items.clone(),
+        _ => Vec::new(),
+    }
+}
+
+fn set_backup_options(server: &mut ServerConfig, mut items: Vec<String>) {
+    items.sort();
+    items.dedup();
+    server.set("backup_options", OptionValue::Csv("BackupOptions", items));
+}
+
+fn backup_executor_rules(server: &mut ServerConfig, method: &str, warnings: &mut Vec<String>) {
+    let name = server.name().to_string();
+    let mut opts = backup_options(server);
+    match method {
+        "postgres" => {
+            if opts.iter().any(|o| o == "exclusive_backup") {
+                opts.retain(|o| o != "exclusive_backup");
+                warnings.push(
+                    "'exclusive_backup' is not a valid backup_option using postgres backup_method. Overriding with 'concurrent_backup'."
+                        .into(),
+                );
+            }
+            opts.push("concurrent_backup".into());
+            set_backup_options(server, opts);
+            if server.str("tablespace_bandwidth_limit").is_some() {
+                server.disable(
+                    "tablespace_bandwidth_limit option is not supported by postgres backup_method"
+                        .into(),
+                );
+            }
+            if matches!(server.str("reuse_backup"), Some("copy" | "link")) {
+                server.disable(
+                    "reuse_backup option is not supported by postgres backup_method".into(),
+                );
+            }
+            if server.bool("network_compression") {
+                server.disable(
+                    "network_compression option is not supported by postgres backup_method".into(),
+                );
+            }
+        }
+        "rsync" | "local-rsync" => {
+            let local = method == "local-rsync";
+            if !local && server.ssh_command().is_none() {
+                server.disable(format!(
+                    "Missing or invalid ssh_command in barman configuration for server {name}"
+                ));
+                return;
+            }
+            if local && server.ssh_command().is_some() {
+                server.disable(format!(
+                    "Local copy requires ssh_command in barman configuration to be empty for server {name}"
+                ));
+                return;
+            }
+            if !opts
+                .iter()
+                .any(|o| o == "concurrent_backup" || o == "exclusive_backup")
+            {
+                opts.push("concurrent_backup".into());
+                set_backup_options(server, opts);
+                warnings.push(format!(
+                    "No backup strategy set for server '{name}' (using default 'concurrent_backup')."
+                ));
+            }
+            if server.str("backup_compression").is_some() {
+                server.disable(
+                    "backup_compression option is not supported by rsync backup_method".into(),
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests;
