@@ -36,6 +36,9 @@ pub enum Error {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The catalog on disk could not be read.
+    #[error(transparent)]
+    Catalog(#[from] crate::adapters::catalog::store::CatalogError),
     /// A server name that no configuration section defines.
     #[error("Unknown server '{0}'")]
     UnknownServer(String),

@@ -1,6 +1,123 @@
-//! Application entry: being written.
+//! Application entry: load the configuration, become `barman_user`, set up logging and
+//! output, look up the command's spec, dispatch, and turn the outcome into an exit code.
+//! Barman's start-up order (`cli.main`) is kept: the configuration is read before anything
+//! else, so even `barman` without a command fails when no configuration exists.
+
+pub mod exit;
+pub mod spec;
+
+use crate::adapters::{config_files, privileges};
+use crate::cli::{Cli, ColorArg, Command, FormatArg};
+use crate::commands::{self, Context};
+use crate::output::{self, ColorChoice, Format, Output};
+use std::path::PathBuf;
 use std::process::ExitCode;
-/// Run a parsed command line.
-pub fn run(_cli: crate::cli::Cli) -> ExitCode {
-    ExitCode::SUCCESS
+
+/// The one-line `-v/--version` text. The first word stays the Barman version we are
+/// compatible with, because scripts parse it.
+pub fn version_line() -> String {
+    format!(
+        "{} Barman by EnterpriseDB (www.enterprisedb.com), Rust implementation {}",
+        crate::BARMAN_VERSION,
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// Run a parsed command line to completion and return the process exit code.
+pub fn run(cli: Cli) -> ExitCode {
+    if cli.global.version {
+        output::print_raw(&format!("{}\n", version_line()));
+        return ExitCode::SUCCESS;
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let config = match config_files::locate(cli.global.config.as_deref(), None, home.as_deref())
+        .and_then(|path| config_files::load(&path))
+    {
+        Ok(config) => config,
+        Err(err) => {
+            // Barman exits through SystemExit(<message>): the bare text on stderr, exit 1.
+            output::eprint_raw(&format!("{err}\n"));
+            return exit::code(crate::ExitKind::Failure);
+        }
+    };
+    if let Err(message) = privileges::become_user(&config.global.barman_user) {
+        output::eprint_raw(&format!("ERROR: {message}\n"));
+        return exit::code(crate::ExitKind::Failure);
+    }
+    let level_problem = setup_logging(&cli, &config);
+    let Some(command) = cli.command else {
+        // No command: full help on stdout, exit 0 (argparse's behaviour in Barman).
+        output::print_raw(&format!("{}\n", crate::cli::command().render_help()));
+        return ExitCode::SUCCESS;
+    };
+    let mut out = Output::new(
+        format_of(cli.global.format),
+        cli.global.quiet,
+        cli.global.debug,
+        color_of(cli.global.color),
+    );
+    if let Some(problem) = level_problem {
+        out.warning(&problem);
+    }
+    for warning in &config.warnings {
+        out.warning(warning);
+    }
+    let spec = spec::of(&command);
+    let ctx = Context {
+        config,
+        now: chrono::Local::now().fixed_offset(),
+    };
+    if spec.stops_on_global_errors && !ctx.config.errors_list.is_empty() {
+        for error in &ctx.config.errors_list {
+            out.error(error);
+        }
+    } else if let Err(err) = dispatch(&ctx, &mut out, command) {
+        exit::report(&mut out, &err);
+    }
+    out.close();
+    if out.errored() {
+        exit::code(crate::ExitKind::Failure)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn dispatch(ctx: &Context, out: &mut Output, command: Command) -> crate::Result<()> {
+    match command {
+        Command::Diagnose(args) => commands::diagnose::run(ctx, out, args.show_config_source),
+        Command::ListServers(args) => commands::servers::list(ctx, out, args.minimal),
+        Command::ShowServers(args) => commands::servers::show(ctx, out, &args.server_name),
+    }
+}
+
+fn setup_logging(cli: &Cli, config: &crate::core::config::Config) -> Option<String> {
+    let wanted = cli
+        .global
+        .log_level
+        .map(|level| level.name().to_string())
+        .unwrap_or_else(|| config.global.log_level.clone());
+    let mut problem = None;
+    let level = crate::logging::parse_level(&wanted).unwrap_or_else(|| {
+        problem = Some(format!("unknown log_level in config file: {wanted}"));
+        tracing::level_filters::LevelFilter::INFO
+    });
+    let log_file = config.global.log_file.as_deref().map(PathBuf::from);
+    // A log file that cannot be opened is reported in the log itself (on stderr).
+    crate::logging::init(log_file.as_deref(), level, &config.global.log_format);
+    problem
+}
+
+fn format_of(arg: FormatArg) -> Format {
+    match arg {
+        FormatArg::Console => Format::Console,
+        FormatArg::Json => Format::Json,
+    }
+}
+
+fn color_of(arg: ColorArg) -> ColorChoice {
+    match arg {
+        ColorArg::Never => ColorChoice::Never,
+        ColorArg::Always => ColorChoice::Always,
+        ColorArg::Auto => ColorChoice::Auto,
+    }
 }

@@ -1,1 +1,19 @@
-//! Commands: being written.
+//! One module per command family. Each command receives the resolved [`Context`] and the
+//! output writer, and returns `Ok` or the error that ends it; non-fatal problems go through
+//! `Output::error` so a multi-server command keeps going.
+
+pub mod diagnose;
+pub mod select;
+pub mod servers;
+pub mod status;
+
+use crate::core::config::Config;
+use chrono::{DateTime, FixedOffset};
+
+/// What every command gets: the loaded configuration and the time the run started.
+pub struct Context {
+    /// The whole configuration (global section, servers, models).
+    pub config: Config,
+    /// The run's start time (local zone), passed down so pure code never reads the clock.
+    pub now: DateTime<FixedOffset>,
+}

@@ -100,6 +100,12 @@ impl Output {
         self.message("_INFO", None, msg);
     }
 
+    /// Like [`Output::info`], without copying the message to the log (Barman's `log=False`,
+    /// used for bulky reports such as `diagnose`).
+    pub fn info_unlogged(&mut self, msg: &str) {
+        self.message("_INFO", None, msg);
+    }
+
     /// A warning: `WARNING: <msg>` on stderr.
     pub fn warning(&mut self, msg: &str) {
         tracing::warn!(target: "barman.cli", "{}", redact(msg));

@@ -38,34 +38,9 @@ pub fn ctime(t: &DateTime<FixedOffset>) -> String {
 }
 
 /// Barman's `human_readable_timedelta`: `2 minutes, 12 seconds`, `less than one second`,
-/// with ` ago` for negative spans.
+/// with ` ago` for negative spans (fractions of a second are dropped, as Python does).
 pub fn human_timedelta(seconds: f64) -> String {
-    let ago = seconds < 0.0;
-    let total = seconds.abs() as u64;
-    let (days, rem) = (total / 86400, total % 86400);
-    let (hours, rem) = (rem / 3600, rem % 3600);
-    let (minutes, secs) = (rem / 60, rem % 60);
-    let mut parts = Vec::new();
-    for (n, unit) in [
-        (days, "day"),
-        (hours, "hour"),
-        (minutes, "minute"),
-        (secs, "second"),
-    ] {
-        if n > 0 {
-            parts.push(format!("{n} {unit}{}", if n == 1 { "" } else { "s" }));
-        }
-    }
-    let text = if parts.is_empty() {
-        "less than one second".to_string()
-    } else {
-        parts.join(", ")
-    };
-    if ago {
-        format!("{text} ago")
-    } else {
-        text
-    }
+    crate::core::config::value::human_timedelta(seconds.trunc() as i64)
 }
 
 #[cfg(test)]

@@ -1,1 +1,236 @@
-//! (being written)
+//! Reading a server's catalog from disk, in either layout (Barman 3.20's `meta/` and
+//! `<server>-xlog.db`, or the 2.19 `base/<ID>/backup.info` and `xlog.db`).
+
+use super::layout::{self, ServerDirs};
+use crate::core::backup_info::{BackupInfo, BackupInfoError};
+use crate::core::xlog_db::{XlogDbEntry, XlogDbError};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+/// A catalog file that cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// The file system refused.
+    #[error("cannot {op} '{path}': {source}")]
+    Io {
+        /// What we were doing.
+        op: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A backup.info is malformed.
+    #[error("{path}: {source}")]
+    BackupInfo {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        source: BackupInfoError,
+    },
+    /// An xlog.db line is malformed.
+    #[error("{path}: {source}")]
+    XlogDb {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        source: XlogDbError,
+    },
+}
+
+fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> CatalogError + 'a {
+    move |source| CatalogError::Io {
+        op,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn list_dir(dir: &Path) -> Result<Vec<String>, CatalogError> {
+    match std::fs::read_dir(dir) {
+        Ok(entries) => Ok(entries
+            .filter_map(|e| e.ok().map(|e| layout::file_name(&e.path())))
+            .collect()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(io("list", dir)(e)),
+    }
+}
+
+/// The path of a backup's backup.info: `meta/` wins over the legacy place.
+pub fn backup_info_path(dirs: &ServerDirs, id: &str) -> PathBuf {
+    let meta = dirs.backup_info(id);
+    if meta.exists() {
+        meta
+    } else {
+        dirs.legacy_backup_info(id)
+    }
+}
+
+/// Every backup id of the server (both layouts), sorted (= chronological).
+pub fn backup_ids(dirs: &ServerDirs) -> Result<Vec<String>, CatalogError> {
+    let mut ids: Vec<String> = list_dir(&dirs.meta_directory())?
+        .iter()
+        .filter_map(|n| layout::id_from_meta_name(n).map(str::to_string))
+        .collect();
+    for name in list_dir(&dirs.basebackups_directory)? {
+        if layout::is_backup_id(&name) && dirs.legacy_backup_info(&name).is_file() {
+            ids.push(name);
+        }
+    }
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// Load one backup.info.
+pub fn load_backup(dirs: &ServerDirs, id: &str) -> Result<BackupInfo, CatalogError> {
+    let path = backup_info_path(dirs, id);
+    let text = std::fs::read_to_string(&path).map_err(io("read", &path))?;
+    BackupInfo::parse(&text).map_err(|source| CatalogError::BackupInfo { path, source })
+}
+
+/// Every backup of the server, by id.
+pub fn load_backups(dirs: &ServerDirs) -> Result<BTreeMap<String, BackupInfo>, CatalogError> {
+    backup_ids(dirs)?
+        .into_iter()
+        .map(|id| load_backup(dirs, &id).map(|info| (id, info)))
+        .collect()
+}
+
+/// The xlog db in use: the new name, or the legacy `xlog.db` when only that exists.
+pub fn xlog_db_path(dirs: &ServerDirs) -> PathBuf {
+    let new = dirs.xlog_db();
+    let legacy = dirs.legacy_xlog_db();
+    if !new.exists() && legacy.exists() {
+        legacy
+    } else {
+        new
+    }
+}
+
+/// Stream the xlog db entries through `visit` (constant memory). A missing db is empty.
+pub fn for_each_wal(
+    dirs: &ServerDirs,
+    mut visit: impl FnMut(XlogDbEntry),
+) -> Result<(), CatalogError> {
+    let path = xlog_db_path(dirs);
+    let file = match std::fs::File::open(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io("open", &path)(e)),
+    };
+    for line in BufReader::new(file).lines() {
+        let line = line.map_err(io("read", &path))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let entry = XlogDbEntry::parse(&line).map_err(|source| CatalogError::XlogDb {
+            path: path.clone(),
+            source,
+        })?;
+        visit(entry);
+    }
+    Ok(())
+}
+
+/// The last archived WAL segment of each timeline (Barman's
+/// `get_latest_archived_wals_info`, keyed by the 8-hex timeline).
+pub fn last_wal_per_timeline(
+    dirs: &ServerDirs,
+) -> Result<BTreeMap<String, XlogDbEntry>, CatalogError> {
+    let mut last: BTreeMap<String, XlogDbEntry> = BTreeMap::new();
+    for_each_wal(dirs, |entry| {
+        let is_segment =
+            entry.name.len() == 24 && entry.name.bytes().all(|b| b.is_ascii_hexdigit());
+        if is_segment {
+            let tli = entry.name[..8].to_string();
+            let newer = last.get(&tli).is_none_or(|e| e.name < entry.name);
+            if newer {
+                last.insert(tli, entry);
+            }
+        }
+    })?;
+    Ok(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dirs(root: &Path) -> ServerDirs {
+        ServerDirs {
+            name: "pg".into(),
+            backup_directory: root.to_path_buf(),
+            basebackups_directory: root.join("base"),
+            wals_directory: root.join("wals"),
+            xlogdb_directory: root.join("wals"),
+        }
+    }
+
+    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+
+    #[test]
+    fn store_reads_the_2_19_layout() {
+        let root = tempfile::tempdir().unwrap();
+        let d = dirs(root.path());
+        std::fs::create_dir_all(d.backup_base("20261124T005223")).unwrap();
+        std::fs::create_dir_all(&d.wals_directory).unwrap();
+        std::fs::copy(
+            format!("{FIXTURES}/barman-2.19/pg-base-ID-backup.info"),
+            d.legacy_backup_info("20261124T005223"),
+        )
+        .unwrap();
+        std::fs::copy(
+            format!("{FIXTURES}/barman-2.19/pg-xlog.db"),
+            d.legacy_xlog_db(),
+        )
+        .unwrap();
+        assert_eq!(backup_ids(&d).unwrap(), vec!["20261124T005223"]);
+        assert_eq!(load_backups(&d).unwrap().len(), 1);
+        let last = last_wal_per_timeline(&d).unwrap();
+        assert_eq!(last["00000001"].name, "000000010000000000000046");
+    }
+
+    #[test]
+    fn store_prefers_meta_and_new_xlog_db() {
+        let root = tempfile::tempdir().unwrap();
+        let d = dirs(root.path());
+        std::fs::create_dir_all(d.meta_directory()).unwrap();
+        std::fs::create_dir_all(d.backup_base("20261124T004344")).unwrap();
+        std::fs::create_dir_all(&d.wals_directory).unwrap();
+        let sample = format!("{FIXTURES}/barman-3.20/catalog/pgr-20261124T004344-backup.info");
+        std::fs::copy(&sample, d.backup_info("20261124T004344")).unwrap();
+        std::fs::write(d.legacy_backup_info("20261124T004344"), "status=FAILED\n").unwrap();
+        std::fs::copy(
+            format!("{FIXTURES}/barman-3.20/catalog/pg-xlog.db"),
+            d.xlog_db(),
+        )
+        .unwrap();
+        std::fs::write(d.legacy_xlog_db(), "garbage\n").unwrap();
+        let backups = load_backups(&d).unwrap();
+        assert_eq!(backups["20261124T004344"].status().to_string(), "DONE");
+        let mut count = 0;
+        for_each_wal(&d, |_| count += 1).unwrap();
+        assert!(count > 10);
+    }
+
+    #[test]
+    fn store_missing_catalog_is_empty() {
+        let root = tempfile::tempdir().unwrap();
+        let d = dirs(&root.path().join("nothing"));
+        assert!(backup_ids(&d).unwrap().is_empty());
+        assert!(last_wal_per_timeline(&d).unwrap().is_empty());
+    }
+
+    #[test]
+    fn store_reports_malformed_backup_info_with_its_path() {
+        let root = tempfile::tempdir().unwrap();
+        let d = dirs(root.path());
+        std::fs::create_dir_all(d.meta_directory()).unwrap();
+        std::fs::write(d.backup_info("20260101T000000"), "bogus=1\n").unwrap();
+        let err = load_backups(&d).unwrap_err().to_string();
+        assert!(err.contains("20260101T000000-backup.info"), "{err}");
+        assert!(err.contains("Unsupported field 'bogus'"), "{err}");
+    }
+}

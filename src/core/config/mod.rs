@@ -140,6 +140,9 @@ pub struct ServerConfig {
     sources: BTreeMap<&'static str, String>,
     /// Why the server is disabled (Barman's texts), shown by `check`.
     pub msg_list: Vec<String>,
+    /// Warnings Barman prints when it sets this server up for a command (e.g. the default
+    /// backup strategy); printed by commands that use the server.
+    pub warnings: Vec<String>,
     active_model: Option<String>,
 }
 
@@ -412,7 +415,7 @@ pub fn build(
         apply_active_model(server, active_models.get(name), &models);
     }
     for server in servers.values_mut() {
-        server_init_rules(server, &mut warnings);
+        server_init_rules(server);
     }
     Ok(Config {
         config_file: main,
@@ -678,6 +681,7 @@ fn build_server(
         values: BTreeMap::new(),
         sources: BTreeMap::new(),
         msg_list: Vec::new(),
+        warnings: Vec::new(),
         active_model: None,
     };
     // Attributes visible to default templates, as Python's `self.__dict__`.
@@ -930,8 +934,10 @@ fn apply_active_model(
 /// The configuration effects of Barman's `Server.__init__` and backup executors for active
 /// servers: missing connection settings disable the server, the backup strategy default is
 /// applied, and `archiver` is forced on when no archiver is enabled.
-fn server_init_rules(server: &mut ServerConfig, warnings: &mut Vec<String>) {
+fn server_init_rules(server: &mut ServerConfig) {
+    let mut warnings = std::mem::take(&mut server.warnings);
     if !server.active() {
+        server.warnings = warnings;
         return;
     }
     let name = server.name().to_string();
@@ -950,7 +956,7 @@ fn server_init_rules(server: &mut ServerConfig, warnings: &mut Vec<String>) {
                 "Streaming connection: Missing 'streaming_conninfo' parameter for server '{name}'"
             ));
         }
-        backup_executor_rules(server, &method, warnings);
+        backup_executor_rules(server, &method, &mut warnings);
         if !server.archiver() && server.streaming_archiver() && server.slot_name().is_none() {
             server.disable(
                 "Streaming-only archiver requires 'streaming_conninfo' and 'slot_name' options to be properly configured"
@@ -965,6 +971,7 @@ fn server_init_rules(server: &mut ServerConfig, warnings: &mut Vec<String>) {
             server.set("archiver", OptionValue::Bool(true));
         }
     }
+    server.warnings = warnings;
 }
 
 fn backup_options(server: &ServerConfig) -> Vec<String> {

@@ -237,7 +237,7 @@ fn config_no_archiver_forces_archiver_on_with_warnings() {
     .unwrap();
     assert!(config.servers["pg"].archiver());
     assert_eq!(
-        config.warnings,
+        config.servers["pg"].warnings,
         vec![
             "No archiver enabled for server 'pg'. Please turn on 'archiver', 'streaming_archiver' or both".to_string(),
             "Forcing 'archiver = on'".to_string()
@@ -268,7 +268,7 @@ fn config_rsync_default_backup_strategy_warns() {
         "BackupOptions({'concurrent_backup'})"
     );
     assert_eq!(
-        config.warnings,
+        config.servers["pg"].warnings,
         vec!["No backup strategy set for server 'pg' (using default 'concurrent_backup')."]
     );
 }

@@ -1,0 +1,32 @@
+//! Per-command metadata the dispatcher applies (pgBackRest's command table idea), instead of
+//! repeating the same checks in every command.
+
+use crate::cli::Command;
+
+/// What the dispatcher must do around a command.
+#[derive(Debug, Clone, Copy)]
+pub struct CommandSpec {
+    /// Barman's command name.
+    pub name: &'static str,
+    /// Global configuration errors (e.g. two servers sharing a directory) are printed and
+    /// stop the command. Only `diagnose` reports them instead.
+    pub stops_on_global_errors: bool,
+}
+
+/// The spec of a parsed command.
+pub fn of(command: &Command) -> CommandSpec {
+    match command {
+        Command::Diagnose(_) => CommandSpec {
+            name: "diagnose",
+            stops_on_global_errors: false,
+        },
+        Command::ListServers(_) => CommandSpec {
+            name: "list-servers",
+            stops_on_global_errors: true,
+        },
+        Command::ShowServers(_) => CommandSpec {
+            name: "show-servers",
+            stops_on_global_errors: true,
+        },
+    }
+}

@@ -1,0 +1,157 @@
+//! `diagnose`: one JSON report of the configuration, the host, and every server's status,
+//! backups and last archived WAL per timeline (Barman's `barman/diagnose.py`).
+//!
+//! Barman prints it through `info`, indented, so under `-f json` it becomes one string in
+//! `_INFO`; we keep that shape for tools that parse it.
+
+use super::{status, Context};
+use crate::core::config::ServerConfig;
+use crate::output::{json, Output};
+use serde_json::{Map, Value};
+
+/// Run `diagnose [--show-config-source]`.
+pub fn run(ctx: &Context, out: &mut Output, show_config_source: bool) -> crate::Result<()> {
+    let mut global = Map::new();
+    global.insert(
+        "config".into(),
+        Value::Object(global_config(ctx, show_config_source)),
+    );
+    global.insert("system_info".into(), Value::Object(system_info(ctx)));
+    let mut servers = Map::new();
+    for (name, server) in &ctx.config.servers {
+        super::select::announce(server, out);
+        servers.insert(
+            name.clone(),
+            Value::Object(server_report(ctx, server, show_config_source)?),
+        );
+    }
+    let mut models = Map::new();
+    for (name, model) in &ctx.config.models {
+        let config: Map<String, Value> = model
+            .items()
+            .into_iter()
+            .map(|(key, value)| {
+                (
+                    key.to_string(),
+                    with_source(
+                        value.to_diagnose_json(),
+                        model.source(key),
+                        show_config_source,
+                    ),
+                )
+            })
+            .collect();
+        let mut entry = Map::new();
+        entry.insert("config".into(), Value::Object(config));
+        models.insert(name.clone(), Value::Object(entry));
+    }
+    let mut report = Map::new();
+    report.insert("global".into(), Value::Object(global));
+    report.insert("models".into(), Value::Object(models));
+    report.insert("servers".into(), Value::Object(servers));
+    out.info_unlogged(&json::dumps_indented(&Value::Object(report)));
+    Ok(())
+}
+
+fn global_config(ctx: &Context, show_config_source: bool) -> Map<String, Value> {
+    let mut config: Map<String, Value> = ctx
+        .config
+        .global
+        .diagnose_items()
+        .into_iter()
+        .map(|(key, value, source)| {
+            (
+                key,
+                with_source(value, source.as_deref(), show_config_source),
+            )
+        })
+        .collect();
+    let errors = ctx
+        .config
+        .errors_list
+        .iter()
+        .cloned()
+        .map(Value::String)
+        .collect();
+    config.insert("errors_list".into(), Value::Array(errors));
+    config
+}
+
+fn system_info(ctx: &Context) -> Map<String, Value> {
+    let mut info = crate::adapters::system_info::collect();
+    info.insert(
+        "barman_ver".into(),
+        Value::String(crate::BARMAN_VERSION.into()),
+    );
+    info.insert(
+        "timestamp".into(),
+        Value::String(
+            ctx.now
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, false),
+        ),
+    );
+    info
+}
+
+fn server_report(
+    ctx: &Context,
+    server: &ServerConfig,
+    show_config_source: bool,
+) -> crate::Result<Map<String, Value>> {
+    let config: Map<String, Value> = server
+        .items()
+        .into_iter()
+        .map(|(key, value)| {
+            (
+                key.to_string(),
+                with_source(
+                    value.to_diagnose_json(),
+                    server.source(key),
+                    show_config_source,
+                ),
+            )
+        })
+        .collect();
+    let mut report = Map::new();
+    report.insert("config".into(), Value::Object(config));
+    report.insert(
+        "msg_list".into(),
+        Value::Array(server.msg_list.iter().cloned().map(Value::String).collect()),
+    );
+    report.insert(
+        "active_model".into(),
+        server
+            .active_model()
+            .map_or(Value::Null, |m| Value::String(m.into())),
+    );
+    let remote: Map<String, Value> = status::remote_rows(server)
+        .into_iter()
+        .map(|row| (row.key, row.json))
+        .collect();
+    report.insert("status".into(), Value::Object(remote));
+    report.insert(
+        "backups".into(),
+        Value::Object(status::backups_json(ctx, server)?),
+    );
+    let mut wals = Map::new();
+    wals.insert(
+        "last_archived_wal_per_timeline".into(),
+        Value::Object(status::last_wal_per_timeline(server)?),
+    );
+    report.insert("wals".into(), Value::Object(wals));
+    Ok(report)
+}
+
+/// `--show-config-source` wraps each value as `{"source": <file>|"default", "value": v}`.
+fn with_source(value: Value, source: Option<&str>, show: bool) -> Value {
+    if !show {
+        return value;
+    }
+    let mut wrapped = Map::new();
+    wrapped.insert(
+        "source".into(),
+        Value::String(source.unwrap_or("default").to_string()),
+    );
+    wrapped.insert("value".into(), value);
+    Value::Object(wrapped)
+}
