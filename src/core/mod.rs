@@ -3,6 +3,7 @@
 
 pub mod backup_id;
 pub mod backup_info;
+pub mod compression;
 pub mod config;
 pub mod identity;
 pub mod lsn;

@@ -134,24 +134,56 @@ pub fn for_each_wal(
     Ok(())
 }
 
-/// The last archived WAL segment of each timeline (Barman's
-/// `get_latest_archived_wals_info`, keyed by the 8-hex timeline).
+/// The last archived WAL segment of each timeline, found by scanning the archive's hash
+/// folders newest first, as Barman's `get_latest_archived_wals_info` does (keyed by the
+/// 8-hex timeline; sizes, times and compression come from the files themselves).
 pub fn last_wal_per_timeline(
     dirs: &ServerDirs,
 ) -> Result<BTreeMap<String, XlogDbEntry>, CatalogError> {
-    let mut last: BTreeMap<String, XlogDbEntry> = BTreeMap::new();
-    for_each_wal(dirs, |entry| {
-        let is_segment =
-            entry.name.len() == 24 && entry.name.bytes().all(|b| b.is_ascii_hexdigit());
-        if is_segment {
-            let tli = entry.name[..8].to_string();
-            let newer = last.get(&tli).is_none_or(|e| e.name < entry.name);
-            if newer {
-                last.insert(tli, entry);
+    let mut last = BTreeMap::new();
+    let mut hash_dirs = list_dir(&dirs.wals_directory)?;
+    hash_dirs.sort_unstable_by(|a, b| b.cmp(a));
+    for name in hash_dirs {
+        let dir = dirs.wals_directory.join(&name);
+        let timeline = name.get(..8).unwrap_or_default();
+        if !dir.is_dir()
+            || timeline.len() != 8
+            || u32::from_str_radix(timeline, 16).is_err()
+            || last.contains_key(timeline)
+        {
+            continue;
+        }
+        let mut files = list_dir(&dir)?;
+        files.sort_unstable_by(|a, b| b.cmp(a));
+        for file in files {
+            let path = dir.join(&file);
+            let is_segment = file.len() == 24 && file.bytes().all(|b| b.is_ascii_hexdigit());
+            if is_segment && path.is_file() {
+                last.insert(timeline.to_string(), wal_file_info(&path, &file)?);
+                break;
             }
         }
-    })?;
+    }
     Ok(last)
+}
+
+/// Barman's `WalFileInfo.from_file`: size and mtime from the file, compression from its
+/// first bytes.
+fn wal_file_info(path: &Path, name: &str) -> Result<XlogDbEntry, CatalogError> {
+    use std::io::Read;
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).map_err(io("stat", path))?;
+    let mut head = [0u8; 10];
+    let mut file = std::fs::File::open(path).map_err(io("open", path))?;
+    let read = file.read(&mut head).map_err(io("read", path))?;
+    Ok(XlogDbEntry {
+        name: name.to_string(),
+        size: meta.len(),
+        // Python's st_mtime: seconds + nanoseconds * 1e-9, in that order, as a double.
+        time: meta.mtime() as f64 + meta.mtime_nsec() as f64 * 1e-9,
+        compression: crate::core::compression::identify(&head[..read]).map(str::to_string),
+        encryption: None,
+    })
 }
 
 #[cfg(test)]
@@ -188,8 +220,19 @@ mod tests {
         .unwrap();
         assert_eq!(backup_ids(&d).unwrap(), vec!["20261124T005223"]);
         assert_eq!(load_backups(&d).unwrap().len(), 1);
+        let hash = d.wals_directory.join("0000000100000000");
+        std::fs::create_dir_all(&hash).unwrap();
+        std::fs::write(hash.join("000000010000000000000045"), b"\x1f\x8b\x08rest").unwrap();
+        std::fs::write(hash.join("000000010000000000000046"), b"BZh91AY").unwrap();
+        std::fs::write(
+            hash.join("000000010000000000000046.00000028.backup"),
+            b"label",
+        )
+        .unwrap();
         let last = last_wal_per_timeline(&d).unwrap();
         assert_eq!(last["00000001"].name, "000000010000000000000046");
+        assert_eq!(last["00000001"].compression.as_deref(), Some("bzip2"));
+        assert_eq!(last["00000001"].size, 7);
     }
 
     #[test]

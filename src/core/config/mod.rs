@@ -696,11 +696,11 @@ fn build_server(
                 resolved = resolve_in(merged, "barman", option, warnings)?;
             }
         }
+        if let Some(file) = source_of(merged, name, option.name) {
+            server.sources.insert(option.name, file);
+        }
         let value = match resolved {
-            Some((value, file)) => {
-                server.sources.insert(option.name, file);
-                value
-            }
+            Some((value, _)) => value,
             None => match option.default {
                 Some(template) => {
                     let text = expand_template(template, &attrs);
@@ -728,6 +728,15 @@ fn build_server(
     server.set("name", OptionValue::Str(name.to_string()));
     convert_like_server_init(&mut server, merged)?;
     Ok(server)
+}
+
+/// Barman's `get_config_source`: the file that sets the key in the section, else the one
+/// that sets it in `[barman]` (even for keys servers do not inherit), else none (default).
+fn source_of(merged: &Merged, section: &str, key: &str) -> Option<String> {
+    merged
+        .get(section, key)
+        .or_else(|| merged.get("barman", key))
+        .map(|entry| entry.file.clone())
 }
 
 /// `%(key)s` → the already computed attribute (Python's `DEFAULTS[key] % self.__dict__`).
@@ -821,12 +830,12 @@ fn build_model(
     let mut sources = BTreeMap::new();
     for option in SERVER_OPTIONS.iter().filter(|o| o.model) {
         let value = match resolve_in(merged, name, option, warnings)? {
-            Some((value, file)) => {
-                sources.insert(option.name, file);
-                value
-            }
+            Some((value, _)) => value,
             None => OptionValue::None,
         };
+        if let Some(file) = source_of(merged, name, option.name) {
+            sources.insert(option.name, file);
+        }
         values.insert(option.name, value);
     }
     values.insert("model", OptionValue::Bool(true));
@@ -923,9 +932,6 @@ fn apply_active_model(
         }
         if let Some(option) = options::server_option(key) {
             server.set(option.name, value.clone());
-            if let Some(source) = model.sources.get(key) {
-                server.sources.insert(option.name, source.clone());
-            }
         }
     }
     server.active_model = Some(model_name.to_string());

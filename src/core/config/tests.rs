@@ -62,7 +62,9 @@ fn config_inherits_from_barman_section_but_not_keepalive() {
     assert_eq!(pg.compression(), Some("gzip"));
     assert_eq!(pg.int("keepalive_interval"), Some(60));
     assert_eq!(pg.source("compression"), Some("/etc/barman.conf"));
-    assert_eq!(pg.source("keepalive_interval"), None);
+    // Barman names [barman]'s file even for a key servers do not inherit from it.
+    assert_eq!(pg.source("keepalive_interval"), Some("/etc/barman.conf"));
+    assert_eq!(pg.source("parallel_jobs"), None);
 }
 
 #[test]

@@ -1,0 +1,149 @@
+//! `Sshd`: an OpenSSH server on a free loopback port with its own host key, accepting one
+//! generated client key for a chosen OS user; killed on drop.
+
+use super::pg_cluster::shared_tempdir;
+use super::ports::free_port;
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The sshd binary.
+pub const SSHD: &str = "/usr/sbin/sshd";
+
+/// True when sshd, ssh, ssh-keygen and rsync are installed.
+pub fn ssh_available() -> bool {
+    Path::new(SSHD).is_file() && which("ssh") && which("ssh-keygen") && which("rsync")
+}
+
+fn which(program: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A running sshd.
+pub struct Sshd {
+    dir: tempfile::TempDir,
+    port: u16,
+    user: String,
+    child: Child,
+}
+
+fn keygen(path: &Path) {
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(path)
+        .status()
+        .expect("run ssh-keygen");
+    assert!(status.success(), "ssh-keygen failed");
+}
+
+impl Sshd {
+    /// Start an sshd that lets the test's key log in as `user`.
+    pub fn start(user: &str) -> Sshd {
+        let dir = shared_tempdir();
+        let host_key = dir.path().join("host_key");
+        let client_key = dir.path().join("client_key");
+        keygen(&host_key);
+        keygen(&client_key);
+        let authorized = dir.path().join("authorized_keys");
+        std::fs::copy(dir.path().join("client_key.pub"), &authorized).expect("authorized_keys");
+        if super::is_root() {
+            // sshd (without PAM) refuses locked accounts; privilege separation needs /run/sshd.
+            let locked = Command::new("passwd")
+                .args(["-S", user])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).split_whitespace().nth(1) == Some("L"))
+                .unwrap_or(false);
+            if locked {
+                let _ = Command::new("usermod").args(["-p", "*", user]).status();
+            }
+            std::fs::create_dir_all("/run/sshd").expect("/run/sshd");
+        }
+        let port = free_port();
+        let config = dir.path().join("sshd_config");
+        std::fs::write(
+            &config,
+            format!(
+                "Port {port}\nListenAddress 127.0.0.1\nHostKey {host}\nPidFile {pid}\n\
+                 AuthorizedKeysFile {auth}\nStrictModes no\nUsePAM no\nPasswordAuthentication no\n\
+                 KbdInteractiveAuthentication no\nPubkeyAuthentication yes\nAllowUsers {user}\n\
+                 LogLevel ERROR\nPermitRootLogin yes\n",
+                host = host_key.display(),
+                pid = dir.path().join("sshd.pid").display(),
+                auth = authorized.display(),
+            ),
+        )
+        .expect("sshd_config");
+        let child = Command::new(SSHD)
+            .arg("-D")
+            .arg("-e")
+            .arg("-f")
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start sshd");
+        let sshd = Sshd {
+            dir,
+            port,
+            user: user.to_string(),
+            child,
+        };
+        sshd.wait_listening();
+        sshd
+    }
+
+    fn wait_listening(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "sshd did not listen on port {}",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The client private key (readable by the user running ssh).
+    pub fn key(&self) -> PathBuf {
+        self.dir.path().join("client_key")
+    }
+
+    /// `ssh_command` for Barman: `ssh -p PORT -i KEY … USER@127.0.0.1`.
+    pub fn ssh_command(&self) -> String {
+        format!(
+            "ssh -p {} -i {} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes {}@127.0.0.1",
+            self.port,
+            self.key().display(),
+            self.user
+        )
+    }
+
+    /// Run a remote shell command through this sshd.
+    pub fn run(&self, remote: &str) -> Output {
+        let words = shell_words::split(&self.ssh_command()).expect("split ssh command");
+        Command::new(&words[0])
+            .args(&words[1..])
+            .arg(remote)
+            .output()
+            .expect("run ssh")
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,11 @@
+//! The one integration-test binary: real PostgreSQL clusters, a real sshd, the real Python
+//! Barman, and our `barman` binary, together.
+
+// `clippy::unwrap_used` is denied in src/ only: a test helper that cannot set up panics.
+#![allow(clippy::unwrap_used)]
+
+mod harness;
+
+mod cli_config;
+mod compare_servers;
+mod harness_selftest;
