@@ -44,6 +44,38 @@ pub enum Kind {
     LaterInt,
 }
 
+impl Kind {
+    /// How the type is described in `doc/configuration.md`.
+    pub fn describe(&self) -> String {
+        match self {
+            Kind::Str => "string".into(),
+            Kind::Bool => "boolean (`true|t|yes|1|on`, `false|f|no|0|off`)".into(),
+            Kind::Int => "integer".into(),
+            Kind::AbsPath => "absolute path".into(),
+            Kind::DirOrUrl => "path or cloud URL (`s3://`, `gs://`, Azure blob URL)".into(),
+            Kind::Interval => "interval (`N day|week|month|hour[s]`, a month is 31 days)".into(),
+            Kind::SiSize => {
+                "size (`N`, `Nk|M|G|T` powers of 1000, `NKi|Mi|Gi|Ti` powers of 1024)".into()
+            }
+            Kind::Choice(values) | Kind::ChoiceExact(values) => {
+                let quoted: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
+                format!("one of {}", quoted.join(", "))
+            }
+            Kind::CompressionLevel => "`low`, `medium`, `high` or an integer".into(),
+            Kind::BackupOptions => {
+                "comma list of `concurrent_backup`, `exclusive_backup`, `external_configuration`"
+                    .into()
+            }
+            Kind::RecoveryOptions => "comma list of `get-wal`, `delta-restore`".into(),
+            Kind::SlotName => "replication slot name (`[0-9a-z_]+`, lower-cased)".into(),
+            Kind::DiskList => "comma list of names".into(),
+            Kind::Encryption => "`none` or `gpg`".into(),
+            Kind::Retention => "`REDUNDANCY n` or `RECOVERY WINDOW OF n DAYS|WEEKS|MONTHS`".into(),
+            Kind::LaterInt => "non-negative integer".into(),
+        }
+    }
+}
+
 /// A parsed configuration value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum OptionValue {
