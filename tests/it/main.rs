@@ -9,3 +9,4 @@ mod harness;
 mod cli_config;
 mod compare_servers;
 mod harness_selftest;
+mod locks;

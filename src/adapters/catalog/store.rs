@@ -2,7 +2,9 @@
 //! `<server>-xlog.db`, or the 2.19 `base/<ID>/backup.info` and `xlog.db`).
 
 use super::layout::{self, ServerDirs};
+use crate::adapters::durable;
 use crate::core::backup_info::{BackupInfo, BackupInfoError};
+use crate::core::identity::Identity;
 use crate::core::xlog_db::{XlogDbEntry, XlogDbError};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -96,6 +98,39 @@ pub fn load_backups(dirs: &ServerDirs) -> Result<BTreeMap<String, BackupInfo>, C
         .into_iter()
         .map(|id| load_backup(dirs, &id).map(|info| (id, info)))
         .collect()
+}
+
+/// Write a backup's `backup.info` the Barman 3.20 way (`meta/<ID>-backup.info`), durably.
+/// A legacy `base/<ID>/backup.info` is left as it is: readers prefer `meta/`.
+pub fn save_backup(dirs: &ServerDirs, id: &str, info: &BackupInfo) -> Result<(), CatalogError> {
+    let meta = dirs.meta_directory();
+    durable::create_dir_all_durable(&meta).map_err(io("create", &meta))?;
+    let path = dirs.backup_info(id);
+    durable::write_atomic(&path, info.to_text().as_bytes()).map_err(io("write", &path))
+}
+
+/// Read `identity.json`, `None` when the server has none yet.
+pub fn load_identity(dirs: &ServerDirs) -> Result<Option<Identity>, CatalogError> {
+    let path = dirs.identity();
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Identity::parse(&text)
+            .map(Some)
+            .map_err(|e| CatalogError::Io {
+                op: "parse",
+                path,
+                source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io("read", &path)(e)),
+    }
+}
+
+/// Write `identity.json` durably.
+pub fn save_identity(dirs: &ServerDirs, identity: &Identity) -> Result<(), CatalogError> {
+    durable::create_dir_all_durable(&dirs.backup_directory)
+        .map_err(io("create", &dirs.backup_directory))?;
+    let path = dirs.identity();
+    durable::write_atomic(&path, identity.to_text().as_bytes()).map_err(io("write", &path))
 }
 
 /// The xlog db in use: the new name, or the legacy `xlog.db` when only that exists.
@@ -256,6 +291,30 @@ mod tests {
         let mut count = 0;
         for_each_wal(&d, |_| count += 1).unwrap();
         assert!(count > 10);
+    }
+
+    #[test]
+    fn store_writes_backup_info_and_identity_barman_can_read_back() {
+        let root = tempfile::tempdir().unwrap();
+        let d = dirs(root.path());
+        let text = std::fs::read_to_string(format!(
+            "{FIXTURES}/barman-3.20/catalog/pgr-20261124T004344-backup.info"
+        ))
+        .unwrap();
+        let info = BackupInfo::parse(&text).unwrap();
+        save_backup(&d, "20261124T004344", &info).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(d.backup_info("20261124T004344")).unwrap(),
+            text
+        );
+        assert_eq!(load_backups(&d).unwrap()["20261124T004344"], info);
+        assert_eq!(load_identity(&d).unwrap(), None);
+        let identity = Identity {
+            systemid: "7711537136028797555".into(),
+            version: "15".into(),
+        };
+        save_identity(&d, &identity).unwrap();
+        assert_eq!(load_identity(&d).unwrap(), Some(identity));
     }
 
     #[test]
