@@ -3,10 +3,12 @@
 
 use super::Context;
 use crate::adapters::catalog::{layout::ServerDirs, store};
+use crate::adapters::postgres::{self, RemoteValue, StatusInputs};
 use crate::core::config::value::human_timedelta;
 use crate::core::config::{OptionValue, ServerConfig};
 use chrono::{DateTime, FixedOffset};
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
 /// One `key: value` row with both renderings (console text is Python's `str()`).
 #[derive(Debug, Clone)]
@@ -68,9 +70,37 @@ pub fn show_rows(server: &ServerConfig, now: &DateTime<FixedOffset>) -> Vec<Row>
     rows.into_values().collect()
 }
 
-/// The remote status rows (PostgreSQL connection, streaming connection, archivers, tools).
-pub fn remote_rows(_server: &ServerConfig) -> Vec<Row> {
-    Vec::new()
+/// The remote status (PostgreSQL connection, streaming connection, archivers, client
+/// tools) of an active, non-passive server, as Barman's `Server.get_remote_status()`.
+pub fn remote_status(server: &ServerConfig) -> BTreeMap<String, RemoteValue> {
+    let method = server.backup_method().to_string();
+    let streaming = method == "postgres" || server.streaming_archiver();
+    let inputs = StatusInputs {
+        conninfo: server.conninfo().map(str::to_string),
+        streaming_conninfo: if streaming {
+            server.streaming_conninfo().map(str::to_string)
+        } else {
+            None
+        },
+        slot_name: server.slot_name().map(str::to_string),
+        archiver: server.archiver(),
+        streaming_archiver: server.streaming_archiver(),
+        streaming_archiver_name: server
+            .str("streaming_archiver_name")
+            .unwrap_or("barman_receive_wal")
+            .to_string(),
+        backup_method: method,
+        path_prefix: server.path_prefix().map(str::to_string),
+    };
+    postgres::remote_status(&inputs)
+}
+
+/// The remote status as show-servers rows.
+pub fn remote_rows(server: &ServerConfig) -> Vec<Row> {
+    remote_status(server)
+        .into_iter()
+        .map(|(key, value)| Row::new(&key, value.python_str(), value.show_json()))
+        .collect()
 }
 
 /// `last_backup_maximum_age` as show-servers prints it: `None` when unset, else the limit

@@ -2,7 +2,8 @@
 //! same configuration and catalog, console and `-f json`, field by field (times, versions
 //! and host facts aside).
 
-use crate::harness::{python_barman, BarmanHome};
+use crate::harness::pg_cluster::{pg_available, PgOptions};
+use crate::harness::{python_barman, BarmanHome, PgCluster};
 use crate::require;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -143,6 +144,18 @@ fn compare_show_servers_configuration_without_postgres() {
     assert_eq!(ours.stdout, theirs.stdout);
 }
 
+/// Keys whose values legitimately differ between two calls (positions and sizes move).
+const VOLATILE: [&str; 8] = [
+    "current_lsn",
+    "current_size",
+    "current_xlog",
+    "xlogpos",
+    "stats_reset",
+    "last_archived_time",
+    "replication_slot",
+    "current_archived_wals_per_second",
+];
+
 fn compare_show_servers(ours: &Value, theirs: &Value, volatile: &[&str]) {
     let (ours, theirs) = (ours.as_object().unwrap(), theirs.as_object().unwrap());
     assert_eq!(
@@ -168,6 +181,59 @@ fn compare_show_servers(ours: &Value, theirs: &Value, volatile: &[&str]) {
                 continue;
             }
             assert_eq!(&ours[key], value, "{server}.{key}");
+        }
+    }
+}
+
+#[test]
+fn compare_show_servers_with_a_real_postgres() {
+    require!(
+        "Python Barman (scripts/python-barman)",
+        python_barman::available()
+    );
+    require!("PostgreSQL 15 binaries", pg_available());
+    let pg = PgCluster::start(
+        PgOptions::default()
+            .set("archive_mode", "on")
+            .set("archive_command", "'/bin/true'"),
+    );
+    pg.execute("SELECT pg_create_physical_replication_slot('barman_pg')");
+    let home = BarmanHome::new();
+    configure(&home, pg.port());
+    let ours = json(
+        &home
+            .run(&["-f", "json", "show-servers", "pg", "pgr"])
+            .ok()
+            .stdout,
+    );
+    let theirs = json(
+        &home
+            .run_python(&["-f", "json", "show-servers", "pg", "pgr"])
+            .unwrap()
+            .ok()
+            .stdout,
+    );
+    compare_show_servers(&ours, &theirs, &VOLATILE);
+    // diagnose reports the same remote status with JSON-native types.
+    let ours = json(&home.run(&["diagnose"]).ok().stdout);
+    let theirs = json(&home.run_python(&["diagnose"]).unwrap().ok().stdout);
+    for server in ["pg", "pgr"] {
+        let (ours, theirs) = (
+            &ours["servers"][server]["status"],
+            &theirs["servers"][server]["status"],
+        );
+        let keys = |v: &Value| {
+            v.as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect::<BTreeSet<_>>()
+        };
+        assert_eq!(keys(ours), keys(theirs), "{server} status keys");
+        for (key, value) in theirs.as_object().unwrap() {
+            if !VOLATILE.contains(&key.as_str()) {
+                assert_eq!(&ours[key], value, "{server}.status.{key}");
+            }
         }
     }
 }
