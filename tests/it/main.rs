@@ -7,6 +7,7 @@
 mod harness;
 
 mod cli_config;
+mod cli_output;
 mod compare_servers;
 mod harness_selftest;
 mod locks;

@@ -1,0 +1,173 @@
+//! The command line's contract: help lists only what works, version, exit codes, quiet,
+//! colours, the log file in Barman's format, and the shipped sample configuration.
+
+use crate::harness::{BarmanHome, Run};
+use std::process::Command;
+
+#[test]
+fn help_lists_exactly_the_supported_commands() {
+    let home = BarmanHome::new();
+    let run = home.run(&["--help"]).ok();
+    let commands: Vec<&str> = run
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(
+        commands,
+        ["diagnose", "list-servers", "show-servers", "help"],
+        "{}",
+        run.stdout
+    );
+    // A Barman command we do not support yet is a usage error (argparse's exit code 2).
+    let run = home.run(&["backup", "pg"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("unrecognized subcommand 'backup'"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn no_command_prints_help_and_succeeds() {
+    let home = BarmanHome::new();
+    let run = home.run(&[]).ok();
+    assert!(run.stdout.contains("Usage: barman"), "{}", run.stdout);
+}
+
+#[test]
+fn version_is_one_line_starting_with_the_barman_version() {
+    let run = Run::of(Command::new(env!("CARGO_BIN_EXE_barman")).arg("-v")).ok();
+    assert_eq!(run.stdout.lines().count(), 1);
+    assert!(
+        run.stdout.starts_with("3.20.1 Barman by EnterpriseDB"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn quiet_silences_console_and_json() {
+    let home = BarmanHome::new();
+    let server =
+        "conninfo = host=x\nssh_command = ssh x\narchiver = on\nbackup_options = concurrent_backup";
+    home.write_config("", &[("pg", server)]);
+    assert_eq!(home.run(&["-q", "list-servers"]).ok().stdout, "");
+    assert_eq!(
+        home.run(&["-q", "-f", "json", "list-servers"]).ok().stdout,
+        ""
+    );
+    assert_eq!(
+        home.run(&["-f", "json", "list-servers"]).ok().stdout,
+        r#"{"pg": {"description": ""}}"#
+    );
+}
+
+#[test]
+fn colours_only_when_asked_or_on_a_terminal() {
+    let home = BarmanHome::new();
+    home.write_config(
+        "",
+        &[(
+            "pg",
+            "conninfo = host=x\nssh_command = ssh x\narchiver = on",
+        )],
+    );
+    // Not a terminal: no escape codes by default.
+    let plain = home.run(&["show-servers", "nosuch"]);
+    assert!(
+        plain.stderr.contains("ERROR: Unknown server 'nosuch'"),
+        "{}",
+        plain.stderr
+    );
+    assert!(!plain.stderr.contains('\x1b'));
+    let coloured = home.run(&["--color", "always", "show-servers", "nosuch"]);
+    assert!(
+        coloured
+            .stderr
+            .contains("\x1b[31mERROR\x1b[0m: Unknown server 'nosuch'"),
+        "{}",
+        coloured.stderr
+    );
+    let never = home.run(&["--colour", "never", "show-servers", "nosuch"]);
+    assert!(!never.stderr.contains('\x1b'));
+}
+
+#[test]
+fn log_file_gets_barman_format_lines() {
+    let home = BarmanHome::new();
+    let log = home.dir().join("log/barman.log");
+    home.write_config(
+        &format!("log_file = {}", log.display()),
+        &[(
+            "pg",
+            "conninfo = host=x\nssh_command = ssh x\narchiver = on",
+        )],
+    );
+    let run = home.run(&["show-servers", "nosuch"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stderr, "ERROR: Unknown server 'nosuch'\n",
+        "nothing but the message on stderr"
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    let line = text.lines().find(|l| l.contains("Unknown server")).unwrap();
+    // 2026-11-24 02:17:57,550 [5708] barman.cli ERROR: Unknown server 'nosuch'
+    let (stamp, rest) = line.split_at(23);
+    assert!(
+        chrono::NaiveDateTime::parse_from_str(stamp, "%Y-%m-%d %H:%M:%S,%3f").is_ok(),
+        "{line}"
+    );
+    assert!(rest.starts_with(" ["), "{line}");
+    assert!(
+        rest.ends_with("] barman.cli ERROR: Unknown server 'nosuch'"),
+        "{line}"
+    );
+    // --log-level overrides the configured level: INFO lines vanish at ERROR.
+    let run = home.run(&["--log-level", "ERROR", "list-servers"]).ok();
+    assert_eq!(run.stdout, "pg\n");
+}
+
+#[test]
+fn sample_configuration_lists_and_shows_its_servers() {
+    let repo = env!("CARGO_MANIFEST_DIR");
+    // The sample runs as `barman` like a packaged install; scripts/setup creates the user.
+    let user_exists = nix::unistd::User::from_name("barman")
+        .ok()
+        .flatten()
+        .is_some();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_barman"));
+    cmd.current_dir(repo)
+        .args(["-c", "barman.conf.sample", "list-servers"]);
+    if !user_exists || !nix::unistd::geteuid().is_root() {
+        crate::require!("a 'barman' OS user and root (scripts/setup)", false);
+    }
+    let run = Run::of(&mut cmd).ok();
+    assert_eq!(
+        run.stdout,
+        "passive-pg - Example of a Barman passive node (Passive)\n\
+         ssh-pg - Example of PostgreSQL Database (via SSH)\n\
+         streaming-pg - Example of PostgreSQL Database (Streaming-Only)\n"
+    );
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_barman"));
+    cmd.current_dir(repo).args([
+        "-c",
+        "barman.conf.sample",
+        "-f",
+        "json",
+        "show-servers",
+        "all",
+    ]);
+    let run = Run::of(&mut cmd).ok();
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["streaming-pg"]["slot_name"], "barman");
+    assert_eq!(
+        doc["ssh-pg"]["retention_policy"],
+        "RECOVERY WINDOW OF 2 WEEKS"
+    );
+    assert_eq!(doc["passive-pg"]["passive_node"], true);
+}
