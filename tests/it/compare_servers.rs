@@ -214,6 +214,16 @@ fn compare_show_servers_with_a_real_postgres() {
             .stdout,
     );
     compare_show_servers(&ours, &theirs, &VOLATILE);
+    // Console: the same lines, but for the values that move between two calls.
+    let stable = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| !VOLATILE.iter().any(|k| l.starts_with(&format!("\t{k}: "))))
+            .map(str::to_string)
+            .collect()
+    };
+    let ours = home.run(&["show-servers", "all"]).ok();
+    let theirs = home.run_python(&["show-servers", "all"]).unwrap().ok();
+    assert_eq!(stable(&ours.stdout), stable(&theirs.stdout));
     // diagnose reports the same remote status with JSON-native types.
     let ours = json(&home.run(&["diagnose"]).ok().stdout);
     let theirs = json(&home.run_python(&["diagnose"]).unwrap().ok().stdout);
