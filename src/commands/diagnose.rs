@@ -5,7 +5,7 @@
 //! `_INFO`; we keep that shape for tools that parse it.
 
 use super::{status, Context};
-use crate::core::config::ServerConfig;
+use crate::core::config::{OptionValue, ServerConfig};
 use crate::output::{json, Output};
 use serde_json::{Map, Value};
 
@@ -27,20 +27,7 @@ pub fn run(ctx: &Context, out: &mut Output, show_config_source: bool) -> crate::
     }
     let mut models = Map::new();
     for (name, model) in &ctx.config.models {
-        let config: Map<String, Value> = model
-            .items()
-            .into_iter()
-            .map(|(key, value)| {
-                (
-                    key.to_string(),
-                    with_source(
-                        value.to_diagnose_json(),
-                        model.source(key),
-                        show_config_source,
-                    ),
-                )
-            })
-            .collect();
+        let config = config_json(model.items(), |key| model.source(key), show_config_source);
         let mut entry = Map::new();
         entry.insert("config".into(), Value::Object(config));
         models.insert(name.clone(), Value::Object(entry));
@@ -98,20 +85,7 @@ fn server_report(
     server: &ServerConfig,
     show_config_source: bool,
 ) -> crate::Result<Map<String, Value>> {
-    let config: Map<String, Value> = server
-        .items()
-        .into_iter()
-        .map(|(key, value)| {
-            (
-                key.to_string(),
-                with_source(
-                    value.to_diagnose_json(),
-                    server.source(key),
-                    show_config_source,
-                ),
-            )
-        })
-        .collect();
+    let config = config_json(server.items(), |key| server.source(key), show_config_source);
     let mut report = Map::new();
     report.insert("config".into(), Value::Object(config));
     report.insert(
@@ -140,6 +114,21 @@ fn server_report(
     );
     report.insert("wals".into(), Value::Object(wals));
     Ok(report)
+}
+
+/// A server's or model's configuration as diagnose shows it.
+fn config_json<'a>(
+    items: Vec<(&str, &OptionValue)>,
+    source: impl Fn(&str) -> Option<&'a str>,
+    show_config_source: bool,
+) -> Map<String, Value> {
+    items
+        .into_iter()
+        .map(|(key, value)| {
+            let json = with_source(value.to_diagnose_json(), source(key), show_config_source);
+            (key.to_string(), json)
+        })
+        .collect()
 }
 
 /// `--show-config-source` wraps each value as `{"source": <file>|"default", "value": v}`.

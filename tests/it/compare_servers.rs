@@ -76,6 +76,13 @@ fn configure(home: &BarmanHome, pg_port: u16) {
     .unwrap();
 }
 
+/// Our and Python Barman's JSON output of the same successful command.
+fn both_json(home: &BarmanHome, args: &[&str]) -> (Value, Value) {
+    let ours = json(&home.run(args).ok().stdout);
+    let theirs = json(&home.run_python(args).unwrap().ok().stdout);
+    (ours, theirs)
+}
+
 fn json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
@@ -121,19 +128,7 @@ fn compare_show_servers_configuration_without_postgres() {
     let home = BarmanHome::new();
     configure(&home, 1);
     // Inactive and passive servers have no remote status: the whole output is configuration.
-    let ours = json(
-        &home
-            .run(&["-f", "json", "show-servers", "off", "passive"])
-            .ok()
-            .stdout,
-    );
-    let theirs = json(
-        &home
-            .run_python(&["-f", "json", "show-servers", "off", "passive"])
-            .unwrap()
-            .ok()
-            .stdout,
-    );
+    let (ours, theirs) = both_json(&home, &["-f", "json", "show-servers", "off", "passive"]);
     compare_show_servers(&ours, &theirs, &[]);
     // Console: every configuration line of ours is one of Python's.
     let ours = home.run(&["show-servers", "off", "passive"]).ok();
@@ -200,19 +195,7 @@ fn compare_show_servers_with_a_real_postgres() {
     pg.execute("SELECT pg_create_physical_replication_slot('barman_pg')");
     let home = BarmanHome::new();
     configure(&home, pg.port());
-    let ours = json(
-        &home
-            .run(&["-f", "json", "show-servers", "pg", "pgr"])
-            .ok()
-            .stdout,
-    );
-    let theirs = json(
-        &home
-            .run_python(&["-f", "json", "show-servers", "pg", "pgr"])
-            .unwrap()
-            .ok()
-            .stdout,
-    );
+    let (ours, theirs) = both_json(&home, &["-f", "json", "show-servers", "pg", "pgr"]);
     compare_show_servers(&ours, &theirs, &VOLATILE);
     // Console: the same lines, but for the values that move between two calls.
     let stable = |text: &str| -> Vec<String> {
@@ -225,8 +208,7 @@ fn compare_show_servers_with_a_real_postgres() {
     let theirs = home.run_python(&["show-servers", "all"]).unwrap().ok();
     assert_eq!(stable(&ours.stdout), stable(&theirs.stdout));
     // diagnose reports the same remote status with JSON-native types.
-    let ours = json(&home.run(&["diagnose"]).ok().stdout);
-    let theirs = json(&home.run_python(&["diagnose"]).unwrap().ok().stdout);
+    let (ours, theirs) = both_json(&home, &["diagnose"]);
     for server in ["pg", "pgr"] {
         let (ours, theirs) = (
             &ours["servers"][server]["status"],
@@ -257,8 +239,7 @@ fn compare_diagnose_reports() {
     let home = BarmanHome::new();
     configure(&home, 1);
     for args in [&["diagnose"][..], &["diagnose", "--show-config-source"]] {
-        let ours = json(&home.run(args).ok().stdout);
-        let theirs = json(&home.run_python(args).unwrap().ok().stdout);
+        let (ours, theirs) = both_json(&home, args);
         assert_eq!(
             ours["global"]["config"], theirs["global"]["config"],
             "{args:?} global.config"

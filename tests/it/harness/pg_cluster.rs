@@ -131,6 +131,11 @@ impl PgCluster {
             conf.push_str(&format!("{key} = {value}\n"));
         }
         append(&data.join("postgresql.conf"), &conf);
+        Self::launch(dir, port)
+    }
+
+    /// Start the server of a prepared folder (`data/` configured for `port`).
+    fn launch(dir: tempfile::TempDir, port: u16) -> PgCluster {
         let mut cluster = PgCluster {
             dir,
             port,
@@ -159,13 +164,7 @@ impl PgCluster {
                 sock.display()
             ),
         );
-        let mut cluster = PgCluster {
-            dir,
-            port,
-            running: false,
-        };
-        cluster.pg_ctl_start();
-        cluster
+        Self::launch(dir, port)
     }
 
     fn pg_ctl_start(&mut self) {
