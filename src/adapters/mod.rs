@@ -2,6 +2,7 @@
 //! context. Adapters never print.
 
 pub mod catalog;
+pub mod codec;
 pub mod config_files;
 pub mod durable;
 pub mod lock;

@@ -8,6 +8,7 @@ mod harness;
 
 mod cli_config;
 mod cli_output;
+mod codecs;
 mod compare_servers;
 mod harness_selftest;
 mod locks;
