@@ -16,6 +16,9 @@ _barman() {
             ",$1")
                 cmd="barman"
                 ;;
+            barman,archive-wal)
+                cmd="barman__subcmd__archive__subcmd__wal"
+                ;;
             barman,diagnose)
                 cmd="barman__subcmd__diagnose"
                 ;;
@@ -28,11 +31,17 @@ _barman() {
             barman,list-servers)
                 cmd="barman__subcmd__list__subcmd__servers"
                 ;;
+            barman,rebuild-xlogdb)
+                cmd="barman__subcmd__rebuild__subcmd__xlogdb"
+                ;;
             barman,show-server)
                 cmd="barman__subcmd__show__subcmd__servers"
                 ;;
             barman,show-servers)
                 cmd="barman__subcmd__show__subcmd__servers"
+                ;;
+            barman__subcmd__help,archive-wal)
+                cmd="barman__subcmd__help__subcmd__archive__subcmd__wal"
                 ;;
             barman__subcmd__help,diagnose)
                 cmd="barman__subcmd__help__subcmd__diagnose"
@@ -42,6 +51,9 @@ _barman() {
                 ;;
             barman__subcmd__help,list-servers)
                 cmd="barman__subcmd__help__subcmd__list__subcmd__servers"
+                ;;
+            barman__subcmd__help,rebuild-xlogdb)
+                cmd="barman__subcmd__help__subcmd__rebuild__subcmd__xlogdb"
                 ;;
             barman__subcmd__help,show-servers)
                 cmd="barman__subcmd__help__subcmd__show__subcmd__servers"
@@ -53,8 +65,50 @@ _barman() {
 
     case "${cmd}" in
         barman)
-            opts="-v -c -q -d -f -h --version --config --colour --color --log-level --quiet --debug --format --help diagnose list-servers list-server show-servers show-server help"
+            opts="-v -c -q -d -f -h --version --config --colour --color --log-level --quiet --debug --format --help archive-wal diagnose list-servers list-server rebuild-xlogdb show-servers show-server help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "never always auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --colour)
+                    COMPREPLY=($(compgen -W "never always auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -W "NOTSET DEBUG INFO WARNING ERROR CRITICAL" -- "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "console json" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "console json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        barman__subcmd__archive__subcmd__wal)
+            opts="-v -c -q -d -f -h --version --config --colour --color --log-level --quiet --debug --format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -137,8 +191,22 @@ _barman() {
             return 0
             ;;
         barman__subcmd__help)
-            opts="diagnose list-servers show-servers help"
+            opts="archive-wal diagnose list-servers rebuild-xlogdb show-servers help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        barman__subcmd__help__subcmd__archive__subcmd__wal)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -192,6 +260,20 @@ _barman() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        barman__subcmd__help__subcmd__rebuild__subcmd__xlogdb)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         barman__subcmd__help__subcmd__show__subcmd__servers)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -208,6 +290,48 @@ _barman() {
             ;;
         barman__subcmd__list__subcmd__servers)
             opts="-v -c -q -d -f -h --minimal --version --config --colour --color --log-level --quiet --debug --format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "never always auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --colour)
+                    COMPREPLY=($(compgen -W "never always auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -W "NOTSET DEBUG INFO WARNING ERROR CRITICAL" -- "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "console json" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "console json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        barman__subcmd__rebuild__subcmd__xlogdb)
+            opts="-v -c -q -d -f -h --version --config --colour --color --log-level --quiet --debug --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

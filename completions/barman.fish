@@ -40,12 +40,30 @@ complete -c barman -n "__fish_barman_needs_command" -s v -l version -d 'show pro
 complete -c barman -n "__fish_barman_needs_command" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_needs_command" -s d -l debug -d 'debug output'
 complete -c barman -n "__fish_barman_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_needs_command" -f -a "archive-wal" -d 'Execute maintenance operations on WAL files for a given server. This command processes any incoming WAL files for the server and archives them along the catalogue'
 complete -c barman -n "__fish_barman_needs_command" -f -a "diagnose" -d 'Diagnostic command (for support and problems detection purpose)'
 complete -c barman -n "__fish_barman_needs_command" -f -a "list-servers" -d 'List available servers, with useful information'
 complete -c barman -n "__fish_barman_needs_command" -f -a "list-server" -d 'List available servers, with useful information'
+complete -c barman -n "__fish_barman_needs_command" -f -a "rebuild-xlogdb" -d 'Rebuild the WAL file database guessing it from the disk content'
 complete -c barman -n "__fish_barman_needs_command" -f -a "show-servers" -d 'Show all configuration parameters for the specified servers'
 complete -c barman -n "__fish_barman_needs_command" -f -a "show-server" -d 'Show all configuration parameters for the specified servers'
 complete -c barman -n "__fish_barman_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c barman -n "__fish_barman_using_subcommand archive-wal" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand archive-wal" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand archive-wal" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand archive-wal" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand archive-wal" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand archive-wal" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand archive-wal" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand archive-wal" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c barman -n "__fish_barman_using_subcommand diagnose" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand diagnose" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
 always\t'always colour'
@@ -97,6 +115,22 @@ complete -c barman -n "__fish_barman_using_subcommand list-server" -s v -l versi
 complete -c barman -n "__fish_barman_using_subcommand list-server" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand list-server" -s d -l debug -d 'debug output'
 complete -c barman -n "__fish_barman_using_subcommand list-server" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand rebuild-xlogdb" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand rebuild-xlogdb" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand rebuild-xlogdb" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand rebuild-xlogdb" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand rebuild-xlogdb" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand rebuild-xlogdb" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand rebuild-xlogdb" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand rebuild-xlogdb" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c barman -n "__fish_barman_using_subcommand show-servers" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand show-servers" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
 always\t'always colour'
@@ -129,7 +163,9 @@ complete -c barman -n "__fish_barman_using_subcommand show-server" -s v -l versi
 complete -c barman -n "__fish_barman_using_subcommand show-server" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand show-server" -s d -l debug -d 'debug output'
 complete -c barman -n "__fish_barman_using_subcommand show-server" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from diagnose list-servers show-servers help" -f -a "diagnose" -d 'Diagnostic command (for support and problems detection purpose)'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from diagnose list-servers show-servers help" -f -a "list-servers" -d 'List available servers, with useful information'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from diagnose list-servers show-servers help" -f -a "show-servers" -d 'Show all configuration parameters for the specified servers'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from diagnose list-servers show-servers help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal diagnose list-servers rebuild-xlogdb show-servers help" -f -a "archive-wal" -d 'Execute maintenance operations on WAL files for a given server. This command processes any incoming WAL files for the server and archives them along the catalogue'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal diagnose list-servers rebuild-xlogdb show-servers help" -f -a "diagnose" -d 'Diagnostic command (for support and problems detection purpose)'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal diagnose list-servers rebuild-xlogdb show-servers help" -f -a "list-servers" -d 'List available servers, with useful information'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal diagnose list-servers rebuild-xlogdb show-servers help" -f -a "rebuild-xlogdb" -d 'Rebuild the WAL file database guessing it from the disk content'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal diagnose list-servers rebuild-xlogdb show-servers help" -f -a "show-servers" -d 'Show all configuration parameters for the specified servers'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal diagnose list-servers rebuild-xlogdb show-servers help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -16,6 +16,14 @@ pub struct CommandSpec {
 /// The spec of a parsed command.
 pub fn of(command: &Command) -> CommandSpec {
     match command {
+        Command::ArchiveWal(_) => CommandSpec {
+            name: "archive-wal",
+            stops_on_global_errors: true,
+        },
+        Command::RebuildXlogdb(_) => CommandSpec {
+            name: "rebuild-xlogdb",
+            stops_on_global_errors: true,
+        },
         Command::Diagnose(_) => CommandSpec {
             name: "diagnose",
             stops_on_global_errors: false,

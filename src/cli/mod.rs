@@ -110,14 +110,37 @@ pub enum FormatArg {
 /// The supported commands, with Barman's names and aliases.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Execute maintenance operations on WAL files for a given server. This command
+    /// processes any incoming WAL files for the server and archives them along the
+    /// catalogue.
+    ArchiveWal(ServerArg),
     /// Diagnostic command (for support and problems detection purpose)
     Diagnose(DiagnoseArgs),
     /// List available servers, with useful information
     #[command(visible_alias = "list-server")]
     ListServers(ListServersArgs),
+    /// Rebuild the WAL file database guessing it from the disk content.
+    #[command(name = "rebuild-xlogdb")]
+    RebuildXlogdb(ServersArg),
     /// Show all configuration parameters for the specified servers
     #[command(visible_alias = "show-server")]
     ShowServers(ShowServersArgs),
+}
+
+/// One server name.
+#[derive(Debug, Args)]
+pub struct ServerArg {
+    /// specifies the server name for the command
+    #[arg(value_name = "server_name")]
+    pub server_name: String,
+}
+
+/// One or more server names (`all` for every server).
+#[derive(Debug, Args)]
+pub struct ServersArg {
+    /// specifies the server names for the command ('all' will use all available servers)
+    #[arg(value_name = "server_name", required = true, num_args = 1..)]
+    pub server_name: Vec<String>,
 }
 
 /// `diagnose` options.

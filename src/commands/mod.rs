@@ -6,6 +6,7 @@ pub mod diagnose;
 pub mod select;
 pub mod servers;
 pub mod status;
+pub mod wal;
 
 use crate::core::config::Config;
 use chrono::{DateTime, FixedOffset};

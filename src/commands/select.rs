@@ -51,3 +51,56 @@ pub fn announce(server: &ServerConfig, out: &mut Output) {
         out.warning(warning);
     }
 }
+
+/// How a command treats inactive and disabled servers (Barman's `get_server` flags).
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    /// Inactive servers are skipped with an info line.
+    pub skip_inactive: bool,
+    /// Disabled servers are refused with their configuration errors.
+    pub disabled_is_error: bool,
+}
+
+impl Policy {
+    /// archive-wal, rebuild-xlogdb, switch-wal: skip inactive, refuse disabled.
+    pub const SKIP_INACTIVE: Policy = Policy {
+        skip_inactive: true,
+        disabled_is_error: true,
+    };
+}
+
+/// Whether a command runs on `server`, printing Barman's messages when it does not.
+pub fn usable(server: &ServerConfig, out: &mut Output, policy: Policy) -> bool {
+    if policy.skip_inactive && !server.active() {
+        out.info(&format!("Skipping inactive server '{}'", server.name()));
+        return false;
+    }
+    if policy.disabled_is_error && server.disabled() {
+        // Barman reports the first configuration error only.
+        if let Some(message) = server.msg_list.first() {
+            out.error(message);
+        }
+        return false;
+    }
+    true
+}
+
+/// A single-server command's server (Barman's `get_server`): `all` and unknown names are
+/// errors.
+pub fn single<'a>(
+    config: &'a Config,
+    name: &str,
+    out: &mut Output,
+    policy: Policy,
+) -> Option<&'a ServerConfig> {
+    if name == "all" {
+        out.error("You cannot use 'all' in a single server context");
+        return None;
+    }
+    let Some(server) = config.servers.get(name) else {
+        out.error(&format!("Unknown server '{name}'"));
+        return None;
+    };
+    announce(server, out);
+    usable(server, out, policy).then_some(server)
+}

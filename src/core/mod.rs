@@ -1,6 +1,7 @@
 //! Pure domain types and rules: no `std::fs`, `std::process`, `std::net`, PostgreSQL, clock or
 //! environment access (enforced by `tests/architecture.rs`). Time comes in as a parameter.
 
+pub mod archive_plan;
 pub mod backup_id;
 pub mod backup_info;
 pub mod compression;

@@ -6,6 +6,7 @@
 
 mod harness;
 
+mod archive_wal;
 mod cli_config;
 mod cli_output;
 mod codecs;

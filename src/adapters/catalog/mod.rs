@@ -2,3 +2,5 @@
 
 pub mod layout;
 pub mod store;
+pub mod wal_archive;
+pub mod xlog_db;

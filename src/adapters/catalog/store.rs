@@ -204,7 +204,7 @@ pub fn last_wal_per_timeline(
 
 /// Barman's `WalFileInfo.from_file`: size and mtime from the file, compression from its
 /// first bytes.
-fn wal_file_info(path: &Path, name: &str) -> Result<XlogDbEntry, CatalogError> {
+pub fn wal_file_info(path: &Path, name: &str) -> Result<XlogDbEntry, CatalogError> {
     use std::io::Read;
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(path).map_err(io("stat", path))?;

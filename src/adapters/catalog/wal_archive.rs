@@ -1,0 +1,240 @@
+//! Archiving one WAL file into `wals/`, durably: the file is in the catalog only after it
+//! and its folder are on disk, and the source in `incoming/`/`streaming/` is removed only
+//! after that. A kill at any step leaves a state that a re-run completes, archiving every
+//! file exactly once. (Barman removes the source before fsyncing the compressed copy.)
+
+use super::layout::ServerDirs;
+use super::store::{self, CatalogError};
+use super::xlog_db::{self, XlogDbWriteError};
+use crate::adapters::codec::Codec;
+use crate::adapters::durable::{self, failpoint};
+use crate::core::compression;
+use crate::core::wal_name::WalFileName;
+use crate::core::xlog_db::XlogDbEntry;
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+/// The server's WAL compression, as configured.
+#[derive(Debug, Clone)]
+pub struct Compression {
+    /// The configured name, recorded in xlog.db (`gzip`, `pygzip`, ...).
+    pub name: String,
+    /// The codec.
+    pub codec: Codec,
+    /// The level.
+    pub level: i32,
+}
+
+/// What happened to one file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Archived {
+    /// Newly archived with this catalog entry.
+    Stored(XlogDbEntry),
+    /// The archive already had the same content: the source was dropped.
+    AlreadyArchived,
+    /// The archive has different content under this name: the source went to `errors/`.
+    Duplicate,
+}
+
+/// A failure to archive one file.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    /// File system or catalog failure.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// xlog.db could not be written.
+    #[error(transparent)]
+    XlogDb(#[from] XlogDbWriteError),
+}
+
+fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> CatalogError + 'a {
+    move |source| CatalogError::Io {
+        op,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Where `name` lives in the archive.
+pub fn archive_path(dirs: &ServerDirs, name: &WalFileName) -> PathBuf {
+    let hash = name.hash_dir();
+    if hash.is_empty() {
+        dirs.wals_directory.join(name.to_string())
+    } else {
+        dirs.wals_directory.join(hash).join(name.to_string())
+    }
+}
+
+/// `errors/<name>.<UTC stamp>.<suffix>` (Barman's `get_errors_dst`).
+pub fn move_to_errors(
+    errors_dir: &Path,
+    src: &Path,
+    suffix: &str,
+    stamp: &str,
+) -> Result<PathBuf, CatalogError> {
+    durable::create_dir_all_durable(errors_dir).map_err(io("create", errors_dir))?;
+    let name = src
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let dst = errors_dir.join(format!("{name}.{stamp}.{suffix}"));
+    durable::rename_durable(src, &dst).map_err(io("move", src))?;
+    Ok(dst)
+}
+
+fn head(path: &Path) -> Result<Vec<u8>, CatalogError> {
+    let mut buf = vec![0u8; 16];
+    let mut file = File::open(path).map_err(io("open", path))?;
+    let n = file.read(&mut buf).map_err(io("read", path))?;
+    buf.truncate(n);
+    Ok(buf)
+}
+
+/// The plain content of an archived or incoming file.
+fn plain_content(path: &Path) -> Result<Vec<u8>, CatalogError> {
+    let mut data = Vec::new();
+    let mut reader = BufReader::new(File::open(path).map_err(io("open", path))?);
+    match Codec::detect(&head(path)?) {
+        Some(codec) => {
+            codec
+                .decompress(&mut reader, &mut data)
+                .map_err(io("decompress", path))?;
+        }
+        None => {
+            reader.read_to_end(&mut data).map_err(io("read", path))?;
+        }
+    }
+    Ok(data)
+}
+
+/// Archive `src` (named `name`) into the server's archive and catalog.
+pub fn archive_one(
+    dirs: &ServerDirs,
+    lock_dir: &Path,
+    src: &Path,
+    name: &WalFileName,
+    compression: Option<&Compression>,
+) -> Result<Archived, ArchiveError> {
+    let dst = archive_path(dirs, name);
+    let dst_dir = dst
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| dirs.wals_directory.clone());
+    let src_dir = src.parent().map(Path::to_path_buf).unwrap_or_default();
+    xlog_db::ensure(dirs, lock_dir)?;
+    durable::create_dir_all_durable(&dst_dir).map_err(io("create", &dst_dir))?;
+    if dst.exists() {
+        if plain_content(&dst)? != plain_content(src)? {
+            return Ok(Archived::Duplicate);
+        }
+        // Same content: a previous run stored it and stopped before finishing. Make sure the
+        // catalog lists it, then drop the source.
+        if !xlog_db::contains(dirs, &name.to_string())? {
+            xlog_db::append(
+                dirs,
+                lock_dir,
+                &[store::wal_file_info(&dst, &name.to_string())?],
+            )?;
+        }
+        std::fs::remove_file(src).map_err(io("remove", src))?;
+        durable::fsync_dir(&src_dir).map_err(io("fsync", &src_dir))?;
+        return Ok(Archived::AlreadyArchived);
+    }
+    let already = compression::identify(&head(src)?);
+    let recorded = match (compression, already) {
+        (Some(c), None) => {
+            compress_into(src, &dst, c)?;
+            Some(c.name.clone())
+        }
+        (_, detected) => {
+            link_or_copy(src, &dst)?;
+            detected.map(str::to_string)
+        }
+    };
+    durable::fsync_dir(&dst_dir).map_err(io("fsync", &dst_dir))?;
+    failpoint("archive.after_store");
+    let meta = std::fs::metadata(&dst).map_err(io("stat", &dst))?;
+    let entry = XlogDbEntry {
+        name: name.to_string(),
+        size: meta.len(),
+        time: meta.mtime() as f64 + meta.mtime_nsec() as f64 * 1e-9,
+        compression: recorded,
+        encryption: None,
+    };
+    xlog_db::append(dirs, lock_dir, std::slice::from_ref(&entry))?;
+    failpoint("archive.after_catalog");
+    std::fs::remove_file(src).map_err(io("remove", src))?;
+    durable::fsync_dir(&src_dir).map_err(io("fsync", &src_dir))?;
+    Ok(Archived::Stored(entry))
+}
+
+/// Compress `src` to a temporary file next to `dst`, keep the source's mode and times
+/// (Barman's `copystat`), fsync, rename into place.
+fn compress_into(src: &Path, dst: &Path, compression: &Compression) -> Result<(), CatalogError> {
+    let tmp = dst.with_file_name(format!(
+        ".{}.{}.compressed",
+        dst.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut reader = BufReader::new(File::open(src).map_err(io("open", src))?);
+        let file = File::create(&tmp).map_err(io("create", &tmp))?;
+        let mut writer = BufWriter::with_capacity(1 << 20, file);
+        compression
+            .codec
+            .compress(compression.level, &mut reader, &mut writer)
+            .map_err(io("compress", src))?;
+        let file = writer
+            .into_inner()
+            .map_err(|e| io("write", &tmp)(e.into_error()))?;
+        copy_stat(src, &tmp)?;
+        file.sync_all().map_err(io("fsync", &tmp))?;
+        std::fs::rename(&tmp, dst).map_err(io("rename", &tmp))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn copy_stat(src: &Path, dst: &Path) -> Result<(), CatalogError> {
+    let meta = std::fs::metadata(src).map_err(io("stat", src))?;
+    std::fs::set_permissions(dst, meta.permissions()).map_err(io("chmod", dst))?;
+    let times = std::fs::FileTimes::new()
+        .set_accessed(meta.accessed().map_err(io("stat", src))?)
+        .set_modified(meta.modified().map_err(io("stat", src))?);
+    File::options()
+        .write(true)
+        .open(dst)
+        .and_then(|f| f.set_times(times))
+        .map_err(io("set times of", dst))
+}
+
+/// Put an uncompressed (or already compressed) file in place without losing the source
+/// until the catalog lists it: a hard link on the same file system, a fsynced copy
+/// otherwise.
+fn link_or_copy(src: &Path, dst: &Path) -> Result<(), CatalogError> {
+    File::open(src)
+        .and_then(|f| f.sync_all())
+        .map_err(io("fsync", src))?;
+    if std::fs::hard_link(src, dst).is_ok() {
+        return Ok(());
+    }
+    let tmp = dst.with_file_name(format!(
+        ".{}.{}.copy",
+        dst.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    std::fs::copy(src, &tmp).map_err(io("copy", src))?;
+    copy_stat(src, &tmp)?;
+    File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(io("fsync", &tmp))?;
+    std::fs::rename(&tmp, dst).map_err(io("rename", &tmp))
+}

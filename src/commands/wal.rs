@@ -1,0 +1,193 @@
+//! WAL archive commands: `archive-wal` and `rebuild-xlogdb`.
+
+use super::{select, status::server_dirs, Context};
+use crate::adapters::catalog::layout::ServerDirs;
+use crate::adapters::catalog::wal_archive::{self, Archived, Compression};
+use crate::adapters::catalog::xlog_db;
+use crate::adapters::codec::Codec;
+use crate::adapters::lock::{LockError, LockFile, LockKind};
+use crate::core::archive_plan::{self, Batch, Listed};
+use crate::core::config::ServerConfig;
+use crate::output::Output;
+use std::path::{Path, PathBuf};
+
+/// `archive-wal SERVER`: move what `pg_receivewal` (streaming/) and `archive_command`
+/// (incoming/) delivered into the archive and its catalog.
+pub fn archive_wal(ctx: &Context, out: &mut Output, name: &str) -> crate::Result<()> {
+    let Some(server) = select::single(&ctx.config, name, out, select::Policy::SKIP_INACTIVE) else {
+        return Ok(());
+    };
+    let lock_dir = PathBuf::from(&ctx.config.global.barman_lock_directory);
+    let _lock = match LockFile::acquire(&lock_dir, &LockKind::ArchiveWal(server.name().to_string()))
+    {
+        Ok(lock) => lock,
+        Err(LockError::Busy(_)) => {
+            out.info(&format!(
+                "Another archive-wal process is already running on server {}. Skipping to the next server",
+                server.name()
+            ));
+            return Ok(());
+        }
+        Err(e) => return Err(crate::Error::Fatal(e.to_string())),
+    };
+    let compression = compression_of(server);
+    let dirs = server_dirs(server);
+    // Barman's archivers run streaming first, then file archival.
+    if server.streaming_archiver() {
+        let batch_size = server
+            .int("streaming_archiver_batch_size")
+            .unwrap_or(0)
+            .max(0) as usize;
+        let dir = PathBuf::from(server.streaming_wals_directory());
+        let batch = archive_plan::plan_streaming(&listing(&dir)?, batch_size);
+        run_batch(
+            out,
+            server,
+            &dirs,
+            &lock_dir,
+            &dir,
+            "streaming",
+            &batch,
+            compression.as_ref(),
+        )?;
+    }
+    if server.archiver() {
+        let batch_size = server.int("archiver_batch_size").unwrap_or(0).max(0) as usize;
+        let dir = PathBuf::from(server.incoming_wals_directory());
+        let batch = archive_plan::plan_incoming(&listing(&dir)?, batch_size);
+        run_batch(
+            out,
+            server,
+            &dirs,
+            &lock_dir,
+            &dir,
+            "file archival",
+            &batch,
+            compression.as_ref(),
+        )?;
+    }
+    Ok(())
+}
+
+fn compression_of(server: &ServerConfig) -> Option<Compression> {
+    let name = server.compression()?;
+    let codec = Codec::from_name(
+        name,
+        server.str("custom_compression_filter"),
+        server.str("custom_decompression_filter"),
+    )?;
+    let level_text = server
+        .get("compression_level")
+        .map(|v| v.python_str())
+        .unwrap_or_else(|| "medium".into());
+    Some(Compression {
+        level: codec.level(&level_text),
+        name: name.to_string(),
+        codec,
+    })
+}
+
+fn listing(dir: &Path) -> crate::Result<Vec<Listed>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => {
+            return Err(crate::Error::Io {
+                op: "list",
+                path: dir.to_path_buf(),
+                source,
+            })
+        }
+    };
+    let mut listed: Vec<Listed> = entries
+        .filter_map(Result::ok)
+        .map(|e| Listed {
+            name: e.file_name().to_string_lossy().into_owned(),
+            is_file: e.file_type().is_ok_and(|t| t.is_file()),
+        })
+        .collect();
+    listed.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(listed)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_batch(
+    out: &mut Output,
+    server: &ServerConfig,
+    dirs: &ServerDirs,
+    lock_dir: &Path,
+    dir: &Path,
+    source: &str,
+    batch: &Batch,
+    compression: Option<&Compression>,
+) -> crate::Result<()> {
+    let name = server.name();
+    let mut header = format!("Processing xlog segments from {source} for {name}");
+    if batch.run_size > 0 && batch.total > batch.run_size {
+        header.push_str(&format!(" (batch size: {})", batch.run_size));
+    }
+    out.info_unlogged(&header);
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+    let errors_dir = PathBuf::from(server.errors_directory());
+    for file in &batch.files {
+        out.info_unlogged(&format!("\t{file}"));
+        let wal: crate::core::wal_name::WalFileName = file
+            .parse()
+            .map_err(|e: crate::core::wal_name::WalNameError| crate::Error::Fatal(e.to_string()))?;
+        let src = dir.join(file);
+        match wal_archive::archive_one(dirs, lock_dir, &src, &wal, compression) {
+            Ok(Archived::Stored(_)) | Ok(Archived::AlreadyArchived) => {}
+            Ok(Archived::Duplicate) => {
+                wal_archive::move_to_errors(&errors_dir, &src, "duplicate", &stamp)
+                    .map_err(catalog)?;
+                out.info_unlogged(&format!(
+                    "\tError: {file} is already present in server {name}. File moved to errors directory."
+                ));
+            }
+            Err(e) => out.error(&format!(
+                "Archiving of {file} for server {name} failed: {e}"
+            )),
+        }
+    }
+    if batch.files.is_empty() {
+        out.info_unlogged("\tno file found");
+    }
+    if !batch.errors.is_empty() {
+        out.info_unlogged(&format!(
+            "Some unknown objects have been found while processing xlog segments for {name}. Objects moved to errors directory:"
+        ));
+        for junk in &batch.errors {
+            out.info_unlogged(&format!("\t{junk}"));
+            wal_archive::move_to_errors(&errors_dir, &dir.join(junk), "unknown", &stamp)
+                .map_err(catalog)?;
+        }
+    }
+    Ok(())
+}
+
+fn catalog(e: crate::adapters::catalog::store::CatalogError) -> crate::Error {
+    crate::Error::Catalog(e)
+}
+
+/// `rebuild-xlogdb SERVER...|all`: rewrite each catalog from the archive's content.
+pub fn rebuild_xlogdb(ctx: &Context, out: &mut Output, names: &[String]) -> crate::Result<()> {
+    let selected = select::servers(&ctx.config, names, out);
+    let lock_dir = PathBuf::from(&ctx.config.global.barman_lock_directory);
+    for server in select::known(selected, out) {
+        if !select::usable(server, out, select::Policy::SKIP_INACTIVE) {
+            continue;
+        }
+        out.info(&format!("Rebuilding xlogdb for server {}", server.name()));
+        match xlog_db::rebuild(&server_dirs(server), &lock_dir) {
+            Ok(counts) => out.info(&format!(
+                "Done rebuilding xlogdb for server {} (history: {}, backup_labels: {}, wal_file: {})",
+                server.name(),
+                counts.history,
+                counts.backup_labels,
+                counts.wal_files
+            )),
+            Err(e) => out.error(&format!("Rebuilding xlogdb for server {} failed: {e}", server.name())),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,171 @@
+//! Which files of `incoming/` or `streaming/` one `archive-wal` run takes (Barman's
+//! `FileWalArchiver.get_next_batch` / `StreamingWalArchiver.get_next_batch`). Pure: it gets
+//! the sorted listing with a flag telling regular files apart.
+
+use crate::core::wal_name::{is_any_xlog_file, WalFileName};
+
+/// One directory entry: its name and whether it is a regular file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// File name.
+    pub name: String,
+    /// Regular file (not a folder, socket, ...).
+    pub is_file: bool,
+}
+
+/// The work of one run over one folder.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Batch {
+    /// Files to archive, in order.
+    pub files: Vec<String>,
+    /// Files to move to `errors/` as `unknown`.
+    pub errors: Vec<String>,
+    /// Entries in the folder (including temporary and junk ones), for the batch header.
+    pub total: usize,
+    /// How many entries this run considered.
+    pub run_size: usize,
+}
+
+fn take(listing: &[Listed], batch_size: usize) -> (&[Listed], usize) {
+    let total = listing.len();
+    let taken = if batch_size > 0 && batch_size < total {
+        &listing[..batch_size]
+    } else {
+        listing
+    };
+    (taken, total)
+}
+
+/// `incoming/`: every WAL-like regular file; `.tmp` files are ignored; the rest is junk.
+pub fn plan_incoming(listing: &[Listed], batch_size: usize) -> Batch {
+    let (taken, total) = take(listing, batch_size);
+    let mut batch = Batch {
+        total,
+        run_size: taken.len(),
+        ..Batch::default()
+    };
+    for entry in taken {
+        if entry.name.ends_with(".tmp") {
+            continue;
+        }
+        if entry.is_file && is_any_xlog_file(&entry.name) {
+            batch.files.push(entry.name.clone());
+        } else {
+            batch.errors.push(entry.name.clone());
+        }
+    }
+    batch
+}
+
+/// `streaming/`: like incoming, but the newest `.partial` (pg_receivewal's current segment)
+/// stays, older partials are archived, and without any partial the newest full segment
+/// stays so pg_receivewal can find its position after a restart.
+pub fn plan_streaming(listing: &[Listed], batch_size: usize) -> Batch {
+    let (taken, total) = take(listing, batch_size);
+    let mut batch = Batch {
+        total,
+        run_size: taken.len(),
+        ..Batch::default()
+    };
+    let mut partials = Vec::new();
+    for entry in taken {
+        if entry.name.ends_with(".tmp") {
+            continue;
+        }
+        if !entry.is_file {
+            batch.errors.push(entry.name.clone());
+        } else if matches!(entry.name.parse(), Ok(WalFileName::Partial(_))) {
+            partials.push(entry.name.clone());
+        } else if is_any_xlog_file(&entry.name) {
+            batch.files.push(entry.name.clone());
+        } else {
+            batch.errors.push(entry.name.clone());
+        }
+    }
+    if partials.len() > 1 {
+        partials.pop();
+        batch.files.extend(partials);
+    } else if partials.is_empty() {
+        batch.files.pop();
+    }
+    batch
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listing(names: &[&str]) -> Vec<Listed> {
+        names
+            .iter()
+            .map(|n| Listed {
+                name: n.to_string(),
+                is_file: !n.ends_with('/'),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn archive_plan_incoming_sorts_out_junk_and_temp_files() {
+        let batch = plan_incoming(
+            &listing(&[
+                "000000010000000000000001",
+                "000000010000000000000002.tmp",
+                "00000002.history",
+                "junk",
+                "sub/",
+            ]),
+            0,
+        );
+        assert_eq!(
+            batch.files,
+            ["000000010000000000000001", "00000002.history"]
+        );
+        assert_eq!(batch.errors, ["junk", "sub/"]);
+        assert_eq!((batch.total, batch.run_size), (5, 5));
+    }
+
+    #[test]
+    fn archive_plan_incoming_honours_batch_size() {
+        let batch = plan_incoming(
+            &listing(&[
+                "000000010000000000000001",
+                "000000010000000000000002",
+                "000000010000000000000003",
+            ]),
+            2,
+        );
+        assert_eq!(batch.files.len(), 2);
+        assert_eq!((batch.total, batch.run_size), (3, 2));
+    }
+
+    #[test]
+    fn archive_plan_streaming_keeps_the_newest_partial() {
+        let batch = plan_streaming(
+            &listing(&[
+                "000000010000000000000001",
+                "000000010000000000000002.partial",
+                "000000010000000000000003.partial",
+            ]),
+            0,
+        );
+        assert_eq!(
+            batch.files,
+            [
+                "000000010000000000000001",
+                "000000010000000000000002.partial"
+            ]
+        );
+    }
+
+    #[test]
+    fn archive_plan_streaming_without_partial_keeps_the_newest_segment() {
+        let batch = plan_streaming(
+            &listing(&["000000010000000000000001", "000000010000000000000002"]),
+            0,
+        );
+        assert_eq!(batch.files, ["000000010000000000000001"]);
+        let single = plan_streaming(&listing(&["000000010000000000000002.partial"]), 0);
+        assert!(single.files.is_empty());
+    }
+}
