@@ -19,7 +19,14 @@ fn help_lists_exactly_the_supported_commands() {
         .collect();
     assert_eq!(
         commands,
-        ["diagnose", "list-servers", "show-servers", "help"],
+        [
+            "archive-wal",
+            "diagnose",
+            "list-servers",
+            "rebuild-xlogdb",
+            "show-servers",
+            "help"
+        ],
         "{}",
         run.stdout
     );
