@@ -31,6 +31,9 @@ _barman() {
             barman,list-servers)
                 cmd="barman__subcmd__list__subcmd__servers"
                 ;;
+            barman,put-wal)
+                cmd="barman__subcmd__put__subcmd__wal"
+                ;;
             barman,rebuild-xlogdb)
                 cmd="barman__subcmd__rebuild__subcmd__xlogdb"
                 ;;
@@ -52,6 +55,9 @@ _barman() {
             barman__subcmd__help,list-servers)
                 cmd="barman__subcmd__help__subcmd__list__subcmd__servers"
                 ;;
+            barman__subcmd__help,put-wal)
+                cmd="barman__subcmd__help__subcmd__put__subcmd__wal"
+                ;;
             barman__subcmd__help,rebuild-xlogdb)
                 cmd="barman__subcmd__help__subcmd__rebuild__subcmd__xlogdb"
                 ;;
@@ -65,7 +71,7 @@ _barman() {
 
     case "${cmd}" in
         barman)
-            opts="-v -c -q -d -f -h --version --config --colour --color --log-level --quiet --debug --format --help archive-wal diagnose list-servers list-server rebuild-xlogdb show-servers show-server help"
+            opts="-v -c -q -d -f -h --version --config --colour --color --log-level --quiet --debug --format --help archive-wal diagnose list-servers list-server put-wal rebuild-xlogdb show-servers show-server help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -191,7 +197,7 @@ _barman() {
             return 0
             ;;
         barman__subcmd__help)
-            opts="archive-wal diagnose list-servers rebuild-xlogdb show-servers help"
+            opts="archive-wal diagnose list-servers put-wal rebuild-xlogdb show-servers help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -260,6 +266,20 @@ _barman() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        barman__subcmd__help__subcmd__put__subcmd__wal)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         barman__subcmd__help__subcmd__rebuild__subcmd__xlogdb)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -290,6 +310,48 @@ _barman() {
             ;;
         barman__subcmd__list__subcmd__servers)
             opts="-v -c -q -d -f -h --minimal --version --config --colour --color --log-level --quiet --debug --format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "never always auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --colour)
+                    COMPREPLY=($(compgen -W "never always auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -W "NOTSET DEBUG INFO WARNING ERROR CRITICAL" -- "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "console json" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "console json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        barman__subcmd__put__subcmd__wal)
+            opts="-t -v -c -q -d -f -h --test --version --config --colour --color --log-level --quiet --debug --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

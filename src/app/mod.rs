@@ -85,6 +85,13 @@ pub fn run(cli: Cli) -> ExitCode {
 fn dispatch(ctx: &Context, out: &mut Output, command: Command) -> crate::Result<()> {
     match command {
         Command::ArchiveWal(args) => commands::wal::archive_wal(ctx, out, &args.server_name),
+        Command::PutWal(args) => commands::wal::put_wal(
+            ctx,
+            out,
+            &args.server_name,
+            args.test,
+            std::io::stdin().lock(),
+        ),
         Command::RebuildXlogdb(args) => commands::wal::rebuild_xlogdb(ctx, out, &args.server_name),
         Command::Diagnose(args) => commands::diagnose::run(ctx, out, args.show_config_source),
         Command::ListServers(args) => commands::servers::list(ctx, out, args.minimal),

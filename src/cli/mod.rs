@@ -119,12 +119,27 @@ pub enum Command {
     /// List available servers, with useful information
     #[command(visible_alias = "list-server")]
     ListServers(ListServersArgs),
+    /// Receive a WAL file from SERVER_NAME and securely store it in the incoming directory.
+    /// The file will be read from standard input in tar format.
+    PutWal(PutWalArgs),
     /// Rebuild the WAL file database guessing it from the disk content.
     #[command(name = "rebuild-xlogdb")]
     RebuildXlogdb(ServersArg),
     /// Show all configuration parameters for the specified servers
     #[command(visible_alias = "show-server")]
     ShowServers(ShowServersArgs),
+}
+
+/// `put-wal` arguments.
+#[derive(Debug, Args)]
+pub struct PutWalArgs {
+    /// specifies the server name for the command
+    #[arg(value_name = "server_name")]
+    pub server_name: String,
+    /// test both the connection and the configuration of the requested PostgreSQL server in
+    /// Barman to make sure it is ready to receive WAL files
+    #[arg(short = 't', long)]
+    pub test: bool,
 }
 
 /// One server name.

@@ -55,6 +55,8 @@ pub fn announce(server: &ServerConfig, out: &mut Output) {
 /// How a command treats inactive and disabled servers (Barman's `get_server` flags).
 #[derive(Debug, Clone, Copy)]
 pub struct Policy {
+    /// Inactive servers are refused with `Inactive server: <name>`.
+    pub inactive_is_error: bool,
     /// Inactive servers are skipped with an info line.
     pub skip_inactive: bool,
     /// Disabled servers are refused with their configuration errors.
@@ -64,13 +66,25 @@ pub struct Policy {
 impl Policy {
     /// archive-wal, rebuild-xlogdb, switch-wal: skip inactive, refuse disabled.
     pub const SKIP_INACTIVE: Policy = Policy {
+        inactive_is_error: false,
         skip_inactive: true,
+        disabled_is_error: true,
+    };
+
+    /// put-wal: an inactive server is an error.
+    pub const REFUSE_INACTIVE: Policy = Policy {
+        inactive_is_error: true,
+        skip_inactive: false,
         disabled_is_error: true,
     };
 }
 
 /// Whether a command runs on `server`, printing Barman's messages when it does not.
 pub fn usable(server: &ServerConfig, out: &mut Output, policy: Policy) -> bool {
+    if policy.inactive_is_error && !server.active() {
+        out.error(&format!("Inactive server: {}", server.name()));
+        return false;
+    }
     if policy.skip_inactive && !server.active() {
         out.info(&format!("Skipping inactive server '{}'", server.name()));
         return false;

@@ -1,6 +1,7 @@
 //! WAL archive commands: `archive-wal` and `rebuild-xlogdb`.
 
 use super::{select, status::server_dirs, Context};
+use crate::adapters::catalog::incoming::{self, Received};
 use crate::adapters::catalog::layout::ServerDirs;
 use crate::adapters::catalog::wal_archive::{self, Archived, Compression};
 use crate::adapters::catalog::xlog_db;
@@ -188,6 +189,69 @@ pub fn rebuild_xlogdb(ctx: &Context, out: &mut Output, names: &[String]) -> crat
             )),
             Err(e) => out.error(&format!("Rebuilding xlogdb for server {} failed: {e}", server.name())),
         }
+    }
+    Ok(())
+}
+
+/// `put-wal SERVER [--test]`: receive a tar stream of WAL files (from
+/// `barman-wal-archive`) on standard input into `incoming/`.
+pub fn put_wal(
+    ctx: &Context,
+    out: &mut Output,
+    name: &str,
+    test: bool,
+    stdin: impl std::io::Read,
+) -> crate::Result<()> {
+    let Some(server) = select::single(&ctx.config, name, out, select::Policy::REFUSE_INACTIVE)
+    else {
+        return Ok(());
+    };
+    if test {
+        out.info(&format!(
+            "Ready to accept WAL files for the server {}",
+            server.name()
+        ));
+        return Ok(());
+    }
+    // Barman names the client when the stream arrives over ssh.
+    let suffix = std::env::var("SSH_CONNECTION")
+        .ok()
+        .and_then(|c| {
+            c.split_whitespace()
+                .next()
+                .map(|ip| format!(" (SSH host: {ip})"))
+        })
+        .unwrap_or_default();
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+    let incoming = PathBuf::from(server.incoming_wals_directory());
+    let errors = PathBuf::from(server.errors_directory());
+    match incoming::receive(stdin, &incoming, &errors, &stamp) {
+        Ok((received, bad_lines)) => {
+            for line in bad_lines {
+                out.warning(&format!(
+                    "Bad checksum line '{line}' found in put-wal for server '{}'{suffix}",
+                    server.name()
+                ));
+            }
+            for item in received {
+                if let Received::Mismatch {
+                    name,
+                    existing,
+                    incoming,
+                } = item
+                {
+                    // Barman's text, including its missing space before the new checksum.
+                    out.info(&format!(
+                        "\tError: Duplicate Files Detected with Mismatched Checksums. File {name} already exists on server {} with checksum {existing}, but the checksum of the incoming file is{incoming}. The file has been moved to the errors directory.",
+                        server.name()
+                    ));
+                }
+            }
+        }
+        Err(e) => out.error(&format!(
+            "{e} in put-wal for server '{}'{suffix}",
+            server.name()
+        )),
     }
     Ok(())
 }

@@ -23,6 +23,7 @@ fn help_lists_exactly_the_supported_commands() {
             "archive-wal",
             "diagnose",
             "list-servers",
+            "put-wal",
             "rebuild-xlogdb",
             "show-servers",
             "help"

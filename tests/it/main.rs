@@ -13,3 +13,4 @@ mod codecs;
 mod compare_servers;
 mod harness_selftest;
 mod locks;
+mod put_wal;

@@ -1,5 +1,6 @@
 //! The on-disk catalog of a server: directory layout, backup.info files, xlog.db.
 
+pub mod incoming;
 pub mod layout;
 pub mod store;
 pub mod wal_archive;
