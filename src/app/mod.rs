@@ -75,7 +75,9 @@ pub fn run(cli: Cli) -> ExitCode {
         exit::report(&mut out, &err);
     }
     out.close();
-    if out.errored() {
+    if let Some(code) = out.exit_code() {
+        ExitCode::from(code)
+    } else if out.errored() {
         exit::code(crate::ExitKind::Failure)
     } else {
         ExitCode::SUCCESS
@@ -85,6 +87,10 @@ pub fn run(cli: Cli) -> ExitCode {
 fn dispatch(ctx: &Context, out: &mut Output, command: Command) -> crate::Result<()> {
     match command {
         Command::ArchiveWal(args) => commands::wal::archive_wal(ctx, out, &args.server_name),
+        Command::GetWal(args) => {
+            let server = args.server_name.clone();
+            commands::get_wal::run(ctx, out, &server, &get_wal_request(args))
+        }
         Command::PutWal(args) => commands::wal::put_wal(
             ctx,
             out,
@@ -96,6 +102,25 @@ fn dispatch(ctx: &Context, out: &mut Output, command: Command) -> crate::Result<
         Command::Diagnose(args) => commands::diagnose::run(ctx, out, args.show_config_source),
         Command::ListServers(args) => commands::servers::list(ctx, out, args.minimal),
         Command::ShowServers(args) => commands::servers::show(ctx, out, &args.server_name),
+    }
+}
+
+fn get_wal_request(args: crate::cli::GetWalArgs) -> commands::get_wal::GetWalRequest {
+    let compression = if args.gzip {
+        Some("gzip".to_string())
+    } else if args.bzip2 {
+        Some("bzip2".to_string())
+    } else {
+        None
+    };
+    commands::get_wal::GetWalRequest {
+        wal_name: args.wal_name,
+        output_directory: args.output_directory,
+        compression,
+        keep_compression: args.keep_compression,
+        peek: args.peek,
+        partial: args.partial,
+        test: args.test,
     }
 }
 

@@ -20,6 +20,10 @@ pub fn of(command: &Command) -> CommandSpec {
             name: "archive-wal",
             stops_on_global_errors: true,
         },
+        Command::GetWal(_) => CommandSpec {
+            name: "get-wal",
+            stops_on_global_errors: true,
+        },
         Command::PutWal(_) => CommandSpec {
             name: "put-wal",
             stops_on_global_errors: true,

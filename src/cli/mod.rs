@@ -116,6 +116,9 @@ pub enum Command {
     ArchiveWal(ServerArg),
     /// Diagnostic command (for support and problems detection purpose)
     Diagnose(DiagnoseArgs),
+    /// Retrieve WAL_NAME file from SERVER_NAME archive. The content will be streamed on
+    /// standard output unless the --output-directory option is specified.
+    GetWal(GetWalArgs),
     /// List available servers, with useful information
     #[command(visible_alias = "list-server")]
     ListServers(ListServersArgs),
@@ -128,6 +131,47 @@ pub enum Command {
     /// Show all configuration parameters for the specified servers
     #[command(visible_alias = "show-server")]
     ShowServers(ShowServersArgs),
+}
+
+/// `get-wal` arguments.
+#[derive(Debug, Args)]
+pub struct GetWalArgs {
+    /// specifies the server name for the command
+    #[arg(value_name = "server_name")]
+    pub server_name: String,
+    /// the WAL file to get
+    #[arg(value_name = "wal_name")]
+    pub wal_name: String,
+    /// put the retrieved WAL file in this directory with the original name
+    #[arg(short = 'o', long = "output-directory")]
+    pub output_directory: Option<std::path::PathBuf>,
+    /// retrieve only partial WAL files (.partial)
+    #[arg(short = 'P', long)]
+    pub partial: bool,
+    /// compress the output with gzip
+    #[arg(
+        short = 'z',
+        short_alias = 'x',
+        long = "gzip",
+        conflicts_with = "bzip2"
+    )]
+    pub gzip: bool,
+    /// compress the output with bzip2
+    #[arg(short = 'j', long = "bzip2")]
+    pub bzip2: bool,
+    /// do not decompress the output if compressed
+    #[arg(long = "keep-compression")]
+    pub keep_compression: bool,
+    /// peek from the WAL archive up to 'SIZE' WAL files, starting from the requested one.
+    /// 'SIZE' must be an integer >= 1. When invoked with this option, get-wal returns a
+    /// list of zero to 'SIZE' WAL segment names, one per row.
+    #[arg(short = 'p', long = "peek", value_name = "SIZE", value_parser = clap::value_parser!(u32).range(1..))]
+    pub peek: Option<u32>,
+    /// test both the connection and the configuration of the requested PostgreSQL server in
+    /// Barman for WAL retrieval. With this option, the 'wal_name' mandatory argument is
+    /// ignored.
+    #[arg(short = 't', long)]
+    pub test: bool,
 }
 
 /// `put-wal` arguments.

@@ -3,6 +3,7 @@
 //! `Output::error` so a multi-server command keeps going.
 
 pub mod diagnose;
+pub mod get_wal;
 pub mod select;
 pub mod servers;
 pub mod status;

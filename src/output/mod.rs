@@ -49,6 +49,8 @@ pub struct Output {
     debug: bool,
     color: bool,
     errored: bool,
+    /// Exit code an error asked for (Barman's `exit_code=` keyword), instead of 1.
+    exit_code: Option<u8>,
     /// JSON mode: the structured result (server name → value) and message lists.
     doc: Map<String, Value>,
 }
@@ -67,6 +69,7 @@ impl Output {
             debug,
             color,
             errored: false,
+            exit_code: None,
             doc: Map::new(),
         }
     }
@@ -84,6 +87,17 @@ impl Output {
     /// True when any error was reported.
     pub fn errored(&self) -> bool {
         self.errored
+    }
+
+    /// An error that sets a specific exit code (get-wal uses 3 for bad names).
+    pub fn error_with_code(&mut self, msg: &str, code: u8) {
+        self.error(msg);
+        self.exit_code = Some(code);
+    }
+
+    /// The exit code an error asked for, if any.
+    pub fn exit_code(&self) -> Option<u8> {
+        self.exit_code
     }
 
     /// Mark the run as failed without printing anything (e.g. a failed check line).
@@ -251,6 +265,11 @@ fn write_out(text: &str) {
 
 fn write_err(text: &str) {
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// Standard output for raw bytes (get-wal streams WAL content there).
+pub fn raw_stdout() -> std::io::StdoutLock<'static> {
+    std::io::stdout().lock()
 }
 
 /// Print text on stdout regardless of format (help, version, completions).

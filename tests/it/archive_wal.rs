@@ -9,14 +9,14 @@ use crate::require;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-struct Setup {
-    home: BarmanHome,
-    pg: PgCluster,
+pub(crate) struct Setup {
+    pub(crate) home: BarmanHome,
+    pub(crate) pg: PgCluster,
     /// A second copy of every segment PostgreSQL archived, to check contents against.
-    shadow: PathBuf,
+    pub(crate) shadow: PathBuf,
 }
 
-fn setup(compression: &str) -> Setup {
+pub(crate) fn setup(compression: &str) -> Setup {
     let home = BarmanHome::new();
     let incoming = home.home().join("pg/incoming");
     std::fs::create_dir_all(&incoming).unwrap();
@@ -52,7 +52,7 @@ fn setup(compression: &str) -> Setup {
 }
 
 /// Make PostgreSQL complete and archive `n` segments.
-fn generate_wal(pg: &PgCluster, n: usize) {
+pub(crate) fn generate_wal(pg: &PgCluster, n: usize) {
     pg.execute("CREATE TABLE IF NOT EXISTS t (i int, filler text)");
     for _ in 0..n {
         pg.execute("INSERT INTO t SELECT g, repeat('x', 100) FROM generate_series(1, 2000) g");
@@ -79,7 +79,7 @@ fn xlog_db(home: &BarmanHome) -> String {
     std::fs::read_to_string(home.home().join("pg/wals/pg-xlog.db")).unwrap_or_default()
 }
 
-fn names_in_db(home: &BarmanHome) -> Vec<String> {
+pub(crate) fn names_in_db(home: &BarmanHome) -> Vec<String> {
     xlog_db(home)
         .lines()
         .map(|l| l.split('\t').next().unwrap().to_string())

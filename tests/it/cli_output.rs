@@ -22,6 +22,7 @@ fn help_lists_exactly_the_supported_commands() {
         [
             "archive-wal",
             "diagnose",
+            "get-wal",
             "list-servers",
             "put-wal",
             "rebuild-xlogdb",

@@ -11,6 +11,7 @@ mod cli_config;
 mod cli_output;
 mod codecs;
 mod compare_servers;
+mod get_wal;
 mod harness_selftest;
 mod locks;
 mod put_wal;
