@@ -11,6 +11,7 @@
 pub mod adapters;
 pub mod app;
 pub mod cli;
+pub mod clients;
 pub mod commands;
 pub mod core;
 pub mod error;

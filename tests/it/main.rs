@@ -15,3 +15,4 @@ mod get_wal;
 mod harness_selftest;
 mod locks;
 mod put_wal;
+mod wal_clients;

@@ -71,10 +71,12 @@ impl Sshd {
                 "Port {port}\nListenAddress 127.0.0.1\nHostKey {host}\nPidFile {pid}\n\
                  AuthorizedKeysFile {auth}\nStrictModes no\nUsePAM no\nPasswordAuthentication no\n\
                  KbdInteractiveAuthentication no\nPubkeyAuthentication yes\nAllowUsers {user}\n\
-                 LogLevel ERROR\nPermitRootLogin yes\n",
+                 LogLevel ERROR\nPermitRootLogin yes\nSetEnv PATH={bin}:/usr/local/bin:/usr/bin:/bin\n",
                 host = host_key.display(),
                 pid = dir.path().join("sshd.pid").display(),
                 auth = authorized.display(),
+                // Remote commands find this build's `barman` first, as an installed one would be.
+                bin = Path::new(env!("CARGO_BIN_EXE_barman")).parent().unwrap_or(Path::new("/")).display(),
             ),
         )
         .expect("sshd_config");
@@ -128,6 +130,37 @@ impl Sshd {
             self.key().display(),
             self.user
         )
+    }
+
+    /// A folder holding an `ssh` wrapper that adds this server's key and host-key options,
+    /// so programs that run plain `ssh -p PORT user@host …` (barman-wal-archive,
+    /// barman-wal-restore) reach this sshd, as a `~/.ssh/config` entry would make them.
+    /// The key copy is owned by `owner` (the OS user that will run ssh).
+    pub fn client_path_dir(&self, owner: &str) -> PathBuf {
+        let dir = self.dir.path().join(format!("client-{owner}"));
+        std::fs::create_dir_all(&dir).expect("client dir");
+        let key = dir.join("key");
+        std::fs::copy(self.key(), &key).expect("copy key");
+        let wrapper = dir.join("ssh");
+        std::fs::write(
+            &wrapper,
+            format!(
+                "#!/bin/sh\nexec /usr/bin/ssh -i {} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR \"$@\"\n",
+                key.display()
+            ),
+        )
+        .expect("ssh wrapper");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755))
+            .expect("chmod wrapper");
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod key");
+        if super::is_root() {
+            let _ = Command::new("chown")
+                .args(["-R", &format!("{owner}:")])
+                .arg(&dir)
+                .status();
+        }
+        dir
     }
 
     /// Run a remote shell command through this sshd.

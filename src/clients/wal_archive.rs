@@ -1,0 +1,304 @@
+//! `barman-wal-archive`: PostgreSQL's `archive_command` side of `put-wal`. Streams the WAL
+//! file (optionally compressed) and its `SHA256SUMS` as a PAX tar over
+//! `ssh USER@HOST barman put-wal SERVER`, with Barman's command line, ssh argv and exit codes
+//! (ssh failure 3, remote failure its code, bad WAL path 2).
+
+use crate::adapters::codec::Codec;
+use clap::Parser;
+use md5::Md5;
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+use std::process::{Command, ExitCode, Stdio};
+
+/// Command line of `barman-wal-archive`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "barman-wal-archive",
+    version = crate::BARMAN_VERSION,
+    about = "This script will be used as an 'archive_command' based on the put-wal feature of Barman. A ssh connection will be opened to the Barman host."
+)]
+pub struct Args {
+    /// The user used for the ssh connection to the Barman server. Defaults to 'barman'.
+    #[arg(short = 'U', long = "user", default_value = "barman")]
+    pub user: String,
+    /// The port used for the ssh connection to the Barman server.
+    #[arg(long)]
+    pub port: Option<String>,
+    /// configuration file on the Barman server
+    #[arg(short = 'c', long)]
+    pub config: Option<String>,
+    /// test both the connection and the configuration of the requested PostgreSQL server in
+    /// Barman for WAL retrieval.
+    #[arg(short = 't', long)]
+    pub test: bool,
+    /// Use MD5 as the hash algorithm to maintain compatibility between mismatched client
+    /// and server versions.
+    #[arg(long)]
+    pub md5: bool,
+    /// gzip-compress the WAL file before sending it
+    #[arg(short = 'z', long = "gzip", group = "compression")]
+    pub gzip: bool,
+    /// bzip2-compress the WAL file before sending it
+    #[arg(short = 'j', long = "bzip2", group = "compression")]
+    pub bzip2: bool,
+    /// xz-compress the WAL file before sending it
+    #[arg(long, group = "compression")]
+    pub xz: bool,
+    /// snappy-compress the WAL file before sending it
+    #[arg(long, group = "compression")]
+    pub snappy: bool,
+    /// zstd-compress the WAL file before sending it
+    #[arg(long, group = "compression")]
+    pub zstd: bool,
+    /// lz4-compress the WAL file before sending it
+    #[arg(long, group = "compression")]
+    pub lz4: bool,
+    /// A compression level for the specified compression algorithm
+    #[arg(long = "compression-level")]
+    pub compression_level: Option<String>,
+    /// The host of the Barman server.
+    #[arg(value_name = "BARMAN_HOST")]
+    pub barman_host: String,
+    /// The server name configured in Barman from which WALs are taken.
+    #[arg(value_name = "SERVER_NAME")]
+    pub server_name: String,
+    /// The value of the '%p' keyword (according to 'archive_command').
+    #[arg(value_name = "WAL_PATH")]
+    pub wal_path: PathBuf,
+}
+
+impl Args {
+    fn codec(&self) -> Option<Codec> {
+        [
+            (self.gzip, Codec::Gzip),
+            (self.bzip2, Codec::Bzip2),
+            (self.xz, Codec::Xz),
+            (self.snappy, Codec::Snappy),
+            (self.zstd, Codec::Zstd),
+            (self.lz4, Codec::Lz4),
+        ]
+        .into_iter()
+        .find_map(|(on, codec)| on.then_some(codec))
+    }
+}
+
+/// The ssh argv Barman's client builds.
+pub fn ssh_argv(args: &Args) -> Vec<String> {
+    let mut argv = vec!["ssh".to_string()];
+    if let Some(port) = &args.port {
+        argv.extend(["-p".to_string(), port.clone()]);
+    }
+    argv.extend([
+        "-q".into(),
+        "-T".into(),
+        format!("{}@{}", args.user, args.barman_host),
+        "barman".into(),
+    ]);
+    if let Some(config) = &args.config {
+        argv.push(format!("--config='{config}'"));
+    }
+    argv.extend(["put-wal".into(), args.server_name.clone()]);
+    if args.test {
+        argv.push("--test".into());
+    }
+    argv
+}
+
+fn fail(message: &str, code: u8) -> ExitCode {
+    crate::output::eprint_raw(&format!("ERROR: {message}\n"));
+    ExitCode::from(code)
+}
+
+/// Run the client.
+pub fn run(args: Args) -> ExitCode {
+    let argv = ssh_argv(&args);
+    if args.test {
+        let out = match Command::new(&argv[0])
+            .args(&argv[1..])
+            .stdin(Stdio::null())
+            .output()
+        {
+            Ok(out) => out,
+            Err(e) => return fail(&format!("Impossible to invoke remote put-wal: {e}"), 2),
+        };
+        crate::output::print_raw(&format!(
+            "{}{}\n",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+        return exit_of(out.status.code());
+    }
+    let stream = match build_tar(&args) {
+        Ok(stream) => stream,
+        Err(message) => return fail(&message, 2),
+    };
+    let mut child = match Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(Stdio::piped())
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(e) => return fail(&format!("Impossible to invoke remote put-wal: {e}"), 2),
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        // A broken pipe shows up in ssh's exit status below.
+        let _ = stdin.write_all(&stream);
+    }
+    let status = child.wait().ok().and_then(|s| s.code());
+    exit_of(status)
+}
+
+fn exit_of(code: Option<i32>) -> ExitCode {
+    match code {
+        Some(0) => ExitCode::SUCCESS,
+        Some(255) => fail("Connection problem with ssh", 3),
+        Some(code) => fail(
+            "Remote 'barman put-wal' command has failed!",
+            u8::try_from(code).unwrap_or(1),
+        ),
+        None => fail("Remote 'barman put-wal' command has failed!", 1),
+    }
+}
+
+/// The tar stream: the WAL file (name unchanged, content compressed when asked, mode,
+/// owner and mtime from the file) then `SHA256SUMS`/`MD5SUMS` (0644, root, epoch).
+fn build_tar(args: &Args) -> Result<Vec<u8>, String> {
+    let path = &args.wal_path;
+    let meta =
+        std::fs::metadata(path).map_err(|e| format!("Unable to stat '{}': {e}", path.display()))?;
+    if meta.is_dir() {
+        return Err(format!("'{}' is a directory", path.display()));
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| format!("'{}' has no file name", path.display()))?;
+    let raw =
+        std::fs::read(path).map_err(|e| format!("Unable to read '{}': {e}", path.display()))?;
+    let content = match args.codec() {
+        Some(codec) => {
+            let level = codec.level(args.compression_level.as_deref().unwrap_or("medium"));
+            let mut packed = Vec::with_capacity(raw.len() / 4);
+            codec
+                .compress(level, &mut raw.as_slice(), &mut packed)
+                .map_err(|e| format!("Compression of '{name}' failed: {e}"))?;
+            packed
+        }
+        None => raw,
+    };
+    let (sums_name, digest) = if args.md5 {
+        ("MD5SUMS", hex(&Md5::digest(&content)))
+    } else {
+        ("SHA256SUMS", hex(&Sha256::digest(&content)))
+    };
+    let mut builder = tar::Builder::new(Vec::with_capacity(content.len() + 4096));
+    let mut header = tar::Header::new_ustar();
+    header.set_size(content.len() as u64);
+    header.set_mode(meta.mode() & 0o7777);
+    header.set_mtime(u64::try_from(meta.mtime()).unwrap_or(0));
+    header.set_uid(u64::from(meta.uid()));
+    header.set_gid(u64::from(meta.gid()));
+    header.set_entry_type(tar::EntryType::Regular);
+    builder
+        .append_data(&mut header, &name, content.as_slice())
+        .map_err(|e| e.to_string())?;
+    let sums = format!("{digest} *{name}\n");
+    let mut header = tar::Header::new_ustar();
+    header.set_size(sums.len() as u64);
+    header.set_mode(0o644);
+    header.set_mtime(0);
+    header.set_entry_type(tar::EntryType::Regular);
+    builder
+        .append_data(&mut header, sums_name, sums.as_bytes())
+        .map_err(|e| e.to_string())?;
+    builder.into_inner().map_err(|e| e.to_string())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wal_archive_builds_barmans_ssh_argv() {
+        let args = Args::parse_from([
+            "barman-wal-archive",
+            "--port",
+            "2222",
+            "-c",
+            "/etc/b.conf",
+            "-U",
+            "bm",
+            "backup1",
+            "pg",
+            "/x/000000010000000000000001",
+        ]);
+        assert_eq!(
+            ssh_argv(&args),
+            [
+                "ssh",
+                "-p",
+                "2222",
+                "-q",
+                "-T",
+                "bm@backup1",
+                "barman",
+                "--config='/etc/b.conf'",
+                "put-wal",
+                "pg"
+            ]
+        );
+        let args = Args::parse_from(["barman-wal-archive", "-t", "backup1", "pg", "x"]);
+        assert_eq!(
+            ssh_argv(&args),
+            [
+                "ssh",
+                "-q",
+                "-T",
+                "barman@backup1",
+                "barman",
+                "put-wal",
+                "pg",
+                "--test"
+            ]
+        );
+    }
+
+    #[test]
+    fn wal_archive_tar_carries_the_file_and_its_checksum() {
+        let dir = tempfile::tempdir().unwrap();
+        let wal = dir.path().join("000000010000000000000001");
+        std::fs::write(&wal, vec![1u8; 8192]).unwrap();
+        let args = Args::parse_from([
+            "barman-wal-archive",
+            "--zstd",
+            "h",
+            "pg",
+            wal.to_str().unwrap(),
+        ]);
+        let stream = build_tar(&args).unwrap();
+        let incoming = dir.path().join("incoming");
+        let (received, _) = crate::adapters::catalog::incoming::receive(
+            stream.as_slice(),
+            &incoming,
+            &dir.path().join("e"),
+            "S",
+        )
+        .unwrap();
+        assert_eq!(received.len(), 1);
+        let stored = std::fs::read(incoming.join("000000010000000000000001")).unwrap();
+        assert_eq!(Codec::detect(&stored), Some(Codec::Zstd));
+        let args = Args::parse_from([
+            "barman-wal-archive",
+            "h",
+            "pg",
+            dir.path().to_str().unwrap(),
+        ]);
+        assert!(build_tar(&args).unwrap_err().contains("is a directory"));
+    }
+}

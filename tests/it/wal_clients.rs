@@ -1,0 +1,171 @@
+//! The whole WAL path with real parts: PostgreSQL's `archive_command` runs our
+//! `barman-wal-archive`, which reaches our `put-wal` through a real sshd; `archive-wal`
+//! files the segments; `barman-wal-restore` (with and without prefetching) brings them back
+//! through ssh, byte for byte.
+
+use crate::harness::pg_cluster::{give_to_postgres, pg_available, PgOptions};
+use crate::harness::sshd::ssh_available;
+use crate::harness::{BarmanHome, PgCluster, Run, Sshd};
+use crate::require;
+use std::path::Path;
+use std::process::Command;
+
+fn bin(name: &str) -> &'static str {
+    match name {
+        "barman-wal-archive" => env!("CARGO_BIN_EXE_barman-wal-archive"),
+        _ => env!("CARGO_BIN_EXE_barman-wal-restore"),
+    }
+}
+
+fn path_with(dir: &Path) -> String {
+    format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+#[test]
+fn wal_clients_archive_over_ssh_and_restore_with_prefetch() {
+    require!("PostgreSQL 15 binaries", pg_available());
+    require!("sshd, ssh and rsync", ssh_available());
+    let sshd = Sshd::start(&crate::harness::barman_home::current_user());
+    let home = BarmanHome::new();
+    let shadow = home.dir().join("shadow");
+    std::fs::create_dir_all(&shadow).unwrap();
+    give_to_postgres(&shadow);
+    let client_dir = sshd.client_path_dir("postgres");
+    let command = format!(
+        "'cp %p {shadow}/%f && PATH={client}:/usr/bin:/bin {archive} -U {user} --port {port} -c {config} --zstd 127.0.0.1 pg %p'",
+        shadow = shadow.display(),
+        client = client_dir.display(),
+        archive = bin("barman-wal-archive"),
+        user = crate::harness::barman_home::current_user(),
+        port = sshd.port(),
+        config = home.config_path().display(),
+    );
+    let pg = PgCluster::start(
+        PgOptions {
+            wal_segsize_mb: Some(1),
+            ..PgOptions::default()
+        }
+        .set("archive_mode", "on")
+        .set("archive_command", &command),
+    );
+    home.write_config(
+        "",
+        &[(
+            "pg",
+            &format!(
+                "conninfo = {}\nssh_command = ssh postgres@127.0.0.1\narchiver = on\nbackup_options = concurrent_backup\ncompression = gzip\n",
+                pg.conninfo()
+            ),
+        )],
+    );
+    // The check the client offers.
+    let test = Run::of(
+        Command::new(bin("barman-wal-archive"))
+            .env("PATH", path_with(&sshd.client_path_dir("root")))
+            .args(["-t", "-U", "root", "--port", &sshd.port().to_string(), "-c"])
+            .arg(home.config_path())
+            .args(["127.0.0.1", "pg", "/dev/null"]),
+    )
+    .ok();
+    // The client echoes the remote output (and log lines, with no log_file) plus a blank line.
+    assert!(
+        test.stdout
+            .starts_with("Ready to accept WAL files for the server pg\n"),
+        "{}",
+        test.stdout
+    );
+    assert!(test.stdout.ends_with("\n\n"));
+
+    crate::archive_wal::generate_wal(&pg, 4);
+    let failed = pg.query_scalar("SELECT failed_count FROM pg_stat_archiver");
+    assert_eq!(failed, "0", "archive_command failed:\n{}", pg.log());
+    home.run(&["archive-wal", "pg"]).ok();
+    let names: Vec<String> = std::fs::read_dir(&shadow)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.len() == 24)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert!(names.len() >= 4, "{names:?}");
+    // Client-side zstd arrived as such; archive-wal kept it (no second compression).
+    let db = std::fs::read_to_string(home.home().join("pg/wals/pg-xlog.db")).unwrap();
+    assert!(db.lines().all(|l| l.ends_with("\tzstd\tNone")), "{db}");
+
+    // Restore them through ssh: the first with prefetching of the next ones.
+    let root_client = sshd.client_path_dir("root");
+    let spool = home.dir().join("spool");
+    let dest = home.dir().join("restored");
+    std::fs::create_dir_all(&dest).unwrap();
+    for (i, name) in names.iter().enumerate() {
+        let mut cmd = Command::new(bin("barman-wal-restore"));
+        cmd.env("PATH", path_with(&root_client)).args([
+            "-U",
+            "root",
+            "--port",
+            &sshd.port().to_string(),
+            "-c",
+        ]);
+        cmd.arg(home.config_path());
+        if i == 0 {
+            cmd.args(["-p", "3"]);
+        }
+        cmd.arg("--spool-dir")
+            .arg(&spool)
+            .args(["127.0.0.1", "pg", name])
+            .arg(dest.join(name));
+        Run::of(&mut cmd).ok();
+        assert!(
+            std::fs::read(dest.join(name)).unwrap() == std::fs::read(shadow.join(name)).unwrap(),
+            "{name} restored with different content"
+        );
+        if i == 0 {
+            // The next two were prefetched into the spool.
+            assert!(spool.join(&names[1]).exists() && spool.join(&names[2]).exists());
+        }
+    }
+    // Served from the spool, the files are gone from it.
+    assert!(!spool.join(&names[1]).exists());
+
+    // A missing WAL: the remote code (1), and nothing left at the destination.
+    let mut cmd = Command::new(bin("barman-wal-restore"));
+    cmd.env("PATH", path_with(&root_client)).args([
+        "-U",
+        "root",
+        "--port",
+        &sshd.port().to_string(),
+        "-c",
+    ]);
+    cmd.arg(home.config_path())
+        .args(["127.0.0.1", "pg", "0000000100000000000000EE"])
+        .arg(dest.join("missing"));
+    let run = Run::of(&mut cmd);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("ERROR: Remote 'barman get-wal' command has failed!"),
+        "{}",
+        run.stderr
+    );
+    assert!(!dest.join("missing").exists());
+    // An unreachable host: ssh fails with 255, the client exits 2.
+    let run = Run::of(
+        Command::new(bin("barman-wal-restore"))
+            .env("PATH", path_with(&root_client))
+            .args(["-U", "root", "--port", "1", "127.0.0.1", "pg", &names[0]])
+            .arg(dest.join("x")),
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("ERROR: Connection problem with ssh"));
+    // A directory as destination: exit 3.
+    let run = Run::of(
+        Command::new(bin("barman-wal-restore"))
+            .args(["127.0.0.1", "pg", &names[0]])
+            .arg(&dest),
+    );
+    assert_eq!(run.code, 3);
+}
