@@ -19,6 +19,9 @@ _barman() {
             barman,archive-wal)
                 cmd="barman__subcmd__archive__subcmd__wal"
                 ;;
+            barman,check-wal-archive)
+                cmd="barman__subcmd__check__subcmd__wal__subcmd__archive"
+                ;;
             barman,diagnose)
                 cmd="barman__subcmd__diagnose"
                 ;;
@@ -49,6 +52,9 @@ _barman() {
             barman__subcmd__help,archive-wal)
                 cmd="barman__subcmd__help__subcmd__archive__subcmd__wal"
                 ;;
+            barman__subcmd__help,check-wal-archive)
+                cmd="barman__subcmd__help__subcmd__check__subcmd__wal__subcmd__archive"
+                ;;
             barman__subcmd__help,diagnose)
                 cmd="barman__subcmd__help__subcmd__diagnose"
                 ;;
@@ -77,7 +83,7 @@ _barman() {
 
     case "${cmd}" in
         barman)
-            opts="-v -c -q -d -f -h --version --config --colour --color --log-level --quiet --debug --format --help archive-wal diagnose get-wal list-servers list-server put-wal rebuild-xlogdb show-servers show-server help"
+            opts="-v -c -q -d -f -h --version --config --colour --color --log-level --quiet --debug --format --help archive-wal check-wal-archive diagnose get-wal list-servers list-server put-wal rebuild-xlogdb show-servers show-server help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -125,6 +131,52 @@ _barman() {
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "never always auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --colour)
+                    COMPREPLY=($(compgen -W "never always auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -W "NOTSET DEBUG INFO WARNING ERROR CRITICAL" -- "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "console json" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "console json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        barman__subcmd__check__subcmd__wal__subcmd__archive)
+            opts="-v -c -q -d -f -h --timeline --version --config --colour --color --log-level --quiet --debug --format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --timeline)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -261,7 +313,7 @@ _barman() {
             return 0
             ;;
         barman__subcmd__help)
-            opts="archive-wal diagnose get-wal list-servers put-wal rebuild-xlogdb show-servers help"
+            opts="archive-wal check-wal-archive diagnose get-wal list-servers put-wal rebuild-xlogdb show-servers help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -275,6 +327,20 @@ _barman() {
             return 0
             ;;
         barman__subcmd__help__subcmd__archive__subcmd__wal)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        barman__subcmd__help__subcmd__check__subcmd__wal__subcmd__archive)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

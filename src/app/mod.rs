@@ -99,6 +99,9 @@ fn dispatch(ctx: &Context, out: &mut Output, command: Command) -> crate::Result<
             std::io::stdin().lock(),
         ),
         Command::RebuildXlogdb(args) => commands::wal::rebuild_xlogdb(ctx, out, &args.server_name),
+        Command::CheckWalArchive(args) => {
+            commands::wal::check_wal_archive(ctx, out, &args.server_name, args.timeline)
+        }
         Command::Diagnose(args) => commands::diagnose::run(ctx, out, args.show_config_source),
         Command::ListServers(args) => commands::servers::list(ctx, out, args.minimal),
         Command::ShowServers(args) => commands::servers::show(ctx, out, &args.server_name),

@@ -32,6 +32,10 @@ pub fn of(command: &Command) -> CommandSpec {
             name: "rebuild-xlogdb",
             stops_on_global_errors: true,
         },
+        Command::CheckWalArchive(_) => CommandSpec {
+            name: "check-wal-archive",
+            stops_on_global_errors: true,
+        },
         Command::Diagnose(_) => CommandSpec {
             name: "diagnose",
             stops_on_global_errors: false,

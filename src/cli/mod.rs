@@ -114,6 +114,10 @@ pub enum Command {
     /// processes any incoming WAL files for the server and archives them along the
     /// catalogue.
     ArchiveWal(ServerArg),
+    /// Check the WAL archive can be safely used for a new server. This will fail if there are
+    /// any existing WALs in the archive. If the --timeline option is used then any WALs on
+    /// earlier timelines than that specified will not cause the check to fail.
+    CheckWalArchive(CheckWalArchiveArgs),
     /// Diagnostic command (for support and problems detection purpose)
     Diagnose(DiagnoseArgs),
     /// Retrieve WAL_NAME file from SERVER_NAME archive. The content will be streamed on
@@ -131,6 +135,17 @@ pub enum Command {
     /// Show all configuration parameters for the specified servers
     #[command(visible_alias = "show-server")]
     ShowServers(ShowServersArgs),
+}
+
+/// `check-wal-archive` arguments.
+#[derive(Debug, Args)]
+pub struct CheckWalArchiveArgs {
+    /// specifies the server name for the command
+    #[arg(value_name = "server_name")]
+    pub server_name: String,
+    /// the earliest timeline whose WALs should cause the check to fail
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub timeline: Option<u32>,
 }
 
 /// `get-wal` arguments.

@@ -169,3 +169,66 @@ mod tests {
         assert!(single.files.is_empty());
     }
 }
+
+/// Barman's `check_archive_usable`: may a (new) server archive into an archive that already
+/// lists `existing` files? Without a timeline the archive must be empty; with one, no file
+/// may be on that timeline or a later one.
+pub fn check_archive_usable(existing: &[String], timeline: Option<u32>) -> Result<(), String> {
+    let Some(timeline) = timeline else {
+        return if existing.is_empty() {
+            Ok(())
+        } else {
+            Err("Expected empty archive".into())
+        };
+    };
+    let mut unexpected = 0;
+    for name in existing {
+        let tli = match name.parse::<WalFileName>() {
+            Ok(WalFileName::History(tli)) => tli,
+            Ok(
+                WalFileName::Segment(s)
+                | WalFileName::Partial(s)
+                | WalFileName::BackupLabel { segment: s, .. },
+            ) => s.tli,
+            Err(_) => return Err(format!("Unexpected file {name} found in WAL archive")),
+        };
+        if tli >= timeline {
+            unexpected += 1;
+        }
+    }
+    if unexpected > 0 {
+        return Err(format!(
+            "Found {unexpected} file{} in WAL archive equal to or newer than timeline {timeline}",
+            if unexpected > 1 { "s" } else { "" }
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod usable_tests {
+    use super::*;
+
+    #[test]
+    fn archive_usable_rules_match_barman() {
+        let names = vec![
+            "000000010000000000000001".to_string(),
+            "00000002.history".to_string(),
+            "000000020000000000000002".to_string(),
+        ];
+        assert_eq!(check_archive_usable(&[], None), Ok(()));
+        assert_eq!(
+            check_archive_usable(&names, None),
+            Err("Expected empty archive".into())
+        );
+        assert_eq!(check_archive_usable(&names, Some(3)), Ok(()));
+        assert_eq!(
+            check_archive_usable(&names, Some(2)),
+            Err("Found 2 files in WAL archive equal to or newer than timeline 2".into())
+        );
+        assert_eq!(
+            check_archive_usable(&names[..1], Some(1)),
+            Err("Found 1 file in WAL archive equal to or newer than timeline 1".into())
+        );
+    }
+}

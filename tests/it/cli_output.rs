@@ -21,6 +21,7 @@ fn help_lists_exactly_the_supported_commands() {
         commands,
         [
             "archive-wal",
+            "check-wal-archive",
             "diagnose",
             "get-wal",
             "list-servers",
