@@ -49,6 +49,12 @@ _barman() {
             barman,show-servers)
                 cmd="barman__subcmd__show__subcmd__servers"
                 ;;
+            barman,switch-wal)
+                cmd="barman__subcmd__switch__subcmd__wal"
+                ;;
+            barman,switch-xlog)
+                cmd="barman__subcmd__switch__subcmd__wal"
+                ;;
             barman__subcmd__help,archive-wal)
                 cmd="barman__subcmd__help__subcmd__archive__subcmd__wal"
                 ;;
@@ -76,6 +82,9 @@ _barman() {
             barman__subcmd__help,show-servers)
                 cmd="barman__subcmd__help__subcmd__show__subcmd__servers"
                 ;;
+            barman__subcmd__help,switch-wal)
+                cmd="barman__subcmd__help__subcmd__switch__subcmd__wal"
+                ;;
             *)
                 ;;
         esac
@@ -83,7 +92,7 @@ _barman() {
 
     case "${cmd}" in
         barman)
-            opts="-v -c -q -d -f -h --version --config --colour --color --log-level --quiet --debug --format --help archive-wal check-wal-archive diagnose get-wal list-servers list-server put-wal rebuild-xlogdb show-servers show-server help"
+            opts="-v -c -q -d -f -h --version --config --colour --color --log-level --quiet --debug --format --help archive-wal check-wal-archive diagnose get-wal list-servers list-server put-wal rebuild-xlogdb show-servers show-server switch-wal switch-xlog help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -313,7 +322,7 @@ _barman() {
             return 0
             ;;
         barman__subcmd__help)
-            opts="archive-wal check-wal-archive diagnose get-wal list-servers put-wal rebuild-xlogdb show-servers help"
+            opts="archive-wal check-wal-archive diagnose get-wal list-servers put-wal rebuild-xlogdb show-servers switch-wal help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -439,6 +448,20 @@ _barman() {
             return 0
             ;;
         barman__subcmd__help__subcmd__show__subcmd__servers)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        barman__subcmd__help__subcmd__switch__subcmd__wal)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -585,6 +608,52 @@ _barman() {
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "never always auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --colour)
+                    COMPREPLY=($(compgen -W "never always auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -W "NOTSET DEBUG INFO WARNING ERROR CRITICAL" -- "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "console json" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "console json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        barman__subcmd__switch__subcmd__wal)
+            opts="-v -c -q -d -f -h --force --archive --archive-timeout --version --config --colour --color --log-level --quiet --debug --format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --archive-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

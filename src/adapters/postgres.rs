@@ -759,3 +759,66 @@ mod tests {
         assert!(synchronous_standby_names(None).is_empty());
     }
 }
+
+/// What `pg_switch_wal()` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SwitchOutcome {
+    /// This segment was closed.
+    Closed(String),
+    /// The current segment was empty: nothing to switch.
+    NotNeeded,
+    /// The server is a standby.
+    Standby,
+}
+
+/// Why a switch could not be done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SwitchError {
+    /// `--force` needs superuser or `pg_checkpoint`.
+    CheckpointPrivileges,
+    /// Anything else (connection, privileges, query): Barman's generic failure.
+    Failed(String),
+}
+
+/// Barman's `switch_wal` (with the optional CHECKPOINT of `--force`): the segment name
+/// before and after `pg_switch_wal()` tell whether a segment was closed.
+pub fn switch_wal(conninfo: &str, force: bool) -> Result<SwitchOutcome, SwitchError> {
+    let mut s = Session::open(conninfo).map_err(SwitchError::Failed)?;
+    if force {
+        let allowed = s.flag(
+            "SELECT usesuper OR pg_has_role(CURRENT_USER, 'pg_checkpoint', 'USAGE') FROM pg_user WHERE usename = CURRENT_USER",
+        );
+        if allowed != Some(true) {
+            return Err(SwitchError::CheckpointPrivileges);
+        }
+        s.client
+            .batch_execute("CHECKPOINT")
+            .map_err(|e| SwitchError::Failed(e.to_string()))?;
+    }
+    let privileges = if s.version_num < 150000 {
+        BACKUP_PRIVILEGES_10
+    } else {
+        BACKUP_PRIVILEGES_15
+    };
+    if s.flag(privileges) != Some(true) {
+        return Err(SwitchError::Failed("missing backup privileges".into()));
+    }
+    if s.flag("SELECT pg_is_in_recovery()") == Some(true) {
+        return Ok(SwitchOutcome::Standby);
+    }
+    let current = "SELECT pg_walfile_name(pg_current_wal_insert_lsn())";
+    let before = s
+        .text(current)
+        .ok_or_else(|| SwitchError::Failed("cannot read the current WAL".into()))?;
+    s.client
+        .simple_query("SELECT pg_switch_wal()")
+        .map_err(|e| SwitchError::Failed(e.to_string()))?;
+    let after = s
+        .text(current)
+        .ok_or_else(|| SwitchError::Failed("cannot read the current WAL".into()))?;
+    Ok(if before < after {
+        SwitchOutcome::Closed(before)
+    } else {
+        SwitchOutcome::NotNeeded
+    })
+}

@@ -104,6 +104,14 @@ fn dispatch(ctx: &Context, out: &mut Output, command: Command) -> crate::Result<
         }
         Command::Diagnose(args) => commands::diagnose::run(ctx, out, args.show_config_source),
         Command::ListServers(args) => commands::servers::list(ctx, out, args.minimal),
+        Command::SwitchWal(args) => commands::wal::switch_wal(
+            ctx,
+            out,
+            &args.server_name,
+            args.force,
+            args.archive,
+            args.archive_timeout,
+        ),
         Command::ShowServers(args) => commands::servers::show(ctx, out, &args.server_name),
     }
 }

@@ -44,6 +44,10 @@ pub fn of(command: &Command) -> CommandSpec {
             name: "list-servers",
             stops_on_global_errors: true,
         },
+        Command::SwitchWal(_) => CommandSpec {
+            name: "switch-wal",
+            stops_on_global_errors: true,
+        },
         Command::ShowServers(_) => CommandSpec {
             name: "show-servers",
             stops_on_global_errors: true,

@@ -135,6 +135,9 @@ pub enum Command {
     /// Show all configuration parameters for the specified servers
     #[command(visible_alias = "show-server")]
     ShowServers(ShowServersArgs),
+    /// Execute the switch-wal command on the target server
+    #[command(visible_alias = "switch-xlog")]
+    SwitchWal(SwitchWalArgs),
 }
 
 /// `check-wal-archive` arguments.
@@ -146,6 +149,24 @@ pub struct CheckWalArchiveArgs {
     /// the earliest timeline whose WALs should cause the check to fail
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub timeline: Option<u32>,
+}
+
+/// `switch-wal` arguments.
+#[derive(Debug, Args)]
+pub struct SwitchWalArgs {
+    /// specifies the server name target of the switch-wal command
+    #[arg(value_name = "server_name", required = true, num_args = 1..)]
+    pub server_name: Vec<String>,
+    /// forces the switch of a WAL by executing a checkpoint before
+    #[arg(long)]
+    pub force: bool,
+    /// wait for one WAL file to be archived
+    #[arg(long)]
+    pub archive: bool,
+    /// the time, in seconds, the archiver will wait for a new WAL file to be archived
+    /// before timing out
+    #[arg(long = "archive-timeout", default_value_t = 30)]
+    pub archive_timeout: u64,
 }
 
 /// `get-wal` arguments.

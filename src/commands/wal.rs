@@ -7,6 +7,7 @@ use crate::adapters::catalog::wal_archive::{self, Archived, Compression};
 use crate::adapters::catalog::xlog_db;
 use crate::adapters::codec::Codec;
 use crate::adapters::lock::{LockError, LockFile, LockKind};
+use crate::adapters::postgres::{self, SwitchError, SwitchOutcome};
 use crate::core::archive_plan::{self, Batch, Listed};
 use crate::core::config::ServerConfig;
 use crate::output::Output;
@@ -18,6 +19,17 @@ pub fn archive_wal(ctx: &Context, out: &mut Output, name: &str) -> crate::Result
     let Some(server) = select::single(&ctx.config, name, out, select::Policy::SKIP_INACTIVE) else {
         return Ok(());
     };
+    archive_server(ctx, out, server, true)
+}
+
+/// Archive one server's pending WAL; without `verbose` a source prints nothing when it
+/// had nothing to do (as `cron` and `switch-wal --archive` run it).
+pub fn archive_server(
+    ctx: &Context,
+    out: &mut Output,
+    server: &ServerConfig,
+    verbose: bool,
+) -> crate::Result<()> {
     let lock_dir = PathBuf::from(&ctx.config.global.barman_lock_directory);
     let _lock = match LockFile::acquire(&lock_dir, &LockKind::ArchiveWal(server.name().to_string()))
     {
@@ -50,6 +62,7 @@ pub fn archive_wal(ctx: &Context, out: &mut Output, name: &str) -> crate::Result
             "streaming",
             &batch,
             compression.as_ref(),
+            verbose,
         )?;
     }
     if server.archiver() {
@@ -65,6 +78,7 @@ pub fn archive_wal(ctx: &Context, out: &mut Output, name: &str) -> crate::Result
             "file archival",
             &batch,
             compression.as_ref(),
+            verbose,
         )?;
     }
     Ok(())
@@ -121,8 +135,12 @@ fn run_batch(
     source: &str,
     batch: &Batch,
     compression: Option<&Compression>,
+    verbose: bool,
 ) -> crate::Result<()> {
     let name = server.name();
+    if !verbose && batch.files.is_empty() && batch.errors.is_empty() {
+        return Ok(());
+    }
     let mut header = format!("Processing xlog segments from {source} for {name}");
     if batch.run_size > 0 && batch.total > batch.run_size {
         header.push_str(&format!(" (batch size: {})", batch.run_size));
@@ -150,7 +168,7 @@ fn run_batch(
             )),
         }
     }
-    if batch.files.is_empty() {
+    if batch.files.is_empty() && verbose {
         out.info_unlogged("\tno file found");
     }
     if !batch.errors.is_empty() {
@@ -303,6 +321,109 @@ pub fn check_wal_archive(
                 server.name()
             ));
         }
+    }
+    Ok(())
+}
+
+/// `switch-wal SERVER...|all [--force] [--archive [--archive-timeout N]]`.
+pub fn switch_wal(
+    ctx: &Context,
+    out: &mut Output,
+    names: &[String],
+    force: bool,
+    archive: bool,
+    timeout: u64,
+) -> crate::Result<()> {
+    let selected = select::servers(&ctx.config, names, out);
+    for server in select::known(selected, out) {
+        if !select::usable(server, out, select::Policy::SKIP_INACTIVE) {
+            continue;
+        }
+        let name = server.name();
+        let conninfo = server.conninfo().unwrap_or_default();
+        let closed = match postgres::switch_wal(conninfo, force) {
+            Ok(SwitchOutcome::Closed(wal)) => {
+                out.info(&format!(
+                    "The WAL file {wal} has been closed on server '{name}'"
+                ));
+                Some(wal)
+            }
+            Ok(SwitchOutcome::NotNeeded) => {
+                out.info(&format!("No switch required for server '{name}'"));
+                None
+            }
+            Ok(SwitchOutcome::Standby) => {
+                out.info(&format!(
+                    "No switch performed because server '{name}' is a standby."
+                ));
+                None
+            }
+            Err(SwitchError::CheckpointPrivileges) => {
+                out.error("Barman switch-wal --force requires superuser rights or the 'pg_checkpoint' role");
+                continue;
+            }
+            Err(SwitchError::Failed(reason)) => {
+                tracing::warn!(target: "barman.postgres", "pg_switch_wal failed: {reason}");
+                out.error(&format!(
+                    "Unable to perform pg_switch_wal for server '{name}'."
+                ));
+                continue;
+            }
+        };
+        if archive {
+            wait_for_wal(ctx, out, server, closed.as_deref(), timeout)?;
+        }
+    }
+    Ok(())
+}
+
+/// Barman's `wait_for_wal`: run the archiver until the closed segment (or any new one)
+/// is in the archive, or the timeout passes (0 = forever).
+fn wait_for_wal(
+    ctx: &Context,
+    out: &mut Output,
+    server: &ServerConfig,
+    wal: Option<&str>,
+    timeout: u64,
+) -> crate::Result<()> {
+    let name = server.name();
+    let max = if timeout > 0 {
+        format!(" (max: {timeout} seconds)")
+    } else {
+        String::new()
+    };
+    let dirs = server_dirs(server);
+    let initial = crate::adapters::catalog::store::last_wal_per_timeline(&dirs)?;
+    match wal {
+        Some(wal) => out.info(&format!(
+            "Waiting for the WAL file {wal} from server '{name}'{max}"
+        )),
+        None => out.info(&format!(
+            "Waiting for a WAL file from server '{name}' to be archived{max}"
+        )),
+    }
+    let deadline =
+        (timeout > 0).then(|| std::time::Instant::now() + std::time::Duration::from_secs(timeout));
+    while deadline.is_none_or(|d| std::time::Instant::now() < d) {
+        archive_server(ctx, out, server, false)?;
+        let done = match wal {
+            Some(wal) => wal
+                .parse::<crate::core::wal_name::WalFileName>()
+                .is_ok_and(|w| wal_archive::archive_path(&dirs, &w).exists()),
+            None => crate::adapters::catalog::store::last_wal_per_timeline(&dirs)? != initial,
+        };
+        if done {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    match wal {
+        Some(wal) => out.error(&format!(
+            "The WAL file {wal} has not been received in {timeout} seconds"
+        )),
+        None => out.info(&format!(
+            "A WAL file has not been received in {timeout} seconds"
+        )),
     }
     Ok(())
 }

@@ -336,3 +336,52 @@ fn archive_wal_killed_at_any_step_completes_on_the_next_run() {
         check_archive_matches(&setup);
     }
 }
+
+#[test]
+fn switch_wal_closes_a_segment_and_waits_for_its_archiving() {
+    require!("PostgreSQL 15 binaries", pg_available());
+    require!(
+        "Python Barman (scripts/python-barman)",
+        python_barman::available()
+    );
+    let s = setup("gzip");
+    s.pg.execute("CREATE TABLE sw (i int); INSERT INTO sw VALUES (1)");
+    let before =
+        s.pg.query_scalar("SELECT pg_walfile_name(pg_current_wal_insert_lsn())");
+    let run = s
+        .home
+        .run(&[
+            "switch-wal",
+            "--force",
+            "--archive",
+            "--archive-timeout",
+            "60",
+            "pg",
+        ])
+        .ok();
+    let mut lines = run.stdout.lines();
+    assert_eq!(
+        lines.next(),
+        Some(format!("The WAL file {before} has been closed on server 'pg'").as_str())
+    );
+    assert_eq!(
+        lines.next(),
+        Some(
+            format!("Waiting for the WAL file {before} from server 'pg' (max: 60 seconds)")
+                .as_str()
+        )
+    );
+    assert!(names_in_db(&s.home).contains(&before), "{}", run.stdout);
+    // Nothing written since: no switch, the same words as Barman.
+    let ours = s.home.run(&["switch-xlog", "pg"]).ok();
+    let theirs = s.home.run_python(&["switch-wal", "pg"]).unwrap().ok();
+    assert_eq!(ours.stdout, "No switch required for server 'pg'\n");
+    assert_eq!(ours.stdout, theirs.stdout);
+    // Python switches after new writes the same way.
+    s.pg.execute("INSERT INTO sw VALUES (2)");
+    let theirs = s.home.run_python(&["switch-wal", "pg"]).unwrap().ok();
+    assert!(
+        theirs.stdout.starts_with("The WAL file ")
+            && theirs.stdout.ends_with(" has been closed on server 'pg'\n")
+    );
+}

@@ -28,6 +28,7 @@ fn help_lists_exactly_the_supported_commands() {
             "put-wal",
             "rebuild-xlogdb",
             "show-servers",
+            "switch-wal",
             "help"
         ],
         "{}",
