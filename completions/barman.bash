@@ -43,6 +43,9 @@ _barman() {
             barman,rebuild-xlogdb)
                 cmd="barman__subcmd__rebuild__subcmd__xlogdb"
                 ;;
+            barman,receive-wal)
+                cmd="barman__subcmd__receive__subcmd__wal"
+                ;;
             barman,show-server)
                 cmd="barman__subcmd__show__subcmd__servers"
                 ;;
@@ -79,6 +82,9 @@ _barman() {
             barman__subcmd__help,rebuild-xlogdb)
                 cmd="barman__subcmd__help__subcmd__rebuild__subcmd__xlogdb"
                 ;;
+            barman__subcmd__help,receive-wal)
+                cmd="barman__subcmd__help__subcmd__receive__subcmd__wal"
+                ;;
             barman__subcmd__help,show-servers)
                 cmd="barman__subcmd__help__subcmd__show__subcmd__servers"
                 ;;
@@ -92,7 +98,7 @@ _barman() {
 
     case "${cmd}" in
         barman)
-            opts="-v -c -q -d -f -h --version --config --colour --color --log-level --quiet --debug --format --help archive-wal check-wal-archive diagnose get-wal list-servers list-server put-wal rebuild-xlogdb show-servers show-server switch-wal switch-xlog help"
+            opts="-v -c -q -d -f -h --version --config --colour --color --log-level --quiet --debug --format --help archive-wal check-wal-archive diagnose get-wal list-servers list-server put-wal receive-wal rebuild-xlogdb show-servers show-server switch-wal switch-xlog help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -322,7 +328,7 @@ _barman() {
             return 0
             ;;
         barman__subcmd__help)
-            opts="archive-wal check-wal-archive diagnose get-wal list-servers put-wal rebuild-xlogdb show-servers switch-wal help"
+            opts="archive-wal check-wal-archive diagnose get-wal list-servers put-wal receive-wal rebuild-xlogdb show-servers switch-wal help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -434,6 +440,20 @@ _barman() {
             return 0
             ;;
         barman__subcmd__help__subcmd__rebuild__subcmd__xlogdb)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        barman__subcmd__help__subcmd__receive__subcmd__wal)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -561,6 +581,48 @@ _barman() {
             ;;
         barman__subcmd__rebuild__subcmd__xlogdb)
             opts="-v -c -q -d -f -h --version --config --colour --color --log-level --quiet --debug --format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "never always auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --colour)
+                    COMPREPLY=($(compgen -W "never always auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -W "NOTSET DEBUG INFO WARNING ERROR CRITICAL" -- "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "console json" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "console json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        barman__subcmd__receive__subcmd__wal)
+            opts="-v -c -q -d -f -h --stop --create-slot --if-not-exists --drop-slot --version --config --colour --color --log-level --quiet --debug --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

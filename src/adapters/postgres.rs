@@ -822,3 +822,47 @@ pub fn switch_wal(conninfo: &str, force: bool) -> Result<SwitchOutcome, SwitchEr
         SwitchOutcome::NotNeeded
     })
 }
+
+/// Result of creating or dropping a replication slot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SlotError {
+    /// The slot already exists (create).
+    Exists,
+    /// The slot does not exist (drop).
+    Missing,
+    /// No free slot (`max_replication_slots`).
+    Full,
+    /// Anything else, with PostgreSQL's text.
+    Other(String),
+}
+
+fn slot_error(e: &postgres::Error) -> SlotError {
+    match e.code().map(|c| c.code()) {
+        Some("42710") => SlotError::Exists,
+        Some("42704") => SlotError::Missing,
+        Some("53400") => SlotError::Full,
+        _ => SlotError::Other(
+            e.as_db_error()
+                .map_or_else(|| e.to_string(), |d| d.message().to_string()),
+        ),
+    }
+}
+
+/// `pg_create_physical_replication_slot(name)` (Barman issues `CREATE_REPLICATION_SLOT`
+/// on its streaming connection; the slot is the same).
+pub fn create_slot(conninfo: &str, slot: &str) -> Result<(), SlotError> {
+    let mut s = Session::open(conninfo).map_err(SlotError::Other)?;
+    s.client
+        .execute("SELECT pg_create_physical_replication_slot($1)", &[&slot])
+        .map(|_| ())
+        .map_err(|e| slot_error(&e))
+}
+
+/// `pg_drop_replication_slot(name)`.
+pub fn drop_slot(conninfo: &str, slot: &str) -> Result<(), SlotError> {
+    let mut s = Session::open(conninfo).map_err(SlotError::Other)?;
+    s.client
+        .execute("SELECT pg_drop_replication_slot($1)", &[&slot])
+        .map(|_| ())
+        .map_err(|e| slot_error(&e))
+}

@@ -98,6 +98,15 @@ fn dispatch(ctx: &Context, out: &mut Output, command: Command) -> crate::Result<
             args.test,
             std::io::stdin().lock(),
         ),
+        Command::ReceiveWal(args) => {
+            let options = commands::receive_wal::ReceiveWalOptions {
+                stop: args.stop,
+                create_slot: args.create_slot,
+                if_not_exists: args.if_not_exists,
+                drop_slot: args.drop_slot,
+            };
+            commands::receive_wal::run(ctx, out, &args.server_name, options)
+        }
         Command::RebuildXlogdb(args) => commands::wal::rebuild_xlogdb(ctx, out, &args.server_name),
         Command::CheckWalArchive(args) => {
             commands::wal::check_wal_archive(ctx, out, &args.server_name, args.timeline)

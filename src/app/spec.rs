@@ -28,6 +28,10 @@ pub fn of(command: &Command) -> CommandSpec {
             name: "put-wal",
             stops_on_global_errors: true,
         },
+        Command::ReceiveWal(_) => CommandSpec {
+            name: "receive-wal",
+            stops_on_global_errors: true,
+        },
         Command::RebuildXlogdb(_) => CommandSpec {
             name: "rebuild-xlogdb",
             stops_on_global_errors: true,

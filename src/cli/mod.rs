@@ -129,6 +129,9 @@ pub enum Command {
     /// Receive a WAL file from SERVER_NAME and securely store it in the incoming directory.
     /// The file will be read from standard input in tar format.
     PutWal(PutWalArgs),
+    /// Start a receive-wal process. The process uses the streaming protocol to receive WAL
+    /// files from the PostgreSQL server.
+    ReceiveWal(ReceiveWalArgs),
     /// Rebuild the WAL file database guessing it from the disk content.
     #[command(name = "rebuild-xlogdb")]
     RebuildXlogdb(ServersArg),
@@ -149,6 +152,26 @@ pub struct CheckWalArchiveArgs {
     /// the earliest timeline whose WALs should cause the check to fail
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub timeline: Option<u32>,
+}
+
+/// `receive-wal` arguments.
+#[derive(Debug, Args)]
+pub struct ReceiveWalArgs {
+    /// specifies the server name for the command
+    #[arg(value_name = "server_name")]
+    pub server_name: String,
+    /// stop the receive-wal subprocess for the server
+    #[arg(long)]
+    pub stop: bool,
+    /// create the replication slot, if it does not exist
+    #[arg(long = "create-slot", conflicts_with = "drop_slot")]
+    pub create_slot: bool,
+    /// Do not error out if the slot already exists (with --create-slot)
+    #[arg(long = "if-not-exists", requires = "create_slot")]
+    pub if_not_exists: bool,
+    /// drop the replication slot, if it exists
+    #[arg(long = "drop-slot")]
+    pub drop_slot: bool,
 }
 
 /// `switch-wal` arguments.

@@ -26,6 +26,7 @@ fn help_lists_exactly_the_supported_commands() {
             "get-wal",
             "list-servers",
             "put-wal",
+            "receive-wal",
             "rebuild-xlogdb",
             "show-servers",
             "switch-wal",

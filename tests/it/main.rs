@@ -16,4 +16,5 @@ mod get_wal;
 mod harness_selftest;
 mod locks;
 mod put_wal;
+mod receive_wal;
 mod wal_clients;

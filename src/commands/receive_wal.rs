@@ -1,0 +1,287 @@
+//! `receive-wal`: run `pg_receivewal` in the foreground into `streaming/` through the
+//! server's replication slot (created when `create_slot = auto`), holding Barman's
+//! `.<server>-receive-wal.lock` so `cron` and Python Barman see it running; and the slot
+//! management options `--create-slot [--if-not-exists]`, `--drop-slot`, `--stop`.
+
+use super::{select, status, Context};
+use crate::adapters::lock::{owner_pid, LockError, LockFile, LockKind};
+use crate::adapters::pg_tools;
+use crate::adapters::postgres::{self, RemoteValue, SlotError};
+use crate::core::config::ServerConfig;
+use crate::output::Output;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+
+/// The options of `receive-wal`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReceiveWalOptions {
+    /// `--stop`.
+    pub stop: bool,
+    /// `--create-slot`.
+    pub create_slot: bool,
+    /// `--if-not-exists`.
+    pub if_not_exists: bool,
+    /// `--drop-slot`.
+    pub drop_slot: bool,
+}
+
+/// Run `receive-wal`.
+pub fn run(
+    ctx: &Context,
+    out: &mut Output,
+    name: &str,
+    options: ReceiveWalOptions,
+) -> crate::Result<()> {
+    let maintenance = options.stop || options.create_slot || options.drop_slot;
+    let policy = select::Policy {
+        inactive_is_error: false,
+        skip_inactive: !maintenance,
+        disabled_is_error: true,
+    };
+    let Some(server) = select::single(&ctx.config, name, out, policy) else {
+        return Ok(());
+    };
+    let lock_dir = PathBuf::from(&ctx.config.global.barman_lock_directory);
+    if options.stop {
+        out.warning(&format!(
+            "--stop is deprecated and will be removed in a future release. Use 'barman terminate-process {name} receive-wal' instead."
+        ));
+        stop(out, server, &lock_dir);
+    } else if options.create_slot {
+        create_slot(out, server, options.if_not_exists);
+    } else if options.drop_slot {
+        drop_slot(out, server);
+    } else {
+        receive(out, server, &lock_dir)?;
+    }
+    Ok(())
+}
+
+fn streaming_conninfo(server: &ServerConfig) -> &str {
+    server
+        .streaming_conninfo()
+        .or(server.conninfo())
+        .unwrap_or_default()
+}
+
+fn create_slot(out: &mut Output, server: &ServerConfig, if_not_exists: bool) {
+    let Some(slot) = server.slot_name() else {
+        out.error(
+            "Unable to create a physical replication slot: slot_name configuration option required",
+        );
+        return;
+    };
+    out.info(&format!(
+        "Creating physical replication slot '{slot}' on server '{}'",
+        server.name()
+    ));
+    match postgres::create_slot(server.conninfo().unwrap_or_default(), slot) {
+        Ok(()) => out.info(&format!("Replication slot '{slot}' created")),
+        Err(SlotError::Exists) if if_not_exists => out.info(&format!(
+            "Replication slot '{slot}' already exists and --if-not-exists was specified. Skipping creation"
+        )),
+        Err(SlotError::Exists) => out.error(&format!("Replication slot '{slot}' already exists")),
+        Err(SlotError::Full) => out.error(&format!(
+            "All replication slots for server '{}' are in use\nFree one or increase the max_replication_slots value on your PostgreSQL server.",
+            server.name()
+        )),
+        Err(SlotError::Missing | SlotError::Other(_)) => out.error(&format!(
+            "Cannot create replication slot '{slot}' on server '{}'",
+            server.name()
+        )),
+    }
+}
+
+fn drop_slot(out: &mut Output, server: &ServerConfig) {
+    let Some(slot) = server.slot_name() else {
+        out.error(
+            "Unable to drop a physical replication slot: slot_name configuration option required",
+        );
+        return;
+    };
+    out.info(&format!(
+        "Dropping physical replication slot '{slot}' on server '{}'",
+        server.name()
+    ));
+    match postgres::drop_slot(server.conninfo().unwrap_or_default(), slot) {
+        Ok(()) => out.info(&format!("Replication slot '{slot}' dropped")),
+        Err(SlotError::Missing) => out.error(&format!("Replication slot '{slot}' does not exist")),
+        Err(other) => out.error(&format!(
+            "Cannot drop replication slot '{slot}' on server '{}': {other:?}",
+            server.name()
+        )),
+    }
+}
+
+/// Send SIGINT to the running receive-wal (the pid in its lock file), as Barman's `kill`.
+fn stop(out: &mut Output, server: &ServerConfig, lock_dir: &std::path::Path) {
+    let path = lock_dir.join(LockKind::ReceiveWal(server.name().to_string()).file_name());
+    match owner_pid(&path) {
+        Ok(Some(pid)) => {
+            let target = nix::unistd::Pid::from_raw(pid as i32);
+            let _ = nix::sys::signal::kill(target, nix::sys::signal::Signal::SIGINT);
+            for _ in 0..10 {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+                if nix::sys::signal::kill(target, None).is_err() {
+                    out.info(&format!("Stopped process receive-wal({pid})"));
+                    return;
+                }
+            }
+            out.error(&format!("Cannot terminate process receive-wal({pid})"));
+        }
+        _ => out.error(&format!(
+            "Termination of receive-wal failed: no such process for server {}",
+            server.name()
+        )),
+    }
+}
+
+fn receive(
+    out: &mut Output,
+    server: &ServerConfig,
+    lock_dir: &std::path::Path,
+) -> crate::Result<()> {
+    let name = server.name();
+    if !server.streaming_archiver() {
+        out.error("Unable to start receive-wal process: streaming_archiver option set to 'off' in barman configuration file");
+        return Ok(());
+    }
+    out.info(&format!("Starting receive-wal for server {name}"));
+    let _lock = match LockFile::acquire(lock_dir, &LockKind::ReceiveWal(name.to_string())) {
+        Ok(lock) => lock,
+        Err(LockError::Busy(_)) => {
+            out.error(&format!(
+                "Another receive-wal process is already running for server {name}."
+            ));
+            return Ok(());
+        }
+        Err(e) => return Err(crate::Error::Fatal(e.to_string())),
+    };
+    let status = status::remote_status(server);
+    let tool = pg_tools::version_info(&["pg_receivewal", "pg_receivexlog"], server.path_prefix());
+    let Some(program) = tool.path else {
+        out.error("pg_receivewal not present in $PATH");
+        return Ok(());
+    };
+    if let Some(slot) = server.slot_name() {
+        match status.get("replication_slot") {
+            Some(RemoteValue::Slot { active: true, .. }) => {
+                out.error(&format!("replication slot '{slot}' is already in use"));
+                return Ok(());
+            }
+            Some(RemoteValue::Slot { .. }) => {}
+            _ if server.str("create_slot") == Some("auto") => {
+                out.info(&format!("Creating replication slot '{slot}'"));
+                create_slot(out, server, true);
+            }
+            _ => {
+                out.error(&format!(
+                    "replication slot '{slot}' doesn't exist. Please execute 'barman receive-wal --create-slot {name}'"
+                ));
+                return Ok(());
+            }
+        }
+    }
+    let directory = PathBuf::from(server.streaming_wals_directory());
+    std::fs::create_dir_all(&directory).map_err(|source| crate::Error::Io {
+        op: "create",
+        path: directory.clone(),
+        source,
+    })?;
+    let app_name = server
+        .str("streaming_archiver_name")
+        .unwrap_or("barman_receive_wal");
+    let mut args = vec![
+        format!(
+            "--dbname={} application_name={app_name}",
+            streaming_conninfo(server)
+        ),
+        "--verbose".into(),
+        "--no-loop".into(),
+        "--no-password".into(),
+        format!("--directory={}", directory.display()),
+    ];
+    if let Some(slot) = server.slot_name() {
+        args.push(format!("--slot={slot}"));
+    }
+    if matches!(
+        status.get("pg_receivexlog_synchronous"),
+        Some(RemoteValue::Plain(serde_json::Value::Bool(true)))
+    ) {
+        args.push("--synchronous".into());
+    }
+    let mut child = Command::new(&program)
+        .args(&args)
+        .env("PATH", pg_tools::search_path(server.path_prefix()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|source| crate::Error::Io {
+            op: "run",
+            path: program.clone(),
+            source,
+        })?;
+    forward_signals_to(child.id());
+    // pg_receivewal reports on stderr; relay its lines prefixed with the server name.
+    if let Some(stderr) = child.stderr.take() {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            out.info(&format!("{name}: {line}"));
+        }
+    }
+    let exit = child.wait().map_err(|source| crate::Error::Io {
+        op: "wait for",
+        path: program,
+        source,
+    })?;
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        out.info("SIGINT received. Terminate gracefully.");
+        return Ok(());
+    }
+    match exit.code() {
+        Some(0) => {}
+        Some(code) => out.error(&format!("pg_receivewal terminated with error code: {code}")),
+        None => {
+            use std::os::unix::process::ExitStatusExt;
+            let signal = exit.signal().unwrap_or(0);
+            if signal == 2 || signal == 15 {
+                out.info("SIGINT received. Terminate gracefully.");
+            } else {
+                out.error(&format!("pg_receivewal terminated by signal: {signal}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The pid signals are forwarded to, and whether one arrived.
+static CHILD: AtomicI32 = AtomicI32::new(0);
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn forward(signal: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+    let pid = CHILD.load(Ordering::SeqCst);
+    if pid > 0 {
+        // SAFETY: kill(2) is async-signal-safe; it only reads two integers.
+        unsafe {
+            libc::kill(pid, signal);
+        }
+    }
+}
+
+/// `terminate-process` and `receive-wal --stop` send SIGINT to us: pass it (and SIGTERM) on
+/// to pg_receivewal so it stops cleanly instead of being orphaned.
+fn forward_signals_to(pid: u32) {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+    CHILD.store(pid as i32, Ordering::SeqCst);
+    let action = SigAction::new(
+        SigHandler::Handler(forward),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
+    for signal in [Signal::SIGINT, Signal::SIGTERM] {
+        // SAFETY: the handler only touches atomics and calls kill(2).
+        let _ = unsafe { sigaction(signal, &action) };
+    }
+}

@@ -1,0 +1,182 @@
+//! `receive-wal` streams through a replication slot it creates (`create_slot = auto`),
+//! holds Barman's lock while running, stops on `--stop`, and `archive-wal` files what it
+//! received; slot management speaks Barman's words.
+
+use crate::harness::pg_cluster::{give_to_postgres, pg_available, PgOptions};
+use crate::harness::{python_barman, BarmanHome, PgCluster, Run};
+use crate::require;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn receive_wal_streams_through_its_slot_and_archive_wal_files_it() {
+    require!("PostgreSQL 15 binaries", pg_available());
+    let home = BarmanHome::new();
+    let shadow = home.dir().join("shadow");
+    std::fs::create_dir_all(&shadow).unwrap();
+    give_to_postgres(&shadow);
+    let pg = PgCluster::start(
+        PgOptions {
+            wal_segsize_mb: Some(1),
+            ..PgOptions::default()
+        }
+        .set("archive_mode", "on")
+        .set(
+            "archive_command",
+            &format!("'cp %p {}/%f'", shadow.display()),
+        ),
+    );
+    home.write_config(
+        "",
+        &[(
+            "pg",
+            &format!(
+                "conninfo = {c}\nstreaming_conninfo = {c}\nbackup_method = postgres\nstreaming_archiver = on\n\
+                 slot_name = barman\ncreate_slot = auto\npath_prefix = /usr/lib/postgresql/15/bin\ncompression = gzip\n",
+                c = pg.conninfo()
+            ),
+        )],
+    );
+    let child = home
+        .barman()
+        .args(["receive-wal", "pg"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Reap it as soon as it exits, as cron's detached process would be.
+    let waiter = std::thread::spawn(move || child.wait_with_output().unwrap());
+    wait_for("the slot to be active", || {
+        pg.query_scalar(
+            "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'barman' AND active",
+        ) == "1"
+    });
+    // A second one is refused while the first holds the lock.
+    let second = home.run(&["receive-wal", "pg"]);
+    assert!(
+        second
+            .stderr
+            .contains("ERROR: Another receive-wal process is already running for server pg."),
+        "{}",
+        second.stderr
+    );
+    crate::archive_wal::generate_wal(&pg, 4);
+    let streaming = home.home().join("pg/streaming");
+    wait_for("segments in streaming/", || {
+        std::fs::read_dir(&streaming)
+            .map(|d| {
+                d.filter(|e| e.as_ref().is_ok_and(|e| e.file_name().len() == 24))
+                    .count()
+            })
+            .unwrap_or(0)
+            >= 4
+    });
+    let stop = home.run(&["receive-wal", "--stop", "pg"]);
+    assert!(
+        stop.stdout.contains("Stopped process receive-wal("),
+        "{}{}",
+        stop.stdout,
+        stop.stderr
+    );
+    let output = waiter.join().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.starts_with(
+            "Starting receive-wal for server pg\nCreating replication slot 'barman'\n"
+        ),
+        "{stdout}"
+    );
+
+    let run = home.run(&["archive-wal", "pg"]).ok();
+    assert!(
+        run.stdout
+            .starts_with("Processing xlog segments from streaming for pg\n"),
+        "{}",
+        run.stdout
+    );
+    let db = std::fs::read_to_string(home.home().join("pg/wals/pg-xlog.db")).unwrap();
+    let mut checked = 0;
+    for line in db.lines() {
+        let name = line.split('\t').next().unwrap();
+        let Ok(expected) = std::fs::read(shadow.join(name)) else {
+            continue;
+        };
+        let stored =
+            std::fs::read(home.home().join("pg/wals").join(&name[..16]).join(name)).unwrap();
+        let mut plain = Vec::new();
+        barman::adapters::codec::Codec::detect(&stored)
+            .unwrap()
+            .decompress(&mut stored.as_slice(), &mut plain)
+            .unwrap();
+        assert!(
+            plain == expected,
+            "{name} streamed content differs from the archived one"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 3, "{db}");
+}
+
+#[test]
+fn receive_wal_slot_management_matches_barman() {
+    require!("PostgreSQL 15 binaries", pg_available());
+    require!(
+        "Python Barman (scripts/python-barman)",
+        python_barman::available()
+    );
+    let pg = PgCluster::start(PgOptions::default());
+    let home = BarmanHome::new();
+    home.write_config(
+        "",
+        &[(
+            "pg",
+            &format!(
+                "conninfo = {c}\nstreaming_conninfo = {c}\nbackup_method = postgres\nstreaming_archiver = on\nslot_name = barman\n",
+                c = pg.conninfo()
+            ),
+        )],
+    );
+    let steps: [(&[&str], bool); 5] = [
+        (&["receive-wal", "--create-slot", "pg"], true),
+        (&["receive-wal", "--create-slot", "pg"], false),
+        (
+            &["receive-wal", "--create-slot", "--if-not-exists", "pg"],
+            true,
+        ),
+        (&["receive-wal", "--drop-slot", "pg"], true),
+        (&["receive-wal", "--drop-slot", "pg"], false),
+    ];
+    for (args, ok) in steps {
+        let ours = home.run(args);
+        assert_eq!(ours.code == 0, ok, "{args:?}: {}", ours.stderr);
+        // Undo, then let Python do the same step from the same state.
+        if args.contains(&"--create-slot") && ok && !args.contains(&"--if-not-exists") {
+            pg.execute("SELECT pg_drop_replication_slot('barman')");
+        } else if args.contains(&"--drop-slot") && ok {
+            pg.execute("SELECT pg_create_physical_replication_slot('barman')");
+        }
+        let theirs = home.run_python(args).unwrap();
+        assert_eq!(
+            ours.code, theirs.code,
+            "{args:?}: {} / {}",
+            ours.stderr, theirs.stderr
+        );
+        assert_eq!(ours.stdout, theirs.stdout, "{args:?}");
+        let errors = |r: &Run| {
+            r.stderr
+                .lines()
+                .filter(|l| l.starts_with("ERROR"))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(errors(&ours), errors(&theirs), "{args:?}");
+    }
+}
