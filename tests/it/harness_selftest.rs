@@ -2,10 +2,12 @@
 //! clusters get different ports, ssh logs in as `postgres` and rsync copies over it, a
 //! BarmanHome writes a configuration, Python Barman runs.
 
-use crate::harness::pg_cluster::{pg_available, PgOptions};
+use crate::harness::pg_cluster::{pg_available, pg_command, PgOptions};
+use crate::harness::ports::free_port;
 use crate::harness::sshd::ssh_available;
 use crate::harness::{python_barman, BarmanHome, PgCluster, Run, Sshd};
 use crate::require;
+use std::collections::HashSet;
 use std::process::Command;
 
 #[test]
@@ -95,10 +97,120 @@ fn harness_python_barman_runs() {
         python_barman::available()
     );
     let mut cmd = python_barman::command().unwrap();
-    let run = Run::of(cmd.arg("-v")).ok();
+    let run = Run::of(cmd.arg("--version")).ok();
     assert!(
         run.stdout.contains("Barman by EnterpriseDB"),
         "{}",
         run.stdout
     );
+}
+
+#[test]
+fn harness_python_barman_reads_a_barman_home_as_the_test_user() {
+    require!(python_barman::REQUIREMENT, python_barman::available());
+    let home = BarmanHome::new();
+    home.write_config(
+        "",
+        &[(
+            "pg",
+            "description = test server\nconninfo = host=x\nssh_command = ssh x\narchiver = on",
+        )],
+    );
+    // barman_user is the test's user: as root, Barman would otherwise switch to `barman`.
+    let run = Run::of(home.python_barman().arg("list-servers")).ok();
+    assert_eq!(run.stdout, "pg - test server\n");
+}
+
+#[test]
+fn harness_ports_are_never_handed_out_twice() {
+    let threads: Vec<_> = (0..8)
+        .map(|_| std::thread::spawn(|| (0..25).map(|_| free_port()).collect::<Vec<u16>>()))
+        .collect();
+    let mut all = Vec::new();
+    for t in threads {
+        all.extend(t.join().unwrap());
+    }
+    let unique: HashSet<u16> = all.iter().copied().collect();
+    assert_eq!(unique.len(), all.len(), "a port was handed out twice");
+    assert!(all.iter().all(|&p| p > 0));
+}
+
+#[test]
+fn harness_cluster_builder_users_replication_restart_and_recovered_copy() {
+    require!("PostgreSQL 15 binaries", pg_available());
+    let command = "test ! -f '/nowhere/%f' && /bin/true";
+    let mut pg = PgCluster::start(
+        PgOptions::default()
+            .archive_mode("on")
+            .archive_command(command)
+            .wal_level("logical")
+            .max_wal_senders(4)
+            .max_replication_slots(3)
+            .wal_segsize_mb(2)
+            .set("work_mem", "'5MB'"),
+    );
+    assert_eq!(pg.query_one("SHOW archive_command"), command);
+    assert_eq!(pg.query_one("SHOW wal_level"), "logical");
+    assert_eq!(pg.query_one("SHOW max_wal_senders"), "4");
+    assert_eq!(pg.query_one("SHOW max_replication_slots"), "3");
+    assert_eq!(pg.query_one("SHOW wal_segment_size"), "2MB");
+    assert_eq!(pg.query_one("SHOW work_mem"), "5MB");
+    assert!(pg.bin("pg_basebackup").is_file());
+    assert!(pg
+        .socket_dir()
+        .join(format!(".s.PGSQL.{}", pg.port()))
+        .exists());
+
+    // psql binary and the postgres crate see the same data.
+    pg.execute("CREATE TABLE t (i int); INSERT INTO t VALUES (1), (2), (3)");
+    assert_eq!(pg.psql("SELECT sum(i) FROM t"), "6\n");
+    assert_eq!(
+        pg.query_rows("SELECT i, i * 10 FROM t ORDER BY i"),
+        vec![vec!["1", "10"], vec!["2", "20"], vec!["3", "30"]]
+    );
+
+    // A replication user connects over TCP in replication mode without a password.
+    pg.create_user("streaming_barman", "REPLICATION");
+    let out = pg_command("psql")
+        .args(["-X", "-A", "-t", "-c", "IDENTIFY_SYSTEM", "-d"])
+        .arg(format!(
+            "{} replication=true",
+            pg.conninfo_as("streaming_barman", "postgres")
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let system_id = pg.query_one("SELECT system_identifier FROM pg_control_system()");
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with(&system_id));
+
+    let ts = pg.create_tablespace("tbs1");
+    // PostgreSQL made its version folder inside the location we prepared.
+    let made: Vec<String> = std::fs::read_dir(&ts)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(made.iter().any(|n| n.starts_with("PG_15_")), "{made:?}");
+
+    // Settings appended later apply after a restart.
+    pg.append_settings(&[("work_mem", "'7MB'")]);
+    pg.restart();
+    assert_eq!(pg.query_one("SHOW work_mem"), "7MB");
+
+    // A stopped copy of the data dir starts elsewhere with the same rows.
+    pg.stop();
+    assert!(!pg.is_running());
+    let copy = PgCluster::start_existing_with(&pg.data_dir(), &[("work_mem", "'9MB'")]);
+    assert_ne!(copy.port(), pg.port());
+    assert_eq!(copy.query_one("SELECT count(*) FROM t"), "3");
+    assert_eq!(copy.query_one("SHOW work_mem"), "9MB");
+    assert_eq!(
+        copy.query_one("SELECT system_identifier FROM pg_control_system()"),
+        system_id
+    );
+    pg.start_again();
+    assert_eq!(pg.query_one("SELECT count(*) FROM t"), "3");
 }

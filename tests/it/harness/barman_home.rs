@@ -58,6 +58,11 @@ pub fn current_user() -> String {
 }
 
 impl BarmanHome {
+    /// The folder of server `name` inside `barman_home`.
+    pub fn server_dir(&self, name: &str) -> PathBuf {
+        self.home().join(name)
+    }
+
     /// A new, empty home with a minimal `[barman]` section.
     pub fn new() -> BarmanHome {
         let dir = shared_tempdir();
@@ -113,6 +118,12 @@ impl BarmanHome {
     /// Run our binary with `args`.
     pub fn run(&self, args: &[&str]) -> Run {
         Run::of(self.barman().args(args))
+    }
+
+    /// Python Barman with `-c <config>` preset (panics when it is not installed: check
+    /// with `require!` first).
+    pub fn python_barman(&self) -> Command {
+        super::python_barman::python_barman(&self.config_path())
     }
 
     /// Run Python Barman with `args` (None when it is not installed).

@@ -30,12 +30,72 @@ pub struct PgOptions {
 }
 
 impl PgOptions {
-    /// Add one `postgresql.conf` setting.
+    /// Add one `postgresql.conf` setting; `value` is written as is, so string values carry
+    /// their own quotes (`.set("archive_command", "'/bin/true'")`).
     pub fn set(mut self, key: &str, value: &str) -> Self {
         self.settings.push((key.to_string(), value.to_string()));
         self
     }
+
+    /// Add one setting whose value is a string, quoted for `postgresql.conf`.
+    pub fn set_str(self, key: &str, value: &str) -> Self {
+        self.set(key, &conf_quote(value))
+    }
+
+    /// `archive_mode` (`on`, `off` or `always`).
+    pub fn archive_mode(self, mode: &str) -> Self {
+        self.set("archive_mode", mode)
+    }
+
+    /// `archive_command`, quoted for `postgresql.conf`.
+    pub fn archive_command(self, command: &str) -> Self {
+        self.set_str("archive_command", command)
+    }
+
+    /// `wal_level` (`replica` by default in the harness, or `logical`, `minimal`).
+    pub fn wal_level(self, level: &str) -> Self {
+        self.set("wal_level", level)
+    }
+
+    /// `max_wal_senders` (10 by default in the harness).
+    pub fn max_wal_senders(self, n: u32) -> Self {
+        self.set("max_wal_senders", &n.to_string())
+    }
+
+    /// `max_replication_slots` (10 by default in the harness).
+    pub fn max_replication_slots(self, n: u32) -> Self {
+        self.set("max_replication_slots", &n.to_string())
+    }
+
+    /// `initdb --wal-segsize=<mb>` (a power of two from 1 to 1024).
+    pub fn wal_segsize_mb(mut self, mb: u32) -> Self {
+        self.wal_segsize_mb = Some(mb);
+        self
+    }
+
+    /// `initdb --data-checksums`.
+    pub fn data_checksums(mut self) -> Self {
+        self.data_checksums = true;
+        self
+    }
 }
+
+/// `value` as a single-quoted `postgresql.conf` string (quotes doubled).
+pub fn conf_quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+/// The `pg_hba.conf` of every harness cluster: trust for the superuser and every role, over
+/// the socket and loopback TCP, replication included (tests never carry passwords).
+const PG_HBA: &str = "\
+# barman test harness
+local   all             all                                     trust
+local   replication     all                                     trust
+host    all             all             127.0.0.1/32            trust
+host    replication     all             127.0.0.1/32            trust
+host    all             all             ::1/128                 trust
+host    replication     all             ::1/128                 trust
+";
 
 /// A running PostgreSQL cluster.
 pub struct PgCluster {
@@ -98,8 +158,7 @@ impl PgCluster {
     pub fn start(options: PgOptions) -> PgCluster {
         let dir = shared_tempdir();
         let data = dir.path().join("data");
-        let sock = dir.path().join("sock");
-        std::fs::create_dir(&sock).expect("socket dir");
+        std::fs::create_dir(dir.path().join("sock")).expect("socket dir");
         give_to_postgres(dir.path());
         let mut initdb = pg_command("initdb");
         initdb
@@ -121,21 +180,63 @@ impl PgCluster {
             initdb.arg("--data-checksums");
         }
         run_ok(&mut initdb, "initdb");
+        // Harness defaults first: the test's own settings come later and so win.
+        let mut settings = vec![
+            ("fsync".to_string(), "off".to_string()),
+            ("wal_level".to_string(), "replica".to_string()),
+            ("max_wal_senders".to_string(), "10".to_string()),
+            ("max_replication_slots".to_string(), "10".to_string()),
+        ];
+        settings.extend(options.settings);
+        Self::launch(dir, &settings)
+    }
+
+    /// Start a cluster on a copy of an existing data directory (e.g. one Barman recovered)
+    /// on a free port. The copy is made so the original stays as the test left it.
+    pub fn start_existing(data: &Path) -> PgCluster {
+        Self::start_existing_with(data, &[])
+    }
+
+    /// [`PgCluster::start_existing`] with extra `postgresql.conf` settings (written as is,
+    /// after the recovered configuration, so they win).
+    pub fn start_existing_with(data: &Path, settings: &[(&str, &str)]) -> PgCluster {
+        let dir = shared_tempdir();
+        std::fs::create_dir(dir.path().join("sock")).expect("socket dir");
+        let target = dir.path().join("data");
+        run_ok(
+            Command::new("cp").args(["-a"]).arg(data).arg(&target),
+            "copy data dir",
+        );
+        // A copy of a running or crashed server carries its lock file; PostgreSQL also
+        // refuses a data directory others can read.
+        let _ = std::fs::remove_file(target.join("postmaster.pid"));
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o700))
+            .expect("chmod data dir");
+        give_to_postgres(dir.path());
+        let settings: Vec<(String, String)> = settings
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Self::launch(dir, &settings)
+    }
+
+    /// Point the prepared `data/` of `dir` at a free port, our socket dir and trust
+    /// authentication, then start it.
+    fn launch(dir: tempfile::TempDir, settings: &[(String, String)]) -> PgCluster {
+        let data = dir.path().join("data");
         let port = free_port();
         let mut conf = format!(
-            "\n# barman test harness\nport = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\n\
-             fsync = off\nwal_level = replica\nmax_wal_senders = 10\nmax_replication_slots = 10\n",
-            sock.display()
+            "\n# barman test harness\nport = {port}\nlisten_addresses = '127.0.0.1'\n\
+             unix_socket_directories = {}\n",
+            conf_quote(&dir.path().join("sock").display().to_string())
         );
-        for (key, value) in &options.settings {
+        for (key, value) in settings {
             conf.push_str(&format!("{key} = {value}\n"));
         }
         append(&data.join("postgresql.conf"), &conf);
-        Self::launch(dir, port)
-    }
-
-    /// Start the server of a prepared folder (`data/` configured for `port`).
-    fn launch(dir: tempfile::TempDir, port: u16) -> PgCluster {
+        std::fs::write(data.join("pg_hba.conf"), PG_HBA).expect("write pg_hba.conf");
+        give_to_postgres(&data.join("pg_hba.conf"));
         let mut cluster = PgCluster {
             dir,
             port,
@@ -143,28 +244,6 @@ impl PgCluster {
         };
         cluster.pg_ctl_start();
         cluster
-    }
-
-    /// Start a cluster on an existing data directory (e.g. a recovered copy) on a free port.
-    pub fn start_existing(data: &Path) -> PgCluster {
-        let dir = shared_tempdir();
-        let sock = dir.path().join("sock");
-        std::fs::create_dir(&sock).expect("socket dir");
-        let target = dir.path().join("data");
-        run_ok(
-            Command::new("cp").args(["-a"]).arg(data).arg(&target),
-            "copy data dir",
-        );
-        give_to_postgres(dir.path());
-        let port = free_port();
-        append(
-            &target.join("postgresql.conf"),
-            &format!(
-                "\nport = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\n",
-                sock.display()
-            ),
-        );
-        Self::launch(dir, port)
     }
 
     fn pg_ctl_start(&mut self) {
@@ -201,15 +280,33 @@ impl PgCluster {
         }
     }
 
-    /// Stop the server (fast shutdown).
+    /// `pg_ctl stop -m <mode>`; true when the server is down.
+    fn pg_ctl_stop(&self, mode: &str, timeout_secs: u32) -> bool {
+        pg_command("pg_ctl")
+            .arg("-D")
+            .arg(self.data_dir())
+            .args(["-m", mode, "-w", "-t", &timeout_secs.to_string(), "stop"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+
+    /// Stop the server (fast shutdown); panics with the server log when it will not stop.
     pub fn stop(&mut self) {
         if self.running {
-            let _ = pg_command("pg_ctl")
-                .arg("-D")
-                .arg(self.data_dir())
-                .args(["-m", "fast", "-w", "-t", "30", "stop"])
-                .output();
+            assert!(
+                self.pg_ctl_stop("fast", 60),
+                "pg_ctl stop failed on port {}:\n{}",
+                self.port,
+                self.log()
+            );
             self.running = false;
+        }
+    }
+
+    /// Start the server again after [`PgCluster::stop`].
+    pub fn start_again(&mut self) {
+        if !self.running {
+            self.pg_ctl_start();
         }
     }
 
@@ -217,6 +314,26 @@ impl PgCluster {
     pub fn restart(&mut self) {
         self.stop();
         self.pg_ctl_start();
+    }
+
+    /// True while the harness believes the server is up.
+    pub fn is_running(&self) -> bool {
+        self.running
+    }
+
+    /// Append `key = value` lines to `postgresql.conf` (values written as is); they take
+    /// effect on [`PgCluster::reload`] or [`PgCluster::restart`].
+    pub fn append_settings(&self, settings: &[(&str, &str)]) {
+        let text: String = settings
+            .iter()
+            .map(|(k, v)| format!("{k} = {v}\n"))
+            .collect();
+        append(&self.data_dir().join("postgresql.conf"), &text);
+    }
+
+    /// `SELECT pg_reload_conf()`.
+    pub fn reload(&self) {
+        self.execute("SELECT pg_reload_conf()");
     }
 
     /// The TCP port.
@@ -229,15 +346,33 @@ impl PgCluster {
         self.dir.path().join("data")
     }
 
+    /// The unix socket directory (kept short: socket paths are limited to 108 bytes).
+    pub fn socket_dir(&self) -> PathBuf {
+        self.dir.path().join("sock")
+    }
+
     /// The cluster's private folder (owned by postgres when running as root).
     pub fn dir(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// Path of a PostgreSQL tool of the version the cluster runs (`bin("pg_basebackup")`).
+    pub fn bin(&self, tool: &str) -> PathBuf {
+        pg_bin().join(tool)
     }
 
     /// libpq conninfo as the `postgres` superuser.
     pub fn conninfo(&self) -> String {
         format!(
             "host=127.0.0.1 port={} user=postgres dbname=postgres",
+            self.port
+        )
+    }
+
+    /// libpq conninfo as `user` on database `dbname`.
+    pub fn conninfo_as(&self, user: &str, dbname: &str) -> String {
+        format!(
+            "host=127.0.0.1 port={} user={user} dbname={dbname}",
             self.port
         )
     }
@@ -255,31 +390,74 @@ impl PgCluster {
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
-    /// The first column of the first row, as text.
-    pub fn query_scalar(&self, sql: &str) -> String {
-        let rows = self
+    /// Every row of `sql` as text columns (NULL as the empty string), in order.
+    pub fn query_rows(&self, sql: &str) -> Vec<Vec<String>> {
+        let messages = self
             .client()
             .simple_query(sql)
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
-        rows.iter()
-            .find_map(|m| match m {
-                postgres::SimpleQueryMessage::Row(row) => {
-                    Some(row.get(0).unwrap_or("").to_string())
-                }
+        messages
+            .iter()
+            .filter_map(|m| match m {
+                postgres::SimpleQueryMessage::Row(row) => Some(
+                    (0..row.len())
+                        .map(|i| row.get(i).unwrap_or("").to_string())
+                        .collect(),
+                ),
                 _ => None,
             })
+            .collect()
+    }
+
+    /// The first column of the first row, as text.
+    pub fn query_scalar(&self, sql: &str) -> String {
+        self.query_rows(sql)
+            .into_iter()
+            .next()
+            .and_then(|row| row.into_iter().next())
             .unwrap_or_else(|| panic!("{sql}: no row"))
+    }
+
+    /// Same as [`PgCluster::query_scalar`]: one value, as text.
+    pub fn query_one(&self, sql: &str) -> String {
+        self.query_scalar(sql)
+    }
+
+    /// Run `sql` through the `psql` binary (`-X -A -t -q`, stop on error) as `postgres`,
+    /// returning its standard output; panics with its error output when it fails.
+    pub fn psql(&self, sql: &str) -> String {
+        let out = run_ok(
+            pg_command("psql")
+                .args(["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-d"])
+                .arg(self.conninfo())
+                .arg("-c")
+                .arg(sql),
+            "psql",
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Create a login role; `options` are `CREATE ROLE` options (`"SUPERUSER"`,
+    /// `"REPLICATION"`, …; empty for a plain user).
+    pub fn create_user(&self, name: &str, options: &str) {
+        self.execute(&format!("CREATE ROLE {name} LOGIN {options}"));
     }
 
     /// Create a folder owned by postgres for a tablespace and the tablespace itself.
     pub fn create_tablespace(&self, name: &str) -> PathBuf {
-        let location = self.dir.path().join(format!("ts_{name}"));
-        std::fs::create_dir(&location).expect("tablespace dir");
-        give_to_postgres(&location);
+        let location = self.tablespace_dir(name);
         self.execute(&format!(
             "CREATE TABLESPACE {name} LOCATION '{}'",
             location.display()
         ));
+        location
+    }
+
+    /// A new empty folder owned by postgres, fit for `CREATE TABLESPACE … LOCATION`.
+    pub fn tablespace_dir(&self, name: &str) -> PathBuf {
+        let location = self.dir.path().join(format!("ts_{name}"));
+        std::fs::create_dir(&location).expect("tablespace dir");
+        give_to_postgres(&location);
         location
     }
 
@@ -301,27 +479,26 @@ fn append(path: &Path, text: &str) {
 
 impl Drop for PgCluster {
     fn drop(&mut self) {
-        if self.running {
-            let stopped = pg_command("pg_ctl")
-                .arg("-D")
-                .arg(self.data_dir())
-                .args(["-m", "immediate", "-w", "-t", "20", "stop"])
-                .output()
-                .is_ok_and(|o| o.status.success());
-            if !stopped {
-                // Last resort: the postmaster's pid is the first line of postmaster.pid.
-                if let Ok(text) = std::fs::read_to_string(self.data_dir().join("postmaster.pid")) {
-                    if let Some(pid) = text
-                        .lines()
-                        .next()
-                        .and_then(|l| l.trim().parse::<i32>().ok())
-                    {
-                        let _ = nix::sys::signal::kill(
-                            nix::unistd::Pid::from_raw(pid),
-                            nix::sys::signal::Signal::SIGKILL,
-                        );
-                    }
-                }
+        if !self.running {
+            return;
+        }
+        // Fast first (a clean shutdown); immediate when something (a walsender waiting on
+        // a stuck client) holds it up; SIGKILL as the last resort, so no test leaves a
+        // server behind on a shared machine.
+        if self.pg_ctl_stop("fast", 10) || self.pg_ctl_stop("immediate", 10) {
+            return;
+        }
+        // The postmaster's pid is the first line of postmaster.pid.
+        if let Ok(text) = std::fs::read_to_string(self.data_dir().join("postmaster.pid")) {
+            if let Some(pid) = text
+                .lines()
+                .next()
+                .and_then(|l| l.trim().parse::<i32>().ok())
+            {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
             }
         }
     }

@@ -1,8 +1,11 @@
 //! The real Python Barman, installed by `scripts/python-barman` into `target/python-barman`
 //! (or named by `PYTHON_BARMAN`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// What a test names in `require!` when it needs Python Barman.
+pub const REQUIREMENT: &str = "Python Barman (scripts/python-barman)";
 
 /// Path of the `barman` script of Python Barman, when installed.
 pub fn path() -> Option<PathBuf> {
@@ -21,7 +24,47 @@ pub fn available() -> bool {
     path().is_some()
 }
 
-/// A command running Python Barman.
+/// A command running Python Barman (no arguments yet).
 pub fn command() -> Option<Command> {
     path().map(Command::new)
+}
+
+/// Python Barman with `-c <config>` preset, like `BarmanHome::barman()` for ours. Call it
+/// after `require!(REQUIREMENT, available())`: it panics when Barman is not installed.
+///
+/// The configuration must set `barman_user` to the user running the tests (as
+/// `BarmanHome` does): otherwise Barman, run as root, tries to switch to `barman`.
+pub fn python_barman(config: &Path) -> Command {
+    let mut cmd = command().expect("Python Barman is installed (checked with require!)");
+    cmd.arg("-c").arg(config);
+    cmd
+}
+
+/// A command running one of the venv's other scripts (`barman-wal-archive`,
+/// `barman-wal-restore`, …) or its `python`, when Python Barman is installed.
+pub fn venv_tool(name: &str) -> Option<PathBuf> {
+    path()
+        .map(|barman| barman.with_file_name(name))
+        .filter(|p| p.is_file())
+}
+
+/// True when the OS user `user` can run Python Barman (its interpreter may live under a
+/// home folder other users cannot enter; `scripts/python-barman` grants access when it can).
+pub fn usable_by(user: &str) -> bool {
+    let Some(barman) = path() else {
+        return false;
+    };
+    if !super::is_root() {
+        return super::barman_home::current_user() == user
+            && Command::new(&barman)
+                .arg("-v")
+                .output()
+                .is_ok_and(|o| o.status.success());
+    }
+    Command::new("runuser")
+        .args(["-u", user, "--"])
+        .arg(&barman)
+        .arg("-v")
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
