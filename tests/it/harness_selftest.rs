@@ -214,3 +214,75 @@ fn harness_cluster_builder_users_replication_restart_and_recovered_copy() {
     pg.start_again();
     assert_eq!(pg.query_one("SELECT count(*) FROM t"), "3");
 }
+
+#[test]
+fn harness_python_barman_scripts_run_as_postgres() {
+    require!(python_barman::REQUIREMENT, python_barman::available());
+    require!(
+        "root (to run commands as postgres)",
+        crate::harness::is_root()
+    );
+    // PostgreSQL runs Barman's WAL scripts as postgres: scripts/python-barman makes the
+    // venv's interpreter reachable for that user.
+    require!(
+        "Python Barman usable by postgres (scripts/python-barman with setfacl)",
+        python_barman::usable_by("postgres")
+    );
+    let script = python_barman::venv_tool("barman-wal-archive").unwrap();
+    let out = Command::new("runuser")
+        .args(["-u", "postgres", "--"])
+        .arg(&script)
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("barman-wal-archive "),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+#[ignore = "a probe run by harness_require_skips_locally_and_fails_under_ci"]
+fn harness_require_probe() {
+    require!("a thing this probe pretends is missing", false);
+}
+
+#[test]
+fn harness_require_skips_locally_and_fails_under_ci() {
+    let probe = |require_all: Option<&str>| {
+        let mut cmd = Command::new(std::env::current_exe().unwrap());
+        cmd.args([
+            "harness_selftest::harness_require_probe",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ]);
+        match require_all {
+            Some(v) => cmd.env("BARMAN_TEST_REQUIRE_ALL", v),
+            None => cmd.env_remove("BARMAN_TEST_REQUIRE_ALL"),
+        };
+        Run::of(&mut cmd)
+    };
+    let local = probe(None);
+    assert_eq!(local.code, 0, "{}{}", local.stdout, local.stderr);
+    assert!(local
+        .stderr
+        .contains("SKIP: a thing this probe pretends is missing"));
+    assert!(local.stdout.contains("1 passed"), "{}", local.stdout);
+    let ci = probe(Some("1"));
+    assert_ne!(ci.code, 0, "{}{}", ci.stdout, ci.stderr);
+    assert!(
+        ci.stderr
+            .contains("a thing this probe pretends is missing is required"),
+        "{}",
+        ci.stderr
+    );
+}
