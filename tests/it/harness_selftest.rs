@@ -199,6 +199,7 @@ fn harness_cluster_builder_users_replication_restart_and_recovered_copy() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert!(made.iter().any(|n| n.starts_with("PG_15_")), "{made:?}");
+    pg.execute("CREATE TABLE in_ts (s text) TABLESPACE tbs1; INSERT INTO in_ts VALUES ('x')");
 
     // Settings appended later apply after a restart.
     pg.append_settings(&[("work_mem", "'7MB'")]);
@@ -216,6 +217,30 @@ fn harness_cluster_builder_users_replication_restart_and_recovered_copy() {
         copy.query_one("SELECT system_identifier FROM pg_control_system()"),
         system_id
     );
+    drop(copy);
+
+    // In place: the server runs on the folder itself, reads the tablespace through its
+    // link, and drop leaves the folder (stopped) to its owner.
+    let owner = crate::harness::pg_cluster::shared_tempdir();
+    let in_place = owner.path().join("recovered");
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(pg.data_dir())
+        .arg(&in_place)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = PgCluster::start_in_place(&in_place, &[]);
+    assert_eq!(started.data_dir(), in_place);
+    assert_eq!(started.query_one("SELECT s FROM in_ts"), "x");
+    assert_eq!(
+        started.query_one("SHOW data_directory"),
+        in_place.display().to_string()
+    );
+    drop(started);
+    assert!(in_place.join("PG_VERSION").is_file());
+    assert!(!in_place.join("postmaster.pid").exists());
+
     pg.start_again();
     assert_eq!(pg.query_one("SELECT count(*) FROM t"), "3");
 }

@@ -99,7 +99,10 @@ host    replication     all             ::1/128                 trust
 
 /// A running PostgreSQL cluster.
 pub struct PgCluster {
+    /// Socket dir, server log and (unless started in place) the data directory.
     dir: tempfile::TempDir,
+    /// The data directory: `dir/data`, or a folder the test owns for `start_in_place`.
+    data: PathBuf,
     port: u16,
     running: bool,
 }
@@ -188,7 +191,7 @@ impl PgCluster {
             ("max_replication_slots".to_string(), "10".to_string()),
         ];
         settings.extend(options.settings);
-        Self::launch(dir, &settings)
+        Self::launch(dir, data, &settings)
     }
 
     /// Start a cluster on a copy of an existing data directory (e.g. one Barman recovered)
@@ -199,6 +202,9 @@ impl PgCluster {
 
     /// [`PgCluster::start_existing`] with extra `postgresql.conf` settings (written as is,
     /// after the recovered configuration, so they win).
+    ///
+    /// Tablespaces are not copied: the copy's `pg_tblspc` links still lead to the original
+    /// locations. Use [`PgCluster::start_in_place`] for a data directory with tablespaces.
     pub fn start_existing_with(data: &Path, settings: &[(&str, &str)]) -> PgCluster {
         let dir = shared_tempdir();
         std::fs::create_dir(dir.path().join("sock")).expect("socket dir");
@@ -207,24 +213,37 @@ impl PgCluster {
             Command::new("cp").args(["-a"]).arg(data).arg(&target),
             "copy data dir",
         );
-        // A copy of a running or crashed server carries its lock file; PostgreSQL also
-        // refuses a data directory others can read.
-        let _ = std::fs::remove_file(target.join("postmaster.pid"));
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o700))
-            .expect("chmod data dir");
         give_to_postgres(dir.path());
-        let settings: Vec<(String, String)> = settings
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Self::launch(dir, &settings)
+        Self::launch(dir, target, &owned(settings))
     }
 
-    /// Point the prepared `data/` of `dir` at a free port, our socket dir and trust
+    /// Start a server on the data directory `data` itself (e.g. where `barman recover` put
+    /// it), on a free port. The folder, and the tablespaces its `pg_tblspc` links lead to,
+    /// are given to `postgres`; drop stops the server but leaves `data` to its owner.
+    pub fn start_in_place(data: &Path, settings: &[(&str, &str)]) -> PgCluster {
+        let dir = shared_tempdir();
+        std::fs::create_dir(dir.path().join("sock")).expect("socket dir");
+        give_to_postgres(dir.path());
+        give_to_postgres(data);
+        Self::launch(dir, data.to_path_buf(), &owned(settings))
+    }
+
+    /// Point the data directory `data` at a free port, the socket dir in `dir` and trust
     /// authentication, then start it.
-    fn launch(dir: tempfile::TempDir, settings: &[(String, String)]) -> PgCluster {
-        let data = dir.path().join("data");
+    fn launch(dir: tempfile::TempDir, data: PathBuf, settings: &[(String, String)]) -> PgCluster {
+        use std::os::unix::fs::PermissionsExt;
+        // A copy of a running or crashed server carries its lock file; PostgreSQL also
+        // refuses a data directory others can read.
+        let _ = std::fs::remove_file(data.join("postmaster.pid"));
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700))
+            .expect("chmod data dir");
+        if let Ok(links) = std::fs::read_dir(data.join("pg_tblspc")) {
+            for link in links.flatten() {
+                if let Ok(location) = std::fs::read_link(link.path()) {
+                    give_to_postgres(&location);
+                }
+            }
+        }
         let port = free_port();
         let mut conf = format!(
             "\n# barman test harness\nport = {port}\nlisten_addresses = '127.0.0.1'\n\
@@ -239,6 +258,7 @@ impl PgCluster {
         give_to_postgres(&data.join("pg_hba.conf"));
         let mut cluster = PgCluster {
             dir,
+            data,
             port,
             running: false,
         };
@@ -343,7 +363,7 @@ impl PgCluster {
 
     /// The data directory.
     pub fn data_dir(&self) -> PathBuf {
-        self.dir.path().join("data")
+        self.data.clone()
     }
 
     /// The unix socket directory (kept short: socket paths are limited to 108 bytes).
@@ -351,7 +371,8 @@ impl PgCluster {
         self.dir.path().join("sock")
     }
 
-    /// The cluster's private folder (owned by postgres when running as root).
+    /// The cluster's private folder (owned by postgres when running as root): socket dir,
+    /// server log, and the data directory unless started in place.
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
@@ -465,6 +486,13 @@ impl PgCluster {
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }
+}
+
+fn owned(settings: &[(&str, &str)]) -> Vec<(String, String)> {
+    settings
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 fn append(path: &Path, text: &str) {
