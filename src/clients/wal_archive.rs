@@ -3,6 +3,7 @@
 //! `ssh USER@HOST barman put-wal SERVER`, with Barman's command line, ssh argv and exit codes
 //! (ssh failure 3, remote failure its code, bad WAL path 2).
 
+use super::fail;
 use crate::adapters::codec::Codec;
 use clap::Parser;
 use md5::Md5;
@@ -20,12 +21,9 @@ use std::process::{Command, ExitCode, Stdio};
     about = "This script will be used as an 'archive_command' based on the put-wal feature of Barman. A ssh connection will be opened to the Barman host."
 )]
 pub struct Args {
-    /// The user used for the ssh connection to the Barman server. Defaults to 'barman'.
-    #[arg(short = 'U', long = "user", default_value = "barman")]
-    pub user: String,
-    /// The port used for the ssh connection to the Barman server.
-    #[arg(long)]
-    pub port: Option<String>,
+    /// ssh user and port.
+    #[command(flatten)]
+    pub ssh: super::SshTarget,
     /// configuration file on the Barman server
     #[arg(short = 'c', long)]
     pub config: Option<String>,
@@ -86,16 +84,7 @@ impl Args {
 
 /// The ssh argv Barman's client builds.
 pub fn ssh_argv(args: &Args) -> Vec<String> {
-    let mut argv = vec!["ssh".to_string()];
-    if let Some(port) = &args.port {
-        argv.extend(["-p".to_string(), port.clone()]);
-    }
-    argv.extend([
-        "-q".into(),
-        "-T".into(),
-        format!("{}@{}", args.user, args.barman_host),
-        "barman".into(),
-    ]);
+    let mut argv = args.ssh.argv(&args.barman_host);
     if let Some(config) = &args.config {
         argv.push(format!("--config='{config}'"));
     }
@@ -104,11 +93,6 @@ pub fn ssh_argv(args: &Args) -> Vec<String> {
         argv.push("--test".into());
     }
     argv
-}
-
-fn fail(message: &str, code: u8) -> ExitCode {
-    crate::output::eprint_raw(&format!("ERROR: {message}\n"));
-    ExitCode::from(code)
 }
 
 /// Run the client.

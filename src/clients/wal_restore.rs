@@ -2,6 +2,7 @@
 //! command line, ssh argv, spool-directory prefetching (`-p N`) and exit codes (bad
 //! destination 3, ssh failure 2, otherwise the remote code).
 
+use super::fail;
 use crate::adapters::codec::Codec;
 use clap::Parser;
 use std::io::Write;
@@ -16,12 +17,9 @@ use std::process::{Command, ExitCode, Stdio};
     about = "This script will be used as a 'restore_command' based on the get-wal feature of Barman. A ssh connection will be opened to the Barman host."
 )]
 pub struct Args {
-    /// The user used for the ssh connection to the Barman server. Defaults to 'barman'.
-    #[arg(short = 'U', long = "user", default_value = "barman")]
-    pub user: String,
-    /// The port used for the ssh connection to the Barman server.
-    #[arg(long)]
-    pub port: Option<String>,
+    /// ssh user and port.
+    #[command(flatten)]
+    pub ssh: super::SshTarget,
     /// Sleep for SECONDS after a failure of get-wal request. Defaults to 0 (nowait).
     #[arg(
         short = 's',
@@ -82,16 +80,7 @@ fn quote(text: &str) -> String {
 
 /// The ssh argv for one remote `get-wal` (the remote command is one argument).
 pub fn ssh_argv(args: &Args, wal: &str, peek: Option<u32>) -> Vec<String> {
-    let mut argv = vec!["ssh".to_string()];
-    if let Some(port) = &args.port {
-        argv.extend(["-p".to_string(), port.clone()]);
-    }
-    argv.extend([
-        "-q".into(),
-        "-T".into(),
-        format!("{}@{}", args.user, args.barman_host),
-        "barman".into(),
-    ]);
+    let mut argv = args.ssh.argv(&args.barman_host);
     if let Some(config) = &args.config {
         argv.extend(["--config".into(), config.clone()]);
     }
@@ -118,11 +107,6 @@ pub fn ssh_argv(args: &Args, wal: &str, peek: Option<u32>) -> Vec<String> {
     remote.push(quote(wal));
     argv.push(remote.join(" "));
     argv
-}
-
-fn fail(message: &str, code: u8) -> ExitCode {
-    crate::output::eprint_raw(&format!("ERROR: {message}\n"));
-    ExitCode::from(code)
 }
 
 /// Fetch `wal` into `dest`: stream from ssh, then decompress in place when it arrived
@@ -283,9 +267,9 @@ fn rebuild_argv(args: &Args, wal: &str) -> Vec<String> {
     let mut argv = vec![
         "barman-wal-restore".to_string(),
         "-U".into(),
-        args.user.clone(),
+        args.ssh.user.clone(),
     ];
-    if let Some(port) = &args.port {
+    if let Some(port) = &args.ssh.port {
         argv.extend(["--port".into(), port.clone()]);
     }
     if let Some(config) = &args.config {

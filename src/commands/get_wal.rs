@@ -61,14 +61,7 @@ pub fn run(
             return Ok(());
         }
     }
-    let suffix = std::env::var("SSH_CONNECTION")
-        .ok()
-        .and_then(|c| {
-            c.split_whitespace()
-                .next()
-                .map(|ip| format!(" (SSH host: {ip})"))
-        })
-        .unwrap_or_default();
+    let suffix = super::ssh_suffix();
     let Ok(name) = request.wal_name.parse::<WalFileName>() else {
         out.error_with_code(
             &format!(

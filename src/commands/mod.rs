@@ -20,3 +20,16 @@ pub struct Context {
     /// The run's start time (local zone), passed down so pure code never reads the clock.
     pub now: DateTime<FixedOffset>,
 }
+
+/// Barman appends ` (SSH host: <client ip>)` to put-wal/get-wal messages when the command
+/// runs through ssh, so the log tells which PostgreSQL host asked.
+pub fn ssh_suffix() -> String {
+    std::env::var("SSH_CONNECTION")
+        .ok()
+        .and_then(|c| {
+            c.split_whitespace()
+                .next()
+                .map(|ip| format!(" (SSH host: {ip})"))
+        })
+        .unwrap_or_default()
+}

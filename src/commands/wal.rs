@@ -232,14 +232,7 @@ pub fn put_wal(
         return Ok(());
     }
     // Barman names the client when the stream arrives over ssh.
-    let suffix = std::env::var("SSH_CONNECTION")
-        .ok()
-        .and_then(|c| {
-            c.split_whitespace()
-                .next()
-                .map(|ip| format!(" (SSH host: {ip})"))
-        })
-        .unwrap_or_default();
+    let suffix = super::ssh_suffix();
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
     let incoming = PathBuf::from(server.incoming_wals_directory());
     let errors = PathBuf::from(server.errors_directory());
