@@ -148,24 +148,51 @@ fn run_batch(
     out.info_unlogged(&header);
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
     let errors_dir = PathBuf::from(server.errors_directory());
-    for file in &batch.files {
-        out.info_unlogged(&format!("\t{file}"));
-        let wal: crate::core::wal_name::WalFileName = file
-            .parse()
-            .map_err(|e: crate::core::wal_name::WalNameError| crate::Error::Fatal(e.to_string()))?;
-        let src = dir.join(file);
-        match wal_archive::archive_one(dirs, lock_dir, &src, &wal, compression) {
-            Ok(Archived::Stored(_)) | Ok(Archived::AlreadyArchived) => {}
-            Ok(Archived::Duplicate) => {
-                wal_archive::move_to_errors(&errors_dir, &src, "duplicate", &stamp)
-                    .map_err(catalog)?;
-                out.info_unlogged(&format!(
-                    "\tError: {file} is already present in server {name}. File moved to errors directory."
-                ));
+    if !batch.files.is_empty() {
+        wal_archive_ensure(dirs, lock_dir)?;
+    }
+    // Compression runs on every core; putting files in place and cataloguing them stays in
+    // archive order, one at a time.
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for chunk in batch.files.chunks(workers) {
+        let prepared: Vec<_> = std::thread::scope(|scope| {
+            let jobs: Vec<_> = chunk
+                .iter()
+                .map(|file| {
+                    scope.spawn(move || {
+                        let wal = file
+                            .parse::<crate::core::wal_name::WalFileName>()
+                            .map_err(|e| e.to_string())?;
+                        wal_archive::prepare(dirs, &dir.join(file), &wal, compression)
+                            .map_err(|e| e.to_string())
+                    })
+                })
+                .collect();
+            jobs.into_iter()
+                .map(|job| {
+                    job.join()
+                        .unwrap_or_else(|_| Err("compression worker panicked".to_string()))
+                })
+                .collect()
+        });
+        for (file, prepared) in chunk.iter().zip(prepared) {
+            out.info_unlogged(&format!("\t{file}"));
+            let src = dir.join(file);
+            let result = prepared
+                .and_then(|p| wal_archive::commit(dirs, lock_dir, p).map_err(|e| e.to_string()));
+            match result {
+                Ok(Archived::Stored(_)) | Ok(Archived::AlreadyArchived) => {}
+                Ok(Archived::Duplicate) => {
+                    wal_archive::move_to_errors(&errors_dir, &src, "duplicate", &stamp)
+                        .map_err(catalog)?;
+                    out.info_unlogged(&format!(
+                        "\tError: {file} is already present in server {name}. File moved to errors directory."
+                    ));
+                }
+                Err(e) => out.error(&format!(
+                    "Archiving of {file} for server {name} failed: {e}"
+                )),
             }
-            Err(e) => out.error(&format!(
-                "Archiving of {file} for server {name} failed: {e}"
-            )),
         }
     }
     if batch.files.is_empty() && verbose {
@@ -419,4 +446,8 @@ fn wait_for_wal(
         )),
     }
     Ok(())
+}
+
+fn wal_archive_ensure(dirs: &ServerDirs, lock_dir: &Path) -> crate::Result<()> {
+    xlog_db::ensure(dirs, lock_dir).map_err(|e| crate::Error::Fatal(e.to_string()))
 }

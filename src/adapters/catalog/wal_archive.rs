@@ -117,40 +117,108 @@ pub fn archive_one(
     name: &WalFileName,
     compression: Option<&Compression>,
 ) -> Result<Archived, ArchiveError> {
+    xlog_db::ensure(dirs, lock_dir)?;
+    let prepared = prepare(dirs, src, name, compression)?;
+    commit(dirs, lock_dir, prepared)
+}
+
+/// The first, parallelisable half of archiving one file: everything that does not touch
+/// the catalog (duplicate check, compression into a fsynced temporary file).
+#[derive(Debug)]
+pub struct Prepared {
+    src: PathBuf,
+    name: WalFileName,
+    dst: PathBuf,
+    step: Step,
+}
+
+#[derive(Debug)]
+enum Step {
+    /// Compressed into this temporary file, recorded under this compression name.
+    Compressed(PathBuf, String),
+    /// To be linked (or copied) as it is; the compression it already has, if any.
+    AsIs(Option<String>),
+    /// The archive already has it with the same content.
+    AlreadyArchived,
+    /// The archive has other content under this name.
+    Duplicate,
+}
+
+/// Prepare `src` for archiving. Safe to run for several files at once; the catalog must
+/// exist beforehand ([`xlog_db::ensure`]).
+pub fn prepare(
+    dirs: &ServerDirs,
+    src: &Path,
+    name: &WalFileName,
+    compression: Option<&Compression>,
+) -> Result<Prepared, ArchiveError> {
     let dst = archive_path(dirs, name);
     let dst_dir = dst
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| dirs.wals_directory.clone());
-    let src_dir = src.parent().map(Path::to_path_buf).unwrap_or_default();
-    xlog_db::ensure(dirs, lock_dir)?;
     durable::create_dir_all_durable(&dst_dir).map_err(io("create", &dst_dir))?;
-    if dst.exists() {
+    let step = if dst.exists() {
         if plain_content(&dst)? != plain_content(src)? {
-            return Ok(Archived::Duplicate);
+            Step::Duplicate
+        } else {
+            Step::AlreadyArchived
         }
-        // Same content: a previous run stored it and stopped before finishing. Make sure the
-        // catalog lists it, then drop the source.
-        if !xlog_db::contains(dirs, &name.to_string())? {
-            xlog_db::append(
-                dirs,
-                lock_dir,
-                &[store::wal_file_info(&dst, &name.to_string())?],
-            )?;
+    } else {
+        match (compression, compression::identify(&head(src)?)) {
+            (Some(c), None) => Step::Compressed(compress_to_temp(src, &dst, c)?, c.name.clone()),
+            (_, detected) => Step::AsIs(detected.map(str::to_string)),
         }
-        std::fs::remove_file(src).map_err(io("remove", src))?;
-        durable::fsync_dir(&src_dir).map_err(io("fsync", &src_dir))?;
-        return Ok(Archived::AlreadyArchived);
-    }
-    let already = compression::identify(&head(src)?);
-    let recorded = match (compression, already) {
-        (Some(c), None) => {
-            compress_into(src, &dst, c)?;
-            Some(c.name.clone())
+    };
+    Ok(Prepared {
+        src: src.to_path_buf(),
+        name: name.clone(),
+        dst,
+        step,
+    })
+}
+
+/// The second half, run in archive order: put the file in place, add it to the catalog,
+/// then drop the source.
+pub fn commit(
+    dirs: &ServerDirs,
+    lock_dir: &Path,
+    prepared: Prepared,
+) -> Result<Archived, ArchiveError> {
+    let Prepared {
+        src,
+        name,
+        dst,
+        step,
+    } = prepared;
+    let dst_dir = dst
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| dirs.wals_directory.clone());
+    let src_dir = src.parent().map(Path::to_path_buf).unwrap_or_default();
+    let recorded = match step {
+        Step::Duplicate => return Ok(Archived::Duplicate),
+        Step::AlreadyArchived => {
+            // Same content: a previous run stored it and stopped before finishing. Make sure
+            // the catalog lists it, then drop the source.
+            if !xlog_db::contains(dirs, &name.to_string())? {
+                xlog_db::append(
+                    dirs,
+                    lock_dir,
+                    &[store::wal_file_info(&dst, &name.to_string())?],
+                )?;
+            }
+            std::fs::remove_file(&src).map_err(io("remove", &src))?;
+            durable::fsync_dir(&src_dir).map_err(io("fsync", &src_dir))?;
+            return Ok(Archived::AlreadyArchived);
         }
-        (_, detected) => {
-            link_or_copy(src, &dst)?;
-            detected.map(str::to_string)
+        Step::Compressed(tmp, compression) => {
+            std::fs::rename(&tmp, &dst).map_err(io("rename", &tmp))?;
+            Some(compression)
+        }
+        Step::AsIs(detected) => {
+            link_or_copy(&src, &dst)?;
+            detected
         }
     };
     durable::fsync_dir(&dst_dir).map_err(io("fsync", &dst_dir))?;
@@ -165,14 +233,18 @@ pub fn archive_one(
     };
     xlog_db::append(dirs, lock_dir, std::slice::from_ref(&entry))?;
     failpoint("archive.after_catalog");
-    std::fs::remove_file(src).map_err(io("remove", src))?;
+    std::fs::remove_file(&src).map_err(io("remove", &src))?;
     durable::fsync_dir(&src_dir).map_err(io("fsync", &src_dir))?;
     Ok(Archived::Stored(entry))
 }
 
-/// Compress `src` to a temporary file next to `dst`, keep the source's mode and times
-/// (Barman's `copystat`), fsync, rename into place.
-fn compress_into(src: &Path, dst: &Path, compression: &Compression) -> Result<(), CatalogError> {
+/// Compress `src` to a fsynced temporary file next to `dst`, with the source's mode and
+/// times (Barman's `copystat`); [`commit`] renames it into place.
+fn compress_to_temp(
+    src: &Path,
+    dst: &Path,
+    compression: &Compression,
+) -> Result<PathBuf, CatalogError> {
     let tmp = dst.with_file_name(format!(
         ".{}.{}.compressed",
         dst.file_name()
@@ -192,13 +264,15 @@ fn compress_into(src: &Path, dst: &Path, compression: &Compression) -> Result<()
             .into_inner()
             .map_err(|e| io("write", &tmp)(e.into_error()))?;
         copy_stat(src, &tmp)?;
-        file.sync_all().map_err(io("fsync", &tmp))?;
-        std::fs::rename(&tmp, dst).map_err(io("rename", &tmp))
+        file.sync_all().map_err(io("fsync", &tmp))
     })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    match result {
+        Ok(()) => Ok(tmp),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
     }
-    result
 }
 
 fn copy_stat(src: &Path, dst: &Path) -> Result<(), CatalogError> {
