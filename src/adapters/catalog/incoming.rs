@@ -133,7 +133,9 @@ pub fn receive(
                     md5: String::new(),
                 },
             );
-            let (mut sha, mut md5) = (Sha256::new(), Md5::new());
+            // SHA-256 while streaming (the clients' default); MD5 only if an MD5SUMS member
+            // asks for it, by re-reading the file, so the common path hashes once.
+            let mut sha = Sha256::new();
             let mut buf = vec![0u8; 1 << 16];
             loop {
                 let n = entry.read(&mut buf).map_err(PutWalError::Stream)?;
@@ -141,7 +143,6 @@ pub fn receive(
                     break;
                 }
                 sha.update(&buf[..n]);
-                md5.update(&buf[..n]);
                 file.write_all(&buf[..n]).map_err(io_err(&tmp))?;
             }
             let mtime = entry.header().mtime().unwrap_or(0);
@@ -161,9 +162,13 @@ pub fn receive(
             file.sync_all().map_err(io_err(&tmp))?;
             let done = extracted.get_mut(&name).expect("invariant: inserted above");
             done.sha256 = hex(&sha.finalize());
-            done.md5 = hex(&md5.finalize());
         }
         let (algorithm, sums) = sums.unwrap_or((Algorithm::Sha256, checksums::Sums::default()));
+        if algorithm == Algorithm::Md5 {
+            for file in extracted.values_mut() {
+                file.md5 = file_digest(&file.tmp, Algorithm::Md5).map_err(io_err(&file.tmp))?;
+            }
+        }
         let digest = |e: &Extracted| match algorithm {
             Algorithm::Sha256 => e.sha256.clone(),
             Algorithm::Md5 => e.md5.clone(),
