@@ -18,7 +18,7 @@ pub mod error;
 pub mod logging;
 pub mod output;
 
-pub use error::{Error, ExitKind, Result};
+pub use error::{Error, Result};
 
 /// The version string Barman prints; we report the Barman release we are compatible with.
 pub const BARMAN_VERSION: &str = "3.20.1";

@@ -1,16 +1,13 @@
 //! The one place that turns errors into Barman's messages and exit codes.
 
 use crate::output::Output;
-use crate::{Error, ExitKind};
+use crate::Error;
 use std::process::ExitCode;
 
-/// The process exit code of an exit kind (Barman's codes: 1 failure, 2 usage, 3 bad WAL name).
-pub fn code(kind: ExitKind) -> ExitCode {
-    ExitCode::from(match kind {
-        ExitKind::Failure => 1,
-        ExitKind::Usage => 2,
-        ExitKind::BadWalName => 3,
-    })
+/// Barman's exit code for any error (`close_and_exit` with `error_occurred`). Usage errors
+/// exit 2 through clap, get-wal's bad names 3 through `Output::error_with_code`.
+pub fn failure() -> ExitCode {
+    ExitCode::from(1)
 }
 
 /// Render a command's final error the way Barman does: one `ERROR: <message>` line (or an

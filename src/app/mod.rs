@@ -37,12 +37,12 @@ pub fn run(cli: Cli) -> ExitCode {
         Err(err) => {
             // Barman exits through SystemExit(<message>): the bare text on stderr, exit 1.
             output::eprint_raw(&format!("{err}\n"));
-            return exit::code(crate::ExitKind::Failure);
+            return exit::failure();
         }
     };
     if let Err(message) = privileges::become_user(&config.global.barman_user) {
         output::eprint_raw(&format!("ERROR: {message}\n"));
-        return exit::code(crate::ExitKind::Failure);
+        return exit::failure();
     }
     let level_problem = setup_logging(&cli, &config);
     let Some(command) = cli.command else {
@@ -78,7 +78,7 @@ pub fn run(cli: Cli) -> ExitCode {
     if let Some(code) = out.exit_code() {
         ExitCode::from(code)
     } else if out.errored() {
-        exit::code(crate::ExitKind::Failure)
+        exit::failure()
     } else {
         ExitCode::SUCCESS
     }
