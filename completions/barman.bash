@@ -46,6 +46,9 @@ _barman() {
             barman,receive-wal)
                 cmd="barman__subcmd__receive__subcmd__wal"
                 ;;
+            barman,replication-status)
+                cmd="barman__subcmd__replication__subcmd__status"
+                ;;
             barman,show-server)
                 cmd="barman__subcmd__show__subcmd__servers"
                 ;;
@@ -85,6 +88,9 @@ _barman() {
             barman__subcmd__help,receive-wal)
                 cmd="barman__subcmd__help__subcmd__receive__subcmd__wal"
                 ;;
+            barman__subcmd__help,replication-status)
+                cmd="barman__subcmd__help__subcmd__replication__subcmd__status"
+                ;;
             barman__subcmd__help,show-servers)
                 cmd="barman__subcmd__help__subcmd__show__subcmd__servers"
                 ;;
@@ -98,7 +104,7 @@ _barman() {
 
     case "${cmd}" in
         barman)
-            opts="-v -c -q -d -f -h --version --config --colour --color --log-level --quiet --debug --format --help archive-wal check-wal-archive diagnose get-wal list-servers list-server put-wal receive-wal rebuild-xlogdb show-servers show-server switch-wal switch-xlog help"
+            opts="-v -c -q -d -f -h --version --config --colour --color --log-level --quiet --debug --format --help archive-wal check-wal-archive diagnose get-wal list-servers list-server put-wal receive-wal rebuild-xlogdb replication-status show-servers show-server switch-wal switch-xlog help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -328,7 +334,7 @@ _barman() {
             return 0
             ;;
         barman__subcmd__help)
-            opts="archive-wal check-wal-archive diagnose get-wal list-servers put-wal receive-wal rebuild-xlogdb show-servers switch-wal help"
+            opts="archive-wal check-wal-archive diagnose get-wal list-servers put-wal receive-wal rebuild-xlogdb replication-status show-servers switch-wal help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -454,6 +460,20 @@ _barman() {
             return 0
             ;;
         barman__subcmd__help__subcmd__receive__subcmd__wal)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        barman__subcmd__help__subcmd__replication__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -628,6 +648,56 @@ _barman() {
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "never always auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --colour)
+                    COMPREPLY=($(compgen -W "never always auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -W "NOTSET DEBUG INFO WARNING ERROR CRITICAL" -- "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "console json" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "console json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        barman__subcmd__replication__subcmd__status)
+            opts="-v -c -q -d -f -h --minimal --target --source --version --config --colour --color --log-level --quiet --debug --format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --target)
+                    COMPREPLY=($(compgen -W "all hot-standby wal-streamer" -- "${cur}"))
+                    return 0
+                    ;;
+                --source)
+                    COMPREPLY=($(compgen -W "backup-host wal-host" -- "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

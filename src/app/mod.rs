@@ -121,6 +121,23 @@ fn dispatch(ctx: &Context, out: &mut Output, command: Command) -> crate::Result<
             args.archive,
             args.archive_timeout,
         ),
+        Command::ReplicationStatus(args) => {
+            let target = match args.target {
+                crate::cli::ReplicationTarget::All => crate::adapters::postgres::ClientKind::All,
+                crate::cli::ReplicationTarget::HotStandby => {
+                    crate::adapters::postgres::ClientKind::HotStandby
+                }
+                crate::cli::ReplicationTarget::WalStreamer => {
+                    crate::adapters::postgres::ClientKind::WalStreamer
+                }
+            };
+            let options = commands::replication::Options {
+                minimal: args.minimal,
+                target,
+                wal_host: args.source == crate::cli::ReplicationSource::WalHost,
+            };
+            commands::replication::run(ctx, out, &args.server_name, options)
+        }
         Command::ShowServers(args) => commands::servers::show(ctx, out, &args.server_name),
     }
 }

@@ -52,6 +52,10 @@ pub fn of(command: &Command) -> CommandSpec {
             name: "switch-wal",
             stops_on_global_errors: true,
         },
+        Command::ReplicationStatus(_) => CommandSpec {
+            name: "replication-status",
+            stops_on_global_errors: true,
+        },
         Command::ShowServers(_) => CommandSpec {
             name: "show-servers",
             stops_on_global_errors: true,

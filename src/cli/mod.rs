@@ -135,6 +135,8 @@ pub enum Command {
     /// Rebuild the WAL file database guessing it from the disk content.
     #[command(name = "rebuild-xlogdb")]
     RebuildXlogdb(ServersArg),
+    /// Shows live information and status of any streaming client
+    ReplicationStatus(ReplicationStatusArgs),
     /// Show all configuration parameters for the specified servers
     #[command(visible_alias = "show-server")]
     ShowServers(ShowServersArgs),
@@ -172,6 +174,44 @@ pub struct ReceiveWalArgs {
     /// drop the replication slot, if it exists
     #[arg(long = "drop-slot")]
     pub drop_slot: bool,
+}
+
+/// `replication-status --target` choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReplicationTarget {
+    /// every streaming client
+    All,
+    /// hot standby servers
+    HotStandby,
+    /// WAL streamers
+    WalStreamer,
+}
+
+/// `replication-status --source` choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReplicationSource {
+    /// the server Barman backs up (conninfo)
+    BackupHost,
+    /// the server WAL comes from (wal_conninfo)
+    WalHost,
+}
+
+/// `replication-status` arguments.
+#[derive(Debug, Args)]
+pub struct ReplicationStatusArgs {
+    /// specifies the server name for the command
+    #[arg(value_name = "server_name", required = true, num_args = 1..)]
+    pub server_name: Vec<String>,
+    /// machine readable output
+    #[arg(long)]
+    pub minimal: bool,
+    /// Possible values are: 'hot-standby' (only hot standby servers), 'wal-streamer' (only
+    /// WAL streaming clients, such as pg_receivewal), 'all' (any of them). Defaults to 'all'.
+    #[arg(long, value_enum, default_value_t = ReplicationTarget::All)]
+    pub target: ReplicationTarget,
+    /// The source of the connection: 'backup-host' (conninfo) or 'wal-host' (wal_conninfo).
+    #[arg(long, value_enum, default_value_t = ReplicationSource::BackupHost)]
+    pub source: ReplicationSource,
 }
 
 /// `switch-wal` arguments.

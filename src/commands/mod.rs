@@ -5,6 +5,7 @@
 pub mod diagnose;
 pub mod get_wal;
 pub mod receive_wal;
+pub mod replication;
 pub mod select;
 pub mod servers;
 pub mod status;

@@ -28,6 +28,7 @@ fn help_lists_exactly_the_supported_commands() {
             "put-wal",
             "receive-wal",
             "rebuild-xlogdb",
+            "replication-status",
             "show-servers",
             "switch-wal",
             "help"

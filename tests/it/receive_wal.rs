@@ -180,3 +180,79 @@ fn receive_wal_slot_management_matches_barman() {
         assert_eq!(errors(&ours), errors(&theirs), "{args:?}");
     }
 }
+
+#[test]
+fn replication_status_shows_the_streamer_like_barman() {
+    require!("PostgreSQL 15 binaries", pg_available());
+    require!(
+        "Python Barman (scripts/python-barman)",
+        python_barman::available()
+    );
+    let pg = PgCluster::start(PgOptions::default());
+    let home = BarmanHome::new();
+    home.write_config(
+        "",
+        &[(
+            "pg",
+            &format!(
+                "conninfo = {c}\nstreaming_conninfo = {c}\nbackup_method = postgres\nstreaming_archiver = on\n\
+                 slot_name = barman\ncreate_slot = auto\npath_prefix = /usr/lib/postgresql/15/bin\n",
+                c = pg.conninfo()
+            ),
+        )],
+    );
+    // Nobody attached yet.
+    for args in [
+        &["replication-status", "pg"][..],
+        &["-f", "json", "replication-status", "pg"],
+        &["replication-status", "--minimal", "pg"],
+    ] {
+        assert_eq!(
+            home.run(args).ok().stdout,
+            home.run_python(args).unwrap().ok().stdout,
+            "{args:?}"
+        );
+    }
+    let child = home
+        .barman()
+        .args(["receive-wal", "pg"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let waiter = std::thread::spawn(move || child.wait_with_output().unwrap());
+    wait_for("the streamer", || {
+        pg.query_scalar("SELECT count(*) FROM pg_stat_replication") == "1"
+    });
+    wait_for("a settled position", || {
+        pg.query_scalar("SELECT (sent_lsn = write_lsn)::text FROM pg_stat_replication") == "true"
+    });
+    for args in [
+        &["replication-status", "pg"][..],
+        &["replication-status", "--target", "wal-streamer", "pg"],
+        &["replication-status", "--target", "hot-standby", "pg"],
+        &["replication-status", "--minimal", "pg"],
+    ] {
+        let ours = home.run(args).ok();
+        let theirs = home.run_python(args).unwrap().ok();
+        assert_eq!(ours.stdout, theirs.stdout, "{args:?}");
+    }
+    let ours: serde_json::Value = serde_json::from_str(
+        &home
+            .run(&["-f", "json", "replication-status", "pg"])
+            .ok()
+            .stdout,
+    )
+    .unwrap();
+    let theirs: serde_json::Value = serde_json::from_str(
+        &home
+            .run_python(&["-f", "json", "replication-status", "pg"])
+            .unwrap()
+            .ok()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(ours, theirs);
+    home.run(&["receive-wal", "--stop", "pg"]).ok();
+    waiter.join().unwrap();
+}
