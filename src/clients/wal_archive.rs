@@ -5,12 +5,14 @@
 
 use super::fail;
 use crate::adapters::codec::Codec;
+use crate::core::wal_name::{WalFileName, WalSegmentName};
+use crate::core::wal_segment_size::WalSegmentSize;
 use clap::Parser;
 use md5::Md5;
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
 /// Command line of `barman-wal-archive`.
@@ -56,6 +58,13 @@ pub struct Args {
     /// A compression level for the specified compression algorithm
     #[arg(long = "compression-level")]
     pub compression_level: Option<String>,
+    /// Specifies the maximum number of WALs to archive in parallel
+    #[arg(short = 'p', long = "parallel", default_value_t = 0)]
+    pub parallel: u32,
+    /// Directory where to store cache metadata when using --parallel. Defaults to
+    /// '/tmp/barman-SERVER_NAME-COMPUTED_HASH'.
+    #[arg(long = "prefetch-cache-dir")]
+    pub prefetch_cache_dir: Option<PathBuf>,
     /// The host of the Barman server.
     #[arg(value_name = "BARMAN_HOST")]
     pub barman_host: String,
@@ -114,24 +123,132 @@ pub fn run(args: Args) -> ExitCode {
         ));
         return exit_of(out.status.code());
     }
-    let stream = match build_tar(&args) {
+    let cache = (args.parallel > 1).then(|| prefetch_cache(&args)).flatten();
+    let name = args
+        .wal_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if let Some(cache) = &cache {
+        // Already sent by an earlier call's prefetching: PostgreSQL may move on.
+        if is_segment(&name) && read_cache(cache).is_some_and(|last| name <= last) {
+            return ExitCode::SUCCESS;
+        }
+    }
+    let code = send(&args, &args.wal_path);
+    if code != Some(0) {
+        return exit_of(code);
+    }
+    if let Some(cache) = cache {
+        prefetch(&args, &cache, &name);
+    }
+    ExitCode::SUCCESS
+}
+
+/// Send one WAL file through `ssh … barman put-wal`; ssh's exit code.
+fn send(args: &Args, path: &Path) -> Option<i32> {
+    let stream = match build_tar(args, path) {
         Ok(stream) => stream,
-        Err(message) => return fail(&message, 2),
+        Err(message) => {
+            crate::output::eprint_raw(&format!("ERROR: {message}\n"));
+            return Some(2);
+        }
     };
-    let mut child = match Command::new(&argv[0])
+    let argv = ssh_argv(args);
+    let mut child = Command::new(&argv[0])
         .args(&argv[1..])
         .stdin(Stdio::piped())
         .spawn()
-    {
-        Ok(child) => child,
-        Err(e) => return fail(&format!("Impossible to invoke remote put-wal: {e}"), 2),
-    };
+        .ok()?;
     if let Some(mut stdin) = child.stdin.take() {
         // A broken pipe shows up in ssh's exit status below.
         let _ = stdin.write_all(&stream);
     }
-    let status = child.wait().ok().and_then(|s| s.code());
-    exit_of(status)
+    child.wait().ok().and_then(|s| s.code())
+}
+
+fn is_segment(name: &str) -> bool {
+    matches!(name.parse(), Ok(WalFileName::Segment(_)))
+}
+
+/// Barman's default cache folder: `/tmp/barman-<server>-<sha256("host:port:config")[:16]>`
+/// (unset values hashed as `None`). It must be ours and not writable by others, or
+/// prefetching is off, as in Barman.
+fn prefetch_cache(args: &Args) -> Option<PathBuf> {
+    let dir = args.prefetch_cache_dir.clone().unwrap_or_else(|| {
+        let destination = format!(
+            "{}:{}:{}",
+            args.barman_host,
+            args.ssh.port.as_deref().unwrap_or("None"),
+            args.config.as_deref().unwrap_or("None")
+        );
+        let hash = hex(&Sha256::digest(destination.as_bytes()));
+        PathBuf::from(format!("/tmp/barman-{}-{}", args.server_name, &hash[..16]))
+    });
+    if !dir.exists() {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new().mode(0o700).create(&dir).ok()?;
+    }
+    let meta = std::fs::symlink_metadata(&dir).ok()?;
+    let secure =
+        meta.is_dir() && meta.uid() == nix::unistd::geteuid().as_raw() && meta.mode() & 0o022 == 0;
+    secure.then_some(dir)
+}
+
+fn read_cache(dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join("wal-last-archived")).ok()?;
+    Some(text.trim().to_string()).filter(|t| !t.is_empty())
+}
+
+/// After the requested segment: send the following ones PostgreSQL has marked `.ready`,
+/// up to `parallel - 1`, concurrently; remember the last of the unbroken run that arrived.
+fn prefetch(args: &Args, cache: &Path, name: &str) {
+    let Ok(first) = name.parse::<WalSegmentName>() else {
+        return;
+    };
+    let Some(size) = std::fs::metadata(&args.wal_path)
+        .ok()
+        .and_then(|m| WalSegmentSize::new(m.len()).ok())
+    else {
+        return;
+    };
+    let pg_wal = args
+        .wal_path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let status = pg_wal.join("archive_status");
+    let mut next = first;
+    let mut ready = Vec::new();
+    for _ in 1..args.parallel {
+        next = next.next(size);
+        let candidate = next.to_string();
+        if !status.join(format!("{candidate}.ready")).exists() {
+            break;
+        }
+        ready.push(candidate);
+    }
+    let results: Vec<bool> = std::thread::scope(|scope| {
+        let jobs: Vec<_> = ready
+            .iter()
+            .map(|wal| {
+                let path = pg_wal.join(wal);
+                scope.spawn(move || send(args, &path) == Some(0))
+            })
+            .collect();
+        jobs.into_iter()
+            .map(|j| j.join().unwrap_or(false))
+            .collect()
+    });
+    let mut last = name.to_string();
+    for (wal, ok) in ready.iter().zip(results) {
+        if !ok {
+            break;
+        }
+        last = wal.clone();
+    }
+    let _ =
+        crate::adapters::durable::write_atomic(&cache.join("wal-last-archived"), last.as_bytes());
 }
 
 fn exit_of(code: Option<i32>) -> ExitCode {
@@ -148,8 +265,7 @@ fn exit_of(code: Option<i32>) -> ExitCode {
 
 /// The tar stream: the WAL file (name unchanged, content compressed when asked, mode,
 /// owner and mtime from the file) then `SHA256SUMS`/`MD5SUMS` (0644, root, epoch).
-fn build_tar(args: &Args) -> Result<Vec<u8>, String> {
-    let path = &args.wal_path;
+fn build_tar(args: &Args, path: &Path) -> Result<Vec<u8>, String> {
     let meta =
         std::fs::metadata(path).map_err(|e| format!("Unable to stat '{}': {e}", path.display()))?;
     if meta.is_dir() {
@@ -265,7 +381,7 @@ mod tests {
             "pg",
             wal.to_str().unwrap(),
         ]);
-        let stream = build_tar(&args).unwrap();
+        let stream = build_tar(&args, &args.wal_path).unwrap();
         let incoming = dir.path().join("incoming");
         let (received, _) = crate::adapters::catalog::incoming::receive(
             stream.as_slice(),
@@ -283,6 +399,8 @@ mod tests {
             "pg",
             dir.path().to_str().unwrap(),
         ]);
-        assert!(build_tar(&args).unwrap_err().contains("is a directory"));
+        assert!(build_tar(&args, &args.wal_path)
+            .unwrap_err()
+            .contains("is a directory"));
     }
 }

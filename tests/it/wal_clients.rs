@@ -169,3 +169,60 @@ fn wal_clients_archive_over_ssh_and_restore_with_prefetch() {
     );
     assert_eq!(run.code, 3);
 }
+
+#[test]
+fn wal_archive_parallel_sends_ready_segments_ahead() {
+    require!("PostgreSQL 15 binaries", pg_available());
+    require!("sshd, ssh and rsync", ssh_available());
+    let sshd = Sshd::start(&crate::harness::barman_home::current_user());
+    let home = BarmanHome::new();
+    let shadow = home.dir().join("shadow");
+    let cache = home.dir().join("cache");
+    std::fs::create_dir_all(&shadow).unwrap();
+    give_to_postgres(&shadow);
+    // The cache folder must belong to the user running archive_command, mode 0700.
+    std::fs::create_dir_all(&cache).unwrap();
+    give_to_postgres(&cache);
+    let client_dir = sshd.client_path_dir("postgres");
+    // A slow first call lets .ready files pile up, so prefetching has work to do.
+    let command = format!(
+        "'cp %p {shadow}/%f && PATH={client}:/usr/bin:/bin {archive} -p 4 --prefetch-cache-dir {cache} -U {user} --port {port} -c {config} 127.0.0.1 pg %p'",
+        shadow = shadow.display(),
+        client = client_dir.display(),
+        archive = bin("barman-wal-archive"),
+        cache = cache.display(),
+        user = crate::harness::barman_home::current_user(),
+        port = sshd.port(),
+        config = home.config_path().display(),
+    );
+    let pg = PgCluster::start(
+        PgOptions {
+            wal_segsize_mb: Some(1),
+            ..PgOptions::default()
+        }
+        .set("archive_mode", "on")
+        .set("archive_command", &command),
+    );
+    home.write_config(
+        "",
+        &[("pg", &format!("conninfo = {}\nssh_command = ssh x\narchiver = on\nbackup_options = concurrent_backup\n", pg.conninfo()))],
+    );
+    crate::archive_wal::generate_wal(&pg, 8);
+    assert_eq!(
+        pg.query_scalar("SELECT failed_count FROM pg_stat_archiver"),
+        "0",
+        "{}",
+        pg.log()
+    );
+    home.run(&["archive-wal", "pg"]).ok();
+    let archived = crate::archive_wal::names_in_db(&home);
+    for entry in std::fs::read_dir(&shadow).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(
+            archived.contains(&name),
+            "{name} not archived: {archived:?}"
+        );
+    }
+    let last = std::fs::read_to_string(cache.join("wal-last-archived")).unwrap();
+    assert!(archived.contains(&last), "cache names {last}");
+}
