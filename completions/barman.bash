@@ -642,7 +642,7 @@ _barman() {
             return 0
             ;;
         barman__subcmd__receive__subcmd__wal)
-            opts="-v -c -q -d -f -h --stop --create-slot --if-not-exists --drop-slot --version --config --colour --color --log-level --quiet --debug --format --help"
+            opts="-v -c -q -d -f -h --stop --reset --create-slot --if-not-exists --drop-slot --version --config --colour --color --log-level --quiet --debug --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

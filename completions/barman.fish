@@ -192,6 +192,7 @@ CRITICAL\t'CRITICAL'"
 complete -c barman -n "__fish_barman_using_subcommand receive-wal" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
 json\t'one JSON object'"
 complete -c barman -n "__fish_barman_using_subcommand receive-wal" -l stop -d 'stop the receive-wal subprocess for the server'
+complete -c barman -n "__fish_barman_using_subcommand receive-wal" -l reset -d 'reset the status of receive-wal removing any status files'
 complete -c barman -n "__fish_barman_using_subcommand receive-wal" -l create-slot -d 'create the replication slot, if it does not exist'
 complete -c barman -n "__fish_barman_using_subcommand receive-wal" -l if-not-exists -d 'Do not error out if the slot already exists (with --create-slot)'
 complete -c barman -n "__fish_barman_using_subcommand receive-wal" -l drop-slot -d 'drop the replication slot, if it exists'

@@ -104,6 +104,7 @@ fn dispatch(ctx: &Context, out: &mut Output, command: Command) -> crate::Result<
                 create_slot: args.create_slot,
                 if_not_exists: args.if_not_exists,
                 drop_slot: args.drop_slot,
+                reset: args.reset,
             };
             commands::receive_wal::run(ctx, out, &args.server_name, options)
         }

@@ -165,6 +165,9 @@ pub struct ReceiveWalArgs {
     /// stop the receive-wal subprocess for the server
     #[arg(long)]
     pub stop: bool,
+    /// reset the status of receive-wal removing any status files
+    #[arg(long)]
+    pub reset: bool,
     /// create the replication slot, if it does not exist
     #[arg(long = "create-slot", conflicts_with = "drop_slot")]
     pub create_slot: bool,

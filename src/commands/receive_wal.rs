@@ -25,6 +25,8 @@ pub struct ReceiveWalOptions {
     pub if_not_exists: bool,
     /// `--drop-slot`.
     pub drop_slot: bool,
+    /// `--reset`.
+    pub reset: bool,
 }
 
 /// Run `receive-wal`.
@@ -34,7 +36,7 @@ pub fn run(
     name: &str,
     options: ReceiveWalOptions,
 ) -> crate::Result<()> {
-    let maintenance = options.stop || options.create_slot || options.drop_slot;
+    let maintenance = options.stop || options.create_slot || options.drop_slot || options.reset;
     let policy = select::Policy {
         inactive_is_error: false,
         skip_inactive: !maintenance,
@@ -44,7 +46,9 @@ pub fn run(
         return Ok(());
     };
     let lock_dir = PathBuf::from(&ctx.config.global.barman_lock_directory);
-    if options.stop {
+    if options.stop && options.reset {
+        out.error("--stop and --reset options are not compatible");
+    } else if options.stop {
         out.warning(&format!(
             "--stop is deprecated and will be removed in a future release. Use 'barman terminate-process {name} receive-wal' instead."
         ));
@@ -54,7 +58,7 @@ pub fn run(
     } else if options.drop_slot {
         drop_slot(out, server);
     } else {
-        receive(out, server, &lock_dir)?;
+        receive(out, server, &lock_dir, options.reset)?;
     }
     Ok(())
 }
@@ -142,15 +146,24 @@ fn receive(
     out: &mut Output,
     server: &ServerConfig,
     lock_dir: &std::path::Path,
+    reset: bool,
 ) -> crate::Result<()> {
     let name = server.name();
     if !server.streaming_archiver() {
         out.error("Unable to start receive-wal process: streaming_archiver option set to 'off' in barman configuration file");
         return Ok(());
     }
-    out.info(&format!("Starting receive-wal for server {name}"));
+    if !reset {
+        out.info(&format!("Starting receive-wal for server {name}"));
+    }
     let _lock = match LockFile::acquire(lock_dir, &LockKind::ReceiveWal(name.to_string())) {
         Ok(lock) => lock,
+        Err(LockError::Busy(_)) if reset => {
+            out.error(&format!(
+                "Unable to reset the status of receive-wal for server {name}. Process is still running"
+            ));
+            return Ok(());
+        }
         Err(LockError::Busy(_)) => {
             out.error(&format!(
                 "Another receive-wal process is already running for server {name}."
@@ -173,8 +186,10 @@ fn receive(
             }
             Some(RemoteValue::Slot { .. }) => {}
             _ if server.str("create_slot") == Some("auto") => {
-                out.info(&format!("Creating replication slot '{slot}'"));
-                create_slot(out, server, true);
+                if !reset {
+                    out.info(&format!("Creating replication slot '{slot}'"));
+                    create_slot(out, server, true);
+                }
             }
             _ => {
                 out.error(&format!(
@@ -190,6 +205,15 @@ fn receive(
         path: directory.clone(),
         source,
     })?;
+    let segment_size = match status.get("xlog_segment_size") {
+        Some(RemoteValue::Plain(serde_json::Value::Number(n))) => n.as_u64(),
+        _ => None,
+    };
+    if reset {
+        reset_position(out, &directory, &status, segment_size);
+        return Ok(());
+    }
+    truncate_partial_if_needed(out, &directory, segment_size);
     let app_name = server
         .str("streaming_archiver_name")
         .unwrap_or("barman_receive_wal");
@@ -283,5 +307,121 @@ fn forward_signals_to(pid: u32) {
     for signal in [Signal::SIGINT, Signal::SIGTERM] {
         // SAFETY: the handler only touches atomics and calls kill(2).
         let _ = unsafe { sigaction(signal, &action) };
+    }
+}
+
+fn text(status: &std::collections::BTreeMap<String, RemoteValue>, key: &str) -> Option<String> {
+    match status.get(key) {
+        Some(RemoteValue::Plain(serde_json::Value::String(s))) => Some(s.clone()),
+        Some(RemoteValue::Plain(serde_json::Value::Number(n))) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// `--reset`: put an empty `.partial` at the position PostgreSQL will stream from (the
+/// slot's restart point, else the current WAL), as Barman's `_reset_streaming_status`.
+fn reset_position(
+    out: &mut Output,
+    dir: &std::path::Path,
+    status: &std::collections::BTreeMap<String, RemoteValue>,
+    size: Option<u64>,
+) {
+    use crate::core::{
+        lsn::Lsn, timeline::TimelineId, wal_name::WalSegmentName, wal_segment_size::WalSegmentSize,
+    };
+    let size = size
+        .and_then(|s| WalSegmentSize::new(s).ok())
+        .unwrap_or_default();
+    let tli = text(status, "timeline")
+        .and_then(|t| t.parse::<u32>().ok())
+        .and_then(|t| TimelineId::new(t).ok());
+    let current = text(status, "current_lsn").and_then(|l| l.parse::<Lsn>().ok());
+    let (Some(tli), Some(current)) = (tli, current) else {
+        out.error("Unable to read the current WAL position of the server");
+        return;
+    };
+    let current_wal = WalSegmentName::from_lsn(current, tli, size).0.to_string();
+    let restart_wal = match status.get("replication_slot") {
+        Some(RemoteValue::Slot {
+            restart_lsn: Some(lsn),
+            ..
+        }) => lsn
+            .parse::<Lsn>()
+            .map(|l| WalSegmentName::from_lsn(l, tli, size).0.to_string())
+            .unwrap_or_else(|_| current_wal.clone()),
+        _ => current_wal.clone(),
+    };
+    let restart_partial = format!("{restart_wal}.partial");
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort_unstable_by(|a, b| b.cmp(a));
+    let last = names.into_iter().find(|n| {
+        matches!(
+            n.parse::<crate::core::wal_name::WalFileName>(),
+            Ok(crate::core::wal_name::WalFileName::Segment(_)
+                | crate::core::wal_name::WalFileName::Partial(_))
+        )
+    });
+    if last
+        .as_deref()
+        .is_none_or(|l| l == restart_partial || l == restart_wal)
+    {
+        out.info("Nothing to do. Position of receive-wal is aligned.");
+        return;
+    }
+    let last = last.unwrap_or_default();
+    if last.as_str() > current_wal.as_str() {
+        out.error(&format!(
+            "The receive-wal position is ahead of PostgreSQL current WAL lsn ({last} > {})",
+            text(status, "current_xlog").unwrap_or_default()
+        ));
+        return;
+    }
+    out.info("Resetting receive-wal directory status");
+    if last.ends_with(".partial") {
+        let path = dir.join(&last);
+        out.info(&format!("Removing status file {}", path.display()));
+        let _ = std::fs::remove_file(&path);
+    }
+    let path = dir.join(&restart_partial);
+    out.info(&format!("Creating status file {}", path.display()));
+    let _ = std::fs::File::create(&path);
+}
+
+/// A `.partial` that is neither empty nor a whole segment is emptied before pg_receivewal
+/// starts (it pads the file again), as Barman does.
+fn truncate_partial_if_needed(out: &mut Output, dir: &std::path::Path, size: Option<u64>) {
+    let Some(size) = size else { return };
+    let last = std::fs::read_dir(dir)
+        .ok()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .filter(|n| {
+            matches!(
+                n.parse(),
+                Ok(crate::core::wal_name::WalFileName::Partial(_))
+            )
+        })
+        .max();
+    let Some(last) = last else { return };
+    let path = dir.join(&last);
+    let Ok(meta) = std::fs::metadata(&path) else {
+        return;
+    };
+    if meta.len() != 0 && meta.len() != size {
+        out.info(&format!(
+            "Truncating partial file {} that has wrong size {}",
+            path.display(),
+            meta.len()
+        ));
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .and_then(|f| f.set_len(0));
     }
 }

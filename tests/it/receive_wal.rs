@@ -19,6 +19,10 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 #[test]
 fn receive_wal_streams_through_its_slot_and_archive_wal_files_it() {
     require!("PostgreSQL 15 binaries", pg_available());
+    require!(
+        "Python Barman (scripts/python-barman)",
+        python_barman::available()
+    );
     let home = BarmanHome::new();
     let shadow = home.dir().join("shadow");
     std::fs::create_dir_all(&shadow).unwrap();
