@@ -328,6 +328,7 @@ mod tests {
     fn wal_archive_builds_barmans_ssh_argv() {
         let args = Args::parse_from([
             "barman-wal-archive",
+            "--no-ssh-reuse",
             "--port",
             "2222",
             "-c",
@@ -353,7 +354,14 @@ mod tests {
                 "pg"
             ]
         );
-        let args = Args::parse_from(["barman-wal-archive", "-t", "backup1", "pg", "x"]);
+        let args = Args::parse_from([
+            "barman-wal-archive",
+            "--no-ssh-reuse",
+            "-t",
+            "backup1",
+            "pg",
+            "x",
+        ]);
         assert_eq!(
             ssh_argv(&args),
             [

@@ -272,6 +272,9 @@ fn rebuild_argv(args: &Args, wal: &str) -> Vec<String> {
     if let Some(port) = &args.ssh.port {
         argv.extend(["--port".into(), port.clone()]);
     }
+    if args.ssh.no_ssh_reuse {
+        argv.push("--no-ssh-reuse".into());
+    }
     if let Some(config) = &args.config {
         argv.extend(["-c".into(), config.clone()]);
     }
@@ -303,6 +306,7 @@ mod tests {
     fn wal_restore_builds_barmans_ssh_argv() {
         let args = Args::parse_from([
             "barman-wal-restore",
+            "--no-ssh-reuse",
             "-P",
             "-c",
             "/etc/x.conf",
@@ -334,6 +338,7 @@ mod tests {
         );
         let test = Args::parse_from([
             "barman-wal-restore",
+            "--no-ssh-reuse",
             "-t",
             "--port",
             "22",

@@ -176,6 +176,11 @@ impl Sshd {
 
 impl Drop for Sshd {
     fn drop(&mut self) {
+        // Session processes outlive the listener (and keep clients' shared ssh connections
+        // alive): end them first.
+        let _ = Command::new("pkill")
+            .args(["-P", &self.child.id().to_string()])
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
