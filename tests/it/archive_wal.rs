@@ -29,14 +29,7 @@ pub(crate) fn setup(compression: &str) -> Setup {
         inc = incoming.display(),
         sh = shadow.display()
     );
-    let pg = PgCluster::start(
-        PgOptions {
-            wal_segsize_mb: Some(1),
-            ..PgOptions::default()
-        }
-        .set("archive_mode", "on")
-        .set("archive_command", &command),
-    );
+    let pg = crate::archive_wal::archiving_cluster(&command);
     home.write_config(
         "",
         &[(
@@ -49,6 +42,18 @@ pub(crate) fn setup(compression: &str) -> Setup {
         )],
     );
     Setup { home, pg, shadow }
+}
+
+/// A cluster with 1 MiB segments whose `archive_command` is `command` (already quoted).
+pub(crate) fn archiving_cluster(command: &str) -> PgCluster {
+    PgCluster::start(
+        PgOptions {
+            wal_segsize_mb: Some(1),
+            ..PgOptions::default()
+        }
+        .set("archive_mode", "on")
+        .set("archive_command", command),
+    )
 }
 
 /// Make PostgreSQL complete and archive `n` segments.

@@ -3,9 +3,9 @@
 //! files the segments; `barman-wal-restore` (with and without prefetching) brings them back
 //! through ssh, byte for byte.
 
-use crate::harness::pg_cluster::{give_to_postgres, pg_available, PgOptions};
+use crate::harness::pg_cluster::{give_to_postgres, pg_available};
 use crate::harness::sshd::ssh_available;
-use crate::harness::{BarmanHome, PgCluster, Run, Sshd};
+use crate::harness::{BarmanHome, Run, Sshd};
 use crate::require;
 use std::path::Path;
 use std::process::Command;
@@ -44,14 +44,7 @@ fn wal_clients_archive_over_ssh_and_restore_with_prefetch() {
         port = sshd.port(),
         config = home.config_path().display(),
     );
-    let pg = PgCluster::start(
-        PgOptions {
-            wal_segsize_mb: Some(1),
-            ..PgOptions::default()
-        }
-        .set("archive_mode", "on")
-        .set("archive_command", &command),
-    );
+    let pg = crate::archive_wal::archiving_cluster(&command);
     home.write_config(
         "",
         &[(
@@ -195,14 +188,7 @@ fn wal_archive_parallel_sends_ready_segments_ahead() {
         port = sshd.port(),
         config = home.config_path().display(),
     );
-    let pg = PgCluster::start(
-        PgOptions {
-            wal_segsize_mb: Some(1),
-            ..PgOptions::default()
-        }
-        .set("archive_mode", "on")
-        .set("archive_command", &command),
-    );
+    let pg = crate::archive_wal::archiving_cluster(&command);
     home.write_config(
         "",
         &[("pg", &format!("conninfo = {}\nssh_command = ssh x\narchiver = on\nbackup_options = concurrent_backup\n", pg.conninfo()))],
