@@ -312,9 +312,18 @@ pub fn check_wal_archive(
     let lock_dir = PathBuf::from(&ctx.config.global.barman_lock_directory);
     let dirs = server_dirs(server);
     xlog_db::ensure(&dirs, &lock_dir).map_err(|e| crate::Error::Fatal(e.to_string()))?;
-    let mut names = Vec::new();
-    crate::adapters::catalog::store::for_each_wal(&dirs, |entry| names.push(entry.name))?;
-    match archive_plan::check_archive_usable(&names, timeline) {
+    let mut check = archive_plan::ArchiveUsability::new(timeline);
+    let mut bad = None;
+    crate::adapters::catalog::store::for_each_wal(&dirs, |entry| {
+        if bad.is_none() {
+            bad = check.add(&entry.name).err();
+        }
+    })?;
+    let verdict = match bad {
+        Some(reason) => Err(reason),
+        None => check.finish(),
+    };
+    match verdict {
         Ok(()) => {
             out.line(&format!("Server {}:", server.name()));
             out.line(&format!(

@@ -170,19 +170,33 @@ mod tests {
     }
 }
 
-/// Barman's `check_archive_usable`: may a (new) server archive into an archive that already
-/// lists `existing` files? Without a timeline the archive must be empty; with one, no file
-/// may be on that timeline or a later one.
-pub fn check_archive_usable(existing: &[String], timeline: Option<u32>) -> Result<(), String> {
-    let Some(timeline) = timeline else {
-        return if existing.is_empty() {
-            Ok(())
-        } else {
-            Err("Expected empty archive".into())
+/// Barman's `check_archive_usable`, fed one catalog name at a time so a huge xlog.db is
+/// checked in constant memory: may a (new) server archive into an archive that already
+/// lists these files? Without a timeline it must be empty; with one, no file may be on that
+/// timeline or a later one.
+#[derive(Debug, Clone)]
+pub struct ArchiveUsability {
+    timeline: Option<u32>,
+    seen: usize,
+    unexpected: usize,
+}
+
+impl ArchiveUsability {
+    /// Start a check for `timeline` (None: the archive must be empty).
+    pub fn new(timeline: Option<u32>) -> Self {
+        ArchiveUsability {
+            timeline,
+            seen: 0,
+            unexpected: 0,
+        }
+    }
+
+    /// Account for one archived file name.
+    pub fn add(&mut self, name: &str) -> Result<(), String> {
+        self.seen += 1;
+        let Some(timeline) = self.timeline else {
+            return Ok(());
         };
-    };
-    let mut unexpected = 0;
-    for name in existing {
         let tli = match name.parse::<WalFileName>() {
             Ok(WalFileName::History(tli)) => tli,
             Ok(
@@ -193,16 +207,32 @@ pub fn check_archive_usable(existing: &[String], timeline: Option<u32>) -> Resul
             Err(_) => return Err(format!("Unexpected file {name} found in WAL archive")),
         };
         if tli >= timeline {
-            unexpected += 1;
+            self.unexpected += 1;
+        }
+        Ok(())
+    }
+
+    /// The verdict, in Barman's words.
+    pub fn finish(&self) -> Result<(), String> {
+        match self.timeline {
+            None if self.seen > 0 => Err("Expected empty archive".into()),
+            Some(timeline) if self.unexpected > 0 => Err(format!(
+                "Found {} file{} in WAL archive equal to or newer than timeline {timeline}",
+                self.unexpected,
+                if self.unexpected > 1 { "s" } else { "" }
+            )),
+            _ => Ok(()),
         }
     }
-    if unexpected > 0 {
-        return Err(format!(
-            "Found {unexpected} file{} in WAL archive equal to or newer than timeline {timeline}",
-            if unexpected > 1 { "s" } else { "" }
-        ));
+}
+
+/// Check a list of names at once (see [`ArchiveUsability`]).
+pub fn check_archive_usable(existing: &[String], timeline: Option<u32>) -> Result<(), String> {
+    let mut check = ArchiveUsability::new(timeline);
+    for name in existing {
+        check.add(name)?;
     }
-    Ok(())
+    check.finish()
 }
 
 #[cfg(test)]
