@@ -87,6 +87,60 @@ pub fn run(cli: Cli) -> ExitCode {
 fn dispatch(ctx: &Context, out: &mut Output, command: Command) -> crate::Result<()> {
     match command {
         Command::ArchiveWal(args) => commands::wal::archive_wal(ctx, out, &args.server_name),
+        Command::Backup(args) => {
+            let options = backup_options(&args);
+            commands::backup::run(ctx, out, &args.server_name, &options)
+        }
+        Command::Check(args) => {
+            let options = commands::check::CheckOptions {
+                nagios: args.nagios,
+                check_timeout: args.check_timeout,
+            };
+            commands::check::run(ctx, out, &args.server_name, options)
+        }
+        Command::CheckBackup(args) => {
+            commands::catalog::check_backup(ctx, out, &args.server_name, &args.backup_id)
+        }
+        Command::Delete(args) => {
+            commands::catalog::delete(ctx, out, &args.server_name, &args.backup_id)
+        }
+        Command::Keep(args) => {
+            let action = if args.release {
+                commands::catalog::KeepAction::Release
+            } else if args.status {
+                commands::catalog::KeepAction::Status
+            } else if args.target == Some(crate::cli::KeepTargetArg::Standalone) {
+                commands::catalog::KeepAction::Standalone
+            } else {
+                commands::catalog::KeepAction::Full
+            };
+            commands::catalog::keep(ctx, out, &args.server_name, &args.backup_id, action)
+        }
+        Command::ListBackups(args) => {
+            commands::catalog::list_backups(ctx, out, &args.server_name, args.minimal)
+        }
+        Command::ListFiles(args) => {
+            use crate::cli::ListFilesTargetArg as T;
+            use commands::catalog::ListFilesTarget;
+            let target = match args.target {
+                T::Standalone => ListFilesTarget::Standalone,
+                T::Data => ListFilesTarget::Data,
+                T::Wal => ListFilesTarget::Wal,
+                T::Full => ListFilesTarget::Full,
+            };
+            commands::catalog::list_files(
+                ctx,
+                out,
+                &args.server_name,
+                &args.backup_id,
+                target,
+                args.list_empty_directories,
+            )
+        }
+        Command::ShowBackup(args) => {
+            commands::catalog::show_backup(ctx, out, &args.server_name, &args.backup_id)
+        }
+        Command::Status(args) => commands::check::status(ctx, out, &args.server_name),
         Command::GetWal(args) => {
             let server = args.server_name.clone();
             commands::get_wal::run(ctx, out, &server, &get_wal_request(args))
@@ -140,6 +194,38 @@ fn dispatch(ctx: &Context, out: &mut Output, command: Command) -> crate::Result<
             commands::replication::run(ctx, out, &args.server_name, options)
         }
         Command::ShowServers(args) => commands::servers::show(ctx, out, &args.server_name),
+    }
+}
+
+fn backup_options(args: &crate::cli::BackupArgs) -> commands::backup::BackupOptions {
+    use crate::cli::ReuseBackupArg;
+    use commands::backup::ReuseBackup;
+    let immediate_checkpoint = if args.immediate_checkpoint {
+        Some(true)
+    } else if args.no_immediate_checkpoint {
+        Some(false)
+    } else {
+        None
+    };
+    commands::backup::BackupOptions {
+        immediate_checkpoint,
+        reuse_backup: args.reuse_backup.map(|r| match r {
+            ReuseBackupArg::Off => ReuseBackup::Off,
+            ReuseBackupArg::Copy => ReuseBackup::Copy,
+            ReuseBackupArg::Link => ReuseBackup::Link,
+        }),
+        retry_times: if args.no_retry {
+            Some(0)
+        } else {
+            args.retry_times
+        },
+        retry_sleep: args.retry_sleep,
+        jobs: args.jobs,
+        bwlimit: args.bwlimit,
+        wait: args.wait,
+        wait_timeout: args.wait_timeout,
+        name: args.name.clone(),
+        check_timeout: args.check_timeout,
     }
 }
 

@@ -16,6 +16,42 @@ pub struct CommandSpec {
 /// The spec of a parsed command.
 pub fn of(command: &Command) -> CommandSpec {
     match command {
+        Command::Backup(_) => CommandSpec {
+            name: "backup",
+            stops_on_global_errors: true,
+        },
+        Command::Check(_) => CommandSpec {
+            name: "check",
+            stops_on_global_errors: true,
+        },
+        Command::CheckBackup(_) => CommandSpec {
+            name: "check-backup",
+            stops_on_global_errors: true,
+        },
+        Command::Delete(_) => CommandSpec {
+            name: "delete",
+            stops_on_global_errors: true,
+        },
+        Command::Keep(_) => CommandSpec {
+            name: "keep",
+            stops_on_global_errors: true,
+        },
+        Command::ListBackups(_) => CommandSpec {
+            name: "list-backups",
+            stops_on_global_errors: true,
+        },
+        Command::ListFiles(_) => CommandSpec {
+            name: "list-files",
+            stops_on_global_errors: true,
+        },
+        Command::ShowBackup(_) => CommandSpec {
+            name: "show-backup",
+            stops_on_global_errors: true,
+        },
+        Command::Status(_) => CommandSpec {
+            name: "status",
+            stops_on_global_errors: true,
+        },
         Command::ArchiveWal(_) => CommandSpec {
             name: "archive-wal",
             stops_on_global_errors: true,

@@ -114,15 +114,34 @@ pub enum Command {
     /// processes any incoming WAL files for the server and archives them along the
     /// catalogue.
     ArchiveWal(ServerArg),
+    /// Perform a full backup for the given server (supports 'all')
+    Backup(BackupArgs),
+    /// Check if the server configuration is working. This command returns success if every
+    /// checks pass, or failure if any of these fails
+    Check(CheckArgs),
+    /// Make sure that all the required WAL files to check the consistency of a physical
+    /// backup (that is, from the beginning to the end of the full backup) are correctly
+    /// archived. This command is automatically invoked by the cron command and at the end of
+    /// every backup operation.
+    CheckBackup(BackupRef),
     /// Check the WAL archive can be safely used for a new server. This will fail if there are
     /// any existing WALs in the archive. If the --timeline option is used then any WALs on
     /// earlier timelines than that specified will not cause the check to fail.
     CheckWalArchive(CheckWalArchiveArgs),
+    /// Delete a backup
+    Delete(BackupRef),
     /// Diagnostic command (for support and problems detection purpose)
     Diagnose(DiagnoseArgs),
     /// Retrieve WAL_NAME file from SERVER_NAME archive. The content will be streamed on
     /// standard output unless the --output-directory option is specified.
     GetWal(GetWalArgs),
+    /// Tag the specified backup so that it will never be deleted
+    Keep(KeepArgs),
+    /// List available backups for the given server (supports 'all')
+    #[command(visible_alias = "list-backup")]
+    ListBackups(ListBackupsArgs),
+    /// List all the files for a single backup
+    ListFiles(ListFilesArgs),
     /// List available servers, with useful information
     #[command(visible_alias = "list-server")]
     ListServers(ListServersArgs),
@@ -137,12 +156,182 @@ pub enum Command {
     RebuildXlogdb(ServersArg),
     /// Shows live information and status of any streaming client
     ReplicationStatus(ReplicationStatusArgs),
+    /// This method shows a single backup information
+    #[command(visible_alias = "show-backups")]
+    ShowBackup(BackupRef),
     /// Show all configuration parameters for the specified servers
     #[command(visible_alias = "show-server")]
     ShowServers(ShowServersArgs),
+    /// Shows live information and status of the PostgreSQL server
+    Status(ServersArg),
     /// Execute the switch-wal command on the target server
     #[command(visible_alias = "switch-xlog")]
     SwitchWal(SwitchWalArgs),
+}
+
+/// `--reuse-backup` choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReuseBackupArg {
+    /// copy unchanged files from the previous backup
+    Copy,
+    /// hard-link unchanged files from the previous backup
+    Link,
+    /// copy everything from the server
+    Off,
+}
+
+/// `backup` arguments.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// specifies the server names for the backup command ('all' will show all available
+    /// servers)
+    #[arg(value_name = "server_name", required = true, num_args = 1..)]
+    pub server_name: Vec<String>,
+    /// forces the initial checkpoint to be done as quickly as possible
+    #[arg(
+        long = "immediate-checkpoint",
+        overrides_with = "no_immediate_checkpoint"
+    )]
+    pub immediate_checkpoint: bool,
+    /// forces the initial checkpoint to be spread
+    #[arg(long = "no-immediate-checkpoint")]
+    pub no_immediate_checkpoint: bool,
+    /// use the previous backup to improve transfer-rate. If no argument is given "link" is
+    /// assumed
+    #[arg(long = "reuse-backup", value_enum, num_args = 0..=1, default_missing_value = "link")]
+    pub reuse_backup: Option<ReuseBackupArg>,
+    /// Number of retries after an error if base backup copy fails.
+    #[arg(long = "retry-times", value_name = "RETRY_TIMES")]
+    pub retry_times: Option<u32>,
+    /// Wait time after a failed base backup copy, before retrying.
+    #[arg(long = "retry-sleep", value_name = "RETRY_SLEEP")]
+    pub retry_sleep: Option<u64>,
+    /// Disable base backup copy retry logic.
+    #[arg(long = "no-retry", conflicts_with = "retry_times")]
+    pub no_retry: bool,
+    /// Run the copy in parallel using NJOBS processes.
+    #[arg(short = 'j', long = "jobs", value_name = "NJOBS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub jobs: Option<u32>,
+    /// maximum transfer rate in kilobytes per second. A value of 0 means no limit. Overrides
+    /// 'bandwidth_limit' configuration option.
+    #[arg(long = "bwlimit", value_name = "KBPS")]
+    pub bwlimit: Option<u64>,
+    /// wait for all the required WAL files to be archived
+    #[arg(short = 'w', long)]
+    pub wait: bool,
+    /// the time, in seconds, spent waiting for the required WAL files to be archived before
+    /// timing out
+    #[arg(long = "wait-timeout", value_name = "TIMEOUT")]
+    pub wait_timeout: Option<u64>,
+    /// a name which can be used to reference this backup in barman commands such as restore
+    /// and delete
+    #[arg(long = "name", value_name = "BACKUP_NAME")]
+    pub name: Option<String>,
+    /// Specifies the time limit, in seconds, for the check operation. Set to zero to disable
+    /// the timeout.
+    #[arg(long = "check-timeout", value_name = "CHECK_TIMEOUT")]
+    pub check_timeout: Option<u64>,
+}
+
+/// A server and one of its backups (an ID, a name or a shortcut such as `latest`).
+#[derive(Debug, Args)]
+pub struct BackupRef {
+    /// specifies the server name for the command
+    #[arg(value_name = "server_name")]
+    pub server_name: String,
+    /// specifies the backup ID
+    #[arg(value_name = "backup_id")]
+    pub backup_id: String,
+}
+
+/// `check` arguments.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// specifies the server names to check ('all' will check all available servers)
+    #[arg(value_name = "server_name", required = true, num_args = 1..)]
+    pub server_name: Vec<String>,
+    /// Nagios plugin compatible output
+    #[arg(long)]
+    pub nagios: bool,
+    /// Specifies the time limit, in seconds, for the check operation. Set to zero to disable
+    /// the timeout.
+    #[arg(long = "check-timeout", value_name = "TIMEOUT")]
+    pub check_timeout: Option<u64>,
+}
+
+/// `keep --target` choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeepTargetArg {
+    /// keep the backup and every WAL after it (point-in-time recovery stays possible)
+    Full,
+    /// keep the backup and only the WALs needed to make it consistent
+    Standalone,
+}
+
+/// `keep` arguments.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("action").required(true).args(["release", "status", "target"]))]
+pub struct KeepArgs {
+    /// specifies the server name for the command
+    #[arg(value_name = "server_name")]
+    pub server_name: String,
+    /// specifies the backup ID
+    #[arg(value_name = "backup_id")]
+    pub backup_id: String,
+    /// remove the keep annotation
+    #[arg(short = 'r', long)]
+    pub release: bool,
+    /// return the keep status of the backup
+    #[arg(short = 's', long)]
+    pub status: bool,
+    /// keep this backup with the specified recovery target
+    #[arg(long, value_enum)]
+    pub target: Option<KeepTargetArg>,
+}
+
+/// `list-backups` arguments.
+#[derive(Debug, Args)]
+pub struct ListBackupsArgs {
+    /// specifies the server name for the command ('all' will show all available servers)
+    #[arg(value_name = "server_name", required = true, num_args = 1..)]
+    pub server_name: Vec<String>,
+    /// machine readable output
+    #[arg(long)]
+    pub minimal: bool,
+}
+
+/// `list-files --target` choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFilesTargetArg {
+    /// base backup files, including required WAL files
+    Standalone,
+    /// just the data files
+    Data,
+    /// just WAL files between the beginning of base backup and the following one (if any) or
+    /// the end of the log
+    Wal,
+    /// same as data + wal
+    Full,
+}
+
+/// `list-files` arguments.
+#[derive(Debug, Args)]
+pub struct ListFilesArgs {
+    /// specifies the server name for the command
+    #[arg(value_name = "server_name")]
+    pub server_name: String,
+    /// specifies the backup ID
+    #[arg(value_name = "backup_id")]
+    pub backup_id: String,
+    /// Possible values are: data (just the data files), standalone (base backup files,
+    /// including required WAL files), wal (just WAL files between the beginning of base backup
+    /// and the following one (if any) or the end of the log) and full (same as data + wal).
+    /// Defaults to standalone
+    #[arg(long, value_enum, default_value_t = ListFilesTargetArg::Standalone)]
+    pub target: ListFilesTargetArg,
+    /// Also includes empty directories in the list.
+    #[arg(long = "list-empty-directories")]
+    pub list_empty_directories: bool,
 }
 
 /// `check-wal-archive` arguments.
@@ -366,7 +555,7 @@ mod tests {
 
     #[test]
     fn cli_unsupported_command_is_a_usage_error() {
-        let err = Cli::try_parse_from(["barman", "backup", "pg"]).unwrap_err();
+        let err = Cli::try_parse_from(["barman", "recover", "pg"]).unwrap_err();
         assert_eq!(err.exit_code(), 2);
     }
 }

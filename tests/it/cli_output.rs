@@ -21,15 +21,24 @@ fn help_lists_exactly_the_supported_commands() {
         commands,
         [
             "archive-wal",
+            "backup",
+            "check",
+            "check-backup",
             "check-wal-archive",
+            "delete",
             "diagnose",
             "get-wal",
+            "keep",
+            "list-backups",
+            "list-files",
             "list-servers",
             "put-wal",
             "receive-wal",
             "rebuild-xlogdb",
             "replication-status",
+            "show-backup",
             "show-servers",
+            "status",
             "switch-wal",
             "help"
         ],
@@ -37,10 +46,10 @@ fn help_lists_exactly_the_supported_commands() {
         run.stdout
     );
     // A Barman command we do not support yet is a usage error (argparse's exit code 2).
-    let run = home.run(&["backup", "pg"]);
+    let run = home.run(&["recover", "pg"]);
     assert_eq!(run.code, 2);
     assert!(
-        run.stderr.contains("unrecognized subcommand 'backup'"),
+        run.stderr.contains("unrecognized subcommand 'recover'"),
         "{}",
         run.stderr
     );
