@@ -181,14 +181,15 @@ pub fn remote_status(inputs: &StatusInputs) -> BTreeMap<String, RemoteValue> {
     status
 }
 
-/// A regular SQL session.
-struct Session {
-    client: postgres::Client,
-    version_num: i64,
+/// A regular SQL session (also used by the backup adapter, which holds one open from
+/// start to stop of a concurrent backup).
+pub(crate) struct Session {
+    pub(crate) client: postgres::Client,
+    pub(crate) version_num: i64,
 }
 
 impl Session {
-    fn open(conninfo: &str) -> Result<Session, String> {
+    pub(crate) fn open(conninfo: &str) -> Result<Session, String> {
         let mut config = postgres::Config::from_str(conninfo).map_err(|e| e.to_string())?;
         if config.get_hosts().is_empty() {
             config.host("/var/run/postgresql");
@@ -219,19 +220,19 @@ impl Session {
         })
     }
 
-    fn text(&mut self, sql: &str) -> Option<String> {
+    pub(crate) fn text(&mut self, sql: &str) -> Option<String> {
         scalar(&mut self.client, sql)
     }
 
-    fn flag(&mut self, sql: &str) -> Option<bool> {
+    pub(crate) fn flag(&mut self, sql: &str) -> Option<bool> {
         self.text(sql).map(|v| v == "t" || v == "on" || v == "true")
     }
 
-    fn setting(&mut self, name: &str) -> Option<String> {
+    pub(crate) fn setting(&mut self, name: &str) -> Option<String> {
         self.text(&format!("SHOW \"{}\"", name.replace('"', "\"\"")))
     }
 
-    fn row(&mut self, sql: &str) -> Option<Vec<Option<String>>> {
+    pub(crate) fn row(&mut self, sql: &str) -> Option<Vec<Option<String>>> {
         let messages = self.client.simple_query(sql).ok()?;
         messages.into_iter().find_map(|m| match m {
             postgres::SimpleQueryMessage::Row(row) => Some(
@@ -262,7 +263,7 @@ fn version_text(num: i64) -> String {
     }
 }
 
-fn parse_pg_time(text: &str) -> Option<DateTime<FixedOffset>> {
+pub(crate) fn parse_pg_time(text: &str) -> Option<DateTime<FixedOffset>> {
     // PostgreSQL prints `2026-11-24 00:55:41.116992+00`.
     let padded = if text.len() > 3 && text.as_bytes()[text.len() - 3] == b'+'
         || text.as_bytes().get(text.len().wrapping_sub(3)) == Some(&b'-')

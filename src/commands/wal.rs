@@ -408,7 +408,7 @@ pub fn switch_wal(
 
 /// Barman's `wait_for_wal`: run the archiver until the closed segment (or any new one)
 /// is in the archive, or the timeout passes (0 = forever).
-fn wait_for_wal(
+pub fn wait_for_wal(
     ctx: &Context,
     out: &mut Output,
     server: &ServerConfig,

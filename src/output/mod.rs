@@ -6,6 +6,7 @@
 //! multi-server command keeps going after one server fails (as Barman's `error_occurred`).
 
 pub mod json;
+pub mod progress;
 pub mod python;
 
 use serde_json::{Map, Value};
@@ -72,6 +73,11 @@ impl Output {
             exit_code: None,
             doc: Map::new(),
         }
+    }
+
+    /// True under `-q`.
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
     }
 
     /// The selected format.

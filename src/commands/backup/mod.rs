@@ -1,51 +1,458 @@
-//! `backup SERVER|all`: take a base backup with the server's `backup_method`.
+//! `backup SERVER|all`: take a base backup with the server's `backup_method`, following
+//! Barman's `Server.backup` + `BackupManager.backup`: silent pre-checks, directories,
+//! identity, the server backup lock, a `backup.info` that goes EMPTY → STARTED →
+//! WAITING_FOR_WALS (or FAILED with `failure <action> (<reason>)`), a restore point, the
+//! fsync of every copied file, then archive-wal, check-backup and, for the first backup,
+//! the removal of older WAL.
 
-use crate::commands::Context;
+mod postgres_method;
+mod rsync_method;
+mod settings;
+
+use crate::adapters::catalog::layout::ServerDirs;
+use crate::adapters::catalog::store;
+use crate::adapters::lock::{LockError, LockFile, LockKind};
+use crate::adapters::pg_backup::{BackupSession, Position, ServerFacts};
+use crate::commands::{select, status, Context};
+use crate::core::backup_info::{BackupInfo, BackupStatus};
+use crate::core::backup_record::{self, ReportedPosition};
+use crate::core::config::ServerConfig;
+use crate::core::identity::Identity;
+use crate::output::python::{human_timedelta, pretty_size};
 use crate::output::Output;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
-/// `--reuse-backup`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReuseBackup {
-    /// copy everything
-    Off,
-    /// rsync --copy-dest against the previous backup
-    Copy,
-    /// rsync --link-dest against the previous backup
-    Link,
+pub use settings::{BackupOptions, ReuseBackup};
+use settings::{Method, Settings};
+
+/// A failed step: Barman's current action and the reason.
+#[derive(Debug)]
+pub(crate) struct StepError {
+    /// What was being done (`copying files`, `issuing start backup command`, ...).
+    pub action: String,
+    /// Why it failed.
+    pub message: String,
 }
 
-/// Command-line overrides of the server's configuration for this run.
-#[derive(Debug, Clone, Default)]
-pub struct BackupOptions {
-    /// `--immediate-checkpoint` (Some(true)) / `--no-immediate-checkpoint` (Some(false))
-    pub immediate_checkpoint: Option<bool>,
-    /// `--reuse-backup`
-    pub reuse_backup: Option<ReuseBackup>,
-    /// `--retry-times` / `--no-retry`
-    pub retry_times: Option<u32>,
-    /// `--retry-sleep`
-    pub retry_sleep: Option<u64>,
-    /// `-j/--jobs`
-    pub jobs: Option<u32>,
-    /// `--bwlimit`
-    pub bwlimit: Option<u64>,
-    /// `-w/--wait`
-    pub wait: bool,
-    /// `--wait-timeout`
-    pub wait_timeout: Option<u64>,
-    /// `--name`
-    pub name: Option<String>,
-    /// `--check-timeout`
-    pub check_timeout: Option<u64>,
+impl StepError {
+    pub(crate) fn new(action: &str, message: impl std::fmt::Display) -> StepError {
+        StepError {
+            action: action.to_string(),
+            message: message.to_string(),
+        }
+    }
 }
 
-/// `backup`.
+/// `backup`: every selected server in name order.
 pub fn run(
     ctx: &Context,
     out: &mut Output,
     servers: &[String],
     options: &BackupOptions,
 ) -> crate::Result<()> {
-    let _ = (ctx, out, servers, options);
-    Err(crate::Error::Fatal("SCAFFOLD backup".into()))
+    for (name, server) in select::servers(&ctx.config, servers, out) {
+        let Some(server) = server else {
+            out.error(&format!("Unknown server '{name}'"));
+            continue;
+        };
+        select::announce(server, out);
+        if !select::usable(server, out, select::Policy::SKIP_INACTIVE) {
+            continue;
+        }
+        if server.passive_node() {
+            out.info(&format!("Skipping passive server '{name}'"));
+            continue;
+        }
+        backup_server(ctx, out, server, options)?;
+    }
+    Ok(())
+}
+
+fn backup_server(
+    ctx: &Context,
+    out: &mut Output,
+    server: &ServerConfig,
+    options: &BackupOptions,
+) -> crate::Result<()> {
+    let name = server.name();
+    let settings = match Settings::resolve(server, options) {
+        Ok(settings) => settings,
+        Err(message) => {
+            out.error(&format!("failed to start backup: {message}"));
+            return Ok(());
+        }
+    };
+    let failed = crate::commands::check::run_checks(ctx, server)
+        .into_iter()
+        .filter(|c| !c.ok && crate::commands::check::is_critical(&c.name))
+        .map(|c| c.name)
+        .collect::<Vec<_>>();
+    if !failed.is_empty() {
+        tracing::error!(target: "barman.server", "Backup pre-checks failed for {name}: {}", failed.join(", "));
+        out.error(&format!(
+            "Impossible to start the backup. Check the log for more details, or run 'barman check {name}'"
+        ));
+        return Ok(());
+    }
+    let dirs = status::server_dirs(server);
+    if let Err((path, e)) = make_directories(server, &dirs) {
+        out.error(&format!(
+            "failed to create {} directory: {e}",
+            path.display()
+        ));
+        return Ok(());
+    }
+    let lock_dir = PathBuf::from(&ctx.config.global.barman_lock_directory);
+    let lock = match LockFile::acquire(&lock_dir, &LockKind::ServerBackup(name.to_string())) {
+        Ok(lock) => lock,
+        Err(LockError::Busy(_)) => {
+            out.error("Another backup process is running");
+            return Ok(());
+        }
+        Err(e) => {
+            out.error(&format!("Permission denied, unable to access '{e}'"));
+            return Ok(());
+        }
+    };
+    let outcome = take_backup(out, server, &dirs, &settings, options)?;
+    let Some((id, info)) = outcome else {
+        return Ok(());
+    };
+    if options.wait && info.status() == BackupStatus::WaitingForWals {
+        if let Some(end_wal) = info.raw("end_wal") {
+            let timeout = options.wait_timeout.unwrap_or(0);
+            crate::commands::wal::wait_for_wal(ctx, out, server, Some(end_wal), timeout)?;
+            crate::commands::catalog::check_backup_status(server, &id, out)?;
+        }
+    }
+    drop(lock);
+    crate::commands::wal::archive_server(ctx, out, server, false)?;
+    let mut status = info.status();
+    if status == BackupStatus::WaitingForWals {
+        crate::commands::catalog::check_backup_status(server, &id, out)?;
+        status = store::load_backup(&dirs, &id)?.status();
+    }
+    let backups = store::load_backups(&dirs)?;
+    let has_previous = backups
+        .iter()
+        .any(|(other, b)| other.as_str() < id.as_str() && b.status().copy_done());
+    if !has_previous && !server.bool("worm_mode") {
+        crate::commands::catalog::remove_wal_before_backup(server, &id, out)?;
+    }
+    if status == BackupStatus::WaitingForWals {
+        out.warning(
+            "IMPORTANT: this backup is classified as WAITING_FOR_WALS, meaning that Barman has not received yet all the required WAL files for the backup consistency.\n\
+             This is a common behaviour in concurrent backup scenarios, and Barman automatically set the backup as DONE once all the required WAL files have been archived.\n\
+             Hint: execute the backup command with '--wait'",
+        );
+    }
+    Ok(())
+}
+
+/// Create the server's directories as Barman's `_make_directories` does.
+fn make_directories(
+    server: &ServerConfig,
+    dirs: &ServerDirs,
+) -> Result<(), (PathBuf, std::io::Error)> {
+    let mut wanted = vec![
+        PathBuf::from(server.backup_directory()),
+        dirs.basebackups_directory.clone(),
+        dirs.wals_directory.clone(),
+        PathBuf::from(server.errors_directory()),
+        dirs.meta_directory(),
+    ];
+    if server.archiver() {
+        wanted.push(PathBuf::from(server.incoming_wals_directory()));
+    }
+    if server.streaming_archiver() {
+        wanted.push(PathBuf::from(server.streaming_wals_directory()));
+    }
+    for dir in wanted {
+        crate::adapters::durable::create_dir_all_durable(&dir).map_err(|e| (dir.clone(), e))?;
+    }
+    Ok(())
+}
+
+/// A new backup id from the local clock, never one already in the catalog (two backups
+/// in the same second wait for the next one).
+fn new_backup_id(dirs: &ServerDirs) -> String {
+    loop {
+        let id = chrono::Local::now().format("%Y%m%dT%H%M%S").to_string();
+        let taken = dirs.backup_base(&id).exists() || dirs.backup_info(&id).exists();
+        if !taken {
+            return id;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// Everything the methods share while one backup runs.
+pub(crate) struct Running<'a> {
+    pub server: &'a ServerConfig,
+    pub dirs: &'a ServerDirs,
+    pub settings: &'a Settings,
+    pub id: String,
+    pub info: BackupInfo,
+    pub action: String,
+    pub copy_start: Option<chrono::DateTime<chrono::Local>>,
+}
+
+impl Running<'_> {
+    pub(crate) fn save(&self) -> Result<(), StepError> {
+        store::save_backup(self.dirs, &self.id, &self.info)
+            .map_err(|e| StepError::new(&self.action, e))
+    }
+
+    pub(crate) fn base(&self) -> PathBuf {
+        self.dirs.backup_base(&self.id)
+    }
+
+    pub(crate) fn data_dir(&self) -> PathBuf {
+        self.base().join("data")
+    }
+
+    /// Record the server facts of `_pg_get_metadata`.
+    pub(crate) fn record_facts(&mut self, facts: &ServerFacts) {
+        let info = &mut self.info;
+        info.set_raw("pgdata", Some(facts.pgdata.clone()));
+        info.set_raw("version", Some(facts.version_num.to_string()));
+        info.set_raw(
+            "xlog_segment_size",
+            Some(facts.xlog_segment_size.to_string()),
+        );
+        for (key, value) in &facts.config_files {
+            info.set_raw(key, Some(value.clone()));
+        }
+        info.set_raw(
+            "included_files",
+            backup_record::string_list_literal(&facts.included_files),
+        );
+        let tablespaces: Vec<(String, u32, String)> = facts
+            .tablespaces
+            .iter()
+            .map(|t| (t.name.clone(), t.oid, t.location.clone()))
+            .collect();
+        info.set_raw(
+            "tablespaces",
+            backup_record::tablespaces_literal(&tablespaces),
+        );
+        info.set_raw("data_checksums", facts.data_checksums.clone());
+        info.set_raw("summarize_wal", facts.summarize_wal.clone());
+        let size = facts
+            .cluster_size
+            .as_deref()
+            .map(|s| s.split('.').next().unwrap_or(s).to_string());
+        info.set_raw("cluster_size", size);
+    }
+}
+
+pub(crate) fn reported(position: &Position) -> ReportedPosition {
+    ReportedPosition {
+        location: position.location,
+        timeline: position.timeline,
+        file_name: position.file_name.clone(),
+        file_offset: position.file_offset,
+        timestamp: position.timestamp,
+    }
+}
+
+/// Take the backup under the server lock. `None` when it could not even be created.
+fn take_backup(
+    out: &mut Output,
+    server: &ServerConfig,
+    dirs: &ServerDirs,
+    settings: &Settings,
+    options: &BackupOptions,
+) -> crate::Result<Option<(String, BackupInfo)>> {
+    let mut session = match BackupSession::connect(server.conninfo().unwrap_or("")) {
+        Ok(s) => s,
+        Err(e) => {
+            out.error(&format!("failed to start backup: {e}"));
+            return Ok(None);
+        }
+    };
+    let facts = match session.facts() {
+        Ok(f) => f,
+        Err(e) => {
+            out.error(&format!("failed to start backup: {e}"));
+            return Ok(None);
+        }
+    };
+    if let Some(problem) = write_identity(dirs, &facts)? {
+        out.error(&problem);
+        return Ok(None);
+    }
+    let id = new_backup_id(dirs);
+    let mut info = BackupInfo::empty();
+    info.set_raw("server_name", Some(server.name().to_string()));
+    info.set_raw("mode", Some(settings.method.mode().to_string()));
+    info.set_raw("systemid", facts.systemid.clone());
+    info.set_raw("backup_name", options.name.clone());
+    info.set_raw("parent_backup_id", None);
+    let mut running = Running {
+        server,
+        dirs,
+        settings,
+        id: id.clone(),
+        info,
+        action: "starting backup".into(),
+        copy_start: None,
+    };
+    running.save().map_err(|e| crate::Error::Fatal(e.message))?;
+    out.info(&format!(
+        "Starting backup using {} method for server {} in {}",
+        settings.method.mode(),
+        server.name(),
+        running.base().display()
+    ));
+    let started = Instant::now();
+    let result = match settings.method {
+        Method::Postgres => postgres_method::run(out, &mut running, &mut session, facts),
+        Method::Rsync | Method::LocalRsync => {
+            rsync_method::run(out, &mut running, &mut session, facts, options)
+        }
+    };
+    let result = result.and_then(|()| finish(out, &mut running, &mut session));
+    drop(session);
+    match result {
+        Ok(()) => {
+            running
+                .info
+                .set_raw("status", Some("WAITING_FOR_WALS".into()));
+            running.save().map_err(|e| crate::Error::Fatal(e.message))?;
+            report_success(out, &running, started);
+        }
+        Err(e) => {
+            running.info.set_raw("status", Some("FAILED".into()));
+            running.info.set_raw(
+                "error",
+                Some(backup_record::failure_text(&e.action, &e.message)),
+            );
+            running.save().map_err(|e| crate::Error::Fatal(e.message))?;
+            let details = e.message.trim();
+            out.error(&format!(
+                "Backup failed {}.\nDETAILS: {}",
+                e.action,
+                if details.is_empty() { "Error" } else { details }
+            ));
+        }
+    }
+    Ok(Some((id, running.info)))
+}
+
+/// Restore point, fsync of every file and the sizes (Barman's `backup_fsync_and_set_sizes`).
+fn finish(
+    out: &mut Output,
+    running: &mut Running<'_>,
+    session: &mut BackupSession,
+) -> Result<(), StepError> {
+    if let Err(e) = session.create_restore_point(&format!("barman_{}", running.id)) {
+        tracing::debug!(target: "barman.postgres", "Error issuing pg_create_restore_point() command: {e}");
+    }
+    running.action = "calculating backup size".into();
+    let (size, dedup) =
+        fsync_and_size(&running.base()).map_err(|e| StepError::new(&running.action, e))?;
+    running.info.set_raw("size", Some(size.to_string()));
+    running
+        .info
+        .set_raw("deduplicated_size", Some(dedup.to_string()));
+    running.save()?;
+    if running.settings.reuse == ReuseBackup::Link {
+        let ratio = if size > 0 {
+            1.0 - dedup as f64 / size as f64
+        } else {
+            0.0
+        };
+        out.info(&format!(
+            "Backup size: {}. Actual size on disk: {} (-{:.2}% deduplication ratio).",
+            pretty_size(size as f64),
+            pretty_size(dedup as f64),
+            ratio * 100.0
+        ));
+    } else {
+        out.info(&format!("Backup size: {}", pretty_size(size as f64)));
+    }
+    Ok(())
+}
+
+/// Walk the backup, fsync every file and folder, and return (size, deduplicated size):
+/// files with more than one link (shared with another backup) are not counted as new.
+fn fsync_and_size(root: &Path) -> std::io::Result<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let mut size = 0;
+    let mut dedup = 0;
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let entry = entry?;
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                stack.push(entry.path());
+            } else if kind.is_file() {
+                let file = std::fs::File::open(entry.path())?;
+                file.sync_all()?;
+                let meta = file.metadata()?;
+                size += meta.len();
+                if meta.nlink() == 1 {
+                    dedup += meta.len();
+                }
+            }
+        }
+        crate::adapters::durable::fsync_dir(&dir)?;
+    }
+    Ok((size, dedup))
+}
+
+fn report_success(out: &mut Output, running: &Running<'_>, started: Instant) {
+    let info = &running.info;
+    let offset = info.int("end_offset").unwrap_or(0);
+    out.info(&format!(
+        "Backup end at LSN: {} ({}, {:08X})",
+        info.raw("end_xlog").unwrap_or("None"),
+        info.raw("end_wal").unwrap_or("None"),
+        offset
+    ));
+    let start = running
+        .copy_start
+        .map(|t| python_naive(&t))
+        .unwrap_or_else(|| "None".into());
+    out.info(&format!(
+        "Backup completed (start time: {start}, elapsed time: {})",
+        human_timedelta(started.elapsed().as_secs_f64())
+    ));
+}
+
+/// Python's `str(datetime.now())` (naive local time).
+pub(crate) fn python_naive(t: &chrono::DateTime<chrono::Local>) -> String {
+    if t.timestamp_subsec_micros() == 0 {
+        t.format("%Y-%m-%d %H:%M:%S").to_string()
+    } else {
+        t.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
+    }
+}
+
+/// Write identity.json at the first backup; refuse a server whose system id changed.
+fn write_identity(dirs: &ServerDirs, facts: &ServerFacts) -> crate::Result<Option<String>> {
+    let Some(systemid) = facts.systemid.clone() else {
+        return Ok(None);
+    };
+    let major = facts.version_num / 10000;
+    let version = if major < 10 {
+        format!("{}.{}", major, (facts.version_num / 100) % 100)
+    } else {
+        major.to_string()
+    };
+    match store::load_identity(dirs)? {
+        Some(identity) if identity.systemid != systemid => Ok(Some(format!(
+            "failed to start backup: the PostgreSQL system id {systemid} differs from the one stored in {} ({}): this is not the server this catalog belongs to",
+            dirs.identity().display(),
+            identity.systemid
+        ))),
+        Some(_) => Ok(None),
+        None => {
+            store::save_identity(dirs, &Identity { systemid, version })?;
+            Ok(None)
+        }
+    }
 }

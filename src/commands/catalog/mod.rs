@@ -92,3 +92,21 @@ pub fn check_backup(
     let _ = (ctx, out, server, backup_id);
     Err(crate::Error::Fatal("SCAFFOLD check-backup".into()))
 }
+
+// INTEGRATION-STUB (replaced by the catalog branch)
+/// stub
+pub fn check_backup_status(
+    _server: &crate::core::config::ServerConfig,
+    _id: &str,
+    _out: &mut Output,
+) -> crate::Result<()> {
+    Ok(())
+}
+/// stub
+pub fn remove_wal_before_backup(
+    _server: &crate::core::config::ServerConfig,
+    _id: &str,
+    _out: &mut Output,
+) -> crate::Result<()> {
+    Ok(())
+}

@@ -28,3 +28,20 @@ pub fn status(ctx: &Context, out: &mut Output, servers: &[String]) -> crate::Res
     let _ = (ctx, out, servers);
     Err(crate::Error::Fatal("SCAFFOLD status".into()))
 }
+
+// INTEGRATION-STUB (replaced by the check branch)
+/// One check's outcome.
+pub struct CheckResult {
+    /// name
+    pub name: String,
+    /// ok
+    pub ok: bool,
+}
+/// stub
+pub fn run_checks(_ctx: &Context, _server: &crate::core::config::ServerConfig) -> Vec<CheckResult> {
+    Vec::new()
+}
+/// stub
+pub fn is_critical(_name: &str) -> bool {
+    true
+}

@@ -1,0 +1,335 @@
+//! `rsync` as Barman drives it for the rsync and local-rsync backup methods: argv built from
+//! the same options (`-rLKpts --delete-excluded --inplace`, `-e <ssh_command> -o
+//! BatchMode=yes -o StrictHostKeyChecking=no`, `-z`, `--bwlimit`, `--link-dest` /
+//! `--copy-dest`, include / exclude / protect filters), a `--list-only` analysis of the
+//! source, and copies of explicit file lists (`--files-from`) so several rsync processes can
+//! share one directory. Exit code 24 (files vanished during the copy) is accepted, as Barman
+//! accepts it: PostgreSQL removes files while it runs and WAL replay recreates them.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// A failed rsync run.
+#[derive(Debug, thiserror::Error)]
+pub enum RsyncError {
+    /// rsync could not be started.
+    #[error("cannot run rsync: {0}")]
+    Spawn(std::io::Error),
+    /// rsync ended with an error.
+    #[error("rsync error (exit code {code}): {stderr}")]
+    Failed {
+        /// The exit code (-1 when killed by a signal).
+        code: i32,
+        /// The last lines rsync wrote on stderr.
+        stderr: String,
+    },
+    /// The file list could not be written.
+    #[error("cannot write the rsync file list {path}: {source}")]
+    FileList {
+        /// The list's path.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A `--list-only` line could not be understood.
+    #[error("Unable to parse rsync --list-only output line: '{0}'")]
+    Listing(String),
+}
+
+/// How rsync reaches the source.
+#[derive(Debug, Clone)]
+pub struct Transport {
+    /// `ssh_command` split into words (None for local-rsync).
+    pub ssh: Option<Vec<String>>,
+    /// `network_compression` (`-z`).
+    pub compress: bool,
+    /// PATH for the child (path_prefix first).
+    pub path: String,
+}
+
+impl Transport {
+    /// The source spelled for rsync (`:<path>` over ssh).
+    pub fn source(&self, path: &str) -> String {
+        if self.ssh.is_some() {
+            format!(":{path}")
+        } else {
+            path.to_string()
+        }
+    }
+}
+
+/// Filters and options of one copied item (a tablespace, PGDATA, a file).
+#[derive(Debug, Clone, Default)]
+pub struct Filters {
+    /// `--include=` patterns (given first).
+    pub include: Vec<String>,
+    /// `--exclude=` patterns.
+    pub exclude: Vec<String>,
+    /// `--exclude=` + `--filter=P_` patterns (other items own these paths).
+    pub exclude_and_protect: Vec<String>,
+    /// `--bwlimit=` in KiB/s.
+    pub bwlimit: Option<u64>,
+}
+
+/// One entry of a `--list-only` listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedEntry {
+    /// Path relative to the listed directory (`.` for itself).
+    pub path: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time, `YYYY/MM/DD HH:MM:SS` in the source host's local time.
+    pub mtime: String,
+    /// True for a directory.
+    pub is_dir: bool,
+}
+
+fn base_args(transport: &Transport, filters: &Filters) -> Vec<String> {
+    let mut args = vec![
+        "-rLKpts".to_string(),
+        "--delete-excluded".to_string(),
+        "--inplace".to_string(),
+    ];
+    if let Some(ssh) = &transport.ssh {
+        args.push("-e".into());
+        args.push(shell_words::join(ssh));
+    }
+    if transport.compress {
+        args.push("-z".into());
+    }
+    for pattern in &filters.include {
+        args.push(format!("--include={pattern}"));
+    }
+    for pattern in &filters.exclude {
+        args.push(format!("--exclude={pattern}"));
+    }
+    for pattern in &filters.exclude_and_protect {
+        args.push(format!("--exclude={pattern}"));
+        args.push(format!("--filter=P_{pattern}"));
+    }
+    if let Some(kbps) = filters.bwlimit.filter(|k| *k > 0) {
+        args.push(format!("--bwlimit={kbps}"));
+    }
+    args
+}
+
+fn command(transport: &Transport, args: &[String]) -> Command {
+    let mut cmd = Command::new("rsync");
+    cmd.args(args).env("PATH", &transport.path);
+    cmd
+}
+
+/// List `src` (a directory spelled with a trailing `/`) recursively with the item's
+/// filters applied, as Barman's analysis phase does.
+pub fn list(
+    transport: &Transport,
+    filters: &Filters,
+    src: &str,
+) -> Result<Vec<ListedEntry>, RsyncError> {
+    let mut args = base_args(transport, filters);
+    args.extend(["--no-human-readable".into(), "--list-only".into()]);
+    args.push(src.to_string());
+    let output = command(transport, &args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(RsyncError::Spawn)?;
+    check_status(output.status, &output.stderr)?;
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(parse_listing_line)
+        .collect()
+}
+
+/// Parse one `--list-only` line: `<mode> <size> <YYYY/MM/DD> <HH:MM:SS> <path>`.
+pub fn parse_listing_line(line: &str) -> Result<ListedEntry, RsyncError> {
+    let bad = || RsyncError::Listing(line.to_string());
+    let mut rest = line;
+    let mut next = || {
+        let trimmed = rest.trim_start();
+        let end = trimmed.find(' ').unwrap_or(trimmed.len());
+        let (word, tail) = trimmed.split_at(end);
+        rest = tail;
+        word.to_string()
+    };
+    let mode = next();
+    let size = next().replace(',', "").parse().map_err(|_| bad())?;
+    let date = next();
+    let time = next();
+    let path = rest.strip_prefix(' ').ok_or_else(bad)?.to_string();
+    if mode.is_empty() || date.len() != 10 || time.len() != 8 || path.is_empty() {
+        return Err(bad());
+    }
+    Ok(ListedEntry {
+        is_dir: mode.starts_with('d'),
+        path,
+        size,
+        mtime: format!("{date} {time}"),
+    })
+}
+
+/// Options of one copy run.
+#[derive(Debug, Clone)]
+pub struct CopyRun<'a> {
+    /// The source directory (with a trailing `/`) or file.
+    pub src: &'a str,
+    /// The destination directory (or file, for a single file).
+    pub dst: &'a Path,
+    /// Relative paths to copy (None: the whole source, recursively).
+    pub files: Option<&'a [String]>,
+    /// Compare content (`--checksum`) instead of size and time.
+    pub checksum: bool,
+    /// `--link-dest=` / `--copy-dest=` directory, with its mode word (`link` / `copy`).
+    pub reuse: Option<(&'a str, &'a Path)>,
+    /// Only directories (build the tree before the parallel file copies).
+    pub dirs_only: bool,
+    /// Where to write the `--files-from` list.
+    pub list_path: Option<&'a Path>,
+    /// A missing source is not an error (`--ignore-missing-args`).
+    pub optional: bool,
+}
+
+/// Run one rsync copy; `on_file(bytes)` is called for every file rsync reports done.
+pub fn copy(
+    transport: &Transport,
+    filters: &Filters,
+    run: &CopyRun<'_>,
+    on_file: &mut dyn FnMut(u64),
+) -> Result<(), RsyncError> {
+    let mut args = base_args(transport, filters);
+    if let Some((mode, dir)) = run.reuse {
+        args.push(format!("--{mode}-dest={}", dir.display()));
+    }
+    if run.checksum {
+        args.push("--checksum".into());
+    }
+    if run.optional {
+        args.push("--ignore-missing-args".into());
+    }
+    if run.dirs_only {
+        args.push("--include=*/".into());
+        args.push("--exclude=*".into());
+    }
+    if let (Some(files), Some(list_path)) = (run.files, run.list_path) {
+        write_list(list_path, files)?;
+        args.push(format!("--files-from={}", list_path.display()));
+    }
+    args.extend([
+        "--itemize-changes".into(),
+        "--itemize-changes".into(),
+        "--out-format=%i %l %n".into(),
+    ]);
+    args.push(run.src.to_string());
+    args.push(run.dst.display().to_string());
+    tracing::debug!(target: "barman.command_wrappers", "rsync {}", shell_words::join(&args));
+    let mut child = command(transport, &args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(RsyncError::Spawn)?;
+    let stderr = child.stderr.take();
+    let stderr_reader = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        if let Some(mut e) = stderr {
+            let _ = std::io::Read::read_to_end(&mut e, &mut text);
+        }
+        text
+    });
+    if let Some(stdout) = child.stdout.take() {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let mut words = line.split_whitespace();
+            let item = words.next().unwrap_or("");
+            if item.len() == 11 && item.as_bytes().get(1) == Some(&b'f') {
+                if let Some(size) = words.next().and_then(|s| s.parse().ok()) {
+                    on_file(size);
+                }
+            }
+        }
+    }
+    let status = child.wait().map_err(RsyncError::Spawn)?;
+    let stderr = stderr_reader.join().unwrap_or_default();
+    check_status(status, &stderr)
+}
+
+fn write_list(path: &Path, files: &[String]) -> Result<(), RsyncError> {
+    let mut text = Vec::new();
+    for file in files {
+        text.extend_from_slice(file.as_bytes());
+        text.push(b'\n');
+    }
+    std::fs::File::create(path)
+        .and_then(|mut f| f.write_all(&text))
+        .map_err(|source| RsyncError::FileList {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+fn check_status(status: std::process::ExitStatus, stderr: &[u8]) -> Result<(), RsyncError> {
+    match status.code() {
+        Some(0) | Some(24) => Ok(()),
+        code => {
+            let text = String::from_utf8_lossy(stderr);
+            let tail: Vec<&str> = text.lines().rev().take(5).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            Err(RsyncError::Failed {
+                code: code.unwrap_or(-1),
+                stderr: tail.join("\n"),
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rsync_listing_line_parses_files_dirs_and_spaces() {
+        let e = parse_listing_line("-rw-------           8192 2026/11/24 01:05:19 base/1/1259")
+            .unwrap();
+        assert_eq!(e.path, "base/1/1259");
+        assert_eq!(e.size, 8192);
+        assert_eq!(e.mtime, "2026/11/24 01:05:19");
+        assert!(!e.is_dir);
+        let d = parse_listing_line("drwx------ 4096 2026/11/24 01:05:19 my dir").unwrap();
+        assert!(d.is_dir);
+        assert_eq!(d.path, "my dir");
+        assert!(parse_listing_line("garbage").is_err());
+    }
+
+    #[test]
+    fn rsync_args_follow_barman() {
+        let transport = Transport {
+            ssh: Some(vec!["ssh".into(), "-p".into(), "22".into()]),
+            compress: true,
+            path: "/usr/bin".into(),
+        };
+        let filters = Filters {
+            include: vec!["/PG_15_*".into()],
+            exclude: vec!["/*".into()],
+            exclude_and_protect: vec!["/pg_tblspc/16384".into()],
+            bwlimit: Some(100),
+        };
+        let args = base_args(&transport, &filters);
+        assert_eq!(
+            args,
+            [
+                "-rLKpts",
+                "--delete-excluded",
+                "--inplace",
+                "-e",
+                "ssh -p 22",
+                "-z",
+                "--include=/PG_15_*",
+                "--exclude=/*",
+                "--exclude=/pg_tblspc/16384",
+                "--filter=P_/pg_tblspc/16384",
+                "--bwlimit=100"
+            ]
+        );
+        assert_eq!(transport.source("/data/"), ":/data/");
+    }
+}

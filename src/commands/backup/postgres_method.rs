@@ -1,0 +1,436 @@
+//! `backup_method = postgres`: `pg_basebackup` over the streaming connection, as Barman's
+//! `PostgresBackupExecutor` runs it (start position from `pg_current_wal_lsn()`, begin
+//! fields re-read from the `backup_label`, stop position = current LSN after the copy,
+//! then `pg_switch_wal()`), with `backup_compression`, tablespace mapping, `--max-rate`,
+//! retries that wipe and restart the copy, and progress from the destination's size.
+
+use super::{reported, Running, StepError};
+use crate::adapters::pg_backup::{BackupSession, ServerFacts};
+use crate::adapters::pg_tools;
+use crate::core::backup_record::{self};
+use crate::output::progress::Progress;
+use crate::output::python::human_timedelta;
+use crate::output::Output;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// `backup_compression*` settings as pg_basebackup takes them.
+struct Compression {
+    kind: String,
+    format: String,
+    location: Option<String>,
+    level: Option<i64>,
+    workers: Option<i64>,
+}
+
+fn compression(running: &Running<'_>) -> Option<Compression> {
+    let server = running.server;
+    let kind = server.str("backup_compression")?.to_string();
+    Some(Compression {
+        format: server
+            .str("backup_compression_format")
+            .unwrap_or("tar")
+            .to_string(),
+        location: server
+            .str("backup_compression_location")
+            .map(str::to_string),
+        level: server.int("backup_compression_level"),
+        workers: server.int("backup_compression_workers"),
+        kind,
+    })
+}
+
+fn compression_args(c: &Compression, client_major: u32) -> Vec<String> {
+    let mut args = vec![format!("--format={}", c.format)];
+    if client_major >= 15 {
+        let mut arg = "--compress=".to_string();
+        if let Some(location) = &c.location {
+            arg.push_str(&format!("{location}-"));
+        }
+        arg.push_str(&c.kind);
+        let mut detail = Vec::new();
+        if let Some(level) = c.level {
+            detail.push(format!("level={level}"));
+        }
+        if let Some(workers) = c.workers {
+            detail.push(format!("workers={workers}"));
+        }
+        if !detail.is_empty() {
+            arg.push_str(&format!(":{}", detail.join(",")));
+        }
+        args.push(arg);
+    } else if c.kind == "none" {
+        args.push("--compress=0".into());
+    } else {
+        if let Some(level) = c.level {
+            args.push(format!("--compress={level}"));
+        }
+        args.push(format!("--{}", c.kind));
+    }
+    args
+}
+
+/// Run the method: start position, copy, stop position.
+pub(super) fn run(
+    out: &mut Output,
+    running: &mut Running<'_>,
+    session: &mut BackupSession,
+    facts: ServerFacts,
+) -> Result<(), StepError> {
+    running.action = "initialising postgres backup_method".into();
+    running.record_facts(&facts);
+    running.action = "issuing start backup command".into();
+    let start = session
+        .current_position()
+        .map_err(|e| StepError::new(&running.action, e))?;
+    backup_record::record_start(&mut running.info, &reported(&start));
+    running.save()?;
+    let info = &running.info;
+    out.info(&format!(
+        "Backup start at LSN: {} ({}, {:08X})",
+        info.raw("begin_xlog").unwrap_or("None"),
+        info.raw("begin_wal").unwrap_or("None"),
+        info.int("begin_offset").unwrap_or(0)
+    ));
+    running.action = "copying files".into();
+    out.info(&format!(
+        "Starting backup copy via pg_basebackup for {}",
+        running.id
+    ));
+    let copy_time = copy(out, running, &facts)?;
+    running.info.set_raw(
+        "copy_stats",
+        Some(backup_record::postgres_copy_stats(copy_time)),
+    );
+    out.info(&format!("Copy done (time: {})", human_timedelta(copy_time)));
+    stop(out, running, session)
+}
+
+fn copy(
+    out: &mut Output,
+    running: &mut Running<'_>,
+    facts: &ServerFacts,
+) -> Result<f64, StepError> {
+    let action = running.action.clone();
+    running.copy_start = Some(chrono::Local::now());
+    let started = Instant::now();
+    let data = running.data_dir();
+    let mut dest_dirs = vec![data.clone()];
+    let mut mapping = Vec::new();
+    for t in &facts.tablespaces {
+        let dest = running.base().join(t.oid.to_string());
+        mapping.push(format!(
+            "--tablespace-mapping={}={}",
+            t.location,
+            dest.display()
+        ));
+        dest_dirs.push(dest);
+    }
+    let tool = pg_tools::version_info(&["pg_basebackup"], running.server.path_prefix());
+    let program = tool
+        .path
+        .clone()
+        .ok_or_else(|| StepError::new(&action, "pg_basebackup not present in $PATH"))?;
+    let client_major: u32 = tool
+        .major_version
+        .as_deref()
+        .and_then(|m| m.split('.').next().and_then(|v| v.parse().ok()))
+        .unwrap_or(15);
+    let app_name = running
+        .server
+        .str("streaming_backup_name")
+        .unwrap_or("barman_streaming_backup");
+    let conninfo = running.server.streaming_conninfo().unwrap_or("");
+    let dbname = if conninfo.contains("application_name") {
+        conninfo.to_string()
+    } else {
+        format!("{conninfo} application_name={app_name}")
+    };
+    let mut args = vec![
+        format!("--dbname={dbname}"),
+        "-v".into(),
+        "--no-password".into(),
+        format!("--pgdata={}", data.display()),
+        "--no-slot".into(),
+        "--wal-method=none".into(),
+    ];
+    args.extend(mapping);
+    if let Some(rate) = running.settings.bwlimit {
+        args.push(format!("--max-rate={rate}"));
+    }
+    if running.settings.immediate {
+        args.push("--checkpoint=fast".into());
+    }
+    if let Some(c) = compression(running) {
+        args.extend(compression_args(&c, client_major));
+    }
+    let path = pg_tools::search_path(running.server.path_prefix());
+    let total = facts
+        .cluster_size
+        .as_deref()
+        .and_then(|s| s.split('.').next()?.parse().ok());
+    let progress = Progress::bytes(out, total, "pg_basebackup");
+    let mut attempt = 0;
+    loop {
+        prepare_destination(&dest_dirs).map_err(|e| StepError::new(&action, e))?;
+        match run_pg_basebackup(&program, &args, &path, &running.base(), &progress) {
+            Ok(()) => break,
+            Err(message) if attempt < running.settings.retry_times => {
+                attempt += 1;
+                out.warning(&format!(
+                    "Failure executing a backup using pg_basebackup (attempt {attempt})"
+                ));
+                out.warning(&format!(
+                    "The files copied so far will be removed and the backup process will restart in {} seconds",
+                    running.settings.retry_sleep
+                ));
+                tracing::warn!(target: "barman.backup_executor", "pg_basebackup failed: {message}");
+                std::thread::sleep(Duration::from_secs(running.settings.retry_sleep));
+            }
+            Err(message) => {
+                progress.finish();
+                return Err(StepError::new(
+                    &action,
+                    format!(
+                        "data transfer failure on directory '{}'\n{message}",
+                        data.display()
+                    ),
+                ));
+            }
+        }
+    }
+    progress.finish();
+    if compression(running).is_some_and(|c| c.format != "plain") {
+        running
+            .info
+            .set_raw("compression", compression(running).map(|c| c.kind));
+    }
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// Remove and recreate each destination with mode 0700 (Barman's
+/// `_prepare_backup_destination`, also run before each retry).
+fn prepare_destination(dirs: &[PathBuf]) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    for dir in dirs {
+        if dir.exists() {
+            std::fs::remove_dir_all(dir)?;
+        }
+        std::fs::create_dir_all(dir)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Run pg_basebackup to completion, logging its stderr and updating the progress from the
+/// size of the backup folder.
+fn run_pg_basebackup(
+    program: &Path,
+    args: &[String],
+    path: &str,
+    base: &Path,
+    progress: &Progress,
+) -> Result<(), String> {
+    tracing::info!(target: "barman.command_wrappers", "{} {}", program.display(), shell_words::join(args));
+    let mut child = Command::new(program)
+        .args(args)
+        .env("PATH", path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
+    let stderr = child.stderr.take();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(mut e) = stderr {
+            let _ = e.read_to_string(&mut text);
+        }
+        text
+    });
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) => {
+                progress.set(dir_size(base));
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    };
+    let stderr = reader.join().unwrap_or_default();
+    for line in stderr.lines() {
+        tracing::info!(target: "barman.backup_executor", "{line}");
+    }
+    if status.success() {
+        return Ok(());
+    }
+    let tail: Vec<&str> = stderr.lines().rev().take(5).collect();
+    let tail: Vec<&str> = tail.into_iter().rev().collect();
+    let how = match status.code() {
+        Some(code) => format!("pg_basebackup exited with code {code}"),
+        None => "pg_basebackup was killed by a signal".to_string(),
+    };
+    Err(if tail.is_empty() {
+        how
+    } else {
+        format!("{how}: {}", tail.join("\n"))
+    })
+}
+
+fn dir_size(root: &Path) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => stack.push(entry.path()),
+                Ok(t) if t.is_file() => total += entry.metadata().map(|m| m.len()).unwrap_or(0),
+                _ => {}
+            }
+        }
+    }
+    total
+}
+
+/// Read the label, record the stop position, switch WAL.
+fn stop(
+    out: &mut Output,
+    running: &mut Running<'_>,
+    session: &mut BackupSession,
+) -> Result<(), StepError> {
+    running.action = "reading the backup label".into();
+    let label = read_backup_label(running).map_err(|e| StepError::new(&running.action, e))?;
+    let start_time = label
+        .lines()
+        .find_map(|l| l.strip_prefix("START TIME: "))
+        .and_then(parse_label_time);
+    backup_record::record_from_label(&mut running.info, &running.id, &label, start_time)
+        .map_err(|e| StepError::new(&running.action, e))?;
+    running.action = "stopping postgres backup_method".into();
+    out.info("Finalising the backup.");
+    let stop = session
+        .current_position()
+        .map_err(|e| StepError::new(&running.action, e))?;
+    let timeline = running.info.int("timeline").unwrap_or(1) as u32;
+    backup_record::record_stop(&mut running.info, &reported(&stop), timeline);
+    session
+        .switch_wal()
+        .map_err(|e| StepError::new(&running.action, e))?;
+    running.save()
+}
+
+/// `START TIME: 2026-11-24 01:02:56 UTC` (or a numeric offset).
+fn parse_label_time(text: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+    let (stamp, zone) = text.trim().rsplit_once(' ')?;
+    let naive = chrono::NaiveDateTime::parse_from_str(stamp, "%Y-%m-%d %H:%M:%S").ok()?;
+    let offset = if zone == "UTC" || zone == "GMT" {
+        chrono::FixedOffset::east_opt(0)?
+    } else {
+        chrono::DateTime::parse_from_str(
+            &format!("2000-01-01 00:00:00 {zone}"),
+            "%Y-%m-%d %H:%M:%S %z",
+        )
+        .ok()?
+        .offset()
+        .to_owned()
+    };
+    naive.and_local_timezone(offset).single()
+}
+
+/// The backup_label from `data/`, or from inside `base.tar[.gz|.lz4|.zst]`.
+fn read_backup_label(running: &Running<'_>) -> Result<String, String> {
+    let data = running.data_dir();
+    let plain = data.join("backup_label");
+    if plain.exists() {
+        return std::fs::read_to_string(&plain).map_err(|e| format!("{}: {e}", plain.display()));
+    }
+    for (suffix, kind) in [
+        ("base.tar.gz", "gzip"),
+        ("base.tar.lz4", "lz4"),
+        ("base.tar.zst", "zstd"),
+        ("base.tar", "none"),
+    ] {
+        let path = data.join(suffix);
+        if path.exists() {
+            return label_from_tar(&path, kind);
+        }
+    }
+    Err(format!(
+        "Could not find backup_label in {}",
+        data.join("base.tar").display()
+    ))
+}
+
+fn label_from_tar(path: &Path, kind: &str) -> Result<String, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let reader: Box<dyn Read> = match kind {
+        "gzip" => Box::new(flate2::read::MultiGzDecoder::new(file)),
+        "lz4" => Box::new(lz4_flex::frame::FrameDecoder::new(file)),
+        "zstd" => Box::new(zstd::stream::read::Decoder::new(file).map_err(|e| e.to_string())?),
+        _ => Box::new(file),
+    };
+    let mut archive = tar::Archive::new(reader);
+    for entry in archive.entries().map_err(|e| e.to_string())? {
+        let mut entry = entry.map_err(|e| e.to_string())?;
+        let name = entry
+            .path()
+            .map_err(|e| e.to_string())?
+            .display()
+            .to_string();
+        if name == "backup_label" || name == "./backup_label" {
+            let mut text = String::new();
+            entry.read_to_string(&mut text).map_err(|e| e.to_string())?;
+            return Ok(text);
+        }
+    }
+    Err(format!("Could not find backup_label in {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compression_arguments_follow_barman() {
+        let c = Compression {
+            kind: "zstd".into(),
+            format: "tar".into(),
+            location: Some("server".into()),
+            level: Some(3),
+            workers: Some(2),
+        };
+        assert_eq!(
+            compression_args(&c, 15),
+            ["--format=tar", "--compress=server-zstd:level=3,workers=2"]
+        );
+        let g = Compression {
+            kind: "gzip".into(),
+            format: "tar".into(),
+            location: None,
+            level: Some(5),
+            workers: None,
+        };
+        assert_eq!(
+            compression_args(&g, 14),
+            ["--format=tar", "--compress=5", "--gzip"]
+        );
+        assert_eq!(
+            compression_args(&g, 16),
+            ["--format=tar", "--compress=gzip:level=5"]
+        );
+    }
+
+    #[test]
+    fn label_time_parses_utc_and_offsets() {
+        let t = parse_label_time("2026-11-24 01:02:56 UTC").unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-11-24T01:02:56+00:00");
+        let t = parse_label_time("2026-11-24 01:02:56 +0100").unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-11-24T01:02:56+01:00");
+    }
+}

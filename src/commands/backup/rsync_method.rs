@@ -1,0 +1,556 @@
+//! `backup_method = rsync` / `local-rsync`: a concurrent backup through ONE PostgreSQL
+//! session (`pg_backup_start` … `pg_backup_stop`), files copied with rsync (over
+//! `ssh_command` for rsync), as Barman's `RsyncBackupExecutor` + `RsyncCopyController`:
+//! tablespaces (only `PG_<major>_*`), PGDATA minus PostgreSQL's exclusions, `global/pg_control`
+//! last, configuration files kept outside PGDATA; `reuse_backup` links or copies unchanged
+//! files from the previous backup (files modified since that backup started are compared
+//! by checksum); `parallel_jobs` rsync processes share each directory's file list; the
+//! session is kept alive with a query every `keepalive_interval` seconds.
+
+use super::{reported, BackupOptions, Running, StepError};
+use crate::adapters::catalog::store;
+use crate::adapters::pg_backup::{BackupSession, ServerFacts};
+use crate::adapters::pg_tools;
+use crate::adapters::rsync::{self, CopyRun, Filters, ListedEntry, RsyncError, Transport};
+use crate::core::backup_record::{self, RsyncCopyStats};
+use crate::output::progress::Progress;
+use crate::output::python::human_timedelta;
+use crate::output::Output;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// PGDATA paths never copied (Barman's `PGDATA_EXCLUDE_LIST`).
+const PGDATA_EXCLUDE: [&str; 5] = [
+    "/pg_log/*",
+    "/log/*",
+    "/pg_xlog/*",
+    "/pg_wal/*",
+    "/global/pg_control",
+];
+
+/// Paths never copied anywhere (Barman's `EXCLUDE_LIST`, from PostgreSQL's basebackup.c).
+const EXCLUDE: [&str; 16] = [
+    "pgsql_tmp*",
+    "postgresql.auto.conf.tmp",
+    "current_logfiles.tmp",
+    "pg_internal.init",
+    "postmaster.pid",
+    "postmaster.opts",
+    "recovery.conf",
+    "standby.signal",
+    "**/[0-9]*/t[0-9]*_[0-9]*",
+    "pg_dynshmem/*",
+    "pg_notify/*",
+    "pg_replslot/*",
+    "pg_serial/*",
+    "pg_stat_tmp/*",
+    "pg_snapshots/*",
+    "pg_subtrans/*",
+];
+
+/// One directory (or file) to copy.
+struct Item {
+    label: String,
+    src: String,
+    dst: PathBuf,
+    filters: Filters,
+    reuse: Option<PathBuf>,
+    is_dir: bool,
+    optional: bool,
+}
+
+/// Run the method: start, copy, stop, write backup_label.
+pub(super) fn run(
+    out: &mut Output,
+    running: &mut Running<'_>,
+    session: &mut BackupSession,
+    facts: ServerFacts,
+    _options: &BackupOptions,
+) -> Result<(), StepError> {
+    running.action = "detecting data directory".into();
+    running.record_facts(&facts);
+    running.action = "issuing start backup command".into();
+    let label = format!("Barman backup {} {}", running.server.name(), running.id);
+    let start = session
+        .start_concurrent(&label, running.settings.immediate)
+        .map_err(|e| StepError::new(&running.action, e))?;
+    backup_record::record_start(&mut running.info, &reported(&start));
+    running.save()?;
+    let info = &running.info;
+    out.info(&format!(
+        "Backup start at LSN: {} ({}, {:08X})",
+        info.raw("begin_xlog").unwrap_or("None"),
+        info.raw("begin_wal").unwrap_or("None"),
+        info.int("begin_offset").unwrap_or(0)
+    ));
+    running.action = "copying files".into();
+    let jobs = running.settings.jobs;
+    let via = if running.settings.method == super::Method::LocalRsync {
+        "local rsync"
+    } else {
+        "rsync/SSH"
+    };
+    let mut message = format!("Starting backup copy via {via} for {}", running.id);
+    if jobs > 1 {
+        message.push_str(&format!(" ({jobs} jobs)"));
+    }
+    out.info(&message);
+    let copied = copy(out, running, session, &facts);
+    if let Err(e) = &copied {
+        out.error(&format!("The backup has failed {}", e.action));
+    }
+    // Barman always asks PostgreSQL to finalise, even after a failed copy, so the server
+    // does not keep a backup open.
+    out.info("Asking PostgreSQL server to finalize the backup.");
+    let stopped = stop(running, session);
+    copied?;
+    stopped
+}
+
+fn stop(running: &mut Running<'_>, session: &mut BackupSession) -> Result<(), StepError> {
+    let action = "issuing stop backup command (native concurrent)".to_string();
+    let stop = session
+        .stop_concurrent()
+        .map_err(|e| StepError::new(&action, e))?;
+    let label = stop.backup_label.clone().unwrap_or_default();
+    running.info.set_raw(
+        "backup_label",
+        Some(crate::core::py_literal::str_repr(&label)),
+    );
+    let timeline = running.info.int("timeline").unwrap_or(1) as u32;
+    backup_record::record_stop(&mut running.info, &reported(&stop), timeline);
+    session
+        .switch_wal()
+        .map_err(|e| StepError::new(&action, e))?;
+    running.action = "writing backup label".into();
+    let path = running.data_dir().join("backup_label");
+    std::fs::write(&path, label.as_bytes()).map_err(|e| StepError::new(&running.action, e))?;
+    running.save()
+}
+
+fn items(running: &Running<'_>, facts: &ServerFacts, transport: &Transport) -> Vec<Item> {
+    let previous = previous_backup(running);
+    let reuse_dir = |sub: &str| {
+        running.settings.reuse.rsync_word()?;
+        previous
+            .as_ref()
+            .map(|(id, _)| running.dirs.backup_base(id).join(sub))
+    };
+    let major = facts.version_num / 10000;
+    let major = if major < 10 {
+        format!("{}.{}", major, (facts.version_num / 100) % 100)
+    } else {
+        major.to_string()
+    };
+    let mut items = Vec::new();
+    let mut protect = Vec::new();
+    for t in &facts.tablespaces {
+        if let Some(inside) = t.location.strip_prefix(&format!("{}/", facts.pgdata)) {
+            protect.push(format!("/{inside}"));
+        }
+        protect.push(format!("/pg_tblspc/{}", t.oid));
+        let mut exclude = vec!["/*".to_string()];
+        exclude.extend(EXCLUDE.iter().map(|s| s.to_string()));
+        items.push(Item {
+            label: t.name.clone(),
+            src: format!("{}/", transport.source(&t.location)),
+            dst: running.base().join(t.oid.to_string()),
+            filters: Filters {
+                include: vec![format!("/PG_{major}_*")],
+                exclude,
+                exclude_and_protect: Vec::new(),
+                bwlimit: running.settings.bwlimit_for(&t.name),
+            },
+            reuse: reuse_dir(&t.oid.to_string()),
+            is_dir: true,
+            optional: false,
+        });
+    }
+    let mut exclude: Vec<String> = PGDATA_EXCLUDE.iter().map(|s| s.to_string()).collect();
+    exclude.extend(EXCLUDE.iter().map(|s| s.to_string()));
+    items.push(Item {
+        label: "pgdata".into(),
+        src: format!("{}/", transport.source(&facts.pgdata)),
+        dst: running.data_dir(),
+        filters: Filters {
+            include: Vec::new(),
+            exclude,
+            exclude_and_protect: protect,
+            bwlimit: running.settings.bwlimit,
+        },
+        reuse: reuse_dir("data"),
+        is_dir: true,
+        optional: false,
+    });
+    items.push(Item {
+        label: "pg_control".into(),
+        src: transport.source(&format!("{}/global/pg_control", facts.pgdata)),
+        dst: running.data_dir().join("global/pg_control"),
+        filters: Filters::default(),
+        reuse: None,
+        is_dir: false,
+        optional: false,
+    });
+    for (kind, path) in &facts.config_files {
+        if path.starts_with(&format!("{}/", facts.pgdata)) {
+            continue;
+        }
+        items.push(Item {
+            label: kind.clone(),
+            src: transport.source(path),
+            dst: running.data_dir(),
+            filters: Filters::default(),
+            reuse: None,
+            is_dir: false,
+            optional: kind == "ident_file",
+        });
+    }
+    items
+}
+
+/// The newest earlier backup whose copy is done (the reuse source and safe horizon).
+fn previous_backup(
+    running: &Running<'_>,
+) -> Option<(String, crate::core::backup_info::BackupInfo)> {
+    let backups = store::load_backups(running.dirs).ok()?;
+    backups
+        .into_iter()
+        .rev()
+        .find(|(id, b)| id.as_str() < running.id.as_str() && b.status().copy_done())
+}
+
+fn copy(
+    out: &mut Output,
+    running: &mut Running<'_>,
+    session: &mut BackupSession,
+    facts: &ServerFacts,
+) -> Result<(), StepError> {
+    let action = running.action.clone();
+    running.copy_start = Some(chrono::Local::now());
+    let started = Instant::now();
+    let ssh = match (running.settings.method, running.server.ssh_command()) {
+        (super::Method::Rsync, Some(cmd)) => {
+            let mut words = shell_words::split(cmd).map_err(|e| StepError::new(&action, e))?;
+            words.extend(
+                ["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no"].map(String::from),
+            );
+            Some(words)
+        }
+        _ => None,
+    };
+    let transport = Transport {
+        ssh,
+        compress: running.settings.network_compression,
+        path: pg_tools::search_path(running.server.path_prefix()),
+    };
+    let horizon = previous_backup(running).and_then(|(_, b)| {
+        let local = *chrono::Local::now().offset();
+        b.time("begin_time", local).map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%Y/%m/%d %H:%M:%S")
+                .to_string()
+        })
+    });
+    let items = items(running, facts, &transport);
+    let total = facts
+        .cluster_size
+        .as_deref()
+        .and_then(|s| s.split('.').next()?.parse().ok());
+    let progress = Progress::bytes(out, total, "rsync");
+    std::fs::create_dir_all(running.base()).map_err(|e| StepError::new(&action, e))?;
+    let lists = tempfile::Builder::new()
+        .prefix(".barman-rsync-")
+        .tempdir_in(running.base())
+        .map_err(|e| StepError::new(&action, e))?;
+    let mut stats = RsyncCopyStats {
+        number_of_workers: running.settings.jobs,
+        ..RsyncCopyStats::default()
+    };
+    for item in &items {
+        let item_started = Instant::now();
+        let listing = if item.is_dir {
+            std::fs::create_dir_all(&item.dst).map_err(|e| StepError::new(&action, e))?;
+            let listing = with_retries(out, running, &item.label, || {
+                rsync::list(&transport, &item.filters, &item.src)
+            })
+            .map_err(|e| StepError::new(&action, e))?;
+            stats
+                .analysis_time_per_item
+                .push((item.label.clone(), item_started.elapsed().as_secs_f64()));
+            make_tree(&item.dst, &listing).map_err(|e| StepError::new(&action, e))?;
+            Some(listing)
+        } else {
+            if let Some(parent) = item.dst.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| StepError::new(&action, e))?;
+            }
+            None
+        };
+        let copy_started = Instant::now();
+        let serialized = copy_item(
+            out,
+            running,
+            session,
+            &transport,
+            item,
+            listing.as_deref(),
+            horizon.as_deref(),
+            lists.path(),
+            &progress,
+        )
+        .map_err(|e| StepError::new(&action, e))?;
+        stats
+            .copy_time_per_item
+            .push((item.label.clone(), copy_started.elapsed().as_secs_f64()));
+        stats
+            .serialized_copy_time_per_item
+            .push((item.label.clone(), serialized));
+    }
+    progress.finish();
+    drop(lists);
+    stats.total_time = started.elapsed().as_secs_f64();
+    running.info.set_raw("copy_stats", Some(stats.literal()));
+    let copy_time: f64 = stats.copy_time_per_item.iter().map(|(_, t)| t).sum();
+    out.info(&format!("Copy done (time: {})", human_timedelta(copy_time)));
+    if !facts.included_files.is_empty()
+        && facts
+            .included_files
+            .iter()
+            .any(|f| !f.starts_with(&format!("{}/", facts.pgdata)))
+        && !running
+            .server
+            .str("backup_options")
+            .is_some_and(|o| o.contains("external_configuration"))
+    {
+        let outside: Vec<&str> = facts
+            .included_files
+            .iter()
+            .filter(|f| !f.starts_with(&format!("{}/", facts.pgdata)))
+            .map(String::as_str)
+            .collect();
+        out.warning(&format!(
+            "The usage of include directives is not supported for files that reside outside PGDATA.\nPlease manually backup the following files:\n\t{}\n",
+            outside.join("\n\t")
+        ));
+    }
+    Ok(())
+}
+
+/// Create the directory tree of a listing (modes from the listing) so that empty
+/// directories exist and parallel rsyncs never race to create a parent.
+fn make_tree(root: &Path, listing: &[ListedEntry]) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    for entry in listing.iter().filter(|e| e.is_dir) {
+        let dir = if entry.path == "." {
+            root.to_path_buf()
+        } else {
+            root.join(&entry.path)
+        };
+        std::fs::create_dir_all(&dir)?;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Split files across `jobs` lists of similar total size (largest first).
+fn split(files: &[&ListedEntry], jobs: usize) -> Vec<Vec<String>> {
+    let mut sorted: Vec<&&ListedEntry> = files.iter().collect();
+    sorted.sort_by(|a, b| b.size.cmp(&a.size).then(a.path.cmp(&b.path)));
+    let mut buckets: Vec<(u64, Vec<String>)> = vec![(0, Vec::new()); jobs.max(1)];
+    for file in sorted {
+        if let Some(bucket) = buckets.iter_mut().min_by_key(|(size, _)| *size) {
+            bucket.0 += file.size.max(1);
+            bucket.1.push(file.path.clone());
+        }
+    }
+    buckets
+        .into_iter()
+        .map(|(_, l)| l)
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// Copy one item; returns the sum of the workers' times.
+#[allow(clippy::too_many_arguments)]
+fn copy_item(
+    out: &mut Output,
+    running: &Running<'_>,
+    session: &mut BackupSession,
+    transport: &Transport,
+    item: &Item,
+    listing: Option<&[ListedEntry]>,
+    horizon: Option<&str>,
+    lists_dir: &Path,
+    progress: &Progress,
+) -> Result<f64, RsyncError> {
+    let reuse_word = running.settings.reuse.rsync_word();
+    let reuse = match (reuse_word, &item.reuse) {
+        (Some(word), Some(dir)) if dir.exists() => Some((word, dir.as_path())),
+        _ => None,
+    };
+    let Some(listing) = listing else {
+        let started = Instant::now();
+        let run = CopyRun {
+            src: &item.src,
+            dst: &item.dst,
+            files: None,
+            checksum: false,
+            reuse: None,
+            dirs_only: false,
+            list_path: None,
+            optional: item.optional,
+        };
+        with_retries(out, running, &item.label, || {
+            rsync::copy(transport, &item.filters, &run, &mut |n| progress.add(n))
+        })?;
+        return Ok(started.elapsed().as_secs_f64());
+    };
+    let files: Vec<&ListedEntry> = listing.iter().filter(|e| !e.is_dir).collect();
+    // Files changed since the previous backup started may have the same size and mtime
+    // as the reused copy: compare those by content (Barman's "check" bucket).
+    let (check, safe): (Vec<&ListedEntry>, Vec<&ListedEntry>) = match (reuse, horizon) {
+        (Some(_), Some(h)) => files.iter().partition(|e| e.mtime.as_str() >= h),
+        (Some(_), None) => (files.clone(), Vec::new()),
+        (None, _) => (Vec::new(), files.clone()),
+    };
+    let jobs = running.settings.jobs as usize;
+    let mut work: Vec<(Vec<String>, bool)> = Vec::new();
+    work.extend(split(&safe, jobs).into_iter().map(|l| (l, false)));
+    work.extend(split(&check, jobs).into_iter().map(|l| (l, true)));
+    let keepalive = Duration::from_secs(running.settings.keepalive_interval);
+    let mut serialized = 0.0;
+    // Run at most `jobs` rsync processes at a time; the main thread keeps the PostgreSQL
+    // session alive meanwhile.
+    for (batch_no, batch) in work.chunks(jobs.max(1)).enumerate() {
+        let results: Vec<Result<f64, RsyncError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = batch
+                .iter()
+                .enumerate()
+                .map(|(n, (files, checksum))| {
+                    let list_path = lists_dir.join(format!("{}-{batch_no}-{n}.list", item.label));
+                    let progress = progress.clone();
+                    scope.spawn(move || {
+                        let started = Instant::now();
+                        let run = CopyRun {
+                            src: &item.src,
+                            dst: &item.dst,
+                            files: Some(files),
+                            checksum: *checksum,
+                            reuse,
+                            dirs_only: false,
+                            list_path: Some(&list_path),
+                            optional: true,
+                        };
+                        retry_quietly(running, || {
+                            rsync::copy(transport, &item.filters, &run, &mut |b| progress.add(b))
+                        })
+                        .map(|()| started.elapsed().as_secs_f64())
+                    })
+                })
+                .collect();
+            let mut last_keepalive = Instant::now();
+            while !handles.iter().all(|h| h.is_finished()) {
+                if !keepalive.is_zero() && last_keepalive.elapsed() >= keepalive {
+                    if let Err(e) = session.keepalive() {
+                        tracing::warn!(target: "barman.postgres", "keepalive failed: {e}");
+                    }
+                    last_keepalive = Instant::now();
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(RsyncError::Failed {
+                            code: -1,
+                            stderr: "rsync worker panicked".into(),
+                        })
+                    })
+                })
+                .collect()
+        });
+        for result in results {
+            serialized += result?;
+        }
+    }
+    Ok(serialized)
+}
+
+/// Retry an rsync step `basebackup_retry_times` times with Barman's warnings.
+fn with_retries<T>(
+    out: &mut Output,
+    running: &Running<'_>,
+    label: &str,
+    mut step: impl FnMut() -> Result<T, RsyncError>,
+) -> Result<T, RsyncError> {
+    let mut attempt = 0;
+    loop {
+        match step() {
+            Ok(v) => return Ok(v),
+            Err(e) if attempt < running.settings.retry_times => {
+                attempt += 1;
+                out.warning(&format!(
+                    "Failure executing rsync on {label} (attempt {attempt}): {e}"
+                ));
+                out.warning(&format!(
+                    "Retrying in {} seconds",
+                    running.settings.retry_sleep
+                ));
+                std::thread::sleep(Duration::from_secs(running.settings.retry_sleep));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The workers' retry loop (they cannot share the output writer; the log records it).
+fn retry_quietly(
+    running: &Running<'_>,
+    mut step: impl FnMut() -> Result<(), RsyncError>,
+) -> Result<(), RsyncError> {
+    let mut attempt = 0;
+    loop {
+        match step() {
+            Ok(()) => return Ok(()),
+            Err(e) if attempt < running.settings.retry_times => {
+                attempt += 1;
+                tracing::warn!(target: "barman.copy_controller", "Failure executing rsync (attempt {attempt}): {e}");
+                std::thread::sleep(Duration::from_secs(running.settings.retry_sleep));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(path: &str, size: u64) -> ListedEntry {
+        ListedEntry {
+            path: path.into(),
+            size,
+            mtime: "2026/01/01 00:00:00".into(),
+            is_dir: false,
+        }
+    }
+
+    #[test]
+    fn split_balances_sizes_and_keeps_every_file() {
+        let files = [
+            entry("a", 100),
+            entry("b", 60),
+            entry("c", 50),
+            entry("d", 10),
+        ];
+        let refs: Vec<&ListedEntry> = files.iter().collect();
+        let lists = split(&refs, 2);
+        assert_eq!(lists.len(), 2);
+        let mut all: Vec<String> = lists.concat();
+        all.sort();
+        assert_eq!(all, ["a", "b", "c", "d"]);
+        assert_eq!(lists[0], ["a", "d"]);
+        assert_eq!(lists[1], ["b", "c"]);
+        assert!(split(&[], 3).is_empty());
+    }
+}

@@ -1,0 +1,193 @@
+//! The settings one backup runs with: the server's configuration with the command line's
+//! overrides applied (Barman's `cli.backup` assigns them onto `server.config` for the run).
+
+use crate::core::config::ServerConfig;
+use std::collections::BTreeMap;
+
+/// `--reuse-backup` / `reuse_backup`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReuseBackup {
+    /// copy everything
+    Off,
+    /// rsync `--copy-dest` against the previous backup
+    Copy,
+    /// rsync `--link-dest` against the previous backup (unchanged files are hard links)
+    Link,
+}
+
+impl ReuseBackup {
+    /// rsync's word for the `--<word>-dest` option.
+    pub fn rsync_word(self) -> Option<&'static str> {
+        match self {
+            ReuseBackup::Off => None,
+            ReuseBackup::Copy => Some("copy"),
+            ReuseBackup::Link => Some("link"),
+        }
+    }
+}
+
+/// Command-line overrides of the server's configuration for this run.
+#[derive(Debug, Clone, Default)]
+pub struct BackupOptions {
+    /// `--immediate-checkpoint` (Some(true)) / `--no-immediate-checkpoint` (Some(false))
+    pub immediate_checkpoint: Option<bool>,
+    /// `--reuse-backup`
+    pub reuse_backup: Option<ReuseBackup>,
+    /// `--retry-times` / `--no-retry`
+    pub retry_times: Option<u32>,
+    /// `--retry-sleep`
+    pub retry_sleep: Option<u64>,
+    /// `-j/--jobs`
+    pub jobs: Option<u32>,
+    /// `--bwlimit`
+    pub bwlimit: Option<u64>,
+    /// `-w/--wait`
+    pub wait: bool,
+    /// `--wait-timeout`
+    pub wait_timeout: Option<u64>,
+    /// `--name`
+    pub name: Option<String>,
+    /// `--check-timeout`
+    pub check_timeout: Option<u64>,
+}
+
+/// The backup methods this implementation runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// `pg_basebackup` over the streaming connection.
+    Postgres,
+    /// rsync over `ssh_command`, concurrent low-level API.
+    Rsync,
+    /// rsync of a local PGDATA, concurrent low-level API.
+    LocalRsync,
+}
+
+impl Method {
+    /// The `mode` Barman records (and prints in "Starting backup using ... method").
+    pub fn mode(self) -> &'static str {
+        match self {
+            Method::Postgres => "postgres",
+            Method::Rsync | Method::LocalRsync => "rsync-concurrent",
+        }
+    }
+}
+
+/// Everything a backup run reads from the configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The method.
+    pub method: Method,
+    /// `immediate_checkpoint`.
+    pub immediate: bool,
+    /// `reuse_backup`.
+    pub reuse: ReuseBackup,
+    /// `basebackup_retry_times`.
+    pub retry_times: u32,
+    /// `basebackup_retry_sleep` (seconds).
+    pub retry_sleep: u64,
+    /// `parallel_jobs`.
+    pub jobs: u32,
+    /// `bandwidth_limit` (KiB/s, 0 = none).
+    pub bwlimit: Option<u64>,
+    /// `tablespace_bandwidth_limit` per tablespace name.
+    pub tablespace_bwlimit: BTreeMap<String, u64>,
+    /// `network_compression`.
+    pub network_compression: bool,
+    /// `keepalive_interval` (seconds, 0 = off).
+    pub keepalive_interval: u64,
+}
+
+impl Settings {
+    /// Resolve the server's settings with the command line's overrides; an unusable
+    /// setting is a one-line reason.
+    pub fn resolve(server: &ServerConfig, options: &BackupOptions) -> Result<Settings, String> {
+        let method = match server.backup_method() {
+            "postgres" => Method::Postgres,
+            "rsync" => Method::Rsync,
+            "local-rsync" => Method::LocalRsync,
+            other => {
+                return Err(format!(
+                    "backup_method '{other}' is not supported by this implementation (postgres, rsync and local-rsync are)"
+                ))
+            }
+        };
+        if method != Method::Postgres
+            && server
+                .str("backup_options")
+                .is_some_and(|o| o.contains("exclusive_backup"))
+        {
+            return Err(
+                "exclusive_backup is not supported: use concurrent_backup (the only mode on PostgreSQL 15 and later)"
+                    .into(),
+            );
+        }
+        if method == Method::Rsync && server.ssh_command().is_none() {
+            return Err("ssh_command is required by backup_method = rsync".into());
+        }
+        let reuse = match options.reuse_backup {
+            Some(r) => r,
+            None => match server.str("reuse_backup").unwrap_or("off") {
+                "copy" => ReuseBackup::Copy,
+                "link" => ReuseBackup::Link,
+                _ => ReuseBackup::Off,
+            },
+        };
+        let uint = |key: &str| server.int(key).and_then(|v| u64::try_from(v).ok());
+        Ok(Settings {
+            method,
+            immediate: options
+                .immediate_checkpoint
+                .unwrap_or_else(|| server.bool("immediate_checkpoint")),
+            reuse,
+            retry_times: options
+                .retry_times
+                .unwrap_or_else(|| uint("basebackup_retry_times").unwrap_or(0) as u32),
+            retry_sleep: options
+                .retry_sleep
+                .unwrap_or_else(|| uint("basebackup_retry_sleep").unwrap_or(30)),
+            jobs: options
+                .jobs
+                .unwrap_or_else(|| uint("parallel_jobs").unwrap_or(1).max(1) as u32),
+            bwlimit: options
+                .bwlimit
+                .or_else(|| uint("bandwidth_limit"))
+                .filter(|b| *b > 0),
+            tablespace_bwlimit: parse_tablespace_limits(server.str("tablespace_bandwidth_limit")),
+            network_compression: server.bool("network_compression"),
+            keepalive_interval: uint("keepalive_interval").unwrap_or(60),
+        })
+    }
+
+    /// The bandwidth limit of one tablespace (its own, else the global one).
+    pub fn bwlimit_for(&self, tablespace: &str) -> Option<u64> {
+        self.tablespace_bwlimit
+            .get(tablespace)
+            .copied()
+            .or(self.bwlimit)
+            .filter(|b| *b > 0)
+    }
+}
+
+/// `tablespace_bandwidth_limit = tbs1:1000 tbs2:2000`.
+fn parse_tablespace_limits(text: Option<&str>) -> BTreeMap<String, u64> {
+    text.unwrap_or("")
+        .split_whitespace()
+        .filter_map(|item| {
+            let (name, limit) = item.split_once(':')?;
+            Some((name.to_string(), limit.parse().ok()?))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tablespace_limits_parse_pairs_and_skip_junk() {
+        let limits = parse_tablespace_limits(Some("tbs1:1000 bad tbs2:20"));
+        assert_eq!(limits.get("tbs1"), Some(&1000));
+        assert_eq!(limits.get("tbs2"), Some(&20));
+        assert_eq!(limits.len(), 2);
+    }
+}
