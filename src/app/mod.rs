@@ -226,6 +226,17 @@ fn backup_options(args: &crate::cli::BackupArgs) -> commands::backup::BackupOpti
         wait_timeout: args.wait_timeout,
         name: args.name.clone(),
         check_timeout: args.check_timeout,
+        incremental: args.incremental.clone(),
+        jobs_start_batch_period: args.jobs_start_batch_period,
+        jobs_start_batch_size: args.jobs_start_batch_size,
+        keepalive_interval: args.keepalive_interval,
+        manifest: if args.manifest {
+            Some(true)
+        } else if args.no_manifest {
+            Some(false)
+        } else {
+            None
+        },
     }
 }
 

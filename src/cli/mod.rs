@@ -196,6 +196,10 @@ pub struct BackupArgs {
     /// forces the initial checkpoint to be spread
     #[arg(long = "no-immediate-checkpoint")]
     pub no_immediate_checkpoint: bool,
+    /// performs an incremental backup. An ID of a previous backup must be provided
+    /// ('latest' and 'latest-full' are also available options)
+    #[arg(long = "incremental", value_name = "BACKUP_ID")]
+    pub incremental: Option<String>,
     /// use the previous backup to improve transfer-rate. If no argument is given "link" is
     /// assumed
     #[arg(long = "reuse-backup", value_enum, num_args = 0..=1, default_missing_value = "link")]
@@ -212,6 +216,12 @@ pub struct BackupArgs {
     /// Run the copy in parallel using NJOBS processes.
     #[arg(short = 'j', long = "jobs", value_name = "NJOBS", value_parser = clap::value_parser!(u32).range(1..))]
     pub jobs: Option<u32>,
+    /// The time period in seconds over which a single batch of jobs will be started.
+    #[arg(long = "jobs-start-batch-period", value_name = "JOBS_START_BATCH_PERIOD", value_parser = clap::value_parser!(u64).range(1..))]
+    pub jobs_start_batch_period: Option<u64>,
+    /// The maximum number of parallel Rsync jobs to start in a single batch.
+    #[arg(long = "jobs-start-batch-size", value_name = "JOBS_START_BATCH_SIZE", value_parser = clap::value_parser!(u32).range(1..))]
+    pub jobs_start_batch_size: Option<u32>,
     /// maximum transfer rate in kilobytes per second. A value of 0 means no limit. Overrides
     /// 'bandwidth_limit' configuration option.
     #[arg(long = "bwlimit", value_name = "KBPS")]
@@ -223,10 +233,20 @@ pub struct BackupArgs {
     /// timing out
     #[arg(long = "wait-timeout", value_name = "TIMEOUT")]
     pub wait_timeout: Option<u64>,
+    /// An interval, in seconds, at which a heartbeat query will be sent to the server to keep
+    /// the libpq connection alive during an Rsync backup.
+    #[arg(long = "keepalive-interval", value_name = "KEEPALIVE_INTERVAL")]
+    pub keepalive_interval: Option<u64>,
     /// a name which can be used to reference this backup in barman commands such as restore
     /// and delete
     #[arg(long = "name", value_name = "BACKUP_NAME")]
     pub name: Option<String>,
+    /// forces the creation of the backup manifest file for the rsync backup method
+    #[arg(long = "manifest", overrides_with = "no_manifest")]
+    pub manifest: bool,
+    /// disables the creation of the backup manifest file for the rsync backup method
+    #[arg(long = "no-manifest")]
+    pub no_manifest: bool,
     /// Specifies the time limit, in seconds, for the check operation. Set to zero to disable
     /// the timeout.
     #[arg(long = "check-timeout", value_name = "CHECK_TIMEOUT")]

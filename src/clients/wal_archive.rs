@@ -182,7 +182,7 @@ fn prefetch_cache(args: &Args) -> Option<PathBuf> {
             args.ssh.port.as_deref().unwrap_or("None"),
             args.config.as_deref().unwrap_or("None")
         );
-        let hash = hex(&Sha256::digest(destination.as_bytes()));
+        let hash = crate::core::checksums::hex(&Sha256::digest(destination.as_bytes()));
         PathBuf::from(format!("/tmp/barman-{}-{}", args.server_name, &hash[..16]))
     });
     if !dir.exists() {
@@ -289,9 +289,15 @@ fn build_tar(args: &Args, path: &Path) -> Result<Vec<u8>, String> {
         None => raw,
     };
     let (sums_name, digest) = if args.md5 {
-        ("MD5SUMS", hex(&Md5::digest(&content)))
+        (
+            "MD5SUMS",
+            crate::core::checksums::hex(&Md5::digest(&content)),
+        )
     } else {
-        ("SHA256SUMS", hex(&Sha256::digest(&content)))
+        (
+            "SHA256SUMS",
+            crate::core::checksums::hex(&Sha256::digest(&content)),
+        )
     };
     let mut builder = tar::Builder::new(Vec::with_capacity(content.len() + 4096));
     let mut header = tar::Header::new_ustar();
@@ -314,10 +320,6 @@ fn build_tar(args: &Args, path: &Path) -> Result<Vec<u8>, String> {
         .append_data(&mut header, sums_name, sums.as_bytes())
         .map_err(|e| e.to_string())?;
     builder.into_inner().map_err(|e| e.to_string())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

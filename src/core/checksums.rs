@@ -32,6 +32,11 @@ pub struct Sums {
     pub bad_lines: Vec<String>,
 }
 
+/// Lower-case hex of a digest, as `sha256sum`/`md5sum` and Barman print it.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Parse a sums file: each line split at the first `" *"` or `"  "`.
 pub fn parse(text: &str) -> Sums {
     let mut sums = Sums::default();

@@ -4,6 +4,7 @@
 pub mod archive_plan;
 pub mod backup_id;
 pub mod backup_info;
+pub mod backup_manifest;
 pub mod backup_record;
 pub mod checksums;
 pub mod compression;

@@ -161,7 +161,7 @@ pub fn receive(
             .map_err(io_err(&tmp))?;
             file.sync_all().map_err(io_err(&tmp))?;
             let done = extracted.get_mut(&name).expect("invariant: inserted above");
-            done.sha256 = hex(&sha.finalize());
+            done.sha256 = crate::core::checksums::hex(&sha.finalize());
         }
         let (algorithm, sums) = sums.unwrap_or((Algorithm::Sha256, checksums::Sums::default()));
         if algorithm == Algorithm::Md5 {
@@ -234,13 +234,9 @@ fn file_digest(path: &Path, algorithm: Algorithm) -> std::io::Result<String> {
         }
     }
     Ok(match algorithm {
-        Algorithm::Sha256 => hex(&sha.finalize()),
-        Algorithm::Md5 => hex(&md5.finalize()),
+        Algorithm::Sha256 => crate::core::checksums::hex(&sha.finalize()),
+        Algorithm::Md5 => crate::core::checksums::hex(&md5.finalize()),
     })
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -263,7 +259,7 @@ mod tests {
     }
 
     fn sha(data: &[u8]) -> String {
-        hex(&Sha256::digest(data))
+        crate::core::checksums::hex(&Sha256::digest(data))
     }
 
     fn listing(dir: &Path) -> Vec<String> {
@@ -303,7 +299,10 @@ mod tests {
     #[test]
     fn put_wal_accepts_md5_sums() {
         let dir = tempfile::tempdir().unwrap();
-        let sums = format!("{}  ./{WAL}\n", hex(&Md5::digest(b"x")));
+        let sums = format!(
+            "{}  ./{WAL}\n",
+            crate::core::checksums::hex(&Md5::digest(b"x"))
+        );
         let stream = tar_of(&[(&format!("./{WAL}"), b"x"), ("MD5SUMS", sums.as_bytes())]);
         receive(
             stream.as_slice(),

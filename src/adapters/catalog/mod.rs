@@ -2,6 +2,7 @@
 
 pub mod incoming;
 pub mod layout;
+pub mod manifest;
 pub mod store;
 pub mod wal_archive;
 pub mod xlog_db;

@@ -322,6 +322,15 @@ fn take_backup(
                 .set_raw("status", Some("WAITING_FOR_WALS".into()));
             running.save().map_err(|e| crate::Error::Fatal(e.message))?;
             report_success(out, &running, started);
+            if settings.manifest && settings.method != Method::Postgres {
+                match crate::adapters::catalog::manifest::write(&running.data_dir()) {
+                    Ok(()) => out.info(&format!(
+                        "Backup manifest for backup '{id}' successfully generated for server {}",
+                        server.name()
+                    )),
+                    Err(e) => out.error(&format!("Cannot generate the backup manifest: {e}")),
+                }
+            }
         }
         Err(e) => {
             running.info.set_raw("status", Some("FAILED".into()));

@@ -428,7 +428,15 @@ fn copy_item(
                 .map(|(n, (files, checksum))| {
                     let list_path = lists_dir.join(format!("{}-{batch_no}-{n}.list", item.label));
                     let progress = progress.clone();
+                    // parallel_jobs_start_batch_size workers start per
+                    // parallel_jobs_start_batch_period, so a large -j does not open every
+                    // ssh connection at once.
+                    let delay = Duration::from_secs(
+                        (n as u64 / u64::from(running.settings.jobs_start_batch_size))
+                            * running.settings.jobs_start_batch_period,
+                    );
                     scope.spawn(move || {
+                        std::thread::sleep(delay);
                         let started = Instant::now();
                         let run = CopyRun {
                             src: &item.src,

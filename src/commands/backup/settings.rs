@@ -49,6 +49,16 @@ pub struct BackupOptions {
     pub name: Option<String>,
     /// `--check-timeout`
     pub check_timeout: Option<u64>,
+    /// `--incremental PARENT` (an id, a name or a shortcut)
+    pub incremental: Option<String>,
+    /// `--jobs-start-batch-period`
+    pub jobs_start_batch_period: Option<u64>,
+    /// `--jobs-start-batch-size`
+    pub jobs_start_batch_size: Option<u32>,
+    /// `--keepalive-interval`
+    pub keepalive_interval: Option<u64>,
+    /// `--manifest` (Some(true)) / `--no-manifest` (Some(false))
+    pub manifest: Option<bool>,
 }
 
 /// The backup methods this implementation runs.
@@ -95,6 +105,12 @@ pub struct Settings {
     pub network_compression: bool,
     /// `keepalive_interval` (seconds, 0 = off).
     pub keepalive_interval: u64,
+    /// `parallel_jobs_start_batch_size`: rsync workers started per batch period.
+    pub jobs_start_batch_size: u32,
+    /// `parallel_jobs_start_batch_period` (seconds).
+    pub jobs_start_batch_period: u64,
+    /// `autogenerate_manifest` (rsync methods).
+    pub manifest: bool,
 }
 
 impl Settings {
@@ -154,7 +170,18 @@ impl Settings {
                 .filter(|b| *b > 0),
             tablespace_bwlimit: parse_tablespace_limits(server.str("tablespace_bandwidth_limit")),
             network_compression: server.bool("network_compression"),
-            keepalive_interval: uint("keepalive_interval").unwrap_or(60),
+            keepalive_interval: options
+                .keepalive_interval
+                .unwrap_or_else(|| uint("keepalive_interval").unwrap_or(60)),
+            jobs_start_batch_size: options.jobs_start_batch_size.unwrap_or_else(|| {
+                uint("parallel_jobs_start_batch_size").unwrap_or(10).max(1) as u32
+            }),
+            jobs_start_batch_period: options
+                .jobs_start_batch_period
+                .unwrap_or_else(|| uint("parallel_jobs_start_batch_period").unwrap_or(1).max(1)),
+            manifest: options
+                .manifest
+                .unwrap_or_else(|| server.bool("autogenerate_manifest")),
         })
     }
 
