@@ -8,5 +8,6 @@ pub mod durable;
 pub mod lock;
 pub mod pg_tools;
 pub mod postgres;
+pub mod postgres_checks;
 pub mod privileges;
 pub mod system_info;
