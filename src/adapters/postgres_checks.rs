@@ -34,10 +34,14 @@ fn connect(conninfo: &str) -> Option<::postgres::Client> {
 }
 
 fn scalar(client: &mut ::postgres::Client, sql: &str) -> Option<String> {
-    client.simple_query(sql).ok()?.into_iter().find_map(|m| match m {
-        ::postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_string),
-        _ => None,
-    })
+    client
+        .simple_query(sql)
+        .ok()?
+        .into_iter()
+        .find_map(|m| match m {
+            ::postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_string),
+            _ => None,
+        })
 }
 
 /// Recovery state and system id of one node.
@@ -65,9 +69,7 @@ pub fn node_facts(conninfo: &str) -> Option<NodeFacts> {
 pub fn tablespace_count(conninfo: &str) -> Option<usize> {
     let mut client = connect(conninfo)?;
     let rows = client
-        .simple_query(
-            "SELECT spcname FROM pg_tablespace WHERE pg_tablespace_location(oid) != ''",
-        )
+        .simple_query("SELECT spcname FROM pg_tablespace WHERE pg_tablespace_location(oid) != ''")
         .ok()?;
     Some(
         rows.iter()
@@ -167,7 +169,15 @@ mod tests {
         assert_eq!(ssh.program, "ssh");
         assert_eq!(
             ssh.options,
-            vec!["-p", "22", "postgres@pg", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no"]
+            vec![
+                "-p",
+                "22",
+                "postgres@pg",
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                "StrictHostKeyChecking=no"
+            ]
         );
         assert_eq!(
             ssh.failed(255),

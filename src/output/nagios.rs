@@ -48,7 +48,10 @@ pub fn render(items: &[NagiosItem], error_occurred: bool) -> (Vec<String>, bool)
         format!("|{}", perf.join(" "))
     };
     if issues.is_empty() && error_occurred {
-        return (vec!["BARMAN CRITICAL - Global configuration errors".into()], true);
+        return (
+            vec!["BARMAN CRITICAL - Global configuration errors".into()],
+            true,
+        );
     }
     if !issues.is_empty() && error_occurred {
         return (failure(items, &servers, &issues, &perf_text), true);
@@ -106,7 +109,13 @@ fn failure(items: &[NagiosItem], servers: &[String], issues: &[String], perf: &s
 mod tests {
     use super::*;
 
-    fn item(server: &str, check: &str, ok: bool, hint: Option<&str>, perf: Option<u64>) -> NagiosItem {
+    fn item(
+        server: &str,
+        check: &str,
+        ok: bool,
+        hint: Option<&str>,
+        perf: Option<u64>,
+    ) -> NagiosItem {
         NagiosItem {
             server: server.into(),
             check: check.into(),
@@ -134,7 +143,13 @@ mod tests {
         let items = vec![
             item("pgr", "backup minimum size", true, None, Some(33609502)),
             item("pgr", "wal size", true, None, Some(16453)),
-            item("pgr", "failed backups", false, Some("there are 1 failed backups"), None),
+            item(
+                "pgr",
+                "failed backups",
+                false,
+                Some("there are 1 failed backups"),
+                None,
+            ),
         ];
         let (lines, critical) = render(&items, true);
         assert!(critical);
@@ -152,7 +167,10 @@ mod tests {
         let items = vec![item("old", "PostgreSQL", false, None, None)];
         let (lines, critical) = render(&items, false);
         assert!(!critical);
-        assert_eq!(lines, vec!["BARMAN OK - No server configured * IGNORING: old"]);
+        assert_eq!(
+            lines,
+            vec!["BARMAN OK - No server configured * IGNORING: old"]
+        );
         let (lines, critical) = render(&[], true);
         assert!(critical);
         assert_eq!(lines, vec!["BARMAN CRITICAL - Global configuration errors"]);

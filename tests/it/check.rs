@@ -104,7 +104,10 @@ fn compare_nagios(home: &BarmanHome, args: &[&str]) -> Run {
     assert_eq!(ours.code, theirs.code, "{args:?}");
     // The Nagios writer shows no message: only log lines may reach stderr.
     assert!(
-        !ours.stderr.lines().any(|l| l.starts_with("ERROR: ") || l.starts_with("WARNING: ")),
+        !ours
+            .stderr
+            .lines()
+            .any(|l| l.starts_with("ERROR: ") || l.starts_with("WARNING: ")),
         "{args:?}: {}",
         ours.stderr
     );
@@ -144,7 +147,12 @@ fn compare_status(home: &BarmanHome, servers: &[&str]) {
         v.as_object()
             .unwrap()
             .iter()
-            .map(|(s, rows)| (s.clone(), rows.as_object().unwrap().keys().cloned().collect()))
+            .map(|(s, rows)| {
+                (
+                    s.clone(),
+                    rows.as_object().unwrap().keys().cloned().collect(),
+                )
+            })
             .collect()
     };
     assert_eq!(keys(&ours), keys(&theirs));
@@ -161,7 +169,10 @@ fn compare_status(home: &BarmanHome, servers: &[&str]) {
 #[test]
 fn check_and_status_postgres_method_match_python() {
     require!("PostgreSQL 15 binaries", pg_available());
-    require!("Python Barman (scripts/python-barman)", python_barman::available());
+    require!(
+        "Python Barman (scripts/python-barman)",
+        python_barman::available()
+    );
     let home = BarmanHome::new();
     let pg = archiving_setup(&home);
     home.write_config("", &[("pg", &postgres_server(&pg))]);
@@ -170,8 +181,19 @@ fn check_and_status_postgres_method_match_python() {
     let (ours, _) = compare_console(&home, &["check", "pg"]);
     // The slot exists but receive-wal does not run: a real failure, exit 1.
     assert_eq!(ours.code, 1);
-    assert!(ours.stdout.contains("\treceive-wal running: FAILED (See the Barman log file for more details)"), "{}", ours.stdout);
-    assert!(ours.stdout.contains("\treplication slot: FAILED (slot 'barman' not initialised: is 'receive-wal' running?)"), "{}", ours.stdout);
+    assert!(
+        ours.stdout
+            .contains("\treceive-wal running: FAILED (See the Barman log file for more details)"),
+        "{}",
+        ours.stdout
+    );
+    assert!(
+        ours.stdout.contains(
+            "\treplication slot: FAILED (slot 'barman' not initialised: is 'receive-wal' running?)"
+        ),
+        "{}",
+        ours.stdout
+    );
     compare_json(&home, &["-f", "json", "check", "pg"]);
     let run = compare_nagios(&home, &["check", "--nagios", "pg"]);
     assert_eq!(run.code, 2);
@@ -182,7 +204,10 @@ fn check_and_status_postgres_method_match_python() {
 fn check_and_status_rsync_over_ssh_match_python() {
     require!("PostgreSQL 15 binaries", pg_available());
     require!("sshd, ssh and rsync", ssh_available());
-    require!("Python Barman (scripts/python-barman)", python_barman::available());
+    require!(
+        "Python Barman (scripts/python-barman)",
+        python_barman::available()
+    );
     let sshd = Sshd::start(&crate::harness::barman_home::current_user());
     let home = BarmanHome::new();
     let pg = archiving_setup(&home);
@@ -202,18 +227,31 @@ fn check_and_status_rsync_over_ssh_match_python() {
     home.run(&["archive-wal", "pgr"]).ok();
     let (ours, _) = compare_console(&home, &["check", "pgr"]);
     assert_eq!(ours.code, 0, "{}", ours.stdout);
-    assert!(ours.stdout.contains("\tssh: OK (PostgreSQL server)"), "{}", ours.stdout);
-    assert!(ours.stdout.contains("\tcontinuous archiving: OK"), "{}", ours.stdout);
+    assert!(
+        ours.stdout.contains("\tssh: OK (PostgreSQL server)"),
+        "{}",
+        ours.stdout
+    );
+    assert!(
+        ours.stdout.contains("\tcontinuous archiving: OK"),
+        "{}",
+        ours.stdout
+    );
     compare_json(&home, &["-f", "json", "check", "pgr"]);
     let run = compare_nagios(&home, &["check", "--nagios", "pgr"]);
     assert_eq!(run.code, 0);
-    assert!(run.stdout.starts_with("BARMAN OK - Ready to serve the Espresso backup for pgr|pgr=0B"));
+    assert!(run
+        .stdout
+        .starts_with("BARMAN OK - Ready to serve the Espresso backup for pgr|pgr=0B"));
     compare_status(&home, &["pgr"]);
 }
 
 #[test]
 fn check_and_status_with_postgres_down_inactive_and_disabled_servers() {
-    require!("Python Barman (scripts/python-barman)", python_barman::available());
+    require!(
+        "Python Barman (scripts/python-barman)",
+        python_barman::available()
+    );
     let home = BarmanHome::new();
     let down = "host=127.0.0.1 port=1 user=postgres dbname=postgres connect_timeout=2";
     home.write_config(
@@ -250,13 +288,20 @@ fn check_and_status_with_postgres_down_inactive_and_disabled_servers() {
     // Failures of an inactive server do not change the exit code.
     let run = home.run(&["check", "off"]);
     assert_eq!(run.code, 0, "{}", run.stdout);
-    assert!(run.stdout.starts_with("Server off (inactive):\n"), "{}", run.stdout);
+    assert!(
+        run.stdout.starts_with("Server off (inactive):\n"),
+        "{}",
+        run.stdout
+    );
     compare_status(&home, &["all"]);
 }
 
 #[test]
 fn check_timeout_bounds_the_whole_check() {
-    require!("Python Barman (scripts/python-barman)", python_barman::available());
+    require!(
+        "Python Barman (scripts/python-barman)",
+        python_barman::available()
+    );
     let home = BarmanHome::new();
     // An ssh_command that hangs: the ssh check never ends by itself.
     let slow = home.dir().join("slow-ssh");
@@ -282,10 +327,15 @@ fn check_timeout_bounds_the_whole_check() {
     assert!(started.elapsed() < std::time::Duration::from_secs(25));
     assert_eq!(ours.code, 1);
     assert!(
-        ours.stdout.ends_with("\tcheck timeout: FAILED (barman check command timed out)\n"),
+        ours.stdout
+            .ends_with("\tcheck timeout: FAILED (barman check command timed out)\n"),
         "{}",
         ours.stdout
     );
     let run = home.run(&["check", "--check-timeout", "2", "slow"]);
-    assert!(run.stdout.contains("check timeout: FAILED"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("check timeout: FAILED"),
+        "{}",
+        run.stdout
+    );
 }

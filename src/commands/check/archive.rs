@@ -55,7 +55,14 @@ pub(super) fn check_archive(p: &mut Probe, rec: &mut Recorder) {
     }
     let incoming = p.server.incoming_wals_directory().to_string();
     let streaming = p.server.streaming_wals_directory().to_string();
-    wal_queue(p, rec, "incoming", &incoming, p.server.archiver(), "archiver");
+    wal_queue(
+        p,
+        rec,
+        "incoming",
+        &incoming,
+        p.server.archiver(),
+        "archiver",
+    );
     wal_queue(
         p,
         rec,
@@ -146,7 +153,10 @@ fn check_streaming_archiver(p: &mut Probe, rec: &mut Recorder) {
     if matches!(owner_pid(&lock), Ok(Some(_))) {
         rec.result(true, None);
     } else {
-        rec.result(false, Some("See the Barman log file for more details".into()));
+        rec.result(
+            false,
+            Some("See the Barman log file for more details".into()),
+        );
     }
 }
 

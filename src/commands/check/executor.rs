@@ -81,7 +81,9 @@ fn postgres_executor(p: &mut Probe, rec: &mut Recorder) {
         .and_then(postgres_checks::tablespace_count)
         .unwrap_or(0);
     let hint = match (tablespaces > 0, old) {
-        (true, true) => "pg_basebackup can't be used with tablespaces and PostgreSQL older than 9.3",
+        (true, true) => {
+            "pg_basebackup can't be used with tablespaces and PostgreSQL older than 9.3"
+        }
         (false, true) => "pg_basebackup can be used as long as tablespaces support is not required",
         _ => "pg_basebackup 9.4 or higher is required for tablespaces support",
     };
@@ -129,12 +131,15 @@ fn backup_label_check(p: &mut Probe, rec: &mut Recorder, command: &str) {
     rec.init("backup_label");
     let pgdata = last.raw("pgdata").unwrap_or_default();
     let label = format!("{}/backup_label", pgdata.trim_end_matches('/'));
-    let exists = SshCommand::parse(command)
-        .is_some_and(|ssh| ssh.exists(&label, p.server.path_prefix()));
+    let exists =
+        SshCommand::parse(command).is_some_and(|ssh| ssh.exists(&label, p.server.path_prefix()));
     if exists {
         rec.result(
             false,
-            Some("Check that the PostgreSQL server is up and no 'backup_label' file is in PGDATA.".into()),
+            Some(
+                "Check that the PostgreSQL server is up and no 'backup_label' file is in PGDATA."
+                    .into(),
+            ),
         );
     }
 }

@@ -60,10 +60,7 @@ pub(super) fn check_directories(p: &mut Probe, rec: &mut Recorder) {
     dirs.push(p.dirs.meta_directory());
     for dir in dirs {
         if let Err((path, e)) = makedirs(&dir) {
-            rec.result(
-                false,
-                Some(format!("{}: {}", path.display(), strerror(&e))),
-            );
+            rec.result(false, Some(format!("{}: {}", path.display(), strerror(&e))));
             return;
         }
     }
@@ -216,7 +213,10 @@ pub(super) fn check_backup_manager(p: &mut Probe, rec: &mut Recorder) {
         .values()
         .filter(|b| b.status() == BackupStatus::Failed)
         .count();
-    rec.result(failed == 0, Some(format!("there are {failed} failed backups")));
+    rec.result(
+        failed == 0,
+        Some(format!("there are {failed} failed backups")),
+    );
     rec.init("minimum redundancy requirements");
     let done = all
         .values()
@@ -236,7 +236,12 @@ pub(super) fn check_configuration(p: &mut Probe, rec: &mut Recorder) {
     rec.init("configuration");
     if !p.server.msg_list.is_empty() {
         let mut result = CheckResult::new("configuration", false, None);
-        result.details = p.server.msg_list.iter().map(|m| format!("\t\t{m}")).collect();
+        result.details = p
+            .server
+            .msg_list
+            .iter()
+            .map(|m| format!("\t\t{m}"))
+            .collect();
         rec.push(result);
     }
 }

@@ -101,8 +101,14 @@ fn check_server(
             out.info(detail);
         }
         let mut entry = Map::new();
-        entry.insert("status".into(), Value::String(if r.ok { "OK" } else { "FAILED" }.into()));
-        entry.insert("hint".into(), Value::String(r.hint.clone().unwrap_or_default()));
+        entry.insert(
+            "status".into(),
+            Value::String(if r.ok { "OK" } else { "FAILED" }.into()),
+        );
+        entry.insert(
+            "hint".into(),
+            Value::String(r.hint.clone().unwrap_or_default()),
+        );
         doc.insert(json_key(&r.name), Value::Object(entry));
         if !r.ok && active {
             out.set_errored();

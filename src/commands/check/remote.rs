@@ -33,7 +33,10 @@ pub(super) fn check_postgres(p: &mut Probe, rec: &mut Recorder) {
             rec.result_as(
                 "no access to backup functions",
                 false,
-                Some("privileges for PostgreSQL backup functions are required (see documentation)".into()),
+                Some(
+                    "privileges for PostgreSQL backup functions are required (see documentation)"
+                        .into(),
+                ),
             );
         }
     }
@@ -82,7 +85,9 @@ fn check_standby(conninfo: &str, primary: &str, rec: &mut Recorder) {
     rec.init("PostgreSQL server is standby");
     let standby = postgres_checks::node_facts(conninfo);
     // Barman keeps a standby connection only when conninfo is in recovery.
-    let is_standby_conn = standby.as_ref().is_some_and(|f| f.in_recovery != Some(false));
+    let is_standby_conn = standby
+        .as_ref()
+        .is_some_and(|f| f.in_recovery != Some(false));
     if is_standby_conn && standby.as_ref().and_then(|f| f.in_recovery) == Some(true) {
         rec.result(true, None);
     } else {
@@ -228,7 +233,10 @@ fn identity(p: &Probe, remote: &Remote, rec: &mut Recorder, suffix: Option<&str>
         rec.result(true, Some("no system Id stored on disk".into()));
         return;
     }
-    let stored = store::load_identity(&p.dirs).ok().flatten().map(|i| i.systemid);
+    let stored = store::load_identity(&p.dirs)
+        .ok()
+        .flatten()
+        .map(|i| i.systemid);
     if stored.as_deref() != Some(systemid.as_str()) {
         rec.result(
             false,

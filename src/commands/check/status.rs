@@ -84,7 +84,9 @@ fn file_archiver_rows(remote: &Remote, rows: &mut Vec<Row>) {
         if failed.parse::<i64>().unwrap_or(0) > 0 {
             text.push_str(&format!(
                 " ({} at {})",
-                remote.text("last_failed_wal").unwrap_or_else(|| "None".into()),
+                remote
+                    .text("last_failed_wal")
+                    .unwrap_or_else(|| "None".into()),
                 time_of(remote, "last_failed_time").unwrap_or_default()
             ));
         }
@@ -139,7 +141,10 @@ fn rows(server: &ServerConfig) -> Vec<Row> {
         rows.push(Row(
             "primary_ssh_command",
             "SSH command to primary server",
-            server.str("primary_ssh_command").unwrap_or("None").to_string(),
+            server
+                .str("primary_ssh_command")
+                .unwrap_or("None")
+                .to_string(),
         ));
     }
     rows
