@@ -34,12 +34,52 @@ fn postgres_server(pg: &PgCluster) -> String {
     )
 }
 
-/// Hints whose numbers may move between the two runs (sizes of WAL still arriving).
+/// Hints whose numbers may move between the two runs (sizes of WAL still arriving, ages
+/// that grow by a second).
 fn stable(line: &str) -> String {
     if line.starts_with("\twal size: ") {
         return "\twal size: <size>".into();
     }
+    for marker in ["latest backup age: ", "latest wal age: "] {
+        if let Some(at) = line.find(marker) {
+            return format!("{}<age>", &line[..at + marker.len()]);
+        }
+    }
     line.to_string()
+}
+
+const FIXTURES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/barman-3.20/catalog"
+);
+
+/// Python Barman's catalog of the lab's `pg` server (three DONE backups and its xlog.db),
+/// plus a FAILED backup and two rejected WAL files.
+fn seed_catalog(home: &BarmanHome, server: &str) {
+    let dir = home.home().join(server);
+    let (meta, wals, errors) = (dir.join("meta"), dir.join("wals"), dir.join("errors"));
+    for d in [&meta, &wals, &errors] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    for id in ["20261124T004001", "20261124T004434", "20261124T004711"] {
+        std::fs::copy(
+            format!("{FIXTURES}/pg-{id}-backup.info"),
+            meta.join(format!("{id}-backup.info")),
+        )
+        .unwrap();
+    }
+    let failed = std::fs::read_to_string(format!("{FIXTURES}/pg-20261124T004711-backup.info"))
+        .unwrap()
+        .replace("status=DONE", "status=FAILED")
+        .replace("backup_id=20261124T004711", "backup_id=20261125T000000");
+    std::fs::write(meta.join("20261125T000000-backup.info"), failed).unwrap();
+    std::fs::copy(
+        format!("{FIXTURES}/pg-xlog.db"),
+        wals.join(format!("{server}-xlog.db")),
+    )
+    .unwrap();
+    std::fs::write(errors.join("000000010000000000000001.duplicate"), b"x").unwrap();
+    std::fs::write(errors.join("000000010000000000000002.unknown"), b"x").unwrap();
 }
 
 fn lines(run: &Run) -> Vec<String> {
@@ -53,6 +93,11 @@ fn json(text: &str) -> Value {
         for (_, checks) in servers.iter_mut() {
             if let Some(size) = checks.get_mut("wal_size") {
                 size["hint"] = Value::String("<size>".into());
+            }
+            for key in ["backup_maximum_age", "wal_maximum_age"] {
+                if let Some(hint) = checks.get_mut(key).and_then(|c| c.get_mut("hint")) {
+                    *hint = Value::String(stable(hint.as_str().unwrap_or_default()));
+                }
             }
         }
     }
@@ -94,6 +139,7 @@ fn nagios(run: &Run) -> Vec<String> {
                 .collect::<Vec<_>>()
                 .join(" ")
         })
+        .map(|l| stable(&l))
         .collect()
 }
 
@@ -261,7 +307,10 @@ fn check_and_status_with_postgres_down_inactive_and_disabled_servers() {
                 "down",
                 &format!(
                     "conninfo = {down}\nstreaming_conninfo = {down}\nbackup_method = postgres\n\
-                     archiver = on\npath_prefix = /usr/lib/postgresql/15/bin\n"
+                     archiver = on\npath_prefix = /usr/lib/postgresql/15/bin\n\
+                     last_backup_maximum_age = 1 day\nlast_backup_minimum_size = 1 Gi\n\
+                     last_wal_maximum_age = 1 hour\nminimum_redundancy = 5\n\
+                     retention_policy = RECOVERY WINDOW OF 2 WEEKS\n"
                 ),
             ),
             (
@@ -271,6 +320,7 @@ fn check_and_status_with_postgres_down_inactive_and_disabled_servers() {
             ("broken", "conninfo = host=127.0.0.1 port=1\nbackup_method = rsync\narchiver = on\n"),
         ],
     );
+    seed_catalog(&home, "down");
     for args in [
         &["check", "all"][..],
         &["check", "off"],
@@ -306,10 +356,6 @@ fn check_timeout_bounds_the_whole_check() {
     // An ssh_command that hangs: the ssh check never ends by itself.
     let slow = home.dir().join("slow-ssh");
     std::fs::write(&slow, "#!/bin/sh\nsleep 30\n").unwrap();
-    std::os::unix::fs::PermissionsExt::set_mode(
-        &mut std::fs::metadata(&slow).unwrap().permissions(),
-        0o755,
-    );
     std::fs::set_permissions(&slow, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     home.write_config(
         "",
@@ -338,4 +384,30 @@ fn check_timeout_bounds_the_whole_check() {
         "{}",
         run.stdout
     );
+}
+
+#[test]
+fn check_wal_archive_probe_switches_and_archives_a_wal() {
+    require!("PostgreSQL 15 binaries", pg_available());
+    let home = BarmanHome::new();
+    let pg = archiving_setup(&home);
+    home.write_config(
+        "",
+        &[(
+            "pgr",
+            &format!(
+                "conninfo = {}\nssh_command = ssh postgres@127.0.0.1\nbackup_method = rsync\n\
+                 archiver = on\nbackup_options = concurrent_backup\ncheck_timeout = 30\n",
+                pg.conninfo()
+            ),
+        )],
+    );
+    pg.execute("CREATE TABLE t AS SELECT g FROM generate_series(1, 1000) g");
+    let xlog_db = home.home().join("pgr/wals/pgr-xlog.db");
+    assert!(std::fs::metadata(&xlog_db).map_or(true, |m| m.len() == 0));
+    // The catalog is empty: check switches a WAL, waits for it and archives it, so the
+    // `WAL archive` line (shown only on failure) does not appear.
+    let run = home.run(&["check", "pgr"]);
+    assert!(!run.stdout.contains("WAL archive"), "{}", run.stdout);
+    assert!(std::fs::metadata(&xlog_db).unwrap().len() > 0);
 }
