@@ -9,6 +9,7 @@ pub mod lock;
 pub mod pg_backup;
 pub mod pg_tools;
 pub mod postgres;
+pub mod postgres_checks;
 pub mod privileges;
 pub mod rsync;
 pub mod system_info;

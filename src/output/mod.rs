@@ -7,6 +7,7 @@
 
 pub mod json;
 pub mod progress;
+pub mod nagios;
 pub mod python;
 
 use serde_json::{Map, Value};
@@ -52,6 +53,8 @@ pub struct Output {
     errored: bool,
     /// Exit code an error asked for (Barman's `exit_code=` keyword), instead of 1.
     exit_code: Option<u8>,
+    /// Nothing is shown (`check --nagios` prints only its own summary).
+    muted: bool,
     /// JSON mode: the structured result (server name → value) and message lists.
     doc: Map<String, Value>,
 }
@@ -71,6 +74,7 @@ impl Output {
             color,
             errored: false,
             exit_code: None,
+            muted: false,
             doc: Map::new(),
         }
     }
@@ -104,6 +108,17 @@ impl Output {
     /// The exit code an error asked for, if any.
     pub fn exit_code(&self) -> Option<u8> {
         self.exit_code
+    }
+
+    /// Show nothing from now on (messages still set the errored flag and are logged), as
+    /// Barman's Nagios writer does; the command prints its summary with [`print_raw`].
+    pub fn mute(&mut self) {
+        self.muted = true;
+    }
+
+    /// Set the exit code without a message (`check --nagios` exits 2 when CRITICAL).
+    pub fn set_exit_code(&mut self, code: u8) {
+        self.exit_code = Some(code);
     }
 
     /// Mark the run as failed without printing anything (e.g. a failed check line).
@@ -155,6 +170,9 @@ impl Output {
     }
 
     fn message(&mut self, list: &str, prefix: Option<(&str, Color)>, msg: &str) {
+        if self.muted {
+            return;
+        }
         let msg = redact(msg);
         match self.format {
             Format::Json => {
@@ -182,7 +200,7 @@ impl Output {
 
     /// Console only: print a result line on stdout (muted by `-q`). No-op in JSON mode.
     pub fn line(&mut self, text: &str) {
-        if self.format == Format::Console && !self.quiet {
+        if self.format == Format::Console && !self.quiet && !self.muted {
             write_out(&format!("{}\n", redact(text)));
         }
     }
@@ -210,7 +228,7 @@ impl Output {
     /// Flush the JSON document (one object, no trailing newline, as Barman). `-q` with JSON
     /// prints nothing at all.
     pub fn close(&mut self) {
-        if self.format == Format::Json && !self.quiet {
+        if self.format == Format::Json && !self.quiet && !self.muted {
             let doc = Value::Object(std::mem::take(&mut self.doc));
             write_out(&json::dumps(&doc));
         }
