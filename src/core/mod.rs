@@ -4,6 +4,7 @@
 pub mod archive_plan;
 pub mod backup_id;
 pub mod backup_info;
+pub mod backup_wals;
 pub mod checksums;
 pub mod compression;
 pub mod config;
