@@ -7,6 +7,7 @@
 mod harness;
 
 mod archive_wal;
+mod catalog;
 mod check_wal_archive;
 mod cli_config;
 mod cli_output;

@@ -26,8 +26,9 @@ const INTS: [&str; 8] = [
     "xlog_segment_size",
 ];
 
-/// `repr(datetime)` with a dateutil zone (`tzutc()` / `tzoffset(None, N)`).
-fn datetime_repr(t: &DateTime<FixedOffset>) -> String {
+/// `repr(datetime)` with the zone dateutil gives: `tzlocal()` for naive text and for `+00:00`
+/// on a UTC host, `tzutc()` for `+00:00` elsewhere, `tzoffset(None, N)` otherwise.
+fn datetime_repr(t: &DateTime<FixedOffset>, naive: bool, local_offset: FixedOffset) -> String {
     let mut parts = vec![
         t.year().to_string(),
         t.month().to_string(),
@@ -43,12 +44,20 @@ fn datetime_repr(t: &DateTime<FixedOffset>) -> String {
         parts.push(micros.to_string());
     }
     let offset = t.offset().local_minus_utc();
-    let zone = if offset == 0 {
+    let zone = if naive || (offset == 0 && local_offset.local_minus_utc() == 0) {
+        "tzlocal()".to_string()
+    } else if offset == 0 {
         "tzutc()".to_string()
     } else {
         format!("tzoffset(None, {offset})")
     };
     format!("datetime.datetime({}, tzinfo={zone})", parts.join(", "))
+}
+
+/// True when the time text carries a UTC offset.
+fn has_offset(text: &str) -> bool {
+    let time_part = text.get(10..).unwrap_or_default();
+    time_part.contains('+') || time_part.contains('-') || time_part.ends_with('Z')
 }
 
 /// The repr Barman prints.
@@ -63,9 +72,10 @@ pub fn backup_info_repr(info: &BackupInfo, local_offset: FixedOffset) -> String 
             ("status", None) => "'EMPTY'".to_string(),
             ("xlog_segment_size", None) => "16777216".to_string(),
             (_, None) => "None".to_string(),
-            ("begin_time" | "end_time", Some(text)) => info
-                .time(field, local_offset)
-                .map_or_else(|| str_repr(text), |t| datetime_repr(&t)),
+            ("begin_time" | "end_time", Some(text)) => info.time(field, local_offset).map_or_else(
+                || str_repr(text),
+                |t| datetime_repr(&t, !has_offset(text), local_offset),
+            ),
             (f, Some(text)) if DUMPED.contains(&f) => str_repr(text),
             (f, Some(text)) if INTS.contains(&f) => text.to_string(),
             (_, Some(text)) => str_repr(text),
