@@ -14,11 +14,26 @@ use std::path::{Path, PathBuf};
 /// # Errors
 /// Any failure leaves the previous file untouched and removes the temporary file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomic_with(path, |file| file.write_all(bytes))
+}
+
+/// Replace `path` durably with what `fill` writes (streamed through a buffer, so a large
+/// catalog file such as the xlog db is never held in memory).
+///
+/// # Errors
+/// Any failure, from `fill` or the file system, leaves the previous file untouched and
+/// removes the temporary file.
+pub fn write_atomic_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let dir = parent_of(path);
     let tmp = temp_name(path);
     let result = (|| {
-        let mut file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-        file.write_all(bytes)?;
+        let file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        let mut writer = std::io::BufWriter::new(file);
+        fill(&mut writer)?;
+        let file = writer.into_inner().map_err(|e| e.into_error())?;
         failpoint("durable.before_fsync");
         file.sync_all()?;
         drop(file);

@@ -6,6 +6,7 @@ pub mod backup_id;
 pub mod backup_info;
 pub mod backup_manifest;
 pub mod backup_record;
+pub mod backup_wals;
 pub mod checksums;
 pub mod compression;
 pub mod config;

@@ -6,8 +6,8 @@
 //! multi-server command keeps going after one server fails (as Barman's `error_occurred`).
 
 pub mod json;
-pub mod progress;
 pub mod nagios;
+pub mod progress;
 pub mod python;
 
 use serde_json::{Map, Value};

@@ -8,6 +8,7 @@ mod harness;
 
 mod archive_wal;
 mod backup;
+mod catalog;
 mod check;
 mod check_wal_archive;
 mod cli_config;

@@ -123,22 +123,22 @@ fn backup_server(
         if let Some(end_wal) = info.raw("end_wal") {
             let timeout = options.wait_timeout.unwrap_or(0);
             crate::commands::wal::wait_for_wal(ctx, out, server, Some(end_wal), timeout)?;
-            crate::commands::catalog::check_backup_status(server, &id, out)?;
+            crate::commands::catalog::check_backup_status(server, &lock_dir, &id, out)?;
         }
     }
     drop(lock);
     crate::commands::wal::archive_server(ctx, out, server, false)?;
     let mut status = info.status();
     if status == BackupStatus::WaitingForWals {
-        crate::commands::catalog::check_backup_status(server, &id, out)?;
+        crate::commands::catalog::check_backup_status(server, &lock_dir, &id, out)?;
         status = store::load_backup(&dirs, &id)?.status();
     }
     let backups = store::load_backups(&dirs)?;
     let has_previous = backups
         .iter()
         .any(|(other, b)| other.as_str() < id.as_str() && b.status().copy_done());
-    if !has_previous && !server.bool("worm_mode") {
-        crate::commands::catalog::remove_wal_before_backup(server, &id, out)?;
+    if !has_previous {
+        purge_before_first_backup(out, server, &dirs, &lock_dir, &info)?;
     }
     if status == BackupStatus::WaitingForWals {
         out.warning(
@@ -146,6 +146,39 @@ fn backup_server(
              This is a common behaviour in concurrent backup scenarios, and Barman automatically set the backup as DONE once all the required WAL files have been archived.\n\
              Hint: execute the backup command with '--wait'",
         );
+    }
+    Ok(())
+}
+
+/// The first backup of a server makes every older WAL useless: remove it (Barman's
+/// `_purge_unused_wal_files`), unless `worm_mode` keeps the archive immutable.
+fn purge_before_first_backup(
+    out: &mut Output,
+    server: &ServerConfig,
+    dirs: &ServerDirs,
+    lock_dir: &Path,
+    info: &BackupInfo,
+) -> crate::Result<()> {
+    let Some(begin_wal) = info.raw("begin_wal") else {
+        return Ok(());
+    };
+    let name = server.name();
+    out.info(&format!("This is the first backup for server {name}"));
+    if server.bool("worm_mode") {
+        out.info("'worm_mode' is enabled, skip purging of unused WAL files.");
+        return Ok(());
+    }
+    let protection = crate::core::backup_wals::WalProtection {
+        keep_from: Some(begin_wal.to_string()),
+        ..Default::default()
+    };
+    let removal = crate::adapters::catalog::wal_removal::remove_wals(dirs, lock_dir, &protection)
+        .map_err(|e| crate::Error::Fatal(e.to_string()))?;
+    if !removal.removed.is_empty() {
+        out.info_unlogged("WAL segments preceding the current backup have been found:");
+        for wal in &removal.removed {
+            out.info(&format!("\t{wal} from server {name} has been removed"));
+        }
     }
     Ok(())
 }

@@ -1,5 +1,18 @@
 //! Catalog commands: list-backups, show-backup, list-files, delete, keep, check-backup.
 
+mod check;
+mod common;
+mod delete;
+mod delete_repr;
+mod files;
+mod list;
+mod show;
+mod show_json;
+mod show_render;
+
+pub use check::check_backup_status;
+pub use delete::delete_backup;
+
 use crate::commands::Context;
 use crate::output::Output;
 
@@ -36,8 +49,7 @@ pub fn list_backups(
     servers: &[String],
     minimal: bool,
 ) -> crate::Result<()> {
-    let _ = (ctx, out, servers, minimal);
-    Err(crate::Error::Fatal("SCAFFOLD list-backups".into()))
+    list::run(ctx, out, servers, minimal)
 }
 
 /// `show-backup`.
@@ -47,8 +59,7 @@ pub fn show_backup(
     server: &str,
     backup_id: &str,
 ) -> crate::Result<()> {
-    let _ = (ctx, out, server, backup_id);
-    Err(crate::Error::Fatal("SCAFFOLD show-backup".into()))
+    show::run(ctx, out, server, backup_id)
 }
 
 /// `list-files`.
@@ -60,14 +71,12 @@ pub fn list_files(
     target: ListFilesTarget,
     list_empty_directories: bool,
 ) -> crate::Result<()> {
-    let _ = (ctx, out, server, backup_id, target, list_empty_directories);
-    Err(crate::Error::Fatal("SCAFFOLD list-files".into()))
+    files::list_files(ctx, out, server, backup_id, target, list_empty_directories)
 }
 
 /// `delete`.
 pub fn delete(ctx: &Context, out: &mut Output, server: &str, backup_id: &str) -> crate::Result<()> {
-    let _ = (ctx, out, server, backup_id);
-    Err(crate::Error::Fatal("SCAFFOLD delete".into()))
+    delete::run(ctx, out, server, backup_id)
 }
 
 /// `keep`.
@@ -78,8 +87,7 @@ pub fn keep(
     backup_id: &str,
     action: KeepAction,
 ) -> crate::Result<()> {
-    let _ = (ctx, out, server, backup_id, action);
-    Err(crate::Error::Fatal("SCAFFOLD keep".into()))
+    files::keep(ctx, out, server, backup_id, action)
 }
 
 /// `check-backup`.
@@ -89,24 +97,5 @@ pub fn check_backup(
     server: &str,
     backup_id: &str,
 ) -> crate::Result<()> {
-    let _ = (ctx, out, server, backup_id);
-    Err(crate::Error::Fatal("SCAFFOLD check-backup".into()))
-}
-
-// INTEGRATION-STUB (replaced by the catalog branch)
-/// stub
-pub fn check_backup_status(
-    _server: &crate::core::config::ServerConfig,
-    _id: &str,
-    _out: &mut Output,
-) -> crate::Result<()> {
-    Ok(())
-}
-/// stub
-pub fn remove_wal_before_backup(
-    _server: &crate::core::config::ServerConfig,
-    _id: &str,
-    _out: &mut Output,
-) -> crate::Result<()> {
-    Ok(())
+    check::run(ctx, out, server, backup_id)
 }

@@ -132,4 +132,3 @@ pub fn status(ctx: &Context, out: &mut Output, servers: &[String]) -> crate::Res
     }
     Ok(())
 }
-

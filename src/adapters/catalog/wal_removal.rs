@@ -1,0 +1,131 @@
+//! Removing archived WALs a deleted backup no longer needs (Barman's
+//! `remove_wal_before_backup` + `LocalWalStorageStrategy.delete`), under the xlogdb lock.
+//!
+//! The xlog db is streamed: kept lines go to a new file replaced atomically. Unlike Barman,
+//! which deletes the files first and rewrites the db after, the db is replaced first: a crash
+//! in between leaves unlisted files (harmless, `rebuild-xlogdb` lists them again), never a
+//! db listing files that are gone.
+
+use super::layout::ServerDirs;
+use super::store::{self, CatalogError};
+use super::xlog_db::{self, XlogDbWriteError};
+use crate::adapters::durable;
+use crate::adapters::lock::{LockFile, LockKind};
+use crate::core::backup_wals::WalProtection;
+use crate::core::wal_name::{is_any_xlog_file, WalFileName};
+use crate::core::xlog_db::XlogDbEntry;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+/// What a removal did.
+#[derive(Debug, Default)]
+pub struct Removal {
+    /// Names removed, in Barman's order (grouped by folder, in xlog db order).
+    pub removed: Vec<String>,
+    /// xlog db lines whose name is not a WAL name (dropped from the db, as Barman does).
+    pub bad_names: Vec<String>,
+    /// Files that could not be unlinked: (name, OS error text).
+    pub failures: Vec<(String, String)>,
+}
+
+fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> CatalogError + 'a {
+    move |source| CatalogError::Io {
+        op,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Remove every archived WAL `protection` does not keep, and its xlog db line.
+pub fn remove_wals(
+    dirs: &ServerDirs,
+    lock_dir: &Path,
+    protection: &WalProtection,
+) -> Result<Removal, XlogDbWriteError> {
+    xlog_db::ensure(dirs, lock_dir)?;
+    let _lock = LockFile::acquire(lock_dir, &LockKind::XlogDb(dirs.name.clone()))?;
+    let db = store::xlog_db_path(dirs);
+    let file = std::fs::File::open(&db).map_err(io("open", &db))?;
+    let mut removal = Removal::default();
+    let mut groups: Vec<(PathBuf, Vec<String>)> = Vec::new();
+    durable::write_atomic_with(&db, |out: &mut dyn Write| {
+        for line in BufReader::new(file).lines() {
+            let line = line?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let entry = XlogDbEntry::parse(&line)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+            if !is_any_xlog_file(&entry.name) {
+                removal.bad_names.push(entry.name);
+                continue;
+            }
+            if protection.keeps(&entry.name) {
+                out.write_all(entry.to_line().as_bytes())?;
+                continue;
+            }
+            let folder = wal_folder(dirs, &entry.name);
+            match groups.iter_mut().find(|(dir, _)| *dir == folder) {
+                Some((_, names)) => names.push(entry.name),
+                None => groups.push((folder, vec![entry.name])),
+            }
+        }
+        Ok(())
+    })
+    .map_err(io("rewrite", &db))?;
+    for (folder, names) in groups {
+        delete_group(&folder, names, &mut removal);
+    }
+    Ok(removal)
+}
+
+/// The folder holding an archived file (`wals/<hash>/`, or `wals/` for history files).
+fn wal_folder(dirs: &ServerDirs, name: &str) -> PathBuf {
+    let hash = name
+        .parse::<WalFileName>()
+        .map(|n| n.hash_dir())
+        .unwrap_or_default();
+    if hash.is_empty() {
+        dirs.wals_directory.clone()
+    } else {
+        dirs.wals_directory.join(hash)
+    }
+}
+
+/// Barman removes the whole hash folder when every file in it goes, else file by file
+/// (then the folders left empty, upwards, like `os.removedirs`).
+fn delete_group(folder: &Path, names: Vec<String>, removal: &mut Removal) {
+    let present: Option<Vec<String>> = std::fs::read_dir(folder).ok().map(|entries| {
+        entries
+            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect()
+    });
+    let whole = names.len() >= 256
+        || present.is_some_and(|present| present.iter().all(|p| names.contains(p)));
+    if whole && std::fs::remove_dir_all(folder).is_ok() {
+        if let Some(parent) = folder.parent() {
+            let _ = durable::fsync_dir(parent);
+        }
+        removal.removed.extend(names);
+        return;
+    }
+    for name in names {
+        match std::fs::remove_file(folder.join(&name)) {
+            Ok(()) => remove_empty_parents(folder),
+            Err(e) => removal.failures.push((name.clone(), e.to_string())),
+        }
+        removal.removed.push(name);
+    }
+    let _ = durable::fsync_dir(folder);
+}
+
+/// `os.removedirs`: remove `dir`, then each parent, stopping at the first that fails.
+fn remove_empty_parents(dir: &Path) {
+    let mut current = Some(dir);
+    while let Some(d) = current {
+        if std::fs::remove_dir(d).is_err() {
+            break;
+        }
+        current = d.parent().filter(|p| !p.as_os_str().is_empty());
+    }
+}

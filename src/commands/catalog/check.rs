@@ -1,0 +1,112 @@
+//! `check-backup`: the WAITING_FOR_WALS → DONE / FAILED state machine (Barman's
+//! `Server.check_backup` + `BackupManager.check_backup`), also run by `backup` after a copy.
+
+use super::common::{segment_size, ServerCatalog};
+use super::show::NO_FILTER;
+use crate::adapters::catalog::{layout::ServerDirs, store};
+use crate::adapters::lock::{LockError, LockFile, LockKind};
+use crate::commands::{select, Context};
+use crate::core::backup_info::{BackupInfo, BackupStatus};
+use crate::core::backup_wals::{check_backup, required_segments, CheckOutcome};
+use crate::core::config::ServerConfig;
+use crate::core::wal_name::WalFileName;
+use crate::output::Output;
+use std::path::{Path, PathBuf};
+
+/// `check-backup SERVER ID`.
+pub fn run(ctx: &Context, out: &mut Output, server: &str, backup_id: &str) -> crate::Result<()> {
+    let Some(server) = select::single(&ctx.config, server, out, NO_FILTER) else {
+        return Ok(());
+    };
+    let lock_dir = PathBuf::from(&ctx.config.global.barman_lock_directory);
+    let catalog = ServerCatalog::load(server, &lock_dir, *ctx.now.offset())?;
+    let Some(id) = catalog.resolve(backup_id, out) else {
+        return Ok(());
+    };
+    check_backup_status(server, &lock_dir, &id, out)
+}
+
+/// Re-evaluate the status of backup `id` of `server` from the WAL archive, under the
+/// backup's lock, saving backup.info when it changes state. A FAILED backup is refused
+/// with Barman's error; a busy lock is reported as info (another process checks it).
+pub fn check_backup_status(
+    server: &ServerConfig,
+    lock_dir: &Path,
+    id: &str,
+    out: &mut Output,
+) -> crate::Result<()> {
+    let dirs = crate::commands::status::server_dirs(server);
+    let mut info = store::load_backup(&dirs, id)?;
+    if info.status() == BackupStatus::Failed {
+        out.error("The validity of a failed backup cannot be checked");
+        return Ok(());
+    }
+    let kind = LockKind::Backup(server.name().to_string(), id.to_string());
+    let _lock = match LockFile::acquire(lock_dir, &kind) {
+        Ok(lock) => lock,
+        Err(LockError::Busy(_)) => {
+            out.info(&format!(
+                "Another process is holding the lock for backup {id} of server {}.",
+                server.name()
+            ));
+            return Ok(());
+        }
+        Err(LockError::PermissionDenied(path)) => {
+            out.error(&format!(
+                "Permission denied, unable to access '{}'",
+                path.display()
+            ));
+            return Ok(());
+        }
+        Err(e) => return Err(crate::Error::Fatal(e.to_string())),
+    };
+    let (Some(begin), Some(end)) = (
+        info.raw("begin_wal").map(str::to_string),
+        info.raw("end_wal").map(str::to_string),
+    ) else {
+        return Ok(());
+    };
+    let outcome = evaluate(&dirs, &info, &begin, &end)?;
+    let status = match &outcome {
+        CheckOutcome::Done => BackupStatus::Done,
+        CheckOutcome::WaitingForWals => BackupStatus::WaitingForWals,
+        CheckOutcome::Failed(error) => {
+            info.set_raw("error", Some(error.clone()));
+            BackupStatus::Failed
+        }
+    };
+    info.set_raw("status", Some(status.to_string()));
+    store::save_backup(&dirs, id, &info)?;
+    if let CheckOutcome::Failed(error) = outcome {
+        out.error(&format!(
+            "This backup has been marked as FAILED due to the following reason: {error}"
+        ));
+    }
+    Ok(())
+}
+
+fn evaluate(
+    dirs: &ServerDirs,
+    info: &BackupInfo,
+    begin: &str,
+    end: &str,
+) -> crate::Result<CheckOutcome> {
+    let timelines = store::last_wal_per_timeline(dirs)?;
+    let last = begin
+        .get(..8)
+        .and_then(|tli| timelines.get(tli))
+        .map(|entry| entry.name.clone());
+    let required = if begin.get(..8) == end.get(..8) {
+        required_segments(begin, end, info.int("version"), segment_size(info))
+    } else {
+        Vec::new()
+    };
+    let exists = |wal: &str| {
+        let hash = wal
+            .parse::<WalFileName>()
+            .map(|n| n.hash_dir())
+            .unwrap_or_default();
+        dirs.wals_directory.join(hash).join(wal).exists()
+    };
+    Ok(check_backup(begin, end, last.as_deref(), &required, exists))
+}

@@ -1,0 +1,250 @@
+//! What every catalog command needs about one server: its catalog loaded from disk, user
+//! input resolved to a backup, previous/next backups, keep targets, retention statuses and
+//! the WAL statistics of a backup (Barman's `BackupManager` + `Server` queries).
+
+use crate::adapters::catalog::layout::ServerDirs;
+use crate::adapters::catalog::{annotations, store, xlog_db};
+use crate::commands::status::server_dirs;
+use crate::core::backup_id::{self, BackupSummary};
+use crate::core::backup_info::{BackupInfo, BackupStatus};
+use crate::core::backup_wals::{self, Step, WalInfo};
+use crate::core::config::{OptionValue, ServerConfig};
+use crate::core::retention::{self, KeepTarget, RetentionInput, RetentionStatus};
+use crate::core::wal_segment_size::WalSegmentSize;
+use crate::output::Output;
+use chrono::{DateTime, FixedOffset};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A server's catalog, loaded once per command.
+pub struct ServerCatalog<'a> {
+    /// The server's configuration.
+    pub server: &'a ServerConfig,
+    /// Its catalog paths.
+    pub dirs: ServerDirs,
+    /// `barman_lock_directory`.
+    pub lock_dir: PathBuf,
+    /// Every backup (all statuses), by id.
+    pub backups: BTreeMap<String, BackupInfo>,
+    /// The zone naive backup times are read in.
+    pub local_offset: FixedOffset,
+}
+
+/// Barman's `backup_type` property (mode prefix, then parent id).
+pub fn backup_type(info: &BackupInfo) -> &'static str {
+    let mode = info.raw("mode").unwrap_or_default();
+    if mode.starts_with("snapshot") {
+        "snapshot"
+    } else if mode.starts_with("rsync") {
+        "rsync"
+    } else if info.raw("parent_backup_id").is_some() {
+        "incremental"
+    } else {
+        "full"
+    }
+}
+
+/// `children_backup_ids` as a list (`None` when null).
+pub fn children(info: &BackupInfo) -> Option<Vec<String>> {
+    info.raw("children_backup_ids")
+        .map(|ids| ids.split(',').map(str::to_string).collect())
+}
+
+/// `xlog_segment_size` of a backup (16 MiB when absent or invalid).
+pub fn segment_size(info: &BackupInfo) -> WalSegmentSize {
+    info.int("xlog_segment_size")
+        .and_then(|n| u64::try_from(n).ok())
+        .and_then(|n| WalSegmentSize::new(n).ok())
+        .unwrap_or_default()
+}
+
+impl<'a> ServerCatalog<'a> {
+    /// Load the catalog of `server`.
+    pub fn load(
+        server: &'a ServerConfig,
+        lock_dir: &Path,
+        local_offset: FixedOffset,
+    ) -> crate::Result<Self> {
+        let dirs = server_dirs(server);
+        let backups = store::load_backups(&dirs)?;
+        Ok(ServerCatalog {
+            server,
+            dirs,
+            lock_dir: lock_dir.to_path_buf(),
+            backups,
+            local_offset,
+        })
+    }
+
+    /// Resolve what the user typed to an existing backup id, printing Barman's error
+    /// (`Unknown backup '<arg>' for server '<srv>'`, ambiguous names) when it cannot.
+    pub fn resolve(&self, input: &str, out: &mut Output) -> Option<String> {
+        let summaries: Vec<BackupSummary> = self
+            .backups
+            .iter()
+            .filter_map(|(id, info)| {
+                Some(BackupSummary {
+                    id: id.parse().ok()?,
+                    status: info.status(),
+                    backup_type: backup_type(info).to_string(),
+                    name: info.raw("backup_name").map(str::to_string),
+                })
+            })
+            .collect();
+        match backup_id::resolve(input, self.server.name(), &summaries) {
+            Ok(id) if self.backups.contains_key(id.as_str()) => Some(id.to_string()),
+            Ok(_) => {
+                out.error(&format!(
+                    "Unknown backup '{input}' for server '{}'",
+                    self.server.name()
+                ));
+                None
+            }
+            Err(e) => {
+                out.error(&e.to_string());
+                None
+            }
+        }
+    }
+
+    /// The backup's time field in its own zone.
+    pub fn time(&self, info: &BackupInfo, field: &str) -> Option<DateTime<FixedOffset>> {
+        info.time(field, self.local_offset)
+    }
+
+    /// The raw keep annotation (`None` when absent).
+    pub fn keep_raw(&self, id: &str) -> crate::Result<Option<String>> {
+        Ok(annotations::read(&self.dirs, id, annotations::KEEP)?)
+    }
+
+    /// The keep target as retention reads it.
+    pub fn keep_target(&self, id: &str) -> crate::Result<Option<KeepTarget>> {
+        Ok(self
+            .keep_raw(id)?
+            .and_then(|v| KeepTarget::from_annotation(&v)))
+    }
+
+    /// The previous (`forward` false) or next backup whose copy is done, from `id`.
+    pub fn neighbour(&self, id: &str, forward: bool) -> Option<&str> {
+        let done = |(_, info): &(&String, &BackupInfo)| info.status().copy_done();
+        if forward {
+            self.backups
+                .range::<str, _>((std::ops::Bound::Excluded(id), std::ops::Bound::Unbounded))
+                .find(done)
+                .map(|(k, _)| k.as_str())
+        } else {
+            self.backups
+                .range::<str, _>((std::ops::Bound::Unbounded, std::ops::Bound::Excluded(id)))
+                .rev()
+                .find(done)
+                .map(|(k, _)| k.as_str())
+        }
+    }
+
+    /// Retention statuses of every non-EMPTY backup, `None` when no policy is enforced.
+    pub fn retention(
+        &self,
+        now: DateTime<FixedOffset>,
+    ) -> crate::Result<Option<BTreeMap<String, RetentionStatus>>> {
+        let Some(policy) = self.server.retention_policy() else {
+            return Ok(None);
+        };
+        let mut inputs = Vec::new();
+        for (id, info) in &self.backups {
+            if info.status() == BackupStatus::Empty {
+                continue;
+            }
+            inputs.push(RetentionInput {
+                id: id.clone(),
+                status: info.status(),
+                end_time: self.time(info, "end_time"),
+                keep: if info.status() == BackupStatus::Done {
+                    self.keep_target(id)?
+                } else {
+                    None
+                },
+                parent: info.raw("parent_backup_id").map(str::to_string),
+                children: children(info),
+            });
+        }
+        Ok(Some(retention::evaluate(
+            policy,
+            self.server.minimum_redundancy(),
+            &inputs,
+            now,
+        )))
+    }
+
+    /// Make sure the xlog db exists (Barman rebuilds a missing one on first access).
+    pub fn ensure_xlog_db(&self) -> crate::Result<()> {
+        xlog_db::ensure(&self.dirs, &self.lock_dir).map_err(|e| crate::Error::Fatal(e.to_string()))
+    }
+
+    /// Walk the WALs of `id` until the next backup (`get_wal_until_next_backup`).
+    ///
+    /// # Errors
+    /// `Err(Ok(name))` for an xlog db name that is not a WAL name; `Err(Err(e))` for I/O.
+    pub fn for_each_wal_until_next(
+        &self,
+        id: &str,
+        include_history: bool,
+        mut visit: impl FnMut(&crate::core::xlog_db::XlogDbEntry),
+    ) -> Result<(), Result<String, crate::Error>> {
+        let Some(info) = self.backups.get(id) else {
+            return Ok(());
+        };
+        let begin = info.raw("begin_wal").unwrap_or_default().to_string();
+        let next_end = self
+            .neighbour(id, true)
+            .and_then(|next| self.backups.get(next))
+            .and_then(|next| next.raw("end_wal"))
+            .map(str::to_string);
+        self.ensure_xlog_db().map_err(Err)?;
+        let mut failure = None;
+        let mut stopped = false;
+        store::for_each_wal(&self.dirs, |entry| {
+            if stopped || failure.is_some() {
+                return;
+            }
+            match backup_wals::until_next_step(
+                &entry.name,
+                &begin,
+                next_end.as_deref(),
+                include_history,
+            ) {
+                Ok(Step::Take) => visit(&entry),
+                Ok(Step::Skip) => {}
+                Ok(Step::Stop) => stopped = true,
+                Err(name) => failure = Some(name),
+            }
+        })
+        .map_err(|e| Err(e.into()))?;
+        failure.map_or(Ok(()), |name| Err(Ok(name)))
+    }
+
+    /// `Server.get_wal_info` of a backup.
+    pub fn wal_info(&self, id: &str) -> Result<WalInfo, Result<String, crate::Error>> {
+        let mut wal_info = WalInfo::default();
+        let Some(info) = self.backups.get(id) else {
+            return Ok(wal_info);
+        };
+        let begin = info.raw("begin_wal").unwrap_or_default().to_string();
+        let end = info.raw("end_wal").unwrap_or_default().to_string();
+        self.for_each_wal_until_next(id, false, |entry| wal_info.add(entry, &begin, &end))?;
+        wal_info.finish(segment_size(info).bytes());
+        Ok(wal_info)
+    }
+
+    /// `backup_options` contains `concurrent_backup`.
+    pub fn concurrent_backup(&self) -> bool {
+        matches!(self.server.get("backup_options"), Some(OptionValue::Csv(_, items)) if items.iter().any(|i| i == "concurrent_backup"))
+    }
+}
+
+/// Barman's message for an xlog db line that is not a WAL name.
+pub fn bad_wal_name_message(name: &str, server: &str, kind: &str) -> String {
+    format!(
+        "invalid {kind} name {}\nHINT: Please run \"barman rebuild-xlogdb {server}\" to solve this issue",
+        crate::core::py_literal::str_repr(name)
+    )
+}

@@ -1,0 +1,322 @@
+//! `delete`: remove a backup (and its incremental descendants) with Barman's checks, locks,
+//! WAL clean-up and messages (`Server.delete_backup`, `BackupManager.delete_backup`).
+
+use super::common::{backup_type, bad_wal_name_message, children, ServerCatalog};
+use super::delete_repr::backup_info_repr;
+use crate::adapters::catalog::{annotations, backup_dir, store, wal_removal};
+use crate::adapters::lock::{LockError, LockFile, LockKind};
+use crate::commands::{select, Context};
+use crate::core::backup_info::BackupStatus;
+use crate::core::backup_wals::{should_remove_wals, BackupWalRange, WalProtection};
+use crate::core::config::ServerConfig;
+use crate::core::retention::KeepTarget;
+use crate::output::python::{ctime, human_timedelta};
+use crate::output::Output;
+use std::path::{Path, PathBuf};
+
+/// restore, get-wal and delete refuse disabled servers, run on inactive ones.
+const REFUSE_DISABLED: select::Policy = select::Policy {
+    inactive_is_error: false,
+    skip_inactive: false,
+    disabled_is_error: true,
+};
+
+/// `delete SERVER ID`.
+pub fn run(ctx: &Context, out: &mut Output, server: &str, backup_id: &str) -> crate::Result<()> {
+    let Some(server) = select::single(&ctx.config, server, out, REFUSE_DISABLED) else {
+        return Ok(());
+    };
+    let lock_dir = PathBuf::from(&ctx.config.global.barman_lock_directory);
+    let catalog = ServerCatalog::load(server, &lock_dir, *ctx.now.offset())?;
+    let Some(id) = catalog.resolve(backup_id, out) else {
+        return Ok(());
+    };
+    if !delete_checked(&catalog, &id, out)? {
+        let repr = backup_info_repr(&catalog.backups[&id], catalog.local_offset);
+        out.error(&format!("Cannot delete backup ({} {repr})", server.name()));
+    }
+    Ok(())
+}
+
+/// Barman's `Server.delete_backup`: refuse kept backups and minimum-redundancy violations,
+/// then take the server lock and delete the incremental tree bottom-up.
+fn delete_checked(catalog: &ServerCatalog, id: &str, out: &mut Output) -> crate::Result<bool> {
+    let name = catalog.server.name();
+    let info = &catalog.backups[id];
+    if catalog.keep_raw(id)?.is_some() {
+        out.warning(&format!(
+            "Skipping delete of backup {id} for server {name} as it has a current keep request. If you really want to delete this backup please remove the keep and try again."
+        ));
+        return Ok(false);
+    }
+    let done_full = catalog
+        .backups
+        .values()
+        .filter(|b| b.status() == BackupStatus::Done && backup_type(b) != "incremental")
+        .count();
+    let minimum = catalog.server.minimum_redundancy();
+    if info.status() == BackupStatus::Done
+        && info.raw("parent_backup_id").is_none()
+        && minimum as usize >= done_full
+    {
+        out.warning(&format!(
+            "Skipping delete of backup {id} for server {name} due to minimum redundancy requirements (minimum redundancy = {minimum}, current redundancy = {done_full})"
+        ));
+        return Ok(false);
+    }
+    if children(info).is_some() {
+        out.warning(&format!(
+            "Backup {id} has incremental backups which depend on it. Deleting all backups in the tree"
+        ));
+    }
+    let _lock = match LockFile::acquire(&catalog.lock_dir, &LockKind::ServerBackup(name.into())) {
+        Ok(lock) => lock,
+        Err(LockError::Busy(_)) => {
+            out.error(&format!(
+                "Another process in running on server {name}. Impossible to delete the backup."
+            ));
+            return Ok(false);
+        }
+        Err(LockError::PermissionDenied(path)) => {
+            out.error(&format!(
+                "Permission denied, unable to access '{}'",
+                path.display()
+            ));
+            return Ok(false);
+        }
+        Err(e) => return Err(crate::Error::Fatal(e.to_string())),
+    };
+    let mut tree = Vec::new();
+    walk_tree(catalog, id, &mut tree);
+    let mut deleted = false;
+    for member in tree {
+        deleted = delete_backup(catalog.server, &catalog.lock_dir, &member, out, true)?;
+        if !deleted && member != id {
+            out.error("Failed to delete one of its incremental backups. Make sure all its dependent backups are deletable and try again.");
+            break;
+        }
+    }
+    Ok(deleted)
+}
+
+/// `walk_backups_tree`: descendants first (depth first), then the backup itself.
+fn walk_tree(catalog: &ServerCatalog, id: &str, tree: &mut Vec<String>) {
+    if let Some(kids) = catalog.backups.get(id).and_then(children) {
+        for kid in kids {
+            if catalog.backups.contains_key(&kid) {
+                walk_tree(catalog, &kid, tree);
+            }
+        }
+    }
+    tree.push(id.to_string());
+}
+
+/// Delete one backup under its `.<server>-<ID>.lock` (Barman's `perform_delete_backup` +
+/// `BackupManager.delete_backup`), without the keep/redundancy checks: retention calls it
+/// directly. `skip_wal_cleanup_if_standalone` is true for `barman delete`, false for
+/// retention. Returns whether the backup was deleted.
+pub fn delete_backup(
+    server: &ServerConfig,
+    lock_dir: &Path,
+    id: &str,
+    out: &mut Output,
+    skip_wal_cleanup_if_standalone: bool,
+) -> crate::Result<bool> {
+    let name = server.name();
+    let kind = LockKind::Backup(name.to_string(), id.to_string());
+    let lock = match LockFile::acquire(lock_dir, &kind) {
+        Ok(lock) => lock,
+        Err(LockError::Busy(_)) => {
+            out.error(&format!(
+                "Another process is holding the lock for backup {id} of server {name}."
+            ));
+            return Ok(false);
+        }
+        Err(LockError::PermissionDenied(path)) => {
+            out.error(&format!(
+                "Permission denied, unable to access '{}'",
+                path.display()
+            ));
+            return Ok(false);
+        }
+        Err(e) => return Err(crate::Error::Fatal(e.to_string())),
+    };
+    let offset = *chrono::Local::now().offset();
+    let catalog = ServerCatalog::load(server, lock_dir, offset)?;
+    let deleted = delete_locked(&catalog, id, out, skip_wal_cleanup_if_standalone)?;
+    if deleted {
+        let path = lock.path().to_path_buf();
+        drop(lock);
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(deleted)
+}
+
+fn delete_locked(
+    catalog: &ServerCatalog,
+    id: &str,
+    out: &mut Output,
+    skip_if_standalone: bool,
+) -> crate::Result<bool> {
+    let name = catalog.server.name();
+    let dirs = &catalog.dirs;
+    let Some(info) = catalog.backups.get(id) else {
+        return Ok(false);
+    };
+    // The marker goes first: a crash from here on leaves a backup cron deletes again.
+    annotations::write(dirs, id, annotations::DELETE_THIS, "delete")?;
+    let start = chrono::Local::now();
+    let clock = std::time::Instant::now();
+    out.info(&format!("Deleting backup {id} for server {name}"));
+    let mut previous = Vec::new();
+    let mut cursor = id.to_string();
+    while let Some(prev) = catalog.neighbour(&cursor, false) {
+        let b = &catalog.backups[prev];
+        previous.push(BackupWalRange {
+            id: prev.to_string(),
+            begin_wal: b.raw("begin_wal").map(str::to_string),
+            end_wal: b.raw("end_wal").map(str::to_string),
+            keep: catalog.keep_target(prev)?,
+        });
+        if previous
+            .last()
+            .is_some_and(|p| p.keep != Some(KeepTarget::Standalone))
+        {
+            break;
+        }
+        cursor = prev.to_string();
+    }
+    let (remove, ranges) = should_remove_wals(&previous, skip_if_standalone);
+    let next = catalog.neighbour(id, true).map(str::to_string);
+    let oids = tablespace_oids(info);
+    if let Err(e) = backup_dir::delete_data(dirs, id, &oids) {
+        out.error(&format!(
+            "Failure deleting backup {id} for server {name}.\n{e}"
+        ));
+        return Ok(false);
+    }
+    if remove {
+        remove_wals(catalog, id, next.as_deref(), ranges, out)?;
+    }
+    annotations::delete(dirs, id, annotations::DELETE_THIS)?;
+    if let Err(e) = backup_dir::delete_base(dirs, id) {
+        out.error(&format!(
+            "Failure deleting backup {id} for server {name}.\n{e}\nPlease manually remove the '{}' directory",
+            dirs.backup_base(id).display()
+        ));
+        return Ok(false);
+    }
+    backup_dir::delete_backup_info(dirs, id)?;
+    out.info(&format!(
+        "Deleted backup {id} (start time: {}, elapsed time: {})",
+        ctime(&start.fixed_offset()),
+        human_timedelta(clock.elapsed().as_secs_f64())
+    ));
+    after_delete(catalog, id, info, next.as_deref())?;
+    Ok(true)
+}
+
+fn tablespace_oids(info: &crate::core::backup_info::BackupInfo) -> Vec<i64> {
+    super::show_render::tablespace_list(info)
+        .into_iter()
+        .filter_map(|(_, oid, _)| oid.parse().ok())
+        .collect()
+}
+
+fn remove_wals(
+    catalog: &ServerCatalog,
+    id: &str,
+    next: Option<&str>,
+    ranges: Vec<(String, String)>,
+    out: &mut Output,
+) -> crate::Result<()> {
+    let name = catalog.server.name();
+    let until = match next {
+        Some(next) => Some(next.to_string()),
+        None if catalog.concurrent_backup() => Some(id.to_string()),
+        None => None,
+    };
+    let mut protection = WalProtection {
+        ranges,
+        ..WalProtection::default()
+    };
+    if let Some(until) = until.as_deref().and_then(|u| catalog.backups.get(u)) {
+        protection.keep_from = until.raw("begin_wal").map(str::to_string);
+        let archiving = [
+            BackupStatus::Started,
+            BackupStatus::WaitingForWals,
+            BackupStatus::Done,
+            BackupStatus::Syncing,
+        ];
+        protection.timelines = catalog
+            .backups
+            .iter()
+            .filter(|(bid, b)| bid.as_str() != id && archiving.contains(&b.status()))
+            .filter_map(|(_, b)| b.int("timeline").and_then(|t| u32::try_from(t).ok()))
+            .collect();
+        if let Some(tli) = until.int("timeline").and_then(|t| u32::try_from(t).ok()) {
+            protection.timelines.remove(&tli);
+        }
+    }
+    out.info("Delete associated WAL segments:");
+    let removal = wal_removal::remove_wals(&catalog.dirs, &catalog.lock_dir, &protection)
+        .map_err(|e| crate::Error::Fatal(e.to_string()))?;
+    for bad in &removal.bad_names {
+        out.error(&bad_wal_name_message(bad, name, "WAL segment"));
+    }
+    for (wal, error) in &removal.failures {
+        out.warning(&format!(
+            "Ignoring deletion of WAL file {wal} for server {name}: {error}"
+        ));
+    }
+    for wal in &removal.removed {
+        out.info(&format!("\t{wal}"));
+    }
+    Ok(())
+}
+
+/// Update the parent's `children_backup_ids`, recompute the next rsync backup's sizes, drop
+/// the sync lock file.
+fn after_delete(
+    catalog: &ServerCatalog,
+    id: &str,
+    info: &crate::core::backup_info::BackupInfo,
+    next: Option<&str>,
+) -> crate::Result<()> {
+    let dirs = &catalog.dirs;
+    if let Some(parent_id) = info.raw("parent_backup_id") {
+        if let Some(parent) = catalog
+            .backups
+            .get(parent_id)
+            .filter(|p| p.status() != BackupStatus::Empty)
+        {
+            let mut parent = parent.clone();
+            let kids: Vec<String> = children(&parent)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|k| k != id)
+                .collect();
+            parent.set_raw(
+                "children_backup_ids",
+                (!kids.is_empty()).then(|| kids.join(",")),
+            );
+            store::save_backup(dirs, parent_id, &parent)?;
+        }
+    }
+    if let Some(next_id) = next {
+        let mut next_info = catalog.backups[next_id].clone();
+        if backup_type(&next_info) == "rsync" {
+            let (size, dedup) = backup_dir::sizes(dirs, next_id);
+            next_info.set_raw("size", Some(size.to_string()));
+            next_info.set_raw("deduplicated_size", Some(dedup.to_string()));
+            store::save_backup(dirs, next_id, &next_info)?;
+        }
+    }
+    let sync_lock = catalog
+        .lock_dir
+        .join(LockKind::SyncBackup(catalog.server.name().into(), id.into()).file_name());
+    if sync_lock.exists() {
+        let _ = std::fs::remove_file(sync_lock);
+    }
+    Ok(())
+}

@@ -1,0 +1,219 @@
+//! `show-backup`: gather everything Barman's `Server.get_backup_ext_info` knows about one
+//! backup (catalog neighbours, WAL statistics, retention status, copy statistics, child
+//! timelines, incremental chain), then render it (see `show_render`).
+
+use super::common::{backup_type, bad_wal_name_message, children, ServerCatalog};
+use super::show_render;
+use crate::commands::{select, Context};
+use crate::core::backup_info::BackupInfo;
+use crate::core::backup_wals::WalInfo;
+use crate::core::lsn::Lsn;
+use crate::core::py_literal::PyValue;
+use crate::core::timeline::parse_history;
+use crate::output::Output;
+use std::path::PathBuf;
+
+/// Everything show-backup prints about a copy-done backup beyond its backup.info.
+pub struct Extended {
+    /// Previous copy-done backup.
+    pub previous: Option<String>,
+    /// Next copy-done backup.
+    pub next: Option<String>,
+    /// WAL statistics.
+    pub wal: WalInfo,
+    /// Retention label, `None` when no policy is enforced.
+    pub retention: Option<String>,
+    /// Timelines forked from this backup's timeline after its end.
+    pub children_timelines: Vec<u32>,
+    /// `copy_stats['copy_time']` when > 0.
+    pub copy_time: Option<PyValue>,
+    /// `copy_stats['analysis_time']` when ≥ 1.
+    pub analysis_time: Option<PyValue>,
+    /// `deduplicated_size / copy_time` when both are > 0.
+    pub throughput: Option<f64>,
+    /// `copy_stats['number_of_workers']` (1 unless more).
+    pub workers: i64,
+    /// Root of the incremental chain and its length.
+    pub root: (String, usize),
+    /// `backup_type`.
+    pub backup_type: &'static str,
+    /// Estimated deduplication ratio (`None` = Python's integer 0).
+    pub dedup_ratio: Option<f64>,
+    /// Estimated bytes saved (`None` = Python's integer 0).
+    pub est_dedup_size: Option<f64>,
+}
+
+/// `show-backup SERVER ID`.
+pub fn run(ctx: &Context, out: &mut Output, server: &str, backup_id: &str) -> crate::Result<()> {
+    let Some(server) = select::single(&ctx.config, server, out, NO_FILTER) else {
+        return Ok(());
+    };
+    let lock_dir = PathBuf::from(&ctx.config.global.barman_lock_directory);
+    let catalog = ServerCatalog::load(server, &lock_dir, *ctx.now.offset())?;
+    let Some(id) = catalog.resolve(backup_id, out) else {
+        return Ok(());
+    };
+    let info = &catalog.backups[&id];
+    let extended = if info.status().copy_done() {
+        match extended(ctx, &catalog, &id, info) {
+            Ok(ext) => Some(ext),
+            Err(Ok(name)) => {
+                out.error(&bad_wal_name_message(&name, server.name(), "xlog segment"));
+                return Ok(());
+            }
+            Err(Err(e)) => return Err(e),
+        }
+    } else {
+        None
+    };
+    if out.is_json() {
+        let doc = show_render::json(&catalog, &id, info, extended.as_ref());
+        out.json_set(info.raw("server_name").unwrap_or("None"), doc);
+    } else {
+        for line in show_render::console(&catalog, &id, info, extended.as_ref()) {
+            out.line(&line);
+        }
+    }
+    Ok(())
+}
+
+/// Commands that show every server whatever its state.
+pub const NO_FILTER: select::Policy = select::Policy {
+    inactive_is_error: false,
+    skip_inactive: false,
+    disabled_is_error: false,
+};
+
+fn number(value: Option<&PyValue>) -> f64 {
+    match value {
+        Some(PyValue::Int(n)) => *n as f64,
+        Some(PyValue::Float(f)) => *f,
+        _ => 0.0,
+    }
+}
+
+fn copy_stat(info: &BackupInfo, key: &str) -> Option<PyValue> {
+    match info.literal("copy_stats")? {
+        PyValue::Dict(items) => items
+            .into_iter()
+            .find(|(k, _)| matches!(k, PyValue::Str(s) if s == key))
+            .map(|(_, v)| v),
+        _ => None,
+    }
+}
+
+fn extended(
+    ctx: &Context,
+    catalog: &ServerCatalog,
+    id: &str,
+    info: &BackupInfo,
+) -> Result<Extended, Result<String, crate::Error>> {
+    let wal = catalog.wal_info(id)?;
+    let retention = catalog.retention(ctx.now).map_err(Err)?.map(|report| {
+        report
+            .get(id)
+            .map_or_else(|| "-".into(), ToString::to_string)
+    });
+    let copy_time = copy_stat(info, "copy_time").filter(|v| number(Some(v)) > 0.0);
+    let analysis_time = copy_stat(info, "analysis_time").filter(|v| number(Some(v)) >= 1.0);
+    let dedup = info.int("deduplicated_size").unwrap_or(0);
+    let throughput = copy_time
+        .as_ref()
+        .filter(|_| dedup > 0)
+        .map(|t| dedup as f64 / number(Some(t)));
+    let workers = copy_stat(info, "number_of_workers")
+        .map(|v| number(Some(&v)) as i64)
+        .filter(|n| *n > 1 && throughput.is_some())
+        .unwrap_or(1);
+    let kind = backup_type(info);
+    let base_size = if kind == "rsync" {
+        info.int("size")
+    } else {
+        info.int("cluster_size")
+    };
+    let dedup_ratio = match (base_size.filter(|s| *s != 0), dedup) {
+        (Some(size), d) if d != 0 => Some(1.0 - d as f64 / size as f64),
+        _ => None,
+    };
+    let reference = info
+        .int("cluster_size")
+        .filter(|s| *s != 0)
+        .or(info.int("size"));
+    let est_dedup_size = match (reference, dedup_ratio) {
+        (Some(r), Some(ratio)) => Some(r as f64 * ratio),
+        _ => None,
+    };
+    Ok(Extended {
+        previous: catalog.neighbour(id, false).map(str::to_string),
+        next: catalog.neighbour(id, true).map(str::to_string),
+        wal,
+        retention,
+        children_timelines: children_timelines(catalog, info),
+        copy_time,
+        analysis_time,
+        throughput,
+        workers,
+        root: root(catalog, id),
+        backup_type: kind,
+        dedup_ratio,
+        est_dedup_size,
+    })
+}
+
+/// Barman's `walk_to_root`: follow `parent_backup_id` while the parent exists.
+fn root(catalog: &ServerCatalog, id: &str) -> (String, usize) {
+    let mut current = id.to_string();
+    let mut size = 1;
+    while let Some(parent) = catalog
+        .backups
+        .get(&current)
+        .and_then(|b| b.raw("parent_backup_id"))
+        .filter(|p| {
+            catalog
+                .backups
+                .get(*p)
+                .is_some_and(|b| b.status() != crate::core::backup_info::BackupStatus::Empty)
+        })
+    {
+        current = parent.to_string();
+        size += 1;
+    }
+    (current, size)
+}
+
+/// Barman's `get_children_timelines(timeline, forked_after=end_xlog)`: read
+/// `wals/<TLI+n>.history` while they exist, keep the lines branching from our timeline
+/// after the backup's end.
+fn children_timelines(catalog: &ServerCatalog, info: &BackupInfo) -> Vec<u32> {
+    let Some(tli) = info.int("timeline").and_then(|t| u32::try_from(t).ok()) else {
+        return Vec::new();
+    };
+    let forked_after = info.raw("end_xlog").and_then(|l| l.parse::<Lsn>().ok());
+    let mut found = Vec::new();
+    let mut child = tli;
+    loop {
+        child += 1;
+        let path = catalog
+            .dirs
+            .wals_directory
+            .join(format!("{child:08X}.history"));
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            break;
+        };
+        for entry in parse_history(&text).unwrap_or_default() {
+            if entry.parent.get() != tli {
+                continue;
+            }
+            if forked_after.is_some_and(|after| entry.switchpoint < after) {
+                continue;
+            }
+            found.push(child);
+        }
+    }
+    found
+}
+
+/// `children_backup_ids` for the catalog block.
+pub fn children_ids(info: &BackupInfo) -> Option<Vec<String>> {
+    children(info)
+}
