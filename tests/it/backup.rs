@@ -432,3 +432,27 @@ fn backup_interop_with_python_barman_in_one_catalog() {
     assert_eq!(listed.stdout.lines().count(), 3, "{}", listed.stdout);
     python_lists(&lab.home, mine);
 }
+
+/// Progress (bytes, rate) is drawn on a terminal, and nowhere else.
+#[test]
+fn backup_progress_shows_on_a_terminal_only() {
+    require!("PostgreSQL 15", pg_available());
+    let lab = lab(&|_| "backup_method = local-rsync\n".to_string());
+    let plain = lab.home.run(&["backup", "pg", "--bwlimit", "8000"]);
+    assert_eq!(plain.code, 0, "{}\n{}", plain.stdout, plain.stderr);
+    assert!(!plain.stderr.contains("B/s"), "{}", plain.stderr);
+    // `script` gives the command a pseudo-terminal.
+    let cmd = format!(
+        "{} -c {} backup pg --bwlimit 8000",
+        env!("CARGO_BIN_EXE_barman"),
+        lab.home.config_path().display()
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let tty = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&tty.stdout);
+    assert!(tty.status.success(), "{text}");
+    assert!(text.contains("rsync [") && text.contains("B/s"), "{text}");
+}

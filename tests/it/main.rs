@@ -9,6 +9,7 @@ mod harness;
 mod archive_wal;
 mod backup;
 mod catalog;
+mod catalog_generated;
 mod check;
 mod check_wal_archive;
 mod cli_config;

@@ -83,6 +83,26 @@ fn backup_server(
             return Ok(());
         }
     };
+    let lock_dir = PathBuf::from(&ctx.config.global.barman_lock_directory);
+    let parent = match &options.incremental {
+        Some(arg) => {
+            let catalog = crate::commands::catalog::ServerCatalog::load(
+                server,
+                &lock_dir,
+                *ctx.now.offset(),
+            )?;
+            let Some(id) = catalog.resolve(arg, out) else {
+                return Ok(());
+            };
+            let info = catalog
+                .backups
+                .get(&id)
+                .cloned()
+                .unwrap_or_else(BackupInfo::empty);
+            Some((id, info))
+        }
+        None => None,
+    };
     let failed = crate::commands::check::run_checks(ctx, server)
         .into_iter()
         .filter(|c| !c.ok && crate::commands::check::is_critical(&c.name))
@@ -103,7 +123,6 @@ fn backup_server(
         ));
         return Ok(());
     }
-    let lock_dir = PathBuf::from(&ctx.config.global.barman_lock_directory);
     let lock = match LockFile::acquire(&lock_dir, &LockKind::ServerBackup(name.to_string())) {
         Ok(lock) => lock,
         Err(LockError::Busy(_)) => {
@@ -115,7 +134,7 @@ fn backup_server(
             return Ok(());
         }
     };
-    let outcome = take_backup(out, server, &dirs, &settings, options)?;
+    let outcome = take_backup(out, server, &dirs, &settings, options, parent.as_ref())?;
     let Some((id, info)) = outcome else {
         return Ok(());
     };
@@ -229,6 +248,8 @@ pub(crate) struct Running<'a> {
     pub info: BackupInfo,
     pub action: String,
     pub copy_start: Option<chrono::DateTime<chrono::Local>>,
+    /// The parent of an incremental backup.
+    pub parent: Option<String>,
 }
 
 impl Running<'_> {
@@ -297,6 +318,7 @@ fn take_backup(
     dirs: &ServerDirs,
     settings: &Settings,
     options: &BackupOptions,
+    parent: Option<&(String, BackupInfo)>,
 ) -> crate::Result<Option<(String, BackupInfo)>> {
     let mut session = match BackupSession::connect(server.conninfo().unwrap_or("")) {
         Ok(s) => s,
@@ -312,6 +334,12 @@ fn take_backup(
             return Ok(None);
         }
     };
+    if let Some((parent_id, parent_info)) = parent {
+        if let Err(problem) = validate_incremental(settings, &facts, parent_id, parent_info) {
+            out.error(&format!("failed to start backup: {problem}"));
+            return Ok(None);
+        }
+    }
     if let Some(problem) = write_identity(dirs, &facts)? {
         out.error(&problem);
         return Ok(None);
@@ -322,13 +350,14 @@ fn take_backup(
     info.set_raw("mode", Some(settings.method.mode().to_string()));
     info.set_raw("systemid", facts.systemid.clone());
     info.set_raw("backup_name", options.name.clone());
-    info.set_raw("parent_backup_id", None);
+    info.set_raw("parent_backup_id", parent.map(|(id, _)| id.clone()));
     let mut running = Running {
         server,
         dirs,
         settings,
         id: id.clone(),
         info,
+        parent: parent.map(|(id, _)| id.clone()),
         action: "starting backup".into(),
         copy_start: None,
     };
@@ -380,7 +409,41 @@ fn take_backup(
             ));
         }
     }
+    if let Some(parent_id) = &running.parent {
+        // Barman records the child on its parent even when the child failed, so the
+        // failed child can still be found (and deleted with its parent).
+        let mut parent_info = store::load_backup(dirs, parent_id)?;
+        let mut children: Vec<String> = parent_info
+            .raw("children_backup_ids")
+            .map(|c| c.split(',').map(str::to_string).collect())
+            .unwrap_or_default();
+        children.push(id.clone());
+        parent_info.set_raw("children_backup_ids", Some(children.join(",")));
+        store::save_backup(dirs, parent_id, &parent_info)?;
+    }
     Ok(Some((id, running.info)))
+}
+
+/// Barman's `_validate_incremental_backup_configs`.
+fn validate_incremental(
+    settings: &Settings,
+    facts: &ServerFacts,
+    parent_id: &str,
+    parent: &BackupInfo,
+) -> Result<(), String> {
+    if facts.version_num < 170000 {
+        return Err("Postgres version 17 or greater is required for incremental backups using the Postgres backup method".into());
+    }
+    if settings.method != Method::Postgres {
+        return Err("Backup using the `--incremental` flag is available only for 'backup_method = postgres'. Check Barman's documentation for more help on this topic.".into());
+    }
+    if facts.summarize_wal.as_deref() != Some("on") {
+        return Err("'summarize_wal' option has to be enabled in the Postgres server to perform an incremental backup using the Postgres backup method".into());
+    }
+    if parent.raw("summarize_wal") != Some("on") {
+        return Err(format!("Backup ID {parent_id} is not eligible as a parent for an incremental backup because WAL summaries were not enabled when that backup was taken."));
+    }
+    Ok(())
 }
 
 /// Restore point, fsync of every file and the sizes (Barman's `backup_fsync_and_set_sizes`).

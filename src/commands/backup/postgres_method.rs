@@ -160,6 +160,14 @@ fn copy(
     if let Some(rate) = running.settings.bwlimit {
         args.push(format!("--max-rate={rate}"));
     }
+    if let Some(parent) = &running.parent {
+        let manifest = running
+            .dirs
+            .backup_base(parent)
+            .join("data")
+            .join("backup_manifest");
+        args.push(format!("--incremental={}", manifest.display()));
+    }
     if running.settings.immediate {
         args.push("--checkpoint=fast".into());
     }

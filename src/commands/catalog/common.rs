@@ -235,6 +235,87 @@ impl<'a> ServerCatalog<'a> {
         Ok(wal_info)
     }
 
+    /// [`Self::wal_info`] of every backup whose copy is done, in ONE pass over the xlog db
+    /// (list-backups of a large catalog would otherwise read it once per backup, as Barman
+    /// does). Each entry is offered only to the backups whose window has started: windows
+    /// overlap only around backup boundaries, so the pass is linear in the db.
+    ///
+    /// # Errors
+    /// As [`Self::wal_info`].
+    pub fn all_wal_info(&self) -> Result<BTreeMap<String, WalInfo>, Result<String, crate::Error>> {
+        struct Window {
+            id: String,
+            begin: String,
+            end: String,
+            next_end: Option<String>,
+            info: WalInfo,
+            stopped: bool,
+        }
+        let mut windows: Vec<Window> = self
+            .backups
+            .iter()
+            .filter(|(_, info)| info.status().copy_done())
+            .map(|(id, info)| Window {
+                id: id.clone(),
+                begin: info.raw("begin_wal").unwrap_or_default().to_string(),
+                end: info.raw("end_wal").unwrap_or_default().to_string(),
+                next_end: self
+                    .neighbour(id, true)
+                    .and_then(|next| self.backups.get(next))
+                    .and_then(|next| next.raw("end_wal"))
+                    .map(str::to_string),
+                info: WalInfo::default(),
+                stopped: false,
+            })
+            .collect();
+        windows.sort_by(|a, b| a.begin.cmp(&b.begin));
+        self.ensure_xlog_db().map_err(Err)?;
+        let mut started = 0;
+        let mut active: Vec<usize> = Vec::new();
+        let mut failure = None;
+        store::for_each_wal(&self.dirs, |entry| {
+            if failure.is_some() {
+                return;
+            }
+            while started < windows.len() && windows[started].begin.as_str() <= entry.name.as_str()
+            {
+                active.push(started);
+                started += 1;
+            }
+            for &i in &active {
+                let w = &mut windows[i];
+                match backup_wals::until_next_step(
+                    &entry.name,
+                    &w.begin,
+                    w.next_end.as_deref(),
+                    false,
+                ) {
+                    Ok(Step::Take) => w.info.add(&entry, &w.begin, &w.end),
+                    Ok(Step::Skip) => {}
+                    Ok(Step::Stop) => w.stopped = true,
+                    Err(name) => failure = Some(name),
+                }
+            }
+            active.retain(|&i| !windows[i].stopped);
+        })
+        .map_err(|e| Err(e.into()))?;
+        if let Some(name) = failure {
+            return Err(Ok(name));
+        }
+        Ok(windows
+            .into_iter()
+            .map(|mut w| {
+                let size = self
+                    .backups
+                    .get(&w.id)
+                    .map(segment_size)
+                    .unwrap_or_default();
+                w.info.finish(size.bytes());
+                (w.id, w.info)
+            })
+            .collect())
+    }
+
     /// `backup_options` contains `concurrent_backup`.
     pub fn concurrent_backup(&self) -> bool {
         matches!(self.server.get("backup_options"), Some(OptionValue::Csv(_, items)) if items.iter().any(|i| i == "concurrent_backup"))

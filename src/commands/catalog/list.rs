@@ -32,6 +32,11 @@ fn list_server(
     minimal: bool,
 ) -> crate::Result<()> {
     let retention = catalog.retention(ctx.now)?;
+    let wal_infos = if minimal {
+        Ok(Default::default())
+    } else {
+        catalog.all_wal_info()
+    };
     let mut items = Vec::new();
     for (id, info) in catalog.backups.iter().rev() {
         if minimal {
@@ -44,17 +49,19 @@ fn list_server(
         let mut rstatus = None;
         let status = info.status();
         if status.copy_done() {
-            match catalog.wal_info(id) {
-                Ok(wal) => {
-                    size += wal.wal_size as i64;
-                    wal_size = wal.until_next_size as i64;
+            match &wal_infos {
+                Ok(all) => {
+                    if let Some(wal) = all.get(id) {
+                        size += wal.wal_size as i64;
+                        wal_size = wal.until_next_size as i64;
+                    }
                 }
                 Err(Ok(name)) => out.error(&bad_wal_name_message(
-                    &name,
+                    name,
                     catalog.server.name(),
                     "WAL segment",
                 )),
-                Err(Err(e)) => return Err(e),
+                Err(Err(e)) => return Err(crate::Error::Fatal(e.to_string())),
             }
             if let Some(report) = &retention {
                 let label = report

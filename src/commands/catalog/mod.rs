@@ -11,6 +11,7 @@ mod show_json;
 mod show_render;
 
 pub use check::check_backup_status;
+pub use common::ServerCatalog;
 pub use delete::delete_backup;
 
 use crate::commands::Context;
