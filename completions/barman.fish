@@ -41,17 +41,30 @@ complete -c barman -n "__fish_barman_needs_command" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_needs_command" -s d -l debug -d 'debug output'
 complete -c barman -n "__fish_barman_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c barman -n "__fish_barman_needs_command" -f -a "archive-wal" -d 'Execute maintenance operations on WAL files for a given server. This command processes any incoming WAL files for the server and archives them along the catalogue'
+complete -c barman -n "__fish_barman_needs_command" -f -a "backup" -d 'Perform a full backup for the given server (supports \'all\')'
+complete -c barman -n "__fish_barman_needs_command" -f -a "check" -d 'Check if the server configuration is working. This command returns success if every checks pass, or failure if any of these fails'
+complete -c barman -n "__fish_barman_needs_command" -f -a "check-backup" -d 'Make sure that all the required WAL files to check the consistency of a physical backup (that is, from the beginning to the end of the full backup) are correctly archived. This command is automatically invoked by the cron command and at the end of every backup operation'
 complete -c barman -n "__fish_barman_needs_command" -f -a "check-wal-archive" -d 'Check the WAL archive can be safely used for a new server. This will fail if there are any existing WALs in the archive. If the --timeline option is used then any WALs on earlier timelines than that specified will not cause the check to fail'
+complete -c barman -n "__fish_barman_needs_command" -f -a "delete" -d 'Delete a backup'
 complete -c barman -n "__fish_barman_needs_command" -f -a "diagnose" -d 'Diagnostic command (for support and problems detection purpose)'
 complete -c barman -n "__fish_barman_needs_command" -f -a "get-wal" -d 'Retrieve WAL_NAME file from SERVER_NAME archive. The content will be streamed on standard output unless the --output-directory option is specified'
+complete -c barman -n "__fish_barman_needs_command" -f -a "keep" -d 'Tag the specified backup so that it will never be deleted'
+complete -c barman -n "__fish_barman_needs_command" -f -a "list-backups" -d 'List available backups for the given server (supports \'all\')'
+complete -c barman -n "__fish_barman_needs_command" -f -a "list-backup" -d 'List available backups for the given server (supports \'all\')'
+complete -c barman -n "__fish_barman_needs_command" -f -a "list-files" -d 'List all the files for a single backup'
 complete -c barman -n "__fish_barman_needs_command" -f -a "list-servers" -d 'List available servers, with useful information'
 complete -c barman -n "__fish_barman_needs_command" -f -a "list-server" -d 'List available servers, with useful information'
 complete -c barman -n "__fish_barman_needs_command" -f -a "put-wal" -d 'Receive a WAL file from SERVER_NAME and securely store it in the incoming directory. The file will be read from standard input in tar format'
 complete -c barman -n "__fish_barman_needs_command" -f -a "receive-wal" -d 'Start a receive-wal process. The process uses the streaming protocol to receive WAL files from the PostgreSQL server'
 complete -c barman -n "__fish_barman_needs_command" -f -a "rebuild-xlogdb" -d 'Rebuild the WAL file database guessing it from the disk content'
 complete -c barman -n "__fish_barman_needs_command" -f -a "replication-status" -d 'Shows live information and status of any streaming client'
+complete -c barman -n "__fish_barman_needs_command" -f -a "restore" -d 'Restore a server at a given time, name, LSN or xid'
+complete -c barman -n "__fish_barman_needs_command" -f -a "recover" -d 'Restore a server at a given time, name, LSN or xid'
+complete -c barman -n "__fish_barman_needs_command" -f -a "show-backup" -d 'This method shows a single backup information'
+complete -c barman -n "__fish_barman_needs_command" -f -a "show-backups" -d 'This method shows a single backup information'
 complete -c barman -n "__fish_barman_needs_command" -f -a "show-servers" -d 'Show all configuration parameters for the specified servers'
 complete -c barman -n "__fish_barman_needs_command" -f -a "show-server" -d 'Show all configuration parameters for the specified servers'
+complete -c barman -n "__fish_barman_needs_command" -f -a "status" -d 'Shows live information and status of the PostgreSQL server'
 complete -c barman -n "__fish_barman_needs_command" -f -a "switch-wal" -d 'Execute the switch-wal command on the target server'
 complete -c barman -n "__fish_barman_needs_command" -f -a "switch-xlog" -d 'Execute the switch-wal command on the target server'
 complete -c barman -n "__fish_barman_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -71,6 +84,76 @@ complete -c barman -n "__fish_barman_using_subcommand archive-wal" -s v -l versi
 complete -c barman -n "__fish_barman_using_subcommand archive-wal" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand archive-wal" -s d -l debug -d 'debug output'
 complete -c barman -n "__fish_barman_using_subcommand archive-wal" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand backup" -l incremental -d 'performs an incremental backup. An ID of a previous backup must be provided (\'latest\' and \'latest-full\' are also available options)' -r
+complete -c barman -n "__fish_barman_using_subcommand backup" -l reuse-backup -d 'use the previous backup to improve transfer-rate. If no argument is given "link" is assumed' -r -f -a "copy\t'copy unchanged files from the previous backup'
+link\t'hard-link unchanged files from the previous backup'
+off\t'copy everything from the server'"
+complete -c barman -n "__fish_barman_using_subcommand backup" -l retry-times -d 'Number of retries after an error if base backup copy fails' -r
+complete -c barman -n "__fish_barman_using_subcommand backup" -l retry-sleep -d 'Wait time after a failed base backup copy, before retrying' -r
+complete -c barman -n "__fish_barman_using_subcommand backup" -s j -l jobs -d 'Run the copy in parallel using NJOBS processes' -r
+complete -c barman -n "__fish_barman_using_subcommand backup" -l jobs-start-batch-period -d 'The time period in seconds over which a single batch of jobs will be started' -r
+complete -c barman -n "__fish_barman_using_subcommand backup" -l jobs-start-batch-size -d 'The maximum number of parallel Rsync jobs to start in a single batch' -r
+complete -c barman -n "__fish_barman_using_subcommand backup" -l bwlimit -d 'maximum transfer rate in kilobytes per second. A value of 0 means no limit. Overrides \'bandwidth_limit\' configuration option' -r
+complete -c barman -n "__fish_barman_using_subcommand backup" -l wait-timeout -d 'the time, in seconds, spent waiting for the required WAL files to be archived before timing out' -r
+complete -c barman -n "__fish_barman_using_subcommand backup" -l keepalive-interval -d 'An interval, in seconds, at which a heartbeat query will be sent to the server to keep the libpq connection alive during an Rsync backup' -r
+complete -c barman -n "__fish_barman_using_subcommand backup" -l name -d 'a name which can be used to reference this backup in barman commands such as restore and delete' -r
+complete -c barman -n "__fish_barman_using_subcommand backup" -l check-timeout -d 'Specifies the time limit, in seconds, for the check operation. Set to zero to disable the timeout' -r
+complete -c barman -n "__fish_barman_using_subcommand backup" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand backup" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand backup" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand backup" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand backup" -l immediate-checkpoint -d 'forces the initial checkpoint to be done as quickly as possible'
+complete -c barman -n "__fish_barman_using_subcommand backup" -l no-immediate-checkpoint -d 'forces the initial checkpoint to be spread'
+complete -c barman -n "__fish_barman_using_subcommand backup" -l no-retry -d 'Disable base backup copy retry logic'
+complete -c barman -n "__fish_barman_using_subcommand backup" -s w -l wait -d 'wait for all the required WAL files to be archived'
+complete -c barman -n "__fish_barman_using_subcommand backup" -l manifest -d 'forces the creation of the backup manifest file for the rsync backup method'
+complete -c barman -n "__fish_barman_using_subcommand backup" -l no-manifest -d 'disables the creation of the backup manifest file for the rsync backup method'
+complete -c barman -n "__fish_barman_using_subcommand backup" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand backup" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand backup" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand backup" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand check" -l check-timeout -d 'Specifies the time limit, in seconds, for the check operation. Set to zero to disable the timeout' -r
+complete -c barman -n "__fish_barman_using_subcommand check" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand check" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand check" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand check" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand check" -l nagios -d 'Nagios plugin compatible output'
+complete -c barman -n "__fish_barman_using_subcommand check" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand check" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand check" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand check-backup" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand check-backup" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand check-backup" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand check-backup" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand check-backup" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand check-backup" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand check-backup" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand check-backup" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c barman -n "__fish_barman_using_subcommand check-wal-archive" -l timeline -d 'the earliest timeline whose WALs should cause the check to fail' -r
 complete -c barman -n "__fish_barman_using_subcommand check-wal-archive" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand check-wal-archive" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
@@ -88,6 +171,22 @@ complete -c barman -n "__fish_barman_using_subcommand check-wal-archive" -s v -l
 complete -c barman -n "__fish_barman_using_subcommand check-wal-archive" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand check-wal-archive" -s d -l debug -d 'debug output'
 complete -c barman -n "__fish_barman_using_subcommand check-wal-archive" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand delete" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand delete" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand delete" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand delete" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand delete" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand delete" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand delete" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand delete" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c barman -n "__fish_barman_using_subcommand diagnose" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand diagnose" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
 always\t'always colour'
@@ -128,6 +227,81 @@ complete -c barman -n "__fish_barman_using_subcommand get-wal" -s v -l version -
 complete -c barman -n "__fish_barman_using_subcommand get-wal" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand get-wal" -s d -l debug -d 'debug output'
 complete -c barman -n "__fish_barman_using_subcommand get-wal" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand keep" -l target -d 'keep this backup with the specified recovery target' -r -f -a "full\t'keep the backup and every WAL after it (point-in-time recovery stays possible)'
+standalone\t'keep the backup and only the WALs needed to make it consistent'"
+complete -c barman -n "__fish_barman_using_subcommand keep" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand keep" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand keep" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand keep" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand keep" -s r -l release -d 'remove the keep annotation'
+complete -c barman -n "__fish_barman_using_subcommand keep" -s s -l status -d 'return the keep status of the backup'
+complete -c barman -n "__fish_barman_using_subcommand keep" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand keep" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand keep" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand keep" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand list-backups" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand list-backups" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand list-backups" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand list-backups" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand list-backups" -l minimal -d 'machine readable output'
+complete -c barman -n "__fish_barman_using_subcommand list-backups" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand list-backups" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand list-backups" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand list-backups" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand list-backup" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand list-backup" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand list-backup" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand list-backup" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand list-backup" -l minimal -d 'machine readable output'
+complete -c barman -n "__fish_barman_using_subcommand list-backup" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand list-backup" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand list-backup" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand list-backup" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand list-files" -l target -d 'Possible values are: data (just the data files), standalone (base backup files, including required WAL files), wal (just WAL files between the beginning of base backup and the following one (if any) or the end of the log) and full (same as data + wal). Defaults to standalone' -r -f -a "standalone\t'base backup files, including required WAL files'
+data\t'just the data files'
+wal\t'just WAL files between the beginning of base backup and the following one (if any) or the end of the log'
+full\t'same as data + wal'"
+complete -c barman -n "__fish_barman_using_subcommand list-files" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand list-files" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand list-files" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand list-files" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand list-files" -l list-empty-directories -d 'Also includes empty directories in the list'
+complete -c barman -n "__fish_barman_using_subcommand list-files" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand list-files" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand list-files" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand list-files" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c barman -n "__fish_barman_using_subcommand list-servers" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand list-servers" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
 always\t'always colour'
@@ -238,6 +412,130 @@ complete -c barman -n "__fish_barman_using_subcommand replication-status" -s v -
 complete -c barman -n "__fish_barman_using_subcommand replication-status" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand replication-status" -s d -l debug -d 'debug output'
 complete -c barman -n "__fish_barman_using_subcommand replication-status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand restore" -l target-tli -d 'target timeline' -r
+complete -c barman -n "__fish_barman_using_subcommand restore" -l target-time -d 'target time. You can use any valid unambiguous representation. e.g: "YYYY-MM-DD HH:MM:SS.mmm"' -r
+complete -c barman -n "__fish_barman_using_subcommand restore" -l target-xid -d 'target transaction ID' -r
+complete -c barman -n "__fish_barman_using_subcommand restore" -l target-lsn -d 'target LSN (Log Sequence Number)' -r
+complete -c barman -n "__fish_barman_using_subcommand restore" -l target-name -d 'target name created previously with pg_create_restore_point() function call' -r
+complete -c barman -n "__fish_barman_using_subcommand restore" -l tablespace -d 'tablespace relocation rule' -r
+complete -c barman -n "__fish_barman_using_subcommand restore" -l remote-ssh-command -d 'This options activates remote recovery, by specifying the secure shell command to be launched on a remote host. It is the equivalent of the "ssh_command" server option in the configuration file for remote recovery. Example: "ssh postgres@db2"' -r
+complete -c barman -n "__fish_barman_using_subcommand restore" -l staging-wal-directory -d 'a staging directory in the target host for WAL files when performing PITR. If unspecified, it uses a `barman_wal` directory inside the destination directory' -r
+complete -c barman -n "__fish_barman_using_subcommand restore" -l bwlimit -d 'maximum transfer rate in kilobytes per second. A value of 0 means no limit. Overrides \'bandwidth_limit\' configuration option' -r
+complete -c barman -n "__fish_barman_using_subcommand restore" -l retry-times -d 'Number of retries after an error if base backup copy fails' -r
+complete -c barman -n "__fish_barman_using_subcommand restore" -l retry-sleep -d 'Wait time after a failed base backup copy, before retrying' -r
+complete -c barman -n "__fish_barman_using_subcommand restore" -s j -l jobs -d 'Run the copy in parallel using NJOBS processes' -r
+complete -c barman -n "__fish_barman_using_subcommand restore" -l jobs-start-batch-period -d 'The time period in seconds over which a single batch of jobs will be started' -r
+complete -c barman -n "__fish_barman_using_subcommand restore" -l jobs-start-batch-size -d 'The maximum number of Rsync jobs to start in a single batch' -r
+complete -c barman -n "__fish_barman_using_subcommand restore" -l target-action -d 'Specifies what action the server should take once the recovery target is reached. This option is not allowed for PostgreSQL < 9.1. If PostgreSQL is between 9.1 and 9.4 included the only allowed value is "pause". If PostgreSQL is 9.5 or newer the possible values are "shutdown", "pause", "promote"' -r
+complete -c barman -n "__fish_barman_using_subcommand restore" -l recovery-staging-path -d 'A path to a location on the recovery host where compressed backup files will be staged during the recovery' -r
+complete -c barman -n "__fish_barman_using_subcommand restore" -l staging-path -d 'A directory where compressed backups are extracted before the copy (default /tmp)' -r
+complete -c barman -n "__fish_barman_using_subcommand restore" -l recovery-conf-filename -d 'Name of the file to which recovery configuration options will be added for PostgreSQL 12 and later (default: postgresql.auto.conf)' -r
+complete -c barman -n "__fish_barman_using_subcommand restore" -l recovery-option-port -d 'Port to be passed to the barman-wal-restore command in the recovery configuration' -r
+complete -c barman -n "__fish_barman_using_subcommand restore" -l restore-command -d 'Restore command to be used in the recovery configuration, instead of the one Barman generates (get-wal mode only)' -r
+complete -c barman -n "__fish_barman_using_subcommand restore" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand restore" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand restore" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand restore" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand restore" -l target-immediate -d 'end recovery as soon as a consistent state is reached'
+complete -c barman -n "__fish_barman_using_subcommand restore" -l exclusive -d 'set target to be non inclusive'
+complete -c barman -n "__fish_barman_using_subcommand restore" -l no-retry -d 'Disable base backup copy retry logic'
+complete -c barman -n "__fish_barman_using_subcommand restore" -l get-wal -d 'Enable the get-wal option during the recovery'
+complete -c barman -n "__fish_barman_using_subcommand restore" -l no-get-wal -d 'Disable the get-wal option during recovery'
+complete -c barman -n "__fish_barman_using_subcommand restore" -l partial-wal -d 'Copy .partial WAL files, if any, to the recovery destination. Only applicable when --no-get-wal is used'
+complete -c barman -n "__fish_barman_using_subcommand restore" -l skip-archive-wal -d 'Do not archive staged WALs before the restore'
+complete -c barman -n "__fish_barman_using_subcommand restore" -l network-compression -d 'Enable network compression during remote recovery'
+complete -c barman -n "__fish_barman_using_subcommand restore" -l no-network-compression -d 'Disable network compression during remote recovery'
+complete -c barman -n "__fish_barman_using_subcommand restore" -l standby-mode -d 'Enable standby mode when starting the restored PostgreSQL instance'
+complete -c barman -n "__fish_barman_using_subcommand restore" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand restore" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand restore" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand restore" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand recover" -l target-tli -d 'target timeline' -r
+complete -c barman -n "__fish_barman_using_subcommand recover" -l target-time -d 'target time. You can use any valid unambiguous representation. e.g: "YYYY-MM-DD HH:MM:SS.mmm"' -r
+complete -c barman -n "__fish_barman_using_subcommand recover" -l target-xid -d 'target transaction ID' -r
+complete -c barman -n "__fish_barman_using_subcommand recover" -l target-lsn -d 'target LSN (Log Sequence Number)' -r
+complete -c barman -n "__fish_barman_using_subcommand recover" -l target-name -d 'target name created previously with pg_create_restore_point() function call' -r
+complete -c barman -n "__fish_barman_using_subcommand recover" -l tablespace -d 'tablespace relocation rule' -r
+complete -c barman -n "__fish_barman_using_subcommand recover" -l remote-ssh-command -d 'This options activates remote recovery, by specifying the secure shell command to be launched on a remote host. It is the equivalent of the "ssh_command" server option in the configuration file for remote recovery. Example: "ssh postgres@db2"' -r
+complete -c barman -n "__fish_barman_using_subcommand recover" -l staging-wal-directory -d 'a staging directory in the target host for WAL files when performing PITR. If unspecified, it uses a `barman_wal` directory inside the destination directory' -r
+complete -c barman -n "__fish_barman_using_subcommand recover" -l bwlimit -d 'maximum transfer rate in kilobytes per second. A value of 0 means no limit. Overrides \'bandwidth_limit\' configuration option' -r
+complete -c barman -n "__fish_barman_using_subcommand recover" -l retry-times -d 'Number of retries after an error if base backup copy fails' -r
+complete -c barman -n "__fish_barman_using_subcommand recover" -l retry-sleep -d 'Wait time after a failed base backup copy, before retrying' -r
+complete -c barman -n "__fish_barman_using_subcommand recover" -s j -l jobs -d 'Run the copy in parallel using NJOBS processes' -r
+complete -c barman -n "__fish_barman_using_subcommand recover" -l jobs-start-batch-period -d 'The time period in seconds over which a single batch of jobs will be started' -r
+complete -c barman -n "__fish_barman_using_subcommand recover" -l jobs-start-batch-size -d 'The maximum number of Rsync jobs to start in a single batch' -r
+complete -c barman -n "__fish_barman_using_subcommand recover" -l target-action -d 'Specifies what action the server should take once the recovery target is reached. This option is not allowed for PostgreSQL < 9.1. If PostgreSQL is between 9.1 and 9.4 included the only allowed value is "pause". If PostgreSQL is 9.5 or newer the possible values are "shutdown", "pause", "promote"' -r
+complete -c barman -n "__fish_barman_using_subcommand recover" -l recovery-staging-path -d 'A path to a location on the recovery host where compressed backup files will be staged during the recovery' -r
+complete -c barman -n "__fish_barman_using_subcommand recover" -l staging-path -d 'A directory where compressed backups are extracted before the copy (default /tmp)' -r
+complete -c barman -n "__fish_barman_using_subcommand recover" -l recovery-conf-filename -d 'Name of the file to which recovery configuration options will be added for PostgreSQL 12 and later (default: postgresql.auto.conf)' -r
+complete -c barman -n "__fish_barman_using_subcommand recover" -l recovery-option-port -d 'Port to be passed to the barman-wal-restore command in the recovery configuration' -r
+complete -c barman -n "__fish_barman_using_subcommand recover" -l restore-command -d 'Restore command to be used in the recovery configuration, instead of the one Barman generates (get-wal mode only)' -r
+complete -c barman -n "__fish_barman_using_subcommand recover" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand recover" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand recover" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand recover" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand recover" -l target-immediate -d 'end recovery as soon as a consistent state is reached'
+complete -c barman -n "__fish_barman_using_subcommand recover" -l exclusive -d 'set target to be non inclusive'
+complete -c barman -n "__fish_barman_using_subcommand recover" -l no-retry -d 'Disable base backup copy retry logic'
+complete -c barman -n "__fish_barman_using_subcommand recover" -l get-wal -d 'Enable the get-wal option during the recovery'
+complete -c barman -n "__fish_barman_using_subcommand recover" -l no-get-wal -d 'Disable the get-wal option during recovery'
+complete -c barman -n "__fish_barman_using_subcommand recover" -l partial-wal -d 'Copy .partial WAL files, if any, to the recovery destination. Only applicable when --no-get-wal is used'
+complete -c barman -n "__fish_barman_using_subcommand recover" -l skip-archive-wal -d 'Do not archive staged WALs before the restore'
+complete -c barman -n "__fish_barman_using_subcommand recover" -l network-compression -d 'Enable network compression during remote recovery'
+complete -c barman -n "__fish_barman_using_subcommand recover" -l no-network-compression -d 'Disable network compression during remote recovery'
+complete -c barman -n "__fish_barman_using_subcommand recover" -l standby-mode -d 'Enable standby mode when starting the restored PostgreSQL instance'
+complete -c barman -n "__fish_barman_using_subcommand recover" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand recover" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand recover" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand recover" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand show-backup" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand show-backup" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand show-backup" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand show-backup" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand show-backup" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand show-backup" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand show-backup" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand show-backup" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand show-backups" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand show-backups" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand show-backups" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand show-backups" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand show-backups" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand show-backups" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand show-backups" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand show-backups" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c barman -n "__fish_barman_using_subcommand show-servers" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand show-servers" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
 always\t'always colour'
@@ -270,6 +568,22 @@ complete -c barman -n "__fish_barman_using_subcommand show-server" -s v -l versi
 complete -c barman -n "__fish_barman_using_subcommand show-server" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand show-server" -s d -l debug -d 'debug output'
 complete -c barman -n "__fish_barman_using_subcommand show-server" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand status" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand status" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand status" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand status" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand status" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand status" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand status" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c barman -n "__fish_barman_using_subcommand switch-wal" -l archive-timeout -d 'the time, in seconds, the archiver will wait for a new WAL file to be archived before timing out' -r
 complete -c barman -n "__fish_barman_using_subcommand switch-wal" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand switch-wal" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
@@ -308,15 +622,25 @@ complete -c barman -n "__fish_barman_using_subcommand switch-xlog" -s v -l versi
 complete -c barman -n "__fish_barman_using_subcommand switch-xlog" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand switch-xlog" -s d -l debug -d 'debug output'
 complete -c barman -n "__fish_barman_using_subcommand switch-xlog" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal check-wal-archive diagnose get-wal list-servers put-wal receive-wal rebuild-xlogdb replication-status show-servers switch-wal help" -f -a "archive-wal" -d 'Execute maintenance operations on WAL files for a given server. This command processes any incoming WAL files for the server and archives them along the catalogue'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal check-wal-archive diagnose get-wal list-servers put-wal receive-wal rebuild-xlogdb replication-status show-servers switch-wal help" -f -a "check-wal-archive" -d 'Check the WAL archive can be safely used for a new server. This will fail if there are any existing WALs in the archive. If the --timeline option is used then any WALs on earlier timelines than that specified will not cause the check to fail'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal check-wal-archive diagnose get-wal list-servers put-wal receive-wal rebuild-xlogdb replication-status show-servers switch-wal help" -f -a "diagnose" -d 'Diagnostic command (for support and problems detection purpose)'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal check-wal-archive diagnose get-wal list-servers put-wal receive-wal rebuild-xlogdb replication-status show-servers switch-wal help" -f -a "get-wal" -d 'Retrieve WAL_NAME file from SERVER_NAME archive. The content will be streamed on standard output unless the --output-directory option is specified'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal check-wal-archive diagnose get-wal list-servers put-wal receive-wal rebuild-xlogdb replication-status show-servers switch-wal help" -f -a "list-servers" -d 'List available servers, with useful information'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal check-wal-archive diagnose get-wal list-servers put-wal receive-wal rebuild-xlogdb replication-status show-servers switch-wal help" -f -a "put-wal" -d 'Receive a WAL file from SERVER_NAME and securely store it in the incoming directory. The file will be read from standard input in tar format'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal check-wal-archive diagnose get-wal list-servers put-wal receive-wal rebuild-xlogdb replication-status show-servers switch-wal help" -f -a "receive-wal" -d 'Start a receive-wal process. The process uses the streaming protocol to receive WAL files from the PostgreSQL server'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal check-wal-archive diagnose get-wal list-servers put-wal receive-wal rebuild-xlogdb replication-status show-servers switch-wal help" -f -a "rebuild-xlogdb" -d 'Rebuild the WAL file database guessing it from the disk content'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal check-wal-archive diagnose get-wal list-servers put-wal receive-wal rebuild-xlogdb replication-status show-servers switch-wal help" -f -a "replication-status" -d 'Shows live information and status of any streaming client'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal check-wal-archive diagnose get-wal list-servers put-wal receive-wal rebuild-xlogdb replication-status show-servers switch-wal help" -f -a "show-servers" -d 'Show all configuration parameters for the specified servers'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal check-wal-archive diagnose get-wal list-servers put-wal receive-wal rebuild-xlogdb replication-status show-servers switch-wal help" -f -a "switch-wal" -d 'Execute the switch-wal command on the target server'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal check-wal-archive diagnose get-wal list-servers put-wal receive-wal rebuild-xlogdb replication-status show-servers switch-wal help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive delete diagnose get-wal keep list-backups list-files list-servers put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal help" -f -a "archive-wal" -d 'Execute maintenance operations on WAL files for a given server. This command processes any incoming WAL files for the server and archives them along the catalogue'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive delete diagnose get-wal keep list-backups list-files list-servers put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal help" -f -a "backup" -d 'Perform a full backup for the given server (supports \'all\')'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive delete diagnose get-wal keep list-backups list-files list-servers put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal help" -f -a "check" -d 'Check if the server configuration is working. This command returns success if every checks pass, or failure if any of these fails'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive delete diagnose get-wal keep list-backups list-files list-servers put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal help" -f -a "check-backup" -d 'Make sure that all the required WAL files to check the consistency of a physical backup (that is, from the beginning to the end of the full backup) are correctly archived. This command is automatically invoked by the cron command and at the end of every backup operation'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive delete diagnose get-wal keep list-backups list-files list-servers put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal help" -f -a "check-wal-archive" -d 'Check the WAL archive can be safely used for a new server. This will fail if there are any existing WALs in the archive. If the --timeline option is used then any WALs on earlier timelines than that specified will not cause the check to fail'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive delete diagnose get-wal keep list-backups list-files list-servers put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal help" -f -a "delete" -d 'Delete a backup'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive delete diagnose get-wal keep list-backups list-files list-servers put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal help" -f -a "diagnose" -d 'Diagnostic command (for support and problems detection purpose)'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive delete diagnose get-wal keep list-backups list-files list-servers put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal help" -f -a "get-wal" -d 'Retrieve WAL_NAME file from SERVER_NAME archive. The content will be streamed on standard output unless the --output-directory option is specified'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive delete diagnose get-wal keep list-backups list-files list-servers put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal help" -f -a "keep" -d 'Tag the specified backup so that it will never be deleted'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive delete diagnose get-wal keep list-backups list-files list-servers put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal help" -f -a "list-backups" -d 'List available backups for the given server (supports \'all\')'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive delete diagnose get-wal keep list-backups list-files list-servers put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal help" -f -a "list-files" -d 'List all the files for a single backup'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive delete diagnose get-wal keep list-backups list-files list-servers put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal help" -f -a "list-servers" -d 'List available servers, with useful information'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive delete diagnose get-wal keep list-backups list-files list-servers put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal help" -f -a "put-wal" -d 'Receive a WAL file from SERVER_NAME and securely store it in the incoming directory. The file will be read from standard input in tar format'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive delete diagnose get-wal keep list-backups list-files list-servers put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal help" -f -a "receive-wal" -d 'Start a receive-wal process. The process uses the streaming protocol to receive WAL files from the PostgreSQL server'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive delete diagnose get-wal keep list-backups list-files list-servers put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal help" -f -a "rebuild-xlogdb" -d 'Rebuild the WAL file database guessing it from the disk content'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive delete diagnose get-wal keep list-backups list-files list-servers put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal help" -f -a "replication-status" -d 'Shows live information and status of any streaming client'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive delete diagnose get-wal keep list-backups list-files list-servers put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal help" -f -a "restore" -d 'Restore a server at a given time, name, LSN or xid'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive delete diagnose get-wal keep list-backups list-files list-servers put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal help" -f -a "show-backup" -d 'This method shows a single backup information'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive delete diagnose get-wal keep list-backups list-files list-servers put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal help" -f -a "show-servers" -d 'Show all configuration parameters for the specified servers'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive delete diagnose get-wal keep list-backups list-files list-servers put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal help" -f -a "status" -d 'Shows live information and status of the PostgreSQL server'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive delete diagnose get-wal keep list-backups list-files list-servers put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal help" -f -a "switch-wal" -d 'Execute the switch-wal command on the target server'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive delete diagnose get-wal keep list-backups list-files list-servers put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

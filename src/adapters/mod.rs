@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod codec;
 pub mod config_files;
+pub mod destination;
 pub mod durable;
 pub mod lock;
 pub mod pg_backup;

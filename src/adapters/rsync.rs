@@ -174,8 +174,9 @@ pub fn parse_listing_line(line: &str) -> Result<ListedEntry, RsyncError> {
 pub struct CopyRun<'a> {
     /// The source directory (with a trailing `/`) or file.
     pub src: &'a str,
-    /// The destination directory (or file, for a single file).
-    pub dst: &'a Path,
+    /// The destination directory (or file, for a single file), spelled for rsync
+    /// (`:<path>` when remote).
+    pub dst: &'a str,
     /// Relative paths to copy (None: the whole source, recursively).
     pub files: Option<&'a [String]>,
     /// Compare content (`--checksum`) instead of size and time.
@@ -221,7 +222,7 @@ pub fn copy(
         "--out-format=%i %l %n".into(),
     ]);
     args.push(run.src.to_string());
-    args.push(run.dst.display().to_string());
+    args.push(run.dst.to_string());
     tracing::debug!(target: "barman.command_wrappers", "rsync {}", shell_words::join(&args));
     let mut child = command(transport, &args)
         .stdin(Stdio::null())
@@ -251,6 +252,140 @@ pub fn copy(
     let status = child.wait().map_err(RsyncError::Spawn)?;
     let stderr = stderr_reader.join().unwrap_or_default();
     check_status(status, &stderr)
+}
+
+/// A directory copied by several rsync processes sharing its file list.
+#[derive(Debug, Clone)]
+pub struct TreeCopy<'a> {
+    /// Source directory with a trailing `/` (spelled for rsync).
+    pub src: &'a str,
+    /// Destination directory (spelled for rsync).
+    pub dst: &'a str,
+    /// `--link-dest` / `--copy-dest` (mode word, directory).
+    pub reuse: Option<(&'a str, &'a Path)>,
+    /// Files whose mtime (`YYYY/MM/DD HH:MM:SS`) is at or after this are compared by
+    /// checksum (they may have changed within the same second as the reused copy).
+    pub checksum_from: Option<&'a str>,
+    /// Parallel rsync processes.
+    pub jobs: usize,
+    /// Workers started per `batch_period`.
+    pub batch_size: usize,
+    /// Seconds between batches of starts.
+    pub batch_period: u64,
+    /// Retries of a failed rsync.
+    pub retry_times: u32,
+    /// Seconds between retries.
+    pub retry_sleep: u64,
+    /// Where the `--files-from` lists go.
+    pub lists_dir: &'a Path,
+    /// A label for the list names.
+    pub label: &'a str,
+}
+
+/// Split files across `jobs` lists of similar total size (largest first).
+pub fn split(files: &[&ListedEntry], jobs: usize) -> Vec<Vec<String>> {
+    let mut sorted: Vec<&&ListedEntry> = files.iter().collect();
+    sorted.sort_by(|a, b| b.size.cmp(&a.size).then(a.path.cmp(&b.path)));
+    let mut buckets: Vec<(u64, Vec<String>)> = vec![(0, Vec::new()); jobs.max(1)];
+    for file in sorted {
+        if let Some(bucket) = buckets.iter_mut().min_by_key(|(size, _)| *size) {
+            bucket.0 += file.size.max(1);
+            bucket.1.push(file.path.clone());
+        }
+    }
+    buckets
+        .into_iter()
+        .map(|(_, l)| l)
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// Copy the files of `listing` in `jobs` parallel rsync processes (each with its own
+/// file list; retried as configured). `on_bytes` is called from the workers for every
+/// file done; `tick` runs on the calling thread while they work (the backup keeps its
+/// PostgreSQL session alive there). Returns the sum of the workers' times.
+pub fn copy_tree(
+    transport: &Transport,
+    filters: &Filters,
+    tree: &TreeCopy<'_>,
+    listing: &[ListedEntry],
+    on_bytes: &(dyn Fn(u64) + Sync),
+    tick: &mut dyn FnMut(),
+) -> Result<f64, RsyncError> {
+    let files: Vec<&ListedEntry> = listing.iter().filter(|e| !e.is_dir).collect();
+    let (check, safe): (Vec<&ListedEntry>, Vec<&ListedEntry>) =
+        match (tree.reuse, tree.checksum_from) {
+            (Some(_), Some(h)) => files.iter().partition(|e| e.mtime.as_str() >= h),
+            (Some(_), None) => (files.clone(), Vec::new()),
+            (None, _) => (Vec::new(), files.clone()),
+        };
+    let mut work: Vec<(Vec<String>, bool)> = Vec::new();
+    work.extend(split(&safe, tree.jobs).into_iter().map(|l| (l, false)));
+    work.extend(split(&check, tree.jobs).into_iter().map(|l| (l, true)));
+    let mut serialized = 0.0;
+    for (batch_no, batch) in work.chunks(tree.jobs.max(1)).enumerate() {
+        let results: Vec<Result<f64, RsyncError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = batch
+                .iter()
+                .enumerate()
+                .map(|(n, (files, checksum))| {
+                    let list_path = tree
+                        .lists_dir
+                        .join(format!("{}-{batch_no}-{n}.list", tree.label));
+                    // batch_size workers start per batch_period, so a large -j does
+                    // not open every ssh connection at once.
+                    let delay = std::time::Duration::from_secs(
+                        (n / tree.batch_size.max(1)) as u64 * tree.batch_period,
+                    );
+                    scope.spawn(move || {
+                        std::thread::sleep(delay);
+                        let started = std::time::Instant::now();
+                        let run = CopyRun {
+                            src: tree.src,
+                            dst: tree.dst,
+                            files: Some(files),
+                            checksum: *checksum,
+                            reuse: tree.reuse,
+                            dirs_only: false,
+                            list_path: Some(&list_path),
+                            optional: true,
+                        };
+                        let mut attempt = 0;
+                        loop {
+                            match copy(transport, filters, &run, &mut |b| on_bytes(b)) {
+                                Ok(()) => return Ok(started.elapsed().as_secs_f64()),
+                                Err(e) if attempt < tree.retry_times => {
+                                    attempt += 1;
+                                    tracing::warn!(target: "barman.copy_controller", "Failure executing rsync (attempt {attempt}): {e}");
+                                    std::thread::sleep(std::time::Duration::from_secs(tree.retry_sleep));
+                                }
+                                Err(e) => return Err(e),
+                            }
+                        }
+                    })
+                })
+                .collect();
+            while !handles.iter().all(|h| h.is_finished()) {
+                tick();
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(RsyncError::Failed {
+                            code: -1,
+                            stderr: "rsync worker panicked".into(),
+                        })
+                    })
+                })
+                .collect()
+        });
+        for result in results {
+            serialized += result?;
+        }
+    }
+    Ok(serialized)
 }
 
 fn write_list(path: &Path, files: &[String]) -> Result<(), RsyncError> {
@@ -285,6 +420,34 @@ fn check_status(status: std::process::ExitStatus, stderr: &[u8]) -> Result<(), R
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn entry(path: &str, size: u64) -> ListedEntry {
+        ListedEntry {
+            path: path.into(),
+            size,
+            mtime: "2026/01/01 00:00:00".into(),
+            is_dir: false,
+        }
+    }
+
+    #[test]
+    fn split_balances_sizes_and_keeps_every_file() {
+        let files = [
+            entry("a", 100),
+            entry("b", 60),
+            entry("c", 50),
+            entry("d", 10),
+        ];
+        let refs: Vec<&ListedEntry> = files.iter().collect();
+        let lists = split(&refs, 2);
+        assert_eq!(lists.len(), 2);
+        let mut all: Vec<String> = lists.concat();
+        all.sort();
+        assert_eq!(all, ["a", "b", "c", "d"]);
+        assert_eq!(lists[0], ["a", "d"]);
+        assert_eq!(lists[1], ["b", "c"]);
+        assert!(split(&[], 3).is_empty());
+    }
 
     #[test]
     fn rsync_listing_line_parses_files_dirs_and_spaces() {

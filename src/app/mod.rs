@@ -137,6 +137,7 @@ fn dispatch(ctx: &Context, out: &mut Output, command: Command) -> crate::Result<
                 args.list_empty_directories,
             )
         }
+        Command::Restore(args) => commands::recover::run(ctx, out, &restore_options(*args)),
         Command::ShowBackup(args) => {
             commands::catalog::show_backup(ctx, out, &args.server_name, &args.backup_id)
         }
@@ -237,6 +238,53 @@ fn backup_options(args: &crate::cli::BackupArgs) -> commands::backup::BackupOpti
         } else {
             None
         },
+    }
+}
+
+fn restore_options(args: crate::cli::RestoreArgs) -> commands::recover::RestoreOptions {
+    let pick = |yes: bool, no: bool| {
+        if yes {
+            Some(true)
+        } else if no {
+            Some(false)
+        } else {
+            None
+        }
+    };
+    commands::recover::RestoreOptions {
+        server: args.server_name,
+        backup_id: args.backup_id,
+        destination: args.destination_directory,
+        target_tli: args.target_tli,
+        target_time: args.target_time,
+        target_xid: args.target_xid,
+        target_lsn: args.target_lsn,
+        target_name: args.target_name,
+        target_immediate: args.target_immediate,
+        exclusive: args.exclusive,
+        tablespaces: args.tablespace,
+        remote_ssh_command: args.remote_ssh_command,
+        staging_wal_directory: args.staging_wal_directory,
+        bwlimit: args.bwlimit,
+        retry_times: if args.no_retry {
+            Some(0)
+        } else {
+            args.retry_times
+        },
+        retry_sleep: args.retry_sleep,
+        jobs: args.jobs,
+        jobs_start_batch_period: args.jobs_start_batch_period,
+        jobs_start_batch_size: args.jobs_start_batch_size,
+        get_wal: pick(args.get_wal, args.no_get_wal),
+        partial_wal: args.partial_wal,
+        skip_archive_wal: args.skip_archive_wal,
+        network_compression: pick(args.network_compression, args.no_network_compression),
+        target_action: args.target_action,
+        standby_mode: args.standby_mode,
+        staging_path: args.staging_path.or(args.recovery_staging_path),
+        recovery_conf_filename: args.recovery_conf_filename,
+        recovery_option_port: args.recovery_option_port,
+        restore_command: args.restore_command,
     }
 }
 

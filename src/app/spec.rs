@@ -44,6 +44,10 @@ pub fn of(command: &Command) -> CommandSpec {
             name: "list-files",
             stops_on_global_errors: true,
         },
+        Command::Restore(_) => CommandSpec {
+            name: "restore",
+            stops_on_global_errors: true,
+        },
         Command::ShowBackup(_) => CommandSpec {
             name: "show-backup",
             stops_on_global_errors: true,

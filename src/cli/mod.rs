@@ -156,6 +156,9 @@ pub enum Command {
     RebuildXlogdb(ServersArg),
     /// Shows live information and status of any streaming client
     ReplicationStatus(ReplicationStatusArgs),
+    /// Restore a server at a given time, name, LSN or xid
+    #[command(visible_alias = "recover")]
+    Restore(Box<RestoreArgs>),
     /// This method shows a single backup information
     #[command(visible_alias = "show-backups")]
     ShowBackup(BackupRef),
@@ -251,6 +254,125 @@ pub struct BackupArgs {
     /// the timeout.
     #[arg(long = "check-timeout", value_name = "CHECK_TIMEOUT")]
     pub check_timeout: Option<u64>,
+}
+
+/// `restore` / `recover` arguments.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// specifies the server name for the command
+    #[arg(value_name = "server_name")]
+    pub server_name: String,
+    /// specifies the backup ID to restore
+    #[arg(value_name = "backup_id")]
+    pub backup_id: String,
+    /// the directory where the new server is created
+    #[arg(value_name = "destination_directory")]
+    pub destination_directory: String,
+    /// target timeline
+    #[arg(long = "target-tli", value_name = "TARGET_TLI")]
+    pub target_tli: Option<String>,
+    /// target time. You can use any valid unambiguous representation. e.g: "YYYY-MM-DD
+    /// HH:MM:SS.mmm"
+    #[arg(long = "target-time", value_name = "TARGET_TIME")]
+    pub target_time: Option<String>,
+    /// target transaction ID
+    #[arg(long = "target-xid", value_name = "TARGET_XID")]
+    pub target_xid: Option<String>,
+    /// target LSN (Log Sequence Number)
+    #[arg(long = "target-lsn", value_name = "TARGET_LSN")]
+    pub target_lsn: Option<String>,
+    /// target name created previously with pg_create_restore_point() function call
+    #[arg(long = "target-name", value_name = "TARGET_NAME")]
+    pub target_name: Option<String>,
+    /// end recovery as soon as a consistent state is reached
+    #[arg(long = "target-immediate")]
+    pub target_immediate: bool,
+    /// set target to be non inclusive
+    #[arg(long)]
+    pub exclusive: bool,
+    /// tablespace relocation rule
+    #[arg(long = "tablespace", value_name = "NAME:LOCATION")]
+    pub tablespace: Vec<String>,
+    /// This options activates remote recovery, by specifying the secure shell command to be
+    /// launched on a remote host. It is the equivalent of the "ssh_command" server option in
+    /// the configuration file for remote recovery. Example: "ssh postgres@db2"
+    #[arg(long = "remote-ssh-command", value_name = "SSH_COMMAND")]
+    pub remote_ssh_command: Option<String>,
+    /// a staging directory in the target host for WAL files when performing PITR. If
+    /// unspecified, it uses a `barman_wal` directory inside the destination directory.
+    #[arg(long = "staging-wal-directory", value_name = "STAGING_WAL_DIRECTORY")]
+    pub staging_wal_directory: Option<String>,
+    /// maximum transfer rate in kilobytes per second. A value of 0 means no limit.
+    /// Overrides 'bandwidth_limit' configuration option.
+    #[arg(long = "bwlimit", value_name = "KBPS")]
+    pub bwlimit: Option<u64>,
+    /// Number of retries after an error if base backup copy fails.
+    #[arg(long = "retry-times", value_name = "RETRY_TIMES")]
+    pub retry_times: Option<u32>,
+    /// Wait time after a failed base backup copy, before retrying.
+    #[arg(long = "retry-sleep", value_name = "RETRY_SLEEP")]
+    pub retry_sleep: Option<u64>,
+    /// Disable base backup copy retry logic.
+    #[arg(long = "no-retry", conflicts_with = "retry_times")]
+    pub no_retry: bool,
+    /// Run the copy in parallel using NJOBS processes.
+    #[arg(short = 'j', long = "jobs", value_name = "NJOBS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub jobs: Option<u32>,
+    /// The time period in seconds over which a single batch of jobs will be started.
+    #[arg(long = "jobs-start-batch-period", value_name = "JOBS_START_BATCH_PERIOD", value_parser = clap::value_parser!(u64).range(1..))]
+    pub jobs_start_batch_period: Option<u64>,
+    /// The maximum number of Rsync jobs to start in a single batch.
+    #[arg(long = "jobs-start-batch-size", value_name = "JOBS_START_BATCH_SIZE", value_parser = clap::value_parser!(u32).range(1..))]
+    pub jobs_start_batch_size: Option<u32>,
+    /// Enable the get-wal option during the recovery.
+    #[arg(long = "get-wal", overrides_with = "no_get_wal")]
+    pub get_wal: bool,
+    /// Disable the get-wal option during recovery.
+    #[arg(long = "no-get-wal")]
+    pub no_get_wal: bool,
+    /// Copy .partial WAL files, if any, to the recovery destination. Only applicable when
+    /// --no-get-wal is used.
+    #[arg(long = "partial-wal")]
+    pub partial_wal: bool,
+    /// Do not archive staged WALs before the restore
+    #[arg(long = "skip-archive-wal")]
+    pub skip_archive_wal: bool,
+    /// Enable network compression during remote recovery.
+    #[arg(
+        long = "network-compression",
+        overrides_with = "no_network_compression"
+    )]
+    pub network_compression: bool,
+    /// Disable network compression during remote recovery.
+    #[arg(long = "no-network-compression")]
+    pub no_network_compression: bool,
+    /// Specifies what action the server should take once the recovery target is reached.
+    /// This option is not allowed for PostgreSQL < 9.1. If PostgreSQL is between 9.1 and 9.4
+    /// included the only allowed value is "pause". If PostgreSQL is 9.5 or newer the
+    /// possible values are "shutdown", "pause", "promote".
+    #[arg(long = "target-action", value_name = "TARGET_ACTION")]
+    pub target_action: Option<String>,
+    /// Enable standby mode when starting the restored PostgreSQL instance
+    #[arg(long = "standby-mode")]
+    pub standby_mode: bool,
+    /// A path to a location on the recovery host where compressed backup files will be
+    /// staged during the recovery.
+    #[arg(long = "recovery-staging-path", value_name = "RECOVERY_STAGING_PATH")]
+    pub recovery_staging_path: Option<String>,
+    /// A directory where compressed backups are extracted before the copy (default /tmp).
+    #[arg(long = "staging-path", value_name = "STAGING_PATH")]
+    pub staging_path: Option<String>,
+    /// Name of the file to which recovery configuration options will be added for PostgreSQL
+    /// 12 and later (default: postgresql.auto.conf).
+    #[arg(long = "recovery-conf-filename", value_name = "RECOVERY_CONF_FILENAME")]
+    pub recovery_conf_filename: Option<String>,
+    /// Port to be passed to the barman-wal-restore command in the recovery configuration.
+    #[arg(long = "recovery-option-port", value_name = "RECOVERY_OPTION_PORT")]
+    pub recovery_option_port: Option<String>,
+    /// Restore command to be used in the recovery configuration, instead of the one Barman
+    /// generates (get-wal mode only).
+    #[arg(long = "restore-command", value_name = "RESTORE_COMMAND")]
+    pub restore_command: Option<String>,
 }
 
 /// A server and one of its backups (an ID, a name or a shortcut such as `latest`).
@@ -575,7 +697,7 @@ mod tests {
 
     #[test]
     fn cli_unsupported_command_is_a_usage_error() {
-        let err = Cli::try_parse_from(["barman", "recover", "pg"]).unwrap_err();
+        let err = Cli::try_parse_from(["barman", "sync-info", "pg"]).unwrap_err();
         assert_eq!(err.exit_code(), 2);
     }
 }

@@ -8,6 +8,7 @@ pub mod check;
 pub mod diagnose;
 pub mod get_wal;
 pub mod receive_wal;
+pub mod recover;
 pub mod replication;
 pub mod select;
 pub mod servers;

@@ -13,6 +13,7 @@ pub mod config;
 pub mod identity;
 pub mod lsn;
 pub mod py_literal;
+pub mod recovery;
 pub mod retention;
 pub mod timeline;
 pub mod wal_name;

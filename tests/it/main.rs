@@ -21,4 +21,5 @@ mod harness_selftest;
 mod locks;
 mod put_wal;
 mod receive_wal;
+mod recover;
 mod wal_clients;

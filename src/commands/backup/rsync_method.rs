@@ -11,7 +11,9 @@ use super::{reported, BackupOptions, Running, StepError};
 use crate::adapters::catalog::store;
 use crate::adapters::pg_backup::{BackupSession, ServerFacts};
 use crate::adapters::pg_tools;
-use crate::adapters::rsync::{self, CopyRun, Filters, ListedEntry, RsyncError, Transport};
+use crate::adapters::rsync::{
+    self, CopyRun, Filters, ListedEntry, RsyncError, Transport, TreeCopy,
+};
 use crate::core::backup_record::{self, RsyncCopyStats};
 use crate::output::progress::Progress;
 use crate::output::python::human_timedelta;
@@ -351,24 +353,6 @@ fn make_tree(root: &Path, listing: &[ListedEntry]) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Split files across `jobs` lists of similar total size (largest first).
-fn split(files: &[&ListedEntry], jobs: usize) -> Vec<Vec<String>> {
-    let mut sorted: Vec<&&ListedEntry> = files.iter().collect();
-    sorted.sort_by(|a, b| b.size.cmp(&a.size).then(a.path.cmp(&b.path)));
-    let mut buckets: Vec<(u64, Vec<String>)> = vec![(0, Vec::new()); jobs.max(1)];
-    for file in sorted {
-        if let Some(bucket) = buckets.iter_mut().min_by_key(|(size, _)| *size) {
-            bucket.0 += file.size.max(1);
-            bucket.1.push(file.path.clone());
-        }
-    }
-    buckets
-        .into_iter()
-        .map(|(_, l)| l)
-        .filter(|l| !l.is_empty())
-        .collect()
-}
-
 /// Copy one item; returns the sum of the workers' times.
 #[allow(clippy::too_many_arguments)]
 fn copy_item(
@@ -387,11 +371,12 @@ fn copy_item(
         (Some(word), Some(dir)) if dir.exists() => Some((word, dir.as_path())),
         _ => None,
     };
+    let dst = item.dst.display().to_string();
     let Some(listing) = listing else {
         let started = Instant::now();
         let run = CopyRun {
             src: &item.src,
-            dst: &item.dst,
+            dst: &dst,
             files: None,
             checksum: false,
             reuse: None,
@@ -404,84 +389,39 @@ fn copy_item(
         })?;
         return Ok(started.elapsed().as_secs_f64());
     };
-    let files: Vec<&ListedEntry> = listing.iter().filter(|e| !e.is_dir).collect();
-    // Files changed since the previous backup started may have the same size and mtime
-    // as the reused copy: compare those by content (Barman's "check" bucket).
-    let (check, safe): (Vec<&ListedEntry>, Vec<&ListedEntry>) = match (reuse, horizon) {
-        (Some(_), Some(h)) => files.iter().partition(|e| e.mtime.as_str() >= h),
-        (Some(_), None) => (files.clone(), Vec::new()),
-        (None, _) => (Vec::new(), files.clone()),
+    let settings = running.settings;
+    let tree = TreeCopy {
+        src: &item.src,
+        dst: &dst,
+        reuse,
+        checksum_from: horizon,
+        jobs: settings.jobs as usize,
+        batch_size: settings.jobs_start_batch_size as usize,
+        batch_period: settings.jobs_start_batch_period,
+        retry_times: settings.retry_times,
+        retry_sleep: settings.retry_sleep,
+        lists_dir,
+        label: &item.label,
     };
-    let jobs = running.settings.jobs as usize;
-    let mut work: Vec<(Vec<String>, bool)> = Vec::new();
-    work.extend(split(&safe, jobs).into_iter().map(|l| (l, false)));
-    work.extend(split(&check, jobs).into_iter().map(|l| (l, true)));
-    let keepalive = Duration::from_secs(running.settings.keepalive_interval);
-    let mut serialized = 0.0;
-    // Run at most `jobs` rsync processes at a time; the main thread keeps the PostgreSQL
-    // session alive meanwhile.
-    for (batch_no, batch) in work.chunks(jobs.max(1)).enumerate() {
-        let results: Vec<Result<f64, RsyncError>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = batch
-                .iter()
-                .enumerate()
-                .map(|(n, (files, checksum))| {
-                    let list_path = lists_dir.join(format!("{}-{batch_no}-{n}.list", item.label));
-                    let progress = progress.clone();
-                    // parallel_jobs_start_batch_size workers start per
-                    // parallel_jobs_start_batch_period, so a large -j does not open every
-                    // ssh connection at once.
-                    let delay = Duration::from_secs(
-                        (n as u64 / u64::from(running.settings.jobs_start_batch_size))
-                            * running.settings.jobs_start_batch_period,
-                    );
-                    scope.spawn(move || {
-                        std::thread::sleep(delay);
-                        let started = Instant::now();
-                        let run = CopyRun {
-                            src: &item.src,
-                            dst: &item.dst,
-                            files: Some(files),
-                            checksum: *checksum,
-                            reuse,
-                            dirs_only: false,
-                            list_path: Some(&list_path),
-                            optional: true,
-                        };
-                        retry_quietly(running, || {
-                            rsync::copy(transport, &item.filters, &run, &mut |b| progress.add(b))
-                        })
-                        .map(|()| started.elapsed().as_secs_f64())
-                    })
-                })
-                .collect();
-            let mut last_keepalive = Instant::now();
-            while !handles.iter().all(|h| h.is_finished()) {
-                if !keepalive.is_zero() && last_keepalive.elapsed() >= keepalive {
-                    if let Err(e) = session.keepalive() {
-                        tracing::warn!(target: "barman.postgres", "keepalive failed: {e}");
-                    }
-                    last_keepalive = Instant::now();
-                }
-                std::thread::sleep(Duration::from_millis(50));
+    let keepalive = Duration::from_secs(settings.keepalive_interval);
+    let mut last_keepalive = Instant::now();
+    // The main thread keeps the PostgreSQL session alive while the workers copy.
+    let mut tick = || {
+        if !keepalive.is_zero() && last_keepalive.elapsed() >= keepalive {
+            if let Err(e) = session.keepalive() {
+                tracing::warn!(target: "barman.postgres", "keepalive failed: {e}");
             }
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(RsyncError::Failed {
-                            code: -1,
-                            stderr: "rsync worker panicked".into(),
-                        })
-                    })
-                })
-                .collect()
-        });
-        for result in results {
-            serialized += result?;
+            last_keepalive = Instant::now();
         }
-    }
-    Ok(serialized)
+    };
+    rsync::copy_tree(
+        transport,
+        &item.filters,
+        &tree,
+        listing,
+        &|b| progress.add(b),
+        &mut tick,
+    )
 }
 
 /// Retry an rsync step `basebackup_retry_times` times with Barman's warnings.
@@ -508,57 +448,5 @@ fn with_retries<T>(
             }
             Err(e) => return Err(e),
         }
-    }
-}
-
-/// The workers' retry loop (they cannot share the output writer; the log records it).
-fn retry_quietly(
-    running: &Running<'_>,
-    mut step: impl FnMut() -> Result<(), RsyncError>,
-) -> Result<(), RsyncError> {
-    let mut attempt = 0;
-    loop {
-        match step() {
-            Ok(()) => return Ok(()),
-            Err(e) if attempt < running.settings.retry_times => {
-                attempt += 1;
-                tracing::warn!(target: "barman.copy_controller", "Failure executing rsync (attempt {attempt}): {e}");
-                std::thread::sleep(Duration::from_secs(running.settings.retry_sleep));
-            }
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn entry(path: &str, size: u64) -> ListedEntry {
-        ListedEntry {
-            path: path.into(),
-            size,
-            mtime: "2026/01/01 00:00:00".into(),
-            is_dir: false,
-        }
-    }
-
-    #[test]
-    fn split_balances_sizes_and_keeps_every_file() {
-        let files = [
-            entry("a", 100),
-            entry("b", 60),
-            entry("c", 50),
-            entry("d", 10),
-        ];
-        let refs: Vec<&ListedEntry> = files.iter().collect();
-        let lists = split(&refs, 2);
-        assert_eq!(lists.len(), 2);
-        let mut all: Vec<String> = lists.concat();
-        all.sort();
-        assert_eq!(all, ["a", "b", "c", "d"]);
-        assert_eq!(lists[0], ["a", "d"]);
-        assert_eq!(lists[1], ["b", "c"]);
-        assert!(split(&[], 3).is_empty());
     }
 }

@@ -1,0 +1,333 @@
+//! Copy of the base backup into the destination (Barman's `RsyncCopyOperation`):
+//! tablespaces to their (relocated) locations, PGDATA without the files a restore must not
+//! bring back, `pg_tblspc` links, `.barman-recover.info` and the renamed `backup_manifest`.
+//! Plain backups are copied with parallel rsync processes, locally or over
+//! `--remote-ssh-command`; `backup_compression` tar backups are extracted (local restores).
+
+use super::options::{Plan, RestoreOptions};
+use super::Stop;
+use crate::adapters::catalog::layout::ServerDirs;
+use crate::adapters::destination::Destination;
+use crate::adapters::pg_tools;
+use crate::adapters::rsync::{self, CopyRun, Filters, Transport, TreeCopy};
+use crate::core::backup_info::BackupInfo;
+use crate::core::config::ServerConfig;
+use crate::core::py_literal::PyValue;
+use crate::output::progress::Progress;
+use crate::output::Output;
+use std::io::Read;
+use std::path::Path;
+
+/// The backup's tablespaces as (name, oid, location).
+pub fn tablespaces(info: &BackupInfo) -> Vec<(String, u32, String)> {
+    let Some(PyValue::List(items)) = info.literal("tablespaces") else {
+        return Vec::new();
+    };
+    items
+        .into_iter()
+        .filter_map(|item| match item {
+            PyValue::Tuple(fields) | PyValue::List(fields) => match fields.as_slice() {
+                [PyValue::Str(name), PyValue::Int(oid), PyValue::Str(location)] => {
+                    Some((name.clone(), u32::try_from(*oid).ok()?, location.clone()))
+                }
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
+/// PGDATA paths a restore leaves out.
+const RESTORE_EXCLUDE: [&str; 7] = [
+    "/pg_log/*",
+    "/log/*",
+    "/pg_xlog/*",
+    "/pg_wal/*",
+    "/postmaster.pid",
+    "/recovery.conf",
+    "/tablespace_map",
+];
+
+/// A copy failure (Barman prints `Failure copying base backup: <reason>`).
+pub struct CopyFailure(pub String);
+
+/// Copy the base backup.
+#[allow(clippy::too_many_arguments)]
+pub fn base_backup(
+    out: &mut Output,
+    server: &ServerConfig,
+    dirs: &ServerDirs,
+    id: &str,
+    info: &BackupInfo,
+    target: &Destination,
+    options: &RestoreOptions,
+    plan: &Plan,
+) -> Result<(), CopyFailure> {
+    let dest = options.destination.trim_end_matches('/').to_string();
+    let base = dirs.backup_base(id);
+    let total = info.int("size").and_then(|s| u64::try_from(s).ok());
+    let progress = Progress::bytes(out, total, "restore");
+    let result = if info.raw("compression").is_some() {
+        extract_compressed(&base, &dest, info, plan, &progress)
+    } else {
+        copy_plain(server, &base, &dest, info, target, plan, &progress)
+    };
+    progress.finish();
+    result?;
+    link_tablespaces(out, target, &dest, info, plan)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn copy_plain(
+    server: &ServerConfig,
+    base: &Path,
+    dest: &str,
+    info: &BackupInfo,
+    target: &Destination,
+    plan: &Plan,
+    progress: &Progress,
+) -> Result<(), CopyFailure> {
+    let fail = |e: &dyn std::fmt::Display| CopyFailure(format!("data transfer failure: {e}"));
+    let path = pg_tools::search_path(server.path_prefix());
+    let local = Transport {
+        ssh: None,
+        compress: false,
+        path: path.clone(),
+    };
+    let remote = Transport {
+        ssh: target.ssh(),
+        compress: plan.network_compression && target.is_remote(),
+        path,
+    };
+    let lists = tempfile::Builder::new()
+        .prefix("barman_recovery-")
+        .tempdir()
+        .map_err(|e| fail(&e))?;
+    let mut protect = Vec::new();
+    let mut items: Vec<(String, String, String, Filters)> = Vec::new();
+    target.create_dir(dest, Some(0o700)).map_err(|e| fail(&e))?;
+    for (name, oid, original) in tablespaces(info) {
+        let location = plan.tablespaces.get(&name).cloned().unwrap_or(original);
+        match location.strip_prefix(&format!("{dest}/")) {
+            Some(inside) => protect.push(format!("/{inside}")),
+            None => target.create_dir(&location, None).map_err(|e| fail(&e))?,
+        }
+        protect.push(format!("/pg_tblspc/{oid}"));
+        let filters = Filters {
+            bwlimit: plan.bwlimit,
+            ..Filters::default()
+        };
+        items.push((
+            name,
+            format!("{}/", base.join(oid.to_string()).display()),
+            location,
+            filters,
+        ));
+    }
+    items.push((
+        "pgdata".into(),
+        format!("{}/", base.join("data").display()),
+        dest.to_string(),
+        Filters {
+            exclude: RESTORE_EXCLUDE.iter().map(|s| s.to_string()).collect(),
+            exclude_and_protect: protect,
+            bwlimit: plan.bwlimit,
+            ..Filters::default()
+        },
+    ));
+    for (label, src, dst, filters) in &items {
+        let listing = rsync::list(&local, filters, src).map_err(|e| fail(&e))?;
+        let dst = target.rsync_path(dst);
+        // The folder tree first (empty folders included), then the files in parallel.
+        let tree_run = CopyRun {
+            src,
+            dst: &dst,
+            files: None,
+            checksum: false,
+            reuse: None,
+            dirs_only: true,
+            list_path: None,
+            optional: false,
+        };
+        rsync::copy(&remote, filters, &tree_run, &mut |_| {}).map_err(|e| fail(&e))?;
+        let tree = TreeCopy {
+            src,
+            dst: &dst,
+            reuse: None,
+            checksum_from: None,
+            jobs: plan.jobs as usize,
+            batch_size: plan.batch_size as usize,
+            batch_period: plan.batch_period,
+            retry_times: plan.retry_times,
+            retry_sleep: plan.retry_sleep,
+            lists_dir: lists.path(),
+            label,
+        };
+        rsync::copy_tree(
+            &remote,
+            filters,
+            &tree,
+            &listing,
+            &|b| progress.add(b),
+            &mut || {},
+        )
+        .map_err(|e| fail(&e))?;
+    }
+    Ok(())
+}
+
+/// Extract `data/base.tar*` into the destination and `data/<oid>.tar*` into each
+/// tablespace location (Barman decompresses into a staging area and copies from there; a
+/// local restore can extract in place).
+fn extract_compressed(
+    base: &Path,
+    dest: &str,
+    info: &BackupInfo,
+    plan: &Plan,
+    progress: &Progress,
+) -> Result<(), CopyFailure> {
+    let data = base.join("data");
+    let fail = |e: &dyn std::fmt::Display| CopyFailure(format!("data transfer failure: {e}"));
+    std::fs::create_dir_all(dest).map_err(|e| fail(&e))?;
+    set_mode(Path::new(dest), 0o700).map_err(|e| fail(&e))?;
+    extract(&data, "base", Path::new(dest), progress)?;
+    for (name, oid, original) in tablespaces(info) {
+        let location = plan.tablespaces.get(&name).cloned().unwrap_or(original);
+        std::fs::create_dir_all(&location).map_err(|e| fail(&e))?;
+        extract(&data, &oid.to_string(), Path::new(&location), progress)?;
+    }
+    // pg_basebackup's tar format keeps the manifest beside the archives.
+    let manifest = data.join("backup_manifest");
+    if manifest.exists() {
+        std::fs::copy(&manifest, Path::new(dest).join("backup_manifest")).map_err(|e| fail(&e))?;
+    }
+    // Plain-format backups never restore pg_wal contents: keep that true here.
+    std::fs::create_dir_all(Path::new(dest).join("pg_wal")).map_err(|e| fail(&e))?;
+    Ok(())
+}
+
+fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+}
+
+fn extract(data: &Path, stem: &str, into: &Path, progress: &Progress) -> Result<(), CopyFailure> {
+    let fail = |e: &dyn std::fmt::Display| CopyFailure(format!("data transfer failure: {e}"));
+    let candidates = [
+        (format!("{stem}.tar.gz"), "gzip"),
+        (format!("{stem}.tar.lz4"), "lz4"),
+        (format!("{stem}.tar.zst"), "zstd"),
+        (format!("{stem}.tar"), "none"),
+    ];
+    let Some((path, kind)) = candidates
+        .iter()
+        .map(|(name, kind)| (data.join(name), *kind))
+        .find(|(path, _)| path.exists())
+    else {
+        return Err(CopyFailure(format!(
+            "data transfer failure: no archive {stem}.tar* in {}",
+            data.display()
+        )));
+    };
+    let file = std::fs::File::open(&path).map_err(|e| fail(&e))?;
+    let reader: Box<dyn Read> = match kind {
+        "gzip" => Box::new(flate2::read::MultiGzDecoder::new(file)),
+        "lz4" => Box::new(lz4_flex::frame::FrameDecoder::new(file)),
+        "zstd" => Box::new(zstd::stream::read::Decoder::new(file).map_err(|e| fail(&e))?),
+        _ => Box::new(file),
+    };
+    let mut archive = tar::Archive::new(reader);
+    archive.set_preserve_permissions(true);
+    archive.set_preserve_mtime(true);
+    for entry in archive.entries().map_err(|e| fail(&e))? {
+        let mut entry = entry.map_err(|e| fail(&e))?;
+        let name = entry.path().map_err(|e| fail(&e))?.display().to_string();
+        // The same exclusions as a plain restore (pg_wal contents, stale pid, ...).
+        let skip = ["postmaster.pid", "recovery.conf", "tablespace_map"]
+            .iter()
+            .any(|f| name.trim_start_matches("./") == *f)
+            || name.trim_start_matches("./").starts_with("pg_wal/") && name.len() > 7;
+        if skip {
+            continue;
+        }
+        let size = entry.size();
+        // `unpack_in` refuses paths that escape `into` (`..`, absolute names).
+        entry.unpack_in(into).map_err(|e| fail(&e))?;
+        progress.add(size);
+    }
+    Ok(())
+}
+
+/// `pg_tblspc/<oid>` links to the (relocated) tablespace folders.
+fn link_tablespaces(
+    out: &mut Output,
+    target: &Destination,
+    dest: &str,
+    info: &BackupInfo,
+    plan: &Plan,
+) -> Result<(), CopyFailure> {
+    let tblspc = format!("{dest}/pg_tblspc");
+    target.create_dir(&tblspc, None).map_err(|e| {
+        CopyFailure(format!(
+            "unable to initialize tablespace directory '{tblspc}': {e}"
+        ))
+    })?;
+    for (name, oid, original) in tablespaces(info) {
+        let location = plan.tablespaces.get(&name).cloned().unwrap_or(original);
+        target
+            .symlink(&location, &format!("{tblspc}/{oid}"))
+            .map_err(|e| {
+                CopyFailure(format!(
+                    "unable to prepare '{name}' tablespace (destination '{location}'): {e}"
+                ))
+            })?;
+        out.info(&format!("\t{oid}, {name}, {location}"));
+    }
+    Ok(())
+}
+
+/// `.barman-recover.info` and `backup_manifest` → `backup_manifest.<ID>`.
+pub fn finish_copy(
+    server: &ServerConfig,
+    dirs: &ServerDirs,
+    id: &str,
+    info: &BackupInfo,
+    target: &Destination,
+    dest: &str,
+) -> Result<(), Stop> {
+    let dest = dest.trim_end_matches('/');
+    let recover_info = format!("{dest}/.barman-recover.info");
+    match target {
+        Destination::Local => {
+            std::fs::write(&recover_info, info.to_text())?;
+        }
+        Destination::Remote(_) => {
+            let transport = Transport {
+                ssh: target.ssh(),
+                compress: false,
+                path: pg_tools::search_path(server.path_prefix()),
+            };
+            let src = crate::adapters::catalog::store::backup_info_path(dirs, id)
+                .display()
+                .to_string();
+            let dst = target.rsync_path(&recover_info);
+            let run = CopyRun {
+                src: &src,
+                dst: &dst,
+                files: None,
+                checksum: false,
+                reuse: None,
+                dirs_only: false,
+                list_path: None,
+                optional: false,
+            };
+            rsync::copy(&transport, &Filters::default(), &run, &mut |_| {})
+                .map_err(|e| Stop(format!("copy of recovery metadata file failed: {e}")))?;
+        }
+    }
+    let manifest = format!("{dest}/backup_manifest");
+    if target.exists(&manifest)? {
+        target.rename(&manifest, &format!("{manifest}.{id}"))?;
+    }
+    Ok(())
+}

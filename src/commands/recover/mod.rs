@@ -1,0 +1,291 @@
+//! `restore` / `recover SERVER BACKUP_ID DESTINATION`: Barman's `cli.restore` checks,
+//! `BackupManager.recover` and `RecoveryExecutor.recover`: archive pending WAL, refuse a
+//! non-empty destination, copy the base backup (locally, or with rsync over
+//! `--remote-ssh-command`), link the tablespaces, copy the WALs the target needs
+//! (decompressed) or write a get-wal `restore_command`, write the recovery settings for
+//! the server's version, neutralise dangerous settings and print Barman's report.
+
+mod config;
+mod copy;
+mod options;
+mod wals;
+
+use crate::adapters::catalog::layout::ServerDirs;
+use crate::adapters::destination::Destination;
+use crate::commands::catalog::ServerCatalog;
+use crate::commands::{select, status, Context};
+use crate::core::backup_info::{BackupInfo, BackupStatus};
+use crate::core::backup_record::python_datetime;
+use crate::core::config::ServerConfig;
+use crate::core::recovery::Assertion;
+use crate::output::python::human_timedelta;
+use crate::output::Output;
+use std::path::PathBuf;
+
+pub use options::RestoreOptions;
+
+/// restore refuses disabled servers and runs on inactive ones.
+const POLICY: select::Policy = select::Policy {
+    inactive_is_error: false,
+    skip_inactive: false,
+    disabled_is_error: true,
+};
+
+/// A restore that cannot go on: Barman's message, printed as one `ERROR:`.
+pub(crate) struct Stop(pub String);
+
+impl<T: std::fmt::Display> From<T> for Stop {
+    fn from(e: T) -> Self {
+        Stop(e.to_string())
+    }
+}
+
+/// What the restore collected for the final report.
+#[derive(Default)]
+pub(crate) struct Results {
+    pub changes: Vec<Assertion>,
+    pub warnings: Vec<Assertion>,
+    pub missing_files: Vec<String>,
+    pub get_wal: bool,
+    pub recovery_configuration_file: String,
+}
+
+/// `restore` / `recover`.
+pub fn run(ctx: &Context, out: &mut Output, options: &RestoreOptions) -> crate::Result<()> {
+    let Some(server) = select::single(&ctx.config, &options.server, out, POLICY) else {
+        return Ok(());
+    };
+    let lock_dir = PathBuf::from(&ctx.config.global.barman_lock_directory);
+    let catalog = ServerCatalog::load(server, &lock_dir, *ctx.now.offset())?;
+    let Some((id, info)) = options::select_backup(out, &catalog, options) else {
+        return Ok(());
+    };
+    let Some(plan) = options::validate(out, server, &id, &info, options) else {
+        return Ok(());
+    };
+    if !options.skip_archive_wal {
+        crate::commands::wal::archive_server(ctx, out, server, false)?;
+    }
+    match restore(ctx, out, server, &catalog.dirs, &id, &info, options, &plan) {
+        Ok(()) => {}
+        Err(Stop(message)) => out.error(&message),
+    }
+    Ok(())
+}
+
+/// The restore proper, once the arguments are known to be valid.
+#[allow(clippy::too_many_arguments)]
+fn restore(
+    ctx: &Context,
+    out: &mut Output,
+    server: &ServerConfig,
+    dirs: &ServerDirs,
+    id: &str,
+    info: &BackupInfo,
+    options: &RestoreOptions,
+    plan: &options::Plan,
+) -> Result<(), Stop> {
+    let start = chrono::Local::now();
+    let dest = options.destination.as_str();
+    let target = Destination::new(options.remote_ssh_command.as_deref()).map_err(Stop)?;
+    check_empty(&target, dest, info, plan)?;
+    let version = info.int("version").unwrap_or(0);
+    let mut results = Results {
+        recovery_configuration_file: options.recovery_conf_filename.clone().unwrap_or_else(|| {
+            if version < 120000 {
+                "recovery.conf".into()
+            } else {
+                "postgresql.auto.conf".into()
+            }
+        }),
+        ..Results::default()
+    };
+    let where_ = if target.is_remote() {
+        "remote"
+    } else {
+        "local"
+    };
+    out.info(&format!(
+        "Starting {where_} restore for server {} using backup {id}",
+        server.name()
+    ));
+    out.info(&format!("Destination directory: {dest}"));
+    if let Some(cmd) = &options.remote_ssh_command {
+        out.info(&format!("Remote command: {cmd}"));
+    }
+    let status = info.status();
+    if !plan.get_wal && status == BackupStatus::WaitingForWals {
+        out.warning("IMPORTANT: You have requested a recovery operation for a backup that does not have yet all the WAL files that are required for consistency.");
+    }
+    if options.partial_wal {
+        if plan.get_wal {
+            out.warning("The --partial-wal option was ignored as it only works with --no-get-wal.");
+        } else if options.target_immediate {
+            out.warning(
+                "The --partial-wal option was ignored as it has no effect with --target-immediate.",
+            );
+        }
+    }
+    if let Some(summary) = &plan.pitr_summary {
+        out.info(&format!("Doing PITR. Recovery target {summary}"));
+    }
+    out.info("Copying the base backup.");
+    if let Err(e) = copy::base_backup(out, server, dirs, id, info, &target, options, plan) {
+        return Err(Stop(format!("Failure copying base backup: {}", e.0)));
+    }
+    copy::finish_copy(server, dirs, id, info, &target, dest)?;
+    if !plan.get_wal {
+        if status == BackupStatus::WaitingForWals {
+            let now = crate::adapters::catalog::store::load_backup(dirs, id)
+                .map(|b| b.status())
+                .unwrap_or(status);
+            if now == BackupStatus::WaitingForWals {
+                out.warning("IMPORTANT: The backup we have restored IS NOT VALID. Required WAL files for consistency are missing. Please verify that WAL archiving is working correctly or evaluate using the 'get-wal' option for recovery");
+            }
+        }
+        target
+            .create_dir(&plan.wal_dest, Some(0o700))
+            .map_err(|e| {
+                Stop(format!(
+                    "unable to initialise WAL destination directory '{}': {e}",
+                    plan.wal_dest
+                ))
+            })?;
+        out.info("Copying required WAL segments.");
+        let required = wals::required(server, dirs, info, options, plan)?;
+        wals::copy(out, server, dirs, &required, &target, plan)?;
+        if !plan.is_pitr {
+            out.info("Generating archive status files");
+            wals::archive_status(&target, &plan.wal_dest, &required)?;
+        }
+    }
+    let lines = if plan.is_pitr || plan.get_wal || options.standby_mode {
+        out.info("Generating recovery configuration");
+        let lines = config::recovery_lines(ctx, out, server, info, options, plan, &target)?;
+        results.get_wal = plan.get_wal;
+        Some(lines)
+    } else {
+        None
+    };
+    target
+        .create_dir(&format!("{}/archive_status", plan.wal_dest), None)
+        .map_err(|e| {
+            Stop(format!(
+                "unable to create the archive_status directory '{}/archive_status': {e}",
+                plan.wal_dest
+            ))
+        })?;
+    out.info("Identify dangerous settings in destination directory.");
+    config::mangle(server, info, &target, dest, lines.as_deref(), &mut results)?;
+    report(out, &results, start);
+    Ok(())
+}
+
+/// Barman refuses a destination (or tablespace location) that already holds files.
+fn check_empty(
+    target: &Destination,
+    dest: &str,
+    info: &BackupInfo,
+    plan: &options::Plan,
+) -> Result<(), Stop> {
+    if target.has_content(dest)? {
+        return Err(Stop(format!("The restore operation cannot proceed because the destination folder '{dest}' is not empty. To prevent accidental data loss, the destination must be empty. Please choose a different location or manually empty the folder.")));
+    }
+    for t in copy::tablespaces(info) {
+        let location = plan.tablespaces.get(&t.0).cloned().unwrap_or(t.2.clone());
+        if target.has_content(&location)? {
+            return Err(Stop(format!("The restore operation cannot proceed. The destination path '{location}' for the tablespace '{}' is not empty. To prevent accidental data loss, the tablespace destination must be empty. Please choose a different location or manually empty the folder.", t.0)));
+        }
+    }
+    Ok(())
+}
+
+/// `result_recovery` (console; JSON mirrors Barman's keys).
+fn report(out: &mut Output, results: &Results, start: chrono::DateTime<chrono::Local>) {
+    let render = |a: &Assertion| {
+        format!(
+            "{} line {}: {} = {}",
+            a.filename,
+            a.line,
+            a.key,
+            a.value.as_deref().unwrap_or("None")
+        )
+    };
+    if !results.changes.is_empty() {
+        out.info("");
+        out.info("IMPORTANT");
+        out.info("These settings have been modified to prevent data losses");
+        out.info("");
+        for a in &results.changes {
+            out.info(&render(a));
+        }
+    }
+    if !results.warnings.is_empty() {
+        out.info("");
+        out.info("WARNING");
+        out.info("You are required to review the following options as potentially dangerous");
+        out.info("");
+        for a in &results.warnings {
+            out.info(&render(a));
+        }
+    }
+    if !results.missing_files.is_empty() {
+        out.info("");
+        out.info("WARNING");
+        out.info("The following configuration files have not been saved during backup, hence they have not been restored.");
+        out.info(
+            "You need to manually restore them in order to start the restored PostgreSQL instance:",
+        );
+        out.info("");
+        for f in &results.missing_files {
+            out.info(&format!("    {f}"));
+        }
+    }
+    if results.get_wal {
+        out.info("");
+        out.info("WARNING: 'get-wal' is in the specified 'recovery_options'.");
+        out.info(&format!(
+            "Before you start up the PostgreSQL server, please review the {} file",
+            results.recovery_configuration_file
+        ));
+        out.info("inside the target directory. Make sure that 'restore_command' can be executed by the PostgreSQL user.");
+    }
+    out.info("");
+    let elapsed = (chrono::Local::now() - start).num_milliseconds() as f64 / 1000.0;
+    out.info(&format!(
+        "Restore operation completed (start time: {}, elapsed time: {})",
+        python_datetime(&start.fixed_offset()),
+        human_timedelta(elapsed)
+    ));
+    out.info("Your PostgreSQL server has been successfully prepared for recovery!");
+    let assertion_json = |a: &Assertion| serde_json::json!([a.filename, a.line, a.key, a.value]);
+    out.json_set("changes_count", serde_json::json!(results.changes.len()));
+    out.json_set(
+        "changes",
+        serde_json::Value::Array(results.changes.iter().map(assertion_json).collect()),
+    );
+    out.json_set("warnings_count", serde_json::json!(results.warnings.len()));
+    out.json_set(
+        "warnings",
+        serde_json::Value::Array(results.warnings.iter().map(assertion_json).collect()),
+    );
+    out.json_set("missing_files", serde_json::json!(results.missing_files));
+    out.json_set(
+        "recovery_start_time",
+        serde_json::json!(python_datetime(&start.fixed_offset())),
+    );
+    out.json_set(
+        "recovery_start_time_timestamp",
+        serde_json::json!(start.timestamp().to_string()),
+    );
+    out.json_set(
+        "recovery_elapsed_time",
+        serde_json::json!(human_timedelta(elapsed)),
+    );
+    out.json_set("recovery_elapsed_time_seconds", serde_json::json!(elapsed));
+}
+
+/// The server's directories (used by the sub-modules).
+pub(crate) fn dirs_of(server: &ServerConfig) -> ServerDirs {
+    status::server_dirs(server)
+}

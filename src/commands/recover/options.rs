@@ -1,0 +1,511 @@
+//! `restore` arguments: the backup to restore (an id, a name, a shortcut, or `auto` chosen
+//! from the target), and the checks Barman's `cli.restore` and `_set_pitr_targets` make
+//! before anything is copied.
+
+use crate::adapters::catalog::store;
+use crate::commands::catalog::ServerCatalog;
+use crate::core::backup_info::BackupInfo;
+use crate::core::backup_record::python_datetime;
+use crate::core::config::ServerConfig;
+use crate::core::lsn::Lsn;
+use crate::core::recovery::Targets;
+use crate::core::timeline::TimelineId;
+use crate::core::wal_name::WalSegmentName;
+use crate::output::Output;
+use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone};
+use std::collections::BTreeMap;
+
+/// What the command line asked for.
+#[derive(Debug, Clone, Default)]
+pub struct RestoreOptions {
+    /// Server name.
+    pub server: String,
+    /// Backup id, name, shortcut or `auto`.
+    pub backup_id: String,
+    /// Destination directory.
+    pub destination: String,
+    /// `--target-tli`.
+    pub target_tli: Option<String>,
+    /// `--target-time`.
+    pub target_time: Option<String>,
+    /// `--target-xid`.
+    pub target_xid: Option<String>,
+    /// `--target-lsn`.
+    pub target_lsn: Option<String>,
+    /// `--target-name`.
+    pub target_name: Option<String>,
+    /// `--target-immediate`.
+    pub target_immediate: bool,
+    /// `--exclusive`.
+    pub exclusive: bool,
+    /// `--tablespace NAME:LOCATION` rules.
+    pub tablespaces: Vec<String>,
+    /// `--remote-ssh-command`.
+    pub remote_ssh_command: Option<String>,
+    /// `--staging-wal-directory`.
+    pub staging_wal_directory: Option<String>,
+    /// `--bwlimit`.
+    pub bwlimit: Option<u64>,
+    /// `--retry-times` / `--no-retry`.
+    pub retry_times: Option<u32>,
+    /// `--retry-sleep`.
+    pub retry_sleep: Option<u64>,
+    /// `-j/--jobs`.
+    pub jobs: Option<u32>,
+    /// `--jobs-start-batch-period`.
+    pub jobs_start_batch_period: Option<u64>,
+    /// `--jobs-start-batch-size`.
+    pub jobs_start_batch_size: Option<u32>,
+    /// `--get-wal` (Some(true)) / `--no-get-wal` (Some(false)).
+    pub get_wal: Option<bool>,
+    /// `--partial-wal`.
+    pub partial_wal: bool,
+    /// `--skip-archive-wal`.
+    pub skip_archive_wal: bool,
+    /// `--network-compression` / `--no-network-compression`.
+    pub network_compression: Option<bool>,
+    /// `--target-action`.
+    pub target_action: Option<String>,
+    /// `--standby-mode`.
+    pub standby_mode: bool,
+    /// `--staging-path` / `--recovery-staging-path` (compressed backups).
+    pub staging_path: Option<String>,
+    /// `--recovery-conf-filename`.
+    pub recovery_conf_filename: Option<String>,
+    /// `--recovery-option-port`.
+    pub recovery_option_port: Option<String>,
+    /// `--restore-command`.
+    pub restore_command: Option<String>,
+}
+
+/// The decisions taken before copying.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Restore through get-wal instead of copying WALs.
+    pub get_wal: bool,
+    /// Point-in-time recovery (a target was given).
+    pub is_pitr: bool,
+    /// Where WALs go on the destination (`pg_wal`, or `barman_wal` for PITR).
+    pub wal_dest: String,
+    /// Tablespace relocations.
+    pub tablespaces: BTreeMap<String, String>,
+    /// The `Doing PITR. Recovery target ...` text.
+    pub pitr_summary: Option<String>,
+    /// The recovery targets as written in the configuration.
+    pub targets: Targets,
+    /// The numeric timeline WALs are selected on (None: Barman's default).
+    pub target_tli: Option<u32>,
+    /// Rsync workers.
+    pub jobs: u32,
+    /// Rsync bandwidth limit.
+    pub bwlimit: Option<u64>,
+    /// Rsync retries.
+    pub retry_times: u32,
+    /// Seconds between retries.
+    pub retry_sleep: u64,
+    /// Workers started per batch period.
+    pub batch_size: u32,
+    /// Seconds between batches.
+    pub batch_period: u64,
+    /// `-z` for a remote copy.
+    pub network_compression: bool,
+}
+
+/// The backup to restore, printing Barman's error when there is none.
+pub fn select_backup(
+    out: &mut Output,
+    catalog: &ServerCatalog,
+    options: &RestoreOptions,
+) -> Option<(String, BackupInfo)> {
+    let targets = [
+        options.target_time.is_some(),
+        options.target_xid.is_some(),
+        options.target_lsn.is_some(),
+        options.target_name.is_some(),
+        options.target_immediate,
+    ];
+    if targets.iter().filter(|t| **t).count() > 1 {
+        out.error("You cannot specify multiple targets for the recovery operation");
+        return None;
+    }
+    let id = if options.backup_id == "auto" {
+        auto_backup(out, catalog, options)?
+    } else {
+        catalog.resolve(&options.backup_id, out)?
+    };
+    let info = catalog.backups.get(&id)?.clone();
+    if !info.status().copy_done() {
+        out.error(&format!(
+            "Cannot restore from backup '{}' of server '{}': backup status is not DONE",
+            options.backup_id,
+            catalog.server.name()
+        ));
+        return None;
+    }
+    Some((id, info))
+}
+
+/// `auto`: the newest backup that can reach the target.
+fn auto_backup(
+    out: &mut Output,
+    catalog: &ServerCatalog,
+    options: &RestoreOptions,
+) -> Option<String> {
+    if options.target_immediate || options.target_xid.is_some() || options.target_name.is_some() {
+        let which = if options.target_immediate {
+            "target_immediate"
+        } else if options.target_xid.is_some() {
+            "target_xid"
+        } else {
+            "target_name"
+        };
+        out.error(&format!("For PITR without a backup_id, the only possible recovery targets are target_time and target_lsn. '{which}' recovery target is not allowed without a backup_id."));
+        return None;
+    }
+    let tli = match options.target_tli.as_deref() {
+        None => None,
+        Some("current") => {
+            out.error(
+                "'current' is not a valid timeline keyword when recovering without a backup_id",
+            );
+            return None;
+        }
+        Some("latest") => latest_timeline(catalog),
+        Some(n) => match n.parse::<u32>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                out.error(&format!("'{n}' is not a valid timeline keyword"));
+                return None;
+            }
+        },
+    };
+    let local = *chrono::Local::now().offset();
+    let time_target = match options.target_time.as_deref() {
+        Some(t) => Some(parse_target_time(t, local).ok()?.0),
+        None => None,
+    };
+    let lsn_target: Option<Lsn> = options.target_lsn.as_deref().and_then(|l| l.parse().ok());
+    let found = catalog
+        .backups
+        .iter()
+        .rev()
+        .filter(|(_, b)| b.status().copy_done())
+        .filter(|(_, b)| tli.is_none_or(|t| b.int("timeline") == Some(i64::from(t))))
+        .find(|(_, b)| {
+            if let Some(target) = time_target {
+                b.time("end_time", local).is_some_and(|end| end <= target)
+            } else if let Some(target) = lsn_target {
+                b.raw("end_xlog")
+                    .and_then(|l| l.parse::<Lsn>().ok())
+                    .is_some_and(|end| end <= target)
+            } else {
+                true
+            }
+        })
+        .map(|(id, _)| id.clone());
+    if found.is_none() {
+        out.error("Cannot find any candidate backup for recovery.");
+    }
+    found
+}
+
+/// The highest timeline with archived WAL (1 when none), as `_get_latest_timeline`.
+pub fn latest_timeline(catalog: &ServerCatalog) -> Option<u32> {
+    let last = store::last_wal_per_timeline(&catalog.dirs).ok()?;
+    Some(
+        last.keys()
+            .filter_map(|t| u32::from_str_radix(t, 16).ok())
+            .max()
+            .unwrap_or(1),
+    )
+}
+
+/// `dateutil.parser.parse` for the formats users type: ISO 8601 with a space or `T`,
+/// optional fraction, optional offset (`+01`, `+0100`, `+01:00`, `Z`, `UTC`). A naive time
+/// gets the local zone (and Barman's warning). Returns (time, was naive).
+pub fn parse_target_time(
+    text: &str,
+    local: FixedOffset,
+) -> Result<(DateTime<FixedOffset>, bool), String> {
+    let t = text.trim();
+    let t = t
+        .strip_suffix(" UTC")
+        .or_else(|| t.strip_suffix(" GMT"))
+        .or_else(|| t.strip_suffix('Z'))
+        .map(|s| format!("{s}+00:00"))
+        .unwrap_or_else(|| t.to_string());
+    let t = t.replace('T', " ");
+    for format in [
+        "%Y-%m-%d %H:%M:%S%.f%:z",
+        "%Y-%m-%d %H:%M:%S%.f%z",
+        "%Y-%m-%d %H:%M%:z",
+    ] {
+        if let Ok(parsed) = DateTime::parse_from_str(&t, format) {
+            return Ok((parsed, false));
+        }
+    }
+    // `+01` (hours only) as PostgreSQL prints it.
+    if let Some((stamp, hours)) = t.rsplit_once('+').or_else(|| t.rsplit_once(" -")) {
+        if hours.len() == 2 && hours.chars().all(|c| c.is_ascii_digit()) {
+            let sign = if t.contains('+') { "+" } else { "-" };
+            if let Ok(parsed) = DateTime::parse_from_str(
+                &format!("{stamp}{sign}{hours}:00"),
+                "%Y-%m-%d %H:%M:%S%.f%:z",
+            ) {
+                return Ok((parsed, false));
+            }
+        }
+    }
+    for format in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%d"] {
+        let naive = NaiveDateTime::parse_from_str(&t, format).or_else(|_| {
+            chrono::NaiveDate::parse_from_str(&t, format)
+                .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
+        });
+        if let Ok(naive) = naive {
+            if let Some(local_time) = local.from_local_datetime(&naive).single() {
+                return Ok((local_time, true));
+            }
+        }
+    }
+    Err(format!(
+        "Unable to parse the target time parameter '{text}'"
+    ))
+}
+
+/// Barman's argument checks; `None` after printing the error.
+pub fn validate(
+    out: &mut Output,
+    server: &ServerConfig,
+    id: &str,
+    info: &BackupInfo,
+    options: &RestoreOptions,
+) -> Option<Plan> {
+    match plan(out, server, id, info, options) {
+        Ok(plan) => Some(plan),
+        Err(message) => {
+            out.error(&message);
+            None
+        }
+    }
+}
+
+fn plan(
+    out: &mut Output,
+    server: &ServerConfig,
+    id: &str,
+    info: &BackupInfo,
+    options: &RestoreOptions,
+) -> Result<Plan, String> {
+    if info.raw("compression").is_some() && options.remote_ssh_command.is_some() {
+        return Err(format!("Cannot restore from backup '{id}' of server '{}': remote restore of a compressed backup is not supported by this implementation", server.name()));
+    }
+    let mut tablespaces = BTreeMap::new();
+    for rule in &options.tablespaces {
+        let Some((name, location)) = rule.split_once(':') else {
+            return Err(format!("Invalid tablespace relocation rule '{rule}'\nHINT: The valid syntax for a relocation rule is NAME:LOCATION"));
+        };
+        tablespaces.insert(name.to_string(), location.to_string());
+    }
+    let valid: Vec<String> = super::copy::tablespaces(info)
+        .into_iter()
+        .map(|t| t.0)
+        .collect();
+    for name in tablespaces.keys() {
+        if !valid.contains(name) {
+            return Err(format!("Invalid tablespace name '{name}'\nHINT: Please use any of the following tablespaces: {}", valid.join(", ")));
+        }
+    }
+    if options.destination.contains(':') {
+        return Err("The destination directory parameter cannot contain the ':' character\nHINT: If you want to do a remote recovery you have to use the --remote-ssh-command option".into());
+    }
+    if options.network_compression == Some(true) && options.remote_ssh_command.is_none() {
+        return Err("Network compression can only be used with remote recovery.\nHINT: If you want to do a remote recovery you have to use the --remote-ssh-command option".into());
+    }
+    let recovery_options = server.str("recovery_options").unwrap_or("");
+    let get_wal = options
+        .get_wal
+        .unwrap_or_else(|| recovery_options.split(',').any(|o| o.trim() == "get-wal"));
+    let version = info.int("version").unwrap_or(0);
+    let tli = parse_tli(server, info, options.target_tli.as_deref())?;
+    let immediate = version >= 90400 && options.target_immediate;
+    let lsn = (version >= 100000)
+        .then(|| options.target_lsn.clone())
+        .flatten();
+    if let Some(l) = &lsn {
+        l.parse::<Lsn>().map_err(|e| e.to_string())?;
+    }
+    let is_pitr = options.target_time.is_some()
+        || options.target_xid.is_some()
+        || options.target_tli.is_some()
+        || options.target_name.is_some()
+        || immediate
+        || lsn.is_some();
+    let mut targets = Targets {
+        xid: options.target_xid.clone(),
+        lsn: lsn.clone(),
+        name: options.target_name.clone(),
+        immediate,
+        tli: options.target_tli.clone(),
+        exclusive: options.exclusive,
+        ..Targets::default()
+    };
+    let dest = options.destination.trim_end_matches('/');
+    let mut summary = Vec::new();
+    let wal_dest;
+    if is_pitr {
+        if let Some(text) = &options.target_time {
+            let local = *chrono::Local::now().offset();
+            let (time, naive) = parse_target_time(text, local)?;
+            if naive {
+                out.warning("No time zone has been specified through '--target-time' command-line option. Barman assumed the same time zone from the Barman host.");
+            }
+            let end = info.time("end_time", local);
+            if let Some(end) = end.filter(|e| *e > time) {
+                return Err(format!(
+                    "The requested target time {} is before the backup end time {}",
+                    python_datetime(&time),
+                    python_datetime(&end)
+                ));
+            }
+            targets.time = Some(python_datetime(&time));
+            summary.push(format!("time: '{}'", python_datetime(&time)));
+        }
+        if let Some(xid) = &options.target_xid {
+            summary.push(format!("xid: '{xid}'"));
+        }
+        if let Some(l) = &lsn {
+            summary.push(format!("lsn: '{l}'"));
+        }
+        if options.target_tli.is_some() {
+            summary.push(format!("timeline: '{}'", tli.unwrap_or(1)));
+        }
+        if let Some(name) = &options.target_name {
+            summary.push(format!("name: '{name}'"));
+        }
+        if immediate {
+            summary.push("immediate: True".into());
+        }
+        match options.target_action.as_deref() {
+            None => {}
+            Some("pause") if (90100..90500).contains(&version) => {
+                targets.action = Some("pause".into())
+            }
+            Some(a @ ("pause" | "shutdown" | "promote")) if version >= 90500 => {
+                targets.action = Some(a.to_string())
+            }
+            Some(a) => {
+                return Err(format!(
+                    "Illegal target action '{a}' for this version of PostgreSQL"
+                ))
+            }
+        }
+        wal_dest = options
+            .staging_wal_directory
+            .clone()
+            .unwrap_or_else(|| format!("{dest}/barman_wal"));
+    } else {
+        if version < 100000 && options.target_lsn.is_some() {
+            return Err(format!("Illegal use of recovery_target_lsn '{}' for this version of PostgreSQL (version 10 minimum required)", options.target_lsn.as_deref().unwrap_or("")));
+        }
+        if options.target_action.is_some() {
+            return Err("Can't enable recovery target action when PITR is not required".into());
+        }
+        wal_dest = format!(
+            "{dest}/{}",
+            if version < 100000 {
+                "pg_xlog"
+            } else {
+                "pg_wal"
+            }
+        );
+    }
+    let uint = |key: &str| server.int(key).and_then(|v| u64::try_from(v).ok());
+    Ok(Plan {
+        get_wal,
+        is_pitr,
+        wal_dest,
+        tablespaces,
+        pitr_summary: is_pitr.then(|| summary.join(", ")),
+        targets,
+        target_tli: tli,
+        jobs: options
+            .jobs
+            .unwrap_or_else(|| uint("parallel_jobs").unwrap_or(1).max(1) as u32),
+        bwlimit: options
+            .bwlimit
+            .or_else(|| uint("bandwidth_limit"))
+            .filter(|b| *b > 0),
+        retry_times: options
+            .retry_times
+            .unwrap_or_else(|| uint("basebackup_retry_times").unwrap_or(0) as u32),
+        retry_sleep: options
+            .retry_sleep
+            .unwrap_or_else(|| uint("basebackup_retry_sleep").unwrap_or(30)),
+        batch_size: options
+            .jobs_start_batch_size
+            .unwrap_or_else(|| uint("parallel_jobs_start_batch_size").unwrap_or(10).max(1) as u32),
+        batch_period: options
+            .jobs_start_batch_period
+            .unwrap_or_else(|| uint("parallel_jobs_start_batch_period").unwrap_or(1).max(1)),
+        network_compression: options
+            .network_compression
+            .unwrap_or_else(|| server.bool("network_compression")),
+    })
+}
+
+/// `parse_target_tli` with a backup: `current`, `latest` or a number.
+fn parse_tli(
+    server: &ServerConfig,
+    info: &BackupInfo,
+    tli: Option<&str>,
+) -> Result<Option<u32>, String> {
+    match tli {
+        None => Ok(None),
+        Some("current") => Ok(info.int("timeline").and_then(|t| u32::try_from(t).ok())),
+        Some("latest") => {
+            let dirs = super::dirs_of(server);
+            let last = store::last_wal_per_timeline(&dirs).map_err(|e| e.to_string())?;
+            Ok(Some(
+                last.keys()
+                    .filter_map(|t| u32::from_str_radix(t, 16).ok())
+                    .max()
+                    .unwrap_or(1),
+            ))
+        }
+        Some(n) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => n
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("'{n}' is not a valid timeline keyword")),
+        Some(other) => Err(format!("'{other}' is not a valid timeline keyword")),
+    }
+}
+
+/// The segment holding `lsn` on `tli` (for `--target-lsn` WAL selection).
+pub fn segment_of(lsn: &str, tli: u32, info: &BackupInfo) -> Option<String> {
+    let lsn: Lsn = lsn.parse().ok()?;
+    let tli = TimelineId::new(tli.max(1)).ok()?;
+    let size = crate::core::backup_record::segment_size(info);
+    Some(WalSegmentName::from_lsn(lsn, tli, size).0.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_time_formats() {
+        let utc = FixedOffset::east_opt(0).unwrap();
+        let one = FixedOffset::east_opt(3600).unwrap();
+        let (t, naive) = parse_target_time("2026-11-24 01:02:03+01:00", utc).unwrap();
+        assert_eq!(python_datetime(&t), "2026-11-24 01:02:03+01:00");
+        assert!(!naive);
+        let (t, _) = parse_target_time("2026-11-24T01:02:03.5Z", utc).unwrap();
+        assert_eq!(python_datetime(&t), "2026-11-24 01:02:03.500000+00:00");
+        let (t, _) = parse_target_time("2026-11-24 01:02:03.123456+01", utc).unwrap();
+        assert_eq!(python_datetime(&t), "2026-11-24 01:02:03.123456+01:00");
+        let (t, naive) = parse_target_time("2026-11-24 01:02:03", one).unwrap();
+        assert_eq!(python_datetime(&t), "2026-11-24 01:02:03+01:00");
+        assert!(naive);
+        assert!(parse_target_time("yesterday", utc).is_err());
+    }
+}

@@ -1,0 +1,251 @@
+//! The WAL files a restore copies when it does not use get-wal (Barman's
+//! `get_required_xlog_files` + `_xlog_copy` + `_generate_archive_status`): every history
+//! file, the backup's WALs and those after it on the target timeline (up to the target LSN
+//! segment, or only to the backup's end with `--target-immediate`), decompressed into
+//! `pg_wal` (with `archive_status/*.done`) or into the PITR staging folder.
+
+use super::options::{self, Plan, RestoreOptions};
+use super::Stop;
+use crate::adapters::catalog::layout::ServerDirs;
+use crate::adapters::catalog::{store, wal_archive};
+use crate::adapters::codec::Codec;
+use crate::adapters::destination::Destination;
+use crate::adapters::pg_tools;
+use crate::adapters::rsync::{self, CopyRun, Filters, Transport};
+use crate::core::backup_info::BackupInfo;
+use crate::core::config::ServerConfig;
+use crate::core::recovery::{WalSelection, WalSelector};
+use crate::core::wal_name::WalFileName;
+use crate::output::Output;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// One WAL to restore: its name in the destination and where it comes from.
+pub struct RequiredWal {
+    /// Name in the destination (`.partial` stripped).
+    pub name: String,
+    /// The archived (or streaming) file.
+    pub source: PathBuf,
+    /// The xlog db compression column.
+    pub compression: Option<String>,
+}
+
+/// The WALs the recovery needs, in xlog db order.
+pub fn required(
+    server: &ServerConfig,
+    dirs: &ServerDirs,
+    info: &BackupInfo,
+    options: &RestoreOptions,
+    plan: &Plan,
+) -> Result<Vec<RequiredWal>, Stop> {
+    let begin = info.raw("begin_wal").unwrap_or_default().to_string();
+    let end = info.raw("end_wal").unwrap_or_default().to_string();
+    let version = info.int("version").unwrap_or(0);
+    let target_tli = match plan.target_tli {
+        Some(t) => t,
+        None if version >= 120000 => {
+            let last = store::last_wal_per_timeline(dirs)?;
+            last.keys()
+                .filter_map(|t| u32::from_str_radix(t, 16).ok())
+                .max()
+                .unwrap_or(1)
+        }
+        None => end
+            .get(0..8)
+            .and_then(|t| u32::from_str_radix(t, 16).ok())
+            .unwrap_or(1),
+    };
+    let target_wal = plan
+        .targets
+        .lsn
+        .as_deref()
+        .and_then(|l| options::segment_of(l, target_tli, info));
+    let include_partial = options.partial_wal && !plan.get_wal;
+    let mut selector = WalSelector::new(WalSelection {
+        begin,
+        end,
+        target_tli,
+        target_wal: target_wal.clone(),
+        immediate: plan.targets.immediate,
+        include_partial,
+    });
+    let mut wals = Vec::new();
+    store::for_each_wal(dirs, |entry| {
+        if selector.wants(&entry.name) {
+            if let Ok(parsed) = entry.name.parse::<WalFileName>() {
+                wals.push(RequiredWal {
+                    name: entry.name.trim_end_matches(".partial").to_string(),
+                    source: wal_archive::archive_path(dirs, &parsed),
+                    compression: entry.compression.clone(),
+                });
+            }
+        }
+    })?;
+    // The segment pg_receivewal is still writing, when asked for and contiguous.
+    if include_partial && !plan.targets.immediate {
+        let size = crate::core::backup_record::segment_size(info);
+        if let Ok(WalFileName::Segment(last)) = selector.last().parse::<WalFileName>() {
+            let next = last.next(size);
+            let next_name = next.to_string();
+            let in_reach = target_wal
+                .as_deref()
+                .is_none_or(|w| next_name.as_str() <= w);
+            if next.tli == target_tli && in_reach {
+                let path = Path::new(server.streaming_wals_directory())
+                    .join(format!("{next_name}.partial"));
+                if path.exists() {
+                    wals.push(RequiredWal {
+                        name: next_name,
+                        source: path,
+                        compression: None,
+                    });
+                }
+            }
+        }
+    }
+    Ok(wals)
+}
+
+fn codec_for(server: &ServerConfig, wal: &RequiredWal) -> std::io::Result<Option<Codec>> {
+    let mut head = [0u8; 16];
+    let n = std::fs::File::open(&wal.source)?.read(&mut head)?;
+    if let Some(codec) = Codec::detect(&head[..n]) {
+        return Ok(Some(codec));
+    }
+    Ok(match wal.compression.as_deref() {
+        Some("custom") => Codec::from_name(
+            "custom",
+            server.str("custom_compression_filter"),
+            server.str("custom_decompression_filter"),
+        ),
+        _ => None,
+    })
+}
+
+/// Write `wal` (decompressed) as `dir/<name>`.
+fn materialise(server: &ServerConfig, wal: &RequiredWal, dir: &Path) -> std::io::Result<()> {
+    let target = dir.join(&wal.name);
+    match codec_for(server, wal)? {
+        Some(codec) => {
+            let mut src =
+                std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(&wal.source)?);
+            let mut dst =
+                std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&target)?);
+            codec.decompress(&mut src, &mut dst)?;
+            std::io::Write::flush(&mut dst)?;
+        }
+        None => {
+            std::fs::copy(&wal.source, &target)?;
+        }
+    }
+    Ok(())
+}
+
+/// Copy the required WALs into the destination's WAL folder.
+pub fn copy(
+    out: &mut Output,
+    server: &ServerConfig,
+    _dirs: &ServerDirs,
+    wals: &[RequiredWal],
+    target: &Destination,
+    plan: &Plan,
+) -> Result<(), Stop> {
+    let failure = |e: &dyn std::fmt::Display| Stop(format!("Failure copying WAL files: {e}"));
+    tracing::info!(target: "barman.recovery_executor", "Starting copy of {} WAL files", wals.len());
+    match target {
+        Destination::Local => {
+            let dir = Path::new(&plan.wal_dest);
+            for wal in wals {
+                materialise(server, wal, dir).map_err(|e| failure(&e))?;
+            }
+        }
+        Destination::Remote(_) => {
+            let staging = tempfile::Builder::new()
+                .prefix("barman_wal-")
+                .tempdir()
+                .map_err(|e| failure(&e))?;
+            for wal in wals {
+                materialise(server, wal, staging.path()).map_err(|e| failure(&e))?;
+            }
+            push_folder(server, target, staging.path(), &plan.wal_dest).map_err(|e| failure(&e))?;
+        }
+    }
+    let _ = out;
+    Ok(())
+}
+
+/// rsync a local folder's content into a remote folder.
+fn push_folder(
+    server: &ServerConfig,
+    target: &Destination,
+    local: &Path,
+    remote_dir: &str,
+) -> Result<(), rsync::RsyncError> {
+    let transport = Transport {
+        ssh: target.ssh(),
+        compress: false,
+        path: pg_tools::search_path(server.path_prefix()),
+    };
+    let src = format!("{}/", local.display());
+    let dst = target.rsync_path(&format!("{remote_dir}/"));
+    let run = CopyRun {
+        src: &src,
+        dst: &dst,
+        files: None,
+        checksum: false,
+        reuse: None,
+        dirs_only: false,
+        list_path: None,
+        optional: false,
+    };
+    rsync::copy(&transport, &Filters::default(), &run, &mut |_| {})
+}
+
+/// Empty `archive_status/<name>.done` files so the restored server does not archive the
+/// restored WALs again.
+pub fn archive_status(
+    target: &Destination,
+    wal_dest: &str,
+    wals: &[RequiredWal],
+) -> Result<(), Stop> {
+    let status_dir = format!("{wal_dest}/archive_status");
+    match target {
+        Destination::Local => {
+            std::fs::create_dir_all(&status_dir)?;
+            for wal in wals {
+                std::fs::write(
+                    Path::new(&status_dir).join(format!("{}.done", wal.name)),
+                    b"",
+                )?;
+            }
+        }
+        Destination::Remote(_) => {
+            let staging = tempfile::Builder::new()
+                .prefix("barman_recovery-")
+                .tempdir()?;
+            for wal in wals {
+                std::fs::write(staging.path().join(format!("{}.done", wal.name)), b"")?;
+            }
+            let transport = Transport {
+                ssh: target.ssh(),
+                compress: false,
+                path: std::env::var("PATH").unwrap_or_default(),
+            };
+            let src = format!("{}/", staging.path().display());
+            let dst = target.rsync_path(&status_dir);
+            let run = CopyRun {
+                src: &src,
+                dst: &dst,
+                files: None,
+                checksum: false,
+                reuse: None,
+                dirs_only: false,
+                list_path: None,
+                optional: false,
+            };
+            rsync::copy(&transport, &Filters::default(), &run, &mut |_| {})
+                .map_err(|e| Stop(format!("unable to populate archive_status directory: {e}")))?;
+        }
+    }
+    Ok(())
+}
