@@ -228,6 +228,12 @@ pub fn mangle(
             if let Some((_, value)) = MANGLED.iter().find(|(k, _)| *k == key) {
                 out.extend_from_slice(b"#BARMAN#");
                 out.extend_from_slice(line);
+                // Barman glues the next line to a commented last line that lacks its
+                // newline (the restore_command it appends then becomes part of the
+                // comment); end the line so nothing written after it is lost.
+                if line.last() != Some(&b'\n') {
+                    out.push(b'\n');
+                }
                 if let Some(value) = value {
                     out.extend_from_slice(format!("{key} = {value}\n").as_bytes());
                 }
