@@ -6,6 +6,7 @@ pub mod codec;
 pub mod config_files;
 pub mod destination;
 pub mod durable;
+pub mod interrupt;
 pub mod lock;
 pub mod pg_backup;
 pub mod pg_tools;

@@ -32,6 +32,9 @@ pub enum RsyncError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The user interrupted the copy (Ctrl-C, SIGTERM).
+    #[error("{0}")]
+    Interrupted(&'static str),
     /// A `--list-only` line could not be understood.
     #[error("Unable to parse rsync --list-only output line: '{0}'")]
     Listing(String),
@@ -231,6 +234,16 @@ pub fn copy(
         .spawn()
         .map_err(RsyncError::Spawn)?;
     let stderr = child.stderr.take();
+    let finished = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = {
+        let finished = finished.clone();
+        let pid = child.id();
+        std::thread::spawn(move || {
+            super::interrupt::watch_child(pid, &|| {
+                finished.load(std::sync::atomic::Ordering::SeqCst)
+            })
+        })
+    };
     let stderr_reader = std::thread::spawn(move || {
         let mut text = Vec::new();
         if let Some(mut e) = stderr {
@@ -249,9 +262,14 @@ pub fn copy(
             }
         }
     }
-    let status = child.wait().map_err(RsyncError::Spawn)?;
+    let status = child.wait().map_err(RsyncError::Spawn);
+    finished.store(true, std::sync::atomic::Ordering::SeqCst);
+    let _ = watcher.join();
     let stderr = stderr_reader.join().unwrap_or_default();
-    check_status(status, &stderr)
+    if let Some(signal) = super::interrupt::received() {
+        return Err(RsyncError::Interrupted(super::interrupt::reason(signal)));
+    }
+    check_status(status?, &stderr)
 }
 
 /// A directory copied by several rsync processes sharing its file list.
@@ -354,7 +372,10 @@ pub fn copy_tree(
                         loop {
                             match copy(transport, filters, &run, &mut |b| on_bytes(b)) {
                                 Ok(()) => return Ok(started.elapsed().as_secs_f64()),
-                                Err(e) if attempt < tree.retry_times => {
+                                Err(e)
+                                    if attempt < tree.retry_times
+                                        && !matches!(e, RsyncError::Interrupted(_)) =>
+                                {
                                     attempt += 1;
                                     tracing::warn!(target: "barman.copy_controller", "Failure executing rsync (attempt {attempt}): {e}");
                                     std::thread::sleep(std::time::Duration::from_secs(tree.retry_sleep));

@@ -456,3 +456,45 @@ fn backup_progress_shows_on_a_terminal_only() {
     assert!(tty.status.success(), "{text}");
     assert!(text.contains("rsync [") && text.contains("B/s"), "{text}");
 }
+
+/// Ctrl-C (SIGINT to barman alone) during the copy: the copy stops, the backup is FAILED
+/// with Barman's `KeyboardInterrupt` reason, and PostgreSQL is not left in backup mode.
+#[test]
+fn backup_interrupted_by_sigint_is_failed_and_stopped() {
+    require!("PostgreSQL 15", pg_available());
+    let lab = lab(&|_| "backup_method = local-rsync\n".to_string());
+    let mut child = lab
+        .home
+        .barman()
+        .args(["backup", "pg", "--bwlimit", "200"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pattern = format!("^[^ ]*rsync .*{}", lab.home.home().display());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !std::process::Command::new("pgrep")
+        .args(["-f", &pattern])
+        .status()
+        .unwrap()
+        .success()
+    {
+        assert!(std::time::Instant::now() < deadline, "rsync never started");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1));
+    let ids = backup_ids(&lab.home);
+    assert_eq!(info_field(&lab.home, &ids[0], "status"), "FAILED");
+    assert_eq!(
+        info_field(&lab.home, &ids[0], "error"),
+        "failure copying files (KeyboardInterrupt)"
+    );
+    assert_eq!(lab.pg.query_scalar("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND query ILIKE '%pg_backup_start%'"), "0");
+    let again = lab.home.run(&["backup", "pg"]);
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+}

@@ -13,12 +13,23 @@ fn demo_script_recovers_to_the_point_before_the_mistake() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let recovered = stdout
         .split("recovered cluster holds:\n")
         .nth(1)
         .expect("the recovered rows are shown");
     let rows: Vec<&str> = recovered.lines().take_while(|l| !l.is_empty()).collect();
-    assert_eq!(rows, ["1|before the backup", "2|after the backup, before the mistake"], "{stdout}");
+    assert_eq!(
+        rows,
+        [
+            "1|before the backup",
+            "2|after the backup, before the mistake"
+        ],
+        "{stdout}"
+    );
     assert!(!stdout.contains("WARNING: No backup strategy"), "{stdout}");
 }

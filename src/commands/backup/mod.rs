@@ -75,6 +75,7 @@ fn backup_server(
     server: &ServerConfig,
     options: &BackupOptions,
 ) -> crate::Result<()> {
+    crate::adapters::interrupt::install();
     let name = server.name();
     let settings = match Settings::resolve(server, options) {
         Ok(settings) => settings,

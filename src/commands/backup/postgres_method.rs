@@ -185,7 +185,10 @@ fn copy(
         prepare_destination(&dest_dirs).map_err(|e| StepError::new(&action, e))?;
         match run_pg_basebackup(&program, &args, &path, &running.base(), &progress) {
             Ok(()) => break,
-            Err(message) if attempt < running.settings.retry_times => {
+            Err(message)
+                if attempt < running.settings.retry_times
+                    && crate::adapters::interrupt::received().is_none() =>
+            {
                 attempt += 1;
                 out.warning(&format!(
                     "Failure executing a backup using pg_basebackup (attempt {attempt})"
@@ -196,6 +199,10 @@ fn copy(
                 ));
                 tracing::warn!(target: "barman.backup_executor", "pg_basebackup failed: {message}");
                 std::thread::sleep(Duration::from_secs(running.settings.retry_sleep));
+            }
+            Err(message) if crate::adapters::interrupt::received().is_some() => {
+                progress.finish();
+                return Err(StepError::new(&action, message));
             }
             Err(message) => {
                 progress.finish();
@@ -262,8 +269,13 @@ fn run_pg_basebackup(
         match child.try_wait() {
             Ok(Some(status)) => break status,
             Ok(None) => {
+                if let Some(signal) = crate::adapters::interrupt::received() {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(crate::adapters::interrupt::reason(signal).to_string());
+                }
                 progress.set(dir_size(base));
-                std::thread::sleep(Duration::from_millis(500));
+                std::thread::sleep(Duration::from_millis(200));
             }
             Err(e) => return Err(e.to_string()),
         }

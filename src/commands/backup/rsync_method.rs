@@ -435,7 +435,10 @@ fn with_retries<T>(
     loop {
         match step() {
             Ok(v) => return Ok(v),
-            Err(e) if attempt < running.settings.retry_times => {
+            Err(e)
+                if attempt < running.settings.retry_times
+                    && !matches!(e, RsyncError::Interrupted(_)) =>
+            {
                 attempt += 1;
                 out.warning(&format!(
                     "Failure executing rsync on {label} (attempt {attempt}): {e}"
