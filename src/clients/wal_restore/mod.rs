@@ -2,6 +2,8 @@
 //! command line, ssh argv, spool-directory prefetching (`-p N`) and exit codes (bad
 //! destination 3, ssh failure 2, otherwise the remote code).
 
+mod prefetch;
+
 use super::fail;
 use crate::adapters::codec::Codec;
 use clap::Parser;
@@ -111,7 +113,7 @@ pub fn ssh_argv(args: &Args, wal: &str, peek: Option<u32>) -> Vec<String> {
 
 /// Fetch `wal` into `dest`: stream from ssh, then decompress in place when it arrived
 /// compressed. Returns ssh's exit code.
-fn fetch(args: &Args, wal: &str, dest: &Path) -> std::io::Result<i32> {
+pub(crate) fn fetch(args: &Args, wal: &str, dest: &Path) -> std::io::Result<i32> {
     let argv = ssh_argv(args, wal, None);
     let file = std::fs::File::create(dest)?;
     let status = Command::new(&argv[0])
@@ -166,9 +168,13 @@ pub fn run(args: Args) -> ExitCode {
             3,
         );
     }
-    // Served from the prefetch spool: a rename, no ssh at all.
+    // Served from the prefetch spool: a rename, no ssh at all. The background
+    // prefetcher is told where replay is, so it keeps the next files coming.
     let spooled = args.spool_dir.join(&args.wal_name);
     if spooled.is_file() && std::fs::rename(&spooled, &args.wal_dest).is_ok() {
+        if args.parallel > 0 {
+            prefetch::ensure(&args);
+        }
         return ExitCode::SUCCESS;
     }
     if let Err(e) = std::fs::OpenOptions::new()
@@ -182,11 +188,6 @@ pub fn run(args: Args) -> ExitCode {
             3,
         );
     }
-    let prefetch = if args.parallel > 0 {
-        start_prefetch(&args)
-    } else {
-        Vec::new()
-    };
     let code = match fetch(&args, &args.wal_name, &args.wal_dest) {
         Ok(code) => code,
         Err(e) => {
@@ -194,11 +195,10 @@ pub fn run(args: Args) -> ExitCode {
             return fail(&format!("Impossible to invoke remote get-wal: {e}"), 2);
         }
     };
-    for worker in prefetch {
-        let _ = worker.join();
-    }
     if code != 0 {
         let _ = std::fs::remove_file(&args.wal_dest);
+    } else if args.parallel > 0 {
+        prefetch::ensure(&args);
     }
     exit_of(Some(code), &args)
 }
@@ -220,50 +220,8 @@ fn exit_of(code: Option<i32>, args: &Args) -> ExitCode {
     result
 }
 
-/// Ask the server which of the next files exist (`get-wal --peek`) and fetch those after
-/// the requested one into the spool directory, one thread each, while the requested file
-/// streams to PostgreSQL.
-fn start_prefetch(args: &Args) -> Vec<std::thread::JoinHandle<()>> {
-    let argv = ssh_argv(args, &args.wal_name, Some(args.parallel));
-    let Ok(out) = Command::new(&argv[0])
-        .args(&argv[1..])
-        .stdin(Stdio::null())
-        .output()
-    else {
-        return Vec::new();
-    };
-    if !out.status.success() || std::fs::create_dir_all(&args.spool_dir).is_err() {
-        return Vec::new();
-    }
-    let names: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect();
-    if names.first().map(String::as_str) != Some(args.wal_name.as_str()) {
-        return Vec::new();
-    }
-    names
-        .into_iter()
-        .skip(1)
-        .filter(|name| !args.spool_dir.join(name).exists())
-        .map(|name| {
-            let worker_args = Args::parse_from(rebuild_argv(args, &name));
-            std::thread::spawn(move || {
-                // Fetch to a temporary name; publish only complete files.
-                let tmp = worker_args.spool_dir.join(format!(".{name}.tmp"));
-                let ok = fetch(&worker_args, &name, &tmp).is_ok_and(|c| c == 0);
-                if ok {
-                    let _ = std::fs::rename(&tmp, worker_args.spool_dir.join(&name));
-                } else {
-                    let _ = std::fs::remove_file(&tmp);
-                }
-            })
-        })
-        .collect()
-}
-
 /// The argv of a worker fetching `wal` with the same options.
-fn rebuild_argv(args: &Args, wal: &str) -> Vec<String> {
+pub(crate) fn rebuild_argv(args: &Args, wal: &str) -> Vec<String> {
     let mut argv = vec![
         "barman-wal-restore".to_string(),
         "-U".into(),
