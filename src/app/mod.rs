@@ -67,7 +67,15 @@ pub fn run(cli: Cli) -> ExitCode {
         config,
         now: chrono::Local::now().fixed_offset(),
     };
-    if spec.stops_on_global_errors && !ctx.config.errors_list.is_empty() {
+    let nagios = matches!(&command, Command::Check(args) if args.nagios);
+    if spec.stops_on_global_errors && !ctx.config.errors_list.is_empty() && nagios {
+        // Barman's Nagios writer hides the messages and reports the state alone.
+        for error in &ctx.config.errors_list {
+            tracing::error!(target: "barman.cli", "{error}");
+        }
+        output::print_raw("BARMAN CRITICAL - Global configuration errors\n");
+        return ExitCode::from(2);
+    } else if spec.stops_on_global_errors && !ctx.config.errors_list.is_empty() {
         for error in &ctx.config.errors_list {
             out.error(error);
         }

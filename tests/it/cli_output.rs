@@ -195,3 +195,24 @@ fn sample_configuration_lists_and_shows_its_servers() {
     );
     assert_eq!(doc["passive-pg"]["passive_node"], true);
 }
+
+/// Global configuration errors under `check --nagios`: one CRITICAL line and exit 2, as
+/// Barman's Nagios writer reports them (the messages themselves go to the log only).
+#[test]
+fn check_nagios_reports_global_configuration_errors() {
+    let home = BarmanHome::new();
+    let shared = home.dir().join("shared");
+    home.write_config(
+        "",
+        &[
+            ("a", &format!("conninfo = host=x\nssh_command = ssh x\nbackup_directory = {}", shared.display())),
+            ("b", &format!("conninfo = host=x\nssh_command = ssh x\nbackup_directory = {}", shared.display())),
+        ],
+    );
+    let ours = home.run(&["check", "all", "--nagios"]);
+    assert_eq!(ours.code, 2, "{}\n{}", ours.stdout, ours.stderr);
+    assert_eq!(ours.stdout, "BARMAN CRITICAL - Global configuration errors\n");
+    if let Some(theirs) = home.run_python(&["check", "all", "--nagios"]) {
+        assert_eq!((ours.code, ours.stdout.as_str()), (theirs.code, theirs.stdout.as_str()));
+    }
+}
