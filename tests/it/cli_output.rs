@@ -205,14 +205,32 @@ fn check_nagios_reports_global_configuration_errors() {
     home.write_config(
         "",
         &[
-            ("a", &format!("conninfo = host=x\nssh_command = ssh x\nbackup_directory = {}", shared.display())),
-            ("b", &format!("conninfo = host=x\nssh_command = ssh x\nbackup_directory = {}", shared.display())),
+            (
+                "a",
+                &format!(
+                    "conninfo = host=x\nssh_command = ssh x\nbackup_directory = {}",
+                    shared.display()
+                ),
+            ),
+            (
+                "b",
+                &format!(
+                    "conninfo = host=x\nssh_command = ssh x\nbackup_directory = {}",
+                    shared.display()
+                ),
+            ),
         ],
     );
     let ours = home.run(&["check", "all", "--nagios"]);
     assert_eq!(ours.code, 2, "{}\n{}", ours.stdout, ours.stderr);
-    assert_eq!(ours.stdout, "BARMAN CRITICAL - Global configuration errors\n");
+    assert_eq!(
+        ours.stdout,
+        "BARMAN CRITICAL - Global configuration errors\n"
+    );
     if let Some(theirs) = home.run_python(&["check", "all", "--nagios"]) {
-        assert_eq!((ours.code, ours.stdout.as_str()), (theirs.code, theirs.stdout.as_str()));
+        assert_eq!(
+            (ours.code, ours.stdout.as_str()),
+            (theirs.code, theirs.stdout.as_str())
+        );
     }
 }

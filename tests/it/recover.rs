@@ -484,3 +484,39 @@ fn recover_interop_with_python_barman() {
         }
     }
 }
+
+/// A `backup_compression = gzip` (tar) backup: extracted in a staging folder, copied, started.
+#[test]
+fn recover_a_compressed_postgres_backup() {
+    require!("PostgreSQL 15", pg_available());
+    let src = source("postgres");
+    let conf = std::fs::read_to_string(src.home.config_path()).unwrap();
+    std::fs::write(
+        src.home.config_path(),
+        format!("{conf}\nbackup_compression = gzip\nbackup_compression_format = tar\n"),
+    )
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let run = src.home.run(&["backup", "pg"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let id = backup_id(&src.home);
+    assert!(src
+        .home
+        .home()
+        .join(format!("pg/base/{id}/data/base.tar.gz"))
+        .exists());
+    mark(&src.pg, "before");
+    ship(&src);
+    let staging = shared_tempdir();
+    let (marks, run) = recover_and_read(
+        &src,
+        "r-gz",
+        &["--staging-path", staging.path().to_str().unwrap()],
+    );
+    assert_eq!(marks, ["base", "before"], "{}", run.stdout);
+    assert_eq!(
+        std::fs::read_dir(staging.path()).unwrap().count(),
+        0,
+        "staging left behind"
+    );
+}

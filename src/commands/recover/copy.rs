@@ -68,7 +68,18 @@ pub fn base_backup(
     let total = info.int("size").and_then(|s| u64::try_from(s).ok());
     let progress = Progress::bytes(out, total, "restore");
     let result = if info.raw("compression").is_some() {
-        extract_compressed(&base, &dest, info, plan, &progress)
+        // Barman decompresses into a staging folder on this host (`staging_path`, /tmp by
+        // default), then copies from there like a plain backup.
+        let root = options
+            .staging_path
+            .clone()
+            .unwrap_or_else(|| "/tmp".into());
+        let staged = tempfile::Builder::new()
+            .prefix(&format!("barman-staging-{}-{id}-", server.name()))
+            .tempdir_in(&root)
+            .map_err(|e| CopyFailure(format!("cannot create a staging folder in '{root}': {e}")))?;
+        extract_compressed(&base, staged.path(), info, &progress)
+            .and_then(|()| copy_plain(server, staged.path(), &dest, info, target, plan, &progress))
     } else {
         copy_plain(server, &base, &dest, info, target, plan, &progress)
     };
@@ -176,33 +187,30 @@ fn copy_plain(
     Ok(())
 }
 
-/// Extract `data/base.tar*` into the destination and `data/<oid>.tar*` into each
-/// tablespace location (Barman decompresses into a staging area and copies from there; a
-/// local restore can extract in place).
+/// Extract `data/base.tar*` into `<staging>/data` and `data/<oid>.tar*` into
+/// `<staging>/<oid>`: the layout of a plain backup, ready for the usual copy.
 fn extract_compressed(
     base: &Path,
-    dest: &str,
+    staging: &Path,
     info: &BackupInfo,
-    plan: &Plan,
     progress: &Progress,
 ) -> Result<(), CopyFailure> {
     let data = base.join("data");
     let fail = |e: &dyn std::fmt::Display| CopyFailure(format!("data transfer failure: {e}"));
-    std::fs::create_dir_all(dest).map_err(|e| fail(&e))?;
-    set_mode(Path::new(dest), 0o700).map_err(|e| fail(&e))?;
-    extract(&data, "base", Path::new(dest), progress)?;
-    for (name, oid, original) in tablespaces(info) {
-        let location = plan.tablespaces.get(&name).cloned().unwrap_or(original);
-        std::fs::create_dir_all(&location).map_err(|e| fail(&e))?;
-        extract(&data, &oid.to_string(), Path::new(&location), progress)?;
+    let staged_data = staging.join("data");
+    std::fs::create_dir_all(&staged_data).map_err(|e| fail(&e))?;
+    set_mode(&staged_data, 0o700).map_err(|e| fail(&e))?;
+    extract(&data, "base", &staged_data, progress)?;
+    for (_, oid, _) in tablespaces(info) {
+        let dir = staging.join(oid.to_string());
+        std::fs::create_dir_all(&dir).map_err(|e| fail(&e))?;
+        extract(&data, &oid.to_string(), &dir, progress)?;
     }
     // pg_basebackup's tar format keeps the manifest beside the archives.
     let manifest = data.join("backup_manifest");
     if manifest.exists() {
-        std::fs::copy(&manifest, Path::new(dest).join("backup_manifest")).map_err(|e| fail(&e))?;
+        std::fs::copy(&manifest, staged_data.join("backup_manifest")).map_err(|e| fail(&e))?;
     }
-    // Plain-format backups never restore pg_wal contents: keep that true here.
-    std::fs::create_dir_all(Path::new(dest).join("pg_wal")).map_err(|e| fail(&e))?;
     Ok(())
 }
 
@@ -241,15 +249,6 @@ fn extract(data: &Path, stem: &str, into: &Path, progress: &Progress) -> Result<
     archive.set_preserve_mtime(true);
     for entry in archive.entries().map_err(|e| fail(&e))? {
         let mut entry = entry.map_err(|e| fail(&e))?;
-        let name = entry.path().map_err(|e| fail(&e))?.display().to_string();
-        // The same exclusions as a plain restore (pg_wal contents, stale pid, ...).
-        let skip = ["postmaster.pid", "recovery.conf", "tablespace_map"]
-            .iter()
-            .any(|f| name.trim_start_matches("./") == *f)
-            || name.trim_start_matches("./").starts_with("pg_wal/") && name.len() > 7;
-        if skip {
-            continue;
-        }
         let size = entry.size();
         // `unpack_in` refuses paths that escape `into` (`..`, absolute names).
         entry.unpack_in(into).map_err(|e| fail(&e))?;

@@ -292,12 +292,16 @@ pub fn validate(
 fn plan(
     out: &mut Output,
     server: &ServerConfig,
-    id: &str,
+    _id: &str,
     info: &BackupInfo,
     options: &RestoreOptions,
 ) -> Result<Plan, String> {
-    if info.raw("compression").is_some() && options.remote_ssh_command.is_some() {
-        return Err(format!("Cannot restore from backup '{id}' of server '{}': remote restore of a compressed backup is not supported by this implementation", server.name()));
+    if let Some(path) = &options.staging_path {
+        if !path.starts_with('/') {
+            return Err(format!(
+                "Cannot parse staging path: {path} is not an absolute path"
+            ));
+        }
     }
     let mut tablespaces = BTreeMap::new();
     for rule in &options.tablespaces {
