@@ -134,8 +134,10 @@ fn fill(args: &Args, want: &str) -> bool {
             })
         })
         .collect();
-    workers
+    // Join every worker before deciding (no short-circuit: none is left running).
+    let results: Vec<bool> = workers
         .into_iter()
         .map(|w| w.join().unwrap_or(false))
-        .fold(false, |any, ok| any || ok)
+        .collect();
+    results.into_iter().any(|ok| ok)
 }
