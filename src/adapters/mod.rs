@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod codec;
 pub mod config_files;
 pub mod durable;
+pub mod hooks;
 pub mod lock;
 pub mod pg_backup;
 pub mod pg_tools;

@@ -2,11 +2,13 @@
 //! output writer, and returns `Ok` or the error that ends it; non-fatal problems go through
 //! `Output::error` so a multi-server command keeps going.
 
+pub mod archive_hooks;
 pub mod backup;
 pub mod catalog;
 pub mod check;
 pub mod diagnose;
 pub mod get_wal;
+pub mod hooks;
 pub mod receive_wal;
 pub mod replication;
 pub mod select;
