@@ -41,19 +41,35 @@ complete -c barman -n "__fish_barman_needs_command" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_needs_command" -s d -l debug -d 'debug output'
 complete -c barman -n "__fish_barman_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c barman -n "__fish_barman_needs_command" -f -a "archive-wal" -d 'Execute maintenance operations on WAL files for a given server. This command processes any incoming WAL files for the server and archives them along the catalogue'
+complete -c barman -n "__fish_barman_needs_command" -f -a "backup" -d 'Perform a full backup for the given server (supports \'all\')'
+complete -c barman -n "__fish_barman_needs_command" -f -a "check" -d 'Check if the server configuration is working. This command returns success if every checks pass, or failure if any of these fails'
+complete -c barman -n "__fish_barman_needs_command" -f -a "check-backup" -d 'Make sure that all the required WAL files to check the consistency of a physical backup (that is, from the beginning to the end of the full backup) are correctly archived. This command is automatically invoked by the cron command and at the end of every backup operation'
 complete -c barman -n "__fish_barman_needs_command" -f -a "check-wal-archive" -d 'Check the WAL archive can be safely used for a new server. This will fail if there are any existing WALs in the archive. If the --timeline option is used then any WALs on earlier timelines than that specified will not cause the check to fail'
+complete -c barman -n "__fish_barman_needs_command" -f -a "cron" -d 'Run maintenance tasks (global command)'
+complete -c barman -n "__fish_barman_needs_command" -f -a "delete" -d 'Delete a backup'
 complete -c barman -n "__fish_barman_needs_command" -f -a "diagnose" -d 'Diagnostic command (for support and problems detection purpose)'
 complete -c barman -n "__fish_barman_needs_command" -f -a "get-wal" -d 'Retrieve WAL_NAME file from SERVER_NAME archive. The content will be streamed on standard output unless the --output-directory option is specified'
+complete -c barman -n "__fish_barman_needs_command" -f -a "keep" -d 'Tag the specified backup so that it will never be deleted'
+complete -c barman -n "__fish_barman_needs_command" -f -a "list-backups" -d 'List available backups for the given server (supports \'all\')'
+complete -c barman -n "__fish_barman_needs_command" -f -a "list-backup" -d 'List available backups for the given server (supports \'all\')'
+complete -c barman -n "__fish_barman_needs_command" -f -a "list-files" -d 'List all the files for a single backup'
+complete -c barman -n "__fish_barman_needs_command" -f -a "list-processes" -d 'List all the active subprocesses started by the specified server'
+complete -c barman -n "__fish_barman_needs_command" -f -a "list-process" -d 'List all the active subprocesses started by the specified server'
 complete -c barman -n "__fish_barman_needs_command" -f -a "list-servers" -d 'List available servers, with useful information'
 complete -c barman -n "__fish_barman_needs_command" -f -a "list-server" -d 'List available servers, with useful information'
+complete -c barman -n "__fish_barman_needs_command" -f -a "lock-directory-cleanup" -d 'Cleanup command for the lock directory, takes care of leftover lock files'
 complete -c barman -n "__fish_barman_needs_command" -f -a "put-wal" -d 'Receive a WAL file from SERVER_NAME and securely store it in the incoming directory. The file will be read from standard input in tar format'
 complete -c barman -n "__fish_barman_needs_command" -f -a "receive-wal" -d 'Start a receive-wal process. The process uses the streaming protocol to receive WAL files from the PostgreSQL server'
 complete -c barman -n "__fish_barman_needs_command" -f -a "rebuild-xlogdb" -d 'Rebuild the WAL file database guessing it from the disk content'
 complete -c barman -n "__fish_barman_needs_command" -f -a "replication-status" -d 'Shows live information and status of any streaming client'
+complete -c barman -n "__fish_barman_needs_command" -f -a "show-backup" -d 'This method shows a single backup information'
+complete -c barman -n "__fish_barman_needs_command" -f -a "show-backups" -d 'This method shows a single backup information'
 complete -c barman -n "__fish_barman_needs_command" -f -a "show-servers" -d 'Show all configuration parameters for the specified servers'
 complete -c barman -n "__fish_barman_needs_command" -f -a "show-server" -d 'Show all configuration parameters for the specified servers'
+complete -c barman -n "__fish_barman_needs_command" -f -a "status" -d 'Shows live information and status of the PostgreSQL server'
 complete -c barman -n "__fish_barman_needs_command" -f -a "switch-wal" -d 'Execute the switch-wal command on the target server'
 complete -c barman -n "__fish_barman_needs_command" -f -a "switch-xlog" -d 'Execute the switch-wal command on the target server'
+complete -c barman -n "__fish_barman_needs_command" -f -a "terminate-process" -d 'Terminate a Barman server subprocess specified by task name'
 complete -c barman -n "__fish_barman_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c barman -n "__fish_barman_using_subcommand archive-wal" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand archive-wal" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
@@ -71,6 +87,76 @@ complete -c barman -n "__fish_barman_using_subcommand archive-wal" -s v -l versi
 complete -c barman -n "__fish_barman_using_subcommand archive-wal" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand archive-wal" -s d -l debug -d 'debug output'
 complete -c barman -n "__fish_barman_using_subcommand archive-wal" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand backup" -l incremental -d 'performs an incremental backup. An ID of a previous backup must be provided (\'latest\' and \'latest-full\' are also available options)' -r
+complete -c barman -n "__fish_barman_using_subcommand backup" -l reuse-backup -d 'use the previous backup to improve transfer-rate. If no argument is given "link" is assumed' -r -f -a "copy\t'copy unchanged files from the previous backup'
+link\t'hard-link unchanged files from the previous backup'
+off\t'copy everything from the server'"
+complete -c barman -n "__fish_barman_using_subcommand backup" -l retry-times -d 'Number of retries after an error if base backup copy fails' -r
+complete -c barman -n "__fish_barman_using_subcommand backup" -l retry-sleep -d 'Wait time after a failed base backup copy, before retrying' -r
+complete -c barman -n "__fish_barman_using_subcommand backup" -s j -l jobs -d 'Run the copy in parallel using NJOBS processes' -r
+complete -c barman -n "__fish_barman_using_subcommand backup" -l jobs-start-batch-period -d 'The time period in seconds over which a single batch of jobs will be started' -r
+complete -c barman -n "__fish_barman_using_subcommand backup" -l jobs-start-batch-size -d 'The maximum number of parallel Rsync jobs to start in a single batch' -r
+complete -c barman -n "__fish_barman_using_subcommand backup" -l bwlimit -d 'maximum transfer rate in kilobytes per second. A value of 0 means no limit. Overrides \'bandwidth_limit\' configuration option' -r
+complete -c barman -n "__fish_barman_using_subcommand backup" -l wait-timeout -d 'the time, in seconds, spent waiting for the required WAL files to be archived before timing out' -r
+complete -c barman -n "__fish_barman_using_subcommand backup" -l keepalive-interval -d 'An interval, in seconds, at which a heartbeat query will be sent to the server to keep the libpq connection alive during an Rsync backup' -r
+complete -c barman -n "__fish_barman_using_subcommand backup" -l name -d 'a name which can be used to reference this backup in barman commands such as restore and delete' -r
+complete -c barman -n "__fish_barman_using_subcommand backup" -l check-timeout -d 'Specifies the time limit, in seconds, for the check operation. Set to zero to disable the timeout' -r
+complete -c barman -n "__fish_barman_using_subcommand backup" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand backup" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand backup" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand backup" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand backup" -l immediate-checkpoint -d 'forces the initial checkpoint to be done as quickly as possible'
+complete -c barman -n "__fish_barman_using_subcommand backup" -l no-immediate-checkpoint -d 'forces the initial checkpoint to be spread'
+complete -c barman -n "__fish_barman_using_subcommand backup" -l no-retry -d 'Disable base backup copy retry logic'
+complete -c barman -n "__fish_barman_using_subcommand backup" -s w -l wait -d 'wait for all the required WAL files to be archived'
+complete -c barman -n "__fish_barman_using_subcommand backup" -l manifest -d 'forces the creation of the backup manifest file for the rsync backup method'
+complete -c barman -n "__fish_barman_using_subcommand backup" -l no-manifest -d 'disables the creation of the backup manifest file for the rsync backup method'
+complete -c barman -n "__fish_barman_using_subcommand backup" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand backup" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand backup" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand backup" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand check" -l check-timeout -d 'Specifies the time limit, in seconds, for the check operation. Set to zero to disable the timeout' -r
+complete -c barman -n "__fish_barman_using_subcommand check" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand check" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand check" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand check" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand check" -l nagios -d 'Nagios plugin compatible output'
+complete -c barman -n "__fish_barman_using_subcommand check" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand check" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand check" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand check-backup" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand check-backup" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand check-backup" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand check-backup" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand check-backup" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand check-backup" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand check-backup" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand check-backup" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c barman -n "__fish_barman_using_subcommand check-wal-archive" -l timeline -d 'the earliest timeline whose WALs should cause the check to fail' -r
 complete -c barman -n "__fish_barman_using_subcommand check-wal-archive" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand check-wal-archive" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
@@ -88,6 +174,39 @@ complete -c barman -n "__fish_barman_using_subcommand check-wal-archive" -s v -l
 complete -c barman -n "__fish_barman_using_subcommand check-wal-archive" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand check-wal-archive" -s d -l debug -d 'debug output'
 complete -c barman -n "__fish_barman_using_subcommand check-wal-archive" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand cron" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand cron" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand cron" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand cron" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand cron" -l keep-descriptors -d 'Keep the stdout and the stderr streams attached to Barman subprocesses'
+complete -c barman -n "__fish_barman_using_subcommand cron" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand cron" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand cron" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand cron" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand delete" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand delete" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand delete" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand delete" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand delete" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand delete" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand delete" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand delete" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c barman -n "__fish_barman_using_subcommand diagnose" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand diagnose" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
 always\t'always colour'
@@ -128,6 +247,113 @@ complete -c barman -n "__fish_barman_using_subcommand get-wal" -s v -l version -
 complete -c barman -n "__fish_barman_using_subcommand get-wal" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand get-wal" -s d -l debug -d 'debug output'
 complete -c barman -n "__fish_barman_using_subcommand get-wal" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand keep" -l target -d 'keep this backup with the specified recovery target' -r -f -a "full\t'keep the backup and every WAL after it (point-in-time recovery stays possible)'
+standalone\t'keep the backup and only the WALs needed to make it consistent'"
+complete -c barman -n "__fish_barman_using_subcommand keep" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand keep" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand keep" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand keep" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand keep" -s r -l release -d 'remove the keep annotation'
+complete -c barman -n "__fish_barman_using_subcommand keep" -s s -l status -d 'return the keep status of the backup'
+complete -c barman -n "__fish_barman_using_subcommand keep" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand keep" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand keep" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand keep" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand list-backups" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand list-backups" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand list-backups" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand list-backups" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand list-backups" -l minimal -d 'machine readable output'
+complete -c barman -n "__fish_barman_using_subcommand list-backups" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand list-backups" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand list-backups" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand list-backups" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand list-backup" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand list-backup" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand list-backup" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand list-backup" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand list-backup" -l minimal -d 'machine readable output'
+complete -c barman -n "__fish_barman_using_subcommand list-backup" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand list-backup" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand list-backup" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand list-backup" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand list-files" -l target -d 'Possible values are: data (just the data files), standalone (base backup files, including required WAL files), wal (just WAL files between the beginning of base backup and the following one (if any) or the end of the log) and full (same as data + wal). Defaults to standalone' -r -f -a "standalone\t'base backup files, including required WAL files'
+data\t'just the data files'
+wal\t'just WAL files between the beginning of base backup and the following one (if any) or the end of the log'
+full\t'same as data + wal'"
+complete -c barman -n "__fish_barman_using_subcommand list-files" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand list-files" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand list-files" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand list-files" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand list-files" -l list-empty-directories -d 'Also includes empty directories in the list'
+complete -c barman -n "__fish_barman_using_subcommand list-files" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand list-files" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand list-files" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand list-files" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand list-processes" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand list-processes" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand list-processes" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand list-processes" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand list-processes" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand list-processes" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand list-processes" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand list-processes" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand list-process" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand list-process" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand list-process" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand list-process" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand list-process" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand list-process" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand list-process" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand list-process" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c barman -n "__fish_barman_using_subcommand list-servers" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand list-servers" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
 always\t'always colour'
@@ -162,6 +388,22 @@ complete -c barman -n "__fish_barman_using_subcommand list-server" -s v -l versi
 complete -c barman -n "__fish_barman_using_subcommand list-server" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand list-server" -s d -l debug -d 'debug output'
 complete -c barman -n "__fish_barman_using_subcommand list-server" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand lock-directory-cleanup" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand lock-directory-cleanup" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand lock-directory-cleanup" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand lock-directory-cleanup" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand lock-directory-cleanup" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand lock-directory-cleanup" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand lock-directory-cleanup" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand lock-directory-cleanup" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c barman -n "__fish_barman_using_subcommand put-wal" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand put-wal" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
 always\t'always colour'
@@ -238,6 +480,38 @@ complete -c barman -n "__fish_barman_using_subcommand replication-status" -s v -
 complete -c barman -n "__fish_barman_using_subcommand replication-status" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand replication-status" -s d -l debug -d 'debug output'
 complete -c barman -n "__fish_barman_using_subcommand replication-status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand show-backup" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand show-backup" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand show-backup" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand show-backup" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand show-backup" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand show-backup" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand show-backup" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand show-backup" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand show-backups" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand show-backups" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand show-backups" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand show-backups" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand show-backups" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand show-backups" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand show-backups" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand show-backups" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c barman -n "__fish_barman_using_subcommand show-servers" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand show-servers" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
 always\t'always colour'
@@ -270,6 +544,22 @@ complete -c barman -n "__fish_barman_using_subcommand show-server" -s v -l versi
 complete -c barman -n "__fish_barman_using_subcommand show-server" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand show-server" -s d -l debug -d 'debug output'
 complete -c barman -n "__fish_barman_using_subcommand show-server" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand status" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand status" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand status" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand status" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand status" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand status" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand status" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c barman -n "__fish_barman_using_subcommand switch-wal" -l archive-timeout -d 'the time, in seconds, the archiver will wait for a new WAL file to be archived before timing out' -r
 complete -c barman -n "__fish_barman_using_subcommand switch-wal" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand switch-wal" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
@@ -308,15 +598,44 @@ complete -c barman -n "__fish_barman_using_subcommand switch-xlog" -s v -l versi
 complete -c barman -n "__fish_barman_using_subcommand switch-xlog" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand switch-xlog" -s d -l debug -d 'debug output'
 complete -c barman -n "__fish_barman_using_subcommand switch-xlog" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal check-wal-archive diagnose get-wal list-servers put-wal receive-wal rebuild-xlogdb replication-status show-servers switch-wal help" -f -a "archive-wal" -d 'Execute maintenance operations on WAL files for a given server. This command processes any incoming WAL files for the server and archives them along the catalogue'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal check-wal-archive diagnose get-wal list-servers put-wal receive-wal rebuild-xlogdb replication-status show-servers switch-wal help" -f -a "check-wal-archive" -d 'Check the WAL archive can be safely used for a new server. This will fail if there are any existing WALs in the archive. If the --timeline option is used then any WALs on earlier timelines than that specified will not cause the check to fail'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal check-wal-archive diagnose get-wal list-servers put-wal receive-wal rebuild-xlogdb replication-status show-servers switch-wal help" -f -a "diagnose" -d 'Diagnostic command (for support and problems detection purpose)'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal check-wal-archive diagnose get-wal list-servers put-wal receive-wal rebuild-xlogdb replication-status show-servers switch-wal help" -f -a "get-wal" -d 'Retrieve WAL_NAME file from SERVER_NAME archive. The content will be streamed on standard output unless the --output-directory option is specified'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal check-wal-archive diagnose get-wal list-servers put-wal receive-wal rebuild-xlogdb replication-status show-servers switch-wal help" -f -a "list-servers" -d 'List available servers, with useful information'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal check-wal-archive diagnose get-wal list-servers put-wal receive-wal rebuild-xlogdb replication-status show-servers switch-wal help" -f -a "put-wal" -d 'Receive a WAL file from SERVER_NAME and securely store it in the incoming directory. The file will be read from standard input in tar format'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal check-wal-archive diagnose get-wal list-servers put-wal receive-wal rebuild-xlogdb replication-status show-servers switch-wal help" -f -a "receive-wal" -d 'Start a receive-wal process. The process uses the streaming protocol to receive WAL files from the PostgreSQL server'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal check-wal-archive diagnose get-wal list-servers put-wal receive-wal rebuild-xlogdb replication-status show-servers switch-wal help" -f -a "rebuild-xlogdb" -d 'Rebuild the WAL file database guessing it from the disk content'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal check-wal-archive diagnose get-wal list-servers put-wal receive-wal rebuild-xlogdb replication-status show-servers switch-wal help" -f -a "replication-status" -d 'Shows live information and status of any streaming client'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal check-wal-archive diagnose get-wal list-servers put-wal receive-wal rebuild-xlogdb replication-status show-servers switch-wal help" -f -a "show-servers" -d 'Show all configuration parameters for the specified servers'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal check-wal-archive diagnose get-wal list-servers put-wal receive-wal rebuild-xlogdb replication-status show-servers switch-wal help" -f -a "switch-wal" -d 'Execute the switch-wal command on the target server'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal check-wal-archive diagnose get-wal list-servers put-wal receive-wal rebuild-xlogdb replication-status show-servers switch-wal help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c barman -n "__fish_barman_using_subcommand terminate-process" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand terminate-process" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand terminate-process" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand terminate-process" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand terminate-process" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand terminate-process" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand terminate-process" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand terminate-process" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status show-backup show-servers status switch-wal terminate-process help" -f -a "archive-wal" -d 'Execute maintenance operations on WAL files for a given server. This command processes any incoming WAL files for the server and archives them along the catalogue'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status show-backup show-servers status switch-wal terminate-process help" -f -a "backup" -d 'Perform a full backup for the given server (supports \'all\')'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status show-backup show-servers status switch-wal terminate-process help" -f -a "check" -d 'Check if the server configuration is working. This command returns success if every checks pass, or failure if any of these fails'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status show-backup show-servers status switch-wal terminate-process help" -f -a "check-backup" -d 'Make sure that all the required WAL files to check the consistency of a physical backup (that is, from the beginning to the end of the full backup) are correctly archived. This command is automatically invoked by the cron command and at the end of every backup operation'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status show-backup show-servers status switch-wal terminate-process help" -f -a "check-wal-archive" -d 'Check the WAL archive can be safely used for a new server. This will fail if there are any existing WALs in the archive. If the --timeline option is used then any WALs on earlier timelines than that specified will not cause the check to fail'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status show-backup show-servers status switch-wal terminate-process help" -f -a "cron" -d 'Run maintenance tasks (global command)'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status show-backup show-servers status switch-wal terminate-process help" -f -a "delete" -d 'Delete a backup'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status show-backup show-servers status switch-wal terminate-process help" -f -a "diagnose" -d 'Diagnostic command (for support and problems detection purpose)'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status show-backup show-servers status switch-wal terminate-process help" -f -a "get-wal" -d 'Retrieve WAL_NAME file from SERVER_NAME archive. The content will be streamed on standard output unless the --output-directory option is specified'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status show-backup show-servers status switch-wal terminate-process help" -f -a "keep" -d 'Tag the specified backup so that it will never be deleted'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status show-backup show-servers status switch-wal terminate-process help" -f -a "list-backups" -d 'List available backups for the given server (supports \'all\')'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status show-backup show-servers status switch-wal terminate-process help" -f -a "list-files" -d 'List all the files for a single backup'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status show-backup show-servers status switch-wal terminate-process help" -f -a "list-processes" -d 'List all the active subprocesses started by the specified server'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status show-backup show-servers status switch-wal terminate-process help" -f -a "list-servers" -d 'List available servers, with useful information'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status show-backup show-servers status switch-wal terminate-process help" -f -a "lock-directory-cleanup" -d 'Cleanup command for the lock directory, takes care of leftover lock files'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status show-backup show-servers status switch-wal terminate-process help" -f -a "put-wal" -d 'Receive a WAL file from SERVER_NAME and securely store it in the incoming directory. The file will be read from standard input in tar format'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status show-backup show-servers status switch-wal terminate-process help" -f -a "receive-wal" -d 'Start a receive-wal process. The process uses the streaming protocol to receive WAL files from the PostgreSQL server'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status show-backup show-servers status switch-wal terminate-process help" -f -a "rebuild-xlogdb" -d 'Rebuild the WAL file database guessing it from the disk content'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status show-backup show-servers status switch-wal terminate-process help" -f -a "replication-status" -d 'Shows live information and status of any streaming client'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status show-backup show-servers status switch-wal terminate-process help" -f -a "show-backup" -d 'This method shows a single backup information'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status show-backup show-servers status switch-wal terminate-process help" -f -a "show-servers" -d 'Show all configuration parameters for the specified servers'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status show-backup show-servers status switch-wal terminate-process help" -f -a "status" -d 'Shows live information and status of the PostgreSQL server'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status show-backup show-servers status switch-wal terminate-process help" -f -a "switch-wal" -d 'Execute the switch-wal command on the target server'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status show-backup show-servers status switch-wal terminate-process help" -f -a "terminate-process" -d 'Terminate a Barman server subprocess specified by task name'
+complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status show-backup show-servers status switch-wal terminate-process help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

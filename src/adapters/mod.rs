@@ -13,4 +13,6 @@ pub mod postgres;
 pub mod postgres_checks;
 pub mod privileges;
 pub mod rsync;
+pub mod signals;
+pub mod spawn;
 pub mod system_info;
