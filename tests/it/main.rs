@@ -19,6 +19,7 @@ mod compare_servers;
 mod get_wal;
 mod harness_selftest;
 mod locks;
+mod ops_cron;
 mod ops_hooks;
 mod ops_retention;
 mod put_wal;
