@@ -4,7 +4,7 @@
 //! and with `REDUNDANCY 1` a later cron deletes the obsolete backups and their WAL. Two
 //! crons started at once archive every segment exactly once.
 
-use crate::harness::pg_cluster::{give_to_postgres, pg_available, PgOptions};
+use crate::harness::pg_cluster::{give_to_postgres, pg_available};
 use crate::harness::{BarmanHome, PgCluster};
 use crate::require;
 use std::collections::BTreeMap;
