@@ -23,6 +23,10 @@ pub enum Error {
         /// The OS error.
         source: std::io::Error,
     },
+    /// A pre retry hook script asked to stop (exit 63). Barman lets the exception end the
+    /// command: `EXCEPTION: <text>\nSee log file for more details.`
+    #[error("{0}")]
+    HookAborted(String),
     /// The catalog on disk could not be read.
     #[error(transparent)]
     Catalog(#[from] crate::adapters::catalog::store::CatalogError),

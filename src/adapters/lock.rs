@@ -106,6 +106,14 @@ fn lock(path: &Path, file: File, wait: bool) -> Result<Flock<File>, LockError> {
     })
 }
 
+fn same_file(held: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (held.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
 impl LockFile {
     /// Take `kind` in `directory`, waiting only for the kinds Barman waits for, and write
     /// our pid into it.
@@ -115,7 +123,16 @@ impl LockFile {
 
     /// Take the lock file at `path`.
     pub fn acquire_path(path: &Path, wait: bool) -> Result<LockFile, LockError> {
-        let mut held = lock(path, open(path)?, wait)?;
+        let mut held = loop {
+            let held = lock(path, open(path)?, wait)?;
+            // `cron`/`lock-directory-cleanup` unlink lock files nobody holds: if that
+            // happened between our open and our flock, we hold a lock on a file no one else
+            // will ever open, and a second process could lock the new file at the same
+            // path. Only a lock on the file the path still names counts; else retry.
+            if same_file(&held, path) {
+                break held;
+            }
+        };
         let io = |e| LockError::Io(path.to_path_buf(), e);
         held.seek(SeekFrom::Start(0)).map_err(io)?;
         let pid = format!("{}\n", std::process::id());

@@ -13,5 +13,11 @@ pub fn failure() -> ExitCode {
 /// Render a command's final error the way Barman does: one `ERROR: <message>` line (or an
 /// `_ERROR` entry under `-f json`), which also marks the run as failed.
 pub fn report(out: &mut Output, err: &Error) {
-    out.error(&err.to_string());
+    match err {
+        // An exception Barman does not catch: `cli.main` prints it this way.
+        Error::HookAborted(text) => {
+            out.exception(&format!("{text}\nSee log file for more details."));
+        }
+        _ => out.error(&err.to_string()),
+    }
 }

@@ -109,6 +109,14 @@ fn dispatch(ctx: &Context, out: &mut Output, command: Command) -> crate::Result<
         Command::CheckBackup(args) => {
             commands::catalog::check_backup(ctx, out, &args.server_name, &args.backup_id)
         }
+        Command::Cron(args) => commands::cron::run(ctx, out, args.keep_descriptors),
+        Command::ListProcesses(args) => {
+            commands::processes::list_processes(ctx, out, &args.server_name)
+        }
+        Command::LockDirectoryCleanup => commands::cron::lock_directory_cleanup(ctx),
+        Command::TerminateProcess(args) => {
+            commands::processes::terminate_process(ctx, out, &args.server_name, &args.task)
+        }
         Command::Delete(args) => {
             commands::catalog::delete(ctx, out, &args.server_name, &args.backup_id)
         }

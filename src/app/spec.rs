@@ -28,6 +28,22 @@ pub fn of(command: &Command) -> CommandSpec {
             name: "check-backup",
             stops_on_global_errors: true,
         },
+        Command::Cron(_) => CommandSpec {
+            name: "cron",
+            stops_on_global_errors: true,
+        },
+        Command::ListProcesses(_) => CommandSpec {
+            name: "list-processes",
+            stops_on_global_errors: true,
+        },
+        Command::LockDirectoryCleanup => CommandSpec {
+            name: "lock-directory-cleanup",
+            stops_on_global_errors: true,
+        },
+        Command::TerminateProcess(_) => CommandSpec {
+            name: "terminate-process",
+            stops_on_global_errors: true,
+        },
         Command::Delete(_) => CommandSpec {
             name: "delete",
             stops_on_global_errors: true,

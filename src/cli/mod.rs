@@ -128,6 +128,8 @@ pub enum Command {
     /// any existing WALs in the archive. If the --timeline option is used then any WALs on
     /// earlier timelines than that specified will not cause the check to fail.
     CheckWalArchive(CheckWalArchiveArgs),
+    /// Run maintenance tasks (global command)
+    Cron(CronArgs),
     /// Delete a backup
     Delete(BackupRef),
     /// Diagnostic command (for support and problems detection purpose)
@@ -142,9 +144,14 @@ pub enum Command {
     ListBackups(ListBackupsArgs),
     /// List all the files for a single backup
     ListFiles(ListFilesArgs),
+    /// List all the active subprocesses started by the specified server.
+    #[command(visible_alias = "list-process")]
+    ListProcesses(ServerArg),
     /// List available servers, with useful information
     #[command(visible_alias = "list-server")]
     ListServers(ListServersArgs),
+    /// Cleanup command for the lock directory, takes care of leftover lock files.
+    LockDirectoryCleanup,
     /// Receive a WAL file from SERVER_NAME and securely store it in the incoming directory.
     /// The file will be read from standard input in tar format.
     PutWal(PutWalArgs),
@@ -170,6 +177,27 @@ pub enum Command {
     /// Execute the switch-wal command on the target server
     #[command(visible_alias = "switch-xlog")]
     SwitchWal(SwitchWalArgs),
+    /// Terminate a Barman server subprocess specified by task name.
+    TerminateProcess(TerminateProcessArgs),
+}
+
+/// `cron` options.
+#[derive(Debug, Args)]
+pub struct CronArgs {
+    /// Keep the stdout and the stderr streams attached to Barman subprocesses
+    #[arg(long = "keep-descriptors")]
+    pub keep_descriptors: bool,
+}
+
+/// `terminate-process` arguments.
+#[derive(Debug, Args)]
+pub struct TerminateProcessArgs {
+    /// specifies the server name
+    #[arg(value_name = "server_name")]
+    pub server_name: String,
+    /// the task name to terminate (e.g. backup, receive-wal)
+    #[arg(value_name = "task")]
+    pub task: String,
 }
 
 /// `--reuse-backup` choices.

@@ -2,11 +2,15 @@
 //! output writer, and returns `Ok` or the error that ends it; non-fatal problems go through
 //! `Output::error` so a multi-server command keeps going.
 
+pub mod archive_hooks;
 pub mod backup;
 pub mod catalog;
 pub mod check;
+pub mod cron;
 pub mod diagnose;
 pub mod get_wal;
+pub mod hooks;
+pub mod processes;
 pub mod receive_wal;
 pub mod recover;
 pub mod replication;

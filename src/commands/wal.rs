@@ -45,6 +45,10 @@ pub fn archive_server(
     };
     let compression = compression_of(server);
     let dirs = server_dirs(server);
+    let hooks = super::hooks::Hooks::new(&ctx.config, server);
+    let hooks = hooks
+        .any(crate::core::hooks::HookFamily::Archive)
+        .then_some(&hooks);
     // Barman's archivers run streaming first, then file archival.
     if server.streaming_archiver() {
         let batch_size = server
@@ -53,7 +57,7 @@ pub fn archive_server(
             .max(0) as usize;
         let dir = PathBuf::from(server.streaming_wals_directory());
         let batch = archive_plan::plan_streaming(&listing(&dir)?, batch_size);
-        run_batch(
+        let stop = run_batch(
             out,
             server,
             &dirs,
@@ -63,7 +67,11 @@ pub fn archive_server(
             &batch,
             compression.as_ref(),
             verbose,
+            hooks,
         )?;
+        if stop {
+            return Ok(());
+        }
     }
     if server.archiver() {
         let batch_size = server.int("archiver_batch_size").unwrap_or(0).max(0) as usize;
@@ -79,6 +87,7 @@ pub fn archive_server(
             &batch,
             compression.as_ref(),
             verbose,
+            hooks,
         )?;
     }
     Ok(())
@@ -125,6 +134,7 @@ fn listing(dir: &Path) -> crate::Result<Vec<Listed>> {
     Ok(listed)
 }
 
+/// Archive one source's batch; `true` when a pre retry hook asked to stop.
 #[allow(clippy::too_many_arguments)]
 fn run_batch(
     out: &mut Output,
@@ -136,10 +146,11 @@ fn run_batch(
     batch: &Batch,
     compression: Option<&Compression>,
     verbose: bool,
-) -> crate::Result<()> {
+    hooks: Option<&super::hooks::Hooks>,
+) -> crate::Result<bool> {
     let name = server.name();
     if !verbose && batch.files.is_empty() && batch.errors.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
     let mut header = format!("Processing xlog segments from {source} for {name}");
     if batch.run_size > 0 && batch.total > batch.run_size {
@@ -151,10 +162,40 @@ fn run_batch(
     if !batch.files.is_empty() {
         wal_archive_ensure(dirs, lock_dir)?;
     }
+    if let Some(hooks) = hooks {
+        // Hooks wrap each file: one at a time, in order.
+        use super::archive_hooks::{archive_one, Hooked};
+        for file in &batch.files {
+            out.info_unlogged(&format!("\t{file}"));
+            match archive_one(hooks, name, dirs, lock_dir, dir, file, compression) {
+                Hooked::Done(archived) => record(
+                    out,
+                    name,
+                    &errors_dir,
+                    &dir.join(file),
+                    file,
+                    &stamp,
+                    archived,
+                )?,
+                Hooked::Failed(e) => out.error(&format!(
+                    "Archiving of {file} for server {name} failed: {e}"
+                )),
+                Hooked::Stop(warning) => {
+                    tracing::warn!(target: "barman.wal_archiver", "{warning}");
+                    return Ok(true);
+                }
+            }
+        }
+    }
     // Compression runs on every core; putting files in place and cataloguing them stays in
     // archive order, one at a time.
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    for chunk in batch.files.chunks(workers) {
+    let parallel = if hooks.is_some() {
+        &[][..]
+    } else {
+        &batch.files[..]
+    };
+    for chunk in parallel.chunks(workers) {
         let prepared: Vec<_> = std::thread::scope(|scope| {
             let jobs: Vec<_> = chunk
                 .iter()
@@ -181,14 +222,7 @@ fn run_batch(
             let result = prepared
                 .and_then(|p| wal_archive::commit(dirs, lock_dir, p).map_err(|e| e.to_string()));
             match result {
-                Ok(Archived::Stored(_)) | Ok(Archived::AlreadyArchived) => {}
-                Ok(Archived::Duplicate) => {
-                    wal_archive::move_to_errors(&errors_dir, &src, "duplicate", &stamp)
-                        .map_err(catalog)?;
-                    out.info_unlogged(&format!(
-                        "\tError: {file} is already present in server {name}. File moved to errors directory."
-                    ));
-                }
+                Ok(archived) => record(out, name, &errors_dir, &src, file, &stamp, archived)?,
                 Err(e) => out.error(&format!(
                     "Archiving of {file} for server {name} failed: {e}"
                 )),
@@ -207,6 +241,25 @@ fn run_batch(
             wal_archive::move_to_errors(&errors_dir, &dir.join(junk), "unknown", &stamp)
                 .map_err(catalog)?;
         }
+    }
+    Ok(false)
+}
+
+/// Report one archived file; a duplicate goes to `errors/`.
+fn record(
+    out: &mut Output,
+    name: &str,
+    errors_dir: &Path,
+    src: &Path,
+    file: &str,
+    stamp: &str,
+    archived: Archived,
+) -> crate::Result<()> {
+    if let Archived::Duplicate = archived {
+        wal_archive::move_to_errors(errors_dir, src, "duplicate", stamp).map_err(catalog)?;
+        out.info_unlogged(&format!(
+            "\tError: {file} is already present in server {name}. File moved to errors directory."
+        ));
     }
     Ok(())
 }

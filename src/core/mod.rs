@@ -10,6 +10,7 @@ pub mod backup_wals;
 pub mod checksums;
 pub mod compression;
 pub mod config;
+pub mod hooks;
 pub mod identity;
 pub mod lsn;
 pub mod py_literal;

@@ -25,13 +25,16 @@ fn help_lists_exactly_the_supported_commands() {
             "check",
             "check-backup",
             "check-wal-archive",
+            "cron",
             "delete",
             "diagnose",
             "get-wal",
             "keep",
             "list-backups",
             "list-files",
+            "list-processes",
             "list-servers",
+            "lock-directory-cleanup",
             "put-wal",
             "receive-wal",
             "rebuild-xlogdb",
@@ -41,16 +44,17 @@ fn help_lists_exactly_the_supported_commands() {
             "show-servers",
             "status",
             "switch-wal",
+            "terminate-process",
             "help"
         ],
         "{}",
         run.stdout
     );
     // A Barman command we do not support yet is a usage error (argparse's exit code 2).
-    let run = home.run(&["cron"]);
+    let run = home.run(&["sync-info", "pg"]);
     assert_eq!(run.code, 2);
     assert!(
-        run.stderr.contains("unrecognized subcommand 'cron'"),
+        run.stderr.contains("unrecognized subcommand 'sync-info'"),
         "{}",
         run.stderr
     );

@@ -520,3 +520,100 @@ fn recover_a_compressed_postgres_backup() {
         "staging left behind"
     );
 }
+
+/// Recovery hooks: pre and post scripts see Barman's environment (the same as Python
+/// Barman gives them for the same restore); a pre retry hook exiting 63 stops the restore
+/// before anything is copied.
+#[test]
+fn recover_runs_recovery_hooks_like_barman() {
+    require!("PostgreSQL 15", pg_available());
+    require!(python_barman::REQUIREMENT, python_barman::available());
+    let src = source("local-rsync");
+    let record = src.home.dir().join("record.sh");
+    std::fs::write(
+        &record,
+        format!(
+            "#!/bin/sh\nenv | grep '^BARMAN_' | grep -v -e BARMAN_CONFIGURATION -e BARMAN_VERSION | sort > {}/hook-$BARMAN_PHASE-$RECORD_TAG\n",
+            src.home.dir().display()
+        ),
+    )
+    .unwrap();
+    let abort = src.home.dir().join("abort.sh");
+    std::fs::write(&abort, "#!/bin/sh\nexit 63\n").unwrap();
+    for script in [&record, &abort] {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let conf = std::fs::read_to_string(src.home.config_path()).unwrap();
+    std::fs::write(
+        src.home.config_path(),
+        format!(
+            "{conf}\npre_recovery_script = {r}\npost_recovery_script = {r}\n",
+            r = record.display()
+        ),
+    )
+    .unwrap();
+    let id = backup_id(&src.home);
+    let restore = |tag: &str, python: bool| {
+        let dest = src.home.dir().join(format!("hooked-{tag}"));
+        let rule = format!(
+            "tbs1:{}",
+            src.home.dir().join(format!("hooked-{tag}-tbs")).display()
+        );
+        let args = [
+            "restore",
+            "pg",
+            id.as_str(),
+            dest.to_str().unwrap(),
+            "--tablespace",
+            &rule,
+            "--target-immediate",
+            "--target-action",
+            "promote",
+        ];
+        let mut cmd = if python {
+            src.home.python_barman()
+        } else {
+            src.home.barman()
+        };
+        cmd.env("RECORD_TAG", tag).args(args);
+        let run = Run::of(&mut cmd);
+        assert_eq!(run.code, 0, "{tag}: {}\n{}", run.stdout, run.stderr);
+    };
+    restore("ours", false);
+    restore("python", true);
+    for phase in ["pre", "post"] {
+        let read = |tag: &str| {
+            std::fs::read_to_string(src.home.dir().join(format!("hook-{phase}-{tag}")))
+                .unwrap()
+                .replace(&format!("hooked-{tag}"), "hooked-X")
+        };
+        assert_eq!(read("ours"), read("python"), "{phase} hook environment");
+    }
+    assert!(read_env(&src, "pre", "ours").contains(
+        "BARMAN_RECOVER_OPTIONS={\"target_action\": \"promote\", \"target_immediate\": true}"
+    ));
+    // A pre retry hook exiting 63 aborts before the copy.
+    std::fs::write(
+        src.home.config_path(),
+        format!("{conf}\npre_recovery_retry_script = {}\n", abort.display()),
+    )
+    .unwrap();
+    let dest = src.home.dir().join("aborted");
+    let rule = format!("tbs1:{}", src.home.dir().join("aborted-tbs").display());
+    let run = src.home.run(&[
+        "restore",
+        "pg",
+        &id,
+        dest.to_str().unwrap(),
+        "--tablespace",
+        &rule,
+    ]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("EXCEPTION: Abort"), "{}", run.stderr);
+    assert!(!dest.join("PG_VERSION").exists());
+}
+
+fn read_env(src: &Source, phase: &str, tag: &str) -> String {
+    std::fs::read_to_string(src.home.dir().join(format!("hook-{phase}-{tag}"))).unwrap()
+}

@@ -17,6 +17,19 @@ use crate::core::xlog_db::XlogDbEntry;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
+/// One step of the removal of one WAL file, for the wal_delete hooks.
+#[derive(Debug)]
+pub enum WalEvent<'a> {
+    /// About to remove this file (its xlog db entry, its path in the archive).
+    Pre(&'a XlogDbEntry, &'a Path),
+    /// Removed it, or failed to (the warning text Barman passes as `BARMAN_ERROR`).
+    Post(&'a XlogDbEntry, &'a Path, Option<&'a str>),
+}
+
+/// What the caller answers to a [`WalEvent`]: `false` after a `Pre` stops the removal
+/// (a pre retry hook exited 63).
+pub type WalEventHandler<'h> = dyn FnMut(WalEvent<'_>) -> bool + 'h;
+
 /// What a removal did.
 #[derive(Debug, Default)]
 pub struct Removal {
@@ -26,6 +39,8 @@ pub struct Removal {
     pub bad_names: Vec<String>,
     /// Files that could not be unlinked: (name, OS error text).
     pub failures: Vec<(String, String)>,
+    /// The event handler stopped the removal before this file (nothing after it removed).
+    pub stopped_at: Option<String>,
 }
 
 fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> CatalogError + 'a {
@@ -42,12 +57,23 @@ pub fn remove_wals(
     lock_dir: &Path,
     protection: &WalProtection,
 ) -> Result<Removal, XlogDbWriteError> {
+    remove_wals_with(dirs, lock_dir, protection, &mut |_| true)
+}
+
+/// [`remove_wals`], telling `on_event` before and after each file goes (Barman runs the
+/// wal_delete hooks there).
+pub fn remove_wals_with(
+    dirs: &ServerDirs,
+    lock_dir: &Path,
+    protection: &WalProtection,
+    on_event: &mut WalEventHandler<'_>,
+) -> Result<Removal, XlogDbWriteError> {
     xlog_db::ensure(dirs, lock_dir)?;
     let _lock = LockFile::acquire(lock_dir, &LockKind::XlogDb(dirs.name.clone()))?;
     let db = store::xlog_db_path(dirs);
     let file = std::fs::File::open(&db).map_err(io("open", &db))?;
     let mut removal = Removal::default();
-    let mut groups: Vec<(PathBuf, Vec<String>)> = Vec::new();
+    let mut groups: Vec<(PathBuf, Vec<XlogDbEntry>)> = Vec::new();
     durable::write_atomic_with(&db, |out: &mut dyn Write| {
         for line in BufReader::new(file).lines() {
             let line = line?;
@@ -66,15 +92,17 @@ pub fn remove_wals(
             }
             let folder = wal_folder(dirs, &entry.name);
             match groups.iter_mut().find(|(dir, _)| *dir == folder) {
-                Some((_, names)) => names.push(entry.name),
-                None => groups.push((folder, vec![entry.name])),
+                Some((_, entries)) => entries.push(entry),
+                None => groups.push((folder, vec![entry])),
             }
         }
         Ok(())
     })
     .map_err(io("rewrite", &db))?;
-    for (folder, names) in groups {
-        delete_group(&folder, names, &mut removal);
+    for (folder, entries) in groups {
+        if !delete_group(&folder, entries, &mut removal, on_event) {
+            break;
+        }
     }
     Ok(removal)
 }
@@ -93,30 +121,61 @@ fn wal_folder(dirs: &ServerDirs, name: &str) -> PathBuf {
 }
 
 /// Barman removes the whole hash folder when every file in it goes, else file by file
-/// (then the folders left empty, upwards, like `os.removedirs`).
-fn delete_group(folder: &Path, names: Vec<String>, removal: &mut Removal) {
-    let present: Option<Vec<String>> = std::fs::read_dir(folder).ok().map(|entries| {
-        entries
-            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+/// (then the folders left empty, upwards, like `os.removedirs`). Returns `false` when the
+/// event handler stopped the removal.
+fn delete_group(
+    folder: &Path,
+    entries: Vec<XlogDbEntry>,
+    removal: &mut Removal,
+    on_event: &mut WalEventHandler<'_>,
+) -> bool {
+    let present: Option<Vec<String>> = std::fs::read_dir(folder).ok().map(|dir| {
+        dir.filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
             .collect()
     });
-    let whole = names.len() >= 256
-        || present.is_some_and(|present| present.iter().all(|p| names.contains(p)));
-    if whole && std::fs::remove_dir_all(folder).is_ok() {
-        if let Some(parent) = folder.parent() {
-            let _ = durable::fsync_dir(parent);
+    let whole = entries.len() >= 256
+        || present
+            .is_some_and(|present| present.iter().all(|p| entries.iter().any(|e| &e.name == p)));
+    let paths: Vec<PathBuf> = entries.iter().map(|e| folder.join(&e.name)).collect();
+    if whole {
+        for (entry, path) in entries.iter().zip(&paths) {
+            if !on_event(WalEvent::Pre(entry, path)) {
+                removal.stopped_at = Some(entry.name.clone());
+                return false;
+            }
         }
-        removal.removed.extend(names);
-        return;
+        if std::fs::remove_dir_all(folder).is_ok() {
+            if let Some(parent) = folder.parent() {
+                let _ = durable::fsync_dir(parent);
+            }
+            for (entry, path) in entries.iter().zip(&paths) {
+                on_event(WalEvent::Post(entry, path, None));
+                removal.removed.push(entry.name.clone());
+            }
+            return true;
+        }
     }
-    for name in names {
-        match std::fs::remove_file(folder.join(&name)) {
-            Ok(()) => remove_empty_parents(folder),
-            Err(e) => removal.failures.push((name.clone(), e.to_string())),
+    for (entry, path) in entries.iter().zip(&paths) {
+        if !whole && !on_event(WalEvent::Pre(entry, path)) {
+            removal.stopped_at = Some(entry.name.clone());
+            let _ = durable::fsync_dir(folder);
+            return false;
         }
-        removal.removed.push(name);
+        let error = match std::fs::remove_file(path) {
+            Ok(()) => {
+                remove_empty_parents(folder);
+                None
+            }
+            Err(e) => {
+                removal.failures.push((entry.name.clone(), e.to_string()));
+                Some(e.to_string())
+            }
+        };
+        on_event(WalEvent::Post(entry, path, error.as_deref()));
+        removal.removed.push(entry.name.clone());
     }
     let _ = durable::fsync_dir(folder);
+    true
 }
 
 /// `os.removedirs`: remove `dir`, then each parent, stopping at the first that fails.

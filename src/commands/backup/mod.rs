@@ -17,6 +17,7 @@ use crate::commands::{select, status, Context};
 use crate::core::backup_info::{BackupInfo, BackupStatus};
 use crate::core::backup_record::{self, ReportedPosition};
 use crate::core::config::ServerConfig;
+use crate::core::hooks::{HookFamily, Phase};
 use crate::core::identity::Identity;
 use crate::output::python::{human_timedelta, pretty_size};
 use crate::output::Output;
@@ -135,7 +136,16 @@ fn backup_server(
             return Ok(());
         }
     };
-    let outcome = take_backup(out, server, &dirs, &settings, options, parent.as_ref())?;
+    let hooks = crate::commands::hooks::Hooks::new(&ctx.config, server);
+    let outcome = take_backup(
+        out,
+        server,
+        &hooks,
+        &dirs,
+        &settings,
+        options,
+        parent.as_ref(),
+    )?;
     let Some((id, info)) = outcome else {
         return Ok(());
     };
@@ -158,7 +168,7 @@ fn backup_server(
         .iter()
         .any(|(other, b)| other.as_str() < id.as_str() && b.status().copy_done());
     if !has_previous {
-        purge_before_first_backup(out, server, &dirs, &lock_dir, &info)?;
+        purge_before_first_backup(out, server, &hooks, &dirs, &lock_dir, &info)?;
     }
     if status == BackupStatus::WaitingForWals {
         out.warning(
@@ -175,6 +185,7 @@ fn backup_server(
 fn purge_before_first_backup(
     out: &mut Output,
     server: &ServerConfig,
+    hooks: &crate::commands::hooks::Hooks,
     dirs: &ServerDirs,
     lock_dir: &Path,
     info: &BackupInfo,
@@ -192,8 +203,11 @@ fn purge_before_first_backup(
         keep_from: Some(begin_wal.to_string()),
         ..Default::default()
     };
-    let removal = crate::adapters::catalog::wal_removal::remove_wals(dirs, lock_dir, &protection)
-        .map_err(|e| crate::Error::Fatal(e.to_string()))?;
+    let (removal, aborted) =
+        crate::commands::catalog::remove_wals_for(dirs, lock_dir, name, hooks, &protection)?;
+    if let Some(abort) = aborted {
+        return Err(abort.into());
+    }
     if !removal.removed.is_empty() {
         out.info_unlogged("WAL segments preceding the current backup have been found:");
         for wal in &removal.removed {
@@ -316,6 +330,7 @@ pub(crate) fn reported(position: &Position) -> ReportedPosition {
 fn take_backup(
     out: &mut Output,
     server: &ServerConfig,
+    hooks: &crate::commands::hooks::Hooks,
     dirs: &ServerDirs,
     settings: &Settings,
     options: &BackupOptions,
@@ -370,14 +385,15 @@ fn take_backup(
         running.base().display()
     ));
     let started = Instant::now();
-    let result = match settings.method {
+    let result = run_pre_hooks(hooks, &running).and_then(|()| match settings.method {
         Method::Postgres => postgres_method::run(out, &mut running, &mut session, facts),
         Method::Rsync | Method::LocalRsync => {
             rsync_method::run(out, &mut running, &mut session, facts, options)
         }
-    };
+    });
     let result = result.and_then(|()| finish(out, &mut running, &mut session));
     drop(session);
+    let succeeded = result.is_ok();
     match result {
         Ok(()) => {
             running
@@ -385,15 +401,6 @@ fn take_backup(
                 .set_raw("status", Some("WAITING_FOR_WALS".into()));
             running.save().map_err(|e| crate::Error::Fatal(e.message))?;
             report_success(out, &running, started);
-            if settings.manifest && settings.method != Method::Postgres {
-                match crate::adapters::catalog::manifest::write(&running.data_dir()) {
-                    Ok(()) => out.info(&format!(
-                        "Backup manifest for backup '{id}' successfully generated for server {}",
-                        server.name()
-                    )),
-                    Err(e) => out.error(&format!("Cannot generate the backup manifest: {e}")),
-                }
-            }
         }
         Err(e) => {
             running.info.set_raw("status", Some("FAILED".into()));
@@ -422,7 +429,37 @@ fn take_backup(
         parent_info.set_raw("children_backup_ids", Some(children.join(",")));
         store::save_backup(dirs, parent_id, &parent_info)?;
     }
+    // Post hooks run whatever happened, before the manifest (Barman's `finally`); a post
+    // retry hook's 63 is only logged.
+    let _ = hooks.backup(HookFamily::Backup, Phase::Post, &hook_facts(&running));
+    if succeeded && settings.manifest && settings.method != Method::Postgres {
+        match crate::adapters::catalog::manifest::write(&running.data_dir()) {
+            Ok(()) => out.info(&format!(
+                "Backup manifest for backup '{id}' successfully generated for server {}",
+                server.name()
+            )),
+            Err(e) => out.error(&format!("Cannot generate the backup manifest: {e}")),
+        }
+    }
     Ok(Some((id, running.info)))
+}
+
+/// The hook environment of the running backup (its neighbours from the catalog on disk).
+fn hook_facts(running: &Running<'_>) -> crate::core::hooks::BackupFacts {
+    let mut backups = store::load_backups(running.dirs).unwrap_or_default();
+    backups.insert(running.id.clone(), running.info.clone());
+    crate::commands::hooks::backup_facts(running.dirs, &backups, &running.id, &running.info)
+}
+
+/// `pre_backup_script` then `pre_backup_retry_script` (status EMPTY); a retry hook's 63
+/// fails the backup while `starting backup`.
+fn run_pre_hooks(
+    hooks: &crate::commands::hooks::Hooks,
+    running: &Running<'_>,
+) -> Result<(), StepError> {
+    hooks
+        .backup(HookFamily::Backup, Phase::Pre, &hook_facts(running))
+        .map_err(|abort| StepError::new(&running.action, abort))
 }
 
 /// Barman's `_validate_incremental_backup_configs`.

@@ -3,12 +3,15 @@
 
 use super::common::{backup_type, bad_wal_name_message, children, ServerCatalog};
 use super::delete_repr::backup_info_repr;
-use crate::adapters::catalog::{annotations, backup_dir, store, wal_removal};
+use crate::adapters::catalog::wal_removal::{self, WalEvent};
+use crate::adapters::catalog::{annotations, backup_dir, store};
 use crate::adapters::lock::{LockError, LockFile, LockKind};
+use crate::commands::hooks::{backup_facts, wal_facts, HookAbort, Hooks};
 use crate::commands::{select, Context};
 use crate::core::backup_info::BackupStatus;
 use crate::core::backup_wals::{should_remove_wals, BackupWalRange, WalProtection};
 use crate::core::config::ServerConfig;
+use crate::core::hooks::{HookFamily, Phase};
 use crate::core::retention::KeepTarget;
 use crate::output::python::{ctime, human_timedelta};
 use crate::output::Output;
@@ -31,7 +34,8 @@ pub fn run(ctx: &Context, out: &mut Output, server: &str, backup_id: &str) -> cr
     let Some(id) = catalog.resolve(backup_id, out) else {
         return Ok(());
     };
-    if !delete_checked(&catalog, &id, out)? {
+    let hooks = Hooks::new(&ctx.config, server);
+    if !delete_checked(&catalog, &hooks, &id, out)? {
         let repr = backup_info_repr(&catalog.backups[&id], catalog.local_offset);
         out.error(&format!("Cannot delete backup ({} {repr})", server.name()));
     }
@@ -40,7 +44,12 @@ pub fn run(ctx: &Context, out: &mut Output, server: &str, backup_id: &str) -> cr
 
 /// Barman's `Server.delete_backup`: refuse kept backups and minimum-redundancy violations,
 /// then take the server lock and delete the incremental tree bottom-up.
-fn delete_checked(catalog: &ServerCatalog, id: &str, out: &mut Output) -> crate::Result<bool> {
+fn delete_checked(
+    catalog: &ServerCatalog,
+    hooks: &Hooks,
+    id: &str,
+    out: &mut Output,
+) -> crate::Result<bool> {
     let name = catalog.server.name();
     let info = &catalog.backups[id];
     if catalog.keep_raw(id)?.is_some() {
@@ -90,7 +99,7 @@ fn delete_checked(catalog: &ServerCatalog, id: &str, out: &mut Output) -> crate:
     walk_tree(catalog, id, &mut tree);
     let mut deleted = false;
     for member in tree {
-        deleted = delete_backup(catalog.server, &catalog.lock_dir, &member, out, true)?;
+        deleted = delete_backup(catalog.server, &catalog.lock_dir, hooks, &member, out, true)?;
         if !deleted && member != id {
             out.error("Failed to delete one of its incremental backups. Make sure all its dependent backups are deletable and try again.");
             break;
@@ -118,6 +127,7 @@ fn walk_tree(catalog: &ServerCatalog, id: &str, tree: &mut Vec<String>) {
 pub fn delete_backup(
     server: &ServerConfig,
     lock_dir: &Path,
+    hooks: &Hooks,
     id: &str,
     out: &mut Output,
     skip_wal_cleanup_if_standalone: bool,
@@ -141,9 +151,14 @@ pub fn delete_backup(
         }
         Err(e) => return Err(crate::Error::Fatal(e.to_string())),
     };
-    let offset = *chrono::Local::now().offset();
-    let catalog = ServerCatalog::load(server, lock_dir, offset)?;
-    let deleted = delete_locked(&catalog, id, out, skip_wal_cleanup_if_standalone)?;
+    let deleted = delete_backup_locked(
+        server,
+        lock_dir,
+        hooks,
+        id,
+        out,
+        skip_wal_cleanup_if_standalone,
+    )?;
     if deleted {
         let path = lock.path().to_path_buf();
         drop(lock);
@@ -152,8 +167,29 @@ pub fn delete_backup(
     Ok(deleted)
 }
 
+/// Barman's `BackupManager.delete_backup`: delete one backup whose `.<server>-<ID>.lock`
+/// the caller holds (cron retention takes it itself), with the delete and wal_delete
+/// hooks. Returns whether the backup was deleted.
+///
+/// # Errors
+/// A pre delete (or wal_delete) retry hook exiting 63 ends it with
+/// [`crate::Error::HookAborted`], as Barman's uncaught `AbortedRetryHookScript`.
+pub fn delete_backup_locked(
+    server: &ServerConfig,
+    lock_dir: &Path,
+    hooks: &Hooks,
+    id: &str,
+    out: &mut Output,
+    skip_wal_cleanup_if_standalone: bool,
+) -> crate::Result<bool> {
+    let offset = *chrono::Local::now().offset();
+    let catalog = ServerCatalog::load(server, lock_dir, offset)?;
+    delete_locked(&catalog, hooks, id, out, skip_wal_cleanup_if_standalone)
+}
+
 fn delete_locked(
     catalog: &ServerCatalog,
+    hooks: &Hooks,
     id: &str,
     out: &mut Output,
     skip_if_standalone: bool,
@@ -167,6 +203,8 @@ fn delete_locked(
     annotations::write(dirs, id, annotations::DELETE_THIS, "delete")?;
     let start = chrono::Local::now();
     let clock = std::time::Instant::now();
+    let facts = backup_facts(dirs, &catalog.backups, id, info);
+    hooks.backup(HookFamily::Delete, Phase::Pre, &facts)?;
     out.info(&format!("Deleting backup {id} for server {name}"));
     let mut previous = Vec::new();
     let mut cursor = id.to_string();
@@ -196,7 +234,7 @@ fn delete_locked(
         return Ok(false);
     }
     if remove {
-        remove_wals(catalog, id, next.as_deref(), ranges, out)?;
+        remove_wals(catalog, hooks, id, next.as_deref(), ranges, out)?;
     }
     annotations::delete(dirs, id, annotations::DELETE_THIS)?;
     if let Err(e) = backup_dir::delete_base(dirs, id) {
@@ -213,6 +251,8 @@ fn delete_locked(
         human_timedelta(clock.elapsed().as_secs_f64())
     ));
     after_delete(catalog, id, info, next.as_deref())?;
+    // A post retry hook's 63 is only logged.
+    let _ = hooks.backup(HookFamily::Delete, Phase::Post, &facts);
     Ok(true)
 }
 
@@ -225,6 +265,7 @@ fn tablespace_oids(info: &crate::core::backup_info::BackupInfo) -> Vec<i64> {
 
 fn remove_wals(
     catalog: &ServerCatalog,
+    hooks: &Hooks,
     id: &str,
     next: Option<&str>,
     ranges: Vec<(String, String)>,
@@ -259,8 +300,10 @@ fn remove_wals(
         }
     }
     out.info("Delete associated WAL segments:");
-    let removal = wal_removal::remove_wals(&catalog.dirs, &catalog.lock_dir, &protection)
-        .map_err(|e| crate::Error::Fatal(e.to_string()))?;
+    let (removal, aborted) = remove_wals_hooked(catalog, hooks, &protection)?;
+    if let Some(abort) = aborted {
+        return Err(abort.into());
+    }
     for bad in &removal.bad_names {
         out.error(&bad_wal_name_message(bad, name, "WAL segment"));
     }
@@ -273,6 +316,65 @@ fn remove_wals(
         out.info(&format!("\t{wal}"));
     }
     Ok(())
+}
+
+/// Remove WALs with the wal_delete hooks around each file; the abort of a pre retry hook,
+/// if one stopped the removal.
+pub(crate) fn remove_wals_hooked(
+    catalog: &ServerCatalog,
+    hooks: &Hooks,
+    protection: &WalProtection,
+) -> crate::Result<(wal_removal::Removal, Option<HookAbort>)> {
+    remove_wals_for(
+        &catalog.dirs,
+        &catalog.lock_dir,
+        catalog.server.name(),
+        hooks,
+        protection,
+    )
+}
+
+/// [`remove_wals_hooked`] without a loaded catalog (the first backup's purge uses it).
+pub fn remove_wals_for(
+    dirs: &crate::adapters::catalog::layout::ServerDirs,
+    lock_dir: &Path,
+    name: &str,
+    hooks: &Hooks,
+    protection: &WalProtection,
+) -> crate::Result<(wal_removal::Removal, Option<HookAbort>)> {
+    let mut aborted = None;
+    let hooked = hooks.any(HookFamily::WalDelete);
+    let mut on_event = |event: WalEvent<'_>| {
+        if !hooked {
+            return true;
+        }
+        match event {
+            WalEvent::Pre(entry, path) => {
+                let facts = wal_facts(entry, path);
+                match hooks.wal(HookFamily::WalDelete, Phase::Pre, &facts, None) {
+                    Ok(()) => true,
+                    Err(abort) => {
+                        aborted = Some(abort);
+                        false
+                    }
+                }
+            }
+            WalEvent::Post(entry, path, error) => {
+                let facts = wal_facts(entry, path);
+                let error = error.map(|e| {
+                    format!(
+                        "Ignoring deletion of WAL file {} for server {name}: {e}",
+                        entry.name
+                    )
+                });
+                let _ = hooks.wal(HookFamily::WalDelete, Phase::Post, &facts, error.as_deref());
+                true
+            }
+        }
+    };
+    let removal = wal_removal::remove_wals_with(dirs, lock_dir, protection, &mut on_event)
+        .map_err(|e| crate::Error::Fatal(e.to_string()))?;
+    Ok((removal, aborted))
 }
 
 /// Update the parent's `children_backup_ids`, recompute the next rsync backup's sizes, drop

@@ -12,7 +12,7 @@ mod show_render;
 
 pub use check::check_backup_status;
 pub use common::ServerCatalog;
-pub use delete::delete_backup;
+pub use delete::{delete_backup, delete_backup_locked, remove_wals_for};
 
 use crate::commands::Context;
 use crate::output::Output;

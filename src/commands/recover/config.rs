@@ -152,7 +152,7 @@ fn put_file(
                 &local.display().to_string(),
                 &target.rsync_path(&format!("{dest}/{name}")),
             )
-            .map_err(|e| Stop(format!("remote copy of {name} failed: {e}")))?;
+            .map_err(|e| Stop::Message(format!("remote copy of {name} failed: {e}")))?;
         }
     }
     Ok(())
@@ -201,7 +201,9 @@ pub fn mangle(
                 &target.rsync_path(&format!("{dest}/{name}")),
                 &work_dir.join(name).display().to_string(),
             )
-            .map_err(|e| Stop(format!("remote copy of configuration files failed: {e}")))?;
+            .map_err(|e| {
+                Stop::Message(format!("remote copy of configuration files failed: {e}"))
+            })?;
         }
     }
     if version >= 120000 && !present.contains(&results.recovery_configuration_file) {
@@ -240,7 +242,9 @@ pub fn mangle(
                     &work_dir.join(&file).display().to_string(),
                     &target.rsync_path(&format!("{dest}/{file}")),
                 )
-                .map_err(|e| Stop(format!("remote copy of configuration files failed: {e}")))?;
+                .map_err(|e| {
+                    Stop::Message(format!("remote copy of configuration files failed: {e}"))
+                })?;
             }
         }
     }

@@ -320,8 +320,9 @@ pub fn finish_copy(
                 list_path: None,
                 optional: false,
             };
-            rsync::copy(&transport, &Filters::default(), &run, &mut |_| {})
-                .map_err(|e| Stop(format!("copy of recovery metadata file failed: {e}")))?;
+            rsync::copy(&transport, &Filters::default(), &run, &mut |_| {}).map_err(|e| {
+                Stop::Message(format!("copy of recovery metadata file failed: {e}"))
+            })?;
         }
     }
     let manifest = format!("{dest}/backup_manifest");

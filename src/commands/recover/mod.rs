@@ -13,6 +13,7 @@ mod wals;
 use crate::adapters::catalog::layout::ServerDirs;
 use crate::adapters::destination::Destination;
 use crate::commands::catalog::ServerCatalog;
+use crate::commands::hooks::{self, HookPhase};
 use crate::commands::{select, status, Context};
 use crate::core::backup_info::{BackupInfo, BackupStatus};
 use crate::core::backup_record::python_datetime;
@@ -31,12 +32,52 @@ const POLICY: select::Policy = select::Policy {
     disabled_is_error: true,
 };
 
-/// A restore that cannot go on: Barman's message, printed as one `ERROR:`.
-pub(crate) struct Stop(pub String);
+/// A restore that cannot go on: Barman's message, printed as one `ERROR:` (or a hook's
+/// abort, rendered as Barman's `EXCEPTION:`).
+pub(crate) enum Stop {
+    /// An `ERROR:` line.
+    Message(String),
+    /// A pre-recovery retry hook asked to stop.
+    Exception(crate::Error),
+}
 
 impl<T: std::fmt::Display> From<T> for Stop {
     fn from(e: T) -> Self {
-        Stop(e.to_string())
+        Stop::Message(e.to_string())
+    }
+}
+
+/// Barman's `env_from_recover`: the truthy restore options, as JSON.
+fn hook_facts(options: &RestoreOptions, plan: &options::Plan) -> hooks::RecoveryHookFacts {
+    let mut map = serde_json::Map::new();
+    let mut put = |key: &str, value: Option<serde_json::Value>| {
+        if let Some(v) = value {
+            map.insert(key.to_string(), v);
+        }
+    };
+    let text = |v: &Option<String>| v.clone().map(serde_json::Value::String);
+    let flag = |b: bool| b.then_some(serde_json::Value::Bool(true));
+    put("target_tli", text(&options.target_tli));
+    put("target_time", text(&options.target_time));
+    put("target_xid", text(&options.target_xid));
+    put("target_lsn", text(&options.target_lsn));
+    put("target_name", text(&options.target_name));
+    put("target_immediate", flag(options.target_immediate));
+    put("exclusive", flag(options.exclusive));
+    put("target_action", text(&options.target_action));
+    put("standby_mode", flag(options.standby_mode));
+    put(
+        "recovery_conf_filename",
+        text(&options.recovery_conf_filename),
+    );
+    put("recovery_option_port", text(&options.recovery_option_port));
+    put("custom_restore_command", text(&options.restore_command));
+    put("copy_partial", flag(options.partial_wal));
+    hooks::RecoveryHookFacts {
+        destination: options.destination.clone(),
+        tablespaces: plan.tablespaces.clone(),
+        remote_command: options.remote_ssh_command.clone(),
+        options: map,
     }
 }
 
@@ -67,10 +108,13 @@ pub fn run(ctx: &Context, out: &mut Output, options: &RestoreOptions) -> crate::
         crate::commands::wal::archive_server(ctx, out, server, false)?;
     }
     match restore(ctx, out, server, &catalog.dirs, &id, &info, options, &plan) {
-        Ok(()) => {}
-        Err(Stop(message)) => out.error(&message),
+        Ok(()) => Ok(()),
+        Err(Stop::Message(message)) => {
+            out.error(&message);
+            Ok(())
+        }
+        Err(Stop::Exception(e)) => Err(e),
     }
-    Ok(())
 }
 
 /// The restore proper, once the arguments are known to be valid.
@@ -87,8 +131,14 @@ fn restore(
 ) -> Result<(), Stop> {
     let start = chrono::Local::now();
     let dest = options.destination.as_str();
-    let target = Destination::new(options.remote_ssh_command.as_deref()).map_err(Stop)?;
+    let target = Destination::new(options.remote_ssh_command.as_deref()).map_err(Stop::Message)?;
     check_empty(&target, dest, info, plan)?;
+    let hook_facts = hook_facts(options, plan);
+    if let Err(abort) =
+        hooks::run_recovery_hooks(&ctx.config, server, HookPhase::Pre, id, &hook_facts)
+    {
+        return Err(Stop::Exception(crate::Error::from(abort)));
+    }
     let version = info.int("version").unwrap_or(0);
     let mut results = Results {
         recovery_configuration_file: options.recovery_conf_filename.clone().unwrap_or_else(|| {
@@ -131,7 +181,10 @@ fn restore(
     }
     out.info("Copying the base backup.");
     if let Err(e) = copy::base_backup(out, server, dirs, id, info, &target, options, plan) {
-        return Err(Stop(format!("Failure copying base backup: {}", e.0)));
+        return Err(Stop::Message(format!(
+            "Failure copying base backup: {}",
+            e.0
+        )));
     }
     copy::finish_copy(server, dirs, id, info, &target, dest)?;
     if !plan.get_wal {
@@ -146,7 +199,7 @@ fn restore(
         target
             .create_dir(&plan.wal_dest, Some(0o700))
             .map_err(|e| {
-                Stop(format!(
+                Stop::Message(format!(
                     "unable to initialise WAL destination directory '{}': {e}",
                     plan.wal_dest
                 ))
@@ -170,13 +223,18 @@ fn restore(
     target
         .create_dir(&format!("{}/archive_status", plan.wal_dest), None)
         .map_err(|e| {
-            Stop(format!(
+            Stop::Message(format!(
                 "unable to create the archive_status directory '{}/archive_status': {e}",
                 plan.wal_dest
             ))
         })?;
     out.info("Identify dangerous settings in destination directory.");
     config::mangle(server, info, &target, dest, lines.as_deref(), &mut results)?;
+    if let Err(abort) =
+        hooks::run_recovery_hooks(&ctx.config, server, HookPhase::Post, id, &hook_facts)
+    {
+        tracing::warn!(target: "barman.backup", "Ignoring stop request after receiving abort from post-recovery retry hook script: {abort}");
+    }
     report(out, &results, start);
     Ok(())
 }
@@ -189,12 +247,12 @@ fn check_empty(
     plan: &options::Plan,
 ) -> Result<(), Stop> {
     if target.has_content(dest)? {
-        return Err(Stop(format!("The restore operation cannot proceed because the destination folder '{dest}' is not empty. To prevent accidental data loss, the destination must be empty. Please choose a different location or manually empty the folder.")));
+        return Err(Stop::Message(format!("The restore operation cannot proceed because the destination folder '{dest}' is not empty. To prevent accidental data loss, the destination must be empty. Please choose a different location or manually empty the folder.")));
     }
     for t in copy::tablespaces(info) {
         let location = plan.tablespaces.get(&t.0).cloned().unwrap_or(t.2.clone());
         if target.has_content(&location)? {
-            return Err(Stop(format!("The restore operation cannot proceed. The destination path '{location}' for the tablespace '{}' is not empty. To prevent accidental data loss, the tablespace destination must be empty. Please choose a different location or manually empty the folder.", t.0)));
+            return Err(Stop::Message(format!("The restore operation cannot proceed. The destination path '{location}' for the tablespace '{}' is not empty. To prevent accidental data loss, the tablespace destination must be empty. Please choose a different location or manually empty the folder.", t.0)));
         }
     }
     Ok(())

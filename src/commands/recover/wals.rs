@@ -150,7 +150,8 @@ pub fn copy(
     target: &Destination,
     plan: &Plan,
 ) -> Result<(), Stop> {
-    let failure = |e: &dyn std::fmt::Display| Stop(format!("Failure copying WAL files: {e}"));
+    let failure =
+        |e: &dyn std::fmt::Display| Stop::Message(format!("Failure copying WAL files: {e}"));
     tracing::info!(target: "barman.recovery_executor", "Starting copy of {} WAL files", wals.len());
     match target {
         Destination::Local => {
@@ -243,8 +244,9 @@ pub fn archive_status(
                 list_path: None,
                 optional: false,
             };
-            rsync::copy(&transport, &Filters::default(), &run, &mut |_| {})
-                .map_err(|e| Stop(format!("unable to populate archive_status directory: {e}")))?;
+            rsync::copy(&transport, &Filters::default(), &run, &mut |_| {}).map_err(|e| {
+                Stop::Message(format!("unable to populate archive_status directory: {e}"))
+            })?;
         }
     }
     Ok(())

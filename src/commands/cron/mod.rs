@@ -1,0 +1,242 @@
+//! `cron [--keep-descriptors]`, step by step as Barman 3.20's `cli.cron` + `Server.cron`:
+//! the configuration-update lock, then per server (sorted, disabled ones skipped) under
+//! the non-blocking `.<server>-cron.lock`: stop receive-wal of an inactive server; start
+//! `archive-wal` and `receive-wal` in the background (or stop receive-wal when
+//! `streaming_archiver` is off); start `check-backup` for the oldest WAITING_FOR_WALS
+//! backup; enforce the retention policy in this process; finally clean the lock directory.
+//!
+//! Two crons at once never archive a file twice: each per-server pass holds the server's
+//! cron lock, and `archive-wal` itself runs under `.<server>-archive-wal.lock`.
+
+use super::{processes, Context};
+use crate::adapters::lock::{LockError, LockFile, LockKind};
+use crate::adapters::spawn;
+use crate::core::backup_info::BackupStatus;
+use crate::core::config::ServerConfig;
+use crate::output::Output;
+use std::path::{Path, PathBuf};
+
+mod retention;
+
+/// `cron`.
+pub fn run(ctx: &Context, out: &mut Output, keep_descriptors: bool) -> crate::Result<()> {
+    let lock_dir = PathBuf::from(&ctx.config.global.barman_lock_directory);
+    match LockFile::acquire(&lock_dir, &LockKind::ConfigUpdate) {
+        // The queued configuration changes of `config-update` are applied under this lock;
+        // this build has no `config-update`, so the queue is never written by us.
+        Ok(_lock) => {}
+        Err(LockError::Busy(_)) => {
+            out.warning("another process is updating barman configuration files")
+        }
+        Err(e) => return Err(crate::Error::Fatal(e.to_string())),
+    }
+    let exe = std::env::current_exe().map_err(|source| crate::Error::Io {
+        op: "locate",
+        path: PathBuf::from("/proc/self/exe"),
+        source,
+    })?;
+    let spawner = Spawner {
+        exe: &exe,
+        config: &ctx.config.config_file,
+        keep_descriptors,
+    };
+    for (name, server) in &ctx.config.servers {
+        if server.disabled() {
+            continue;
+        }
+        if let Err(e) = server_cron(ctx, out, server, &lock_dir, &spawner) {
+            tracing::error!(target: "barman.cli", "cron on server {name}: {e}");
+            out.exception(&format!(
+                "Unable to run cron on server '{name}', please look in the barman log file for more details."
+            ));
+        }
+    }
+    lock_files_cleanup(&lock_dir, ctx.config.global.lock_directory_cleanup);
+    Ok(())
+}
+
+/// How cron starts its children.
+struct Spawner<'a> {
+    exe: &'a Path,
+    config: &'a str,
+    keep_descriptors: bool,
+}
+
+impl Spawner<'_> {
+    fn start(&self, subcommand: &str, args: &[&str]) -> crate::Result<()> {
+        spawn::barman_subprocess(
+            self.exe,
+            self.config,
+            subcommand,
+            args,
+            self.keep_descriptors,
+        )
+        .map(|_| ())
+        .map_err(|e| crate::Error::Fatal(e.to_string()))
+    }
+}
+
+/// Barman's `Server.cron` for one server.
+fn server_cron(
+    ctx: &Context,
+    out: &mut Output,
+    server: &ServerConfig,
+    lock_dir: &Path,
+    spawner: &Spawner,
+) -> crate::Result<()> {
+    let name = server.name();
+    let _cron = match LockFile::acquire(lock_dir, &LockKind::ServerCron(name.into())) {
+        Ok(lock) => lock,
+        Err(LockError::Busy(_)) => {
+            out.info(&format!(
+                "Another cron process is already running on server {name}. Skipping to the next server"
+            ));
+            return Ok(());
+        }
+        Err(LockError::PermissionDenied(path)) => {
+            out.error(&format!(
+                "Permission denied, unable to access '{}'",
+                path.display()
+            ));
+            return Ok(());
+        }
+        Err(LockError::Io(_, e)) => {
+            out.error(&e.to_string());
+            return Ok(());
+        }
+    };
+    if !server.active() {
+        let lock_path = lock_dir;
+        if processes::list(lock_path, name, out)
+            .iter()
+            .any(|p| p.task == "receive-wal")
+        {
+            out.info(&format!(
+                "Server '{name}' is inactive: stopping receive-wal subprocess"
+            ));
+            processes::kill(ctx, server, "receive-wal", false, out);
+        }
+        return Ok(());
+    }
+    if server.passive_node() {
+        // Passive nodes (`primary_ssh_command`) synchronise from their primary with
+        // sync-info/sync-backup/sync-wals, which this build does not provide.
+        tracing::warn!(target: "barman.server", "passive node {name}: sync cron is not available");
+    } else {
+        cron_archive_wal(out, server, lock_dir, spawner)?;
+        if server.streaming_archiver() {
+            background_receive_wal(out, server, lock_dir, spawner)?;
+        } else {
+            processes::kill(ctx, server, "receive-wal", false, out);
+        }
+    }
+    cron_check_backup(out, server, lock_dir, spawner)?;
+    retention::enforce(ctx, out, server, lock_dir)
+}
+
+/// Probe a lock: `Ok(true)` when free (it is released at once).
+fn probe(lock_dir: &Path, kind: &LockKind) -> crate::Result<bool> {
+    match LockFile::acquire(lock_dir, kind) {
+        Ok(_lock) => Ok(true),
+        Err(LockError::Busy(_)) => Ok(false),
+        Err(e) => Err(crate::Error::Fatal(e.to_string())),
+    }
+}
+
+fn cron_archive_wal(
+    out: &mut Output,
+    server: &ServerConfig,
+    lock_dir: &Path,
+    spawner: &Spawner,
+) -> crate::Result<()> {
+    let name = server.name();
+    if probe(lock_dir, &LockKind::ArchiveWal(name.into()))? {
+        out.info_unlogged(&format!("Starting WAL archiving for server {name}"));
+        spawner.start("archive-wal", &[name])
+    } else {
+        out.info(&format!(
+            "Another archive-wal process is already running on server {name}. Skipping to the next server"
+        ));
+        Ok(())
+    }
+}
+
+fn background_receive_wal(
+    out: &mut Output,
+    server: &ServerConfig,
+    lock_dir: &Path,
+    spawner: &Spawner,
+) -> crate::Result<()> {
+    let name = server.name();
+    if probe(lock_dir, &LockKind::ReceiveWal(name.into()))? {
+        out.info_unlogged(&format!("Starting streaming archiver for server {name}"));
+        spawner.start("receive-wal", &[name])
+    } else {
+        tracing::debug!(target: "barman.server", "Another STREAMING ARCHIVER process is running for server {name}");
+        Ok(())
+    }
+}
+
+fn cron_check_backup(
+    out: &mut Output,
+    server: &ServerConfig,
+    lock_dir: &Path,
+    spawner: &Spawner,
+) -> crate::Result<()> {
+    let name = server.name();
+    let dirs = super::status::server_dirs(server);
+    let backups = crate::adapters::catalog::store::load_backups(&dirs)?;
+    let Some(id) = backups
+        .iter()
+        .find(|(_, b)| b.status() == BackupStatus::WaitingForWals)
+        .map(|(id, _)| id.clone())
+    else {
+        return Ok(());
+    };
+    if probe(lock_dir, &LockKind::Backup(name.into(), id.clone()))? {
+        out.info_unlogged(&format!(
+            "Starting check-backup for backup {id} of server {name}"
+        ));
+        spawner.start("check-backup", &[name, &id])
+    } else {
+        tracing::debug!(target: "barman.server", "Another process is holding the backup lock for {id} of server {name}");
+        Ok(())
+    }
+}
+
+/// Barman's `lock_files_cleanup`: remove every `.*.lock` of the lock directory that can be
+/// locked right now (nobody runs under it). Disabled by `lock_directory_cleanup = false`.
+pub fn lock_files_cleanup(lock_dir: &Path, enabled: bool) {
+    if !enabled {
+        tracing::debug!(target: "barman.utils", "Auto-cleanup of '{}' directory disabled", lock_dir.display());
+        return;
+    }
+    tracing::info!(target: "barman.utils", "Cleaning up lockfiles directory.");
+    let Ok(entries) = std::fs::read_dir(lock_dir) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !(name.starts_with('.') && name.ends_with(".lock") && name.len() > ".lock".len()) {
+            continue;
+        }
+        let path = entry.path();
+        match LockFile::acquire_path(&path, false) {
+            Ok(_held) => {
+                tracing::debug!(target: "barman.utils", "deleting {}", path.display());
+                let _ = std::fs::remove_file(&path);
+            }
+            Err(_) => tracing::debug!(
+                target: "barman.utils",
+                "{} file lock already acquired, skipping removal",
+                path.display()
+            ),
+        }
+    }
+}
+
+/// `lock-directory-cleanup`.
+pub fn lock_directory_cleanup(ctx: &Context) -> crate::Result<()> {
+    lock_files_cleanup(Path::new(&ctx.config.global.barman_lock_directory), true);
+    Ok(())
+}
