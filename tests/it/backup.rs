@@ -431,6 +431,84 @@ fn backup_interop_with_python_barman_in_one_catalog() {
         .unwrap();
     assert_eq!(listed.stdout.lines().count(), 3, "{}", listed.stdout);
     python_lists(&lab.home, mine);
+    // Python checks, keeps and releases the backup we took; we keep Python's.
+    let checked = lab.home.run_python(&["check-backup", "pg", mine]).unwrap();
+    assert_eq!(checked.code, 0, "{}", checked.stderr);
+    let kept = lab
+        .home
+        .run_python(&["keep", "pg", mine, "--target", "standalone"])
+        .unwrap();
+    assert_eq!(kept.code, 0, "{}", kept.stderr);
+    let status = lab.home.run(&["keep", "pg", mine, "--status"]);
+    assert_eq!(
+        status.stdout, "Server pg:\n\tKeep: standalone\n",
+        "{}",
+        status.stderr
+    );
+    let ours_keep = lab.home.run(&["keep", "pg", theirs, "--target", "full"]);
+    assert_eq!(ours_keep.code, 0, "{}", ours_keep.stderr);
+    let py_status = lab
+        .home
+        .run_python(&["keep", "pg", theirs, "--status"])
+        .unwrap();
+    assert_eq!(py_status.stdout, "Server pg:\n\tKeep: full\n");
+    // Python deletes the backup we took (released first), we delete the one it took.
+    lab.home
+        .run_python(&["keep", "pg", mine, "--release"])
+        .unwrap();
+    lab.home.run(&["keep", "pg", theirs, "--release"]).ok();
+    let py_delete = lab.home.run_python(&["delete", "pg", mine]).unwrap();
+    assert_eq!(
+        py_delete.code, 0,
+        "{}\n{}",
+        py_delete.stdout, py_delete.stderr
+    );
+    let our_delete = lab.home.run(&["delete", "pg", theirs]);
+    assert_eq!(
+        our_delete.code, 0,
+        "{}\n{}",
+        our_delete.stdout, our_delete.stderr
+    );
+    assert_eq!(backup_ids(&lab.home).len(), 1);
+    assert!(!lab.home.home().join(format!("pg/base/{mine}")).exists());
+    assert!(!lab.home.home().join(format!("pg/base/{theirs}")).exists());
+}
+
+/// A backup that cannot start (PostgreSQL down, ssh refused) is refused by the pre-checks
+/// with Barman's message, and leaves no trace in the catalog.
+#[test]
+fn backup_refuses_to_start_when_postgres_or_ssh_is_unreachable() {
+    require!("PostgreSQL 15", pg_available());
+    let mut lab = lab(&|_| {
+        "backup_method = rsync\nssh_command = ssh -p 1 -o ConnectTimeout=2 postgres@127.0.0.1\n"
+            .to_string()
+    });
+    let run = lab.home.run(&["backup", "pg"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("ERROR: Impossible to start the backup. Check the log for more details, or run 'barman check pg'"),
+        "{}",
+        run.stderr
+    );
+    assert!(backup_ids(&lab.home).is_empty());
+    lab.pg.stop();
+    let conf = std::fs::read_to_string(lab.home.config_path()).unwrap();
+    let local = conf
+        .replace("backup_method = rsync", "backup_method = local-rsync")
+        .replace(
+            "ssh_command = ssh -p 1 -o ConnectTimeout=2 postgres@127.0.0.1\n",
+            "",
+        );
+    std::fs::write(lab.home.config_path(), local).unwrap();
+    let run = lab.home.run(&["backup", "pg"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("ERROR: Impossible to start the backup."),
+        "{}",
+        run.stderr
+    );
+    assert!(backup_ids(&lab.home).is_empty());
 }
 
 /// Progress (bytes, rate) is drawn on a terminal, and nowhere else.
