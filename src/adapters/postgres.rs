@@ -190,26 +190,8 @@ pub(crate) struct Session {
 
 impl Session {
     pub(crate) fn open(conninfo: &str) -> Result<Session, String> {
-        let mut config = postgres::Config::from_str(conninfo).map_err(|e| e.to_string())?;
-        if config.get_hosts().is_empty() {
-            config.host("/var/run/postgresql");
-        }
-        if config.get_user().is_none() {
-            let user = nix::unistd::User::from_uid(nix::unistd::getuid())
-                .ok()
-                .flatten()
-                .map(|u| u.name);
-            config.user(user.as_deref().unwrap_or("postgres"));
-        }
-        if config.get_application_name().is_none() {
-            config.application_name("barman");
-        }
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(Duration::from_secs(30));
-        }
-        let mut client = config.connect(postgres::NoTls).map_err(|e| {
+        let mut client = connect_client(conninfo).inspect_err(|e| {
             tracing::warn!(target: "barman.postgres", "Error retrieving PostgreSQL status: {e}");
-            e.to_string()
         })?;
         let version_num = scalar(&mut client, "SHOW server_version_num")
             .and_then(|v| v.parse().ok())
@@ -243,6 +225,29 @@ impl Session {
             _ => None,
         })
     }
+}
+
+/// A regular connection with the defaults Barman's libpq connections have (socket folder,
+/// the OS user, `application_name = barman`, a 30 s connect timeout).
+pub(crate) fn connect_client(conninfo: &str) -> Result<postgres::Client, String> {
+    let mut config = postgres::Config::from_str(conninfo).map_err(|e| e.to_string())?;
+    if config.get_hosts().is_empty() {
+        config.host("/var/run/postgresql");
+    }
+    if config.get_user().is_none() {
+        let user = nix::unistd::User::from_uid(nix::unistd::getuid())
+            .ok()
+            .flatten()
+            .map(|u| u.name);
+        config.user(user.as_deref().unwrap_or("postgres"));
+    }
+    if config.get_application_name().is_none() {
+        config.application_name("barman");
+    }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(30));
+    }
+    config.connect(postgres::NoTls).map_err(|e| e.to_string())
 }
 
 fn scalar(client: &mut postgres::Client, sql: &str) -> Option<String> {

@@ -8,29 +8,10 @@ use crate::adapters::postgres::{self, RemoteValue, StatusInputs};
 use crate::core::config::ServerConfig;
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
-use std::str::FromStr;
-use std::time::Duration;
 
 /// A regular connection with the defaults Barman's libpq connections have.
 fn connect(conninfo: &str) -> Option<::postgres::Client> {
-    let mut config = ::postgres::Config::from_str(conninfo).ok()?;
-    if config.get_hosts().is_empty() {
-        config.host("/var/run/postgresql");
-    }
-    if config.get_user().is_none() {
-        let user = nix::unistd::User::from_uid(nix::unistd::getuid())
-            .ok()
-            .flatten()
-            .map(|u| u.name);
-        config.user(user.as_deref().unwrap_or("postgres"));
-    }
-    if config.get_application_name().is_none() {
-        config.application_name("barman");
-    }
-    if config.get_connect_timeout().is_none() {
-        config.connect_timeout(Duration::from_secs(30));
-    }
-    config.connect(::postgres::NoTls).ok()
+    super::postgres::connect_client(conninfo).ok()
 }
 
 fn scalar(client: &mut ::postgres::Client, sql: &str) -> Option<String> {

@@ -194,6 +194,33 @@ pub struct CopyRun<'a> {
     pub optional: bool,
 }
 
+impl<'a> CopyRun<'a> {
+    /// A plain copy of `src` to `dst`: no file list, no reuse, every file compared by size
+    /// and time, a missing source an error.
+    pub fn whole(src: &'a str, dst: &'a str) -> Self {
+        CopyRun {
+            src,
+            dst,
+            files: None,
+            checksum: false,
+            reuse: None,
+            dirs_only: false,
+            list_path: None,
+            optional: false,
+        }
+    }
+}
+
+/// Copy `src` to `dst` with no filters (a file, or a folder's content with a trailing `/`).
+pub fn copy_plain(transport: &Transport, src: &str, dst: &str) -> Result<(), RsyncError> {
+    copy(
+        transport,
+        &Filters::default(),
+        &CopyRun::whole(src, dst),
+        &mut |_| {},
+    )
+}
+
 /// Run one rsync copy; `on_file(bytes)` is called for every file rsync reports done.
 pub fn copy(
     transport: &Transport,

@@ -281,6 +281,17 @@ impl Running<'_> {
         self.base().join("data")
     }
 
+    /// `Backup start at LSN: <lsn> (<wal>, <offset>)` once the start is recorded.
+    pub(crate) fn report_start(&self, out: &mut Output) {
+        let info = &self.info;
+        out.info(&format!(
+            "Backup start at LSN: {} ({}, {:08X})",
+            info.raw("begin_xlog").unwrap_or("None"),
+            info.raw("begin_wal").unwrap_or("None"),
+            info.int("begin_offset").unwrap_or(0)
+        ));
+    }
+
     /// Record the server facts of `_pg_get_metadata`.
     pub(crate) fn record_facts(&mut self, facts: &ServerFacts) {
         let info = &mut self.info;

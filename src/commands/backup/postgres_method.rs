@@ -87,13 +87,7 @@ pub(super) fn run(
         .map_err(|e| StepError::new(&running.action, e))?;
     backup_record::record_start(&mut running.info, &reported(&start));
     running.save()?;
-    let info = &running.info;
-    out.info(&format!(
-        "Backup start at LSN: {} ({}, {:08X})",
-        info.raw("begin_xlog").unwrap_or("None"),
-        info.raw("begin_wal").unwrap_or("None"),
-        info.int("begin_offset").unwrap_or(0)
-    ));
+    running.report_start(out);
     running.action = "copying files".into();
     out.info(&format!(
         "Starting backup copy via pg_basebackup for {}",

@@ -78,13 +78,7 @@ pub(super) fn run(
         .map_err(|e| StepError::new(&running.action, e))?;
     backup_record::record_start(&mut running.info, &reported(&start));
     running.save()?;
-    let info = &running.info;
-    out.info(&format!(
-        "Backup start at LSN: {} ({}, {:08X})",
-        info.raw("begin_xlog").unwrap_or("None"),
-        info.raw("begin_wal").unwrap_or("None"),
-        info.int("begin_offset").unwrap_or(0)
-    ));
+    running.report_start(out);
     running.action = "copying files".into();
     let jobs = running.settings.jobs;
     let via = if running.settings.method == super::Method::LocalRsync {
@@ -375,14 +369,8 @@ fn copy_item(
     let Some(listing) = listing else {
         let started = Instant::now();
         let run = CopyRun {
-            src: &item.src,
-            dst: &dst,
-            files: None,
-            checksum: false,
-            reuse: None,
-            dirs_only: false,
-            list_path: None,
             optional: item.optional,
+            ..CopyRun::whole(&item.src, &dst)
         };
         with_retries(out, running, &item.label, || {
             rsync::copy(transport, &item.filters, &run, &mut |n| progress.add(n))

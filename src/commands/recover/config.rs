@@ -6,7 +6,7 @@
 use super::options::{Plan, RestoreOptions};
 use super::{Results, Stop};
 use crate::adapters::destination::Destination;
-use crate::adapters::rsync::{self, CopyRun, Filters, Transport};
+use crate::adapters::rsync::{self, Transport};
 use crate::commands::Context;
 use crate::core::backup_info::BackupInfo;
 use crate::core::config::ServerConfig;
@@ -110,22 +110,7 @@ fn rsync_file(
     src: &str,
     dst: &str,
 ) -> Result<(), rsync::RsyncError> {
-    let run = CopyRun {
-        src,
-        dst,
-        files: None,
-        checksum: false,
-        reuse: None,
-        dirs_only: false,
-        list_path: None,
-        optional: false,
-    };
-    rsync::copy(
-        &transport(server, target),
-        &Filters::default(),
-        &run,
-        &mut |_| {},
-    )
+    rsync::copy_plain(&transport(server, target), src, dst)
 }
 
 /// Write `name` with `content` in the destination folder.

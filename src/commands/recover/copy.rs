@@ -151,14 +151,8 @@ fn copy_plain(
         let dst = target.rsync_path(dst);
         // The folder tree first (empty folders included), then the files in parallel.
         let tree_run = CopyRun {
-            src,
-            dst: &dst,
-            files: None,
-            checksum: false,
-            reuse: None,
             dirs_only: true,
-            list_path: None,
-            optional: false,
+            ..CopyRun::whole(src, &dst)
         };
         rsync::copy(&remote, filters, &tree_run, &mut |_| {}).map_err(|e| fail(&e))?;
         let tree = TreeCopy {
@@ -310,17 +304,7 @@ pub fn finish_copy(
                 .display()
                 .to_string();
             let dst = target.rsync_path(&recover_info);
-            let run = CopyRun {
-                src: &src,
-                dst: &dst,
-                files: None,
-                checksum: false,
-                reuse: None,
-                dirs_only: false,
-                list_path: None,
-                optional: false,
-            };
-            rsync::copy(&transport, &Filters::default(), &run, &mut |_| {}).map_err(|e| {
+            rsync::copy_plain(&transport, &src, &dst).map_err(|e| {
                 Stop::Message(format!("copy of recovery metadata file failed: {e}"))
             })?;
         }

@@ -11,7 +11,7 @@ use crate::adapters::catalog::{store, wal_archive};
 use crate::adapters::codec::Codec;
 use crate::adapters::destination::Destination;
 use crate::adapters::pg_tools;
-use crate::adapters::rsync::{self, CopyRun, Filters, Transport};
+use crate::adapters::rsync::{self, Transport};
 use crate::core::backup_info::BackupInfo;
 use crate::core::config::ServerConfig;
 use crate::core::recovery::{WalSelection, WalSelector};
@@ -189,17 +189,7 @@ fn push_folder(
     };
     let src = format!("{}/", local.display());
     let dst = target.rsync_path(&format!("{remote_dir}/"));
-    let run = CopyRun {
-        src: &src,
-        dst: &dst,
-        files: None,
-        checksum: false,
-        reuse: None,
-        dirs_only: false,
-        list_path: None,
-        optional: false,
-    };
-    rsync::copy(&transport, &Filters::default(), &run, &mut |_| {})
+    rsync::copy_plain(&transport, &src, &dst)
 }
 
 /// Empty `archive_status/<name>.done` files so the restored server does not archive the
@@ -234,17 +224,7 @@ pub fn archive_status(
             };
             let src = format!("{}/", staging.path().display());
             let dst = target.rsync_path(&status_dir);
-            let run = CopyRun {
-                src: &src,
-                dst: &dst,
-                files: None,
-                checksum: false,
-                reuse: None,
-                dirs_only: false,
-                list_path: None,
-                optional: false,
-            };
-            rsync::copy(&transport, &Filters::default(), &run, &mut |_| {}).map_err(|e| {
+            rsync::copy_plain(&transport, &src, &dst).map_err(|e| {
                 Stop::Message(format!("unable to populate archive_status directory: {e}"))
             })?;
         }
