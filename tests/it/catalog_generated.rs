@@ -130,3 +130,48 @@ fn catalog_generated_listing_is_not_empty() {
     assert!(run.stdout.contains(" - R - FAILED"), "{}", run.stdout);
     assert!(run.stdout.contains("WAITING_FOR_WALS"), "{}", run.stdout);
 }
+
+/// With 1 MiB segments one hash folder holds 4096 segments. Deleting the oldest backup
+/// removes the 270 WALs before the next one; Barman removes the whole folder once 256 of
+/// its files go, losing the WALs the remaining backup needs. We remove only what goes.
+#[test]
+fn catalog_delete_keeps_needed_wals_sharing_a_folder_with_removed_ones() {
+    let home = BarmanHome::new();
+    home.write_config(
+        "",
+        &[("pg", "conninfo = host=x\nssh_command = ssh x\narchiver = on\nbackup_options = concurrent_backup\nminimum_redundancy = 0")],
+    );
+    let server = home.server_dir("pg");
+    std::fs::create_dir_all(server.join("meta")).unwrap();
+    let folder = server.join("wals/0000000100000000");
+    std::fs::create_dir_all(&folder).unwrap();
+    let name = |n: u32| format!("0000000100000000{n:08X}");
+    let mut db = String::new();
+    for n in 0..300 {
+        std::fs::write(folder.join(name(n)), b"x").unwrap();
+        db.push_str(&format!("{}\t1\t1790000000.0\tNone\n", name(n)));
+    }
+    std::fs::write(server.join("wals/pg-xlog.db"), db).unwrap();
+    for (id, begin) in [("20261001T000000", 10u32), ("20261002T000000", 270)] {
+        let info = format!(
+            "backup_label=None\nbegin_offset=40\nbegin_time=2026-10-01 00:00:00+00:00\nbegin_wal={b}\nbegin_xlog=0/1\n\
+             children_backup_ids=None\ncluster_size=1\ncompression=None\nconfig_file=/c\ncopy_stats=None\ndata_checksums=on\n\
+             deduplicated_size=1\nencryption=None\nend_offset=1\nend_time=2026-10-01 00:05:00+00:00\nend_wal={e}\nend_xlog=0/2\n\
+             error=None\nhba_file=/h\nident_file=/i\nincluded_files=None\nmode=rsync-concurrent\nparent_backup_id=None\npgdata=/d\n\
+             server_name=pg\nsize=1\nstatus=DONE\nsummarize_wal=None\nsystemid=1\ntablespaces=None\ntimeline=1\nversion=150018\n\
+             xlog_segment_size=1048576\n",
+            b = name(begin),
+            e = name(begin + 1)
+        );
+        std::fs::write(server.join(format!("meta/{id}-backup.info")), info).unwrap();
+        std::fs::create_dir_all(server.join(format!("base/{id}/data"))).unwrap();
+    }
+    let run = home.run(&["delete", "pg", "oldest"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    for n in 270..300 {
+        assert!(folder.join(name(n)).exists(), "{} was lost", name(n));
+    }
+    assert!(!folder.join(name(0)).exists());
+    let db = std::fs::read_to_string(server.join("wals/pg-xlog.db")).unwrap();
+    assert_eq!(db.lines().count(), 30);
+}

@@ -74,6 +74,8 @@ pub fn remove_wals_with(
     let file = std::fs::File::open(&db).map_err(io("open", &db))?;
     let mut removal = Removal::default();
     let mut groups: Vec<(PathBuf, Vec<XlogDbEntry>)> = Vec::new();
+    // Folder → index in `groups`: a million-line db spans thousands of folders.
+    let mut group_of: std::collections::HashMap<PathBuf, usize> = std::collections::HashMap::new();
     durable::write_atomic_with(&db, |out: &mut dyn Write| {
         for line in BufReader::new(file).lines() {
             let line = line?;
@@ -91,9 +93,12 @@ pub fn remove_wals_with(
                 continue;
             }
             let folder = wal_folder(dirs, &entry.name);
-            match groups.iter_mut().find(|(dir, _)| *dir == folder) {
-                Some((_, entries)) => entries.push(entry),
-                None => groups.push((folder, vec![entry])),
+            match group_of.get(&folder) {
+                Some(&index) => groups[index].1.push(entry),
+                None => {
+                    group_of.insert(folder.clone(), groups.len());
+                    groups.push((folder, vec![entry]));
+                }
             }
         }
         Ok(())
@@ -133,9 +138,11 @@ fn delete_group(
         dir.filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
             .collect()
     });
-    let whole = entries.len() >= 256
-        || present
-            .is_some_and(|present| present.iter().all(|p| entries.iter().any(|e| &e.name == p)));
+    // Barman also removes the whole folder whenever 256 files of it go: with segments
+    // smaller than 16 MiB a folder holds more than 256 of them, and the rest (still needed)
+    // would be lost. Only a folder whose every file goes is removed whole.
+    let going: std::collections::HashSet<&str> = entries.iter().map(|e| e.name.as_str()).collect();
+    let whole = present.is_some_and(|present| present.iter().all(|p| going.contains(p.as_str())));
     let paths: Vec<PathBuf> = entries.iter().map(|e| folder.join(&e.name)).collect();
     if whole {
         for (entry, path) in entries.iter().zip(&paths) {
