@@ -576,3 +576,49 @@ fn backup_interrupted_by_sigint_is_failed_and_stopped() {
     let again = lab.home.run(&["backup", "pg"]);
     assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
 }
+
+/// `-f json backup`: the backup's fields as Barman's JSON writer prints them (same keys and
+/// value types as Python Barman's own backup of the same server).
+#[test]
+fn backup_json_result_matches_barman_shape() {
+    require!("PostgreSQL 15", pg_available());
+    require!(python_barman::REQUIREMENT, python_barman::available());
+    let lab = lab(&|_| "backup_method = local-rsync\n".to_string());
+    let py = lab
+        .home
+        .run_python(&["-f", "json", "backup", "pg"])
+        .unwrap();
+    assert_eq!(py.code, 0, "{}\n{}", py.stdout, py.stderr);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let ours = lab.home.run(&["-f", "json", "backup", "pg"]);
+    assert_eq!(ours.code, 0, "{}\n{}", ours.stdout, ours.stderr);
+    let parse = |text: &str| -> serde_json::Map<String, serde_json::Value> {
+        match serde_json::from_str(text).unwrap() {
+            serde_json::Value::Object(map) => map,
+            other => panic!("{other}"),
+        }
+    };
+    let (a, b) = (parse(&py.stdout), parse(&ours.stdout));
+    let shape = |m: &serde_json::Map<String, serde_json::Value>| -> Vec<(String, &'static str)> {
+        m.iter()
+            .filter(|(k, _)| !k.starts_with('_'))
+            .map(|(k, v)| {
+                let t = match v {
+                    serde_json::Value::Null => "null",
+                    serde_json::Value::Bool(_) => "bool",
+                    serde_json::Value::Number(n) if n.is_f64() => "float",
+                    serde_json::Value::Number(_) => "int",
+                    serde_json::Value::String(_) => "str",
+                    serde_json::Value::Array(_) => "list",
+                    serde_json::Value::Object(_) => "dict",
+                };
+                (k.clone(), t)
+            })
+            .collect()
+    };
+    assert_eq!(shape(&a), shape(&b), "python {a:?}\nours {b:?}");
+    assert_eq!(a["mode"], b["mode"]);
+    assert_eq!(a["server_name"], b["server_name"]);
+    let end = b["end_time"].as_str().unwrap();
+    assert_eq!(end.split_whitespace().count(), 5, "ctime: {end}");
+}

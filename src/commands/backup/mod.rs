@@ -145,10 +145,12 @@ fn backup_server(
         &settings,
         options,
         parent.as_ref(),
+        &lock_dir,
     )?;
     let Some((id, info)) = outcome else {
         return Ok(());
     };
+    json_result(out, &id, &info, *ctx.now.offset());
     if options.wait && info.status() == BackupStatus::WaitingForWals {
         if let Some(end_wal) = info.raw("end_wal") {
             let timeout = options.wait_timeout.unwrap_or(0);
@@ -168,7 +170,15 @@ fn backup_server(
         .iter()
         .any(|(other, b)| other.as_str() < id.as_str() && b.status().copy_done());
     if !has_previous {
-        purge_before_first_backup(out, server, &hooks, &dirs, &lock_dir, &info)?;
+        // Barman's `Server.backup` repeats the purge silently once the backup's WAL is in.
+        let mut silent = Output::new(
+            crate::output::Format::Console,
+            true,
+            false,
+            crate::output::ColorChoice::Never,
+        );
+        silent.mute();
+        purge_before_first_backup(&mut silent, server, &hooks, &dirs, &lock_dir, &info)?;
     }
     if status == BackupStatus::WaitingForWals {
         out.warning(
@@ -178,6 +188,28 @@ fn backup_server(
         );
     }
     Ok(())
+}
+
+/// `-f json`: Barman's `result_backup` merges `BackupInfo.to_dict()` into the document,
+/// encoded by its `BarmanEncoder` (times as `ctime()`, the cluster size a float).
+fn json_result(out: &mut Output, id: &str, info: &BackupInfo, local: chrono::FixedOffset) {
+    let serde_json::Value::Object(map) = info.to_json(id, local) else {
+        return;
+    };
+    for (key, value) in map {
+        let value = match key.as_str() {
+            "begin_time" | "end_time" => info
+                .time(&key, local)
+                .map(|t| serde_json::Value::String(crate::output::python::ctime(&t)))
+                .unwrap_or(serde_json::Value::Null),
+            "cluster_size" => value
+                .as_i64()
+                .map(|n| serde_json::json!(n as f64))
+                .unwrap_or(value),
+            _ => value,
+        };
+        out.json_set(&key, value);
+    }
 }
 
 /// The first backup of a server makes every older WAL useless: remove it (Barman's
@@ -258,6 +290,8 @@ fn new_backup_id(dirs: &ServerDirs) -> String {
 pub(crate) struct Running<'a> {
     pub server: &'a ServerConfig,
     pub dirs: &'a ServerDirs,
+    pub hooks: &'a crate::commands::hooks::Hooks<'a>,
+    pub lock_dir: PathBuf,
     pub settings: &'a Settings,
     pub id: String,
     pub info: BackupInfo,
@@ -268,6 +302,28 @@ pub(crate) struct Running<'a> {
 }
 
 impl Running<'_> {
+    /// `_purge_unused_wal_files`: on the first backup of a server, remove older WAL (the
+    /// rsync methods call it before and after the copy, the postgres method after it).
+    pub(crate) fn purge_if_first(&self, out: &mut Output) -> Result<(), StepError> {
+        let backups =
+            store::load_backups(self.dirs).map_err(|e| StepError::new(&self.action, e))?;
+        let has_previous = backups
+            .iter()
+            .any(|(other, b)| other.as_str() < self.id.as_str() && b.status().copy_done());
+        if has_previous {
+            return Ok(());
+        }
+        purge_before_first_backup(
+            out,
+            self.server,
+            self.hooks,
+            self.dirs,
+            &self.lock_dir,
+            &self.info,
+        )
+        .map_err(|e| StepError::new(&self.action, e))
+    }
+
     pub(crate) fn save(&self) -> Result<(), StepError> {
         store::save_backup(self.dirs, &self.id, &self.info)
             .map_err(|e| StepError::new(&self.action, e))
@@ -338,6 +394,7 @@ pub(crate) fn reported(position: &Position) -> ReportedPosition {
 }
 
 /// Take the backup under the server lock. `None` when it could not even be created.
+#[allow(clippy::too_many_arguments)]
 fn take_backup(
     out: &mut Output,
     server: &ServerConfig,
@@ -346,6 +403,7 @@ fn take_backup(
     settings: &Settings,
     options: &BackupOptions,
     parent: Option<&(String, BackupInfo)>,
+    lock_dir: &Path,
 ) -> crate::Result<Option<(String, BackupInfo)>> {
     let mut session = match BackupSession::connect(server.conninfo().unwrap_or("")) {
         Ok(s) => s,
@@ -381,6 +439,8 @@ fn take_backup(
     let mut running = Running {
         server,
         dirs,
+        hooks,
+        lock_dir: lock_dir.to_path_buf(),
         settings,
         id: id.clone(),
         info,

@@ -99,7 +99,8 @@ pub(super) fn run(
         Some(backup_record::postgres_copy_stats(copy_time)),
     );
     out.info(&format!("Copy done (time: {})", human_timedelta(copy_time)));
-    stop(out, running, session)
+    stop(out, running, session)?;
+    running.purge_if_first(out)
 }
 
 fn copy(

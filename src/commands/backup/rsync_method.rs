@@ -79,6 +79,7 @@ pub(super) fn run(
     backup_record::record_start(&mut running.info, &reported(&start));
     running.save()?;
     running.report_start(out);
+    running.purge_if_first(out)?;
     running.action = "copying files".into();
     let jobs = running.settings.jobs;
     let via = if running.settings.method == super::Method::LocalRsync {
@@ -91,7 +92,7 @@ pub(super) fn run(
         message.push_str(&format!(" ({jobs} jobs)"));
     }
     out.info(&message);
-    let copied = copy(out, running, session, &facts);
+    let copied = copy(out, running, session, &facts).and_then(|()| running.purge_if_first(out));
     if let Err(e) = &copied {
         out.error(&format!("The backup has failed {}", e.action));
     }
