@@ -33,8 +33,8 @@ pub type WalEventHandler<'h> = dyn FnMut(WalEvent<'_>) -> bool + 'h;
 /// What a removal did.
 #[derive(Debug, Default)]
 pub struct Removal {
-    /// Names removed, in Barman's order (grouped by folder, in xlog db order).
-    pub removed: Vec<String>,
+    /// How many files were removed (each was reported through [`WalEvent::Post`]).
+    pub removed: u64,
     /// xlog db lines whose name is not a WAL name (dropped from the db, as Barman does).
     pub bad_names: Vec<String>,
     /// Files that could not be unlinked: (name, OS error text).
@@ -73,41 +73,64 @@ pub fn remove_wals_with(
     let db = store::xlog_db_path(dirs);
     let file = std::fs::File::open(&db).map_err(io("open", &db))?;
     let mut removal = Removal::default();
-    let mut groups: Vec<(PathBuf, Vec<XlogDbEntry>)> = Vec::new();
-    // Folder → index in `groups`: a million-line db spans thousands of folders.
-    let mut group_of: std::collections::HashMap<PathBuf, usize> = std::collections::HashMap::new();
-    durable::write_atomic_with(&db, |out: &mut dyn Write| {
-        for line in BufReader::new(file).lines() {
-            let line = line?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let entry = XlogDbEntry::parse(&line)
-                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-            if !is_any_xlog_file(&entry.name) {
-                removal.bad_names.push(entry.name);
-                continue;
-            }
-            if protection.keeps(&entry.name) {
-                out.write_all(entry.to_line().as_bytes())?;
-                continue;
-            }
-            let folder = wal_folder(dirs, &entry.name);
-            match group_of.get(&folder) {
-                Some(&index) => groups[index].1.push(entry),
-                None => {
-                    group_of.insert(folder.clone(), groups.len());
-                    groups.push((folder, vec![entry]));
+    // Pass 1 streams the db: kept lines into the new db, the others into a spill file, so
+    // memory stays flat whatever the size of the archive.
+    // The spill file is a list of names, not catalog data: it lives in the temporary
+    // folder, never in `wals/` where a crash could leave it for rebuild-xlogdb to trip on.
+    let spill_dir = std::env::temp_dir();
+    let mut spill = tempfile::Builder::new()
+        .prefix(".xlogdb-removed-")
+        .tempfile_in(&spill_dir)
+        .map_err(io("create", &spill_dir))?;
+    {
+        let mut spill_out = std::io::BufWriter::new(spill.as_file_mut());
+        durable::write_atomic_with(&db, |out: &mut dyn Write| {
+            for line in BufReader::new(file).lines() {
+                let line = line?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let entry = XlogDbEntry::parse(&line)
+                    .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+                if !is_any_xlog_file(&entry.name) {
+                    removal.bad_names.push(entry.name);
+                    continue;
+                }
+                if protection.keeps(&entry.name) {
+                    out.write_all(entry.to_line().as_bytes())?;
+                } else {
+                    spill_out.write_all(entry.to_line().as_bytes())?;
                 }
             }
+            Ok(())
+        })
+        .map_err(io("rewrite", &db))?;
+        spill_out.flush().map_err(io("write", &spill_dir))?;
+    }
+    // Pass 2 removes the files folder by folder (the db is in archive order, so a folder's
+    // files are contiguous; one folder's entries at most are in memory).
+    let spilled = std::fs::File::open(spill.path()).map_err(io("open", &spill_dir))?;
+    let mut group: Option<(PathBuf, Vec<XlogDbEntry>)> = None;
+    for line in BufReader::new(spilled).lines() {
+        let line = line.map_err(io("read", &spill_dir))?;
+        let Ok(entry) = XlogDbEntry::parse(&line) else {
+            continue;
+        };
+        let folder = wal_folder(dirs, &entry.name);
+        match &mut group {
+            Some((current, entries)) if *current == folder => entries.push(entry),
+            _ => {
+                if let Some((current, entries)) = group.take() {
+                    if !delete_group(&current, entries, &mut removal, on_event) {
+                        return Ok(removal);
+                    }
+                }
+                group = Some((folder, vec![entry]));
+            }
         }
-        Ok(())
-    })
-    .map_err(io("rewrite", &db))?;
-    for (folder, entries) in groups {
-        if !delete_group(&folder, entries, &mut removal, on_event) {
-            break;
-        }
+    }
+    if let Some((current, entries)) = group {
+        delete_group(&current, entries, &mut removal, on_event);
     }
     Ok(removal)
 }
@@ -157,7 +180,7 @@ fn delete_group(
             }
             for (entry, path) in entries.iter().zip(&paths) {
                 on_event(WalEvent::Post(entry, path, None));
-                removal.removed.push(entry.name.clone());
+                removal.removed += 1;
             }
             return true;
         }
@@ -179,7 +202,7 @@ fn delete_group(
             }
         };
         on_event(WalEvent::Post(entry, path, error.as_deref()));
-        removal.removed.push(entry.name.clone());
+        removal.removed += 1;
     }
     let _ = durable::fsync_dir(folder);
     true

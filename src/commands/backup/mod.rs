@@ -235,16 +235,23 @@ fn purge_before_first_backup(
         keep_from: Some(begin_wal.to_string()),
         ..Default::default()
     };
-    let (removal, aborted) =
-        crate::commands::catalog::remove_wals_for(dirs, lock_dir, name, hooks, &protection)?;
+    let mut first = true;
+    let (_, aborted) = crate::commands::catalog::remove_wals_for(
+        dirs,
+        lock_dir,
+        name,
+        hooks,
+        &protection,
+        &mut |wal| {
+            if first {
+                out.info_unlogged("WAL segments preceding the current backup have been found:");
+                first = false;
+            }
+            out.info(&format!("\t{wal} from server {name} has been removed"));
+        },
+    )?;
     if let Some(abort) = aborted {
         return Err(abort.into());
-    }
-    if !removal.removed.is_empty() {
-        out.info_unlogged("WAL segments preceding the current backup have been found:");
-        for wal in &removal.removed {
-            out.info(&format!("\t{wal} from server {name} has been removed"));
-        }
     }
     Ok(())
 }

@@ -300,7 +300,9 @@ fn remove_wals(
         }
     }
     out.info("Delete associated WAL segments:");
-    let (removal, aborted) = remove_wals_hooked(catalog, hooks, &protection)?;
+    let (removal, aborted) = remove_wals_hooked(catalog, hooks, &protection, &mut |wal| {
+        out.info(&format!("\t{wal}"))
+    })?;
     if let Some(abort) = aborted {
         return Err(abort.into());
     }
@@ -312,9 +314,6 @@ fn remove_wals(
             "Ignoring deletion of WAL file {wal} for server {name}: {error}"
         ));
     }
-    for wal in &removal.removed {
-        out.info(&format!("\t{wal}"));
-    }
     Ok(())
 }
 
@@ -324,6 +323,7 @@ pub(crate) fn remove_wals_hooked(
     catalog: &ServerCatalog,
     hooks: &Hooks,
     protection: &WalProtection,
+    on_removed: &mut dyn FnMut(&str),
 ) -> crate::Result<(wal_removal::Removal, Option<HookAbort>)> {
     remove_wals_for(
         &catalog.dirs,
@@ -331,6 +331,7 @@ pub(crate) fn remove_wals_hooked(
         catalog.server.name(),
         hooks,
         protection,
+        on_removed,
     )
 }
 
@@ -341,10 +342,14 @@ pub fn remove_wals_for(
     name: &str,
     hooks: &Hooks,
     protection: &WalProtection,
+    on_removed: &mut dyn FnMut(&str),
 ) -> crate::Result<(wal_removal::Removal, Option<HookAbort>)> {
     let mut aborted = None;
     let hooked = hooks.any(HookFamily::WalDelete);
     let mut on_event = |event: WalEvent<'_>| {
+        if let WalEvent::Post(entry, _, _) = &event {
+            on_removed(&entry.name);
+        }
         if !hooked {
             return true;
         }
