@@ -24,7 +24,7 @@ use crate::output::Output;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-pub use settings::{BackupOptions, ReuseBackup};
+pub use settings::{BackupOptions, CopyTuning, CopyTuningOverrides, ReuseBackup};
 use settings::{Method, Settings};
 
 /// A failed step: Barman's current action and the reason.

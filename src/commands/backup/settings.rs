@@ -61,6 +61,71 @@ pub struct BackupOptions {
     pub manifest: Option<bool>,
 }
 
+/// The rsync tuning backup and restore share: Barman's `parallel_jobs`, the start batches,
+/// `bandwidth_limit` and the `basebackup_retry_*` settings, each overridable on the
+/// command line for one run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CopyTuning {
+    /// `parallel_jobs` / `-j`.
+    pub jobs: u32,
+    /// `bandwidth_limit` / `--bwlimit` (KiB/s; None when 0 or unset).
+    pub bwlimit: Option<u64>,
+    /// `basebackup_retry_times` / `--retry-times` / `--no-retry`.
+    pub retry_times: u32,
+    /// `basebackup_retry_sleep` / `--retry-sleep` (seconds).
+    pub retry_sleep: u64,
+    /// `parallel_jobs_start_batch_size` / `--jobs-start-batch-size`.
+    pub batch_size: u32,
+    /// `parallel_jobs_start_batch_period` / `--jobs-start-batch-period` (seconds).
+    pub batch_period: u64,
+}
+
+impl CopyTuning {
+    /// The server's values with the command line's overrides (fields of `overrides` that
+    /// are `Some`), Barman's defaults otherwise.
+    pub fn resolve(server: &ServerConfig, overrides: &CopyTuningOverrides) -> CopyTuning {
+        let uint = |key: &str| server.int(key).and_then(|v| u64::try_from(v).ok());
+        CopyTuning {
+            jobs: overrides
+                .jobs
+                .unwrap_or_else(|| uint("parallel_jobs").unwrap_or(1).max(1) as u32),
+            bwlimit: overrides
+                .bwlimit
+                .or_else(|| uint("bandwidth_limit"))
+                .filter(|b| *b > 0),
+            retry_times: overrides
+                .retry_times
+                .unwrap_or_else(|| uint("basebackup_retry_times").unwrap_or(0) as u32),
+            retry_sleep: overrides
+                .retry_sleep
+                .unwrap_or_else(|| uint("basebackup_retry_sleep").unwrap_or(30)),
+            batch_size: overrides.batch_size.unwrap_or_else(|| {
+                uint("parallel_jobs_start_batch_size").unwrap_or(10).max(1) as u32
+            }),
+            batch_period: overrides
+                .batch_period
+                .unwrap_or_else(|| uint("parallel_jobs_start_batch_period").unwrap_or(1).max(1)),
+        }
+    }
+}
+
+/// Command-line overrides of [`CopyTuning`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CopyTuningOverrides {
+    /// `-j/--jobs`.
+    pub jobs: Option<u32>,
+    /// `--bwlimit`.
+    pub bwlimit: Option<u64>,
+    /// `--retry-times` / `--no-retry`.
+    pub retry_times: Option<u32>,
+    /// `--retry-sleep`.
+    pub retry_sleep: Option<u64>,
+    /// `--jobs-start-batch-size`.
+    pub batch_size: Option<u32>,
+    /// `--jobs-start-batch-period`.
+    pub batch_period: Option<u64>,
+}
+
 /// The backup methods this implementation runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -149,36 +214,34 @@ impl Settings {
             },
         };
         let uint = |key: &str| server.int(key).and_then(|v| u64::try_from(v).ok());
+        let tuning = CopyTuning::resolve(
+            server,
+            &CopyTuningOverrides {
+                jobs: options.jobs,
+                bwlimit: options.bwlimit,
+                retry_times: options.retry_times,
+                retry_sleep: options.retry_sleep,
+                batch_size: options.jobs_start_batch_size,
+                batch_period: options.jobs_start_batch_period,
+            },
+        );
         Ok(Settings {
             method,
             immediate: options
                 .immediate_checkpoint
                 .unwrap_or_else(|| server.bool("immediate_checkpoint")),
             reuse,
-            retry_times: options
-                .retry_times
-                .unwrap_or_else(|| uint("basebackup_retry_times").unwrap_or(0) as u32),
-            retry_sleep: options
-                .retry_sleep
-                .unwrap_or_else(|| uint("basebackup_retry_sleep").unwrap_or(30)),
-            jobs: options
-                .jobs
-                .unwrap_or_else(|| uint("parallel_jobs").unwrap_or(1).max(1) as u32),
-            bwlimit: options
-                .bwlimit
-                .or_else(|| uint("bandwidth_limit"))
-                .filter(|b| *b > 0),
+            retry_times: tuning.retry_times,
+            retry_sleep: tuning.retry_sleep,
+            jobs: tuning.jobs,
+            bwlimit: tuning.bwlimit,
             tablespace_bwlimit: parse_tablespace_limits(server.str("tablespace_bandwidth_limit")),
             network_compression: server.bool("network_compression"),
             keepalive_interval: options
                 .keepalive_interval
                 .unwrap_or_else(|| uint("keepalive_interval").unwrap_or(60)),
-            jobs_start_batch_size: options.jobs_start_batch_size.unwrap_or_else(|| {
-                uint("parallel_jobs_start_batch_size").unwrap_or(10).max(1) as u32
-            }),
-            jobs_start_batch_period: options
-                .jobs_start_batch_period
-                .unwrap_or_else(|| uint("parallel_jobs_start_batch_period").unwrap_or(1).max(1)),
+            jobs_start_batch_size: tuning.batch_size,
+            jobs_start_batch_period: tuning.batch_period,
             manifest: options
                 .manifest
                 .unwrap_or_else(|| server.bool("autogenerate_manifest")),

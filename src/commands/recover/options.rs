@@ -3,6 +3,7 @@
 //! before anything is copied.
 
 use crate::adapters::catalog::store;
+use crate::commands::backup::{CopyTuning, CopyTuningOverrides};
 use crate::commands::catalog::ServerCatalog;
 use crate::core::backup_info::BackupInfo;
 use crate::core::backup_record::python_datetime;
@@ -423,7 +424,17 @@ fn plan(
             }
         );
     }
-    let uint = |key: &str| server.int(key).and_then(|v| u64::try_from(v).ok());
+    let tuning = CopyTuning::resolve(
+        server,
+        &CopyTuningOverrides {
+            jobs: options.jobs,
+            bwlimit: options.bwlimit,
+            retry_times: options.retry_times,
+            retry_sleep: options.retry_sleep,
+            batch_size: options.jobs_start_batch_size,
+            batch_period: options.jobs_start_batch_period,
+        },
+    );
     Ok(Plan {
         get_wal,
         is_pitr,
@@ -432,25 +443,12 @@ fn plan(
         pitr_summary: is_pitr.then(|| summary.join(", ")),
         targets,
         target_tli: tli,
-        jobs: options
-            .jobs
-            .unwrap_or_else(|| uint("parallel_jobs").unwrap_or(1).max(1) as u32),
-        bwlimit: options
-            .bwlimit
-            .or_else(|| uint("bandwidth_limit"))
-            .filter(|b| *b > 0),
-        retry_times: options
-            .retry_times
-            .unwrap_or_else(|| uint("basebackup_retry_times").unwrap_or(0) as u32),
-        retry_sleep: options
-            .retry_sleep
-            .unwrap_or_else(|| uint("basebackup_retry_sleep").unwrap_or(30)),
-        batch_size: options
-            .jobs_start_batch_size
-            .unwrap_or_else(|| uint("parallel_jobs_start_batch_size").unwrap_or(10).max(1) as u32),
-        batch_period: options
-            .jobs_start_batch_period
-            .unwrap_or_else(|| uint("parallel_jobs_start_batch_period").unwrap_or(1).max(1)),
+        jobs: tuning.jobs,
+        bwlimit: tuning.bwlimit,
+        retry_times: tuning.retry_times,
+        retry_sleep: tuning.retry_sleep,
+        batch_size: tuning.batch_size,
+        batch_period: tuning.batch_period,
         network_compression: options
             .network_compression
             .unwrap_or_else(|| server.bool("network_compression")),
