@@ -8,6 +8,7 @@ pub mod destination;
 pub mod durable;
 pub mod hooks;
 pub mod interrupt;
+pub mod libpq;
 pub mod lock;
 pub mod pg_backup;
 pub mod pg_tools;

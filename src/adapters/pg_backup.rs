@@ -100,7 +100,7 @@ impl BackupSession {
     pub fn connect(conninfo: &str) -> Result<BackupSession, PgBackupError> {
         Session::open(conninfo)
             .map(|session| BackupSession { session })
-            .map_err(PgBackupError::Connect)
+            .map_err(|e| PgBackupError::Connect(e.message))
     }
 
     /// `server_version_num`.
@@ -109,22 +109,9 @@ impl BackupSession {
     }
 
     fn rows(&mut self, step: &str, sql: &str) -> Result<Vec<Vec<Option<String>>>, PgBackupError> {
-        let messages = self
-            .session
-            .client
-            .simple_query(sql)
-            .map_err(|e| query_error(step, pg_message(&e)))?;
-        Ok(messages
-            .into_iter()
-            .filter_map(|m| match m {
-                postgres::SimpleQueryMessage::Row(row) => Some(
-                    (0..row.len())
-                        .map(|i| row.get(i).map(str::to_string))
-                        .collect(),
-                ),
-                _ => None,
-            })
-            .collect())
+        self.session
+            .rows(sql)
+            .map_err(|e| query_error(step, e.message))
     }
 
     fn one(&mut self, step: &str, sql: &str) -> Result<Vec<Option<String>>, PgBackupError> {
@@ -259,9 +246,8 @@ impl BackupSession {
             // pg_backup_start and pg_backup_stop must run in the same session: an
             // idle_session_timeout shorter than the copy would abort the backup.
             self.session
-                .client
-                .batch_execute("SET idle_session_timeout TO 0")
-                .map_err(|e| query_error(step, pg_message(&e)))?;
+                .rows("SET idle_session_timeout TO 0")
+                .map_err(|e| query_error(step, e.message))?;
         }
         let (function, args) = if v >= 150000 {
             (
@@ -293,9 +279,8 @@ impl BackupSession {
         };
         if v >= 140000 {
             self.session
-                .client
-                .batch_execute("RESET idle_session_timeout")
-                .map_err(|e| query_error(step, pg_message(&e)))?;
+                .rows("RESET idle_session_timeout")
+                .map_err(|e| query_error(step, e.message))?;
         }
         let sql = format!(
             "SELECT end_row.lsn AS location, (SELECT CASE WHEN pg_is_in_recovery() \
@@ -331,13 +316,6 @@ impl BackupSession {
     pub fn keepalive(&mut self) -> Result<(), PgBackupError> {
         self.rows("keepalive", "SELECT 1").map(|_| ())
     }
-}
-
-/// PostgreSQL's own message (the `postgres` crate's Display adds a `db error:` prefix).
-fn pg_message(e: &postgres::Error) -> String {
-    e.as_db_error()
-        .map(|db| db.message().to_string())
-        .unwrap_or_else(|| e.to_string())
 }
 
 fn position_from(

@@ -2,18 +2,17 @@
 //! `check` (`PostgreSQLConnection`, `StreamingConnection`, the archivers' and backup
 //! executors' `fetch_remote_status`).
 //!
-//! Regular queries go through the `postgres` crate. The streaming probe (`IDENTIFY_SYSTEM`
-//! on a replication connection) goes through `psql`, because the crate cannot open
-//! replication connections; it also gives libpq's exact connection error text, which Barman
-//! shows as `connection_error`.
+//! Every connection is libpq's ([`crate::adapters::libpq`]), opened as Barman opens it: a
+//! regular session from `conninfo`, and a replication session from `streaming_conninfo`
+//! (`replication=true`, `dbname=replication`) over which the streaming values, the server
+//! version included, are read. Connection errors are libpq's own text, which Barman shows
+//! as `connection_error`.
 
+use crate::adapters::libpq::{self, ConnectError, Connection, Kind};
 use crate::adapters::pg_tools::{self, ToolVersion};
 use chrono::{DateTime, FixedOffset};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::process::Command;
-use std::str::FromStr;
-use std::time::Duration;
 
 /// A remote-status value, with the renderings Barman gives its Python type.
 #[derive(Debug, Clone, PartialEq)]
@@ -162,7 +161,7 @@ pub fn remote_status(inputs: &StatusInputs) -> BTreeMap<String, RemoteValue> {
     let streaming = inputs
         .streaming_conninfo
         .as_deref()
-        .map(|c| streaming_status(c, inputs, &mut status));
+        .map(|c| streaming_status(c, &mut status));
     let server_major = streaming.flatten();
     if inputs.streaming_archiver {
         receivewal_status(
@@ -184,26 +183,35 @@ pub fn remote_status(inputs: &StatusInputs) -> BTreeMap<String, RemoteValue> {
 /// A regular SQL session (also used by the backup adapter, which holds one open from
 /// start to stop of a concurrent backup).
 pub(crate) struct Session {
-    pub(crate) client: postgres::Client,
+    pub(crate) conn: Connection,
     pub(crate) version_num: i64,
 }
 
 impl Session {
-    pub(crate) fn open(conninfo: &str) -> Result<Session, String> {
-        let mut client = connect_client(conninfo).inspect_err(|e| {
+    /// Barman's `PostgreSQLConnection.connect()`: libpq with the conninfo as written, then
+    /// `SET application_name TO barman` unless the conninfo names one.
+    pub(crate) fn open(conninfo: &str) -> Result<Session, ConnectError> {
+        let mut conn = Connection::open(conninfo, Kind::Regular).inspect_err(|e| {
             tracing::warn!(target: "barman.postgres", "Error retrieving PostgreSQL status: {e}");
         })?;
-        let version_num = scalar(&mut client, "SHOW server_version_num")
-            .and_then(|v| v.parse().ok())
-            .ok_or("cannot read server_version_num")?;
-        Ok(Session {
-            client,
-            version_num,
-        })
+        let named = libpq::parse_conninfo(conninfo)
+            .map(|pairs| pairs.iter().any(|(k, _)| k == "application_name"))
+            .unwrap_or(false);
+        if !named {
+            conn.query("SET application_name TO barman")
+                .map_err(|e| ConnectError { message: e.message })?;
+        }
+        let version_num = conn.server_version();
+        Ok(Session { conn, version_num })
+    }
+
+    /// Every row of `sql`.
+    pub(crate) fn rows(&mut self, sql: &str) -> Result<libpq::Rows, libpq::QueryError> {
+        self.conn.query(sql)
     }
 
     pub(crate) fn text(&mut self, sql: &str) -> Option<String> {
-        scalar(&mut self.client, sql)
+        self.row(sql).and_then(|r| r.into_iter().next().flatten())
     }
 
     pub(crate) fn flag(&mut self, sql: &str) -> Option<bool> {
@@ -215,47 +223,8 @@ impl Session {
     }
 
     pub(crate) fn row(&mut self, sql: &str) -> Option<Vec<Option<String>>> {
-        let messages = self.client.simple_query(sql).ok()?;
-        messages.into_iter().find_map(|m| match m {
-            postgres::SimpleQueryMessage::Row(row) => Some(
-                (0..row.len())
-                    .map(|i| row.get(i).map(str::to_string))
-                    .collect(),
-            ),
-            _ => None,
-        })
+        self.conn.query(sql).ok()?.into_iter().next()
     }
-}
-
-/// A regular connection with the defaults Barman's libpq connections have (socket folder,
-/// the OS user, `application_name = barman`, a 30 s connect timeout).
-pub(crate) fn connect_client(conninfo: &str) -> Result<postgres::Client, String> {
-    let mut config = postgres::Config::from_str(conninfo).map_err(|e| e.to_string())?;
-    if config.get_hosts().is_empty() {
-        config.host("/var/run/postgresql");
-    }
-    if config.get_user().is_none() {
-        let user = nix::unistd::User::from_uid(nix::unistd::getuid())
-            .ok()
-            .flatten()
-            .map(|u| u.name);
-        config.user(user.as_deref().unwrap_or("postgres"));
-    }
-    if config.get_application_name().is_none() {
-        config.application_name("barman");
-    }
-    if config.get_connect_timeout().is_none() {
-        config.connect_timeout(Duration::from_secs(30));
-    }
-    config.connect(postgres::NoTls).map_err(|e| e.to_string())
-}
-
-fn scalar(client: &mut postgres::Client, sql: &str) -> Option<String> {
-    let messages = client.simple_query(sql).ok()?;
-    messages.into_iter().find_map(|m| match m {
-        postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_string),
-        _ => None,
-    })
 }
 
 /// `150018` → `15.18` (Barman's `int_version_to_string_version`).
@@ -411,28 +380,22 @@ fn postgres_status(
         RemoteValue::int(int_setting(s, "checkpoint_timeout")),
     );
     out.insert("xlog_segment_size".into(), RemoteValue::int(segment_size));
-    if let Ok(rows) = s
-        .client
-        .simple_query("SELECT name, setting FROM pg_settings WHERE name IN ('config_file', 'hba_file', 'ident_file')")
-    {
-        for message in rows {
-            if let postgres::SimpleQueryMessage::Row(row) = message {
-                if let (Some(name), Some(value)) = (row.get(0), row.get(1)) {
-                    out.insert(name.to_string(), RemoteValue::str(value));
-                }
+    if let Ok(rows) = s.rows(
+        "SELECT name, setting FROM pg_settings WHERE name IN ('config_file', 'hba_file', 'ident_file')",
+    ) {
+        for row in rows {
+            if let [Some(name), Some(value), ..] = row.as_slice() {
+                out.insert(name.clone(), RemoteValue::str(value.clone()));
             }
         }
     }
-    if let Ok(rows) = s.client.simple_query(
+    if let Ok(rows) = s.rows(
         "SELECT DISTINCT sourcefile AS included_file FROM pg_settings WHERE sourcefile IS NOT NULL \
          AND sourcefile NOT IN (SELECT setting FROM pg_settings WHERE name = 'config_file') ORDER BY 1",
     ) {
         let included: Vec<Value> = rows
             .into_iter()
-            .filter_map(|m| match m {
-                postgres::SimpleQueryMessage::Row(row) => row.get(0).map(|v| Value::String(v.to_string())),
-                _ => None,
-            })
+            .filter_map(|row| row.into_iter().next().flatten().map(Value::String))
             .collect();
         if !included.is_empty() {
             out.insert("included_files".into(), RemoteValue::Plain(Value::Array(included)));
@@ -482,11 +445,7 @@ fn synchronous_standby_names(setting: Option<String>) -> Vec<String> {
 }
 
 /// `StreamingConnection.fetch_remote_status`; returns the server's major version.
-fn streaming_status(
-    conninfo: &str,
-    inputs: &StatusInputs,
-    out: &mut BTreeMap<String, RemoteValue>,
-) -> Option<String> {
+fn streaming_status(conninfo: &str, out: &mut BTreeMap<String, RemoteValue>) -> Option<String> {
     for key in [
         "connection_error",
         "streaming_supported",
@@ -498,38 +457,15 @@ fn streaming_status(
     ] {
         out.insert(key.into(), RemoteValue::none());
     }
-    let psql = pg_tools::version_info(&["psql"], inputs.path_prefix.as_deref()).path?;
-    let run = |sql: &str, replication: bool| {
-        let target = if replication {
-            format!("{conninfo} replication=true")
-        } else {
-            conninfo.to_string()
-        };
-        Command::new(&psql)
-            .args(["-X", "-A", "-t", "-F", "\t", "-c", sql])
-            .arg(target)
-            .env("PGCONNECT_TIMEOUT", "30")
-            .output()
-    };
-    let version = match run("SHOW server_version_num", false) {
-        Ok(out_) if out_.status.success() => String::from_utf8_lossy(&out_.stdout)
-            .trim()
-            .parse::<i64>()
-            .ok(),
-        Ok(failed) => {
-            let stderr = String::from_utf8_lossy(&failed.stderr);
-            let first = stderr.lines().next().unwrap_or_default();
-            let message = first
-                .strip_prefix("psql: error: ")
-                .unwrap_or(first)
-                .trim()
-                .to_string();
-            tracing::warn!(target: "barman.postgres", "Error retrieving PostgreSQL status: {message}");
-            out.insert("connection_error".into(), RemoteValue::str(message));
+    let mut conn = match Connection::open(conninfo, Kind::Replication) {
+        Ok(conn) => conn,
+        Err(e) => {
+            tracing::warn!(target: "barman.postgres", "Error retrieving PostgreSQL status: {e}");
+            out.insert("connection_error".into(), RemoteValue::str(e.message));
             return None;
         }
-        Err(_) => return None,
-    }?;
+    };
+    let version = conn.server_version();
     out.insert(
         "version_supported".into(),
         RemoteValue::bool(Some(version >= 90600)),
@@ -538,25 +474,30 @@ fn streaming_status(
         return Some(pg_tools::major_of(&version_text(version)));
     }
     out.insert("streaming_supported".into(), RemoteValue::bool(Some(true)));
-    match run("IDENTIFY_SYSTEM", true) {
-        Ok(result) if result.status.success() => {
-            let text = String::from_utf8_lossy(&result.stdout);
-            let fields: Vec<&str> = text.trim().split('\t').collect();
+    match conn.query("IDENTIFY_SYSTEM") {
+        Ok(rows) => {
+            let fields = rows.into_iter().next().unwrap_or_default();
             out.insert("streaming".into(), RemoteValue::bool(Some(true)));
             out.insert(
                 "streaming_systemid".into(),
-                RemoteValue::opt_str(fields.first().map(|s| s.to_string())),
+                RemoteValue::opt_str(fields.first().cloned().flatten()),
             );
             out.insert(
                 "timeline".into(),
-                RemoteValue::int(fields.get(1).and_then(|t| t.parse().ok())),
+                RemoteValue::int(
+                    fields
+                        .get(1)
+                        .cloned()
+                        .flatten()
+                        .and_then(|t| t.parse().ok()),
+                ),
             );
             out.insert(
                 "xlogpos".into(),
-                RemoteValue::opt_str(fields.get(2).map(|s| s.to_string())),
+                RemoteValue::opt_str(fields.get(2).cloned().flatten()),
             );
         }
-        _ => {
+        Err(_) => {
             out.insert("streaming".into(), RemoteValue::bool(Some(false)));
         }
     }
@@ -789,7 +730,7 @@ pub enum SwitchError {
 /// Barman's `switch_wal` (with the optional CHECKPOINT of `--force`): the segment name
 /// before and after `pg_switch_wal()` tell whether a segment was closed.
 pub fn switch_wal(conninfo: &str, force: bool) -> Result<SwitchOutcome, SwitchError> {
-    let mut s = Session::open(conninfo).map_err(SwitchError::Failed)?;
+    let mut s = Session::open(conninfo).map_err(|e| SwitchError::Failed(e.message))?;
     if force {
         let allowed = s.flag(
             "SELECT usesuper OR pg_has_role(CURRENT_USER, 'pg_checkpoint', 'USAGE') FROM pg_user WHERE usename = CURRENT_USER",
@@ -797,9 +738,8 @@ pub fn switch_wal(conninfo: &str, force: bool) -> Result<SwitchOutcome, SwitchEr
         if allowed != Some(true) {
             return Err(SwitchError::CheckpointPrivileges);
         }
-        s.client
-            .batch_execute("CHECKPOINT")
-            .map_err(|e| SwitchError::Failed(e.to_string()))?;
+        s.rows("CHECKPOINT")
+            .map_err(|e| SwitchError::Failed(e.message))?;
     }
     let privileges = if s.version_num < 150000 {
         BACKUP_PRIVILEGES_10
@@ -816,9 +756,8 @@ pub fn switch_wal(conninfo: &str, force: bool) -> Result<SwitchOutcome, SwitchEr
     let before = s
         .text(current)
         .ok_or_else(|| SwitchError::Failed("cannot read the current WAL".into()))?;
-    s.client
-        .simple_query("SELECT pg_switch_wal()")
-        .map_err(|e| SwitchError::Failed(e.to_string()))?;
+    s.rows("SELECT pg_switch_wal()")
+        .map_err(|e| SwitchError::Failed(e.message))?;
     let after = s
         .text(current)
         .ok_or_else(|| SwitchError::Failed("cannot read the current WAL".into()))?;
@@ -838,39 +777,42 @@ pub enum SlotError {
     Missing,
     /// No free slot (`max_replication_slots`).
     Full,
-    /// Anything else, with PostgreSQL's text.
+    /// The slot is in use by a WAL sender (drop).
+    InUse,
+    /// The streaming connection could not be opened (libpq's text).
+    Connect(String),
+    /// Anything else (connection or query), with libpq's or PostgreSQL's text.
     Other(String),
 }
 
-fn slot_error(e: &postgres::Error) -> SlotError {
-    match e.code().map(|c| c.code()) {
+fn slot_error(e: libpq::QueryError) -> SlotError {
+    match e.sqlstate.as_deref() {
         Some("42710") => SlotError::Exists,
         Some("42704") => SlotError::Missing,
         Some("53400") => SlotError::Full,
-        _ => SlotError::Other(
-            e.as_db_error()
-                .map_or_else(|| e.to_string(), |d| d.message().to_string()),
-        ),
+        Some("55006") => SlotError::InUse,
+        _ => SlotError::Other(e.message),
     }
 }
 
-/// `pg_create_physical_replication_slot(name)` (Barman issues `CREATE_REPLICATION_SLOT`
-/// on its streaming connection; the slot is the same).
-pub fn create_slot(conninfo: &str, slot: &str) -> Result<(), SlotError> {
-    let mut s = Session::open(conninfo).map_err(SlotError::Other)?;
-    s.client
-        .execute("SELECT pg_create_physical_replication_slot($1)", &[&slot])
+/// Barman's `StreamingConnection.create_physical_repslot`: `CREATE_REPLICATION_SLOT name
+/// PHYSICAL` on a replication connection opened with the streaming conninfo (the name
+/// unquoted, as the replication protocol requires).
+pub fn create_slot(streaming_conninfo: &str, slot: &str) -> Result<(), SlotError> {
+    let mut conn = Connection::open(streaming_conninfo, Kind::Replication)
+        .map_err(|e| SlotError::Connect(e.message))?;
+    conn.query(&format!("CREATE_REPLICATION_SLOT {slot} PHYSICAL"))
         .map(|_| ())
-        .map_err(|e| slot_error(&e))
+        .map_err(slot_error)
 }
 
-/// `pg_drop_replication_slot(name)`.
-pub fn drop_slot(conninfo: &str, slot: &str) -> Result<(), SlotError> {
-    let mut s = Session::open(conninfo).map_err(SlotError::Other)?;
-    s.client
-        .execute("SELECT pg_drop_replication_slot($1)", &[&slot])
+/// Barman's `StreamingConnection.drop_repslot`: `DROP_REPLICATION_SLOT name`.
+pub fn drop_slot(streaming_conninfo: &str, slot: &str) -> Result<(), SlotError> {
+    let mut conn = Connection::open(streaming_conninfo, Kind::Replication)
+        .map_err(|e| SlotError::Connect(e.message))?;
+    conn.query(&format!("DROP_REPLICATION_SLOT {slot}"))
         .map(|_| ())
-        .map_err(|e| slot_error(&e))
+        .map_err(slot_error)
 }
 
 /// One row of `pg_stat_replication` (with its slot), as Barman's `get_replication_stats`.
@@ -944,11 +886,11 @@ pub fn replication_clients(
          WHERE (rs.slot_type IS NULL OR rs.slot_type = 'physical'){filter} \
          ORDER BY sync_state DESC, sync_priority"
     );
-    let messages = s.client.simple_query(&sql).ok()?;
+    let rows = s.rows(&sql).ok()?;
     let mut clients = Vec::new();
-    for message in messages {
-        if let postgres::SimpleQueryMessage::Row(row) = message {
-            let get = |i: usize| row.get(i).map(str::to_string);
+    for row in rows {
+        {
+            let get = |i: usize| row.get(i).cloned().flatten();
             clients.push(ReplicationClient {
                 pid: get(0).unwrap_or_default(),
                 usename: get(1).unwrap_or_default(),

@@ -9,20 +9,9 @@ use crate::core::config::ServerConfig;
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 
-/// A regular connection with the defaults Barman's libpq connections have.
-fn connect(conninfo: &str) -> Option<::postgres::Client> {
-    super::postgres::connect_client(conninfo).ok()
-}
-
-fn scalar(client: &mut ::postgres::Client, sql: &str) -> Option<String> {
-    client
-        .simple_query(sql)
-        .ok()?
-        .into_iter()
-        .find_map(|m| match m {
-            ::postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_string),
-            _ => None,
-        })
+/// A regular session as Barman opens one.
+fn connect(conninfo: &str) -> Option<postgres::Session> {
+    postgres::Session::open(conninfo).ok()
 }
 
 /// Recovery state and system id of one node.
@@ -36,27 +25,20 @@ pub struct NodeFacts {
 
 /// The facts of the node `conninfo` points to; `None` when it cannot be reached.
 pub fn node_facts(conninfo: &str) -> Option<NodeFacts> {
-    let mut client = connect(conninfo)?;
+    let mut session = connect(conninfo)?;
     Some(NodeFacts {
-        in_recovery: scalar(&mut client, "SELECT pg_is_in_recovery()").map(|v| v == "t"),
-        systemid: scalar(
-            &mut client,
-            "SELECT system_identifier::text FROM pg_control_system()",
-        ),
+        in_recovery: session.text("SELECT pg_is_in_recovery()").map(|v| v == "t"),
+        systemid: session.text("SELECT system_identifier::text FROM pg_control_system()"),
     })
 }
 
 /// How many tablespaces (besides the default ones) the server has; `None` on error.
 pub fn tablespace_count(conninfo: &str) -> Option<usize> {
-    let mut client = connect(conninfo)?;
-    let rows = client
-        .simple_query("SELECT spcname FROM pg_tablespace WHERE pg_tablespace_location(oid) != ''")
+    let mut session = connect(conninfo)?;
+    let rows = session
+        .rows("SELECT spcname FROM pg_tablespace WHERE pg_tablespace_location(oid) != ''")
         .ok()?;
-    Some(
-        rows.iter()
-            .filter(|m| matches!(m, ::postgres::SimpleQueryMessage::Row(_)))
-            .count(),
-    )
+    Some(rows.len())
 }
 
 /// The remote status of the WAL-only connections (`wal_conninfo`,

@@ -81,7 +81,7 @@ fn create_slot(out: &mut Output, server: &ServerConfig, if_not_exists: bool) {
         "Creating physical replication slot '{slot}' on server '{}'",
         server.name()
     ));
-    match postgres::create_slot(server.conninfo().unwrap_or_default(), slot) {
+    match postgres::create_slot(streaming_conninfo(server), slot) {
         Ok(()) => out.info(&format!("Replication slot '{slot}' created")),
         Err(SlotError::Exists) if if_not_exists => out.info(&format!(
             "Replication slot '{slot}' already exists and --if-not-exists was specified. Skipping creation"
@@ -91,11 +91,23 @@ fn create_slot(out: &mut Output, server: &ServerConfig, if_not_exists: bool) {
             "All replication slots for server '{}' are in use\nFree one or increase the max_replication_slots value on your PostgreSQL server.",
             server.name()
         )),
-        Err(SlotError::Missing | SlotError::Other(_)) => out.error(&format!(
+        Err(SlotError::Connect(reason)) => cannot_connect(out, server, &reason),
+        Err(SlotError::Other(reason)) => out.error(&format!(
+            "Cannot create replication slot '{slot}' on server '{}': {reason}",
+            server.name()
+        )),
+        Err(SlotError::Missing | SlotError::InUse) => out.error(&format!(
             "Cannot create replication slot '{slot}' on server '{}'",
             server.name()
         )),
     }
+}
+
+/// Barman's message when the streaming connection fails (the reason goes to the log only).
+fn cannot_connect(out: &mut Output, server: &ServerConfig, reason: &str) {
+    let message = format!("Cannot connect to server '{}'", server.name());
+    tracing::error!(target: "barman.server", "{message}: {reason}");
+    out.error(&message);
 }
 
 fn drop_slot(out: &mut Output, server: &ServerConfig) {
@@ -109,11 +121,20 @@ fn drop_slot(out: &mut Output, server: &ServerConfig) {
         "Dropping physical replication slot '{slot}' on server '{}'",
         server.name()
     ));
-    match postgres::drop_slot(server.conninfo().unwrap_or_default(), slot) {
+    match postgres::drop_slot(streaming_conninfo(server), slot) {
         Ok(()) => out.info(&format!("Replication slot '{slot}' dropped")),
         Err(SlotError::Missing) => out.error(&format!("Replication slot '{slot}' does not exist")),
-        Err(other) => out.error(&format!(
-            "Cannot drop replication slot '{slot}' on server '{}': {other:?}",
+        Err(SlotError::InUse) => out.error(&format!(
+            "Cannot drop replication slot '{slot}' on server '{}' because it is in use.",
+            server.name()
+        )),
+        Err(SlotError::Connect(reason)) => cannot_connect(out, server, &reason),
+        Err(SlotError::Other(reason)) => out.error(&format!(
+            "Cannot drop replication slot '{slot}' on server '{}': {reason}",
+            server.name()
+        )),
+        Err(SlotError::Exists | SlotError::Full) => out.error(&format!(
+            "Cannot drop replication slot '{slot}' on server '{}'",
             server.name()
         )),
     }
@@ -217,10 +238,12 @@ fn receive(
     let app_name = server
         .str("streaming_archiver_name")
         .unwrap_or("barman_receive_wal");
+    // The password (if any) goes to pg_receivewal's environment, never to its argv.
+    let child_conninfo = crate::adapters::libpq::child_conninfo(streaming_conninfo(server));
     let mut args = vec![
         format!(
             "--dbname={} application_name={app_name}",
-            streaming_conninfo(server)
+            child_conninfo.conninfo
         ),
         "--verbose".into(),
         "--no-loop".into(),
@@ -236,7 +259,12 @@ fn receive(
     ) {
         args.push("--synchronous".into());
     }
-    let mut child = Command::new(&program)
+    let mut command = Command::new(&program);
+    if let Some(password) = &child_conninfo.password {
+        command.env("PGPASSWORD", password);
+    }
+    tracing::debug!(target: "barman.command_wrappers", "{} {}", program.display(), shell_words::join(&args));
+    let mut child = command
         .args(&args)
         .env("PATH", pg_tools::search_path(server.path_prefix()))
         .stdout(Stdio::piped())

@@ -2,7 +2,7 @@
 //! clusters get different ports, ssh logs in as `postgres` and rsync copies over it, a
 //! BarmanHome writes a configuration, Python Barman runs.
 
-use crate::harness::pg_cluster::{pg_available, pg_command, PgOptions};
+use crate::harness::pg_cluster::{pg_available, PgOptions};
 use crate::harness::ports::{claim, free_port, CLAIMS};
 use crate::harness::sshd::ssh_available;
 use crate::harness::{python_barman, BarmanHome, PgCluster, Run, Sshd};
@@ -174,20 +174,44 @@ fn harness_cluster_builder_users_replication_restart_and_recovered_copy() {
         vec![vec!["1", "10"], vec!["2", "20"], vec!["3", "30"]]
     );
 
-    // A replication user connects over TCP in replication mode without a password.
+    // A replication user connects over TCP in replication mode, over TLS (required here,
+    // so a plain connection could not pass), with the SCRAM password from the harness's
+    // password file; without TLS the server refuses it.
     pg.create_user("streaming_barman", "REPLICATION");
-    let out = pg_command("psql")
-        .args(["-X", "-A", "-t", "-c", "IDENTIFY_SYSTEM", "-d"])
-        .arg(format!(
-            "{} replication=true",
-            pg.conninfo_as("streaming_barman", "postgres")
-        ))
-        .output()
-        .unwrap();
+    let psql = |extra: &str| {
+        std::process::Command::new(pg.bin("psql"))
+            .args(["-X", "-A", "-t", "-c", "IDENTIFY_SYSTEM", "-d"])
+            .arg(format!(
+                "{} replication=true {extra}",
+                pg.conninfo_as("streaming_barman", "postgres")
+            ))
+            .env("PGPASSFILE", crate::harness::auth::passfile())
+            .output()
+            .unwrap()
+    };
+    let out = psql("sslmode=require");
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    let plain = psql("sslmode=disable");
+    assert!(!plain.status.success());
+    assert!(
+        String::from_utf8_lossy(&plain.stderr).contains("no encryption"),
+        "{}",
+        String::from_utf8_lossy(&plain.stderr)
+    );
+    let no_password = std::process::Command::new(pg.bin("psql"))
+        .args(["-X", "-w", "-c", "SELECT 1", "-d"])
+        .arg(pg.conninfo())
+        .env("PGPASSFILE", "/nonexistent")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&no_password.stderr).contains("no password supplied"),
+        "{}",
+        String::from_utf8_lossy(&no_password.stderr)
     );
     let system_id = pg.query_one("SELECT system_identifier FROM pg_control_system()");
     assert!(String::from_utf8_lossy(&out.stdout).starts_with(&system_id));

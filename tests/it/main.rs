@@ -16,6 +16,7 @@ mod cli_config;
 mod cli_output;
 mod codecs;
 mod compare_servers;
+mod connections;
 mod demo;
 mod get_wal;
 mod harness_selftest;

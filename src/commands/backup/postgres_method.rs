@@ -137,7 +137,11 @@ fn copy(
         .server
         .str("streaming_backup_name")
         .unwrap_or("barman_streaming_backup");
-    let conninfo = running.server.streaming_conninfo().unwrap_or("");
+    // The password (if the conninfo holds one) goes to pg_basebackup's environment, never
+    // to its argv, where any local user could read it with `ps`.
+    let child_conninfo =
+        crate::adapters::libpq::child_conninfo(running.server.streaming_conninfo().unwrap_or(""));
+    let conninfo = child_conninfo.conninfo.as_str();
     let dbname = if conninfo.contains("application_name") {
         conninfo.to_string()
     } else {
@@ -169,7 +173,13 @@ fn copy(
     if let Some(c) = compression(running) {
         args.extend(compression_args(&c, client_major));
     }
-    let path = pg_tools::search_path(running.server.path_prefix());
+    let mut env = vec![(
+        "PATH".to_string(),
+        pg_tools::search_path(running.server.path_prefix()),
+    )];
+    if let Some(password) = child_conninfo.password {
+        env.push(("PGPASSWORD".to_string(), password));
+    }
     let total = facts
         .cluster_size
         .as_deref()
@@ -178,7 +188,7 @@ fn copy(
     let mut attempt = 0;
     loop {
         prepare_destination(&dest_dirs).map_err(|e| StepError::new(&action, e))?;
-        match run_pg_basebackup(&program, &args, &path, &running.base(), &progress) {
+        match run_pg_basebackup(&program, &args, &env, &running.base(), &progress) {
             Ok(()) => break,
             Err(message)
                 if attempt < running.settings.retry_times
@@ -239,14 +249,14 @@ fn prepare_destination(dirs: &[PathBuf]) -> std::io::Result<()> {
 fn run_pg_basebackup(
     program: &Path,
     args: &[String],
-    path: &str,
+    env: &[(String, String)],
     base: &Path,
     progress: &Progress,
 ) -> Result<(), String> {
     tracing::info!(target: "barman.command_wrappers", "{} {}", program.display(), shell_words::join(args));
     let mut child = Command::new(program)
         .args(args)
-        .env("PATH", path)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

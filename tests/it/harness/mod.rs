@@ -6,6 +6,7 @@
 
 #![allow(dead_code)]
 
+pub mod auth;
 pub mod barman_home;
 pub mod pg_cluster;
 pub mod ports;

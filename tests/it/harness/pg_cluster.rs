@@ -85,16 +85,17 @@ pub fn conf_quote(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
 
-/// The `pg_hba.conf` of every harness cluster: trust for the superuser and every role, over
-/// the socket and loopback TCP, replication included (tests never carry passwords).
+/// The `pg_hba.conf` of every harness cluster, as a production server has it: over TCP,
+/// TLS and SCRAM only (a plain-text connection is refused), the passwords coming from the
+/// harness's `.pgpass` file. The Unix socket trusts because it is the harness's own
+/// administration path (creating roles, reading rows back); no test gives barman a socket
+/// conninfo unless it says why.
 const PG_HBA: &str = "\
 # barman test harness
 local   all             all                                     trust
 local   replication     all                                     trust
-host    all             all             127.0.0.1/32            trust
-host    replication     all             127.0.0.1/32            trust
-host    all             all             ::1/128                 trust
-host    replication     all             ::1/128                 trust
+hostssl all             all             127.0.0.1/32            scram-sha-256
+hostssl replication     all             127.0.0.1/32            scram-sha-256
 ";
 
 /// A running PostgreSQL cluster.
@@ -191,7 +192,13 @@ impl PgCluster {
             ("max_replication_slots".to_string(), "10".to_string()),
         ];
         settings.extend(options.settings);
-        Self::launch(dir, data, &settings)
+        let cluster = Self::launch(dir, data, &settings);
+        // The bootstrap superuser gets its password only now, over the trusted socket.
+        cluster.execute(&format!(
+            "ALTER ROLE postgres PASSWORD '{}'",
+            super::auth::PASSWORD
+        ));
+        cluster
     }
 
     /// Start a cluster on a copy of an existing data directory (e.g. one Barman recovered)
@@ -245,10 +252,17 @@ impl PgCluster {
             }
         }
         let port = free_port();
+        super::auth::export_passfile();
+        let (cert, key) = super::auth::install_server_tls(dir.path());
+        give_to_postgres(&cert);
+        give_to_postgres(&key);
         let mut conf = format!(
             "\n# barman test harness\nport = {port}\nlisten_addresses = '127.0.0.1'\n\
-             unix_socket_directories = {}\n",
-            conf_quote(&dir.path().join("sock").display().to_string())
+             unix_socket_directories = {}\nssl = on\nssl_cert_file = {}\nssl_key_file = {}\n\
+             password_encryption = 'scram-sha-256'\n",
+            conf_quote(&dir.path().join("sock").display().to_string()),
+            conf_quote(&cert.display().to_string()),
+            conf_quote(&key.display().to_string()),
         );
         for (key, value) in settings {
             conf.push_str(&format!("{key} = {value}\n"));
@@ -290,7 +304,7 @@ impl PgCluster {
     fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            match postgres::Client::connect(&self.conninfo(), postgres::NoTls) {
+            match postgres::Client::connect(&self.admin_conninfo(), postgres::NoTls) {
                 Ok(_) => return,
                 Err(e) if Instant::now() > deadline => {
                     panic!("cluster on port {} never answered: {e}", self.port)
@@ -351,6 +365,14 @@ impl PgCluster {
         append(&self.data_dir().join("postgresql.conf"), &text);
     }
 
+    /// Put `lines` ahead of the harness's `pg_hba.conf` rules and reload.
+    pub fn prepend_hba(&self, lines: &str) {
+        let path = self.data_dir().join("pg_hba.conf");
+        let text = std::fs::read_to_string(&path).expect("read pg_hba.conf");
+        std::fs::write(&path, format!("{lines}{text}")).expect("write pg_hba.conf");
+        self.reload();
+    }
+
     /// `SELECT pg_reload_conf()`.
     pub fn reload(&self) {
         self.execute("SELECT pg_reload_conf()");
@@ -382,7 +404,19 @@ impl PgCluster {
         pg_bin().join(tool)
     }
 
-    /// libpq conninfo as the `postgres` superuser.
+    /// The harness's own administrative conninfo: the `postgres` superuser over the Unix
+    /// socket (trusted; see [`PG_HBA`]). Not for barman's configurations.
+    pub fn admin_conninfo(&self) -> String {
+        format!(
+            "host={} port={} user=postgres dbname=postgres",
+            self.socket_dir().display(),
+            self.port
+        )
+    }
+
+    /// libpq conninfo as the `postgres` superuser, as an operator writes it: TCP to the
+    /// loopback address, TLS negotiated by libpq's default `sslmode=prefer`, the SCRAM
+    /// password from the harness's `.pgpass`.
     pub fn conninfo(&self) -> String {
         format!(
             "host=127.0.0.1 port={} user=postgres dbname=postgres",
@@ -398,9 +432,9 @@ impl PgCluster {
         )
     }
 
-    /// A new SQL session.
+    /// A new SQL session (the administrative one, over the socket).
     pub fn client(&self) -> postgres::Client {
-        postgres::Client::connect(&self.conninfo(), postgres::NoTls)
+        postgres::Client::connect(&self.admin_conninfo(), postgres::NoTls)
             .expect("connect to the test cluster")
     }
 
@@ -450,7 +484,7 @@ impl PgCluster {
         let out = run_ok(
             pg_command("psql")
                 .args(["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-d"])
-                .arg(self.conninfo())
+                .arg(self.admin_conninfo())
                 .arg("-c")
                 .arg(sql),
             "psql",
@@ -458,10 +492,14 @@ impl PgCluster {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    /// Create a login role; `options` are `CREATE ROLE` options (`"SUPERUSER"`,
-    /// `"REPLICATION"`, …; empty for a plain user).
+    /// Create a login role with the harness password (found in the `.pgpass`);
+    /// `options` are `CREATE ROLE` options (`"SUPERUSER"`, `"REPLICATION"`, …; empty for a
+    /// plain user).
     pub fn create_user(&self, name: &str, options: &str) {
-        self.execute(&format!("CREATE ROLE {name} LOGIN {options}"));
+        self.execute(&format!(
+            "CREATE ROLE {name} LOGIN PASSWORD '{}' {options}",
+            super::auth::PASSWORD
+        ));
     }
 
     /// Create a folder owned by postgres for a tablespace and the tablespace itself.
