@@ -92,7 +92,7 @@ pub(crate) fn names_in_db(home: &BarmanHome) -> Vec<String> {
 }
 
 /// Every segment of the shadow copy is in the archive, once, with the same content.
-fn check_archive_matches(setup: &Setup) {
+pub(crate) fn check_archive_matches(setup: &Setup) {
     let names = names_in_db(&setup.home);
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for name in &names {

@@ -19,6 +19,7 @@ mod compare_servers;
 mod connections;
 mod demo;
 mod get_wal;
+mod hardening;
 mod harness_selftest;
 mod locks;
 mod ops_cron;

@@ -32,10 +32,12 @@ pub enum CatalogError {
         source: BackupInfoError,
     },
     /// An xlog.db line is malformed.
-    #[error("{path}: {source}")]
+    #[error("{path}, line {line}: {source}")]
     XlogDb {
         /// The file.
         path: PathBuf,
+        /// The 1-based line number.
+        line: usize,
         /// What is wrong.
         source: XlogDbError,
     },
@@ -155,13 +157,14 @@ pub fn for_each_wal(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(io("open", &path)(e)),
     };
-    for line in BufReader::new(file).lines() {
+    for (number, line) in BufReader::new(file).lines().enumerate() {
         let line = line.map_err(io("read", &path))?;
         if line.trim().is_empty() {
             continue;
         }
         let entry = XlogDbEntry::parse(&line).map_err(|source| CatalogError::XlogDb {
             path: path.clone(),
+            line: number + 1,
             source,
         })?;
         visit(entry);

@@ -52,6 +52,12 @@ pub fn ensure(dirs: &ServerDirs, lock_dir: &Path) -> Result<(), XlogDbWriteError
 }
 
 /// Append entries durably (write, fsync) under the xlogdb lock.
+///
+/// The file must end at a line boundary before anything is added, or the new entry would
+/// be glued to a torn one and both lost (a disk that filled up mid-append, a crash, or
+/// Python Barman's own torn write): a torn tail is cut off first, and the WAL it named,
+/// if the archive holds it, is catalogued again from the file itself. A failed write is
+/// undone (the file is cut back to its length before the append).
 pub fn append(
     dirs: &ServerDirs,
     lock_dir: &Path,
@@ -61,15 +67,90 @@ pub fn append(
     let _lock = LockFile::acquire(lock_dir, &LockKind::XlogDb(dirs.name.clone()))?;
     let path = dirs.xlog_db();
     let mut file = OpenOptions::new()
+        .read(true)
         .append(true)
         .create(true)
         .open(&path)
         .map_err(io("open", &path))?;
-    let text: String = entries.iter().map(XlogDbEntry::to_line).collect();
-    file.write_all(text.as_bytes())
-        .map_err(io("append to", &path))?;
-    file.sync_all().map_err(io("fsync", &path))?;
+    let repaired = repair_torn_tail(dirs, &mut file, &path)?;
+    let before = file.metadata().map_err(io("stat", &path))?.len();
+    let text: String = repaired
+        .iter()
+        .chain(entries)
+        .map(XlogDbEntry::to_line)
+        .collect();
+    let written = write_all_failpoint(&mut file, text.as_bytes()).and_then(|()| file.sync_all());
+    if let Err(source) = written {
+        // Leave no partial line behind for the next append to glue onto.
+        let _ = file.set_len(before);
+        let _ = file.sync_all();
+        return Err(io("append to", &path)(source).into());
+    }
     Ok(())
+}
+
+/// Write `bytes`; with the `failpoints` feature, `BARMAN_FAILPOINT=xlogdb-append-enospc`
+/// writes half of them and then fails as a full disk does.
+fn write_all_failpoint(file: &mut std::fs::File, bytes: &[u8]) -> std::io::Result<()> {
+    #[cfg(feature = "failpoints")]
+    if std::env::var("BARMAN_FAILPOINT").as_deref() == Ok("xlogdb-append-enospc") {
+        file.write_all(&bytes[..bytes.len() / 2])?;
+        return Err(std::io::Error::from_raw_os_error(libc::ENOSPC));
+    }
+    file.write_all(bytes)
+}
+
+/// Cut a torn last line (no newline at the end) off the db; returns the entry to add back
+/// when the fragment names a WAL file the archive holds.
+fn repair_torn_tail(
+    dirs: &ServerDirs,
+    file: &mut std::fs::File,
+    path: &Path,
+) -> Result<Vec<XlogDbEntry>, CatalogError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let len = file.metadata().map_err(io("stat", path))?.len();
+    if len == 0 {
+        return Ok(Vec::new());
+    }
+    // Lines are short (name, size, time, compression, encryption): a 4 KiB tail holds the
+    // last newline unless the file is one torn line.
+    let start = len.saturating_sub(4096);
+    file.seek(SeekFrom::Start(start))
+        .map_err(io("seek", path))?;
+    let mut tail = Vec::new();
+    file.read_to_end(&mut tail).map_err(io("read", path))?;
+    if tail.last() == Some(&b'\n') {
+        return Ok(Vec::new());
+    }
+    let cut = tail
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(start, |at| start + at as u64 + 1);
+    let fragment = String::from_utf8_lossy(&tail[(cut - start) as usize..]).into_owned();
+    file.set_len(cut).map_err(io("truncate", path))?;
+    file.sync_all().map_err(io("fsync", path))?;
+    tracing::warn!(
+        target: "barman.xlogdb",
+        "{}: the last line was torn ({fragment:?}); cut at byte {cut}",
+        path.display()
+    );
+    let name = fragment.split_whitespace().next().unwrap_or_default();
+    let Ok(kind) = name.parse::<crate::core::wal_name::WalFileName>() else {
+        return Ok(Vec::new());
+    };
+    let archived = match kind {
+        crate::core::wal_name::WalFileName::History(_) => dirs.wals_directory.join(name),
+        _ => dirs
+            .wals_directory
+            .join(name.get(..16).unwrap_or_default())
+            .join(name),
+    };
+    if !archived.is_file() {
+        return Ok(Vec::new());
+    }
+    let entry = store::wal_file_info(&archived, name)?;
+    tracing::warn!(target: "barman.xlogdb", "{name} catalogued again from {}", archived.display());
+    Ok(vec![entry])
 }
 
 /// True when the db lists `name`.
