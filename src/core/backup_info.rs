@@ -124,6 +124,26 @@ impl fmt::Display for BackupStatus {
     }
 }
 
+/// `text` with control characters escaped (`\u{1b}`), cut to 60 characters, so an error
+/// about a binary file stays one readable line.
+pub fn printable(text: &str) -> String {
+    let mut out: String = text
+        .chars()
+        .take(60)
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect();
+    if text.chars().count() > 60 {
+        out.push('…');
+    }
+    out
+}
+
 /// A `backup.info` that cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}: {reason}")]
@@ -171,7 +191,7 @@ impl BackupInfo {
                 return Err(BackupInfoError {
                     line: line_no,
                     key: None,
-                    reason: format!("line is not key=value: '{trimmed}'"),
+                    reason: format!("line is not key=value: '{}'", printable(trimmed)),
                 });
             };
             let (key, value) = (key.trim(), value.trim());
@@ -191,11 +211,32 @@ impl BackupInfo {
                     reason: e.to_string(),
                 })?;
             }
+            if value != "None" && key == "status" {
+                value
+                    .parse::<BackupStatus>()
+                    .map_err(|reason| BackupInfoError {
+                        line: line_no,
+                        key: Some(key.to_string()),
+                        reason,
+                    })?;
+            }
+            if value != "None"
+                && (key == "begin_wal" || key == "end_wal")
+                && value
+                    .parse::<crate::core::wal_name::WalSegmentName>()
+                    .is_err()
+            {
+                return Err(BackupInfoError {
+                    line: line_no,
+                    key: Some(key.to_string()),
+                    reason: format!("'{}' is not a WAL segment name", printable(value)),
+                });
+            }
             if value != "None" && INT_FIELDS.contains(&key) && value.parse::<i64>().is_err() {
                 return Err(BackupInfoError {
                     line: line_no,
                     key: Some(key.to_string()),
-                    reason: format!("'{value}' is not an integer"),
+                    reason: format!("'{}' is not an integer", printable(value)),
                 });
             }
             info.fields.insert(key.to_string(), value.to_string());
@@ -352,6 +393,15 @@ mod tests {
 
     #[test]
     fn backup_info_unknown_field_uses_barmans_message() {
+        let bogus = BackupInfo::parse("status=BOGUS\n").unwrap_err();
+        assert_eq!(bogus.to_string(), "line 1: unknown backup status 'BOGUS'");
+        let wal = BackupInfo::parse("begin_wal=ZZZ\n").unwrap_err();
+        assert_eq!(wal.to_string(), "line 1: 'ZZZ' is not a WAL segment name");
+        let binary = BackupInfo::parse("\u{1}\u{2}garbage\u{7f}").unwrap_err();
+        assert!(
+            !binary.to_string().chars().any(char::is_control),
+            "{binary}"
+        );
         let err = BackupInfo::parse("status=DONE\nfuture_field=1\n").unwrap_err();
         assert_eq!(err.line, 2);
         assert!(err

@@ -97,3 +97,169 @@ fn xlog_db_reader_names_the_malformed_line() {
         run.stderr
     );
 }
+
+const FIXTURES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/barman-3.20/catalog"
+);
+
+/// Python Barman's catalog of the lab's `pg` server (three DONE backups and its xlog.db)
+/// under `home`, with a server section that needs no PostgreSQL.
+fn python_catalog() -> crate::harness::BarmanHome {
+    let home = crate::harness::BarmanHome::new();
+    let dir = home.home().join("pg");
+    let (meta, wals) = (dir.join("meta"), dir.join("wals"));
+    std::fs::create_dir_all(&meta).unwrap();
+    std::fs::create_dir_all(&wals).unwrap();
+    for id in ["20261124T004001", "20261124T004434", "20261124T004711"] {
+        std::fs::copy(
+            format!("{FIXTURES}/pg-{id}-backup.info"),
+            meta.join(format!("{id}-backup.info")),
+        )
+        .unwrap();
+    }
+    std::fs::copy(format!("{FIXTURES}/pg-xlog.db"), wals.join("pg-xlog.db")).unwrap();
+    home.write_config(
+        "",
+        &[(
+            "pg",
+            "conninfo = host=127.0.0.1 port=1 dbname=postgres connect_timeout=1\n\
+             backup_method = postgres\nstreaming_conninfo = host=127.0.0.1 port=1\n\
+             streaming_archiver = on\nslot_name = barman\n",
+        )],
+    );
+    home
+}
+
+fn plant(home: &crate::harness::BarmanHome, id: &str, bytes: &[u8]) {
+    std::fs::write(home.home().join(format!("pg/meta/{id}-backup.info")), bytes).unwrap();
+}
+
+#[test]
+fn unreadable_backup_info_is_reported_and_hides_nothing() {
+    let home = python_catalog();
+    plant(
+        &home,
+        "20261124T010000",
+        b"\x00\x01\x02garbage\xff\xfe\n\x1b[31mred",
+    );
+    let check = home.run(&["check", "pg"]);
+    let line = check
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("\tbackup catalog: "))
+        .unwrap_or_else(|| panic!("no backup catalog line:\n{}", check.stdout));
+    assert!(
+        line.starts_with("\tbackup catalog: FAILED (unreadable backup.info: 20261124T010000: "),
+        "{line}"
+    );
+    assert!(
+        !line.chars().any(|c| c.is_control() && c != '\t'),
+        "raw bytes: {line:?}"
+    );
+    let nagios = home.run(&["check", "--nagios", "pg"]);
+    assert!(
+        nagios.stdout.starts_with("BARMAN CRITICAL"),
+        "{}",
+        nagios.stdout
+    );
+    assert!(
+        nagios.stdout.contains("backup catalog"),
+        "{}",
+        nagios.stdout
+    );
+    let status = home.run(&["status", "pg"]).ok();
+    assert!(
+        status.stdout.contains("No. of available backups: 3"),
+        "{}",
+        status.stdout
+    );
+    let list = home.run(&["list-backups", "pg"]).ok();
+    assert_eq!(list.stdout.lines().count(), 3, "{}", list.stdout);
+    let all = format!("{}{}", list.stdout, list.stderr);
+    assert!(
+        all.contains("Backup 20261124T010000 of server pg cannot be read"),
+        "{all}"
+    );
+}
+
+#[test]
+fn unknown_status_is_an_unknown_backup_and_bad_wal_names_keep_every_wal() {
+    let home = python_catalog();
+    let good =
+        std::fs::read_to_string(format!("{FIXTURES}/pg-20261124T004434-backup.info")).unwrap();
+    plant(
+        &home,
+        "20261124T004500",
+        good.replace("status=DONE", "status=BOGUS")
+            .replace("backup_id=20261124T004434", "backup_id=20261124T004500")
+            .as_bytes(),
+    );
+    let delete = home.run(&["delete", "pg", "20261124T004500"]);
+    assert_ne!(delete.code, 0);
+    assert!(
+        delete
+            .stderr
+            .contains("Unknown backup '20261124T004500' for server 'pg'")
+            || delete
+                .stdout
+                .contains("Unknown backup '20261124T004500' for server 'pg'"),
+        "{}\n{}",
+        delete.stdout,
+        delete.stderr
+    );
+    assert!(home
+        .home()
+        .join("pg/meta/20261124T004500-backup.info")
+        .is_file());
+
+    // A backup whose begin_wal is not a WAL name: deleting the oldest must keep the WAL
+    // that backup may need.
+    plant(
+        &home,
+        "20261124T004500",
+        good.replace("begin_wal=00000001000000000000002F", "begin_wal=ZZZ")
+            .replace("backup_id=20261124T004434", "backup_id=20261124T004500")
+            .as_bytes(),
+    );
+    let xlog_db = home.home().join("pg/wals/pg-xlog.db");
+    let before = std::fs::read_to_string(&xlog_db).unwrap();
+    let run = home.run(&["delete", "pg", "oldest"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("WAL files of server pg are kept")
+            || run.stderr.contains("WAL files of server pg are kept"),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&xlog_db).unwrap(), before);
+    assert!(!home
+        .home()
+        .join("pg/meta/20261124T004001-backup.info")
+        .exists());
+}
+
+#[test]
+fn an_interpolation_bomb_is_refused_naming_file_and_key() {
+    let home = crate::harness::BarmanHome::new();
+    let mut bomb = String::from("description = x\nconninfo = host=x\nk0 = xxxxxxxxxx\n");
+    for level in 1..=10 {
+        bomb.push_str(&format!(
+            "k{level} = {}\n",
+            format!("%(k{})s", level - 1).repeat(10)
+        ));
+    }
+    home.write_include("bomb.conf", &format!("[pg]\n{bomb}"));
+    let start = std::time::Instant::now();
+    let run = home.run(&["list-servers"]);
+    assert!(start.elapsed() < std::time::Duration::from_secs(10));
+    assert_ne!(run.code, 0);
+    assert_ne!(run.code, 101, "panicked: {}", run.stderr);
+    let text = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        text.contains("bomb.conf") && text.contains("k6") && text.contains("expands beyond"),
+        "{text}"
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+}

@@ -94,12 +94,47 @@ pub fn load_backup(dirs: &ServerDirs, id: &str) -> Result<BackupInfo, CatalogErr
     BackupInfo::parse(&text).map_err(|source| CatalogError::BackupInfo { path, source })
 }
 
-/// Every backup of the server, by id.
+/// A backup whose `backup.info` cannot be read (binary or truncated text, an unknown
+/// status, a field that is not what it must be). It is kept out of every listing and
+/// decision, never hides the others, is reported by `check` and `list-backups`, and stops
+/// any WAL removal (it may need WAL nobody can tell).
+#[derive(Debug)]
+pub struct UnreadableBackup {
+    /// The backup id.
+    pub id: String,
+    /// Why it cannot be read.
+    pub error: CatalogError,
+}
+
+/// Every backup of the server by id, and apart the ones that cannot be read.
+pub fn load_catalog(
+    dirs: &ServerDirs,
+) -> Result<(BTreeMap<String, BackupInfo>, Vec<UnreadableBackup>), CatalogError> {
+    let mut backups = BTreeMap::new();
+    let mut unreadable = Vec::new();
+    for id in backup_ids(dirs)? {
+        match load_backup(dirs, &id) {
+            Ok(info) => {
+                backups.insert(id, info);
+            }
+            Err(error) => unreadable.push(UnreadableBackup { id, error }),
+        }
+    }
+    Ok((backups, unreadable))
+}
+
+/// Every readable backup of the server, by id (the unreadable ones are logged).
 pub fn load_backups(dirs: &ServerDirs) -> Result<BTreeMap<String, BackupInfo>, CatalogError> {
-    backup_ids(dirs)?
-        .into_iter()
-        .map(|id| load_backup(dirs, &id).map(|info| (id, info)))
-        .collect()
+    let (backups, unreadable) = load_catalog(dirs)?;
+    for bad in &unreadable {
+        tracing::warn!(target: "barman.backup", "Cannot read backup {} of server {}: {}", bad.id, dirs.name, bad.error);
+    }
+    Ok(backups)
+}
+
+/// The backups of the server whose `backup.info` cannot be read.
+pub fn unreadable_backups(dirs: &ServerDirs) -> Vec<UnreadableBackup> {
+    load_catalog(dirs).map(|(_, bad)| bad).unwrap_or_default()
 }
 
 /// Write a backup's `backup.info` the Barman 3.20 way (`meta/<ID>-backup.info`), durably.

@@ -169,7 +169,7 @@ fn backup_server(
     let has_previous = backups
         .iter()
         .any(|(other, b)| other.as_str() < id.as_str() && b.status().copy_done());
-    if !has_previous {
+    if !has_previous && store::unreadable_backups(&dirs).is_empty() {
         // Barman's `Server.backup` repeats the purge silently once the backup's WAL is in.
         let mut silent = Output::new(
             crate::output::Format::Console,
@@ -318,6 +318,11 @@ impl Running<'_> {
             .iter()
             .any(|(other, b)| other.as_str() < self.id.as_str() && b.status().copy_done());
         if has_previous {
+            return Ok(());
+        }
+        if !store::unreadable_backups(self.dirs).is_empty() {
+            // An older backup whose backup.info cannot be read may need that WAL.
+            tracing::warn!(target: "barman.backup", "WAL preceding backup {} kept: an unreadable backup.info may need it", self.id);
             return Ok(());
         }
         purge_before_first_backup(

@@ -26,6 +26,9 @@ pub struct ServerCatalog<'a> {
     pub lock_dir: PathBuf,
     /// Every backup (all statuses), by id.
     pub backups: BTreeMap<String, BackupInfo>,
+    /// Backups whose `backup.info` cannot be read, with why (see
+    /// [`store::UnreadableBackup`]): no WAL is removed while there is one.
+    pub unreadable: Vec<(String, String)>,
     /// The zone naive backup times are read in.
     pub local_offset: FixedOffset,
 }
@@ -66,12 +69,20 @@ impl<'a> ServerCatalog<'a> {
         local_offset: FixedOffset,
     ) -> crate::Result<Self> {
         let dirs = server_dirs(server);
-        let backups = store::load_backups(&dirs)?;
+        let (backups, unreadable) = store::load_catalog(&dirs)?;
+        let unreadable = unreadable
+            .into_iter()
+            .map(|bad| {
+                tracing::warn!(target: "barman.backup", "Cannot read backup {} of server {}: {}", bad.id, server.name(), bad.error);
+                (bad.id, bad.error.to_string())
+            })
+            .collect();
         Ok(ServerCatalog {
             server,
             dirs,
             lock_dir: lock_dir.to_path_buf(),
             backups,
+            unreadable,
             local_offset,
         })
     }

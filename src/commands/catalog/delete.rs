@@ -233,7 +233,15 @@ fn delete_locked(
         ));
         return Ok(false);
     }
-    if remove {
+    if remove && !catalog.unreadable.is_empty() {
+        // An unreadable backup may need any WAL: keep them all until it is repaired or
+        // removed by hand.
+        let ids: Vec<&str> = catalog.unreadable.iter().map(|(i, _)| i.as_str()).collect();
+        out.warning(&format!(
+            "WAL files of server {name} are kept: backup.info of {} cannot be read and may need them",
+            ids.join(", ")
+        ));
+    } else if remove {
         remove_wals(catalog, hooks, id, next.as_deref(), ranges, out)?;
     }
     annotations::delete(dirs, id, annotations::DELETE_THIS)?;

@@ -21,6 +21,13 @@ pub fn run(
     for server in select::known(selected, out) {
         let catalog = ServerCatalog::load(server, &lock_dir, *ctx.now.offset())?;
         list_server(ctx, out, &catalog, minimal)?;
+        // Listed apart: an unreadable backup.info must not pass unnoticed.
+        for (id, why) in &catalog.unreadable {
+            out.warning(&format!(
+                "Backup {id} of server {} cannot be read: {why}",
+                server.name()
+            ));
+        }
     }
     Ok(())
 }

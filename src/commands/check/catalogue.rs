@@ -143,6 +143,7 @@ fn catalogue(ctx: &Context, server: &ServerConfig, check_timeout: u64, sink: &mu
     local::check_backup_validity(p, rec);
     local::check_wal_validity(p, rec);
     local::check_backup_manager(p, rec);
+    local::check_unreadable_backups(p, rec);
     executor::check(p, rec);
     local::check_configuration(p, rec);
     remote::check_identity(p, rec);

@@ -192,6 +192,25 @@ const COMPRESSIONS: [&str; 10] = [
     "gzip", "bzip2", "pygzip", "pybzip2", "pigz", "xz", "zstd", "lz4", "snappy", "custom",
 ];
 
+/// `backup catalog` (ours, shown only when it fails): every `backup.info` must be
+/// readable, or a backup is silently missing from every listing and decision.
+pub(super) fn check_unreadable_backups(p: &mut Probe, rec: &mut Recorder) {
+    let unreadable = store::unreadable_backups(&p.dirs);
+    if unreadable.is_empty() {
+        return;
+    }
+    let hint = unreadable
+        .iter()
+        .map(|b| format!("{}: {}", b.id, b.error))
+        .collect::<Vec<_>>()
+        .join(", ");
+    rec.result_as(
+        "backup catalog",
+        false,
+        Some(format!("unreadable backup.info: {hint}")),
+    );
+}
+
 /// `BackupManager.check`: compression, failed backups, minimum redundancy.
 pub(super) fn check_backup_manager(p: &mut Probe, rec: &mut Recorder) {
     rec.init("compression settings");

@@ -32,8 +32,10 @@ impl CheckResult {
 }
 
 /// Checks that may fail without stopping `barman backup` (`CheckStrategy.NON_CRITICAL_CHECKS`).
-pub const NON_CRITICAL_CHECKS: [&str; 11] = [
+pub const NON_CRITICAL_CHECKS: [&str; 12] = [
     "minimum redundancy requirements",
+    // Ours: an unreadable old backup.info must not stop new backups from being taken.
+    "backup catalog",
     "backup maximum age",
     "backup minimum size",
     "failed backups",

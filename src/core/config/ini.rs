@@ -175,8 +175,13 @@ fn interpolate_all(
     Ok(file)
 }
 
+/// The longest value interpolation may build. ConfigParser has no limit (ten levels of ten
+/// references each make 10^10 bytes and Python runs out of memory); no real value comes
+/// near 1 MiB.
+const MAX_EXPANDED_VALUE: usize = 1 << 20;
+
 /// ConfigParser's `BasicInterpolation`: `%(key)s` from the same section (or DEFAULT),
-/// `%%` for a literal `%`, at most 10 levels deep.
+/// `%%` for a literal `%`, at most 10 levels deep, at most [`MAX_EXPANDED_VALUE`] bytes.
 fn interpolate(
     value: &str,
     view: &BTreeMap<String, (String, usize)>,
@@ -204,6 +209,12 @@ fn interpolate(
                 ));
             };
             out.push_str(&interpolate(referenced, view, depth + 1)?);
+            if out.len() > MAX_EXPANDED_VALUE {
+                return Err(format!(
+                    "interpolation expands beyond {} bytes (a reference loop or bomb?)",
+                    MAX_EXPANDED_VALUE
+                ));
+            }
             rest = &inner[close + 2..];
         } else {
             return Err(format!("'%' must be followed by '%' or '(' in '{value}'"));
@@ -261,6 +272,20 @@ mod tests {
         let file = parse("[DEFAULT]\nx = 1\n[a]\ny = %(x)s2\n[b]\nx = 3\n").unwrap();
         assert_eq!(section(&file, "a"), vec![("y", "12"), ("x", "1")]);
         assert_eq!(section(&file, "b"), vec![("x", "3")]);
+    }
+
+    #[test]
+    fn ini_refuses_an_interpolation_bomb_naming_the_key() {
+        let mut text = String::from("[pg]\nk0 = xxxxxxxxxx\n");
+        for level in 1..=10 {
+            let refs = format!("%(k{})s", level - 1).repeat(10);
+            text.push_str(&format!("k{level} = {refs}\n"));
+        }
+        let start = std::time::Instant::now();
+        let err = parse(&text).expect_err("a bomb");
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
+        assert_eq!(err.key.as_deref(), Some("k6"));
+        assert!(err.reason.contains("expands beyond"), "{}", err.reason);
     }
 
     #[test]
