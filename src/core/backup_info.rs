@@ -241,6 +241,22 @@ impl BackupInfo {
             }
             info.fields.insert(key.to_string(), value.to_string());
         }
+        // Barman writes every line with its newline and always a status: a file that
+        // lacks either was cut short, and what is missing cannot be told.
+        if !text.is_empty() && !text.ends_with('\n') {
+            return Err(BackupInfoError {
+                line: text.lines().count(),
+                key: None,
+                reason: "truncated: the last line has no end".into(),
+            });
+        }
+        if !info.fields.contains_key("status") {
+            return Err(BackupInfoError {
+                line: text.lines().count(),
+                key: Some("status".into()),
+                reason: "no 'status' field (truncated?)".into(),
+            });
+        }
         Ok(info)
     }
 

@@ -263,3 +263,60 @@ fn an_interpolation_bomb_is_refused_naming_file_and_key() {
     );
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
 }
+
+#[test]
+fn truncated_backup_info_is_unreadable_not_a_backup_of_nones() {
+    let home = python_catalog();
+    let good = std::fs::read(format!("{FIXTURES}/pg-20261124T004434-backup.info")).unwrap();
+    plant(&home, "20261124T004500", &good[..200]);
+    let list = home.run(&["list-backups", "pg"]).ok();
+    let all = format!("{}{}", list.stdout, list.stderr);
+    assert!(
+        all.contains("Backup 20261124T004500 of server pg cannot be read"),
+        "{all}"
+    );
+    // Cut at a line boundary before `status`: whole lines, but not a whole file.
+    let text = String::from_utf8(good.clone()).unwrap();
+    let cut = text.find("\nsize=").unwrap() + 1;
+    plant(&home, "20261124T004500", &good[..cut]);
+    let list = home.run(&["list-backups", "pg"]).ok();
+    let all = format!("{}{}", list.stdout, list.stderr);
+    assert!(all.contains("no 'status' field (truncated?)"), "{all}");
+    let show = home.run(&["show-backup", "pg", "20261124T004500"]);
+    assert!(
+        !show.stdout.contains("Server Name            : None"),
+        "{}",
+        show.stdout
+    );
+    assert_ne!(show.code, 0);
+}
+
+#[test]
+fn garbage_identity_json_is_unreadable_not_a_changed_system_id() {
+    require!("PostgreSQL 15 binaries", pg_available());
+    let pg = crate::harness::PgCluster::start(Default::default());
+    let home = crate::harness::BarmanHome::new();
+    home.write_config(
+        "",
+        &[(
+            "pg",
+            &format!(
+                "conninfo = {}\nbackup_method = rsync\nssh_command = ssh x\narchiver = on\n",
+                pg.conninfo()
+            ),
+        )],
+    );
+    std::fs::create_dir_all(home.home().join("pg")).unwrap();
+    std::fs::write(home.home().join("pg/identity.json"), b"\x00garbage{").unwrap();
+    let check = home.run(&["check", "pg"]);
+    let line = check
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("\tsystemid coherence: "))
+        .unwrap_or_else(|| panic!("{}", check.stdout));
+    assert!(
+        line.starts_with("\tsystemid coherence: FAILED (cannot read \""),
+        "{line}"
+    );
+    assert!(!line.contains("changed"), "{line}");
+}

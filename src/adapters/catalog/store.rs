@@ -369,7 +369,11 @@ mod tests {
         let d = dirs(root.path());
         std::fs::create_dir_all(d.meta_directory()).unwrap();
         std::fs::write(d.backup_info("20260101T000000"), "bogus=1\n").unwrap();
-        let err = load_backups(&d).unwrap_err().to_string();
+        // Reported apart, never hiding the readable ones.
+        assert!(load_backups(&d).unwrap().is_empty());
+        let bad = unreadable_backups(&d);
+        assert_eq!(bad.len(), 1);
+        let err = bad[0].error.to_string();
         assert!(err.contains("20260101T000000-backup.info"), "{err}");
         assert!(err.contains("Unsupported field 'bogus'"), "{err}");
     }

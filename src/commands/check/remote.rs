@@ -233,10 +233,17 @@ fn identity(p: &Probe, remote: &Remote, rec: &mut Recorder, suffix: Option<&str>
         rec.result(true, Some("no system Id stored on disk".into()));
         return;
     }
-    let stored = store::load_identity(&p.dirs)
-        .ok()
-        .flatten()
-        .map(|i| i.systemid);
+    let stored = match store::load_identity(&p.dirs) {
+        Ok(identity) => identity.map(|i| i.systemid),
+        Err(e) => {
+            // Not a changed system id: a file nobody can read.
+            rec.result(
+                false,
+                Some(format!("cannot read \"{}\": {e}", path.display())),
+            );
+            return;
+        }
+    };
     if stored.as_deref() != Some(systemid.as_str()) {
         rec.result(
             false,
