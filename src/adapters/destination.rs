@@ -108,6 +108,35 @@ impl Destination {
         }
     }
 
+    /// Every regular file under `dir` (paths relative to it) with its size: what a copy
+    /// put there, to compare with what it was asked to copy.
+    pub fn file_sizes(
+        &self,
+        dir: &str,
+    ) -> Result<std::collections::BTreeMap<String, u64>, DestinationError> {
+        match self {
+            Destination::Local => {
+                let mut sizes = std::collections::BTreeMap::new();
+                walk_sizes(Path::new(dir), Path::new(dir), &mut sizes)
+                    .map_err(|e| Self::fail("list", dir)(e.to_string()))?;
+                Ok(sizes)
+            }
+            Destination::Remote(words) => {
+                let script = format!("cd {} && find . -type f -printf '%P\\t%s\\n'", quote(dir));
+                let listing = self
+                    .remote(words, &script)
+                    .map_err(Self::fail("list", dir))?;
+                Ok(listing
+                    .lines()
+                    .filter_map(|l| {
+                        let (path, size) = l.rsplit_once('\t')?;
+                        Some((path.to_string(), size.parse().ok()?))
+                    })
+                    .collect())
+            }
+        }
+    }
+
     /// `mkdir -p` with an optional mode.
     pub fn create_dir(&self, path: &str, mode: Option<u32>) -> Result<(), DestinationError> {
         match self {
@@ -186,4 +215,28 @@ impl Destination {
                 .map_err(Self::fail("rename", from)),
         }
     }
+}
+
+/// Collect the sizes of the regular files under `dir` (symlinks are not followed: a
+/// tablespace link is checked through its own copy).
+fn walk_sizes(
+    root: &Path,
+    dir: &Path,
+    sizes: &mut std::collections::BTreeMap<String, u64>,
+) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            walk_sizes(root, &entry.path(), sizes)?;
+        } else if kind.is_file() {
+            let rel = entry
+                .path()
+                .strip_prefix(root)
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            sizes.insert(rel, entry.metadata()?.len());
+        }
+    }
+    Ok(())
 }

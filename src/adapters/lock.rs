@@ -99,6 +99,10 @@ fn lock(path: &Path, file: File, wait: bool) -> Result<Flock<File>, LockError> {
     } else {
         FlockArg::LockExclusiveNonblock
     };
+    lock_with(path, file, arg)
+}
+
+fn lock_with(path: &Path, file: File, arg: FlockArg) -> Result<Flock<File>, LockError> {
     Flock::lock(file, arg).map_err(|(_, errno)| match errno {
         Errno::EWOULDBLOCK => LockError::Busy(path.to_path_buf()),
         Errno::EACCES => LockError::PermissionDenied(path.to_path_buf()),
@@ -142,6 +146,20 @@ impl LockFile {
             path: path.to_path_buf(),
             _lock: held,
         })
+    }
+
+    /// Take `kind` shared, without waiting: many readers of one backup (restores) hold it
+    /// together, while Barman's and our `delete`, which take it exclusively, are refused
+    /// until the last reader is done. The file's pid is left as it is (several holders).
+    pub fn acquire_shared(directory: &Path, kind: &LockKind) -> Result<LockFile, LockError> {
+        let path = directory.join(kind.file_name());
+        let held = loop {
+            let held = lock_with(&path, open(&path)?, FlockArg::LockSharedNonblock)?;
+            if same_file(&held, &path) {
+                break held;
+            }
+        };
+        Ok(LockFile { path, _lock: held })
     }
 
     /// The lock file's path.

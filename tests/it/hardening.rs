@@ -320,3 +320,102 @@ fn garbage_identity_json_is_unreadable_not_a_changed_system_id() {
     );
     assert!(!line.contains("changed"), "{line}");
 }
+
+/// A cluster with a local-rsync backup in a new home (1 MiB segments, archiving into
+/// incoming/), for the restore races.
+fn backed_up() -> (
+    crate::harness::PgCluster,
+    crate::harness::BarmanHome,
+    String,
+) {
+    use crate::harness::pg_cluster::give_to_postgres;
+    let home = crate::harness::BarmanHome::new();
+    let incoming = home.home().join("pg/incoming");
+    std::fs::create_dir_all(&incoming).unwrap();
+    give_to_postgres(&incoming);
+    let pg = crate::archive_wal::archiving_cluster(&format!(
+        "'test ! -f {inc}/%f && cp %p {inc}/.%f.tmp && mv {inc}/.%f.tmp {inc}/%f'",
+        inc = incoming.display()
+    ));
+    pg.execute("CREATE TABLE big AS SELECT g, repeat('x', 200) AS filler FROM generate_series(1, 100000) g");
+    home.write_config(
+        "",
+        &[(
+            "pg",
+            &format!(
+                "conninfo = {}\nbackup_method = local-rsync\narchiver = on\nimmediate_checkpoint = true\n",
+                pg.conninfo()
+            ),
+        )],
+    );
+    home.run(&["backup", "pg"]).ok();
+    let id = home
+        .run(&["list-backups", "--minimal", "pg"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    (pg, home, id)
+}
+
+#[test]
+fn delete_during_restore_waits_for_the_reader() {
+    require!("PostgreSQL 15 binaries", pg_available());
+    let (_pg, home, id) = backed_up();
+    let dest = home.dir().join("restored");
+    // A slow restore (bandwidth-limited), and deletes while it copies.
+    let restore = home
+        .barman()
+        .args([
+            "restore",
+            "pg",
+            &id,
+            dest.to_str().unwrap(),
+            "--bwlimit",
+            "4000",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !dest.join("base").exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "restore never started copying"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let ours = home.run(&["delete", "pg", &id]);
+    let all = format!("{}{}", ours.stdout, ours.stderr);
+    assert!(
+        all.contains(&format!(
+            "Another process is holding the lock for backup {id} of server pg"
+        )),
+        "{all}"
+    );
+    if crate::harness::python_barman::available() {
+        let python = home.run_python(&["delete", "pg", &id]).unwrap();
+        assert!(
+            home.home().join(format!("pg/base/{id}")).is_dir(),
+            "Python deleted it: {}{}",
+            python.stdout,
+            python.stderr
+        );
+    }
+    let output = restore.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("successfully prepared for recovery"),
+        "{stdout}"
+    );
+    assert!(dest.join("global/pg_control").is_file());
+    // Once the reader is done, the delete goes through.
+    home.run(&["delete", "pg", &id]).ok();
+    assert!(!home.home().join(format!("pg/base/{id}")).exists());
+}

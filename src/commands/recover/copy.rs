@@ -148,16 +148,16 @@ fn copy_plain(
     ));
     for (label, src, dst, filters) in &items {
         let listing = rsync::list(&local, filters, src).map_err(|e| fail(&e))?;
-        let dst = target.rsync_path(dst);
+        let rsync_dst = target.rsync_path(dst);
         // The folder tree first (empty folders included), then the files in parallel.
         let tree_run = CopyRun {
             dirs_only: true,
-            ..CopyRun::whole(src, &dst)
+            ..CopyRun::whole(src, &rsync_dst)
         };
         rsync::copy(&remote, filters, &tree_run, &mut |_| {}).map_err(|e| fail(&e))?;
         let tree = TreeCopy {
             src,
-            dst: &dst,
+            dst: &rsync_dst,
             reuse: None,
             checksum_from: None,
             jobs: plan.jobs as usize,
@@ -177,8 +177,40 @@ fn copy_plain(
             &mut || {},
         )
         .map_err(|e| fail(&e))?;
+        verify_arrived(target, dst, &listing).map_err(|e| fail(&e))?;
     }
     Ok(())
+}
+
+/// Every file the source listing holds must be at the destination with its size: a
+/// backup deleted (or damaged) while it was copied, or files rsync skipped as vanished,
+/// must fail the restore instead of leaving a data directory missing `global/pg_control`.
+fn verify_arrived(
+    target: &Destination,
+    dst: &str,
+    listing: &[rsync::ListedEntry],
+) -> Result<(), String> {
+    let arrived = target.file_sizes(dst).map_err(|e| e.to_string())?;
+    let missing: Vec<&str> = listing
+        .iter()
+        .filter(|e| !e.is_dir && e.path != ".")
+        .filter(|e| arrived.get(&e.path) != Some(&e.size))
+        .map(|e| e.path.as_str())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let shown: Vec<&str> = missing.iter().take(5).copied().collect();
+    Err(format!(
+        "{} file(s) of the backup did not arrive whole in '{dst}' ({}{})",
+        missing.len(),
+        shown.join(", "),
+        if missing.len() > shown.len() {
+            ", …"
+        } else {
+            ""
+        }
+    ))
 }
 
 /// Extract `data/base.tar*` into `<staging>/data` and `data/<oid>.tar*` into
@@ -314,4 +346,43 @@ pub fn finish_copy(
         target.rename(&manifest, &format!("{manifest}.{id}"))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(path: &str, size: u64) -> rsync::ListedEntry {
+        rsync::ListedEntry {
+            path: path.into(),
+            size,
+            mtime: String::new(),
+            is_dir: false,
+        }
+    }
+
+    #[test]
+    fn verify_arrived_names_missing_and_short_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("global")).unwrap();
+        std::fs::write(dir.path().join("PG_VERSION"), "15\n").unwrap();
+        std::fs::write(dir.path().join("global/1262"), "x").unwrap();
+        let dst = dir.path().to_str().unwrap();
+        let whole = [entry("PG_VERSION", 3), entry("global/1262", 1)];
+        assert!(verify_arrived(&Destination::Local, dst, &whole).is_ok());
+        let listing = [
+            entry("PG_VERSION", 3),
+            entry("global/1262", 8192),
+            entry("global/pg_control", 8192),
+        ];
+        let err = verify_arrived(&Destination::Local, dst, &listing).unwrap_err();
+        assert!(
+            err.starts_with("2 file(s) of the backup did not arrive whole"),
+            "{err}"
+        );
+        assert!(
+            err.contains("global/pg_control") && err.contains("global/1262"),
+            "{err}"
+        );
+    }
 }

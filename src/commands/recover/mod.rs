@@ -12,6 +12,7 @@ mod wals;
 
 use crate::adapters::catalog::layout::ServerDirs;
 use crate::adapters::destination::Destination;
+use crate::adapters::lock::{LockError, LockFile, LockKind};
 use crate::commands::catalog::ServerCatalog;
 use crate::commands::hooks::{self, HookPhase};
 use crate::commands::{select, status, Context};
@@ -103,6 +104,20 @@ pub fn run(ctx: &Context, out: &mut Output, options: &RestoreOptions) -> crate::
     };
     let Some(plan) = options::validate(out, server, &id, &info, options) else {
         return Ok(());
+    };
+    // Held shared for the whole restore: a `delete` (ours, Python Barman's, cron's
+    // retention), which takes it exclusively, cannot remove the backup being copied.
+    let kind = LockKind::Backup(server.name().to_string(), id.clone());
+    let _reading = match LockFile::acquire_shared(&lock_dir, &kind) {
+        Ok(lock) => lock,
+        Err(LockError::Busy(_)) => {
+            out.error(&format!(
+                "Another process is holding the lock for backup {id} of server {}.",
+                server.name()
+            ));
+            return Ok(());
+        }
+        Err(e) => return Err(crate::Error::Fatal(e.to_string())),
     };
     if !options.skip_archive_wal {
         crate::commands::wal::archive_server(ctx, out, server, false)?;
