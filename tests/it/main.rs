@@ -17,6 +17,7 @@ mod cli_output;
 mod codecs;
 mod compare_servers;
 mod demo;
+mod diagnose;
 mod get_wal;
 mod harness_selftest;
 mod locks;
