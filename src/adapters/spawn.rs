@@ -31,6 +31,12 @@ pub fn log_command(cmd: &Command) {
     }
 }
 
+/// [`log_command`], then the command, for a chained `.spawn()`.
+pub fn logged(cmd: &mut Command) -> &mut Command {
+    log_command(cmd);
+    cmd
+}
+
 /// Log how a command ended (`Command return code: N`; a signal shows as `None`).
 pub fn log_status(status: &ExitStatus) {
     let code = status
@@ -39,18 +45,29 @@ pub fn log_status(status: &ExitStatus) {
     tracing::debug!(target: TARGET, "Command return code: {code}");
 }
 
+/// Most of a command's output written to the log (an rsync listing of a big cluster runs
+/// to megabytes; Barman logs it whole).
+const LOGGED_OUTPUT: usize = 64 * 1024;
+
 /// Log a finished command's return code and captured output.
 pub fn log_output(out: &Output) {
     log_status(&out.status);
     if tracing::enabled!(target: TARGET, tracing::Level::DEBUG) {
-        let text = |bytes: &[u8]| {
-            String::from_utf8_lossy(bytes)
-                .trim_end_matches('\n')
-                .to_string()
-        };
-        tracing::debug!(target: TARGET, "Command stdout: {}", text(&out.stdout));
-        tracing::debug!(target: TARGET, "Command stderr: {}", text(&out.stderr));
+        tracing::debug!(target: TARGET, "Command stdout: {}", log_text(&out.stdout));
+        tracing::debug!(target: TARGET, "Command stderr: {}", log_text(&out.stderr));
     }
+}
+
+/// Output as logged: text, without the final newline, cut after [`LOGGED_OUTPUT`] bytes.
+fn log_text(bytes: &[u8]) -> String {
+    let shown = &bytes[..bytes.len().min(LOGGED_OUTPUT)];
+    let mut text = String::from_utf8_lossy(shown)
+        .trim_end_matches('\n')
+        .to_string();
+    if bytes.len() > shown.len() {
+        text.push_str(&format!(" [... {} more bytes]", bytes.len() - shown.len()));
+    }
+    text
 }
 
 /// `cmd.output()` with the debug lines Barman logs around it.

@@ -236,8 +236,10 @@ fn receive(
     ) {
         args.push("--synchronous".into());
     }
-    let mut child = Command::new(&program)
-        .args(&args)
+    let mut cmd = Command::new(&program);
+    cmd.args(&args);
+    crate::adapters::spawn::log_command(&cmd);
+    let mut child = cmd
         .env("PATH", pg_tools::search_path(server.path_prefix()))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -259,6 +261,7 @@ fn receive(
         path: program,
         source,
     })?;
+    crate::adapters::spawn::log_status(&exit);
     if INTERRUPTED.load(Ordering::SeqCst) {
         out.info("SIGINT received. Terminate gracefully.");
         return Ok(());
