@@ -16,6 +16,7 @@ mod cli_config;
 mod cli_output;
 mod codecs;
 mod compare_servers;
+mod debug_log;
 mod demo;
 mod diagnose;
 mod get_wal;
