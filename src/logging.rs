@@ -115,7 +115,8 @@ where
             std::process::id(),
             &meta.target().replace("::", "."),
             level_name(meta.level()),
-            &message,
+            // Whoever logs a conninfo or an argv, no password reaches the log.
+            &crate::core::redact::passwords(&message),
         );
         writeln!(writer, "{line}")
     }

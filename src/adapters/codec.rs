@@ -191,8 +191,10 @@ impl Codec {
 
 /// Run a shell filter: `input` on its stdin, its stdout into `output`.
 fn filter(command: &str, input: &mut dyn Read, output: &mut dyn Write) -> io::Result<u64> {
-    let mut child = Command::new("sh")
-        .args(["-c", command])
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", command]);
+    super::spawn::log_command(&cmd);
+    let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

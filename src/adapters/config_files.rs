@@ -119,6 +119,15 @@ pub fn load(main: &Path) -> Result<Config, ConfigError> {
     let mut config = config::build(&files, &active_models, &realpath)?;
     warnings.append(&mut config.warnings);
     config.warnings = warnings;
+    // Logging starts after the configuration is read: the caller logs these.
+    config.included_files = files[1..]
+        .iter()
+        .map(|f| {
+            Path::new(&f.path)
+                .file_name()
+                .map_or_else(|| f.path.clone(), |n| n.to_string_lossy().into_owned())
+        })
+        .collect();
     Ok(config)
 }
 

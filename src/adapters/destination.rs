@@ -69,12 +69,10 @@ impl Destination {
     }
 
     fn remote(&self, words: &[String], script: &str) -> Result<String, String> {
-        let output = Command::new(&words[0])
-            .args(&words[1..])
-            .arg(script)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("cannot run {}: {e}", words[0]))?;
+        let mut cmd = Command::new(&words[0]);
+        cmd.args(&words[1..]).arg(script).stdin(Stdio::null());
+        let output =
+            super::spawn::output(&mut cmd).map_err(|e| format!("cannot run {}: {e}", words[0]))?;
         if output.status.success() {
             Ok(String::from_utf8_lossy(&output.stdout).into_owned())
         } else {

@@ -46,7 +46,7 @@ pub fn run_once(
     if let Some(path) = path_with_prefix(path_prefix) {
         command.env("PATH", path);
     }
-    let output = match command.output() {
+    let output = match super::spawn::output(&mut command) {
         Ok(output) => output,
         Err(e) => {
             tracing::error!(target: "barman.hooks", "Exception running {name}: {e}");

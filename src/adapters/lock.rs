@@ -142,6 +142,7 @@ impl LockFile {
         let pid = format!("{}\n", std::process::id());
         held.write_all(pid.as_bytes()).map_err(io)?;
         held.set_len(pid.len() as u64).map_err(io)?;
+        tracing::debug!(target: "barman.lockfile", "Acquired lock file {}", path.display());
         Ok(LockFile {
             path: path.to_path_buf(),
             _lock: held,
@@ -165,6 +166,13 @@ impl LockFile {
     /// The lock file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+impl Drop for LockFile {
+    fn drop(&mut self) {
+        // The lock goes with the descriptor, closed right after this.
+        tracing::debug!(target: "barman.lockfile", "Releasing lock file {}", self.path.display());
     }
 }
 

@@ -44,10 +44,8 @@ pub fn version_info(alternatives: &[&str], path_prefix: Option<&str>) -> ToolVer
         let Some(full_path) = find(program, &path) else {
             continue;
         };
-        let Ok(out) = Command::new(&full_path)
-            .arg("--version")
-            .env("PATH", &path)
-            .output()
+        let Ok(out) =
+            super::spawn::output(Command::new(&full_path).arg("--version").env("PATH", &path))
         else {
             continue;
         };

@@ -130,12 +130,15 @@ pub fn list(
     filters: &Filters,
     src: &str,
 ) -> Result<Vec<ListedEntry>, RsyncError> {
+    tracing::debug!(
+        target: "barman.copy_controller",
+        "list_files: {}",
+        crate::core::py_literal::str_repr(src)
+    );
     let mut args = base_args(transport, filters);
     args.extend(["--no-human-readable".into(), "--list-only".into()]);
     args.push(src.to_string());
-    let output = command(transport, &args)
-        .stdin(Stdio::null())
-        .output()
+    let output = super::spawn::output(command(transport, &args).stdin(Stdio::null()))
         .map_err(RsyncError::Spawn)?;
     check_status(output.status, &output.stderr)?;
     String::from_utf8_lossy(&output.stdout)
@@ -253,8 +256,7 @@ pub fn copy(
     ]);
     args.push(run.src.to_string());
     args.push(run.dst.to_string());
-    tracing::debug!(target: "barman.command_wrappers", "rsync {}", shell_words::join(&args));
-    let mut child = command(transport, &args)
+    let mut child = super::spawn::logged(&mut command(transport, &args))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -289,7 +291,10 @@ pub fn copy(
             }
         }
     }
-    let status = child.wait().map_err(RsyncError::Spawn);
+    let status = child
+        .wait()
+        .inspect(super::spawn::log_status)
+        .map_err(RsyncError::Spawn);
     finished.store(true, std::sync::atomic::Ordering::SeqCst);
     let _ = watcher.join();
     let stderr = stderr_reader.join().unwrap_or_default();

@@ -1,11 +1,102 @@
-//! Starting our own binary in the background, as Barman's `BarmanSubProcess` does for
-//! `cron`: `[<exe>, -c, <config>, -q, <subcommand>, <args>...]` in a new session, stdin on
+//! Running external programs with Barman's debug log lines (its `command_wrappers.Command`
+//! logs `Command: [argv]`, then the return code, stdout and stderr), and starting our own
+//! binary in the background, as Barman's `BarmanSubProcess` does for `cron`:
+//! `[<exe>, -c, <config>, -q, <subcommand>, <args>...]` in a new session, stdin on
 //! `/dev/null`, stdout/stderr on `/dev/null` unless the descriptors are kept. Nobody waits
 //! for the child: when cron exits, init adopts it.
+//!
+//! Passwords in an argv (a conninfo given to a PostgreSQL tool) are hidden by the log
+//! formatter, which redacts every line (`crate::logging`).
 
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Output, Stdio};
+
+/// Barman's logger for commands.
+const TARGET: &str = "barman.command_wrappers";
+
+/// Python's `repr()` of a command's argv list: `['rsync', '-e', "ssh -p 22"]`.
+pub fn argv_repr(cmd: &Command) -> String {
+    let words: Vec<String> = std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|w| crate::core::py_literal::str_repr(&w.to_string_lossy()))
+        .collect();
+    format!("[{}]", words.join(", "))
+}
+
+/// Log `Command: [argv]` before starting `cmd`.
+pub fn log_command(cmd: &Command) {
+    if tracing::enabled!(target: TARGET, tracing::Level::DEBUG) {
+        tracing::debug!(target: TARGET, "Command: {}", argv_repr(cmd));
+    }
+}
+
+/// [`log_command`], then the command, for a chained `.spawn()`.
+pub fn logged(cmd: &mut Command) -> &mut Command {
+    log_command(cmd);
+    cmd
+}
+
+/// Log how a command ended (`Command return code: N`; a signal shows as `None`).
+pub fn log_status(status: &ExitStatus) {
+    let code = status
+        .code()
+        .map_or_else(|| "None".to_string(), |c| c.to_string());
+    tracing::debug!(target: TARGET, "Command return code: {code}");
+}
+
+/// Most of a command's output written to the log (an rsync listing of a big cluster runs
+/// to megabytes; Barman logs it whole).
+const LOGGED_OUTPUT: usize = 64 * 1024;
+
+/// Log a finished command's return code and captured output.
+pub fn log_output(out: &Output) {
+    log_status(&out.status);
+    if tracing::enabled!(target: TARGET, tracing::Level::DEBUG) {
+        tracing::debug!(target: TARGET, "Command stdout: {}", log_text(&out.stdout));
+        tracing::debug!(target: TARGET, "Command stderr: {}", log_text(&out.stderr));
+    }
+}
+
+/// Output as logged: text, without the final newline, cut after [`LOGGED_OUTPUT`] bytes.
+fn log_text(bytes: &[u8]) -> String {
+    let shown = &bytes[..bytes.len().min(LOGGED_OUTPUT)];
+    let mut text = String::from_utf8_lossy(shown)
+        .trim_end_matches('\n')
+        .to_string();
+    if bytes.len() > shown.len() {
+        text.push_str(&format!(" [... {} more bytes]", bytes.len() - shown.len()));
+    }
+    text
+}
+
+/// `cmd.output()` with the debug lines Barman logs around it.
+///
+/// # Errors
+/// The program could not be started.
+pub fn output(cmd: &mut Command) -> std::io::Result<Output> {
+    log_command(cmd);
+    let out = cmd.output();
+    match &out {
+        Ok(out) => log_output(out),
+        Err(e) => tracing::debug!(target: TARGET, "Command failed to start: {e}"),
+    }
+    out
+}
+
+/// `cmd.status()` with the debug lines Barman logs around it.
+///
+/// # Errors
+/// The program could not be started.
+pub fn status(cmd: &mut Command) -> std::io::Result<ExitStatus> {
+    log_command(cmd);
+    let status = cmd.status();
+    match &status {
+        Ok(status) => log_status(status),
+        Err(e) => tracing::debug!(target: TARGET, "Command failed to start: {e}"),
+    }
+    status
+}
 
 /// Why a sub-process could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -55,13 +146,13 @@ pub fn barman_subprocess(
         argv.extend(args.iter().map(|a| a.to_string()));
         argv
     };
-    tracing::debug!(target: "barman.command_wrappers", "BarmanSubProcess: {:?}", argv());
+    tracing::debug!(target: TARGET, "BarmanSubProcess: {}", argv_repr(&command));
     let child = command.spawn().map_err(|source| SpawnError {
         argv: argv(),
         source,
     })?;
     tracing::debug!(
-        target: "barman.command_wrappers",
+        target: TARGET,
         "BarmanSubProcess: subprocess started. pid: {}",
         child.id()
     );

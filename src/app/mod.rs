@@ -63,6 +63,7 @@ pub fn run(cli: Cli) -> ExitCode {
         out.warning(warning);
     }
     let spec = spec::of(&command);
+    log_start(&cli.global, &config, spec.name);
     let ctx = Context {
         config,
         now: chrono::Local::now().fixed_offset(),
@@ -338,6 +339,43 @@ fn setup_logging(cli: &Cli, config: &crate::core::config::Config) -> Option<Stri
     // A log file that cannot be opened is reported in the log itself (on stderr).
     crate::logging::init(log_file.as_deref(), level, &config.global.log_format);
     problem
+}
+
+/// Barman's first debug lines: the included configuration files, then
+/// `Initialised Barman version … (config: …, args: {…})`. Barman shows its argparse
+/// namespace; we show the global options, the command and its raw arguments.
+fn log_start(global: &crate::cli::GlobalArgs, config: &crate::core::config::Config, command: &str) {
+    use crate::core::py_literal::str_repr;
+    for name in &config.included_files {
+        tracing::debug!(target: "barman.config", "Including configuration file: {name}");
+    }
+    let py_bool = |b: bool| if b { "True" } else { "False" };
+    let color = match global.color {
+        ColorArg::Never => "never",
+        ColorArg::Always => "always",
+        ColorArg::Auto => "auto",
+    };
+    let format = match global.format {
+        FormatArg::Console => "console",
+        FormatArg::Json => "json",
+    };
+    let config_arg = global.config.as_ref().map_or_else(
+        || "None".to_string(),
+        |p| str_repr(&p.display().to_string()),
+    );
+    let argv: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| str_repr(&a.to_string_lossy()))
+        .collect();
+    tracing::debug!(
+        target: "barman.cli",
+        "Initialised Barman version {} (config: {}, args: {{'color': '{color}', 'quiet': {}, 'debug': {}, 'format': '{format}', 'command': '{command}', 'config': {config_arg}, 'argv': [{}]}})",
+        crate::BARMAN_VERSION,
+        config.config_file,
+        py_bool(global.quiet),
+        py_bool(global.debug),
+        argv.join(", ")
+    );
 }
 
 fn format_of(arg: FormatArg) -> Format {

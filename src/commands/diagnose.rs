@@ -5,8 +5,10 @@
 //! `_INFO`; we keep that shape for tools that parse it.
 
 use super::{status, Context};
+use crate::adapters::system_info;
+use crate::core::backup_info::python_isoformat;
 use crate::core::config::{OptionValue, ServerConfig};
-use crate::output::{json, Output};
+use crate::output::Output;
 use serde_json::{Map, Value};
 
 /// Run `diagnose [--show-config-source]`.
@@ -36,7 +38,7 @@ pub fn run(ctx: &Context, out: &mut Output, show_config_source: bool) -> crate::
     report.insert("global".into(), Value::Object(global));
     report.insert("models".into(), Value::Object(models));
     report.insert("servers".into(), Value::Object(servers));
-    out.info_unlogged(&json::dumps_indented(&Value::Object(report)));
+    out.info_report(&Value::Object(report));
     Ok(())
 }
 
@@ -65,17 +67,14 @@ fn global_config(ctx: &Context, show_config_source: bool) -> Map<String, Value> 
 }
 
 fn system_info(ctx: &Context) -> Map<String, Value> {
-    let mut info = crate::adapters::system_info::collect();
+    let mut info = system_info::collect();
     info.insert(
         "barman_ver".into(),
         Value::String(crate::BARMAN_VERSION.into()),
     );
     info.insert(
         "timestamp".into(),
-        Value::String(
-            ctx.now
-                .to_rfc3339_opts(chrono::SecondsFormat::Micros, false),
-        ),
+        Value::String(python_isoformat(&ctx.now)),
     );
     info
 }
@@ -98,9 +97,15 @@ fn server_report(
             .active_model()
             .map_or(Value::Null, |m| Value::String(m.into())),
     );
-    let remote: Map<String, Value> = status::remote_rows(server)
+    if let Some(ssh_command) = server.str("ssh_command").filter(|c| !c.is_empty()) {
+        if let Some(info) = system_info::collect_remote(ssh_command) {
+            report.insert("system_info".into(), Value::Object(info));
+        }
+    }
+    // Barman's JSON encoder: Decimal → float, datetime → ISO 8601, Record → list.
+    let remote: Map<String, Value> = status::remote_status(server)
         .into_iter()
-        .map(|row| (row.key, row.json))
+        .map(|(key, value)| (key, value.diagnose_json()))
         .collect();
     report.insert("status".into(), Value::Object(remote));
     report.insert(

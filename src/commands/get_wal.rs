@@ -159,6 +159,13 @@ fn send(
     let mut head = [0u8; 16];
     let n = File::open(path)?.read(&mut head)?;
     let stored = Codec::detect(&head[..n]);
+    tracing::debug!(
+        target: "barman.server",
+        "Reading WAL file {} (compression: {stored:?}, requested: {:?}, keep compression: {})",
+        path.display(),
+        request.compression,
+        request.keep_compression || is_partial
+    );
     let mut src = BufReader::with_capacity(1 << 20, File::open(path)?);
     if is_partial || request.keep_compression {
         std::io::copy(&mut src, dst)?;

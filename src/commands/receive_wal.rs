@@ -263,9 +263,9 @@ fn receive(
     if let Some(password) = &child_conninfo.password {
         command.env("PGPASSWORD", password);
     }
-    tracing::debug!(target: "barman.command_wrappers", "{} {}", program.display(), shell_words::join(&args));
+    command.args(&args);
+    crate::adapters::spawn::log_command(&command);
     let mut child = command
-        .args(&args)
         .env("PATH", pg_tools::search_path(server.path_prefix()))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -287,6 +287,7 @@ fn receive(
         path: program,
         source,
     })?;
+    crate::adapters::spawn::log_status(&exit);
     if INTERRUPTED.load(Ordering::SeqCst) {
         out.info("SIGINT received. Terminate gracefully.");
         return Ok(());

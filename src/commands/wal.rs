@@ -30,6 +30,10 @@ pub fn archive_server(
     server: &ServerConfig,
     verbose: bool,
 ) -> crate::Result<()> {
+    out.debug(&format!(
+        "Starting archive-wal for server {}",
+        server.name()
+    ));
     let lock_dir = PathBuf::from(&ctx.config.global.barman_lock_directory);
     let _lock = match LockFile::acquire(&lock_dir, &LockKind::ArchiveWal(server.name().to_string()))
     {
@@ -149,6 +153,7 @@ fn run_batch(
     hooks: Option<&super::hooks::Hooks>,
 ) -> crate::Result<bool> {
     let name = server.name();
+    log_batch(name, source, batch);
     if !verbose && batch.files.is_empty() && batch.errors.is_empty() {
         return Ok(false);
     }
@@ -165,8 +170,9 @@ fn run_batch(
     if let Some(hooks) = hooks {
         // Hooks wrap each file: one at a time, in order.
         use super::archive_hooks::{archive_one, Hooked};
-        for file in &batch.files {
+        for (n, file) in batch.files.iter().enumerate() {
             out.info_unlogged(&format!("\t{file}"));
+            log_segment(n, name, source, batch, file);
             match archive_one(hooks, name, dirs, lock_dir, dir, file, compression) {
                 Hooked::Done(archived) => record(
                     out,
@@ -195,7 +201,7 @@ fn run_batch(
     } else {
         &batch.files[..]
     };
-    for chunk in parallel.chunks(workers) {
+    for (c, chunk) in parallel.chunks(workers).enumerate() {
         let prepared: Vec<_> = std::thread::scope(|scope| {
             let jobs: Vec<_> = chunk
                 .iter()
@@ -216,8 +222,9 @@ fn run_batch(
                 })
                 .collect()
         });
-        for (file, prepared) in chunk.iter().zip(prepared) {
+        for (i, (file, prepared)) in chunk.iter().zip(prepared).enumerate() {
             out.info_unlogged(&format!("\t{file}"));
+            log_segment(c * workers + i, name, source, batch, file);
             let src = dir.join(file);
             let result = prepared
                 .and_then(|p| wal_archive::commit(dirs, lock_dir, p).map_err(|e| e.to_string()));
@@ -231,6 +238,8 @@ fn run_batch(
     }
     if batch.files.is_empty() && verbose {
         out.info_unlogged("\tno file found");
+    } else if !batch.files.is_empty() {
+        log_archived(name, source, batch);
     }
     if !batch.errors.is_empty() {
         out.info_unlogged(&format!(
@@ -243,6 +252,55 @@ fn run_batch(
         }
     }
     Ok(false)
+}
+
+/// Barman's log line about what a source holds.
+fn log_batch(name: &str, source: &str, batch: &Batch) {
+    const TARGET: &str = "barman.wal_archiver";
+    if batch.run_size == 0 {
+        tracing::info!(target: TARGET, "No xlog segments found from {source} for {name}.");
+    } else if batch.total > batch.run_size {
+        tracing::info!(
+            target: TARGET,
+            "Found {} xlog segments from {source} for {name}. Archive a batch of {} segments in this run.",
+            batch.total,
+            batch.run_size
+        );
+    } else {
+        tracing::info!(
+            target: TARGET,
+            "Found {} xlog segments from {source} for {name}. Archive all segments in one run.",
+            batch.total
+        );
+    }
+}
+
+/// Barman's log lines once a source's batch is archived.
+fn log_archived(name: &str, source: &str, batch: &Batch) {
+    const TARGET: &str = "barman.wal_archiver";
+    if batch.total > batch.run_size {
+        tracing::debug!(
+            target: TARGET,
+            "Batch size reached ({}) - Exit {source} process for {name}",
+            batch.run_size
+        );
+    }
+    tracing::debug!(
+        target: TARGET,
+        "Archived {} out of {} xlog segments from {source} for {name}",
+        batch.files.len(),
+        batch.total
+    );
+}
+
+/// Barman's log line for the `n`-th (from 0) file archived from a source.
+fn log_segment(n: usize, name: &str, source: &str, batch: &Batch, file: &str) {
+    tracing::info!(
+        target: "barman.wal_archiver",
+        "Archiving segment {} of {} from {source}: {name}/{file}",
+        n + 1,
+        batch.run_size
+    );
 }
 
 /// Report one archived file; a duplicate goes to `errors/`.

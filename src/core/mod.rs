@@ -15,6 +15,7 @@ pub mod identity;
 pub mod lsn;
 pub mod py_literal;
 pub mod recovery;
+pub mod redact;
 pub mod retention;
 pub mod timeline;
 pub mod wal_name;

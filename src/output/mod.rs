@@ -141,6 +141,15 @@ impl Output {
         self.message("_INFO", None, msg);
     }
 
+    /// A JSON report printed through `info` without being logged (Barman's `diagnose`):
+    /// indented, keys sorted. Passwords are hidden inside each string value, so the text
+    /// stays valid JSON whatever follows a password (the closing quote of the value, an
+    /// escaped quote).
+    pub fn info_report(&mut self, report: &Value) {
+        let text = json::dumps_indented(&redact_strings(report));
+        self.emit("_INFO", None, text);
+    }
+
     /// A warning: `WARNING: <msg>` on stderr.
     pub fn warning(&mut self, msg: &str) {
         tracing::warn!(target: "barman.cli", "{}", redact(msg));
@@ -170,10 +179,14 @@ impl Output {
     }
 
     fn message(&mut self, list: &str, prefix: Option<(&str, Color)>, msg: &str) {
+        self.emit(list, prefix, redact(msg));
+    }
+
+    /// Show an already redacted message.
+    fn emit(&mut self, list: &str, prefix: Option<(&str, Color)>, msg: String) {
         if self.muted {
             return;
         }
-        let msg = redact(msg);
         match self.format {
             Format::Json => {
                 let entry = self
@@ -235,49 +248,24 @@ impl Output {
     }
 }
 
-/// Hide passwords in conninfo strings and URIs, as Barman's output does.
-///
-/// Barman's pattern also swallows the rest of the line (including a newline in show-servers);
-/// we stop at white space so line-oriented output stays parseable.
+/// Hide passwords in conninfo strings and URIs, as Barman's output does
+/// ([`crate::core::redact::passwords`]).
 pub fn redact(msg: &str) -> String {
-    let mut out = String::with_capacity(msg.len());
-    let mut rest = msg;
-    while let Some(pos) = rest.find("password=") {
-        let (head, tail) = rest.split_at(pos + "password=".len());
-        out.push_str(head);
-        let end = tail.find(char::is_whitespace).unwrap_or(tail.len());
-        if end > 0 {
-            out.push_str("*REDACTED*");
-        }
-        rest = &tail[end..];
-    }
-    out.push_str(rest);
-    redact_uri(&out)
+    crate::core::redact::passwords(msg)
 }
 
-/// `postgresql://user:secret@host` → `postgresql://user:*REDACTED*@host`.
-fn redact_uri(msg: &str) -> String {
-    let mut out = String::with_capacity(msg.len());
-    let mut rest = msg;
-    while let Some(pos) = rest.find("://") {
-        let (head, tail) = rest.split_at(pos + 3);
-        out.push_str(head);
-        let authority_end = tail
-            .find(|c: char| c == '/' || c.is_whitespace())
-            .unwrap_or(tail.len());
-        let authority = &tail[..authority_end];
-        match (authority.find(':'), authority.rfind('@')) {
-            (Some(colon), Some(at)) if colon < at => {
-                out.push_str(&authority[..=colon]);
-                out.push_str("*REDACTED*");
-                out.push_str(&authority[at..]);
-            }
-            _ => out.push_str(authority),
-        }
-        rest = &tail[authority_end..];
+/// `value` with [`redact`] applied to every string in it (keys are names, kept as they are).
+fn redact_strings(value: &Value) -> Value {
+    match value {
+        Value::String(text) => Value::String(redact(text)),
+        Value::Array(items) => Value::Array(items.iter().map(redact_strings).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(key, value)| (key.clone(), redact_strings(value)))
+                .collect(),
+        ),
+        other => other.clone(),
     }
-    out.push_str(rest);
-    out
 }
 
 fn write_out(text: &str) {
@@ -311,25 +299,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn redact_hides_conninfo_password() {
-        assert_eq!(
-            redact("host=a password=secret user=b"),
-            "host=a password=*REDACTED* user=b"
-        );
-    }
-
-    #[test]
-    fn redact_hides_uri_password() {
-        assert_eq!(
-            redact("postgresql://u:pw@h:5432/db x"),
-            "postgresql://u:*REDACTED*@h:5432/db x"
-        );
-        assert_eq!(redact("postgresql://u@h/db"), "postgresql://u@h/db");
-    }
-
-    #[test]
-    fn redact_keeps_text_without_password() {
-        assert_eq!(redact("plain text"), "plain text");
+    fn reports_stay_json_with_passwords_in_them() {
+        let report = serde_json::json!({
+            "a": {"conninfo": "host=h password=secret", "n": 1},
+            "b": ["password=x\"y", "password='s p' z"],
+        });
+        let mut out = Output::new(Format::Json, false, false, ColorChoice::Never);
+        out.info_report(&report);
+        let text = out.doc["_INFO"][0].as_str().unwrap();
+        let parsed: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(parsed["a"]["conninfo"], "host=h password=*REDACTED*");
+        assert_eq!(parsed["b"][0], "password=*REDACTED*\"y");
+        assert_eq!(parsed["b"][1], "password=*REDACTED* z");
     }
 
     #[test]

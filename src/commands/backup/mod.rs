@@ -336,6 +336,13 @@ impl Running<'_> {
         .map_err(|e| StepError::new(&self.action, e))
     }
 
+    /// Move to the next step (named in errors), logged as Barman logs its
+    /// `current_action`.
+    pub(crate) fn set_action(&mut self, action: &str) {
+        tracing::debug!(target: "barman.backup_executor", "{action}");
+        self.action = action.to_string();
+    }
+
     pub(crate) fn save(&self) -> Result<(), StepError> {
         store::save_backup(self.dirs, &self.id, &self.info)
             .map_err(|e| StepError::new(&self.action, e))
@@ -417,6 +424,7 @@ fn take_backup(
     parent: Option<&(String, BackupInfo)>,
     lock_dir: &Path,
 ) -> crate::Result<Option<(String, BackupInfo)>> {
+    tracing::debug!(target: "barman.backup", "initialising backup information");
     let mut session = match BackupSession::connect(server.conninfo().unwrap_or("")) {
         Ok(s) => s,
         Err(e) => {
@@ -576,7 +584,7 @@ fn finish(
     if let Err(e) = session.create_restore_point(&format!("barman_{}", running.id)) {
         tracing::debug!(target: "barman.postgres", "Error issuing pg_create_restore_point() command: {e}");
     }
-    running.action = "calculating backup size".into();
+    running.set_action("calculating backup size");
     let (size, dedup) =
         fsync_and_size(&running.base()).map_err(|e| StepError::new(&running.action, e))?;
     running.info.set_raw("size", Some(size.to_string()));

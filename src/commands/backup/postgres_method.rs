@@ -79,16 +79,16 @@ pub(super) fn run(
     session: &mut BackupSession,
     facts: ServerFacts,
 ) -> Result<(), StepError> {
-    running.action = "initialising postgres backup_method".into();
+    running.set_action("initialising postgres backup_method");
     running.record_facts(&facts);
-    running.action = "issuing start backup command".into();
+    running.set_action("issuing start backup command");
     let start = session
         .current_position()
         .map_err(|e| StepError::new(&running.action, e))?;
     backup_record::record_start(&mut running.info, &reported(&start));
     running.save()?;
     running.report_start(out);
-    running.action = "copying files".into();
+    running.set_action("copying files");
     out.info(&format!(
         "Starting backup copy via pg_basebackup for {}",
         running.id
@@ -253,10 +253,10 @@ fn run_pg_basebackup(
     base: &Path,
     progress: &Progress,
 ) -> Result<(), String> {
-    tracing::info!(target: "barman.command_wrappers", "{} {}", program.display(), shell_words::join(args));
-    let mut child = Command::new(program)
-        .args(args)
-        .envs(env.iter().map(|(k, v)| (k, v)))
+    let mut cmd = Command::new(program);
+    cmd.args(args).envs(env.iter().map(|(k, v)| (k, v)));
+    crate::adapters::spawn::log_command(&cmd);
+    let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -285,6 +285,7 @@ fn run_pg_basebackup(
             Err(e) => return Err(e.to_string()),
         }
     };
+    crate::adapters::spawn::log_status(&status);
     let stderr = reader.join().unwrap_or_default();
     for line in stderr.lines() {
         tracing::info!(target: "barman.backup_executor", "{line}");
@@ -329,7 +330,7 @@ fn stop(
     running: &mut Running<'_>,
     session: &mut BackupSession,
 ) -> Result<(), StepError> {
-    running.action = "reading the backup label".into();
+    running.set_action("reading the backup label");
     let label = read_backup_label(running).map_err(|e| StepError::new(&running.action, e))?;
     let start_time = label
         .lines()
@@ -337,7 +338,7 @@ fn stop(
         .and_then(parse_label_time);
     backup_record::record_from_label(&mut running.info, &running.id, &label, start_time)
         .map_err(|e| StepError::new(&running.action, e))?;
-    running.action = "stopping postgres backup_method".into();
+    running.set_action("stopping postgres backup_method");
     out.info("Finalising the backup.");
     let stop = session
         .current_position()

@@ -69,9 +69,9 @@ pub(super) fn run(
     facts: ServerFacts,
     _options: &BackupOptions,
 ) -> Result<(), StepError> {
-    running.action = "detecting data directory".into();
+    running.set_action("detecting data directory");
     running.record_facts(&facts);
-    running.action = "issuing start backup command".into();
+    running.set_action("issuing start backup command");
     let label = format!("Barman backup {} {}", running.server.name(), running.id);
     let start = session
         .start_concurrent(&label, running.settings.immediate)
@@ -80,7 +80,7 @@ pub(super) fn run(
     running.save()?;
     running.report_start(out);
     running.purge_if_first(out)?;
-    running.action = "copying files".into();
+    running.set_action("copying files");
     let jobs = running.settings.jobs;
     let via = if running.settings.method == super::Method::LocalRsync {
         "local rsync"
@@ -119,8 +119,9 @@ fn stop(running: &mut Running<'_>, session: &mut BackupSession) -> Result<(), St
     session
         .switch_wal()
         .map_err(|e| StepError::new(&action, e))?;
-    running.action = "writing backup label".into();
+    running.set_action("writing backup label");
     let path = running.data_dir().join("backup_label");
+    tracing::debug!(target: "barman.backup_executor", "Writing backup label: {}", path.display());
     std::fs::write(&path, label.as_bytes()).map_err(|e| StepError::new(&running.action, e))?;
     running.save()
 }

@@ -37,6 +37,7 @@ pub fn check_backup_status(
 ) -> crate::Result<()> {
     let dirs = crate::commands::status::server_dirs(server);
     let mut info = store::load_backup(&dirs, id)?;
+    out.debug(&format!("Checking backup {id} of server {}", server.name()));
     if info.status() == BackupStatus::Failed {
         out.error("The validity of a failed backup cannot be checked");
         return Ok(());
@@ -75,8 +76,20 @@ pub fn check_backup_status(
             BackupStatus::Failed
         }
     };
+    let before = info.status();
     info.set_raw("status", Some(status.to_string()));
     store::save_backup(&dirs, id, &info)?;
+    out.debug(&if before == status {
+        format!(
+            "Check finished: the status of backup {id} of server {} remains {status}",
+            server.name()
+        )
+    } else {
+        format!(
+            "Check finished: the status of backup {id} of server {} changed from {before} to {status}",
+            server.name()
+        )
+    });
     if let CheckOutcome::Failed(error) = outcome {
         out.error(&format!(
             "This backup has been marked as FAILED due to the following reason: {error}"

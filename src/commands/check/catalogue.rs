@@ -24,6 +24,7 @@ pub(super) enum Step {
 /// Barman's `CheckStrategy`: remembers the running check so a result can be given
 /// without repeating its name.
 pub(super) struct Recorder<'a> {
+    server: &'a str,
     running: Option<String>,
     sink: &'a mut dyn FnMut(Step),
 }
@@ -50,7 +51,12 @@ impl Recorder<'_> {
     /// Record a complete result.
     pub(super) fn push(&mut self, result: CheckResult) {
         if result.ok {
-            tracing::debug!(target: "barman.server", "Check '{}' succeeded", result.name);
+            tracing::debug!(
+                target: "barman.server",
+                "Check '{}' succeeded for server '{}'",
+                result.name,
+                self.server
+            );
         }
         self.running = None;
         (self.sink)(Step::Done(result));
@@ -121,6 +127,7 @@ impl Remote {
 /// Run every check of `server` in Barman's order, giving each step to `sink`.
 fn catalogue(ctx: &Context, server: &ServerConfig, check_timeout: u64, sink: &mut dyn FnMut(Step)) {
     let mut rec = Recorder {
+        server: server.name(),
         running: None,
         sink,
     };

@@ -183,6 +183,7 @@ pub(super) fn check_wal_validity(p: &mut Probe, rec: &mut Recorder) {
         },
         _ => rec.result(true, Some("no last_wal_maximum_age provided".into())),
     }
+    rec.init("wal size");
     let mut result = CheckResult::new("wal size", true, Some(pretty_size(size as f64)));
     result.perfdata = Some(size);
     rec.push(result);

@@ -224,7 +224,9 @@ pub fn lock_files_cleanup(lock_dir: &Path, enabled: bool) {
         match LockFile::acquire_path(&path, false) {
             Ok(_held) => {
                 tracing::debug!(target: "barman.utils", "deleting {}", path.display());
-                let _ = std::fs::remove_file(&path);
+                if std::fs::remove_file(&path).is_ok() {
+                    tracing::debug!(target: "barman.utils", "{} deleted", path.display());
+                }
             }
             Err(_) => tracing::debug!(
                 target: "barman.utils",

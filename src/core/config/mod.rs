@@ -366,6 +366,9 @@ pub struct Config {
     pub warnings: Vec<String>,
     /// Global configuration errors (servers sharing a directory), Barman's wording.
     pub errors_list: Vec<String>,
+    /// Names of the files read after the main one, in order (Barman logs each as
+    /// `Including configuration file: <name>`); filled by the loader.
+    pub included_files: Vec<String>,
 }
 
 /// Build the configuration from the files in load order (main file first).
@@ -424,6 +427,7 @@ pub fn build(
         models,
         warnings,
         errors_list,
+        included_files: Vec::new(),
     })
 }
 
