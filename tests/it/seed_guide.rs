@@ -253,11 +253,19 @@ fn seed_guide_section_6_end_to_end() {
     // "continuous archiving" fails until a WAL arrives: switch-xlog, then cron (4.5 starts
     // streaming). Cron runs until every check passes.
     ok(run(&["switch-xlog", "hypersql"]), "switch-xlog");
-    wait_until("check to pass", || {
+    let mut last = String::new();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
         ok(run(&["cron"]), "cron");
         let check = run(&["check", "hypersql"]);
-        check.code == 0
-    });
+        if check.code == 0 {
+            break;
+        }
+        last = format!("{}{}", check.stdout, check.stderr);
+        assert!(Instant::now() < deadline, "check never passed:\n{last}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let _ = last;
     let check = ok(run(&["check", "hypersql"]), "check");
     assert!(!check.stdout.contains("FAILED"), "{}", check.stdout);
     // Nothing of rsync's in-flight files was ever moved aside.
