@@ -2,6 +2,8 @@
 //! typed, resolved requests. Only commands that work are defined: a Barman command we do not
 //! support yet is absent from `--help` (and clap rejects it with exit 2).
 
+pub mod abbrev;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -688,9 +690,10 @@ pub struct ShowServersArgs {
     pub server_name: Vec<String>,
 }
 
-/// Parse the process arguments; usage errors print clap's message and exit 2 (argparse's code).
+/// Parse the process arguments, abbreviated long options included ([`abbrev`]); usage
+/// errors print clap's message and exit 2 (argparse's code).
 pub fn parse() -> Cli {
-    Cli::parse()
+    abbrev::parse()
 }
 
 /// The clap command tree (for help text and shell completions).

@@ -238,3 +238,35 @@ fn check_nagios_reports_global_configuration_errors() {
         );
     }
 }
+
+#[test]
+fn abbreviated_long_options_work_like_argparse() {
+    let home = BarmanHome::new();
+    home.write_config("", &[("pg", "conninfo = host=x\nssh_command = ssh x\n")]);
+    let ours = home.run(&["list-servers", "--min"]).ok();
+    assert_eq!(ours.stdout, "pg\n");
+    // Ambiguous: a usage error naming the candidates, in argparse's words.
+    let want =
+        "ambiguous option: --no could match --no-immediate-checkpoint, --no-retry, --no-manifest";
+    let ours = home.run(&["backup", "--no", "pg"]);
+    assert_eq!(ours.code, 2);
+    assert!(ours.stderr.contains(want), "{}", ours.stderr);
+    let restore = Run::of(
+        Command::new(env!("CARGO_BIN_EXE_barman-wal-restore"))
+            .args(["--pa", "2", "host", "pg", "w", "/tmp/d"]),
+    );
+    assert_eq!(restore.code, 2);
+    assert!(
+        restore
+            .stderr
+            .contains("ambiguous option: --pa could match --parallel, --partial"),
+        "{}",
+        restore.stderr
+    );
+    if let Some(theirs) = home.run_python(&["list-servers", "--min"]) {
+        assert_eq!(theirs.ok().stdout, "pg\n");
+        let theirs = home.run_python(&["backup", "--no", "pg"]).unwrap();
+        assert_eq!(theirs.code, 2);
+        assert!(theirs.stderr.contains(want), "{}", theirs.stderr);
+    }
+}
