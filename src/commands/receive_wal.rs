@@ -91,9 +91,10 @@ fn create_slot(out: &mut Output, server: &ServerConfig, if_not_exists: bool) {
             "All replication slots for server '{}' are in use\nFree one or increase the max_replication_slots value on your PostgreSQL server.",
             server.name()
         )),
-        Err(SlotError::Missing | SlotError::Other(_)) => out.error(&format!(
-            "Cannot create replication slot '{slot}' on server '{}'",
-            server.name()
+        Err(other) => out.error(&format!(
+            "Cannot create replication slot '{slot}' on server '{}': {}",
+            server.name(),
+            slot_error_text(&other)
         )),
     }
 }
@@ -112,10 +113,34 @@ fn drop_slot(out: &mut Output, server: &ServerConfig) {
     match postgres::drop_slot(server.conninfo().unwrap_or_default(), slot) {
         Ok(()) => out.info(&format!("Replication slot '{slot}' dropped")),
         Err(SlotError::Missing) => out.error(&format!("Replication slot '{slot}' does not exist")),
-        Err(other) => out.error(&format!(
-            "Cannot drop replication slot '{slot}' on server '{}': {other:?}",
+        Err(SlotError::Other(message)) if slot_in_use(&message) => out.error(&format!(
+            "Cannot drop replication slot '{slot}' on server '{}' because it is in use.",
             server.name()
         )),
+        Err(other) => out.error(&format!(
+            "Cannot drop replication slot '{slot}' on server '{}': {}",
+            server.name(),
+            slot_error_text(&other)
+        )),
+    }
+}
+
+/// PostgreSQL's sentence for a slot held by a walsender (`ERRCODE_OBJECT_IN_USE`, "replication
+/// slot \"%s\" is active for PID %d", slot.c), which Barman reports as "in use". `SlotError`
+/// carries no SQLSTATE for it, so the (untranslated) message decides; a translated server
+/// message falls back to the generic sentence with PostgreSQL's text.
+fn slot_in_use(message: &str) -> bool {
+    message.contains(" is active for PID ")
+}
+
+/// The text Barman appends after "Cannot ... replication slot 'S' on server 'N': " (its
+/// `force_str(exc).strip()`): PostgreSQL's message, never a Rust debug rendering.
+fn slot_error_text(error: &SlotError) -> String {
+    match error {
+        SlotError::Exists => "replication slot already exists".into(),
+        SlotError::Missing => "replication slot does not exist".into(),
+        SlotError::Full => "all replication slots are in use".into(),
+        SlotError::Other(message) => message.trim().to_string(),
     }
 }
 
