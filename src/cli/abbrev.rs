@@ -236,12 +236,18 @@ pub fn expand(cmd: &Command, args: Vec<OsString>) -> Result<Vec<OsString>, clap:
 /// Parse the process arguments as argparse would, abbreviations included; usage errors
 /// print clap's message and exit 2 (argparse's code).
 pub fn parse<P: clap::Parser>() -> P {
-    let mut cmd = P::command();
+    parse_with(P::command())
+}
+
+/// [`parse`] with a command tree adjusted after derivation (help layout): `P` is built
+/// from the matches of `cmd`.
+pub fn parse_with<P: clap::FromArgMatches>(mut cmd: Command) -> P {
     cmd.build();
-    match expand(&cmd, std::env::args_os().collect()) {
-        Ok(args) => P::parse_from(args),
-        Err(e) => e.exit(),
-    }
+    let args = expand(&cmd, std::env::args_os().collect()).unwrap_or_else(|e| e.exit());
+    let mut matches = cmd
+        .try_get_matches_from_mut(args)
+        .unwrap_or_else(|e| e.exit());
+    P::from_arg_matches_mut(&mut matches).unwrap_or_else(|e| e.format(&mut cmd).exit())
 }
 
 #[cfg(test)]

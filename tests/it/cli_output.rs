@@ -270,3 +270,49 @@ fn abbreviated_long_options_work_like_argparse() {
         assert!(theirs.stderr.contains(want), "{}", theirs.stderr);
     }
 }
+
+/// The long options listed in `section` of a help text (up to the next heading).
+fn options_in(help: &str, section: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|l| !l.eq_ignore_ascii_case(section))
+        .skip(1)
+        .take_while(|l| l.is_empty() || l.starts_with(' '))
+        .filter_map(|l| {
+            let first = l
+                .trim_start()
+                .split([' ', ','])
+                .find(|w| w.starts_with("--"))?;
+            (l.trim_start().starts_with('-')).then(|| first.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn command_help_lists_its_own_options_first_like_argparse() {
+    let home = BarmanHome::new();
+    for command in ["backup", "list-servers", "check", "receive-wal"] {
+        let ours = home.run(&[command, "--help"]).ok().stdout;
+        assert!(
+            ours.starts_with(&format!("Usage: barman {command} ")),
+            "{ours}"
+        );
+        let own = options_in(&ours, "Options:");
+        assert_eq!(own.first().map(String::as_str), Some("--help"), "{ours}");
+        let globals = options_in(&ours, "Global options:");
+        assert!(globals.contains(&"--config".to_string()), "{ours}");
+        assert!(!own.iter().any(|o| globals.contains(o)), "{ours}");
+        assert!(
+            ours.find("Options:") < ours.find("Global options:"),
+            "{ours}"
+        );
+        // The same options, in the same order, as argparse's group (minus Barman's cloud
+        // staging options, which we do not support).
+        if let Some(theirs) = home.run_python(&[command, "--help"]) {
+            let theirs: Vec<String> = options_in(&theirs.ok().stdout, "options:")
+                .into_iter()
+                .filter(|o| !o.starts_with("--cloud-staging"))
+                .collect();
+            assert_eq!(own, theirs, "{command}");
+        }
+    }
+}
