@@ -3,7 +3,7 @@
 //! `.PID-NAME`), which Barman's `glob("*")` never sees, and its own half-written
 //! `.NAME.PID.compressed` in `wals/` after it was killed.
 
-use crate::archive_wal::{check_archive_matches, generate_wal, names_in_db, setup, Setup};
+use crate::archive_wal::{check_archive_matches, generate_wal, Setup};
 use crate::harness::pg_cluster::{give_to_postgres, pg_available};
 use crate::harness::BarmanHome;
 use crate::require;
@@ -105,6 +105,7 @@ fn archive_wal_runs_alongside_an_rsync_archive_command() {
 #[cfg(feature = "failpoints")]
 #[test]
 fn archive_wal_reclaims_the_temporary_file_of_a_killed_run() {
+    use crate::archive_wal::{names_in_db, setup};
     require!("PostgreSQL 15 binaries", pg_available());
     let setup = setup("gzip");
     generate_wal(&setup.pg, 3);
