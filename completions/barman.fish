@@ -39,7 +39,7 @@ json\t'one JSON object'"
 complete -c barman -n "__fish_barman_needs_command" -s v -l version -d 'show program\'s version number and exit'
 complete -c barman -n "__fish_barman_needs_command" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_needs_command" -s d -l debug -d 'debug output'
-complete -c barman -n "__fish_barman_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_needs_command" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_needs_command" -f -a "archive-wal" -d 'Execute maintenance operations on WAL files for a given server. This command processes any incoming WAL files for the server and archives them along the catalogue'
 complete -c barman -n "__fish_barman_needs_command" -f -a "backup" -d 'Perform a full backup for the given server (supports \'all\')'
 complete -c barman -n "__fish_barman_needs_command" -f -a "check" -d 'Check if the server configuration is working. This command returns success if every checks pass, or failure if any of these fails'
@@ -88,7 +88,7 @@ json\t'one JSON object'"
 complete -c barman -n "__fish_barman_using_subcommand archive-wal" -s v -l version -d 'show program\'s version number and exit'
 complete -c barman -n "__fish_barman_using_subcommand archive-wal" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand archive-wal" -s d -l debug -d 'debug output'
-complete -c barman -n "__fish_barman_using_subcommand archive-wal" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand archive-wal" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand backup" -l incremental -d 'performs an incremental backup. An ID of a previous backup must be provided (\'latest\' and \'latest-full\' are also available options)' -r
 complete -c barman -n "__fish_barman_using_subcommand backup" -l reuse-backup -d 'use the previous backup to improve transfer-rate. If no argument is given "link" is assumed' -r -f -a "copy\t'copy unchanged files from the previous backup'
 link\t'hard-link unchanged files from the previous backup'
@@ -124,7 +124,7 @@ complete -c barman -n "__fish_barman_using_subcommand backup" -l no-manifest -d 
 complete -c barman -n "__fish_barman_using_subcommand backup" -s v -l version -d 'show program\'s version number and exit'
 complete -c barman -n "__fish_barman_using_subcommand backup" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand backup" -s d -l debug -d 'debug output'
-complete -c barman -n "__fish_barman_using_subcommand backup" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand backup" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand check" -l check-timeout -d 'Specifies the time limit, in seconds, for the check operation. Set to zero to disable the timeout' -r
 complete -c barman -n "__fish_barman_using_subcommand check" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand check" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
@@ -142,7 +142,7 @@ complete -c barman -n "__fish_barman_using_subcommand check" -l nagios -d 'Nagio
 complete -c barman -n "__fish_barman_using_subcommand check" -s v -l version -d 'show program\'s version number and exit'
 complete -c barman -n "__fish_barman_using_subcommand check" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand check" -s d -l debug -d 'debug output'
-complete -c barman -n "__fish_barman_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand check" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand check-backup" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand check-backup" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
 always\t'always colour'
@@ -158,7 +158,7 @@ json\t'one JSON object'"
 complete -c barman -n "__fish_barman_using_subcommand check-backup" -s v -l version -d 'show program\'s version number and exit'
 complete -c barman -n "__fish_barman_using_subcommand check-backup" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand check-backup" -s d -l debug -d 'debug output'
-complete -c barman -n "__fish_barman_using_subcommand check-backup" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand check-backup" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand check-wal-archive" -l timeline -d 'the earliest timeline whose WALs should cause the check to fail' -r
 complete -c barman -n "__fish_barman_using_subcommand check-wal-archive" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand check-wal-archive" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
@@ -175,7 +175,7 @@ json\t'one JSON object'"
 complete -c barman -n "__fish_barman_using_subcommand check-wal-archive" -s v -l version -d 'show program\'s version number and exit'
 complete -c barman -n "__fish_barman_using_subcommand check-wal-archive" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand check-wal-archive" -s d -l debug -d 'debug output'
-complete -c barman -n "__fish_barman_using_subcommand check-wal-archive" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand check-wal-archive" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand cron" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand cron" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
 always\t'always colour'
@@ -192,7 +192,7 @@ complete -c barman -n "__fish_barman_using_subcommand cron" -l keep-descriptors 
 complete -c barman -n "__fish_barman_using_subcommand cron" -s v -l version -d 'show program\'s version number and exit'
 complete -c barman -n "__fish_barman_using_subcommand cron" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand cron" -s d -l debug -d 'debug output'
-complete -c barman -n "__fish_barman_using_subcommand cron" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand cron" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand delete" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand delete" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
 always\t'always colour'
@@ -208,7 +208,7 @@ json\t'one JSON object'"
 complete -c barman -n "__fish_barman_using_subcommand delete" -s v -l version -d 'show program\'s version number and exit'
 complete -c barman -n "__fish_barman_using_subcommand delete" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand delete" -s d -l debug -d 'debug output'
-complete -c barman -n "__fish_barman_using_subcommand delete" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand delete" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand diagnose" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand diagnose" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
 always\t'always colour'
@@ -225,7 +225,7 @@ complete -c barman -n "__fish_barman_using_subcommand diagnose" -l show-config-s
 complete -c barman -n "__fish_barman_using_subcommand diagnose" -s v -l version -d 'show program\'s version number and exit'
 complete -c barman -n "__fish_barman_using_subcommand diagnose" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand diagnose" -s d -l debug -d 'debug output'
-complete -c barman -n "__fish_barman_using_subcommand diagnose" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand diagnose" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand get-wal" -s o -l output-directory -d 'put the retrieved WAL file in this directory with the original name' -r -F
 complete -c barman -n "__fish_barman_using_subcommand get-wal" -s p -l peek -d 'peek from the WAL archive up to \'SIZE\' WAL files, starting from the requested one. \'SIZE\' must be an integer >= 1. When invoked with this option, get-wal returns a list of zero to \'SIZE\' WAL segment names, one per row' -r
 complete -c barman -n "__fish_barman_using_subcommand get-wal" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
@@ -248,7 +248,7 @@ complete -c barman -n "__fish_barman_using_subcommand get-wal" -s t -l test -d '
 complete -c barman -n "__fish_barman_using_subcommand get-wal" -s v -l version -d 'show program\'s version number and exit'
 complete -c barman -n "__fish_barman_using_subcommand get-wal" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand get-wal" -s d -l debug -d 'debug output'
-complete -c barman -n "__fish_barman_using_subcommand get-wal" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand get-wal" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand keep" -l target -d 'keep this backup with the specified recovery target' -r -f -a "full\t'keep the backup and every WAL after it (point-in-time recovery stays possible)'
 standalone\t'keep the backup and only the WALs needed to make it consistent'"
 complete -c barman -n "__fish_barman_using_subcommand keep" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
@@ -268,7 +268,7 @@ complete -c barman -n "__fish_barman_using_subcommand keep" -s s -l status -d 'r
 complete -c barman -n "__fish_barman_using_subcommand keep" -s v -l version -d 'show program\'s version number and exit'
 complete -c barman -n "__fish_barman_using_subcommand keep" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand keep" -s d -l debug -d 'debug output'
-complete -c barman -n "__fish_barman_using_subcommand keep" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand keep" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand list-backups" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand list-backups" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
 always\t'always colour'
@@ -285,7 +285,7 @@ complete -c barman -n "__fish_barman_using_subcommand list-backups" -l minimal -
 complete -c barman -n "__fish_barman_using_subcommand list-backups" -s v -l version -d 'show program\'s version number and exit'
 complete -c barman -n "__fish_barman_using_subcommand list-backups" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand list-backups" -s d -l debug -d 'debug output'
-complete -c barman -n "__fish_barman_using_subcommand list-backups" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand list-backups" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand list-backup" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand list-backup" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
 always\t'always colour'
@@ -302,7 +302,7 @@ complete -c barman -n "__fish_barman_using_subcommand list-backup" -l minimal -d
 complete -c barman -n "__fish_barman_using_subcommand list-backup" -s v -l version -d 'show program\'s version number and exit'
 complete -c barman -n "__fish_barman_using_subcommand list-backup" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand list-backup" -s d -l debug -d 'debug output'
-complete -c barman -n "__fish_barman_using_subcommand list-backup" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand list-backup" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand list-files" -l target -d 'Possible values are: data (just the data files), standalone (base backup files, including required WAL files), wal (just WAL files between the beginning of base backup and the following one (if any) or the end of the log) and full (same as data + wal). Defaults to standalone' -r -f -a "standalone\t'base backup files, including required WAL files'
 data\t'just the data files'
 wal\t'just WAL files between the beginning of base backup and the following one (if any) or the end of the log'
@@ -323,7 +323,7 @@ complete -c barman -n "__fish_barman_using_subcommand list-files" -l list-empty-
 complete -c barman -n "__fish_barman_using_subcommand list-files" -s v -l version -d 'show program\'s version number and exit'
 complete -c barman -n "__fish_barman_using_subcommand list-files" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand list-files" -s d -l debug -d 'debug output'
-complete -c barman -n "__fish_barman_using_subcommand list-files" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand list-files" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand list-processes" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand list-processes" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
 always\t'always colour'
@@ -339,7 +339,7 @@ json\t'one JSON object'"
 complete -c barman -n "__fish_barman_using_subcommand list-processes" -s v -l version -d 'show program\'s version number and exit'
 complete -c barman -n "__fish_barman_using_subcommand list-processes" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand list-processes" -s d -l debug -d 'debug output'
-complete -c barman -n "__fish_barman_using_subcommand list-processes" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand list-processes" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand list-process" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand list-process" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
 always\t'always colour'
@@ -355,7 +355,7 @@ json\t'one JSON object'"
 complete -c barman -n "__fish_barman_using_subcommand list-process" -s v -l version -d 'show program\'s version number and exit'
 complete -c barman -n "__fish_barman_using_subcommand list-process" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand list-process" -s d -l debug -d 'debug output'
-complete -c barman -n "__fish_barman_using_subcommand list-process" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand list-process" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand list-servers" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand list-servers" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
 always\t'always colour'
@@ -372,7 +372,7 @@ complete -c barman -n "__fish_barman_using_subcommand list-servers" -l minimal -
 complete -c barman -n "__fish_barman_using_subcommand list-servers" -s v -l version -d 'show program\'s version number and exit'
 complete -c barman -n "__fish_barman_using_subcommand list-servers" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand list-servers" -s d -l debug -d 'debug output'
-complete -c barman -n "__fish_barman_using_subcommand list-servers" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand list-servers" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand list-server" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand list-server" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
 always\t'always colour'
@@ -389,7 +389,7 @@ complete -c barman -n "__fish_barman_using_subcommand list-server" -l minimal -d
 complete -c barman -n "__fish_barman_using_subcommand list-server" -s v -l version -d 'show program\'s version number and exit'
 complete -c barman -n "__fish_barman_using_subcommand list-server" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand list-server" -s d -l debug -d 'debug output'
-complete -c barman -n "__fish_barman_using_subcommand list-server" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand list-server" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand lock-directory-cleanup" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand lock-directory-cleanup" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
 always\t'always colour'
@@ -405,7 +405,7 @@ json\t'one JSON object'"
 complete -c barman -n "__fish_barman_using_subcommand lock-directory-cleanup" -s v -l version -d 'show program\'s version number and exit'
 complete -c barman -n "__fish_barman_using_subcommand lock-directory-cleanup" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand lock-directory-cleanup" -s d -l debug -d 'debug output'
-complete -c barman -n "__fish_barman_using_subcommand lock-directory-cleanup" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand lock-directory-cleanup" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand put-wal" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand put-wal" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
 always\t'always colour'
@@ -422,7 +422,7 @@ complete -c barman -n "__fish_barman_using_subcommand put-wal" -s t -l test -d '
 complete -c barman -n "__fish_barman_using_subcommand put-wal" -s v -l version -d 'show program\'s version number and exit'
 complete -c barman -n "__fish_barman_using_subcommand put-wal" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand put-wal" -s d -l debug -d 'debug output'
-complete -c barman -n "__fish_barman_using_subcommand put-wal" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand put-wal" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand receive-wal" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand receive-wal" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
 always\t'always colour'
@@ -443,7 +443,7 @@ complete -c barman -n "__fish_barman_using_subcommand receive-wal" -l drop-slot 
 complete -c barman -n "__fish_barman_using_subcommand receive-wal" -s v -l version -d 'show program\'s version number and exit'
 complete -c barman -n "__fish_barman_using_subcommand receive-wal" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand receive-wal" -s d -l debug -d 'debug output'
-complete -c barman -n "__fish_barman_using_subcommand receive-wal" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand receive-wal" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand rebuild-xlogdb" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand rebuild-xlogdb" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
 always\t'always colour'
@@ -459,7 +459,7 @@ json\t'one JSON object'"
 complete -c barman -n "__fish_barman_using_subcommand rebuild-xlogdb" -s v -l version -d 'show program\'s version number and exit'
 complete -c barman -n "__fish_barman_using_subcommand rebuild-xlogdb" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand rebuild-xlogdb" -s d -l debug -d 'debug output'
-complete -c barman -n "__fish_barman_using_subcommand rebuild-xlogdb" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand rebuild-xlogdb" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand replication-status" -l target -d 'Possible values are: \'hot-standby\' (only hot standby servers), \'wal-streamer\' (only WAL streaming clients, such as pg_receivewal), \'all\' (any of them). Defaults to \'all\'' -r -f -a "all\t'every streaming client'
 hot-standby\t'hot standby servers'
 wal-streamer\t'WAL streamers'"
@@ -481,7 +481,7 @@ complete -c barman -n "__fish_barman_using_subcommand replication-status" -l min
 complete -c barman -n "__fish_barman_using_subcommand replication-status" -s v -l version -d 'show program\'s version number and exit'
 complete -c barman -n "__fish_barman_using_subcommand replication-status" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand replication-status" -s d -l debug -d 'debug output'
-complete -c barman -n "__fish_barman_using_subcommand replication-status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand replication-status" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand restore" -l target-tli -d 'target timeline' -r
 complete -c barman -n "__fish_barman_using_subcommand restore" -l target-time -d 'target time. You can use any valid unambiguous representation. e.g: "YYYY-MM-DD HH:MM:SS.mmm"' -r
 complete -c barman -n "__fish_barman_using_subcommand restore" -l target-xid -d 'target transaction ID' -r
@@ -527,7 +527,7 @@ complete -c barman -n "__fish_barman_using_subcommand restore" -l standby-mode -
 complete -c barman -n "__fish_barman_using_subcommand restore" -s v -l version -d 'show program\'s version number and exit'
 complete -c barman -n "__fish_barman_using_subcommand restore" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand restore" -s d -l debug -d 'debug output'
-complete -c barman -n "__fish_barman_using_subcommand restore" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand restore" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand recover" -l target-tli -d 'target timeline' -r
 complete -c barman -n "__fish_barman_using_subcommand recover" -l target-time -d 'target time. You can use any valid unambiguous representation. e.g: "YYYY-MM-DD HH:MM:SS.mmm"' -r
 complete -c barman -n "__fish_barman_using_subcommand recover" -l target-xid -d 'target transaction ID' -r
@@ -573,7 +573,7 @@ complete -c barman -n "__fish_barman_using_subcommand recover" -l standby-mode -
 complete -c barman -n "__fish_barman_using_subcommand recover" -s v -l version -d 'show program\'s version number and exit'
 complete -c barman -n "__fish_barman_using_subcommand recover" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand recover" -s d -l debug -d 'debug output'
-complete -c barman -n "__fish_barman_using_subcommand recover" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand recover" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand show-backup" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand show-backup" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
 always\t'always colour'
@@ -589,7 +589,7 @@ json\t'one JSON object'"
 complete -c barman -n "__fish_barman_using_subcommand show-backup" -s v -l version -d 'show program\'s version number and exit'
 complete -c barman -n "__fish_barman_using_subcommand show-backup" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand show-backup" -s d -l debug -d 'debug output'
-complete -c barman -n "__fish_barman_using_subcommand show-backup" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand show-backup" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand show-backups" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand show-backups" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
 always\t'always colour'
@@ -605,7 +605,7 @@ json\t'one JSON object'"
 complete -c barman -n "__fish_barman_using_subcommand show-backups" -s v -l version -d 'show program\'s version number and exit'
 complete -c barman -n "__fish_barman_using_subcommand show-backups" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand show-backups" -s d -l debug -d 'debug output'
-complete -c barman -n "__fish_barman_using_subcommand show-backups" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand show-backups" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand show-servers" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand show-servers" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
 always\t'always colour'
@@ -621,7 +621,7 @@ json\t'one JSON object'"
 complete -c barman -n "__fish_barman_using_subcommand show-servers" -s v -l version -d 'show program\'s version number and exit'
 complete -c barman -n "__fish_barman_using_subcommand show-servers" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand show-servers" -s d -l debug -d 'debug output'
-complete -c barman -n "__fish_barman_using_subcommand show-servers" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand show-servers" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand show-server" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand show-server" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
 always\t'always colour'
@@ -637,7 +637,7 @@ json\t'one JSON object'"
 complete -c barman -n "__fish_barman_using_subcommand show-server" -s v -l version -d 'show program\'s version number and exit'
 complete -c barman -n "__fish_barman_using_subcommand show-server" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand show-server" -s d -l debug -d 'debug output'
-complete -c barman -n "__fish_barman_using_subcommand show-server" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand show-server" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand status" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand status" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
 always\t'always colour'
@@ -653,7 +653,7 @@ json\t'one JSON object'"
 complete -c barman -n "__fish_barman_using_subcommand status" -s v -l version -d 'show program\'s version number and exit'
 complete -c barman -n "__fish_barman_using_subcommand status" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand status" -s d -l debug -d 'debug output'
-complete -c barman -n "__fish_barman_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand status" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand switch-wal" -l archive-timeout -d 'the time, in seconds, the archiver will wait for a new WAL file to be archived before timing out' -r
 complete -c barman -n "__fish_barman_using_subcommand switch-wal" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand switch-wal" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
@@ -672,7 +672,7 @@ complete -c barman -n "__fish_barman_using_subcommand switch-wal" -l archive -d 
 complete -c barman -n "__fish_barman_using_subcommand switch-wal" -s v -l version -d 'show program\'s version number and exit'
 complete -c barman -n "__fish_barman_using_subcommand switch-wal" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand switch-wal" -s d -l debug -d 'debug output'
-complete -c barman -n "__fish_barman_using_subcommand switch-wal" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand switch-wal" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand switch-xlog" -l archive-timeout -d 'the time, in seconds, the archiver will wait for a new WAL file to be archived before timing out' -r
 complete -c barman -n "__fish_barman_using_subcommand switch-xlog" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand switch-xlog" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
@@ -691,7 +691,7 @@ complete -c barman -n "__fish_barman_using_subcommand switch-xlog" -l archive -d
 complete -c barman -n "__fish_barman_using_subcommand switch-xlog" -s v -l version -d 'show program\'s version number and exit'
 complete -c barman -n "__fish_barman_using_subcommand switch-xlog" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand switch-xlog" -s d -l debug -d 'debug output'
-complete -c barman -n "__fish_barman_using_subcommand switch-xlog" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand switch-xlog" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand terminate-process" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand terminate-process" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
 always\t'always colour'
@@ -707,7 +707,7 @@ json\t'one JSON object'"
 complete -c barman -n "__fish_barman_using_subcommand terminate-process" -s v -l version -d 'show program\'s version number and exit'
 complete -c barman -n "__fish_barman_using_subcommand terminate-process" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand terminate-process" -s d -l debug -d 'debug output'
-complete -c barman -n "__fish_barman_using_subcommand terminate-process" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c barman -n "__fish_barman_using_subcommand terminate-process" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal terminate-process help" -f -a "archive-wal" -d 'Execute maintenance operations on WAL files for a given server. This command processes any incoming WAL files for the server and archives them along the catalogue'
 complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal terminate-process help" -f -a "backup" -d 'Perform a full backup for the given server (supports \'all\')'
 complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal terminate-process help" -f -a "check" -d 'Check if the server configuration is working. This command returns success if every checks pass, or failure if any of these fails'

@@ -7,6 +7,7 @@ pub mod config_files;
 pub mod destination;
 pub mod durable;
 pub mod hooks;
+pub mod hostname;
 pub mod interrupt;
 pub mod libpq;
 pub mod lock;

@@ -45,3 +45,28 @@ fn reap(pid: Pid) {
 fn python_os_error(e: Errno) -> String {
     format!("[Errno {}] {}", e as i32, e.desc())
 }
+
+/// `true` only when no process `pid` exists (signal 0 answers ESRCH). A process we may not
+/// signal (EPERM) exists; PID 0 and values beyond `i32` are never "gone", so a caller that
+/// deletes what a dead process left behind never deletes on a doubt.
+pub fn is_gone(pid: u32) -> bool {
+    match i32::try_from(pid) {
+        Ok(raw) if raw > 0 => matches!(kill(Pid::from_raw(raw), None), Err(Errno::ESRCH)),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn is_gone_tells_live_from_ended_processes() {
+        assert!(!is_gone(std::process::id()));
+        assert!(!is_gone(0));
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        assert!(is_gone(pid));
+    }
+}

@@ -2,6 +2,8 @@
 //! typed, resolved requests. Only commands that work are defined: a Barman command we do not
 //! support yet is absent from `--help` (and clap rejects it with exit 2).
 
+pub mod abbrev;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -688,14 +690,52 @@ pub struct ShowServersArgs {
     pub server_name: Vec<String>,
 }
 
-/// Parse the process arguments; usage errors print clap's message and exit 2 (argparse's code).
+/// Parse the process arguments, abbreviated long options included ([`abbrev`]); usage
+/// errors print clap's message and exit 2 (argparse's code).
 pub fn parse() -> Cli {
-    Cli::parse()
+    abbrev::parse_with(command())
 }
 
-/// The clap command tree (for help text and shell completions).
+/// The clap command tree, laid out as argparse prints help (the parser, the help text and
+/// the shell completions all use it).
 pub fn command() -> clap::Command {
-    <Cli as clap::CommandFactory>::command()
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    // Built first, so the global options are already copied into every command.
+    cmd.build();
+    cmd.mut_args(argparse_help_flag)
+        .mut_subcommands(argparse_command_help)
+}
+
+/// The global options accepted after a command name (argparse refuses them there), shown
+/// after the command's own options instead of mixed with them.
+const GLOBAL_HEADING: &str = "Global options";
+
+/// argparse's `-h, --help` line.
+fn argparse_help_flag(arg: clap::Arg) -> clap::Arg {
+    if arg.get_id() == "help" {
+        let text = "show this help message and exit";
+        arg.help(text).long_help(text).display_order(0)
+    } else {
+        arg
+    }
+}
+
+/// A command's help as argparse lays it out: usage, description, positional arguments,
+/// then its own options as one group starting with `-h, --help`; the global options follow
+/// under their own heading.
+fn argparse_command_help(sub: clap::Command) -> clap::Command {
+    let mut order = 0;
+    sub.help_template("{usage-heading} {usage}\n\n{about-with-newline}\n{all-args}{after-help}")
+        .mut_args(|arg| {
+            if arg.is_global_set() {
+                return arg.help_heading(GLOBAL_HEADING);
+            }
+            if arg.get_id() == "help" {
+                return argparse_help_flag(arg);
+            }
+            order += 1;
+            arg.display_order(order)
+        })
 }
 
 #[cfg(test)]

@@ -1,8 +1,12 @@
 //! The companion programs installed with `barman` (Barman's `barman-cli`):
 //! `barman-wal-archive` (archive_command) and `barman-wal-restore` (restore_command).
 
+pub mod control_dir;
 pub mod wal_archive;
 pub mod wal_restore;
+
+/// Seconds an ssh master connection outlives its last client (see [`SshTarget::argv`]).
+pub const CONTROL_PERSIST_SECONDS: u32 = 60;
 
 /// How both clients reach the Barman server.
 #[derive(Debug, Clone, clap::Args)]
@@ -14,8 +18,8 @@ pub struct SshTarget {
     #[arg(long)]
     pub port: Option<String>,
     /// Open a new ssh connection for every call instead of sharing one (an extension to
-    /// Barman's options: by default calls share a master connection for a few minutes, so
-    /// the ssh handshake is not paid per WAL file).
+    /// Barman's options: by default calls share a master connection, kept for a minute after
+    /// the last call, so the ssh handshake is not paid per WAL file).
     #[arg(long = "no-ssh-reuse")]
     pub no_ssh_reuse: bool,
 }
@@ -27,14 +31,21 @@ impl SshTarget {
         if let Some(port) = &self.port {
             argv.extend(["-p".to_string(), port.clone()]);
         }
-        if let Some(dir) = (!self.no_ssh_reuse).then(control_dir).flatten() {
+        if let Some(dir) = (!self.no_ssh_reuse)
+            .then(control_dir::control_dir)
+            .flatten()
+        {
             argv.extend([
                 "-o".into(),
                 "ControlMaster=auto".into(),
                 "-o".into(),
                 format!("ControlPath={}/%C", dir.display()),
                 "-o".into(),
-                "ControlPersist=300".into(),
+                // How long an idle master lives after its last call. While WAL flows (a
+                // segment a minute or more) calls keep finding it; once PostgreSQL stops
+                // calling (shutdown, idle server) it is gone within a minute instead of
+                // holding a connection to the Barman host for five.
+                format!("ControlPersist={CONTROL_PERSIST_SECONDS}"),
             ]);
         }
         argv.extend([
@@ -51,17 +62,4 @@ impl SshTarget {
 pub fn fail(message: &str, code: u8) -> std::process::ExitCode {
     crate::output::eprint_raw(&format!("ERROR: {message}\n"));
     std::process::ExitCode::from(code)
-}
-
-/// A private folder for ssh control sockets (`/tmp/barman-ssh-<uid>`, mode 0700), or
-/// `None` when it cannot be made safe — then every call opens its own connection.
-fn control_dir() -> Option<std::path::PathBuf> {
-    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
-    let uid = nix::unistd::geteuid().as_raw();
-    let dir = std::path::PathBuf::from(format!("/tmp/barman-ssh-{uid}"));
-    if !dir.exists() {
-        std::fs::DirBuilder::new().mode(0o700).create(&dir).ok()?;
-    }
-    let meta = std::fs::symlink_metadata(&dir).ok()?;
-    (meta.is_dir() && meta.uid() == uid && meta.mode() & 0o077 == 0).then_some(dir)
 }

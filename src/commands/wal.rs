@@ -158,14 +158,18 @@ fn run_batch(
         return Ok(false);
     }
     let mut header = format!("Processing xlog segments from {source} for {name}");
-    if batch.run_size > 0 && batch.total > batch.run_size {
-        header.push_str(&format!(" (batch size: {})", batch.run_size));
+    if let Some(size) = batch.header_suffix() {
+        header.push_str(&format!(" (batch size: {size})"));
     }
-    out.info_unlogged(&header);
+    // Without `verbose` Barman prints the header only before the first file it archives.
+    if verbose || !batch.files.is_empty() {
+        out.info_unlogged(&header);
+    }
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
     let errors_dir = PathBuf::from(server.errors_directory());
     if !batch.files.is_empty() {
         wal_archive_ensure(dirs, lock_dir)?;
+        reclaim_temps(dirs, &batch.files);
     }
     if let Some(hooks) = hooks {
         // Hooks wrap each file: one at a time, in order.
@@ -301,6 +305,31 @@ fn log_segment(n: usize, name: &str, source: &str, batch: &Batch, file: &str) {
         n + 1,
         batch.run_size
     );
+}
+
+/// Drop what a killed `archive-wal` left half-written in the archive folders this batch
+/// writes to (its sources are in the batch again). Best effort: a failure is logged.
+fn reclaim_temps(dirs: &ServerDirs, files: &[String]) {
+    let folders: std::collections::BTreeSet<PathBuf> = files
+        .iter()
+        .filter_map(|f| f.parse::<crate::core::wal_name::WalFileName>().ok())
+        .filter_map(|w| {
+            wal_archive::archive_path(dirs, &w)
+                .parent()
+                .map(Path::to_path_buf)
+        })
+        .collect();
+    for folder in folders {
+        match wal_archive::reclaim_stale_temps(&folder) {
+            Ok(removed) => {
+                for path in removed {
+                    tracing::info!(target: "barman.wal_archiver",
+                        "Removed {} left by an interrupted archive-wal", path.display());
+                }
+            }
+            Err(e) => tracing::warn!(target: "barman.wal_archiver", "{e}"),
+        }
+    }
 }
 
 /// Report one archived file; a duplicate goes to `errors/`.

@@ -20,28 +20,47 @@ pub struct Batch {
     pub files: Vec<String>,
     /// Files to move to `errors/` as `unknown`.
     pub errors: Vec<String>,
-    /// Entries in the folder (including temporary and junk ones), for the batch header.
+    /// Visible entries in the folder (including temporary and junk ones), for the batch
+    /// header (Barman's `total_size`).
     pub total: usize,
-    /// How many entries this run considered.
+    /// How many files this run archives (Barman's `run_size`, the length of its queue).
     pub run_size: usize,
 }
 
-fn take(listing: &[Listed], batch_size: usize) -> (&[Listed], usize) {
-    let total = listing.len();
+impl Batch {
+    /// Barman's header suffix rule: `(batch size: N)` when files are archived and the
+    /// folder held more entries than that (a batch limit, junk, a `.tmp`, or the segment
+    /// streaming keeps back).
+    pub fn header_suffix(&self) -> Option<usize> {
+        (self.run_size > 0 && self.total > self.run_size).then_some(self.run_size)
+    }
+}
+
+/// Barman lists the folder with `glob("*")`, which never returns names starting with a
+/// dot: rsync's in-flight `.NAME.XXXXXX`, put-wal's `.PID-NAME`, or any other hidden file
+/// is still being written by someone and must be left alone (moving it to `errors/` makes
+/// the writer's final rename fail, and PostgreSQL then retries forever).
+pub fn is_hidden(name: &str) -> bool {
+    name.starts_with('.')
+}
+
+fn take(listing: &[Listed], batch_size: usize) -> (Vec<&Listed>, usize) {
+    let visible: Vec<&Listed> = listing.iter().filter(|e| !is_hidden(&e.name)).collect();
+    let total = visible.len();
     let taken = if batch_size > 0 && batch_size < total {
-        &listing[..batch_size]
+        visible[..batch_size].to_vec()
     } else {
-        listing
+        visible
     };
     (taken, total)
 }
 
-/// `incoming/`: every WAL-like regular file; `.tmp` files are ignored; the rest is junk.
+/// `incoming/`: every WAL-like regular file; hidden and `.tmp` files are ignored; the
+/// rest is junk.
 pub fn plan_incoming(listing: &[Listed], batch_size: usize) -> Batch {
     let (taken, total) = take(listing, batch_size);
     let mut batch = Batch {
         total,
-        run_size: taken.len(),
         ..Batch::default()
     };
     for entry in taken {
@@ -54,6 +73,7 @@ pub fn plan_incoming(listing: &[Listed], batch_size: usize) -> Batch {
             batch.errors.push(entry.name.clone());
         }
     }
+    batch.run_size = batch.files.len();
     batch
 }
 
@@ -64,7 +84,6 @@ pub fn plan_streaming(listing: &[Listed], batch_size: usize) -> Batch {
     let (taken, total) = take(listing, batch_size);
     let mut batch = Batch {
         total,
-        run_size: taken.len(),
         ..Batch::default()
     };
     let mut partials = Vec::new();
@@ -88,6 +107,7 @@ pub fn plan_streaming(listing: &[Listed], batch_size: usize) -> Batch {
     } else if partials.is_empty() {
         batch.files.pop();
     }
+    batch.run_size = batch.files.len();
     batch
 }
 
@@ -122,7 +142,42 @@ mod tests {
             ["000000010000000000000001", "00000002.history"]
         );
         assert_eq!(batch.errors, ["junk", "sub/"]);
-        assert_eq!((batch.total, batch.run_size), (5, 5));
+        assert_eq!((batch.total, batch.run_size), (5, 2));
+        assert_eq!(batch.header_suffix(), Some(2));
+    }
+
+    #[test]
+    fn archive_plan_incoming_ignores_hidden_files_like_python_glob() {
+        // rsync's temporary name, put-wal's, and any other hidden file.
+        let batch = plan_incoming(
+            &listing(&[
+                ".000000010000000000000008.Xa1b2C",
+                ".4242-000000010000000000000009",
+                ".hidden/",
+                "000000010000000000000001",
+            ]),
+            0,
+        );
+        assert_eq!(batch.files, ["000000010000000000000001"]);
+        assert!(batch.errors.is_empty());
+        assert_eq!((batch.total, batch.run_size), (1, 1));
+        assert_eq!(batch.header_suffix(), None);
+    }
+
+    #[test]
+    fn archive_plan_streaming_header_counts_the_kept_segment() {
+        // Barman: total 3 > run size 2, so "(batch size: 2)".
+        let batch = plan_streaming(
+            &listing(&[
+                "000000010000000000000001",
+                "000000010000000000000002",
+                "000000010000000000000003.partial",
+            ]),
+            0,
+        );
+        assert_eq!(batch.header_suffix(), Some(2));
+        let only_partial = plan_streaming(&listing(&["000000010000000000000003.partial"]), 0);
+        assert_eq!(only_partial.header_suffix(), None);
     }
 
     #[test]

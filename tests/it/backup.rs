@@ -622,3 +622,89 @@ fn backup_json_result_matches_barman_shape() {
     let end = b["end_time"].as_str().unwrap();
     assert_eq!(end.split_whitespace().count(), 5, "ctime: {end}");
 }
+
+/// Seconds in Barman's `human_readable_timedelta` text ("1 minute, 2 seconds").
+fn timedelta_seconds(text: &str) -> u64 {
+    if text == "less than one second" {
+        return 0;
+    }
+    text.split(", ")
+        .map(|part| {
+            let (n, unit) = part.split_once(' ').unwrap();
+            let n: u64 = n.parse().unwrap();
+            n * match unit.trim_end_matches('s') {
+                "day" => 86400,
+                "hour" => 3600,
+                "minute" => 60,
+                _ => 1,
+            }
+        })
+        .sum()
+}
+
+#[test]
+fn backup_elapsed_time_counts_from_the_copy_start_like_barman() {
+    require!("PostgreSQL 15", pg_available());
+    // A pre-backup hook that takes 6 seconds: Barman's elapsed time (now - the executor's
+    // copy_start_time) does not include it.
+    let lab = lab(&|_| "backup_method = local-rsync\npre_backup_script = sleep 6\n".to_string());
+    let run = lab.home.run(&["backup", "pg"]).ok();
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("Backup completed (start time: "))
+        .unwrap_or_else(|| panic!("{}", run.stdout));
+    let elapsed = line
+        .split("elapsed time: ")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches(')');
+    assert!(timedelta_seconds(elapsed) < 6, "{line}");
+}
+
+#[test]
+fn backup_archives_what_arrived_with_barmans_header() {
+    require!("PostgreSQL 15", pg_available());
+    require!(python_barman::REQUIREMENT, python_barman::available());
+    let lab = lab(&|_| "backup_method = local-rsync\n".to_string());
+    let incoming = lab.home.home().join("pg/incoming");
+    // What Barman's archive_wal(verbose=False) prints after the backup, WAL names redacted.
+    let tail = |run: &crate::harness::Run| -> Vec<String> {
+        run.stdout
+            .lines()
+            .skip_while(|l| !l.starts_with("Backup completed"))
+            .skip(1)
+            .map(|l| {
+                let hex = l.trim_start_matches('\t');
+                match hex.get(..24) {
+                    Some(h) if h.chars().all(|c| c.is_ascii_hexdigit()) => {
+                        format!("\t<WAL>{}", &hex[24..])
+                    }
+                    _ => l.to_string(),
+                }
+            })
+            .collect()
+    };
+    let mut outputs = Vec::new();
+    for python in [true, false] {
+        std::fs::write(incoming.join("junkfile"), b"junk").unwrap();
+        std::fs::write(incoming.join(".000000010000000000000099.Ab3xYz"), b"x").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let run = if python {
+            lab.home.run_python(&["backup", "pg"]).unwrap()
+        } else {
+            lab.home.run(&["backup", "pg"])
+        };
+        assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+        outputs.push(tail(&run));
+    }
+    assert_eq!(outputs[1], outputs[0]);
+    assert!(
+        outputs[1]
+            .iter()
+            .any(|l| l
+                .starts_with("Processing xlog segments from file archival for pg (batch size: ")),
+        "{:?}",
+        outputs[1]
+    );
+}

@@ -238,3 +238,81 @@ fn check_nagios_reports_global_configuration_errors() {
         );
     }
 }
+
+#[test]
+fn abbreviated_long_options_work_like_argparse() {
+    let home = BarmanHome::new();
+    home.write_config("", &[("pg", "conninfo = host=x\nssh_command = ssh x\n")]);
+    let ours = home.run(&["list-servers", "--min"]).ok();
+    assert_eq!(ours.stdout, "pg\n");
+    // Ambiguous: a usage error naming the candidates, in argparse's words.
+    let want =
+        "ambiguous option: --no could match --no-immediate-checkpoint, --no-retry, --no-manifest";
+    let ours = home.run(&["backup", "--no", "pg"]);
+    assert_eq!(ours.code, 2);
+    assert!(ours.stderr.contains(want), "{}", ours.stderr);
+    let restore = Run::of(
+        Command::new(env!("CARGO_BIN_EXE_barman-wal-restore"))
+            .args(["--pa", "2", "host", "pg", "w", "/tmp/d"]),
+    );
+    assert_eq!(restore.code, 2);
+    assert!(
+        restore
+            .stderr
+            .contains("ambiguous option: --pa could match --parallel, --partial"),
+        "{}",
+        restore.stderr
+    );
+    if let Some(theirs) = home.run_python(&["list-servers", "--min"]) {
+        assert_eq!(theirs.ok().stdout, "pg\n");
+        let theirs = home.run_python(&["backup", "--no", "pg"]).unwrap();
+        assert_eq!(theirs.code, 2);
+        assert!(theirs.stderr.contains(want), "{}", theirs.stderr);
+    }
+}
+
+/// The long options listed in `section` of a help text (up to the next heading).
+fn options_in(help: &str, section: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|l| !l.eq_ignore_ascii_case(section))
+        .skip(1)
+        .take_while(|l| l.is_empty() || l.starts_with(' '))
+        .filter_map(|l| {
+            let first = l
+                .trim_start()
+                .split([' ', ','])
+                .find(|w| w.starts_with("--"))?;
+            (l.trim_start().starts_with('-')).then(|| first.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn command_help_lists_its_own_options_first_like_argparse() {
+    let home = BarmanHome::new();
+    for command in ["backup", "list-servers", "check", "receive-wal"] {
+        let ours = home.run(&[command, "--help"]).ok().stdout;
+        assert!(
+            ours.starts_with(&format!("Usage: barman {command} ")),
+            "{ours}"
+        );
+        let own = options_in(&ours, "Options:");
+        assert_eq!(own.first().map(String::as_str), Some("--help"), "{ours}");
+        let globals = options_in(&ours, "Global options:");
+        assert!(globals.contains(&"--config".to_string()), "{ours}");
+        assert!(!own.iter().any(|o| globals.contains(o)), "{ours}");
+        assert!(
+            ours.find("Options:") < ours.find("Global options:"),
+            "{ours}"
+        );
+        // The same options, in the same order, as argparse's group (minus Barman's cloud
+        // staging options, which we do not support).
+        if let Some(theirs) = home.run_python(&[command, "--help"]) {
+            let theirs: Vec<String> = options_in(&theirs.ok().stdout, "options:")
+                .into_iter()
+                .filter(|o| !o.starts_with("--cloud-staging"))
+                .collect();
+            assert_eq!(own, theirs, "{command}");
+        }
+    }
+}

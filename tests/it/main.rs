@@ -7,6 +7,7 @@
 mod harness;
 
 mod archive_wal;
+mod archive_wal_temps;
 mod backup;
 mod catalog;
 mod catalog_generated;

@@ -100,9 +100,10 @@ fn receive_wal_streams_through_its_slot_and_archive_wal_files_it() {
     );
 
     let run = home.run(&["archive-wal", "pg"]).ok();
+    // Barman's header counts the segment streaming/ keeps back: "(batch size: N)".
     assert!(
         run.stdout
-            .starts_with("Processing xlog segments from streaming for pg\n"),
+            .starts_with("Processing xlog segments from streaming for pg (batch size: "),
         "{}",
         run.stdout
     );
@@ -269,4 +270,61 @@ fn replication_status_shows_the_streamer_like_barman() {
     assert_eq!(ours, theirs);
     home.run(&["receive-wal", "--stop", "pg"]).ok();
     waiter.join().unwrap();
+}
+
+#[test]
+fn receive_wal_drop_slot_of_an_active_slot_says_it_is_in_use_like_barman() {
+    require!("PostgreSQL 15 binaries", pg_available());
+    require!(
+        "Python Barman (scripts/python-barman)",
+        python_barman::available()
+    );
+    let pg = PgCluster::start(PgOptions::default());
+    let home = BarmanHome::new();
+    home.write_config(
+        "",
+        &[(
+            "pg",
+            &format!(
+                "conninfo = {c}\nstreaming_conninfo = {c}\nbackup_method = postgres\nstreaming_archiver = on\nslot_name = barman\n",
+                c = pg.conninfo()
+            ),
+        )],
+    );
+    pg.execute("SELECT pg_create_physical_replication_slot('barman')");
+    let target = home.dir().join("received");
+    std::fs::create_dir_all(&target).unwrap();
+    // A real walsender holds the slot.
+    let mut receiver = std::process::Command::new("/usr/lib/postgresql/15/bin/pg_receivewal")
+        .args(["--no-loop", "-S", "barman", "-d", &pg.conninfo(), "-D"])
+        .arg(&target)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the slot to be active", || {
+        pg.query_scalar(
+            "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'barman' AND active",
+        ) == "1"
+    });
+    let ours = home.run(&["receive-wal", "--drop-slot", "pg"]);
+    let theirs = home
+        .run_python(&["receive-wal", "--drop-slot", "pg"])
+        .unwrap();
+    let _ = receiver.kill();
+    let _ = receiver.wait();
+    let error = |r: &Run| {
+        r.stderr
+            .lines()
+            .filter(|l| l.starts_with("ERROR"))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        error(&ours),
+        ["ERROR: Cannot drop replication slot 'barman' on server 'pg' because it is in use."]
+    );
+    assert_eq!(error(&ours), error(&theirs));
+    assert_eq!(ours.stdout, theirs.stdout);
+    assert_eq!((ours.code, theirs.code), (1, 1));
 }

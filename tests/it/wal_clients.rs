@@ -230,3 +230,73 @@ fn wal_archive_parallel_sends_ready_segments_ahead() {
     let last = std::fs::read_to_string(cache.join("wal-last-archived")).unwrap();
     assert!(archived.contains(&last), "cache names {last}");
 }
+
+/// `barman-wal-archive -t` through the harness's sshd with `home` as HOME.
+fn archive_test_with_home(sshd: &Sshd, config: &Path, home: &Path) -> Run {
+    Run::of(
+        Command::new(bin("barman-wal-archive"))
+            .env("PATH", path_with(&sshd.client_path_dir("root")))
+            .env("HOME", home)
+            .env_remove("XDG_RUNTIME_DIR")
+            .args(["-t", "-U", "root", "--port", &sshd.port().to_string(), "-c"])
+            .arg(config)
+            .args(["127.0.0.1", "pg", "/dev/null"]),
+    )
+}
+
+#[test]
+fn wal_clients_share_ssh_only_through_a_private_control_dir() {
+    require!("sshd, ssh and rsync", ssh_available());
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let sshd = Sshd::start(&crate::harness::barman_home::current_user());
+    let barman = BarmanHome::new();
+    barman.write_config("", &[("pg", "conninfo = host=x\nssh_command = ssh x\n")]);
+    let short = |p: &str| {
+        tempfile::Builder::new()
+            .prefix(p)
+            .tempdir_in("/tmp")
+            .unwrap()
+    };
+
+    // A fresh home: the folder is created 0700 and holds the master's socket.
+    let home = short("h");
+    archive_test_with_home(&sshd, &barman.config_path(), home.path()).ok();
+    let dir = home.path().join(".cache/barman-ssh");
+    let meta = std::fs::symlink_metadata(&dir).unwrap();
+    assert!(meta.is_dir());
+    assert_eq!(meta.mode() & 0o777, 0o700);
+    let sockets: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().unwrap().is_socket())
+        .collect();
+    assert_eq!(sockets.len(), 1, "no shared master connection");
+    // Stop that master now rather than after ControlPersist.
+    let _ = Command::new("ssh")
+        .arg("-o")
+        .arg(format!("ControlPath={}", sockets[0].path().display()))
+        .args(["-O", "exit", "127.0.0.1"])
+        .output();
+
+    // A symlink planted at the folder's place: refused, the call still works, unshared.
+    let planted = short("p");
+    let target = planted.path().join("elsewhere");
+    std::fs::create_dir_all(&target).unwrap();
+    std::fs::create_dir_all(planted.path().join(".cache")).unwrap();
+    std::os::unix::fs::symlink(&target, planted.path().join(".cache/barman-ssh")).unwrap();
+    let run = archive_test_with_home(&sshd, &barman.config_path(), planted.path()).ok();
+    assert!(run
+        .stdout
+        .starts_with("Ready to accept WAL files for the server pg\n"));
+    assert!(std::fs::read_dir(&target).unwrap().next().is_none());
+
+    // A folder another user created first: refused too.
+    if crate::harness::is_root() {
+        let squatted = short("s");
+        let dir = squatted.path().join(".cache/barman-ssh");
+        std::fs::create_dir_all(&dir).unwrap();
+        nix::unistd::chown(&dir, Some(nix::unistd::Uid::from_raw(65534)), None).unwrap();
+        archive_test_with_home(&sshd, &barman.config_path(), squatted.path()).ok();
+        assert!(std::fs::read_dir(&dir).unwrap().next().is_none());
+    }
+}

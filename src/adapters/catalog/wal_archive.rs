@@ -238,6 +238,46 @@ pub fn commit(
     Ok(Archived::Stored(entry))
 }
 
+/// Remove the temporary files ([`compress_to_temp`]'s `.NAME.PID.compressed`,
+/// [`link_or_copy`]'s `.NAME.PID.copy`) that an `archive-wal` killed mid-file left in
+/// `dir`, when process PID is gone. The killed run's source is still in `incoming/` or
+/// `streaming/`, so the next run archives it again into this same folder and calls this
+/// first. A live PID's file is never touched. Returns what was removed.
+pub fn reclaim_stale_temps(dir: &Path) -> Result<Vec<PathBuf>, CatalogError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io("list", dir)(e)),
+    };
+    let mut removed = Vec::new();
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = stale_temp_pid(&name) else {
+            continue;
+        };
+        if crate::adapters::signals::is_gone(pid) && entry.file_type().is_ok_and(|t| t.is_file()) {
+            let path = entry.path();
+            std::fs::remove_file(&path).map_err(io("remove", &path))?;
+            removed.push(path);
+        }
+    }
+    if !removed.is_empty() {
+        durable::fsync_dir(dir).map_err(io("fsync", dir))?;
+    }
+    Ok(removed)
+}
+
+/// The PID in `.NAME.PID.compressed` / `.NAME.PID.copy`, for a NAME that is a WAL name.
+fn stale_temp_pid(file: &str) -> Option<u32> {
+    let rest = file.strip_prefix('.')?;
+    let rest = rest
+        .strip_suffix(".compressed")
+        .or_else(|| rest.strip_suffix(".copy"))?;
+    let (wal, pid) = rest.rsplit_once('.')?;
+    wal.parse::<WalFileName>().ok()?;
+    pid.parse().ok()
+}
+
 /// Compress `src` to a fsynced temporary file next to `dst`, with the source's mode and
 /// times (Barman's `copystat`); [`commit`] renames it into place.
 fn compress_to_temp(
@@ -264,7 +304,9 @@ fn compress_to_temp(
             .into_inner()
             .map_err(|e| io("write", &tmp)(e.into_error()))?;
         copy_stat(src, &tmp)?;
-        file.sync_all().map_err(io("fsync", &tmp))
+        file.sync_all().map_err(io("fsync", &tmp))?;
+        failpoint("archive.after_compress");
+        Ok(())
     })();
     match result {
         Ok(()) => Ok(tmp),
@@ -311,4 +353,46 @@ fn link_or_copy(src: &Path, dst: &Path) -> Result<(), CatalogError> {
         .and_then(|f| f.sync_all())
         .map_err(io("fsync", &tmp))?;
     std::fs::rename(&tmp, dst).map_err(io("rename", &tmp))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reclaim_stale_temps_removes_only_dead_processes_temporaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let live = std::process::id();
+        let wal = "000000010000000000000003";
+        let names = [
+            format!(".{wal}.{dead}.compressed"),
+            format!(".{wal}.{dead}.copy"),
+            format!(".00000002.history.{dead}.compressed"),
+            format!(".{wal}.{live}.compressed"),
+            format!(".{wal}.XyZ123"),
+            format!(".notawal.{dead}.compressed"),
+            wal.to_string(),
+        ];
+        for name in &names {
+            std::fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        let mut removed: Vec<String> = reclaim_stale_temps(dir.path())
+            .unwrap()
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        removed.sort();
+        let mut want = names[..3].to_vec();
+        want.sort();
+        assert_eq!(removed, want);
+        for kept in &names[3..] {
+            assert!(dir.path().join(kept).exists(), "{kept} was removed");
+        }
+        assert!(reclaim_stale_temps(&dir.path().join("missing"))
+            .unwrap()
+            .is_empty());
+    }
 }

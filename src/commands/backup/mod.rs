@@ -651,9 +651,15 @@ fn report_success(out: &mut Output, running: &Running<'_>, started: Instant) {
         .copy_start
         .map(|t| python_naive(&t))
         .unwrap_or_else(|| "None".into());
+    // Barman counts from its executor's copy_start_time, not from the command's start: the
+    // pre-backup hooks and the checkpoint of the rsync methods' start_backup are not in it.
+    let elapsed = match running.copy_start {
+        Some(copy_start) => (chrono::Local::now() - copy_start).as_seconds_f64(),
+        None => started.elapsed().as_secs_f64(),
+    };
     out.info(&format!(
         "Backup completed (start time: {start}, elapsed time: {})",
-        human_timedelta(started.elapsed().as_secs_f64())
+        human_timedelta(elapsed)
     ));
 }
 

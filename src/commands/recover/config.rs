@@ -37,7 +37,7 @@ pub fn recovery_lines(
             RestoreCommand::RemoteWalRestore {
                 user,
                 port: options.recovery_option_port.clone(),
-                host: fqdn(),
+                host: crate::adapters::hostname::getfqdn(),
                 server: server.name().to_string(),
                 parallel: plan.jobs,
             }
@@ -77,23 +77,6 @@ pub fn recovery_lines(
     };
     put_file(server, target, dest, name, &content)?;
     Ok(lines)
-}
-
-/// This host's name as the restored server reaches it (Python's `socket.getfqdn()`).
-fn fqdn() -> String {
-    let short = nix::unistd::gethostname()
-        .ok()
-        .and_then(|h| h.into_string().ok())
-        .unwrap_or_else(|| "localhost".into());
-    std::process::Command::new("hostname")
-        .arg("-f")
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .unwrap_or(short)
 }
 
 fn transport(server: &ServerConfig, target: &Destination) -> Transport {
