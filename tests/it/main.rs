@@ -31,4 +31,5 @@ mod ops_retention;
 mod put_wal;
 mod receive_wal;
 mod recover;
+mod seed_guide;
 mod wal_clients;

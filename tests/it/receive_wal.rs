@@ -227,10 +227,15 @@ fn replication_status_shows_the_streamer_like_barman() {
         .unwrap();
     let waiter = std::thread::spawn(move || child.wait_with_output().unwrap());
     wait_for("the streamer", || {
-        pg.query_scalar("SELECT count(*) FROM pg_stat_replication") == "1"
+        // pg_receivewal itself: receive-wal's own status probe is a short-lived walsender too.
+        pg.query_scalar(
+            "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'barman_receive_wal'",
+        ) == "1"
     });
     wait_for("a settled position", || {
-        pg.query_scalar("SELECT (sent_lsn = write_lsn)::text FROM pg_stat_replication") == "true"
+        pg.query_scalar(
+            "SELECT coalesce(bool_and(sent_lsn = write_lsn), false)::text FROM pg_stat_replication",
+        ) == "true"
     });
     for args in [
         &["replication-status", "pg"][..],
