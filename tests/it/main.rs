@@ -25,6 +25,7 @@ mod get_wal;
 mod hardening;
 mod harness_selftest;
 mod locks;
+mod majors;
 mod ops_cron;
 mod ops_hooks;
 mod ops_retention;

@@ -25,6 +25,11 @@ pub struct PgOptions {
     pub wal_segsize_mb: Option<u32>,
     /// `initdb --data-checksums`.
     pub data_checksums: bool,
+    /// The server binaries' folder (`initdb`, `pg_ctl`, `postgres`); [`pg_bin`] when None.
+    pub bin_dir: Option<PathBuf>,
+    /// No TLS: plain `host … scram-sha-256` instead of `hostssl` (for a server or client
+    /// build without OpenSSL; the test says which and why).
+    pub without_tls: bool,
     /// Extra `postgresql.conf` lines (`key = value`).
     pub settings: Vec<(String, String)>,
 }
@@ -73,6 +78,18 @@ impl PgOptions {
         self
     }
 
+    /// Run another PostgreSQL major: the folder of its `initdb`, `pg_ctl`, `postgres`.
+    pub fn bin_dir(mut self, dir: PathBuf) -> Self {
+        self.bin_dir = Some(dir);
+        self
+    }
+
+    /// See [`PgOptions::without_tls`].
+    pub fn without_tls(mut self) -> Self {
+        self.without_tls = true;
+        self
+    }
+
     /// `initdb --data-checksums`.
     pub fn data_checksums(mut self) -> Self {
         self.data_checksums = true;
@@ -106,11 +123,18 @@ pub struct PgCluster {
     data: PathBuf,
     port: u16,
     running: bool,
+    /// The server binaries it runs with.
+    bin_dir: PathBuf,
 }
 
 /// Run a PostgreSQL tool as the `postgres` user when we are root.
 pub fn pg_command(tool: &str) -> Command {
-    let program = pg_bin().join(tool);
+    pg_command_in(&pg_bin(), tool)
+}
+
+/// [`pg_command`] for the tool of the binaries in `bin_dir`.
+pub fn pg_command_in(bin_dir: &Path, tool: &str) -> Command {
+    let program = bin_dir.join(tool);
     if super::is_root() {
         let mut cmd = Command::new("runuser");
         cmd.args(["-u", "postgres", "--"]).arg(program);
@@ -164,7 +188,8 @@ impl PgCluster {
         let data = dir.path().join("data");
         std::fs::create_dir(dir.path().join("sock")).expect("socket dir");
         give_to_postgres(dir.path());
-        let mut initdb = pg_command("initdb");
+        let bin_dir = options.bin_dir.clone().unwrap_or_else(pg_bin);
+        let mut initdb = pg_command_in(&bin_dir, "initdb");
         initdb
             .args([
                 "--no-sync",
@@ -192,7 +217,8 @@ impl PgCluster {
             ("max_replication_slots".to_string(), "10".to_string()),
         ];
         settings.extend(options.settings);
-        let cluster = Self::launch(dir, data, &settings);
+        let tls = !options.without_tls;
+        let cluster = Self::launch(dir, data, &settings, bin_dir, tls);
         // The bootstrap superuser gets its password only now, over the trusted socket.
         cluster.execute(&format!(
             "ALTER ROLE postgres PASSWORD '{}'",
@@ -221,23 +247,39 @@ impl PgCluster {
             "copy data dir",
         );
         give_to_postgres(dir.path());
-        Self::launch(dir, target, &owned(settings))
+        Self::launch(dir, target, &owned(settings), pg_bin(), true)
     }
 
     /// Start a server on the data directory `data` itself (e.g. where `barman recover` put
     /// it), on a free port. The folder, and the tablespaces its `pg_tblspc` links lead to,
     /// are given to `postgres`; drop stops the server but leaves `data` to its owner.
     pub fn start_in_place(data: &Path, settings: &[(&str, &str)]) -> PgCluster {
+        Self::start_in_place_with(data, settings, pg_bin(), true)
+    }
+
+    /// [`PgCluster::start_in_place`] with the server binaries of `bin_dir` (another major).
+    pub fn start_in_place_with(
+        data: &Path,
+        settings: &[(&str, &str)],
+        bin_dir: PathBuf,
+        tls: bool,
+    ) -> PgCluster {
         let dir = shared_tempdir();
         std::fs::create_dir(dir.path().join("sock")).expect("socket dir");
         give_to_postgres(dir.path());
         give_to_postgres(data);
-        Self::launch(dir, data.to_path_buf(), &owned(settings))
+        Self::launch(dir, data.to_path_buf(), &owned(settings), bin_dir, tls)
     }
 
     /// Point the data directory `data` at a free port, the socket dir in `dir` and trust
     /// authentication, then start it.
-    fn launch(dir: tempfile::TempDir, data: PathBuf, settings: &[(String, String)]) -> PgCluster {
+    fn launch(
+        dir: tempfile::TempDir,
+        data: PathBuf,
+        settings: &[(String, String)],
+        bin_dir: PathBuf,
+        tls: bool,
+    ) -> PgCluster {
         use std::os::unix::fs::PermissionsExt;
         // A copy of a running or crashed server carries its lock file; PostgreSQL also
         // refuses a data directory others can read.
@@ -253,28 +295,40 @@ impl PgCluster {
         }
         let port = free_port();
         super::auth::export_passfile();
-        let (cert, key) = super::auth::install_server_tls(dir.path());
-        give_to_postgres(&cert);
-        give_to_postgres(&key);
         let mut conf = format!(
             "\n# barman test harness\nport = {port}\nlisten_addresses = '127.0.0.1'\n\
-             unix_socket_directories = {}\nssl = on\nssl_cert_file = {}\nssl_key_file = {}\n\
-             password_encryption = 'scram-sha-256'\n",
+             unix_socket_directories = {}\npassword_encryption = 'scram-sha-256'\n",
             conf_quote(&dir.path().join("sock").display().to_string()),
-            conf_quote(&cert.display().to_string()),
-            conf_quote(&key.display().to_string()),
         );
+        if tls {
+            let (cert, key) = super::auth::install_server_tls(dir.path());
+            give_to_postgres(&cert);
+            give_to_postgres(&key);
+            conf.push_str(&format!(
+                "ssl = on\nssl_cert_file = {}\nssl_key_file = {}\n",
+                conf_quote(&cert.display().to_string()),
+                conf_quote(&key.display().to_string()),
+            ));
+        } else {
+            conf.push_str("ssl = off\n");
+        }
         for (key, value) in settings {
             conf.push_str(&format!("{key} = {value}\n"));
         }
         append(&data.join("postgresql.conf"), &conf);
-        std::fs::write(data.join("pg_hba.conf"), PG_HBA).expect("write pg_hba.conf");
+        let hba = if tls {
+            PG_HBA.to_string()
+        } else {
+            PG_HBA.replace("hostssl", "host   ")
+        };
+        std::fs::write(data.join("pg_hba.conf"), hba).expect("write pg_hba.conf");
         give_to_postgres(&data.join("pg_hba.conf"));
         let mut cluster = PgCluster {
             dir,
             data,
             port,
             running: false,
+            bin_dir,
         };
         cluster.pg_ctl_start();
         cluster
@@ -282,7 +336,7 @@ impl PgCluster {
 
     fn pg_ctl_start(&mut self) {
         let log = self.dir.path().join("server.log");
-        let out = pg_command("pg_ctl")
+        let out = pg_command_in(&self.bin_dir, "pg_ctl")
             .arg("-D")
             .arg(self.data_dir())
             .arg("-l")
@@ -316,7 +370,7 @@ impl PgCluster {
 
     /// `pg_ctl stop -m <mode>`; true when the server is down.
     fn pg_ctl_stop(&self, mode: &str, timeout_secs: u32) -> bool {
-        pg_command("pg_ctl")
+        pg_command_in(&self.bin_dir, "pg_ctl")
             .arg("-D")
             .arg(self.data_dir())
             .args(["-m", mode, "-w", "-t", &timeout_secs.to_string(), "stop"])
@@ -401,7 +455,7 @@ impl PgCluster {
 
     /// Path of a PostgreSQL tool of the version the cluster runs (`bin("pg_basebackup")`).
     pub fn bin(&self, tool: &str) -> PathBuf {
-        pg_bin().join(tool)
+        self.bin_dir.join(tool)
     }
 
     /// The harness's own administrative conninfo: the `postgres` superuser over the Unix
