@@ -85,7 +85,7 @@ fn fqdn() -> String {
         .ok()
         .and_then(|h| h.into_string().ok())
         .unwrap_or_else(|| "localhost".into());
-    std::process::Command::new("hostname")
+    crate::adapters::spawn::child_command("hostname")
         .arg("-f")
         .output()
         .ok()
