@@ -191,3 +191,86 @@ fn children_killed_local_rsync_backup_leaves_no_rsync_and_check_marks_it_failed(
     assert_eq!(field(&text, "error"), Some(ABANDONED_ERROR), "{text}");
     drop(pg);
 }
+
+/// Barman's message for a stored WAL file whose compressed stream is cut short.
+const TRUNCATED: &str = "ERROR: Error decompressing WAL: {'ret': None, 'err': 'Compressed file ended before the end-of-stream marker was reached', 'out': None}";
+
+/// A real archived segment, truncated in the archive: `get-wal` fails with Barman's
+/// message and exit code 1 before writing anything, into `-o DIR` (no file, no temporary
+/// file left) or stdout (no byte); an intact segment still arrives whole.
+#[test]
+fn get_wal_of_a_truncated_compressed_segment_writes_nothing() {
+    require!("PostgreSQL 15", pg_available());
+    for compression in ["gzip", "zstd"] {
+        let s = crate::archive_wal::setup(compression);
+        crate::archive_wal::generate_wal(&s.pg, 2);
+        s.home.run(&["archive-wal", "pg"]).ok();
+        let names = crate::archive_wal::names_in_db(&s.home);
+        let (broken, intact) = (&names[0], &names[1]);
+        let stored = s
+            .home
+            .home()
+            .join("pg/wals")
+            .join(&broken[..16])
+            .join(broken);
+        let size = std::fs::metadata(&stored).unwrap().len();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&stored)
+            .unwrap()
+            .set_len(size / 2)
+            .unwrap();
+
+        let dir = tempfile::tempdir().unwrap();
+        let run = s.home.run(&[
+            "get-wal",
+            "-o",
+            &dir.path().display().to_string(),
+            "pg",
+            broken,
+        ]);
+        assert_eq!(run.code, 1, "{compression}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(TRUNCATED),
+            "{compression}: {}",
+            run.stderr
+        );
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "{compression}: left in DIR: {left:?}");
+
+        let out = s
+            .home
+            .barman()
+            .args(["get-wal", "pg", broken])
+            .env_remove("BARMAN_CONFIG_FILE")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{compression}");
+        assert!(
+            out.stdout.is_empty(),
+            "{compression}: {} bytes on stdout",
+            out.stdout.len()
+        );
+        assert!(String::from_utf8_lossy(&out.stderr).contains(TRUNCATED));
+
+        s.home
+            .run(&[
+                "get-wal",
+                "-o",
+                &dir.path().display().to_string(),
+                "pg",
+                intact,
+            ])
+            .ok();
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, vec![intact.clone()], "{compression}");
+        assert!(
+            std::fs::read(dir.path().join(intact)).unwrap()
+                == std::fs::read(s.shadow.join(intact)).unwrap(),
+            "{compression}: content differs"
+        );
+    }
+}
