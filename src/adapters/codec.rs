@@ -6,7 +6,7 @@
 
 use crate::core::compression;
 use std::io::{self, Read, Write};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 /// A configured WAL compression.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,7 +191,7 @@ impl Codec {
 
 /// Run a shell filter: `input` on its stdin, its stdout into `output`.
 fn filter(command: &str, input: &mut dyn Read, output: &mut dyn Write) -> io::Result<u64> {
-    let mut cmd = Command::new("sh");
+    let mut cmd = super::spawn::child_command("sh");
     cmd.args(["-c", command]);
     super::spawn::log_command(&cmd);
     let mut child = cmd

@@ -3,7 +3,7 @@
 //! operations run one shell command each through ssh, with every path quoted.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 /// A failed file-system operation on the destination.
 #[derive(Debug, thiserror::Error)]
@@ -69,7 +69,7 @@ impl Destination {
     }
 
     fn remote(&self, words: &[String], script: &str) -> Result<String, String> {
-        let mut cmd = Command::new(&words[0]);
+        let mut cmd = super::spawn::child_command(&words[0]);
         cmd.args(&words[1..]).arg(script).stdin(Stdio::null());
         let output =
             super::spawn::output(&mut cmd).map_err(|e| format!("cannot run {}: {e}", words[0]))?;

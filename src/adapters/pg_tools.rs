@@ -3,7 +3,6 @@
 //! `PostgreSQLClient.get_version_info`).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// What Barman learns about a client tool.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -44,9 +43,11 @@ pub fn version_info(alternatives: &[&str], path_prefix: Option<&str>) -> ToolVer
         let Some(full_path) = find(program, &path) else {
             continue;
         };
-        let Ok(out) =
-            super::spawn::output(Command::new(&full_path).arg("--version").env("PATH", &path))
-        else {
+        let Ok(out) = super::spawn::output(
+            super::spawn::child_command(&full_path)
+                .arg("--version")
+                .env("PATH", &path),
+        ) else {
             continue;
         };
         if !out.status.success() {

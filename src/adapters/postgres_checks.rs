@@ -7,7 +7,7 @@ use crate::adapters::pg_tools;
 use crate::adapters::postgres::{self, RemoteValue, StatusInputs};
 use crate::core::config::ServerConfig;
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 /// A regular session as Barman opens one.
 fn connect(conninfo: &str) -> Option<postgres::Session> {
@@ -84,7 +84,7 @@ impl SshCommand {
 
     /// Run `remote` words on the host; gives the exit code and stdout + stderr.
     fn run(&self, remote: &[&str], path_prefix: Option<&str>) -> std::io::Result<(i32, String)> {
-        let out = Command::new(&self.program)
+        let out = super::spawn::child_command(&self.program)
             .args(&self.options)
             .args(remote)
             .env("PATH", pg_tools::search_path(path_prefix))

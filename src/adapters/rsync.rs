@@ -118,7 +118,7 @@ fn base_args(transport: &Transport, filters: &Filters) -> Vec<String> {
 }
 
 fn command(transport: &Transport, args: &[String]) -> Command {
-    let mut cmd = Command::new("rsync");
+    let mut cmd = super::spawn::child_command("rsync");
     cmd.args(args).env("PATH", &transport.path);
     cmd
 }

@@ -98,6 +98,50 @@ pub fn status(cmd: &mut Command) -> std::io::Result<ExitStatus> {
     status
 }
 
+/// Make the child of `cmd` receive SIGTERM when its parent goes away, even by SIGKILL
+/// (Linux `PR_SET_PDEATHSIG`), so a killed `barman` leaves no `pg_basebackup`,
+/// `pg_receivewal`, rsync or ssh behind. Python Barman does not do this; its children
+/// outlive it.
+///
+/// The kernel sends the signal when the *thread* that spawned the child exits, not the
+/// process. Every caller spawns from a thread that then waits for the child (the command's
+/// own thread, or an rsync worker thread that lives until its rsync ends), so the signal
+/// only comes when that wait can no longer happen. Not for detached children
+/// ([`barman_subprocess`]) nor for hook scripts, which Barman lets run to their end.
+pub fn dies_with_parent(cmd: &mut Command) -> &mut Command {
+    let parent = nix::unistd::getpid();
+    // SAFETY: prctl(2) and getppid(2) are async-signal-safe and touch no parent memory.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGTERM as libc::c_ulong,
+                0,
+                0,
+                0,
+            ) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent may have died between fork and prctl: then nobody signals us.
+            if nix::unistd::getppid() != parent {
+                return Err(std::io::Error::other(
+                    "parent exited before the child started",
+                ));
+            }
+            Ok(())
+        })
+    }
+}
+
+/// A [`Command`] for `program` whose child dies with us ([`dies_with_parent`]): the one
+/// constructor for children that run for the length of a command.
+pub fn child_command(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut cmd = Command::new(program);
+    dies_with_parent(&mut cmd);
+    cmd
+}
+
 /// Why a sub-process could not be started.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot start barman sub-process {argv:?}: {source}")]

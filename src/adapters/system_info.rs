@@ -4,7 +4,6 @@
 //! command at a time, as Barman does.
 
 use serde_json::{Map, Value};
-use std::process::Command;
 
 /// Where the shell commands run.
 enum Host {
@@ -19,12 +18,12 @@ impl Host {
     fn run(&self, command: &str) -> (Option<i32>, String) {
         let mut cmd = match self {
             Host::Local => {
-                let mut cmd = Command::new("sh");
+                let mut cmd = super::spawn::child_command("sh");
                 cmd.arg("-c");
                 cmd
             }
             Host::Remote(words) => {
-                let mut cmd = Command::new(&words[0]);
+                let mut cmd = super::spawn::child_command(&words[0]);
                 cmd.args(&words[1..]);
                 cmd
             }

@@ -5,11 +5,13 @@
 use super::{select, status::server_dirs, Context};
 use crate::adapters::catalog::wal_archive;
 use crate::adapters::codec::Codec;
+use crate::adapters::durable;
 use crate::core::config::ServerConfig;
+use crate::core::py_literal;
 use crate::core::wal_name::{WalFileName, WalSegmentName};
 use crate::output::{self, Output};
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 /// What the caller asked for.
@@ -85,45 +87,119 @@ pub fn run(
         ));
         return Ok(());
     };
+    send(out, server, found, request, &suffix);
+    Ok(())
+}
+
+/// Send `found` to `-o DIR` or stdout, reporting failures as Barman does.
+fn send(
+    out: &mut Output,
+    server: &ServerConfig,
+    found: &Path,
+    request: &GetWalRequest,
+    suffix: &str,
+) {
     let is_partial = found.to_string_lossy().ends_with(".partial");
+    let sending = |destination: &str| {
+        format!(
+            "Sending WAL '{}' for server '{}' {destination}{suffix}",
+            found
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            server.name(),
+        )
+    };
     let result = match &request.output_directory {
         Some(dir) => {
             let target = dir.join(&request.wal_name);
-            let file = match File::create(&target) {
-                Ok(file) => file,
-                Err(e) => {
-                    out.error_with_code(
-                        &format!("Unable to open '{}' file{suffix}: {e}", target.display()),
-                        3,
-                    );
-                    return Ok(());
-                }
-            };
-            out.info(&format!(
-                "Sending WAL '{}' for server '{}' into '{}' file{suffix}",
-                found
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-                server.name(),
-                target.display()
-            ));
-            let mut writer = BufWriter::new(file);
-            send(found, is_partial, request, &mut writer).and_then(|_| writer.flush())
+            let sending = sending(&format!("into '{}' file", target.display()));
+            let payload = || prepare(found, is_partial, request);
+            match to_file(out, &target, &sending, suffix, payload) {
+                Some(result) => result,
+                None => return,
+            }
         }
         None => {
-            let mut stdout = output::raw_stdout();
-            send(found, is_partial, request, &mut stdout).and_then(|_| stdout.flush())
+            tracing::info!(target: "barman.server", "{}", sending("to standard output"));
+            prepare(found, is_partial, request).and_then(|payload| {
+                let mut stdout = output::raw_stdout();
+                stdout.write_all(&payload)?;
+                stdout.flush().map_err(SendError::Io)
+            })
         }
     };
-    if let Err(e) = result {
-        out.error(&format!(
+    match result {
+        Ok(()) => {}
+        Err(SendError::Decompress(e)) => out.error(&format!(
+            "Error decompressing WAL: {{'ret': None, 'err': {}, 'out': None}}",
+            py_literal::str_repr(&decompress_error_text(&e))
+        )),
+        Err(SendError::Io(e)) => out.error(&format!(
             "Failed sending WAL '{}' for server '{}': {e}",
             request.wal_name,
             server.name()
-        ));
+        )),
     }
-    Ok(())
+}
+
+/// `-o DIR`: the prepared file goes into a temporary file next to `target`, renamed over
+/// it (both fsynced, `adapters::durable`) once complete, so a corrupt source leaves nothing
+/// in the folder (Python Barman leaves an empty file). None when the folder cannot be
+/// written: reported with exit code 3, as Barman's failed `open`.
+fn to_file(
+    out: &mut Output,
+    target: &Path,
+    sending: &str,
+    suffix: &str,
+    payload: impl FnOnce() -> Result<Vec<u8>, SendError>,
+) -> Option<Result<(), SendError>> {
+    let mut opened = false;
+    let mut failure = None;
+    let written = durable::write_atomic_with(target, |file| {
+        opened = true;
+        out.info(sending);
+        let bytes = payload().map_err(|e| {
+            let text = e.to_string();
+            failure = Some(e);
+            std::io::Error::other(text)
+        })?;
+        file.write_all(&bytes)
+    });
+    match (written, failure) {
+        (Ok(()), _) => Some(Ok(())),
+        (Err(_), Some(failure)) => Some(Err(failure)),
+        (Err(e), None) if opened => Some(Err(SendError::Io(e))),
+        (Err(e), None) => {
+            out.error_with_code(
+                &format!("Unable to open '{}' file{suffix}: {e}", target.display()),
+                3,
+            );
+            None
+        }
+    }
+}
+
+/// Why a WAL file could not be sent.
+#[derive(Debug, thiserror::Error)]
+enum SendError {
+    /// The stored file does not decompress (Barman's `Error decompressing WAL`).
+    #[error("cannot decompress: {0}")]
+    Decompress(std::io::Error),
+    /// Reading, compressing or writing failed.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// The `err` Barman shows for a file its Python codec rejects: a truncated gzip, bzip2,
+/// xz or lz4 stream ends "before the end-of-stream marker" (Python's `EOFError`); other
+/// damage is named by our codec.
+fn decompress_error_text(e: &std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::UnexpectedEof {
+        "Compressed file ended before the end-of-stream marker was reached".into()
+    } else {
+        e.to_string()
+    }
 }
 
 /// Barman's `get_wal_possible_paths`.
@@ -150,12 +226,12 @@ fn possible_paths(server: &ServerConfig, name: &WalFileName, partial: bool) -> V
     paths
 }
 
-fn send(
-    path: &Path,
-    is_partial: bool,
-    request: &GetWalRequest,
-    dst: &mut dyn Write,
-) -> std::io::Result<()> {
+/// The bytes to send for `path`: the file as stored, decompressed, or recompressed as
+/// requested. Prepared whole before anything is written, so a corrupt file fails before the
+/// first byte reaches stdout or the target folder. The cost is memory: one WAL segment
+/// (16 MiB by default, at most 1 GiB) plus its compressed form when recompressing; Python
+/// Barman spends the same on disk, in temporary files under `wals_directory`.
+fn prepare(path: &Path, is_partial: bool, request: &GetWalRequest) -> Result<Vec<u8>, SendError> {
     let mut head = [0u8; 16];
     let n = File::open(path)?.read(&mut head)?;
     let stored = Codec::detect(&head[..n]);
@@ -167,35 +243,36 @@ fn send(
         request.keep_compression || is_partial
     );
     let mut src = BufReader::with_capacity(1 << 20, File::open(path)?);
+    let mut stored_bytes = || -> Result<Vec<u8>, SendError> {
+        let mut bytes = Vec::new();
+        src.read_to_end(&mut bytes)?;
+        Ok(bytes)
+    };
     if is_partial || request.keep_compression {
-        std::io::copy(&mut src, dst)?;
-        return Ok(());
+        return stored_bytes();
     }
     let wanted = match request.compression.as_deref() {
         Some("gzip") => Some(Codec::Gzip),
         Some("bzip2") => Some(Codec::Bzip2),
         _ => None,
     };
-    match (stored, wanted) {
-        (Some(s), Some(w)) if s == w => {
-            std::io::copy(&mut src, dst)?;
-        }
-        (None, None) => {
-            std::io::copy(&mut src, dst)?;
-        }
-        (Some(s), None) => {
-            s.decompress(&mut src, dst)?;
-        }
-        (None, Some(w)) => {
-            w.compress(w.level("medium"), &mut src, dst)?;
-        }
-        (Some(s), Some(w)) => {
+    let plain = match &stored {
+        Some(s) if Some(s) != wanted.as_ref() => {
             let mut plain = Vec::new();
-            s.decompress(&mut src, &mut plain)?;
-            w.compress(w.level("medium"), &mut plain.as_slice(), dst)?;
+            s.decompress(&mut src, &mut plain)
+                .map_err(SendError::Decompress)?;
+            plain
         }
+        _ => stored_bytes()?,
+    };
+    match wanted {
+        Some(w) if stored.as_ref() != Some(&w) => {
+            let mut packed = Vec::new();
+            w.compress(w.level("medium"), &mut plain.as_slice(), &mut packed)?;
+            Ok(packed)
+        }
+        _ => Ok(plain),
     }
-    Ok(())
 }
 
 /// `--peek N`: up to N names from the requested one that exist in the archive, incoming or

@@ -11,7 +11,7 @@ use crate::core::config::ServerConfig;
 use crate::output::Output;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 /// The options of `receive-wal`.
@@ -259,7 +259,7 @@ fn receive(
     ) {
         args.push("--synchronous".into());
     }
-    let mut command = Command::new(&program);
+    let mut command = crate::adapters::spawn::child_command(&program);
     if let Some(password) = &child_conninfo.password {
         command.env("PGPASSWORD", password);
     }

@@ -23,6 +23,7 @@ mod demo;
 mod diagnose;
 mod get_wal;
 mod hardening;
+mod hardening_children;
 mod harness_selftest;
 mod locks;
 mod majors;

@@ -5,6 +5,7 @@
 //! fsync of every copied file, then archive-wal, check-backup and, for the first backup,
 //! the removal of older WAL.
 
+pub mod abandoned;
 mod postgres_method;
 mod rsync_method;
 mod settings;

@@ -13,7 +13,7 @@ use crate::output::python::human_timedelta;
 use crate::output::Output;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// `backup_compression*` settings as pg_basebackup takes them.
@@ -253,7 +253,7 @@ fn run_pg_basebackup(
     base: &Path,
     progress: &Progress,
 ) -> Result<(), String> {
-    let mut cmd = Command::new(program);
+    let mut cmd = crate::adapters::spawn::child_command(program);
     cmd.args(args).envs(env.iter().map(|(k, v)| (k, v)));
     crate::adapters::spawn::log_command(&cmd);
     let mut child = cmd

@@ -84,6 +84,13 @@ fn check_server(
     } else {
         name.clone()
     };
+    // Before the checks, so `failed backups` counts a backup whose process died (ours,
+    // not Barman's: see `backup::abandoned`). A lock that cannot be probed is only logged:
+    // the checks report the lock directory themselves.
+    let lock_dir = std::path::Path::new(&ctx.config.global.barman_lock_directory);
+    if let Err(e) = crate::commands::backup::abandoned::fail_abandoned(server, lock_dir) {
+        tracing::warn!(target: "barman.backup", "cannot look for abandoned backups of {name}: {e}");
+    }
     out.line(&format!("Server {label}:"));
     let mut doc = Map::new();
     let timeout = timeout_of(server, options);

@@ -2,7 +2,8 @@
 //! the configuration-update lock, then per server (sorted, disabled ones skipped) under
 //! the non-blocking `.<server>-cron.lock`: stop receive-wal of an inactive server; start
 //! `archive-wal` and `receive-wal` in the background (or stop receive-wal when
-//! `streaming_archiver` is off); start `check-backup` for the oldest WAITING_FOR_WALS
+//! `streaming_archiver` is off); mark FAILED the STARTED backups no process holds (ours,
+//! see `backup::abandoned`); start `check-backup` for the oldest WAITING_FOR_WALS
 //! backup; enforce the retention policy in this process; finally clean the lock directory.
 //!
 //! Two crons at once never archive a file twice: each per-server pass holds the server's
@@ -130,6 +131,8 @@ fn server_cron(
             processes::kill(ctx, server, "receive-wal", false, out);
         }
     }
+    // Not in Barman 3.20.1: a backup whose process died is FAILED, not STARTED forever.
+    crate::commands::backup::abandoned::fail_abandoned(server, lock_dir)?;
     cron_check_backup(out, server, lock_dir, spawner)?;
     retention::enforce(ctx, out, server, lock_dir)
 }

@@ -52,6 +52,8 @@ pub fn parse(text: &str) -> Result<IniFile, IniError> {
     let mut defaults: Vec<RawOption> = Vec::new();
     // Index into `raw` of the current section, or None for [DEFAULT]; outer None = no section.
     let mut current: Option<Option<usize>> = None;
+    // Section name → index into `raw` (a linear search made 10,000 sections quadratic).
+    let mut index_of: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut last_key_open = false;
     for (index, line) in text.lines().enumerate() {
         let number = index + 1;
@@ -84,10 +86,11 @@ pub fn parse(text: &str) -> Result<IniFile, IniError> {
                 if !name.is_empty() {
                     current = Some(if name == "DEFAULT" {
                         None
-                    } else if let Some(i) = raw.iter().position(|(n, _)| n == name) {
+                    } else if let Some(i) = index_of.get(name) {
                         // strict=False: a repeated section continues the first one.
-                        Some(i)
+                        Some(*i)
                     } else {
+                        index_of.insert(name.to_string(), raw.len());
                         raw.push((name.to_string(), Vec::new()));
                         Some(raw.len() - 1)
                     });

@@ -10,10 +10,13 @@
 
 pub mod ini;
 pub mod options;
+mod rules;
+mod server;
 pub mod value;
 
 use crate::core::retention::RetentionPolicy;
 use options::{GlobalOption, ServerOption, GLOBAL_OPTIONS, SERVER_OPTIONS};
+pub use server::ServerConfig;
 use std::collections::BTreeMap;
 pub use value::{Kind, OptionValue};
 
@@ -43,7 +46,8 @@ impl ConfigError {
 #[derive(Debug, Clone)]
 struct Entry {
     value: String,
-    file: String,
+    /// Shared by every entry of the file (servers keep it as their keys' source).
+    file: std::sync::Arc<str>,
     line: usize,
 }
 
@@ -59,6 +63,27 @@ struct Merged {
 impl Merged {
     fn get(&self, section: &str, key: &str) -> Option<&Entry> {
         self.sections.get(section)?.get(key)
+    }
+
+    /// One section, looked up once for the 122 keys read from it.
+    fn section<'a>(&'a self, name: &'a str) -> Section<'a> {
+        Section {
+            name,
+            entries: self.sections.get(name),
+        }
+    }
+}
+
+/// A section of [`Merged`] (its entries, `None` when absent).
+#[derive(Clone, Copy)]
+struct Section<'a> {
+    name: &'a str,
+    entries: Option<&'a BTreeMap<String, Entry>>,
+}
+
+impl<'a> Section<'a> {
+    fn get(&self, key: &str) -> Option<&'a Entry> {
+        self.entries?.get(key)
     }
 }
 
@@ -129,192 +154,6 @@ impl GlobalConfig {
             ),
         );
         items.into_iter().map(|(k, (v, s))| (k, v, s)).collect()
-    }
-}
-
-/// One server's effective configuration.
-#[derive(Debug, Clone)]
-pub struct ServerConfig {
-    name: String,
-    values: BTreeMap<&'static str, OptionValue>,
-    sources: BTreeMap<&'static str, String>,
-    /// Why the server is disabled (Barman's texts), shown by `check`.
-    pub msg_list: Vec<String>,
-    /// Warnings Barman prints when it sets this server up for a command (e.g. the default
-    /// backup strategy); printed by commands that use the server.
-    pub warnings: Vec<String>,
-    active_model: Option<String>,
-}
-
-impl ServerConfig {
-    /// The server name (its section).
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The value of `key` (any of the 122 keys, or `name`).
-    pub fn get(&self, key: &str) -> Option<&OptionValue> {
-        self.values.get(key)
-    }
-
-    /// Every key (122 + `name`) with its value, sorted by key.
-    pub fn items(&self) -> Vec<(&str, &OptionValue)> {
-        self.values.iter().map(|(k, v)| (*k, v)).collect()
-    }
-
-    /// The file that gave the effective value of `key`, `None` for a default.
-    pub fn source(&self, key: &str) -> Option<&str> {
-        self.sources.get(key).map(String::as_str)
-    }
-
-    /// Text value of a key, `None` when unset.
-    pub fn str(&self, key: &str) -> Option<&str> {
-        match self.values.get(key) {
-            Some(OptionValue::Str(s)) => Some(s),
-            _ => None,
-        }
-    }
-
-    /// Boolean value of a key (false when unset).
-    pub fn bool(&self, key: &str) -> bool {
-        matches!(self.values.get(key), Some(OptionValue::Bool(true)))
-    }
-
-    /// Integer value of a key.
-    pub fn int(&self, key: &str) -> Option<i64> {
-        match self.values.get(key) {
-            Some(OptionValue::Int(n)) => Some(*n),
-            _ => None,
-        }
-    }
-
-    /// True when configuration errors disabled the server.
-    pub fn disabled(&self) -> bool {
-        self.bool("disabled")
-    }
-
-    /// `active`.
-    pub fn active(&self) -> bool {
-        self.bool("active")
-    }
-
-    /// `description`.
-    pub fn description(&self) -> Option<&str> {
-        self.str("description")
-    }
-
-    /// A passive node copies from another Barman (`primary_ssh_command` is set).
-    pub fn passive_node(&self) -> bool {
-        self.str("primary_ssh_command").is_some()
-    }
-
-    /// The model applied through `config-switch`, if any.
-    pub fn active_model(&self) -> Option<&str> {
-        self.active_model.as_deref()
-    }
-
-    /// `backup_directory`.
-    pub fn backup_directory(&self) -> &str {
-        self.str("backup_directory").unwrap_or_default()
-    }
-
-    /// `basebackups_directory`.
-    pub fn basebackups_directory(&self) -> &str {
-        self.str("basebackups_directory").unwrap_or_default()
-    }
-
-    /// `wals_directory`.
-    pub fn wals_directory(&self) -> &str {
-        self.str("wals_directory").unwrap_or_default()
-    }
-
-    /// `incoming_wals_directory`.
-    pub fn incoming_wals_directory(&self) -> &str {
-        self.str("incoming_wals_directory").unwrap_or_default()
-    }
-
-    /// `streaming_wals_directory`.
-    pub fn streaming_wals_directory(&self) -> &str {
-        self.str("streaming_wals_directory").unwrap_or_default()
-    }
-
-    /// `errors_directory`.
-    pub fn errors_directory(&self) -> &str {
-        self.str("errors_directory").unwrap_or_default()
-    }
-
-    /// `xlogdb_directory`.
-    pub fn xlogdb_directory(&self) -> &str {
-        self.str("xlogdb_directory").unwrap_or_default()
-    }
-
-    /// `backup_method`.
-    pub fn backup_method(&self) -> &str {
-        self.str("backup_method").unwrap_or("rsync")
-    }
-
-    /// `conninfo`.
-    pub fn conninfo(&self) -> Option<&str> {
-        self.str("conninfo")
-    }
-
-    /// `streaming_conninfo`.
-    pub fn streaming_conninfo(&self) -> Option<&str> {
-        self.str("streaming_conninfo")
-    }
-
-    /// `ssh_command`.
-    pub fn ssh_command(&self) -> Option<&str> {
-        self.str("ssh_command")
-    }
-
-    /// `slot_name`.
-    pub fn slot_name(&self) -> Option<&str> {
-        self.str("slot_name")
-    }
-
-    /// `path_prefix`.
-    pub fn path_prefix(&self) -> Option<&str> {
-        self.str("path_prefix")
-    }
-
-    /// `archiver` (after Barman forces it on when no archiver is enabled).
-    pub fn archiver(&self) -> bool {
-        self.bool("archiver")
-    }
-
-    /// `streaming_archiver`.
-    pub fn streaming_archiver(&self) -> bool {
-        self.bool("streaming_archiver")
-    }
-
-    /// `compression` (WAL).
-    pub fn compression(&self) -> Option<&str> {
-        self.str("compression")
-    }
-
-    /// The parsed retention policy, when set.
-    pub fn retention_policy(&self) -> Option<RetentionPolicy> {
-        match self.values.get("retention_policy") {
-            Some(OptionValue::Retention(p)) => Some(*p),
-            _ => None,
-        }
-    }
-
-    /// `minimum_redundancy` as the integer Barman converts it to.
-    pub fn minimum_redundancy(&self) -> u32 {
-        self.int("minimum_redundancy")
-            .and_then(|n| u32::try_from(n).ok())
-            .unwrap_or(0)
-    }
-
-    fn set(&mut self, key: &'static str, value: OptionValue) {
-        self.values.insert(key, value);
-    }
-
-    fn disable(&mut self, message: String) {
-        self.msg_list.push(message);
-        self.values.insert("disabled", OptionValue::Bool(true));
     }
 }
 
@@ -391,6 +230,8 @@ pub fn build(
     let global = build_global(&merged, &mut warnings)?;
     let mut servers = BTreeMap::new();
     let mut models = BTreeMap::new();
+    // The first server's values, shared by all (each keeps only its differences).
+    let mut shared: Option<server::Shared> = None;
     for section in &merged.order {
         if section == "barman" {
             continue;
@@ -407,18 +248,20 @@ pub fn build(
                 build_model(&merged, section, &mut warnings)?,
             );
         } else {
-            servers.insert(
-                section.clone(),
-                build_server(&merged, &global, section, &mut warnings)?,
-            );
+            let mut server = build_server(&merged, &global, section, &mut warnings)?;
+            let table = shared.get_or_insert_with(|| server.table());
+            server.share(table);
+            servers.insert(section.clone(), server);
         }
     }
+    // The merged sections are no longer needed: free them before the path checks.
+    drop(merged);
     let errors_list = check_conflicting_paths(&mut servers, realpath);
     for (name, server) in servers.iter_mut() {
         apply_active_model(server, active_models.get(name), &models);
     }
     for server in servers.values_mut() {
-        server_init_rules(server);
+        rules::server_init_rules(server);
     }
     Ok(Config {
         config_file: main,
@@ -443,6 +286,7 @@ fn merge(files: &[ConfigText]) -> Result<Merged, ConfigError> {
             ConfigError(format!("{}:{}:{place}: {}", file.path, e.line, e.reason))
         })?;
         let is_main = index == 0;
+        let file_name: std::sync::Arc<str> = file.path.as_str().into();
         let is_auto = file.path.ends_with(".barman.auto.conf");
         for (section, options) in parsed.sections {
             if section == "barman" && !is_main {
@@ -469,7 +313,7 @@ fn merge(files: &[ConfigText]) -> Result<Merged, ConfigError> {
                     option.key,
                     Entry {
                         value: option.value,
-                        file: file.path.clone(),
+                        file: std::sync::Arc::clone(&file_name),
                         line: option.line,
                     },
                 );
@@ -533,7 +377,7 @@ fn build_global(merged: &Merged, warnings: &mut Vec<String>) -> Result<GlobalCon
                     "Invalid configuration option \"{key}\" in [barman] section."
                 ));
             }
-            raw.push((key.clone(), entry.value.clone(), entry.file.clone()));
+            raw.push((key.clone(), entry.value.clone(), entry.file.to_string()));
         }
     }
     let template = |option: &GlobalOption| {
@@ -555,7 +399,7 @@ fn build_global(merged: &Merged, warnings: &mut Vec<String>) -> Result<GlobalCon
     let lock_directory_cleanup = value::parse_bool(&cleanup_text).map_err(|reason| {
         let entry = merged.get("barman", "lock_directory_cleanup");
         ConfigError::at(
-            entry.map_or("", |e| e.file.as_str()),
+            entry.map_or("", |e| &*e.file),
             entry.map_or(0, |e| e.line),
             "barman",
             "lock_directory_cleanup",
@@ -621,12 +465,12 @@ fn empty_value(option: &ServerOption) -> EmptyValue {
 
 /// Resolve one key from one section: `Ok(None)` means "not given here".
 fn resolve_in(
-    merged: &Merged,
-    section: &str,
+    from: Section<'_>,
     option: &ServerOption,
     warnings: &mut Vec<String>,
-) -> Result<Option<(OptionValue, String)>, ConfigError> {
-    let Some(entry) = merged.get(section, option.name) else {
+) -> Result<Option<(OptionValue, std::sync::Arc<str>)>, ConfigError> {
+    let section = from.name;
+    let Some(entry) = from.get(option.name) else {
         return Ok(None);
     };
     let text = clean(&entry.value, "");
@@ -680,29 +524,21 @@ fn build_server(
             ));
         }
     }
-    let mut server = ServerConfig {
-        name: name.to_string(),
-        values: BTreeMap::new(),
-        sources: BTreeMap::new(),
-        msg_list: Vec::new(),
-        warnings: Vec::new(),
-        active_model: None,
-    };
+    let mut server = ServerConfig::new(name);
     // Attributes visible to default templates, as Python's `self.__dict__`.
     let mut attrs: BTreeMap<&str, String> = BTreeMap::new();
     attrs.insert("name", name.to_string());
     attrs.insert("barman_home", global.barman_home.clone());
+    let (own, barman) = (merged.section(name), merged.section("barman"));
     for option in SERVER_OPTIONS {
         let mut resolved = None;
         if option.name != "disabled" {
-            resolved = resolve_in(merged, name, option, warnings)?;
+            resolved = resolve_in(own, option, warnings)?;
             if resolved.is_none() && option.inherited {
-                resolved = resolve_in(merged, "barman", option, warnings)?;
+                resolved = resolve_in(barman, option, warnings)?;
             }
         }
-        if let Some(file) = source_of(merged, name, option.name) {
-            server.sources.insert(option.name, file);
-        }
+        server.set_source(option.name, source_of(own, barman, option.name));
         let value = match resolved {
             Some((value, _)) => value,
             None => match option.default {
@@ -736,10 +572,9 @@ fn build_server(
 
 /// Barman's `get_config_source`: the file that sets the key in the section, else the one
 /// that sets it in `[barman]` (even for keys servers do not inherit), else none (default).
-fn source_of(merged: &Merged, section: &str, key: &str) -> Option<String> {
-    merged
-        .get(section, key)
-        .or_else(|| merged.get("barman", key))
+fn source_of(own: Section<'_>, barman: Section<'_>, key: &str) -> Option<std::sync::Arc<str>> {
+    own.get(key)
+        .or_else(|| barman.get(key))
         .map(|entry| entry.file.clone())
 }
 
@@ -848,19 +683,20 @@ fn build_model(
     }
     let mut values = BTreeMap::new();
     let mut sources = BTreeMap::new();
+    let (own, barman) = (merged.section(name), merged.section("barman"));
     for option in SERVER_OPTIONS.iter().filter(|o| o.model) {
-        let value = match resolve_in(merged, name, option, warnings)? {
+        let value = match resolve_in(own, option, warnings)? {
             Some((value, _)) => value,
             None => OptionValue::None,
         };
-        if let Some(file) = source_of(merged, name, option.name) {
-            sources.insert(option.name, file);
+        if let Some(file) = source_of(own, barman, option.name) {
+            sources.insert(option.name, file.to_string());
         }
         values.insert(option.name, value);
     }
     values.insert("model", OptionValue::Bool(true));
     if let Some(entry) = merged.get(name, "model") {
-        sources.insert("model", entry.file.clone());
+        sources.insert("model", entry.file.to_string());
     }
     if matches!(values.get("cluster"), None | Some(OptionValue::None)) {
         return Err(ConfigError(format!(
@@ -954,128 +790,7 @@ fn apply_active_model(
             server.set(option.name, value.clone());
         }
     }
-    server.active_model = Some(model_name.to_string());
-}
-
-/// The configuration effects of Barman's `Server.__init__` and backup executors for active
-/// servers: missing connection settings disable the server, the backup strategy default is
-/// applied, and `archiver` is forced on when no archiver is enabled.
-fn server_init_rules(server: &mut ServerConfig) {
-    let mut warnings = std::mem::take(&mut server.warnings);
-    if !server.active() {
-        server.warnings = warnings;
-        return;
-    }
-    let name = server.name().to_string();
-    let passive = server.passive_node();
-    let method = server.backup_method().to_string();
-    if !passive {
-        if server.conninfo().is_none() {
-            server.disable(format!(
-                "PostgreSQL connection: Missing 'conninfo' parameter for server '{name}'"
-            ));
-        }
-        if (method == "postgres" || server.streaming_archiver())
-            && server.streaming_conninfo().is_none()
-        {
-            server.disable(format!(
-                "Streaming connection: Missing 'streaming_conninfo' parameter for server '{name}'"
-            ));
-        }
-        backup_executor_rules(server, &method, &mut warnings);
-        if !server.archiver() && server.streaming_archiver() && server.slot_name().is_none() {
-            server.disable(
-                "Streaming-only archiver requires 'streaming_conninfo' and 'slot_name' options to be properly configured"
-                    .into(),
-            );
-        }
-        if !server.archiver() && !server.streaming_archiver() {
-            warnings.push(format!(
-                "No archiver enabled for server '{name}'. Please turn on 'archiver', 'streaming_archiver' or both"
-            ));
-            warnings.push("Forcing 'archiver = on'".into());
-            server.set("archiver", OptionValue::Bool(true));
-        }
-    }
-    server.warnings = warnings;
-}
-
-fn backup_options(server: &ServerConfig) -> Vec<String> {
-    match server.get("backup_options") {
-        Some(OptionValue::Csv(_, items)) => items.clone(),
-        _ => Vec::new(),
-    }
-}
-
-fn set_backup_options(server: &mut ServerConfig, mut items: Vec<String>) {
-    items.sort();
-    items.dedup();
-    server.set("backup_options", OptionValue::Csv("BackupOptions", items));
-}
-
-fn backup_executor_rules(server: &mut ServerConfig, method: &str, warnings: &mut Vec<String>) {
-    let name = server.name().to_string();
-    let mut opts = backup_options(server);
-    match method {
-        "postgres" => {
-            if opts.iter().any(|o| o == "exclusive_backup") {
-                opts.retain(|o| o != "exclusive_backup");
-                warnings.push(
-                    "'exclusive_backup' is not a valid backup_option using postgres backup_method. Overriding with 'concurrent_backup'."
-                        .into(),
-                );
-            }
-            opts.push("concurrent_backup".into());
-            set_backup_options(server, opts);
-            if server.str("tablespace_bandwidth_limit").is_some() {
-                server.disable(
-                    "tablespace_bandwidth_limit option is not supported by postgres backup_method"
-                        .into(),
-                );
-            }
-            if matches!(server.str("reuse_backup"), Some("copy" | "link")) {
-                server.disable(
-                    "reuse_backup option is not supported by postgres backup_method".into(),
-                );
-            }
-            if server.bool("network_compression") {
-                server.disable(
-                    "network_compression option is not supported by postgres backup_method".into(),
-                );
-            }
-        }
-        "rsync" | "local-rsync" => {
-            let local = method == "local-rsync";
-            if !local && server.ssh_command().is_none() {
-                server.disable(format!(
-                    "Missing or invalid ssh_command in barman configuration for server {name}"
-                ));
-                return;
-            }
-            if local && server.ssh_command().is_some() {
-                server.disable(format!(
-                    "Local copy requires ssh_command in barman configuration to be empty for server {name}"
-                ));
-                return;
-            }
-            if !opts
-                .iter()
-                .any(|o| o == "concurrent_backup" || o == "exclusive_backup")
-            {
-                opts.push("concurrent_backup".into());
-                set_backup_options(server, opts);
-                warnings.push(format!(
-                    "No backup strategy set for server '{name}' (using default 'concurrent_backup')."
-                ));
-            }
-            if server.str("backup_compression").is_some() {
-                server.disable(
-                    "backup_compression option is not supported by rsync backup_method".into(),
-                );
-            }
-        }
-        _ => {}
-    }
+    server.set_active_model(model_name);
 }
 
 #[cfg(test)]
