@@ -407,7 +407,8 @@ pub fn put_wal(
         Ok((received, bad_lines)) => {
             for line in bad_lines {
                 out.warning(&format!(
-                    "Bad checksum line '{line}' found in put-wal for server '{}'{suffix}",
+                    "Bad checksum line '{}' found in put-wal for server '{}'{suffix}",
+                    crate::core::escape::text(&line),
                     server.name()
                 ));
             }

@@ -23,6 +23,7 @@ mod demo;
 mod diagnose;
 mod get_wal;
 mod hardening;
+mod hardening_putwal;
 mod harness_selftest;
 mod locks;
 mod ops_cron;

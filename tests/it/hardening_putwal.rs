@@ -1,0 +1,157 @@
+//! Hardening of `put-wal` and `barman-wal-archive` (issue #14): hostile or broken tar
+//! streams never panic, never leave a temporary file in `incoming/`, and are refused with
+//! one printable line; received WAL files get Barman's fixed mode, not the member's. Where
+//! Python Barman 3.20 does otherwise, the test says so.
+
+use crate::harness::{BarmanHome, Run};
+use crate::put_wal::{error_lines, home, incoming, ours, WAL};
+use sha2::{Digest, Sha256};
+
+/// One tar header block for a regular file `name` (raw bytes) of `size`; `tweak` may change
+/// any field before the checksum is set.
+fn header(name: &[u8], size: u64, tweak: impl FnOnce(&mut tar::Header)) -> tar::Header {
+    let mut h = tar::Header::new_gnu();
+    h.as_old_mut().name[..name.len()].copy_from_slice(name);
+    h.set_size(size);
+    h.set_mode(0o600);
+    h.set_mtime(1_700_000_000);
+    h.set_entry_type(tar::EntryType::Regular);
+    tweak(&mut h);
+    h.set_cksum();
+    h
+}
+
+/// A PAX extended header carrying `records` (`key=value`), for the member that follows.
+fn pax(builder: &mut tar::Builder<Vec<u8>>, records: &[(&str, &str)]) {
+    let mut data = Vec::new();
+    for (key, value) in records {
+        let body = format!(" {key}={value}\n");
+        // The length counts itself: try the digit count until it is stable.
+        let mut len = body.len() + 1;
+        while format!("{len}{body}").len() != len {
+            len += 1;
+        }
+        data.extend(format!("{len}{body}").into_bytes());
+    }
+    let h = header(b"PaxHeaders/x", data.len() as u64, |h| {
+        h.set_entry_type(tar::EntryType::XHeader)
+    });
+    builder.append(&h, data.as_slice()).unwrap();
+}
+
+/// A stream as a client (or someone posing as one) could send it: `WAL` holding `data`,
+/// its header changed by `tweak`, optionally preceded by PAX records, then `sums` as the
+/// `SHA256SUMS` member (the right one when `None`).
+fn crafted(
+    data: &[u8],
+    tweak: impl FnOnce(&mut tar::Header),
+    pax_records: &[(&str, &str)],
+    sums: Option<&[u8]>,
+) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    if !pax_records.is_empty() {
+        pax(&mut builder, pax_records);
+    }
+    let h = header(WAL.as_bytes(), data.len() as u64, tweak);
+    builder.append(&h, data).unwrap();
+    let right = format!("{} *{WAL}\n", sha256_hex(data)).into_bytes();
+    let sums = sums.unwrap_or(&right);
+    let h = header(b"SHA256SUMS", sums.len() as u64, |_| {});
+    builder.append(&h, sums).unwrap();
+    builder.into_inner().unwrap()
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    barman::core::checksums::hex(&Sha256::digest(data))
+}
+
+/// `put_wal::home` with a `log_file`, so only the console messages reach stderr.
+fn logged_home() -> BarmanHome {
+    let home = BarmanHome::new();
+    home.write_config(
+        &format!("log_file = {}", home.dir().join("barman.log").display()),
+        &[("pg", "conninfo = host=127.0.0.1 port=1\nssh_command = ssh x\narchiver = on\nbackup_options = concurrent_backup")],
+    );
+    home
+}
+
+/// The run failed cleanly: exit 1, one printable `ERROR:` line naming the server, no
+/// panic, nothing at all (no hidden temporary file) in `incoming/`.
+fn assert_refused(home: &BarmanHome, run: &Run) {
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    let errors = error_lines(&run.stderr);
+    assert_eq!(errors.len(), 1, "{}", run.stderr);
+    assert!(
+        errors[0].ends_with(" in put-wal for server 'pg'"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .chars()
+            .all(|c| c == '\n' || (' '..='~').contains(&c)),
+        "not printable: {:?}",
+        run.stderr
+    );
+    assert!(incoming(home).is_empty(), "left {:?}", incoming(home));
+}
+
+/// Deterministic noise (xorshift), so a failure can be replayed.
+fn noise(len: usize, mut seed: u64) -> Vec<u8> {
+    (0..len)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 24) as u8
+        })
+        .collect()
+}
+
+#[test]
+fn hardening_putwal_quotes_hostile_bytes_escaped_on_one_line() {
+    let evil_name = b"\x1b[31mevil\nERROR: fake\r\xff";
+    let with_evil_name = {
+        let mut builder = tar::Builder::new(Vec::new());
+        let h = header(evil_name, 1, |_| {});
+        builder.append(&h, &b"x"[..]).unwrap();
+        builder.into_inner().unwrap()
+    };
+    let evil_sums = crafted(b"wal", |_| {}, &[], Some(b"\x1b]0;title\x07 *\x1b[2J\n"));
+    let evil_digest = crafted(
+        b"wal",
+        |_| {},
+        &[],
+        Some(b"\x1b[2J\x7f *000000010000000000000042\n"),
+    );
+    let mut cases = vec![
+        (with_evil_name, Some("ERROR: Unsupported filename '\\x1b[31mevil\\x0aERROR: fake\\x0d\\xff' in put-wal for server 'pg'")),
+        (evil_sums, Some("ERROR: Checksum without corresponding file '\\x1b[2J' in put-wal for server 'pg'")),
+        (evil_digest, None),
+    ];
+    for seed in 1..=8 {
+        cases.push((noise(4096, seed), None));
+    }
+    for (input, expected) in cases {
+        let home = home();
+        let run = ours(&home, &input);
+        assert_refused(&home, &run);
+        if let Some(expected) = expected {
+            assert_eq!(error_lines(&run.stderr), [expected]);
+        }
+    }
+}
+
+#[test]
+fn hardening_putwal_bad_checksum_lines_are_warned_escaped() {
+    let line = format!("{} *{WAL}\n\x1b[31mjunk\x07\n", sha256_hex(b"wal"));
+    let input = crafted(b"wal", |_| {}, &[], Some(line.as_bytes()));
+    let home = logged_home();
+    let run = ours(&home, &input).ok();
+    assert_eq!(
+        run.stderr,
+        "WARNING: Bad checksum line '\\x1b[31mjunk\\x07' found in put-wal for server 'pg'\n"
+    );
+    assert_eq!(incoming(&home), vec![WAL]);
+}
