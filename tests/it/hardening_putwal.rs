@@ -3,9 +3,13 @@
 //! one printable line; received WAL files get Barman's fixed mode, not the member's. Where
 //! Python Barman 3.20 does otherwise, the test says so.
 
+use crate::harness::python_barman;
 use crate::harness::{BarmanHome, Run};
-use crate::put_wal::{error_lines, home, incoming, ours, WAL};
+use crate::put_wal::{error_lines, feed, home, incoming, ours, theirs, WAL};
 use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::os::unix::fs::MetadataExt;
+use std::process::Stdio;
 
 /// One tar header block for a regular file `name` (raw bytes) of `size`; `tweak` may change
 /// any field before the checksum is set.
@@ -65,6 +69,15 @@ fn sha256_hex(data: &[u8]) -> String {
     barman::core::checksums::hex(&Sha256::digest(data))
 }
 
+/// A GNU base-256 `mtime` field holding `value`.
+fn base256(value: i128) -> [u8; 12] {
+    let mut field = [0u8; 12];
+    let bytes = value.to_be_bytes();
+    field[1..].copy_from_slice(&bytes[16 - 11..]);
+    field[0] = if value < 0 { 0xff } else { 0x80 };
+    field
+}
+
 /// `put_wal::home` with a `log_file`, so only the console messages reach stderr.
 fn logged_home() -> BarmanHome {
     let home = BarmanHome::new();
@@ -73,6 +86,12 @@ fn logged_home() -> BarmanHome {
         &[("pg", "conninfo = host=127.0.0.1 port=1\nssh_command = ssh x\narchiver = on\nbackup_options = concurrent_backup")],
     );
     home
+}
+
+fn stored_mtime(home: &BarmanHome) -> i64 {
+    std::fs::metadata(home.home().join("pg/incoming").join(WAL))
+        .unwrap()
+        .mtime()
 }
 
 /// The run failed cleanly: exit 1, one printable `ERROR:` line naming the server, no
@@ -95,6 +114,71 @@ fn assert_refused(home: &BarmanHome, run: &Run) {
         run.stderr
     );
     assert!(incoming(home).is_empty(), "left {:?}", incoming(home));
+}
+
+#[test]
+fn hardening_putwal_member_mtime_minus_one_is_accepted_as_barman_does() {
+    let gnu = crafted(b"wal", |h| h.as_old_mut().mtime = base256(-1), &[], None);
+    let pax_minus_one = crafted(b"wal", |_| {}, &[("mtime", "-1")], None);
+    for input in [gnu, pax_minus_one] {
+        let (a, b) = (home(), home());
+        let run = ours(&a, &input);
+        assert_eq!((run.code, run.stderr.as_str()), (0, ""));
+        assert_eq!(incoming(&a), vec![WAL]);
+        assert_eq!(stored_mtime(&a), -1);
+        if python_barman::available() {
+            theirs(&b, &input).unwrap().ok();
+            assert_eq!(stored_mtime(&b), -1);
+        }
+    }
+}
+
+#[test]
+fn hardening_putwal_member_mtime_beyond_time_t_is_refused_in_one_line() {
+    let limit = 1i128 << 63;
+    let cases = [
+        (
+            crafted(b"wal", |h| h.as_old_mut().mtime = base256(limit), &[], None),
+            "9223372036854775808",
+        ),
+        (
+            crafted(
+                b"wal",
+                |h| h.as_old_mut().mtime = base256(-limit - 1),
+                &[],
+                None,
+            ),
+            "-9223372036854775809",
+        ),
+        (
+            crafted(b"wal", |_| {}, &[("mtime", "9223372036854775808")], None),
+            "9223372036854775808",
+        ),
+        // Python reads PAX times as floats: 2^63-1 rounds to 2^63, refused too.
+        (
+            crafted(b"wal", |_| {}, &[("mtime", "9223372036854775807")], None),
+            "9223372036854775807",
+        ),
+    ];
+    for (input, shown) in cases {
+        let (a, b) = (home(), home());
+        let run = ours(&a, &input);
+        assert_refused(&a, &run);
+        assert_eq!(
+            error_lines(&run.stderr),
+            [format!(
+                "ERROR: Timestamp {shown} out of range for file '{WAL}' in put-wal for server 'pg'"
+            )]
+        );
+        // Python refuses these too, but with an uncaught OverflowError ("EXCEPTION:
+        // timestamp out of range for platform time_t" plus a second line) and leaves its
+        // `.PID-<wal>` temporary file in incoming/.
+        if python_barman::available() {
+            let python = theirs(&b, &input).unwrap();
+            assert_eq!(python.code, 1);
+            assert!(python.stderr.contains("out of range"), "{}", python.stderr);
+        }
+    }
 }
 
 /// Deterministic noise (xorshift), so a failure can be replayed.
@@ -153,5 +237,54 @@ fn hardening_putwal_bad_checksum_lines_are_warned_escaped() {
         run.stderr,
         "WARNING: Bad checksum line '\\x1b[31mjunk\\x07' found in put-wal for server 'pg'\n"
     );
+    assert_eq!(incoming(&home), vec![WAL]);
+}
+
+#[test]
+fn hardening_putwal_truncated_or_interrupted_stream_leaves_nothing() {
+    let data = noise(1 << 20, 42);
+    let whole = crafted(&data, |_| {}, &[], None);
+    // Cut inside the data, inside the first header, inside the sums member (the stream
+    // ends with the sums member's data block and two zero blocks).
+    for cut in [300_000, 100, whole.len() - 1536 + 50] {
+        let home = home();
+        let run = ours(&home, &whole[..cut]);
+        assert_refused(&home, &run);
+    }
+    let home = home();
+    let run = ours(&home, &whole[..300_000]);
+    assert_eq!(
+        error_lines(&run.stderr),
+        [format!(
+            "ERROR: Unexpected end of data for file '{WAL}' in put-wal for server 'pg'"
+        )]
+    );
+    // A client that stops writing mid-file and goes away while put-wal waits for more.
+    let home = crate::put_wal::home();
+    let mut child = home
+        .barman()
+        .args(["put-wal", "pg"])
+        .env_remove("BARMAN_CONFIG_FILE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&whole[..200_000]).unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let run = Run {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: out.status.code().unwrap_or(-1),
+    };
+    assert_refused(&home, &run);
+    // The whole stream still goes through.
+    let mut cmd = home.barman();
+    cmd.args(["put-wal", "pg"]);
+    assert_eq!(feed(cmd, &whole).code, 0);
     assert_eq!(incoming(&home), vec![WAL]);
 }

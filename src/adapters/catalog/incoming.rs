@@ -6,6 +6,7 @@
 use crate::adapters::durable;
 use crate::core::checksums::{self, Algorithm};
 use crate::core::escape::text as esc;
+use crate::core::tar_time::{self, MemberTime, TarTimeError};
 use crate::core::wal_name::is_any_xlog_file;
 use md5::Md5;
 use sha2::{Digest, Sha256};
@@ -13,7 +14,7 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Why a stream was refused; the text is Barman's, without the server suffix. Every value
 /// taken from the stream is quoted escaped (`core::escape`), so each message is one
@@ -31,6 +32,17 @@ pub enum PutWalError {
     /// A name that is a path, or not a WAL file name.
     #[error("Unsupported filename '{}'", esc(.0))]
     FileName(String),
+    /// A modification time no file can have (Python: an uncaught `OverflowError`).
+    #[error("{source} for file '{}'", esc(name))]
+    Timestamp {
+        /// Member name.
+        name: String,
+        /// What is wrong with it.
+        source: TarTimeError,
+    },
+    /// The stream ended inside a member (Python: "unexpected end of data").
+    #[error("Unexpected end of data for file '{}'", esc(.0))]
+    Truncated(String),
     /// A checksum for a file the stream did not carry.
     #[error("Checksum without corresponding file '{}'", esc(.0))]
     ChecksumWithoutFile(String),
@@ -132,9 +144,12 @@ fn unpack(
         let name = member_name(&entry)?;
         if let Some(algorithm) = Algorithm::of_member(&name) {
             let mut text = String::new();
-            entry
+            let read = entry
                 .read_to_string(&mut text)
                 .map_err(PutWalError::Stream)?;
+            if read as u64 != entry.size() {
+                return Err(PutWalError::Truncated(name));
+            }
             sums = Some((algorithm, checksums::parse(&text)));
             continue;
         }
@@ -142,6 +157,7 @@ fn unpack(
         if !is_any_xlog_file(&name) {
             return Err(PutWalError::FileName(name));
         }
+        let time = member_time(&mut entry, &name)?;
         let tmp = incoming.join(format!(".{}-{name}", std::process::id()));
         let file = File::create(&tmp).map_err(io_err(&tmp))?;
         extracted.insert(
@@ -151,7 +167,7 @@ fn unpack(
                 sha256: String::new(),
             },
         );
-        let sha256 = extract(&mut entry, file, &tmp)?;
+        let sha256 = extract(&mut entry, file, &tmp, &name, time)?;
         if let Some(done) = extracted.get_mut(&name) {
             done.sha256 = sha256;
         }
@@ -178,6 +194,41 @@ fn member_name<R: Read>(entry: &tar::Entry<'_, R>) -> Result<String, PutWalError
     Ok(name)
 }
 
+/// The member's modification time: its PAX `mtime` record if any (the last one, as
+/// `tarfile` keeps), else the header field; refused when no file can have it.
+fn member_time<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+    name: &str,
+) -> Result<SystemTime, PutWalError> {
+    let refused = |source| PutWalError::Timestamp {
+        name: name.to_string(),
+        source,
+    };
+    let mut pax_mtime = None;
+    if let Some(records) = entry.pax_extensions().map_err(PutWalError::Stream)? {
+        for record in records {
+            let record = record.map_err(PutWalError::Stream)?;
+            if record.key_bytes() == b"mtime" {
+                pax_mtime = Some(String::from_utf8_lossy(record.value_bytes()).into_owned());
+            }
+        }
+    }
+    let time = match pax_mtime {
+        Some(value) => tar_time::from_pax(&value),
+        None => tar_time::from_header(&entry.header().as_old().mtime),
+    }
+    .map_err(refused)?;
+    system_time(time).ok_or_else(|| refused(TarTimeError::OutOfRange(time.secs.to_string())))
+}
+
+fn system_time(time: MemberTime) -> Option<SystemTime> {
+    let whole = match u64::try_from(time.secs) {
+        Ok(secs) => UNIX_EPOCH.checked_add(Duration::from_secs(secs)),
+        Err(_) => UNIX_EPOCH.checked_sub(Duration::from_secs(time.secs.unsigned_abs())),
+    };
+    whole?.checked_add(Duration::from_nanos(u64::from(time.nanos)))
+}
+
 /// Copy the member's data into `file`, hashing it with SHA-256 as it goes (the clients'
 /// default; MD5 only if an MD5SUMS member asks for it, by re-reading the file), then give
 /// it the member's time and sync it. Returns the digest.
@@ -185,9 +236,12 @@ fn extract<R: Read>(
     entry: &mut tar::Entry<'_, R>,
     mut file: File,
     tmp: &Path,
+    name: &str,
+    time: SystemTime,
 ) -> Result<String, PutWalError> {
     let mut sha = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
+    let mut written: u64 = 0;
     loop {
         let n = entry.read(&mut buf).map_err(PutWalError::Stream)?;
         if n == 0 {
@@ -195,6 +249,10 @@ fn extract<R: Read>(
         }
         sha.update(&buf[..n]);
         file.write_all(&buf[..n]).map_err(io_err(tmp))?;
+        written += n as u64;
+    }
+    if written != entry.size() {
+        return Err(PutWalError::Truncated(name.to_string()));
     }
     let mode = entry.header().mode().unwrap_or(0o600);
     {
@@ -202,8 +260,6 @@ fn extract<R: Read>(
         file.set_permissions(std::fs::Permissions::from_mode(mode & 0o7777))
             .map_err(io_err(tmp))?;
     }
-    let mtime = entry.header().mtime().unwrap_or(0);
-    let time = UNIX_EPOCH + Duration::from_secs(mtime);
     let times = std::fs::FileTimes::new()
         .set_modified(time)
         .set_accessed(time);
