@@ -181,6 +181,37 @@ fn hardening_putwal_member_mtime_beyond_time_t_is_refused_in_one_line() {
     }
 }
 
+/// The umask of this process (children inherit it).
+fn umask() -> u32 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("Umask:")).unwrap();
+    u32::from_str_radix(line.split_whitespace().nth(1).unwrap(), 8).unwrap()
+}
+
+#[test]
+fn hardening_putwal_ignores_the_members_mode_bits() {
+    for mode in [0o6777, 0o0000] {
+        let input = crafted(b"wal", |h| h.set_mode(mode), &[], None);
+        let (a, b) = (home(), home());
+        ours(&a, &input).ok();
+        let stored = |home: &BarmanHome| {
+            std::fs::metadata(home.home().join("pg/incoming").join(WAL))
+                .unwrap()
+                .mode()
+                & 0o7777
+        };
+        // Barman writes with open(path, "wb"): 0666 less the umask.
+        assert_eq!(stored(&a), 0o666 & !umask(), "member mode {mode:o}");
+        if python_barman::available() {
+            theirs(&b, &input).unwrap().ok();
+            assert_eq!(stored(&a), stored(&b), "member mode {mode:o}");
+        }
+        // And archive-wal can take it (a 0000 file would be unreadable to a non-root user).
+        let run = a.run(&["archive-wal", "pg"]).ok();
+        assert!(run.stdout.contains(WAL), "{}", run.stdout);
+    }
+}
+
 /// Deterministic noise (xorshift), so a failure can be replayed.
 fn noise(len: usize, mut seed: u64) -> Vec<u8> {
     (0..len)

@@ -159,6 +159,8 @@ fn unpack(
         }
         let time = member_time(&mut entry, &name)?;
         let tmp = incoming.join(format!(".{}-{name}", std::process::id()));
+        // Created as Barman's `open(path, "wb")` creates it: 0666 less the umask, whatever
+        // mode the member claims (a setuid or unreadable WAL is no use to anyone).
         let file = File::create(&tmp).map_err(io_err(&tmp))?;
         extracted.insert(
             name.clone(),
@@ -253,12 +255,6 @@ fn extract<R: Read>(
     }
     if written != entry.size() {
         return Err(PutWalError::Truncated(name.to_string()));
-    }
-    let mode = entry.header().mode().unwrap_or(0o600);
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(mode & 0o7777))
-            .map_err(io_err(tmp))?;
     }
     let times = std::fs::FileTimes::new()
         .set_modified(time)
