@@ -427,6 +427,13 @@ pub fn put_wal(
                 }
             }
         }
+        // Barman lets tarfile's ReadError end the command (no server name, exit 1).
+        Err(incoming::PutWalError::Empty) => {
+            out.exception(&format!(
+                "{}\nSee log file for more details.",
+                incoming::PutWalError::Empty
+            ));
+        }
         Err(e) => out.error(&format!(
             "{e} in put-wal for server '{}'{suffix}",
             server.name()

@@ -181,6 +181,28 @@ fn hardening_putwal_member_mtime_beyond_time_t_is_refused_in_one_line() {
     }
 }
 
+#[test]
+fn hardening_putwal_empty_stdin_is_barmans_empty_file_exception() {
+    let (a, b) = (logged_home(), logged_home());
+    let run = ours(&a, b"");
+    assert_eq!(
+        (run.code, run.stdout.as_str(), run.stderr.as_str()),
+        (
+            1,
+            "",
+            "EXCEPTION: empty file\nSee log file for more details.\n"
+        )
+    );
+    assert!(incoming(&a).is_empty());
+    if python_barman::available() {
+        let python = theirs(&b, b"").unwrap();
+        assert_eq!(
+            (python.code, python.stdout.as_str(), python.stderr.as_str()),
+            (run.code, run.stdout.as_str(), run.stderr.as_str())
+        );
+    }
+}
+
 /// The umask of this process (children inherit it).
 fn umask() -> u32 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();

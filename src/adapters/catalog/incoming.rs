@@ -21,6 +21,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// printable line; Python Barman quotes them raw.
 #[derive(Debug, thiserror::Error)]
 pub enum PutWalError {
+    /// Nothing at all on standard input: `tarfile`'s `ReadError`, which Barman does not
+    /// catch (`EXCEPTION: empty file`).
+    #[error("empty file")]
+    Empty,
     /// A member that is not a regular file.
     #[error("Unsupported file type '{}' for file '{}'", esc(kind), esc(name))]
     FileType {
@@ -107,6 +111,20 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> PutWalError {
     move |source| PutWalError::Io { path, source }
 }
 
+/// A reader that counts what it hands out: an empty stream is told from an empty archive.
+struct Counted<R> {
+    inner: R,
+    read: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
 /// Receive a put-wal tar stream into `incoming`. Also returns the checksum lines Barman
 /// warns about. Whatever happens, no temporary file is left behind.
 pub fn receive(
@@ -137,8 +155,12 @@ fn unpack(
     incoming: &Path,
     extracted: &mut BTreeMap<String, Extracted>,
 ) -> Result<Announced, PutWalError> {
+    let mut counted = Counted {
+        inner: stream,
+        read: 0,
+    };
     let mut sums: Option<Announced> = None;
-    let mut archive = tar::Archive::new(stream);
+    let mut archive = tar::Archive::new(&mut counted);
     for entry in archive.entries().map_err(PutWalError::Stream)? {
         let mut entry = entry.map_err(PutWalError::Stream)?;
         let name = member_name(&entry)?;
@@ -173,6 +195,9 @@ fn unpack(
         if let Some(done) = extracted.get_mut(&name) {
             done.sha256 = sha256;
         }
+    }
+    if counted.read == 0 {
+        return Err(PutWalError::Empty);
     }
     Ok(sums.unwrap_or((Algorithm::Sha256, checksums::Sums::default())))
 }
