@@ -3,13 +3,17 @@
 //! one printable line; received WAL files get Barman's fixed mode, not the member's. Where
 //! Python Barman 3.20 does otherwise, the test says so.
 
+use crate::harness::barman_home::current_user;
 use crate::harness::python_barman;
-use crate::harness::{BarmanHome, Run};
+use crate::harness::sshd::ssh_available;
+use crate::harness::{BarmanHome, Run, Sshd};
 use crate::put_wal::{error_lines, feed, home, incoming, ours, theirs, WAL};
+use crate::require;
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
-use std::process::Stdio;
+use std::path::Path;
+use std::process::{Command, Stdio};
 
 /// One tar header block for a regular file `name` (raw bytes) of `size`; `tweak` may change
 /// any field before the checksum is set.
@@ -340,4 +344,81 @@ fn hardening_putwal_truncated_or_interrupted_stream_leaves_nothing() {
     cmd.args(["put-wal", "pg"]);
     assert_eq!(feed(cmd, &whole).code, 0);
     assert_eq!(incoming(&home), vec![WAL]);
+}
+
+/// Our `barman-wal-archive` sending `wal` to `home`'s server `pg` through `sshd`.
+fn wal_archive(sshd: &Sshd, home: &BarmanHome, extra: &[&str], wal: &Path) -> Run {
+    let user = current_user();
+    let path = format!(
+        "{}:{}",
+        sshd.client_path_dir(&user).display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    Run::of(
+        Command::new(env!("CARGO_BIN_EXE_barman-wal-archive"))
+            .env("PATH", path)
+            .args([
+                "--no-ssh-reuse",
+                "-U",
+                &user,
+                "--port",
+                &sshd.port().to_string(),
+                "-c",
+            ])
+            .arg(home.config_path())
+            .args(extra)
+            .args(["127.0.0.1", "pg"])
+            .arg(wal),
+    )
+}
+
+#[test]
+fn hardening_wal_archive_sends_a_symlinked_wal_as_a_link_and_fails_as_barman() {
+    require!("sshd, ssh and rsync", ssh_available());
+    let sshd = Sshd::start(&current_user());
+    let home = home();
+    let work = tempfile::tempdir().unwrap();
+    let secret = work.path().join("secret");
+    std::fs::write(&secret, b"top secret").unwrap();
+    let pg_wal = work.path().join("pg_wal");
+    std::fs::create_dir(&pg_wal).unwrap();
+    std::os::unix::fs::symlink(&secret, pg_wal.join(WAL)).unwrap();
+    // Barman (3.20, uncompressed) sends the link as a link member, put-wal refuses it and
+    // the client exits 1; compressed, Barman reads through the link: we refuse then too.
+    for extra in [&[][..], &["--gzip"][..]] {
+        let run = wal_archive(&sshd, &home, extra, &pg_wal.join(WAL));
+        assert_eq!(run.code, 1, "{extra:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(&format!(
+                "ERROR: Unsupported file type '2' for file '{WAL}' in put-wal for server 'pg'"
+            )),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr
+                .ends_with("ERROR: Remote 'barman put-wal' command has failed!\n"),
+            "{}",
+            run.stderr
+        );
+        assert!(incoming(&home).is_empty(), "{:?}", incoming(&home));
+    }
+    // A symlinked pg_wal folder (a common layout) is fine: only the last component counts.
+    let real = work.path().join("real_wal");
+    std::fs::create_dir(&real).unwrap();
+    std::fs::write(real.join(WAL), b"wal data").unwrap();
+    std::os::unix::fs::symlink(&real, work.path().join("linked_wal")).unwrap();
+    wal_archive(&sshd, &home, &[], &work.path().join("linked_wal").join(WAL)).ok();
+    assert_eq!(incoming(&home), vec![WAL]);
+    // A folder, or a link to one: Barman's own check (os.path.isdir), exit 2.
+    for dir in [pg_wal, work.path().join("linked_wal")] {
+        let run = wal_archive(&sshd, &home, &[], &dir);
+        assert_eq!(
+            (run.code, run.stderr),
+            (
+                2,
+                format!("ERROR: WAL_PATH cannot be a directory: {}\n", dir.display())
+            )
+        );
+    }
 }
