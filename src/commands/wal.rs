@@ -250,7 +250,9 @@ fn run_batch(
             "Some unknown objects have been found while processing xlog segments for {name}. Objects moved to errors directory:"
         ));
         for junk in &batch.errors {
-            out.info_unlogged(&format!("\t{junk}"));
+            // Escaped: anyone who can write to incoming/ chooses this name (Barman prints
+            // it raw, control characters and newlines included).
+            out.info_unlogged(&format!("\t{}", crate::core::escape::text(junk)));
             wal_archive::move_to_errors(&errors_dir, &dir.join(junk), "unknown", &stamp)
                 .map_err(catalog)?;
         }

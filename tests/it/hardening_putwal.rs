@@ -422,3 +422,20 @@ fn hardening_wal_archive_sends_a_symlinked_wal_as_a_link_and_fails_as_barman() {
         );
     }
 }
+
+#[test]
+fn hardening_archive_wal_names_unknown_files_escaped_on_one_line() {
+    let home = home();
+    let incoming_dir = home.home().join("pg/incoming");
+    std::fs::create_dir_all(&incoming_dir).unwrap();
+    // A name an rsync archive_command (or anyone who can write there) may leave.
+    std::fs::write(incoming_dir.join("junk\x1b[31mred\nERROR: fake"), b"x").unwrap();
+    let run = home.run(&["archive-wal", "pg"]).ok();
+    assert!(
+        run.stdout
+            .ends_with("Objects moved to errors directory:\n\tjunk\\x1b[31mred\\x0aERROR: fake\n"),
+        "{:?}",
+        run.stdout
+    );
+    assert!(incoming(&home).is_empty(), "{:?}", incoming(&home));
+}
