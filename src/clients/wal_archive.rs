@@ -123,6 +123,16 @@ pub fn run(args: Args) -> ExitCode {
         ));
         return exit_of(out.status.code());
     }
+    // Barman's one check of the path (`os.path.isdir`, so a link to a folder too).
+    if args.wal_path.is_dir() {
+        return fail(
+            &format!(
+                "WAL_PATH cannot be a directory: {}",
+                args.wal_path.display()
+            ),
+            2,
+        );
+    }
     let cache = (args.parallel > 1).then(|| prefetch_cache(&args)).flatten();
     let name = args
         .wal_path
@@ -265,16 +275,29 @@ fn exit_of(code: Option<i32>) -> ExitCode {
 
 /// The tar stream: the WAL file (name unchanged, content compressed when asked, mode,
 /// owner and mtime from the file) then `SHA256SUMS`/`MD5SUMS` (0644, root, epoch).
+///
+/// A WAL path that is itself a symbolic link is sent as what it is, a link member without
+/// content, as Barman's `tarfile.add` sends it: `put-wal` refuses it ("Unsupported file
+/// type") and the client exits 1 with "Remote 'barman put-wal' command has failed!". The
+/// file it points to is never read. (Barman, asked to compress, reads through the link
+/// and archives whatever it points to; we refuse then too.) Only the last component
+/// counts: a symlinked `pg_wal` folder is fine.
 fn build_tar(args: &Args, path: &Path) -> Result<Vec<u8>, String> {
-    let meta =
-        std::fs::metadata(path).map_err(|e| format!("Unable to stat '{}': {e}", path.display()))?;
-    if meta.is_dir() {
-        return Err(format!("'{}' is a directory", path.display()));
-    }
+    let meta = std::fs::symlink_metadata(path)
+        .map_err(|e| format!("Unable to stat '{}': {e}", path.display()))?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .ok_or_else(|| format!("'{}' has no file name", path.display()))?;
+    if meta.file_type().is_symlink() {
+        return link_tar(args, path, &meta, &name);
+    }
+    if meta.is_dir() {
+        return Err(format!(
+            "WAL_PATH cannot be a directory: {}",
+            path.display()
+        ));
+    }
     let raw =
         std::fs::read(path).map_err(|e| format!("Unable to read '{}': {e}", path.display()))?;
     let content = match args.codec() {
@@ -288,28 +311,63 @@ fn build_tar(args: &Args, path: &Path) -> Result<Vec<u8>, String> {
         }
         None => raw,
     };
-    let (sums_name, digest) = if args.md5 {
-        (
-            "MD5SUMS",
-            crate::core::checksums::hex(&Md5::digest(&content)),
-        )
-    } else {
-        (
-            "SHA256SUMS",
-            crate::core::checksums::hex(&Sha256::digest(&content)),
-        )
-    };
-    let mut builder = tar::Builder::new(Vec::with_capacity(content.len() + 4096));
-    let mut header = tar::Header::new_ustar();
+    let mut header = member_header(&meta, tar::EntryType::Regular);
     header.set_size(content.len() as u64);
+    let mut builder = tar::Builder::new(Vec::with_capacity(content.len() + 4096));
+    builder
+        .append_data(&mut header, &name, content.as_slice())
+        .map_err(|e| e.to_string())?;
+    finish_tar(args, builder, &name, &content)
+}
+
+/// The WAL member's header: the file's mode, mtime and owner.
+fn member_header(meta: &std::fs::Metadata, kind: tar::EntryType) -> tar::Header {
+    let mut header = tar::Header::new_ustar();
+    header.set_size(0);
     header.set_mode(meta.mode() & 0o7777);
     header.set_mtime(u64::try_from(meta.mtime()).unwrap_or(0));
     header.set_uid(u64::from(meta.uid()));
     header.set_gid(u64::from(meta.gid()));
-    header.set_entry_type(tar::EntryType::Regular);
+    header.set_entry_type(kind);
+    header
+}
+
+/// The stream for a WAL path that is a symbolic link: a link member (its target as the
+/// link name, as `tarfile` records it), then the sums member.
+fn link_tar(
+    args: &Args,
+    path: &Path,
+    meta: &std::fs::Metadata,
+    name: &str,
+) -> Result<Vec<u8>, String> {
+    let target = std::fs::read_link(path)
+        .map_err(|e| format!("Unable to read link '{}': {e}", path.display()))?;
+    let mut header = member_header(meta, tar::EntryType::Symlink);
+    let mut builder = tar::Builder::new(Vec::new());
     builder
-        .append_data(&mut header, &name, content.as_slice())
+        .append_link(&mut header, name, &target)
         .map_err(|e| e.to_string())?;
+    finish_tar(args, builder, name, &[])
+}
+
+/// Append the sums member for `name` (holding `content`) and close the stream.
+fn finish_tar(
+    args: &Args,
+    mut builder: tar::Builder<Vec<u8>>,
+    name: &str,
+    content: &[u8],
+) -> Result<Vec<u8>, String> {
+    let (sums_name, digest) = if args.md5 {
+        (
+            "MD5SUMS",
+            crate::core::checksums::hex(&Md5::digest(content)),
+        )
+    } else {
+        (
+            "SHA256SUMS",
+            crate::core::checksums::hex(&Sha256::digest(content)),
+        )
+    };
     let sums = format!("{digest} *{name}\n");
     let mut header = tar::Header::new_ustar();
     header.set_size(sums.len() as u64);
@@ -411,6 +469,6 @@ mod tests {
         ]);
         assert!(build_tar(&args, &args.wal_path)
             .unwrap_err()
-            .contains("is a directory"));
+            .starts_with("WAL_PATH cannot be a directory: "));
     }
 }

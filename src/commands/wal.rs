@@ -250,7 +250,9 @@ fn run_batch(
             "Some unknown objects have been found while processing xlog segments for {name}. Objects moved to errors directory:"
         ));
         for junk in &batch.errors {
-            out.info_unlogged(&format!("\t{junk}"));
+            // Escaped: anyone who can write to incoming/ chooses this name (Barman prints
+            // it raw, control characters and newlines included).
+            out.info_unlogged(&format!("\t{}", crate::core::escape::text(junk)));
             wal_archive::move_to_errors(&errors_dir, &dir.join(junk), "unknown", &stamp)
                 .map_err(catalog)?;
         }
@@ -407,7 +409,8 @@ pub fn put_wal(
         Ok((received, bad_lines)) => {
             for line in bad_lines {
                 out.warning(&format!(
-                    "Bad checksum line '{line}' found in put-wal for server '{}'{suffix}",
+                    "Bad checksum line '{}' found in put-wal for server '{}'{suffix}",
+                    crate::core::escape::text(&line),
                     server.name()
                 ));
             }
@@ -425,6 +428,13 @@ pub fn put_wal(
                     ));
                 }
             }
+        }
+        // Barman lets tarfile's ReadError end the command (no server name, exit 1).
+        Err(incoming::PutWalError::Empty) => {
+            out.exception(&format!(
+                "{}\nSee log file for more details.",
+                incoming::PutWalError::Empty
+            ));
         }
         Err(e) => out.error(&format!(
             "{e} in put-wal for server '{}'{suffix}",

@@ -24,6 +24,7 @@ mod diagnose;
 mod get_wal;
 mod hardening;
 mod hardening_children;
+mod hardening_putwal;
 mod harness_selftest;
 mod locks;
 mod majors;

@@ -7,9 +7,9 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-const WAL: &str = "000000010000000000000042";
+pub(crate) const WAL: &str = "000000010000000000000042";
 
-fn home() -> BarmanHome {
+pub(crate) fn home() -> BarmanHome {
     let home = BarmanHome::new();
     home.write_config(
         "",
@@ -50,7 +50,7 @@ fn stream(dir: &Path, files: &[(&str, &[u8])], sums: Option<&str>) -> Vec<u8> {
     out.stdout
 }
 
-fn feed(mut cmd: Command, input: &[u8]) -> Run {
+pub(crate) fn feed(mut cmd: Command, input: &[u8]) -> Run {
     let mut child = cmd
         .env_remove("BARMAN_CONFIG_FILE")
         .stdin(Stdio::piped())
@@ -68,13 +68,13 @@ fn feed(mut cmd: Command, input: &[u8]) -> Run {
     }
 }
 
-fn ours(home: &BarmanHome, input: &[u8]) -> Run {
+pub(crate) fn ours(home: &BarmanHome, input: &[u8]) -> Run {
     let mut cmd = home.barman();
     cmd.args(["put-wal", "pg"]);
     feed(cmd, input)
 }
 
-fn theirs(home: &BarmanHome, input: &[u8]) -> Option<Run> {
+pub(crate) fn theirs(home: &BarmanHome, input: &[u8]) -> Option<Run> {
     let mut cmd = python_barman::command()?;
     cmd.arg("-c")
         .arg(home.config_path())
@@ -82,7 +82,7 @@ fn theirs(home: &BarmanHome, input: &[u8]) -> Option<Run> {
     Some(feed(cmd, input))
 }
 
-fn incoming(home: &BarmanHome) -> Vec<String> {
+pub(crate) fn incoming(home: &BarmanHome) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(home.home().join("pg/incoming"))
         .map(|r| {
             r.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -93,7 +93,7 @@ fn incoming(home: &BarmanHome) -> Vec<String> {
     names
 }
 
-fn error_lines(stderr: &str) -> Vec<&str> {
+pub(crate) fn error_lines(stderr: &str) -> Vec<&str> {
     stderr
         .lines()
         .filter(|l| l.starts_with("ERROR: "))

@@ -5,6 +5,8 @@
 
 use crate::adapters::durable;
 use crate::core::checksums::{self, Algorithm};
+use crate::core::escape::text as esc;
+use crate::core::tar_time::{self, MemberTime, TarTimeError};
 use crate::core::wal_name::is_any_xlog_file;
 use md5::Md5;
 use sha2::{Digest, Sha256};
@@ -12,12 +14,19 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// Why a stream was refused; the text is Barman's, without the server suffix.
+/// Why a stream was refused; the text is Barman's, without the server suffix. Every value
+/// taken from the stream is quoted escaped (`core::escape`), so each message is one
+/// printable line; Python Barman quotes them raw.
 #[derive(Debug, thiserror::Error)]
 pub enum PutWalError {
+    /// Nothing at all on standard input: `tarfile`'s `ReadError`, which Barman does not
+    /// catch (`EXCEPTION: empty file`).
+    #[error("empty file")]
+    Empty,
     /// A member that is not a regular file.
-    #[error("Unsupported file type '{kind}' for file '{name}'")]
+    #[error("Unsupported file type '{}' for file '{}'", esc(kind), esc(name))]
     FileType {
         /// tar type letter.
         kind: String,
@@ -25,13 +34,28 @@ pub enum PutWalError {
         name: String,
     },
     /// A name that is a path, or not a WAL file name.
-    #[error("Unsupported filename '{0}'")]
+    #[error("Unsupported filename '{}'", esc(.0))]
     FileName(String),
+    /// A modification time no file can have (Python: an uncaught `OverflowError`).
+    #[error("{source} for file '{}'", esc(name))]
+    Timestamp {
+        /// Member name.
+        name: String,
+        /// What is wrong with it.
+        source: TarTimeError,
+    },
+    /// The stream ended inside a member (Python: "unexpected end of data").
+    #[error("Unexpected end of data for file '{}'", esc(.0))]
+    Truncated(String),
     /// A checksum for a file the stream did not carry.
-    #[error("Checksum without corresponding file '{0}'")]
+    #[error("Checksum without corresponding file '{}'", esc(.0))]
     ChecksumWithoutFile(String),
     /// A digest mismatch.
-    #[error("Bad file checksum '{got}' (should be {want}) for file '{name}'")]
+    #[error(
+        "Bad file checksum '{got}' (should be {}) for file '{}'",
+        esc(want),
+        esc(name)
+    )]
     BadChecksum {
         /// Computed digest.
         got: String,
@@ -41,10 +65,10 @@ pub enum PutWalError {
         name: String,
     },
     /// A file without checksum.
-    #[error("Missing checksum for file '{0}'")]
+    #[error("Missing checksum for file '{}'", esc(.0))]
     MissingChecksum(String),
-    /// The stream is not a valid tar.
-    #[error("invalid tar stream: {0}")]
+    /// The stream is not a valid tar (the tar reader's message may quote header bytes).
+    #[error("invalid tar stream: {}", esc(&.0.to_string()))]
     Stream(std::io::Error),
     /// Writing failed.
     #[error("cannot write '{path}': {source}")]
@@ -77,146 +101,268 @@ pub enum Received {
 struct Extracted {
     tmp: PathBuf,
     sha256: String,
-    md5: String,
+}
+
+/// The parsed sums member (SHA-256 and none when the stream has none).
+type Announced = (Algorithm, checksums::Sums);
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> PutWalError {
+    let path = path.to_path_buf();
+    move |source| PutWalError::Io { path, source }
+}
+
+/// A reader that counts what it hands out: an empty stream is told from an empty archive.
+struct Counted<R> {
+    inner: R,
+    read: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
 }
 
 /// Receive a put-wal tar stream into `incoming`. Also returns the checksum lines Barman
-/// warns about.
+/// warns about. Whatever happens, no temporary file is left behind.
 pub fn receive(
     stream: impl Read,
     incoming: &Path,
     errors_dir: &Path,
     stamp: &str,
 ) -> Result<(Vec<Received>, Vec<String>), PutWalError> {
-    let io_err = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| PutWalError::Io { path, source }
-    };
     durable::create_dir_all_durable(incoming).map_err(io_err(incoming))?;
     let mut extracted: BTreeMap<String, Extracted> = BTreeMap::new();
-    let result = (|| {
-        let mut sums: Option<(Algorithm, checksums::Sums)> = None;
-        let mut archive = tar::Archive::new(stream);
-        for entry in archive.entries().map_err(PutWalError::Stream)? {
-            let mut entry = entry.map_err(PutWalError::Stream)?;
-            let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-            let name = raw.strip_prefix("./").unwrap_or(&raw).to_string();
-            let kind = entry.header().entry_type();
-            if !kind.is_file() {
-                return Err(PutWalError::FileType {
-                    kind: String::from_utf8_lossy(&[kind.as_byte()]).into_owned(),
-                    name,
-                });
-            }
-            if name.contains('/') || name.is_empty() || name == ".." {
-                return Err(PutWalError::FileName(name));
-            }
-            if let Some(algorithm) = Algorithm::of_member(&name) {
-                let mut text = String::new();
-                entry
-                    .read_to_string(&mut text)
-                    .map_err(PutWalError::Stream)?;
-                sums = Some((algorithm, checksums::parse(&text)));
-                continue;
-            }
-            // Stricter than Barman: only WAL-like names may enter incoming/.
-            if !is_any_xlog_file(&name) {
-                return Err(PutWalError::FileName(name));
-            }
-            let tmp = incoming.join(format!(".{}-{name}", std::process::id()));
-            let mut file = File::create(&tmp).map_err(io_err(&tmp))?;
-            extracted.insert(
-                name.clone(),
-                Extracted {
-                    tmp: tmp.clone(),
-                    sha256: String::new(),
-                    md5: String::new(),
-                },
-            );
-            // SHA-256 while streaming (the clients' default); MD5 only if an MD5SUMS member
-            // asks for it, by re-reading the file, so the common path hashes once.
-            let mut sha = Sha256::new();
-            let mut buf = vec![0u8; 1 << 16];
-            loop {
-                let n = entry.read(&mut buf).map_err(PutWalError::Stream)?;
-                if n == 0 {
-                    break;
-                }
-                sha.update(&buf[..n]);
-                file.write_all(&buf[..n]).map_err(io_err(&tmp))?;
-            }
-            let mtime = entry.header().mtime().unwrap_or(0);
-            let mode = entry.header().mode().unwrap_or(0o600);
-            {
-                use std::os::unix::fs::PermissionsExt;
-                file.set_permissions(std::fs::Permissions::from_mode(mode & 0o7777))
-                    .map_err(io_err(&tmp))?;
-            }
-            let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(mtime);
-            file.set_times(
-                std::fs::FileTimes::new()
-                    .set_modified(time)
-                    .set_accessed(time),
-            )
-            .map_err(io_err(&tmp))?;
-            file.sync_all().map_err(io_err(&tmp))?;
-            let done = extracted.get_mut(&name).expect("invariant: inserted above");
-            done.sha256 = crate::core::checksums::hex(&sha.finalize());
-        }
-        let (algorithm, sums) = sums.unwrap_or((Algorithm::Sha256, checksums::Sums::default()));
-        if algorithm == Algorithm::Md5 {
-            for file in extracted.values_mut() {
-                file.md5 = file_digest(&file.tmp, Algorithm::Md5).map_err(io_err(&file.tmp))?;
-            }
-        }
-        let digest = |e: &Extracted| match algorithm {
-            Algorithm::Sha256 => e.sha256.clone(),
-            Algorithm::Md5 => e.md5.clone(),
-        };
-        for (name, want) in &sums.digests {
-            let Some(file) = extracted.get(name) else {
-                return Err(PutWalError::ChecksumWithoutFile(name.clone()));
-            };
-            if &digest(file) != want {
-                return Err(PutWalError::BadChecksum {
-                    got: digest(file),
-                    want: want.clone(),
-                    name: name.clone(),
-                });
-            }
-        }
-        let mut received = Vec::new();
-        for (name, file) in &extracted {
-            if !sums.digests.contains_key(name) {
-                return Err(PutWalError::MissingChecksum(name.clone()));
-            }
-            let path = incoming.join(name);
-            if path.exists() {
-                let existing = file_digest(&path, algorithm).map_err(io_err(&path))?;
-                if existing == digest(file) {
-                    received.push(Received::Identical(name.clone()));
-                    continue;
-                }
-                durable::create_dir_all_durable(errors_dir).map_err(io_err(errors_dir))?;
-                let dst = errors_dir.join(format!("{name}.{stamp}.duplicate"));
-                durable::rename_durable(&file.tmp, &dst).map_err(io_err(&file.tmp))?;
-                received.push(Received::Mismatch {
-                    name: name.clone(),
-                    existing,
-                    incoming: digest(file),
-                });
-                continue;
-            }
-            std::fs::rename(&file.tmp, &path).map_err(io_err(&path))?;
-            received.push(Received::Stored(name.clone()));
-        }
-        durable::fsync_dir(incoming).map_err(io_err(incoming))?;
-        Ok((received, sums.bad_lines))
-    })();
+    let to = Destination {
+        incoming,
+        errors_dir,
+        stamp,
+    };
+    let result = unpack(stream, incoming, &mut extracted)
+        .and_then(|announced| settle(&extracted, announced, &to));
     for file in extracted.values() {
         let _ = std::fs::remove_file(&file.tmp);
     }
     result
+}
+
+/// Read the stream: WAL files into hidden temporary files in `incoming` (recorded in
+/// `extracted` as soon as they exist), the sums member parsed.
+fn unpack(
+    stream: impl Read,
+    incoming: &Path,
+    extracted: &mut BTreeMap<String, Extracted>,
+) -> Result<Announced, PutWalError> {
+    let mut counted = Counted {
+        inner: stream,
+        read: 0,
+    };
+    let mut sums: Option<Announced> = None;
+    let mut archive = tar::Archive::new(&mut counted);
+    for entry in archive.entries().map_err(PutWalError::Stream)? {
+        let mut entry = entry.map_err(PutWalError::Stream)?;
+        let name = member_name(&entry)?;
+        if let Some(algorithm) = Algorithm::of_member(&name) {
+            let mut text = String::new();
+            let read = entry
+                .read_to_string(&mut text)
+                .map_err(PutWalError::Stream)?;
+            if read as u64 != entry.size() {
+                return Err(PutWalError::Truncated(name));
+            }
+            sums = Some((algorithm, checksums::parse(&text)));
+            continue;
+        }
+        // Stricter than Barman: only WAL-like names may enter incoming/.
+        if !is_any_xlog_file(&name) {
+            return Err(PutWalError::FileName(name));
+        }
+        let time = member_time(&mut entry, &name)?;
+        let tmp = incoming.join(format!(".{}-{name}", std::process::id()));
+        // Created as Barman's `open(path, "wb")` creates it: 0666 less the umask, whatever
+        // mode the member claims (a setuid or unreadable WAL is no use to anyone).
+        let file = File::create(&tmp).map_err(io_err(&tmp))?;
+        extracted.insert(
+            name.clone(),
+            Extracted {
+                tmp: tmp.clone(),
+                sha256: String::new(),
+            },
+        );
+        let sha256 = extract(&mut entry, file, &tmp, &name, time)?;
+        if let Some(done) = extracted.get_mut(&name) {
+            done.sha256 = sha256;
+        }
+    }
+    if counted.read == 0 {
+        return Err(PutWalError::Empty);
+    }
+    Ok(sums.unwrap_or((Algorithm::Sha256, checksums::Sums::default())))
+}
+
+/// The member's name (leading `./` removed), refused unless it is a plain file without a
+/// directory part.
+fn member_name<R: Read>(entry: &tar::Entry<'_, R>) -> Result<String, PutWalError> {
+    let raw = entry.path_bytes();
+    let raw = raw.strip_prefix(b"./").unwrap_or(&raw);
+    let name = crate::core::escape::bytes(raw);
+    let kind = entry.header().entry_type();
+    if !kind.is_file() {
+        return Err(PutWalError::FileType {
+            kind: crate::core::escape::bytes(&[kind.as_byte()]),
+            name,
+        });
+    }
+    if name.contains('/') || name.is_empty() || name == ".." {
+        return Err(PutWalError::FileName(name));
+    }
+    Ok(name)
+}
+
+/// The member's modification time: its PAX `mtime` record if any (the last one, as
+/// `tarfile` keeps), else the header field; refused when no file can have it.
+fn member_time<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+    name: &str,
+) -> Result<SystemTime, PutWalError> {
+    let refused = |source| PutWalError::Timestamp {
+        name: name.to_string(),
+        source,
+    };
+    let mut pax_mtime = None;
+    if let Some(records) = entry.pax_extensions().map_err(PutWalError::Stream)? {
+        for record in records {
+            let record = record.map_err(PutWalError::Stream)?;
+            if record.key_bytes() == b"mtime" {
+                pax_mtime = Some(String::from_utf8_lossy(record.value_bytes()).into_owned());
+            }
+        }
+    }
+    let time = match pax_mtime {
+        Some(value) => tar_time::from_pax(&value),
+        None => tar_time::from_header(&entry.header().as_old().mtime),
+    }
+    .map_err(refused)?;
+    system_time(time).ok_or_else(|| refused(TarTimeError::OutOfRange(time.secs.to_string())))
+}
+
+fn system_time(time: MemberTime) -> Option<SystemTime> {
+    let whole = match u64::try_from(time.secs) {
+        Ok(secs) => UNIX_EPOCH.checked_add(Duration::from_secs(secs)),
+        Err(_) => UNIX_EPOCH.checked_sub(Duration::from_secs(time.secs.unsigned_abs())),
+    };
+    whole?.checked_add(Duration::from_nanos(u64::from(time.nanos)))
+}
+
+/// Copy the member's data into `file`, hashing it with SHA-256 as it goes (the clients'
+/// default; MD5 only if an MD5SUMS member asks for it, by re-reading the file), then give
+/// it the member's time and sync it. Returns the digest.
+fn extract<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+    mut file: File,
+    tmp: &Path,
+    name: &str,
+    time: SystemTime,
+) -> Result<String, PutWalError> {
+    let mut sha = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut written: u64 = 0;
+    loop {
+        let n = entry.read(&mut buf).map_err(PutWalError::Stream)?;
+        if n == 0 {
+            break;
+        }
+        sha.update(&buf[..n]);
+        file.write_all(&buf[..n]).map_err(io_err(tmp))?;
+        written += n as u64;
+    }
+    if written != entry.size() {
+        return Err(PutWalError::Truncated(name.to_string()));
+    }
+    let times = std::fs::FileTimes::new()
+        .set_modified(time)
+        .set_accessed(time);
+    file.set_times(times).map_err(io_err(tmp))?;
+    file.sync_all().map_err(io_err(tmp))?;
+    Ok(crate::core::checksums::hex(&sha.finalize()))
+}
+
+/// Check every file against the sums, then move each into place (or aside, to `errors/`,
+/// when a different file of that name is already there).
+fn settle(
+    extracted: &BTreeMap<String, Extracted>,
+    (algorithm, sums): Announced,
+    to: &Destination<'_>,
+) -> Result<(Vec<Received>, Vec<String>), PutWalError> {
+    let mut digests = BTreeMap::new();
+    for (name, file) in extracted {
+        let digest = match algorithm {
+            Algorithm::Sha256 => file.sha256.clone(),
+            Algorithm::Md5 => file_digest(&file.tmp, Algorithm::Md5).map_err(io_err(&file.tmp))?,
+        };
+        digests.insert(name.as_str(), digest);
+    }
+    for (name, want) in &sums.digests {
+        let Some(got) = digests.get(name.as_str()) else {
+            return Err(PutWalError::ChecksumWithoutFile(name.clone()));
+        };
+        if got != want {
+            return Err(PutWalError::BadChecksum {
+                got: got.clone(),
+                want: want.clone(),
+                name: name.clone(),
+            });
+        }
+    }
+    if let Some(name) = digests.keys().find(|n| !sums.digests.contains_key(**n)) {
+        return Err(PutWalError::MissingChecksum((*name).to_string()));
+    }
+    let mut received = Vec::new();
+    for (name, file) in extracted {
+        let digest = digests[name.as_str()].clone();
+        received.push(place(name, &file.tmp, digest, algorithm, to)?);
+    }
+    durable::fsync_dir(to.incoming).map_err(io_err(to.incoming))?;
+    Ok((received, sums.bad_lines))
+}
+
+/// Where received files go.
+struct Destination<'a> {
+    incoming: &'a Path,
+    errors_dir: &'a Path,
+    /// Suffix of a mismatched duplicate's name in `errors/`.
+    stamp: &'a str,
+}
+
+/// Move one checked file into `incoming/`; an identical file already there makes it a
+/// no-op, a different one sends it to `errors/` (both exit 0 in Barman, so WAL files do not
+/// pile up on PostgreSQL).
+fn place(
+    name: &str,
+    tmp: &Path,
+    digest: String,
+    algorithm: Algorithm,
+    to: &Destination<'_>,
+) -> Result<Received, PutWalError> {
+    let path = to.incoming.join(name);
+    if path.exists() {
+        let existing = file_digest(&path, algorithm).map_err(io_err(&path))?;
+        if existing == digest {
+            return Ok(Received::Identical(name.to_string()));
+        }
+        durable::create_dir_all_durable(to.errors_dir).map_err(io_err(to.errors_dir))?;
+        let dst = to.errors_dir.join(format!("{name}.{}.duplicate", to.stamp));
+        durable::rename_durable(tmp, &dst).map_err(io_err(tmp))?;
+        return Ok(Received::Mismatch {
+            name: name.to_string(),
+            existing,
+            incoming: digest,
+        });
+    }
+    std::fs::rename(tmp, &path).map_err(io_err(&path))?;
+    Ok(Received::Stored(name.to_string()))
 }
 
 fn file_digest(path: &Path, algorithm: Algorithm) -> std::io::Result<String> {
