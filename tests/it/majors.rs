@@ -4,8 +4,8 @@
 //! SCRAM like every harness cluster. The core scenario on each: WAL through
 //! `barman-wal-archive` (ssh to `put-wal`) and through `pg_receivewal` streaming via a slot
 //! `create_slot = auto` makes, a postgres-method backup and a local-rsync backup,
-//! point-in-time recoveries (time and restore-point name) started and read back, and Python
-//! Barman 3.20.1 recovering one of our backups.
+//! point-in-time recoveries (time, xid, LSN and restore-point name) started and read back,
+//! and Python Barman 3.20.1 recovering one of our backups.
 
 use crate::harness::barman_home::current_user;
 use crate::harness::pg_cluster::{pg_bin, PgOptions};
@@ -182,8 +182,13 @@ fn core_scenario(major: u32) {
     ok(home.run(&["backup", "pgr"]), "rsync backup");
 
     // Marks around a time and a restore point, then the WAL to both servers.
-    lab.pg
-        .execute("INSERT INTO marks SELECT 'before', g FROM generate_series(1, 100) g");
+    // The `before` rows in one transaction whose xid is a target (txid_current() exists on
+    // every major, pg_current_xact_id() only from 13), then the LSN just past its commit.
+    let target_xid = lab.pg.query_scalar(
+        "WITH i AS (INSERT INTO marks SELECT 'before', g FROM generate_series(1, 100) g) \
+         SELECT txid_current()::text",
+    );
+    let target_lsn = lab.pg.query_scalar("SELECT pg_current_wal_lsn()::text");
     std::thread::sleep(Duration::from_millis(1100));
     let target_time = lab.pg.query_scalar("SELECT clock_timestamp()::text");
     lab.pg
@@ -231,6 +236,28 @@ fn core_scenario(major: u32) {
         "promote",
     ]);
     assert_eq!(recovered_tags(major, run, &by_name), ["base", "before"]);
+
+    for (server, flag, target) in [
+        ("pg", "--target-xid", &target_xid),
+        ("pgr", "--target-lsn", &target_lsn),
+    ] {
+        let dest = home.dir().join(format!("by-{}", &flag[9..]));
+        let run = home.run(&[
+            "recover",
+            server,
+            "latest",
+            dest.to_str().unwrap(),
+            flag,
+            target,
+            "--target-action",
+            "promote",
+        ]);
+        assert_eq!(
+            recovered_tags(major, run, &dest),
+            ["base", "before"],
+            "{flag}"
+        );
+    }
 
     // Python Barman recovers our postgres-method backup to its end.
     let by_python = home.dir().join("by-python");
