@@ -23,8 +23,7 @@ use std::path::PathBuf;
 
 /// `sync-backup SERVER BACKUP_ID`.
 pub fn sync_backup(ctx: &Context, out: &mut Output, name: &str, id: &str) -> crate::Result<()> {
-    let Some(server) = select::single(&ctx.config, name, out, select::Policy::SKIP_INACTIVE)
-    else {
+    let Some(server) = select::single(&ctx.config, name, out, select::Policy::SKIP_INACTIVE) else {
         return Ok(());
     };
     if !server.passive_node() {
@@ -91,8 +90,7 @@ pub(super) fn decision(
     let Some(remote) = remote.filter(|_| decided == SyncDecision::Sync) else {
         return Ok(decided);
     };
-    if server.str("retention_policy_mode") != Some("auto") || server.retention_policy().is_none()
-    {
+    if server.str("retention_policy_mode") != Some("auto") || server.retention_policy().is_none() {
         return Ok(decided);
     }
     let lock_dir = PathBuf::from(&ctx.config.global.barman_lock_directory);
@@ -232,7 +230,8 @@ fn copy_files(
     })?;
     progress.finish();
     crate::adapters::durable::failpoint("sync-backup-copied");
-    crate::commands::backup::fsync_and_size(&base).map_err(|e| SyncFailure::Other(e.to_string()))?;
+    crate::commands::backup::fsync_and_size(&base)
+        .map_err(|e| SyncFailure::Other(e.to_string()))?;
     Ok(())
 }
 

@@ -50,7 +50,10 @@ pub(crate) fn sync_cron(
     let local = store::load_backups(&server_dirs(server))?;
     let available = |id: &str| {
         local.get(id).is_some_and(|b| {
-            matches!(b.status(), BackupStatus::Done | BackupStatus::WaitingForWals)
+            matches!(
+                b.status(),
+                BackupStatus::Done | BackupStatus::WaitingForWals
+            )
         })
     };
     for id in remote_ids.iter().filter(|id| !available(id)) {
@@ -76,7 +79,9 @@ pub(crate) fn sync_cron(
         break;
     }
     if remote["wals"].as_array().is_none_or(Vec::is_empty) {
-        out.info_unlogged(&format!("No WAL synchronisation required for server {name}"));
+        out.info_unlogged(&format!(
+            "No WAL synchronisation required for server {name}"
+        ));
         return Ok(());
     }
     // Barman waits here for a running sync-wals; we probe instead, so one slow WAL copy

@@ -75,7 +75,12 @@ fn sync_status(
     let backups = store::load_backups(&dirs).map_err(|e| SyncError(e.to_string()))?;
     let done: Vec<_> = backups
         .iter()
-        .filter(|(_, b)| matches!(b.status(), BackupStatus::Done | BackupStatus::WaitingForWals))
+        .filter(|(_, b)| {
+            matches!(
+                b.status(),
+                BackupStatus::Done | BackupStatus::WaitingForWals
+            )
+        })
         .collect();
     let first_useful = done.first().and_then(|(_, b)| b.raw("begin_wal"));
     let lock_dir = PathBuf::from(&ctx.config.global.barman_lock_directory);
@@ -102,7 +107,10 @@ fn sync_status(
         "wals".into(),
         Value::Array(selection.wals.iter().map(sync::wal_json).collect()),
     );
-    status.insert("version".into(), Value::String(crate::BARMAN_VERSION.into()));
+    status.insert(
+        "version".into(),
+        Value::String(crate::BARMAN_VERSION.into()),
+    );
     status.insert(
         "config".into(),
         Value::Object(super::diagnose::server_config_json(server)),
@@ -121,7 +129,10 @@ pub(crate) fn primary_node_info(
 ) -> Result<Value, SyncError> {
     let name = server.name();
     tracing::debug!(target: "barman.server", "primary sync-info({name}, {last_wal:?}, {last_position:?})");
-    let Some(ssh) = server.str("primary_ssh_command").filter(|_| server.passive_node()) else {
+    let Some(ssh) = server
+        .str("primary_ssh_command")
+        .filter(|_| server.passive_node())
+    else {
         return Err(SyncError(format!("server {name} is not passive")));
     };
     let output = loop {
@@ -144,7 +155,11 @@ pub(crate) fn primary_node_info(
             crate::adapters::pg_tools::search_path(server.path_prefix()),
         );
         let output = crate::adapters::spawn::output(cmd.stdin(std::process::Stdio::null()))
-            .map_err(|e| SyncError(format!("sync-info execution on remote primary server {name} failed: {e}")))?;
+            .map_err(|e| {
+                SyncError(format!(
+                    "sync-info execution on remote primary server {name} failed: {e}"
+                ))
+            })?;
         if output.status.success() {
             break output;
         }
@@ -205,9 +220,7 @@ pub(crate) fn load_primary_info(server: &ServerConfig) -> Result<Value, SyncErro
 }
 
 /// Barman's `load_sync_wals_info` (nothing yet when the file is absent).
-pub(crate) fn load_sync_wals_info(
-    server: &ServerConfig,
-) -> Result<sync::SyncWalsInfo, SyncError> {
+pub(crate) fn load_sync_wals_info(server: &ServerConfig) -> Result<sync::SyncWalsInfo, SyncError> {
     let path = Path::new(server.wals_directory()).join(SYNC_WALS_INFO_FILE);
     match std::fs::read_to_string(&path) {
         Ok(text) => sync::SyncWalsInfo::parse(&text),

@@ -23,8 +23,7 @@ use std::path::{Path, PathBuf};
 
 /// `sync-wals SERVER`.
 pub fn sync_wals(ctx: &Context, out: &mut Output, name: &str) -> crate::Result<()> {
-    let Some(server) = select::single(&ctx.config, name, out, select::Policy::SKIP_INACTIVE)
-    else {
+    let Some(server) = select::single(&ctx.config, name, out, select::Policy::SKIP_INACTIVE) else {
         return Ok(());
     };
     if !server.passive_node() {
@@ -48,7 +47,9 @@ pub fn sync_wals(ctx: &Context, out: &mut Output, name: &str) -> crate::Result<(
             Ok(())
         }
         Err(WalSyncFailure::Rsync(e)) => {
-            out.error(&format!("WAL synchronisation for server {name} failed: {e}"));
+            out.error(&format!(
+                "WAL synchronisation for server {name} failed: {e}"
+            ));
             Ok(())
         }
         Err(WalSyncFailure::Other(e)) => {
@@ -97,20 +98,33 @@ fn sync_locked(
     }
     let listed = primary["wals"]
         .as_array()
-        .map(|w| w.iter().map(sync::wal_from_json).collect::<Result<Vec<_>, _>>())
+        .map(|w| {
+            w.iter()
+                .map(sync::wal_from_json)
+                .collect::<Result<Vec<_>, _>>()
+        })
         .transpose()?
         .unwrap_or_default();
     let first_remote = listed
         .iter()
-        .find(|w| w.name.parse::<crate::core::wal_name::WalSegmentName>().is_ok())
+        .find(|w| {
+            w.name
+                .parse::<crate::core::wal_name::WalSegmentName>()
+                .is_ok()
+        })
         .map(|w| w.name.clone());
     let dirs = server_dirs(server);
     let backups = store::load_backups(&dirs).map_err(other)?;
-    let first_backup = backups
-        .values()
-        .find(|b| matches!(b.status(), BackupStatus::Done | BackupStatus::WaitingForWals));
+    let first_backup = backups.values().find(|b| {
+        matches!(
+            b.status(),
+            BackupStatus::Done | BackupStatus::WaitingForWals
+        )
+    });
     let Some(first_backup) = first_backup else {
-        return Err(WalSyncFailure::Skip(format!("No base backup for server {name}")));
+        return Err(WalSyncFailure::Skip(format!(
+            "No base backup for server {name}"
+        )));
     };
     if let (Some(begin), Some(first)) = (first_backup.raw("begin_wal"), &first_remote) {
         if begin > first.as_str() {
@@ -121,7 +135,12 @@ fn sync_locked(
     }
     let wanted: Vec<XlogDbEntry> = listed
         .into_iter()
-        .filter(|w| resume.last_wal.as_deref().is_none_or(|last| w.name.as_str() > last))
+        .filter(|w| {
+            resume
+                .last_wal
+                .as_deref()
+                .is_none_or(|last| w.name.as_str() > last)
+        })
         .collect();
     copy_and_catalog(out, server, &dirs, lock_dir, &primary, &wanted)?;
     let last_name = primary["last_name"].as_str().unwrap_or_default();
@@ -151,14 +170,16 @@ fn copy_and_catalog(
         return Ok(());
     }
     let relpaths: Vec<String> = wanted.iter().map(relpath).collect();
-    let ssh = shell_words::split(server.str("primary_ssh_command").unwrap_or_default())
-        .map_err(other)?;
+    let ssh =
+        shell_words::split(server.str("primary_ssh_command").unwrap_or_default()).map_err(other)?;
     let transport = Transport {
         ssh: Some(ssh),
         compress: server.bool("network_compression"),
         path: crate::adapters::pg_tools::search_path(server.path_prefix()),
     };
-    let remote_wals = primary["config"]["wals_directory"].as_str().unwrap_or_default();
+    let remote_wals = primary["config"]["wals_directory"]
+        .as_str()
+        .unwrap_or_default();
     let wals_dir = PathBuf::from(server.wals_directory());
     crate::adapters::durable::create_dir_all_durable(&wals_dir).map_err(other)?;
     let list = tempfile::NamedTempFile::new_in(server.backup_directory()).map_err(other)?;
