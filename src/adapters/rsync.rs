@@ -441,6 +441,47 @@ pub fn copy_tree(
     Ok(serialized)
 }
 
+/// Copy the listed files (paths relative to `src`) into `dst`, each written under a
+/// temporary name and renamed when whole (no `--inplace`), every listed file copied again
+/// (`--ignore-times`): a file a crash left torn has the right size and time, but not the
+/// right bytes. The caller fsyncs what arrived.
+pub fn copy_listed_whole(
+    transport: &Transport,
+    src: &str,
+    dst: &str,
+    files: &[String],
+    list_path: &Path,
+    bwlimit: Option<u64>,
+) -> Result<(), RsyncError> {
+    write_list(list_path, files)?;
+    let mut args = vec![
+        "--recursive".to_string(),
+        "--perms".into(),
+        "--times".into(),
+        "--protect-args".into(),
+        "--ignore-times".into(),
+    ];
+    if let Some(ssh) = &transport.ssh {
+        args.push("-e".into());
+        args.push(shell_words::join(ssh));
+    }
+    if transport.compress {
+        args.push("-z".into());
+    }
+    if let Some(kbps) = bwlimit.filter(|k| *k > 0) {
+        args.push(format!("--bwlimit={kbps}"));
+    }
+    args.push(format!("--files-from={}", list_path.display()));
+    args.push(src.to_string());
+    args.push(dst.to_string());
+    let output = super::spawn::output(command(transport, &args).stdin(Stdio::null()))
+        .map_err(RsyncError::Spawn)?;
+    if let Some(signal) = super::interrupt::received() {
+        return Err(RsyncError::Interrupted(super::interrupt::reason(signal)));
+    }
+    check_status(output.status, &output.stderr)
+}
+
 fn write_list(path: &Path, files: &[String]) -> Result<(), RsyncError> {
     let mut text = Vec::new();
     for file in files {

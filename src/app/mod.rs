@@ -159,6 +159,18 @@ fn dispatch(ctx: &Context, out: &mut Output, command: Command) -> crate::Result<
             commands::catalog::show_backup(ctx, out, &args.server_name, &args.backup_id)
         }
         Command::Status(args) => commands::check::status(ctx, out, &args.server_name),
+        Command::SyncBackup(args) => {
+            commands::sync::sync_backup(ctx, out, &args.server_name, &args.backup_id)
+        }
+        Command::SyncInfo(args) => commands::sync::sync_info(
+            ctx,
+            out,
+            &args.server_name,
+            args.last_wal.as_deref(),
+            args.last_position,
+            args.primary,
+        ),
+        Command::SyncWals(args) => commands::sync::sync_wals(ctx, out, &args.server_name),
         Command::GetWal(args) => {
             let server = args.server_name.clone();
             commands::get_wal::run(ctx, out, &server, &get_wal_request(args))

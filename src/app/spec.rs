@@ -72,6 +72,18 @@ pub fn of(command: &Command) -> CommandSpec {
             name: "status",
             stops_on_global_errors: true,
         },
+        Command::SyncBackup(_) => CommandSpec {
+            name: "sync-backup",
+            stops_on_global_errors: true,
+        },
+        Command::SyncInfo(_) => CommandSpec {
+            name: "sync-info",
+            stops_on_global_errors: true,
+        },
+        Command::SyncWals(_) => CommandSpec {
+            name: "sync-wals",
+            stops_on_global_errors: true,
+        },
         Command::ArchiveWal(_) => CommandSpec {
             name: "archive-wal",
             stops_on_global_errors: true,

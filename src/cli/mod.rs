@@ -176,11 +176,51 @@ pub enum Command {
     ShowServers(ShowServersArgs),
     /// Shows live information and status of the PostgreSQL server
     Status(ServersArg),
+    /// Command that synchronises a backup from a master to a passive node
+    SyncBackup(SyncBackupArgs),
+    /// Output the internal synchronisation status. Used to sync_backup with a passive node
+    SyncInfo(SyncInfoArgs),
+    /// Command that synchronises WAL files from a master to a passive node
+    SyncWals(ServerArg),
     /// Execute the switch-wal command on the target server
     #[command(visible_alias = "switch-xlog")]
     SwitchWal(SwitchWalArgs),
     /// Terminate a Barman server subprocess specified by task name.
     TerminateProcess(TerminateProcessArgs),
+}
+
+/// `sync-backup` arguments.
+#[derive(Debug, Args)]
+pub struct SyncBackupArgs {
+    /// specifies the server name for the command
+    #[arg(value_name = "server_name")]
+    pub server_name: String,
+    /// specifies the backup ID to be copied on the passive node
+    #[arg(value_name = "backup_id")]
+    pub backup_id: String,
+}
+
+/// `sync-info` arguments.
+#[derive(Debug, Args)]
+pub struct SyncInfoArgs {
+    /// execute the sync-info on the primary node (if set)
+    #[arg(long = "primary")]
+    pub primary: bool,
+    /// specifies the server name for the command
+    #[arg(value_name = "server_name")]
+    pub server_name: String,
+    /// specifies the name of the latest WAL read
+    #[arg(value_name = "last_wal")]
+    pub last_wal: Option<String>,
+    /// the last position read from xlog database (in bytes)
+    #[arg(value_name = "last_position", value_parser = check_positive)]
+    pub last_position: Option<u64>,
+}
+
+/// Barman's `check_positive`: a non-negative integer.
+fn check_positive(text: &str) -> Result<u64, String> {
+    text.parse::<u64>()
+        .map_err(|_| format!("'{text}' is not a valid positive integer"))
 }
 
 /// `cron` options.

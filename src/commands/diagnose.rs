@@ -121,6 +121,11 @@ fn server_report(
     Ok(report)
 }
 
+/// A server's configuration as `ServerConfig.to_json()` gives it (`sync-info` uses it).
+pub fn server_config_json(server: &ServerConfig) -> Map<String, Value> {
+    config_json(server.items(), |key| server.source(key), false)
+}
+
 /// A server's or model's configuration as diagnose shows it.
 fn config_json<'a>(
     items: Vec<(&str, &OptionValue)>,

@@ -17,6 +17,7 @@ pub mod replication;
 pub mod select;
 pub mod servers;
 pub mod status;
+pub mod sync;
 pub mod wal;
 
 use crate::core::config::Config;

@@ -18,6 +18,7 @@ pub mod py_literal;
 pub mod recovery;
 pub mod redact;
 pub mod retention;
+pub mod sync;
 pub mod tar_time;
 pub mod timeline;
 pub mod wal_name;

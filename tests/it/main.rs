@@ -21,6 +21,7 @@ mod connections;
 mod debug_log;
 mod demo;
 mod diagnose;
+mod geo;
 mod get_wal;
 mod hardening;
 mod hardening_children;

@@ -613,7 +613,7 @@ fn finish(
 
 /// Walk the backup, fsync every file and folder, and return (size, deduplicated size):
 /// files with more than one link (shared with another backup) are not counted as new.
-fn fsync_and_size(root: &Path) -> std::io::Result<(u64, u64)> {
+pub(crate) fn fsync_and_size(root: &Path) -> std::io::Result<(u64, u64)> {
     use std::os::unix::fs::MetadataExt;
     let mut size = 0;
     let mut dedup = 0;

@@ -120,9 +120,8 @@ fn server_cron(
         return Ok(());
     }
     if server.passive_node() {
-        // Passive nodes (`primary_ssh_command`) synchronise from their primary with
-        // sync-info/sync-backup/sync-wals, which this build does not provide.
-        tracing::warn!(target: "barman.server", "passive node {name}: sync cron is not available");
+        let start = |subcommand: &str, args: &[&str]| spawner.start(subcommand, args);
+        super::sync::sync_cron(ctx, out, server, lock_dir, &start)?;
     } else {
         cron_archive_wal(out, server, lock_dir, spawner)?;
         if server.streaming_archiver() {
