@@ -519,6 +519,14 @@ pub fn switch_wal(
             continue;
         }
         let name = server.name();
+        if server.passive_node() {
+            // Barman fails with an AttributeError here (a passive node has no PostgreSQL
+            // connection); an empty conninfo would reach a local server instead.
+            out.error(&format!(
+                "Unable to perform pg_switch_wal for server '{name}': it is a passive node"
+            ));
+            continue;
+        }
         let conninfo = server.conninfo().unwrap_or_default();
         let closed = match postgres::switch_wal(conninfo, force) {
             Ok(SwitchOutcome::Closed(wal)) => {

@@ -146,7 +146,7 @@ fn primary_ssh(dir: &Path, sshd: &Sshd, config: &Path, python: bool) -> PathBuf 
 fn passive(wrapper: &Path) -> BarmanHome {
     let home = BarmanHome::new();
     home.write_config(
-        "",
+        &format!("log_file = {}/barman.log", home.dir().display()),
         &[(
             "pg",
             &format!(
@@ -399,4 +399,53 @@ fn geo_sync_faults_resume_and_report() {
         cron.stderr
     );
     drop(p.pg);
+}
+
+/// The console lines of a run (log lines, which carry a timestamp, left out).
+fn console(run: &Run) -> String {
+    format!("{}{}", run.stdout, run.stderr)
+        .lines()
+        .filter(|l| !l.starts_with("20"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn geo_passive_node_commands_match_python() {
+    if !crate::harness::available(python_barman::REQUIREMENT, python_barman::available()) {
+        return;
+    }
+    let home = passive(Path::new("/bin/false"));
+    for args in [
+        &["archive-wal", "pg"][..],
+        &["status", "pg"],
+        &["list-backups", "pg"],
+        &["receive-wal", "pg"],
+        &["replication-status", "pg"],
+        &["backup", "pg"],
+        &["sync-wals", "pg"],
+        &["sync-backup", "pg", "20200101T000000"],
+        &["check-backup", "pg", "latest"],
+    ] {
+        let ours = home.run(args);
+        let theirs = home.run_python(args).unwrap();
+        assert_eq!(console(&ours), console(&theirs), "{args:?}");
+        assert_eq!(ours.code, theirs.code, "{args:?}");
+    }
+    // Barman fails here with an AttributeError; we refuse without touching any server.
+    let switch = home.run(&["switch-wal", "pg"]);
+    assert_eq!(switch.code, 1);
+    assert!(
+        switch
+            .stderr
+            .contains("Unable to perform pg_switch_wal for server 'pg': it is a passive node"),
+        "{}",
+        switch.stderr
+    );
+    // An empty catalog: the same JSON as Python's.
+    let ours: serde_json::Value =
+        serde_json::from_str(&home.run(&["sync-info", "pg"]).stdout).unwrap();
+    let theirs: serde_json::Value =
+        serde_json::from_str(&home.run_python(&["sync-info", "pg"]).unwrap().stdout).unwrap();
+    assert_eq!(ours, theirs);
 }

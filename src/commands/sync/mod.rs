@@ -198,7 +198,8 @@ pub(crate) fn load_primary_info(server: &ServerConfig) -> Result<Value, SyncErro
     let path = Path::new(server.backup_directory()).join(PRIMARY_INFO_FILE);
     let text = std::fs::read_to_string(&path).map_err(|e| {
         SyncError(format!(
-            "Cannot open {PRIMARY_INFO_FILE} file for server {name}: {e}"
+            "Cannot open {PRIMARY_INFO_FILE} file for server {name}: {}",
+            python_os_error(&e, &path)
         ))
     })?;
     let info: Value = serde_json::from_str(&text).map_err(|e| {
@@ -226,8 +227,22 @@ pub(crate) fn load_sync_wals_info(server: &ServerConfig) -> Result<sync::SyncWal
         Ok(text) => sync::SyncWalsInfo::parse(&text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(sync::SyncWalsInfo::default()),
         Err(e) => Err(SyncError(format!(
-            "Cannot open {SYNC_WALS_INFO_FILE} file for server {}: {e}",
-            server.name()
+            "Cannot open {SYNC_WALS_INFO_FILE} file for server {}: {}",
+            server.name(),
+            python_os_error(&e, &path)
         ))),
+    }
+}
+
+/// `str(OSError)` with its file name, as Python prints it:
+/// `[Errno 2] No such file or directory: '/path'`.
+fn python_os_error(e: &std::io::Error, path: &Path) -> String {
+    match e.raw_os_error() {
+        Some(code) => format!(
+            "[Errno {code}] {}: {}",
+            nix::errno::Errno::from_raw(code).desc(),
+            crate::core::py_literal::str_repr(&path.display().to_string())
+        ),
+        None => e.to_string(),
     }
 }
