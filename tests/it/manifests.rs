@@ -190,13 +190,13 @@ fn scenario(major: u32) {
     compressed(&lab);
 }
 
-/// A gzip-compressed postgres-method backup is in tar format: pg_verifybackup 18 verifies
-/// it with `-F tar`; an older one is refused with Barman's message.
+/// A gzip-compressed postgres-method backup is in tar format: pg_verifybackup 18 (the tool
+/// of 13 and 18 here) verifies it with `-F tar`; 15's is refused with Barman's message.
 fn compressed(lab: &Lab) {
     lab.configure("backup_method = postgres\nbackup_compression = gzip\n");
     let id = lab.backup();
     let run = same(&lab.home, &["verify-backup", "pg", &id]);
-    if lab.major >= 18 {
+    if lab.major != 15 {
         assert_eq!(run.code, 0, "{}", run.stderr);
     } else {
         assert_eq!(run.code, 1);
