@@ -27,6 +27,10 @@ pub enum Error {
     /// command: `EXCEPTION: <text>\nSee log file for more details.`
     #[error("{0}")]
     HookAborted(String),
+    /// Any other exception Barman lets reach `cli.main` (e.g. `generate-manifest` on a
+    /// backup that already has a manifest): rendered like [`Error::HookAborted`].
+    #[error("{0}")]
+    Uncaught(String),
     /// The catalog on disk could not be read.
     #[error(transparent)]
     Catalog(#[from] crate::adapters::catalog::store::CatalogError),

@@ -1,6 +1,6 @@
-//! Finding PostgreSQL client tools (`pg_basebackup`, `pg_receivewal`) the way Barman does:
-//! in `path_prefix` then `PATH`, and reading their versions (`command_wrappers.py`,
-//! `PostgreSQLClient.get_version_info`).
+//! Finding PostgreSQL client tools (`pg_basebackup`, `pg_receivewal`, `pg_verifybackup`)
+//! the way Barman does: in `path_prefix` then `PATH`, and reading their versions
+//! (`command_wrappers.py`, `PostgreSQLClient.get_version_info`); running `pg_verifybackup`.
 
 use std::path::{Path, PathBuf};
 
@@ -62,6 +62,26 @@ pub fn version_info(alternatives: &[&str], path_prefix: Option<&str>) -> ToolVer
         };
     }
     ToolVersion::default()
+}
+
+/// Run `<program> -n <data_dir> [-F tar]` (Barman's `PgVerifyBackup`: `-n` skips WAL
+/// parsing, since Barman keeps a backup's WAL in its archive, not in `pg_wal/`), killed if
+/// barman dies.
+///
+/// # Errors
+/// The program could not be started.
+pub fn verify_backup(
+    program: &Path,
+    data_dir: &Path,
+    tar: bool,
+) -> std::io::Result<std::process::Output> {
+    let mut cmd = super::spawn::child_command(program);
+    cmd.arg("-n").arg(data_dir);
+    if tar {
+        cmd.args(["-F", "tar"]);
+    }
+    super::spawn::dies_with_parent(&mut cmd);
+    super::spawn::output(cmd.stdin(std::process::Stdio::null()))
 }
 
 /// `pg_basebackup (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)` → `15.18`.

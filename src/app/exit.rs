@@ -15,7 +15,7 @@ pub fn failure() -> ExitCode {
 pub fn report(out: &mut Output, err: &Error) {
     match err {
         // An exception Barman does not catch: `cli.main` prints it this way.
-        Error::HookAborted(text) => {
+        Error::HookAborted(text) | Error::Uncaught(text) => {
             out.exception(&format!("{text}\nSee log file for more details."));
         }
         _ => out.error(&err.to_string()),

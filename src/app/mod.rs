@@ -224,6 +224,12 @@ fn dispatch(ctx: &Context, out: &mut Output, command: Command) -> crate::Result<
             commands::replication::run(ctx, out, &args.server_name, options)
         }
         Command::ShowServers(args) => commands::servers::show(ctx, out, &args.server_name),
+        Command::GenerateManifest(args) => {
+            commands::manifest::generate_manifest(ctx, out, &args.server_name, &args.backup_id)
+        }
+        Command::VerifyBackup(args) => {
+            commands::manifest::verify_backup(ctx, out, &args.server_name, &args.backup_id)
+        }
     }
 }
 

@@ -124,6 +124,14 @@ pub fn of(command: &Command) -> CommandSpec {
             name: "replication-status",
             stops_on_global_errors: true,
         },
+        Command::GenerateManifest(_) => CommandSpec {
+            name: "generate-manifest",
+            stops_on_global_errors: true,
+        },
+        Command::VerifyBackup(_) => CommandSpec {
+            name: "verify-backup",
+            stops_on_global_errors: true,
+        },
         Command::ShowServers(_) => CommandSpec {
             name: "show-servers",
             stops_on_global_errors: true,

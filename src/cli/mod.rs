@@ -136,6 +136,8 @@ pub enum Command {
     Delete(BackupRef),
     /// Diagnostic command (for support and problems detection purpose)
     Diagnose(DiagnoseArgs),
+    /// Generate a manifest-backup for the given server and backup id
+    GenerateManifest(BackupRef),
     /// Retrieve WAL_NAME file from SERVER_NAME archive. The content will be streamed on
     /// standard output unless the --output-directory option is specified.
     GetWal(GetWalArgs),
@@ -187,6 +189,9 @@ pub enum Command {
     SwitchWal(SwitchWalArgs),
     /// Terminate a Barman server subprocess specified by task name.
     TerminateProcess(TerminateProcessArgs),
+    /// verify a backup for the given server and backup id
+    #[command(visible_alias = "verify")]
+    VerifyBackup(BackupRef),
 }
 
 /// `sync-backup` arguments.

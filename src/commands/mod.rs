@@ -10,6 +10,7 @@ pub mod cron;
 pub mod diagnose;
 pub mod get_wal;
 pub mod hooks;
+pub mod manifest;
 pub mod processes;
 pub mod receive_wal;
 pub mod recover;

@@ -18,8 +18,15 @@ pub struct ManifestFile {
 }
 
 /// The manifest text up to (not including) the `Manifest-Checksum` line.
+///
+/// Barman builds it by appending `<entry>,\n` per file and cutting the last two characters,
+/// so a data directory without files loses the `[\n` instead (`"Files": ],`): kept, since
+/// the text is what the checksum covers.
 pub fn body(files: &[ManifestFile]) -> String {
     let mut text = String::from("{\"PostgreSQL-Backup-Manifest-Version\": 1,\n\"Files\": [\n");
+    if files.is_empty() {
+        text.truncate(text.len() - 2);
+    }
     let entries: Vec<String> = files
         .iter()
         .map(|f| {
@@ -96,6 +103,10 @@ mod tests {
              {\"Checksum\": \"cd\", \"Checksum-Algorithm\": \"SHA256\", \"Last-Modified\": \"2026-11-24 01:05:20\", \"Path\": \"global/pg_control\", \"Size\": 8192}],\n"
         );
         assert!(with_checksum(&b, "ff").ends_with("\"Manifest-Checksum\": \"ff\"}\n"));
+        assert_eq!(
+            body(&[]),
+            "{\"PostgreSQL-Backup-Manifest-Version\": 1,\n\"Files\": ],\n"
+        );
         assert_eq!(json_str("a\"é\u{1F600}"), "\"a\\\"\\u00e9\\ud83d\\ude00\"");
     }
 }

@@ -28,6 +28,7 @@ fn help_lists_exactly_the_supported_commands() {
             "cron",
             "delete",
             "diagnose",
+            "generate-manifest",
             "get-wal",
             "keep",
             "list-backups",
@@ -45,6 +46,7 @@ fn help_lists_exactly_the_supported_commands() {
             "status",
             "switch-wal",
             "terminate-process",
+            "verify-backup",
             "help"
         ],
         "{}",

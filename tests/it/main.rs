@@ -29,6 +29,7 @@ mod hardening_putwal;
 mod harness_selftest;
 mod locks;
 mod majors;
+mod manifests;
 mod ops_cron;
 mod ops_hooks;
 mod ops_retention;

@@ -196,6 +196,16 @@ impl ServerConfig {
         self.str("basebackups_directory").unwrap_or_default()
     }
 
+    /// Backups live in cloud storage (`basebackups_directory` is a cloud URL).
+    pub fn uses_backup_cloud_storage(&self) -> bool {
+        super::value::is_cloud_url(self.basebackups_directory())
+    }
+
+    /// WALs live in cloud storage (`wals_directory` is a cloud URL).
+    pub fn uses_wal_cloud_storage(&self) -> bool {
+        super::value::is_cloud_url(self.wals_directory())
+    }
+
     /// `wals_directory`.
     pub fn wals_directory(&self) -> &str {
         self.str("wals_directory").unwrap_or_default()

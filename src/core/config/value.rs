@@ -359,7 +359,9 @@ fn parse_csv(
     Ok(OptionValue::Csv(class, items))
 }
 
-fn is_cloud_url(text: &str) -> bool {
+/// True for the cloud storage URLs Barman recognises (`recognize_cloud_provider`): S3,
+/// Google Cloud Storage and Azure Blob Storage.
+pub fn is_cloud_url(text: &str) -> bool {
     text.starts_with("s3://")
         || text.starts_with("gs://")
         || (text.starts_with("https://") && text.contains(".blob.core.windows.net"))
