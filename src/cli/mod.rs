@@ -178,15 +178,15 @@ pub enum Command {
     ShowServers(ShowServersArgs),
     /// Shows live information and status of the PostgreSQL server
     Status(ServersArg),
+    /// Execute the switch-wal command on the target server
+    #[command(visible_alias = "switch-xlog")]
+    SwitchWal(SwitchWalArgs),
     /// Command that synchronises a backup from a master to a passive node
     SyncBackup(SyncBackupArgs),
     /// Output the internal synchronisation status. Used to sync_backup with a passive node
     SyncInfo(SyncInfoArgs),
     /// Command that synchronises WAL files from a master to a passive node
     SyncWals(ServerArg),
-    /// Execute the switch-wal command on the target server
-    #[command(visible_alias = "switch-xlog")]
-    SwitchWal(SwitchWalArgs),
     /// Terminate a Barman server subprocess specified by task name.
     TerminateProcess(TerminateProcessArgs),
     /// verify a backup for the given server and backup id

@@ -45,6 +45,9 @@ fn help_lists_exactly_the_supported_commands() {
             "show-servers",
             "status",
             "switch-wal",
+            "sync-backup",
+            "sync-info",
+            "sync-wals",
             "terminate-process",
             "verify-backup",
             "help"
@@ -53,10 +56,11 @@ fn help_lists_exactly_the_supported_commands() {
         run.stdout
     );
     // A Barman command we do not support yet is a usage error (argparse's exit code 2).
-    let run = home.run(&["sync-info", "pg"]);
+    let run = home.run(&["export-backup", "pg"]);
     assert_eq!(run.code, 2);
     assert!(
-        run.stderr.contains("unrecognized subcommand 'sync-info'"),
+        run.stderr
+            .contains("unrecognized subcommand 'export-backup'"),
         "{}",
         run.stderr
     );
