@@ -120,11 +120,15 @@ fn primary_ssh(dir: &Path, sshd: &Sshd, config: &Path, python: bool) -> PathBuf 
     } else {
         String::new()
     };
-    let script = dir.join(if python {
+    // Named `ssh`, as most `primary_ssh_command`s start: our passive node then shares one
+    // connection between its calls (ControlMaster options the wrapper hands to ssh).
+    let folder = dir.join(if python {
         "to-python-primary"
     } else {
         "to-primary"
     });
+    std::fs::create_dir_all(&folder).expect("wrapper folder");
+    let script = folder.join("ssh");
     std::fs::write(
         &script,
         format!(

@@ -183,8 +183,8 @@ fn copy_files(
     out: &mut Output,
 ) -> Result<(), SyncFailure> {
     let dirs = server_dirs(server);
-    let ssh_command = server.str("primary_ssh_command").unwrap_or_default();
-    let ssh = shell_words::split(ssh_command).map_err(|e| SyncFailure::Other(e.to_string()))?;
+    let ssh_command = super::primary_ssh_command(server).unwrap_or_default();
+    let ssh = shell_words::split(&ssh_command).map_err(|e| SyncFailure::Other(e.to_string()))?;
     let transport = Transport {
         ssh: Some(ssh),
         compress: server.bool("network_compression"),

@@ -170,8 +170,8 @@ fn copy_and_catalog(
         return Ok(());
     }
     let relpaths: Vec<String> = wanted.iter().map(relpath).collect();
-    let ssh =
-        shell_words::split(server.str("primary_ssh_command").unwrap_or_default()).map_err(other)?;
+    let ssh = shell_words::split(&super::primary_ssh_command(server).unwrap_or_default())
+        .map_err(other)?;
     let transport = Transport {
         ssh: Some(ssh),
         compress: server.bool("network_compression"),
