@@ -4,6 +4,7 @@
 //! Plain backups are copied with parallel rsync processes, locally or over
 //! `--remote-ssh-command`; `backup_compression` tar backups are extracted (local restores).
 
+use super::delta::{delta_copy, Delta};
 use super::options::{Plan, RestoreOptions};
 use super::Stop;
 use crate::adapters::catalog::layout::ServerDirs;
@@ -62,6 +63,7 @@ pub fn base_backup(
     target: &Destination,
     options: &RestoreOptions,
     plan: &Plan,
+    horizon: Option<&str>,
 ) -> Result<(), CopyFailure> {
     let dest = options.destination.trim_end_matches('/').to_string();
     let base = dirs.backup_base(id);
@@ -78,20 +80,42 @@ pub fn base_backup(
             .prefix(&format!("barman-staging-{}-{id}-", server.name()))
             .tempdir_in(&root)
             .map_err(|e| CopyFailure(format!("cannot create a staging folder in '{root}': {e}")))?;
-        extract_compressed(&base, staged.path(), info, &progress)
-            .and_then(|()| copy_plain(server, staged.path(), &dest, info, target, plan, &progress))
+        extract_compressed(&base, staged.path(), info, &progress).and_then(|()| {
+            let at = Source::new(staged.path(), horizon);
+            copy_plain(server, &at, &dest, info, target, plan, &progress)
+        })
     } else {
-        copy_plain(server, &base, &dest, info, target, plan, &progress)
+        copy_plain(
+            server,
+            &Source::new(&base, horizon),
+            &dest,
+            info,
+            target,
+            plan,
+            &progress,
+        )
     };
     progress.finish();
     result?;
     link_tablespaces(out, target, &dest, info, plan)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The folder holding the backup's `data` and tablespace folders, and the safe horizon
+/// of a delta restore.
+struct Source<'a> {
+    base: &'a Path,
+    horizon: Option<&'a str>,
+}
+
+impl<'a> Source<'a> {
+    fn new(base: &'a Path, horizon: Option<&'a str>) -> Self {
+        Source { base, horizon }
+    }
+}
+
 fn copy_plain(
     server: &ServerConfig,
-    base: &Path,
+    source: &Source<'_>,
     dest: &str,
     info: &BackupInfo,
     target: &Destination,
@@ -99,6 +123,7 @@ fn copy_plain(
     progress: &Progress,
 ) -> Result<(), CopyFailure> {
     let fail = |e: &dyn std::fmt::Display| CopyFailure(format!("data transfer failure: {e}"));
+    let base = source.base;
     let path = pg_tools::search_path(server.path_prefix());
     let local = Transport {
         ssh: None,
@@ -149,12 +174,6 @@ fn copy_plain(
     for (label, src, dst, filters) in &items {
         let listing = rsync::list(&local, filters, src).map_err(|e| fail(&e))?;
         let rsync_dst = target.rsync_path(dst);
-        // The folder tree first (empty folders included), then the files in parallel.
-        let tree_run = CopyRun {
-            dirs_only: true,
-            ..CopyRun::whole(src, &rsync_dst)
-        };
-        rsync::copy(&remote, filters, &tree_run, &mut |_| {}).map_err(|e| fail(&e))?;
         let tree = TreeCopy {
             src,
             dst: &rsync_dst,
@@ -168,15 +187,31 @@ fn copy_plain(
             lists_dir: lists.path(),
             label,
         };
-        rsync::copy_tree(
-            &remote,
-            filters,
-            &tree,
-            &listing,
-            &|b| progress.add(b),
-            &mut || {},
-        )
-        .map_err(|e| fail(&e))?;
+        if plan.delta {
+            let delta = Delta {
+                transport: &remote,
+                filters,
+                tree: &tree,
+                horizon: source.horizon,
+            };
+            delta_copy(&delta, &listing, progress).map_err(|e| fail(&e))?;
+        } else {
+            // The folder tree first (empty folders included), then the files in parallel.
+            let tree_run = CopyRun {
+                dirs_only: true,
+                ..CopyRun::whole(src, &rsync_dst)
+            };
+            rsync::copy(&remote, filters, &tree_run, &mut |_| {}).map_err(|e| fail(&e))?;
+            rsync::copy_tree(
+                &remote,
+                filters,
+                &tree,
+                &listing,
+                &|b| progress.add(b),
+                &mut || {},
+            )
+            .map_err(|e| fail(&e))?;
+        }
         verify_arrived(target, dst, &listing).map_err(|e| fail(&e))?;
     }
     Ok(())
