@@ -7,6 +7,7 @@ use crate::commands::backup::{CopyTuning, CopyTuningOverrides};
 use crate::commands::catalog::ServerCatalog;
 use crate::core::backup_info::BackupInfo;
 use crate::core::backup_record::python_datetime;
+use crate::core::config::value::OptionValue;
 use crate::core::config::ServerConfig;
 use crate::core::lsn::Lsn;
 use crate::core::recovery::Targets;
@@ -330,15 +331,16 @@ fn plan(
     if options.network_compression == Some(true) && options.remote_ssh_command.is_none() {
         return Err("Network compression can only be used with remote recovery.\nHINT: If you want to do a remote recovery you have to use the --remote-ssh-command option".into());
     }
-    let recovery_options = server.str("recovery_options").unwrap_or("");
-    let get_wal = options
-        .get_wal
-        .unwrap_or_else(|| recovery_options.split(',').any(|o| o.trim() == "get-wal"));
-    let delta = options.delta_restore.unwrap_or_else(|| {
-        recovery_options
-            .split(',')
-            .any(|o| o.trim() == "delta-restore")
-    });
+    // `recovery_options` is a set (`CsvOption`); the command line wins over it.
+    let configured = |name: &str| match server.get("recovery_options") {
+        Some(OptionValue::Csv(_, items)) => items.iter().any(|o| o == name),
+        Some(OptionValue::Str(text)) => text.split(',').any(|o| o.trim() == name),
+        _ => false,
+    };
+    let get_wal = options.get_wal.unwrap_or_else(|| configured("get-wal"));
+    let delta = options
+        .delta_restore
+        .unwrap_or_else(|| configured("delta-restore"));
     if delta {
         check_delta(server, info, options)?;
     }
