@@ -63,7 +63,6 @@ pub fn base_backup(
     target: &Destination,
     options: &RestoreOptions,
     plan: &Plan,
-    horizon: Option<&str>,
 ) -> Result<(), CopyFailure> {
     let dest = options.destination.trim_end_matches('/').to_string();
     let base = dirs.backup_base(id);
@@ -80,42 +79,20 @@ pub fn base_backup(
             .prefix(&format!("barman-staging-{}-{id}-", server.name()))
             .tempdir_in(&root)
             .map_err(|e| CopyFailure(format!("cannot create a staging folder in '{root}': {e}")))?;
-        extract_compressed(&base, staged.path(), info, &progress).and_then(|()| {
-            let at = Source::new(staged.path(), horizon);
-            copy_plain(server, &at, &dest, info, target, plan, &progress)
-        })
+        extract_compressed(&base, staged.path(), info, &progress)
+            .and_then(|()| copy_plain(server, staged.path(), &dest, info, target, plan, &progress))
     } else {
-        copy_plain(
-            server,
-            &Source::new(&base, horizon),
-            &dest,
-            info,
-            target,
-            plan,
-            &progress,
-        )
+        copy_plain(server, &base, &dest, info, target, plan, &progress)
     };
     progress.finish();
     result?;
     link_tablespaces(out, target, &dest, info, plan)
 }
 
-/// The folder holding the backup's `data` and tablespace folders, and the safe horizon
-/// of a delta restore.
-struct Source<'a> {
-    base: &'a Path,
-    horizon: Option<&'a str>,
-}
-
-impl<'a> Source<'a> {
-    fn new(base: &'a Path, horizon: Option<&'a str>) -> Self {
-        Source { base, horizon }
-    }
-}
-
+#[allow(clippy::too_many_arguments)]
 fn copy_plain(
     server: &ServerConfig,
-    source: &Source<'_>,
+    base: &Path,
     dest: &str,
     info: &BackupInfo,
     target: &Destination,
@@ -123,7 +100,6 @@ fn copy_plain(
     progress: &Progress,
 ) -> Result<(), CopyFailure> {
     let fail = |e: &dyn std::fmt::Display| CopyFailure(format!("data transfer failure: {e}"));
-    let base = source.base;
     let path = pg_tools::search_path(server.path_prefix());
     let local = Transport {
         ssh: None,
@@ -192,7 +168,7 @@ fn copy_plain(
                 transport: &remote,
                 filters,
                 tree: &tree,
-                horizon: source.horizon,
+                horizon: plan.horizon.as_deref(),
             };
             delta_copy(&delta, &listing, progress).map_err(|e| fail(&e))?;
         } else {

@@ -203,10 +203,12 @@ fn restore(
         .then(|| delta::safe_horizon(out, &target, dest, info))
         .flatten()
         .map(|h| delta::rsync_time(&h));
+    let plan = &options::Plan {
+        horizon,
+        ..plan.clone()
+    };
     out.info("Copying the base backup.");
-    let horizon = horizon.as_deref();
-    if let Err(e) = copy::base_backup(out, server, dirs, id, info, &target, options, plan, horizon)
-    {
+    if let Err(e) = copy::base_backup(out, server, dirs, id, info, &target, options, plan) {
         return Err(Stop::Message(format!(
             "Failure copying base backup: {}",
             e.0

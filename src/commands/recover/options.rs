@@ -115,6 +115,9 @@ pub struct Plan {
     pub network_compression: bool,
     /// Delta restore: reuse what the destination already holds (no empty check).
     pub delta: bool,
+    /// The delta restore's safe horizon as rsync lists times (set once the destination
+    /// has been read; None: unknown).
+    pub horizon: Option<String>,
 }
 
 /// The backup to restore, printing Barman's error when there is none.
@@ -467,6 +470,7 @@ fn plan(
             .network_compression
             .unwrap_or_else(|| server.bool("network_compression")),
         delta,
+        horizon: None,
     })
 }
 
