@@ -188,6 +188,32 @@ impl Destination {
         }
     }
 
+    /// The content of a text file (Barman's `get_file_content`).
+    pub fn read_file(&self, path: &str) -> Result<String, DestinationError> {
+        let missing = || DestinationError {
+            op: "read",
+            path: path.to_string(),
+            message: format!("The {path} file does not exist"),
+        };
+        match self {
+            Destination::Local => std::fs::read_to_string(path).map_err(|e| {
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    missing()
+                } else {
+                    Self::fail("read", path)(e.to_string())
+                }
+            }),
+            Destination::Remote(words) => {
+                if !self.exists(path)? {
+                    return Err(missing());
+                }
+                let script = format!("cat {}", quote(path));
+                self.remote(words, &script)
+                    .map_err(Self::fail("read", path))
+            }
+        }
+    }
+
     /// True when `path` exists.
     pub fn exists(&self, path: &str) -> Result<bool, DestinationError> {
         match self {

@@ -369,9 +369,24 @@ pub fn copy_tree(
             (Some(_), None) => (files.clone(), Vec::new()),
             (None, _) => (Vec::new(), files.clone()),
         };
+    copy_lists(transport, filters, tree, &safe, &check, on_bytes, tick)
+}
+
+/// Copy `safe` (compared by size and time) and `check` (compared by `--checksum`) in
+/// `tree.jobs` parallel rsync processes, as [`copy_tree`] does once it has split the
+/// listing. Returns the sum of the workers' times.
+pub fn copy_lists(
+    transport: &Transport,
+    filters: &Filters,
+    tree: &TreeCopy<'_>,
+    safe: &[&ListedEntry],
+    check: &[&ListedEntry],
+    on_bytes: &(dyn Fn(u64) + Sync),
+    tick: &mut dyn FnMut(),
+) -> Result<f64, RsyncError> {
     let mut work: Vec<(Vec<String>, bool)> = Vec::new();
-    work.extend(split(&safe, tree.jobs).into_iter().map(|l| (l, false)));
-    work.extend(split(&check, tree.jobs).into_iter().map(|l| (l, true)));
+    work.extend(split(safe, tree.jobs).into_iter().map(|l| (l, false)));
+    work.extend(split(check, tree.jobs).into_iter().map(|l| (l, true)));
     let mut serialized = 0.0;
     for (batch_no, batch) in work.chunks(tree.jobs.max(1)).enumerate() {
         let results: Vec<Result<f64, RsyncError>> = std::thread::scope(|scope| {
@@ -439,6 +454,52 @@ pub fn copy_tree(
         }
     }
     Ok(serialized)
+}
+
+/// Barman's `_create_dir_and_purge`: create every folder of `dirs` under `dst` and delete
+/// what `dst` holds that the source has not (`--delete`, and `--delete-excluded` for the
+/// item's excludes such as `pg_wal/*`). The files in `keep` are protected from deletion
+/// and left out of this run (the copy proper brings them); with `keep` empty every file
+/// of `dst` goes, as in a restore into an empty folder. The lists are written in
+/// `lists_dir` under `label`.
+#[allow(clippy::too_many_arguments)]
+pub fn purge(
+    transport: &Transport,
+    filters: &Filters,
+    src: &str,
+    dst: &str,
+    dirs: &[String],
+    keep: &[String],
+    lists_dir: &Path,
+    label: &str,
+) -> Result<(), RsyncError> {
+    let dir_list = lists_dir.join(format!("{label}_dir.list"));
+    let filter = lists_dir.join(format!("{label}_exclude_and_protect.filter"));
+    let mut rules = String::new();
+    if keep.is_empty() {
+        rules.push_str("+ */\n- *\n");
+    }
+    for file in keep {
+        rules.push_str(&format!("P /{file}\n- /{file}\n"));
+    }
+    std::fs::write(&filter, rules).map_err(|source| RsyncError::FileList {
+        path: filter.clone(),
+        source,
+    })?;
+    write_list(&dir_list, dirs)?;
+    let mut args = base_args(transport, filters);
+    args.extend([
+        "--recursive".to_string(),
+        "--delete".to_string(),
+        format!("--files-from={}", dir_list.display()),
+        "--filter".to_string(),
+        format!("merge {}", filter.display()),
+        src.to_string(),
+        dst.to_string(),
+    ]);
+    let output = super::spawn::output(command(transport, &args).stdin(Stdio::null()))
+        .map_err(RsyncError::Spawn)?;
+    check_status(output.status, &output.stderr)
 }
 
 /// Copy the listed files (paths relative to `src`) into `dst`, each written under a

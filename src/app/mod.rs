@@ -320,6 +320,7 @@ fn restore_options(args: crate::cli::RestoreArgs) -> commands::recover::RestoreO
         recovery_conf_filename: args.recovery_conf_filename,
         recovery_option_port: args.recovery_option_port,
         restore_command: args.restore_command,
+        delta_restore: pick(args.delta_restore, args.no_delta_restore),
     }
 }
 

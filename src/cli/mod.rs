@@ -448,6 +448,12 @@ pub struct RestoreArgs {
     /// generates (get-wal mode only).
     #[arg(long = "restore-command", value_name = "RESTORE_COMMAND")]
     pub restore_command: Option<String>,
+    /// Enable delta restore mode.
+    #[arg(long = "delta-restore", overrides_with = "no_delta_restore")]
+    pub delta_restore: bool,
+    /// Disable delta restore mode.
+    #[arg(long = "no-delta-restore", overrides_with = "delta_restore")]
+    pub no_delta_restore: bool,
 }
 
 /// A server and one of its backups (an ID, a name or a shortcut such as `latest`).

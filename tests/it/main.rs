@@ -19,6 +19,7 @@ mod codecs;
 mod compare_servers;
 mod connections;
 mod debug_log;
+mod delta_restore;
 mod demo;
 mod diagnose;
 mod geo;

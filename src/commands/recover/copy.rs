@@ -4,6 +4,7 @@
 //! Plain backups are copied with parallel rsync processes, locally or over
 //! `--remote-ssh-command`; `backup_compression` tar backups are extracted (local restores).
 
+use super::delta::{delta_copy, Delta};
 use super::options::{Plan, RestoreOptions};
 use super::Stop;
 use crate::adapters::catalog::layout::ServerDirs;
@@ -149,12 +150,6 @@ fn copy_plain(
     for (label, src, dst, filters) in &items {
         let listing = rsync::list(&local, filters, src).map_err(|e| fail(&e))?;
         let rsync_dst = target.rsync_path(dst);
-        // The folder tree first (empty folders included), then the files in parallel.
-        let tree_run = CopyRun {
-            dirs_only: true,
-            ..CopyRun::whole(src, &rsync_dst)
-        };
-        rsync::copy(&remote, filters, &tree_run, &mut |_| {}).map_err(|e| fail(&e))?;
         let tree = TreeCopy {
             src,
             dst: &rsync_dst,
@@ -168,15 +163,31 @@ fn copy_plain(
             lists_dir: lists.path(),
             label,
         };
-        rsync::copy_tree(
-            &remote,
-            filters,
-            &tree,
-            &listing,
-            &|b| progress.add(b),
-            &mut || {},
-        )
-        .map_err(|e| fail(&e))?;
+        if plan.delta {
+            let delta = Delta {
+                transport: &remote,
+                filters,
+                tree: &tree,
+                horizon: plan.horizon.as_deref(),
+            };
+            delta_copy(&delta, &listing, progress).map_err(|e| fail(&e))?;
+        } else {
+            // The folder tree first (empty folders included), then the files in parallel.
+            let tree_run = CopyRun {
+                dirs_only: true,
+                ..CopyRun::whole(src, &rsync_dst)
+            };
+            rsync::copy(&remote, filters, &tree_run, &mut |_| {}).map_err(|e| fail(&e))?;
+            rsync::copy_tree(
+                &remote,
+                filters,
+                &tree,
+                &listing,
+                &|b| progress.add(b),
+                &mut || {},
+            )
+            .map_err(|e| fail(&e))?;
+        }
         verify_arrived(target, dst, &listing).map_err(|e| fail(&e))?;
     }
     Ok(())

@@ -7,6 +7,7 @@
 
 mod config;
 mod copy;
+mod delta;
 mod options;
 mod wals;
 
@@ -147,7 +148,10 @@ fn restore(
     let start = chrono::Local::now();
     let dest = options.destination.as_str();
     let target = Destination::new(options.remote_ssh_command.as_deref()).map_err(Stop::Message)?;
-    check_empty(&target, dest, info, plan)?;
+    // A delta restore reuses what the destination holds (Barman skips the check).
+    if !plan.delta {
+        check_empty(&target, dest, info, plan)?;
+    }
     let hook_facts = hook_facts(options, plan);
     if let Err(abort) =
         hooks::run_recovery_hooks(&ctx.config, server, HookPhase::Pre, id, &hook_facts)
@@ -194,6 +198,15 @@ fn restore(
     if let Some(summary) = &plan.pitr_summary {
         out.info(&format!("Doing PITR. Recovery target {summary}"));
     }
+    let horizon = plan
+        .delta
+        .then(|| delta::safe_horizon(out, &target, dest, info))
+        .flatten()
+        .map(|h| delta::rsync_time(&h));
+    let plan = &options::Plan {
+        horizon,
+        ..plan.clone()
+    };
     out.info("Copying the base backup.");
     if let Err(e) = copy::base_backup(out, server, dirs, id, info, &target, options, plan) {
         return Err(Stop::Message(format!(

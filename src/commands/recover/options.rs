@@ -7,6 +7,7 @@ use crate::commands::backup::{CopyTuning, CopyTuningOverrides};
 use crate::commands::catalog::ServerCatalog;
 use crate::core::backup_info::BackupInfo;
 use crate::core::backup_record::python_datetime;
+use crate::core::config::value::OptionValue;
 use crate::core::config::ServerConfig;
 use crate::core::lsn::Lsn;
 use crate::core::recovery::Targets;
@@ -77,6 +78,8 @@ pub struct RestoreOptions {
     pub recovery_option_port: Option<String>,
     /// `--restore-command`.
     pub restore_command: Option<String>,
+    /// `--delta-restore` (Some(true)) / `--no-delta-restore` (Some(false)).
+    pub delta_restore: Option<bool>,
 }
 
 /// The decisions taken before copying.
@@ -110,6 +113,11 @@ pub struct Plan {
     pub batch_period: u64,
     /// `-z` for a remote copy.
     pub network_compression: bool,
+    /// Delta restore: reuse what the destination already holds (no empty check).
+    pub delta: bool,
+    /// The delta restore's safe horizon as rsync lists times (set once the destination
+    /// has been read; None: unknown).
+    pub horizon: Option<String>,
 }
 
 /// The backup to restore, printing Barman's error when there is none.
@@ -326,10 +334,19 @@ fn plan(
     if options.network_compression == Some(true) && options.remote_ssh_command.is_none() {
         return Err("Network compression can only be used with remote recovery.\nHINT: If you want to do a remote recovery you have to use the --remote-ssh-command option".into());
     }
-    let recovery_options = server.str("recovery_options").unwrap_or("");
-    let get_wal = options
-        .get_wal
-        .unwrap_or_else(|| recovery_options.split(',').any(|o| o.trim() == "get-wal"));
+    // `recovery_options` is a set (`CsvOption`); the command line wins over it.
+    let configured = |name: &str| match server.get("recovery_options") {
+        Some(OptionValue::Csv(_, items)) => items.iter().any(|o| o == name),
+        Some(OptionValue::Str(text)) => text.split(',').any(|o| o.trim() == name),
+        _ => false,
+    };
+    let get_wal = options.get_wal.unwrap_or_else(|| configured("get-wal"));
+    let delta = options
+        .delta_restore
+        .unwrap_or_else(|| configured("delta-restore"));
+    if delta {
+        check_delta(server, info, options)?;
+    }
     let version = info.int("version").unwrap_or(0);
     let tli = parse_tli(server, info, options.target_tli.as_deref())?;
     let immediate = version >= 90400 && options.target_immediate;
@@ -452,7 +469,36 @@ fn plan(
         network_compression: options
             .network_compression
             .unwrap_or_else(|| server.bool("network_compression")),
+        delta,
+        horizon: None,
     })
+}
+
+/// The backups Barman's `cli.restore` refuses to delta-restore: locally, anything but a
+/// plain backup (it is extracted or combined in a staging area first); remotely, a
+/// backup staged on the remote host.
+fn check_delta(
+    server: &ServerConfig,
+    info: &BackupInfo,
+    options: &RestoreOptions,
+) -> Result<(), String> {
+    if options.remote_ssh_command.is_none() {
+        let not_plain = ["parent_backup_id", "compression", "encryption"]
+            .iter()
+            .any(|field| info.raw(field).is_some());
+        if not_plain {
+            return Err(
+                "Cannot restore a backup locally with delta mode when the backup is not plain."
+                    .into(),
+            );
+        }
+    } else if server.str("staging_location") == Some("remote") {
+        return Err(
+            "Cannot restore a backup remotely with delta mode when 'staging_location=remote'."
+                .into(),
+        );
+    }
+    Ok(())
 }
 
 /// `parse_target_tli` with a backup: `current`, `latest` or a number.
