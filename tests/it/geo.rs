@@ -5,9 +5,9 @@
 //! `/etc/barman.conf` would; for a Python primary it also puts Python Barman first on the
 //! remote PATH.
 //!
-//! Proven: our passive node's `cron` copies a backup and the WAL after it, and a
-//! point-in-time recovery from the passive copy starts and holds the right rows; our
-//! `sync-info` equals Python's on the same catalog; a Python passive node syncs from our
+//! Proven: our passive node's `cron` copies a backup and the WAL after it, and recoveries
+//! from the passive copy (local PITR, and remote over ssh) start and hold the right rows;
+//! our `sync-info` equals Python's on the same catalog; a Python passive node syncs from our
 //! primary and ours from a Python primary, each catalog read by both; a kill at any step
 //! of `sync-backup` or `sync-wals` is completed by the next run without a duplicate
 //! catalog line; a corrupt `primary.info`, an unknown backup and an unreachable primary
@@ -257,6 +257,28 @@ fn geo_passive_cron_syncs_backup_and_wal_and_recovers() {
         copy.query_scalar("SELECT pg_is_in_recovery()") == "f"
     });
     assert_eq!(tags(&copy), ["base", "before"]);
+    copy.stop();
+    // And to another host over ssh, to the end of the backup.
+    let remote_dest = q.dir().join("restored-remote");
+    ok(
+        q.run(&[
+            "recover",
+            "--remote-ssh-command",
+            &p.sshd.ssh_command(),
+            "pg",
+            "latest",
+            remote_dest.to_str().unwrap(),
+            "--target-immediate",
+            "--target-action",
+            "promote",
+        ]),
+        "remote recover from the passive node",
+    );
+    let mut copy = PgCluster::start_in_place(&remote_dest, &[]);
+    wait_until("the remotely restored server to promote", || {
+        copy.query_scalar("SELECT pg_is_in_recovery()") == "f"
+    });
+    assert_eq!(tags(&copy), ["base"]);
     copy.stop();
 
     // A Python passive node syncs from our primary; ours from a Python primary.
