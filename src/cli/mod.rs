@@ -816,7 +816,7 @@ mod tests {
 
     #[test]
     fn cli_unsupported_command_is_a_usage_error() {
-        let err = Cli::try_parse_from(["barman", "sync-info", "pg"]).unwrap_err();
+        let err = Cli::try_parse_from(["barman", "export-backup", "pg"]).unwrap_err();
         assert_eq!(err.exit_code(), 2);
     }
 }

@@ -28,6 +28,7 @@ pub(crate) fn sync_cron(
     let resume = load_sync_wals_info(server).map_err(|e| crate::Error::Fatal(e.0))?;
     let remote = match primary_node_info(
         ctx,
+        out,
         server,
         resume.last_wal.as_deref(),
         resume.last_position.as_deref(),

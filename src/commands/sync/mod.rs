@@ -48,8 +48,9 @@ pub fn sync_info(
     };
     let position = last_position.map(|p| p.to_string());
     let result = if primary {
-        primary_node_info(ctx, server, last_wal, position.as_deref())
-            .map(|info| out.info_unlogged(&crate::output::json::dumps_indented(&info)))
+        primary_node_info(ctx, out, server, last_wal, position.as_deref())
+            .map(|info| crate::output::json::dumps_indented(&info))
+            .map(|text| out.info_unlogged(&text))
     } else {
         sync_status(ctx, server, last_wal, last_position).map(|status| {
             // Barman writes this with `json.dump` straight to stdout: no newline after.
@@ -123,6 +124,7 @@ fn sync_status(
 /// An exit code 1 with a resume point asks again for everything, as Barman does.
 pub(crate) fn primary_node_info(
     ctx: &Context,
+    out: &mut Output,
     server: &ServerConfig,
     mut last_wal: Option<&str>,
     mut last_position: Option<&str>,
@@ -163,8 +165,7 @@ pub(crate) fn primary_node_info(
         if output.status.code() == Some(1) && last_wal.is_some() {
             last_wal = None;
             last_position = None;
-            tracing::warn!(target: "barman.server", "sync-info is out of sync. Self-recovery procedure started: requesting full synchronisation from primary server {name}");
-            eprintln!("WARNING: sync-info is out of sync. Self-recovery procedure started: requesting full synchronisation from primary server {name}");
+            out.warning(&format!("sync-info is out of sync. Self-recovery procedure started: requesting full synchronisation from primary server {name}"));
             continue;
         }
         return Err(SyncError(format!(
