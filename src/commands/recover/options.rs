@@ -69,8 +69,17 @@ pub struct RestoreOptions {
     pub target_action: Option<String>,
     /// `--standby-mode`.
     pub standby_mode: bool,
-    /// `--staging-path` / `--recovery-staging-path` (compressed backups).
+    /// `--staging-path`: where compressed backups are extracted and incremental
+    /// backups combined.
     pub staging_path: Option<String>,
+    /// `--staging-location` (`local` / `remote`).
+    pub staging_location: Option<String>,
+    /// `--recovery-staging-path` (deprecated).
+    pub recovery_staging_path: Option<String>,
+    /// `--local-staging-path` (deprecated).
+    pub local_staging_path: Option<String>,
+    /// `--combine-mode` (`copy`, `link`, `clone`, `copy-file-range`).
+    pub combine_mode: Option<String>,
     /// `--recovery-conf-filename`.
     pub recovery_conf_filename: Option<String>,
     /// `--recovery-option-port`.
@@ -110,6 +119,8 @@ pub struct Plan {
     pub batch_period: u64,
     /// `-z` for a remote copy.
     pub network_compression: bool,
+    /// Where staging folders are made (`local`, or `remote` on the restore host).
+    pub staging: super::combine::Staging,
 }
 
 /// The backup to restore, printing Barman's error when there is none.
@@ -297,13 +308,7 @@ fn plan(
     info: &BackupInfo,
     options: &RestoreOptions,
 ) -> Result<Plan, String> {
-    if let Some(path) = &options.staging_path {
-        if !path.starts_with('/') {
-            return Err(format!(
-                "Cannot parse staging path: {path} is not an absolute path"
-            ));
-        }
-    }
+    let staging = super::combine::staging(out, server, info, options)?;
     let mut tablespaces = BTreeMap::new();
     for rule in &options.tablespaces {
         let Some((name, location)) = rule.split_once(':') else {
@@ -452,6 +457,7 @@ fn plan(
         network_compression: options
             .network_compression
             .unwrap_or_else(|| server.bool("network_compression")),
+        staging,
     })
 }
 
