@@ -240,12 +240,19 @@ struct CombineJob<'a> {
 /// Run pg_combinebackup with Barman's messages; the copy time in seconds.
 fn combine(
     out: &mut Output,
-    c: &Combiner<'_>,
-    id: &str,
-    info: &BackupInfo,
+    server: &ServerConfig,
+    dirs: &ServerDirs,
+    (id, info): (&str, &BackupInfo),
+    ssh: Option<&[String]>,
     job: &CombineJob<'_>,
 ) -> Result<f64, Stop> {
     let start = std::time::Instant::now();
+    out.info(&format!(
+        "Start combining backup via pg_combinebackup for backup {id} on {}",
+        job.output
+    ));
+    // Found (and its version checked) only now, after the message, as Barman does.
+    let c = &combiner(server, dirs, id, info, ssh.map(<[String]>::to_vec))?;
     let leaf_data = job.chain.last().cloned().unwrap_or_default();
     let mode = if job.mode == "link" {
         link_or_copy(
@@ -259,10 +266,6 @@ fn combine(
     } else {
         job.mode
     };
-    out.info(&format!(
-        "Start combining backup via pg_combinebackup for backup {id} on {}",
-        job.output
-    ));
     let run = CombineRun {
         program: &c.program,
         output: job.output,
@@ -377,7 +380,6 @@ fn local(
     dest: &str,
     plan: &Plan,
 ) -> Result<f64, Stop> {
-    let c = combiner(server, dirs, id, info, None)?;
     let target = Destination::Local;
     let mut mapping = Vec::new();
     target.create_dir(dest, Some(0o700)).map_err(fs_error)?;
@@ -399,7 +401,7 @@ fn local(
         remote_restore: false,
         staging_is_local: true,
     };
-    let seconds = combine(out, &c, id, info, &job)?;
+    let seconds = combine(out, server, dirs, (id, info), None, &job)?;
     cleanup_restored(out, None, dest);
     Ok(seconds)
 }
@@ -468,7 +470,6 @@ fn staged_here(
     options: &RestoreOptions,
     plan: &Plan,
 ) -> Result<(), Stop> {
-    let c = combiner(server, dirs, id, info, None)?;
     let root = format!(
         "{}/barman-combine{}",
         plan.staging.combine_path.trim_end_matches('/'),
@@ -495,7 +496,7 @@ fn staged_here(
         remote_restore: true,
         staging_is_local: true,
     };
-    let result = combine(out, &c, id, info, &job).and_then(|_| {
+    let result = combine(out, server, dirs, (id, info), None, &job).and_then(|_| {
         super::copy::staged_backup(
             out,
             server,
@@ -604,7 +605,6 @@ fn combine_there(
     dest: &str,
     plan: &Plan,
 ) -> Result<(), Stop> {
-    let c = combiner(server, dirs, id, info, Some(ssh.to_vec()))?;
     let target = Destination::Remote(ssh.to_vec());
     target.create_dir(dest, Some(0o700)).map_err(fs_error)?;
     let mut mapping = Vec::new();
@@ -625,7 +625,7 @@ fn combine_there(
         remote_restore: true,
         staging_is_local: false,
     };
-    combine(out, &c, id, info, &job)?;
+    combine(out, server, dirs, (id, info), Some(ssh), &job)?;
     cleanup_restored(out, Some(ssh), dest);
     Ok(())
 }
