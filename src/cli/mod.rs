@@ -397,11 +397,11 @@ pub struct RestoreArgs {
     #[arg(long = "staging-path", value_name = "STAGING_PATH")]
     pub staging_path: Option<String>,
     /// Specifies whether `--staging-path` is a local or remote path.
-    #[arg(long = "staging-location", value_name = "{local,remote}", value_parser = ["local", "remote"])]
+    #[arg(long = "staging-location", value_name = "STAGING_LOCATION", value_parser = ["local", "remote"])]
     pub staging_location: Option<String>,
     /// Specifies a copy mode for `pg_combinebackup` when combining incremental backups
     /// during a restore.
-    #[arg(long = "combine-mode", value_name = "{copy,link,clone,copy-file-range}", value_parser = ["copy", "link", "clone", "copy-file-range"], ignore_case = true)]
+    #[arg(long = "combine-mode", value_name = "COMBINE_MODE", value_parser = ["copy", "link", "clone", "copy-file-range"], ignore_case = true)]
     pub combine_mode: Option<String>,
     /// Name of the file to which recovery configuration options will be added for PostgreSQL
     /// 12 and later (default: postgresql.auto.conf).
