@@ -12,6 +12,7 @@ pub mod interrupt;
 pub mod libpq;
 pub mod lock;
 pub mod pg_backup;
+pub mod pg_combinebackup;
 pub mod pg_tools;
 pub mod postgres;
 pub mod postgres_checks;

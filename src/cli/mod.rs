@@ -434,9 +434,20 @@ pub struct RestoreArgs {
     /// staged during the recovery.
     #[arg(long = "recovery-staging-path", value_name = "RECOVERY_STAGING_PATH")]
     pub recovery_staging_path: Option<String>,
-    /// A directory where compressed backups are extracted before the copy (default /tmp).
+    /// Where incremental backups are combined (deprecated: use --staging-path).
+    #[arg(long = "local-staging-path", value_name = "LOCAL_STAGING_PATH")]
+    pub local_staging_path: Option<String>,
+    /// Where compressed backups are decompressed and incremental backups combined before
+    /// the copy to the destination (default /tmp).
     #[arg(long = "staging-path", value_name = "STAGING_PATH")]
     pub staging_path: Option<String>,
+    /// Specifies whether `--staging-path` is a local or remote path.
+    #[arg(long = "staging-location", value_name = "STAGING_LOCATION", value_parser = ["local", "remote"])]
+    pub staging_location: Option<String>,
+    /// Specifies a copy mode for `pg_combinebackup` when combining incremental backups
+    /// during a restore.
+    #[arg(long = "combine-mode", value_name = "COMBINE_MODE", value_parser = ["copy", "link", "clone", "copy-file-range"], ignore_case = true)]
+    pub combine_mode: Option<String>,
     /// Name of the file to which recovery configuration options will be added for PostgreSQL
     /// 12 and later (default: postgresql.auto.conf).
     #[arg(long = "recovery-conf-filename", value_name = "RECOVERY_CONF_FILENAME")]

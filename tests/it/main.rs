@@ -28,6 +28,7 @@ mod hardening;
 mod hardening_children;
 mod hardening_putwal;
 mod harness_selftest;
+mod incremental;
 mod locks;
 mod majors;
 mod manifests;

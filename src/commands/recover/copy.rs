@@ -71,10 +71,7 @@ pub fn base_backup(
     let result = if info.raw("compression").is_some() {
         // Barman decompresses into a staging folder on this host (`staging_path`, /tmp by
         // default), then copies from there like a plain backup.
-        let root = options
-            .staging_path
-            .clone()
-            .unwrap_or_else(|| "/tmp".into());
+        let root = plan.staging.decompress_path.clone();
         let staged = tempfile::Builder::new()
             .prefix(&format!("barman-staging-{}-{id}-", server.name()))
             .tempdir_in(&root)
@@ -87,6 +84,29 @@ pub fn base_backup(
     progress.finish();
     result?;
     link_tablespaces(out, target, &dest, info, plan)
+}
+
+/// Copy a backup laid out as in the catalog (`<base>/data`, `<base>/<oid>`) but staged
+/// elsewhere (a combined incremental backup), then link its tablespaces.
+pub fn staged_backup(
+    out: &mut Output,
+    server: &ServerConfig,
+    base: &Path,
+    info: &BackupInfo,
+    target: &Destination,
+    options: &RestoreOptions,
+    plan: &Plan,
+) -> Result<(), CopyFailure> {
+    let dest = options.destination.trim_end_matches('/');
+    let progress = Progress::bytes(
+        out,
+        info.int("size").and_then(|s| u64::try_from(s).ok()),
+        "restore",
+    );
+    let result = copy_plain(server, base, dest, info, target, plan, &progress);
+    progress.finish();
+    result?;
+    link_tablespaces(out, target, dest, info, plan)
 }
 
 #[allow(clippy::too_many_arguments)]

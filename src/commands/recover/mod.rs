@@ -5,6 +5,7 @@
 //! (decompressed) or write a get-wal `restore_command`, write the recovery settings for
 //! the server's version, neutralise dangerous settings and print Barman's report.
 
+mod combine;
 mod config;
 mod copy;
 mod delta;
@@ -41,6 +42,8 @@ pub(crate) enum Stop {
     Message(String),
     /// A pre-recovery retry hook asked to stop.
     Exception(crate::Error),
+    /// An exception Barman does not catch (`EXCEPTION: <text>` + the log hint).
+    Uncaught(String),
 }
 
 impl<T: std::fmt::Display> From<T> for Stop {
@@ -130,6 +133,10 @@ pub fn run(ctx: &Context, out: &mut Output, options: &RestoreOptions) -> crate::
             Ok(())
         }
         Err(Stop::Exception(e)) => Err(e),
+        Err(Stop::Uncaught(text)) => {
+            out.exception(&format!("{text}\nSee log file for more details."));
+            Ok(())
+        }
     }
 }
 
@@ -208,13 +215,19 @@ fn restore(
         ..plan.clone()
     };
     out.info("Copying the base backup.");
-    if let Err(e) = copy::base_backup(out, server, dirs, id, info, &target, options, plan) {
+    let mut restored = info.clone();
+    if combine::is_incremental(info) {
+        let time = combine::base_backup(out, server, dirs, id, info, &target, options, plan)?;
+        if let Some(seconds) = time {
+            restored.set_raw("copy_stats", Some(combine::combine_copy_stats(seconds)));
+        }
+    } else if let Err(e) = copy::base_backup(out, server, dirs, id, info, &target, options, plan) {
         return Err(Stop::Message(format!(
             "Failure copying base backup: {}",
             e.0
         )));
     }
-    copy::finish_copy(server, dirs, id, info, &target, dest)?;
+    copy::finish_copy(server, dirs, id, &restored, &target, dest)?;
     if !plan.get_wal {
         if status == BackupStatus::WaitingForWals {
             let now = crate::adapters::catalog::store::load_backup(dirs, id)

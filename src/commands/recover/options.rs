@@ -70,8 +70,17 @@ pub struct RestoreOptions {
     pub target_action: Option<String>,
     /// `--standby-mode`.
     pub standby_mode: bool,
-    /// `--staging-path` / `--recovery-staging-path` (compressed backups).
+    /// `--staging-path`: where compressed backups are extracted and incremental
+    /// backups combined.
     pub staging_path: Option<String>,
+    /// `--staging-location` (`local` / `remote`).
+    pub staging_location: Option<String>,
+    /// `--recovery-staging-path` (deprecated).
+    pub recovery_staging_path: Option<String>,
+    /// `--local-staging-path` (deprecated).
+    pub local_staging_path: Option<String>,
+    /// `--combine-mode` (`copy`, `link`, `clone`, `copy-file-range`).
+    pub combine_mode: Option<String>,
     /// `--recovery-conf-filename`.
     pub recovery_conf_filename: Option<String>,
     /// `--recovery-option-port`.
@@ -118,6 +127,8 @@ pub struct Plan {
     /// The delta restore's safe horizon as rsync lists times (set once the destination
     /// has been read; None: unknown).
     pub horizon: Option<String>,
+    /// Where staging folders are made (`local`, or `remote` on the restore host).
+    pub staging: super::combine::Staging,
 }
 
 /// The backup to restore, printing Barman's error when there is none.
@@ -305,13 +316,7 @@ fn plan(
     info: &BackupInfo,
     options: &RestoreOptions,
 ) -> Result<Plan, String> {
-    if let Some(path) = &options.staging_path {
-        if !path.starts_with('/') {
-            return Err(format!(
-                "Cannot parse staging path: {path} is not an absolute path"
-            ));
-        }
-    }
+    let staging = super::combine::staging(out, server, info, options)?;
     let mut tablespaces = BTreeMap::new();
     for rule in &options.tablespaces {
         let Some((name, location)) = rule.split_once(':') else {
@@ -471,6 +476,7 @@ fn plan(
             .unwrap_or_else(|| server.bool("network_compression")),
         delta,
         horizon: None,
+        staging,
     })
 }
 
@@ -492,7 +498,12 @@ fn check_delta(
                     .into(),
             );
         }
-    } else if server.str("staging_location") == Some("remote") {
+    } else if options
+        .staging_location
+        .as_deref()
+        .or(server.str("staging_location"))
+        == Some("remote")
+    {
         return Err(
             "Cannot restore a backup remotely with delta mode when 'staging_location=remote'."
                 .into(),
