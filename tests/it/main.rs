@@ -28,6 +28,7 @@ mod hardening_putwal;
 mod harness_selftest;
 mod locks;
 mod majors;
+mod majors_paths;
 mod ops_cron;
 mod ops_hooks;
 mod ops_retention;

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// The server binaries of `major` (Debian's for 15).
-fn server_bin(major: u32) -> PathBuf {
+pub(crate) fn server_bin(major: u32) -> PathBuf {
     if major == 15 {
         pg_bin()
     } else {
@@ -28,7 +28,7 @@ fn server_bin(major: u32) -> PathBuf {
 /// The client tools (`pg_basebackup`, `pg_receivewal`) a major is backed up with: Debian's
 /// 15 for 12–15 (they serve older servers), PostgreSQL 18's from the wheel for 16–18
 /// (pg_receivewal refuses a server newer than itself).
-fn client_bin(major: u32) -> PathBuf {
+pub(crate) fn client_bin(major: u32) -> PathBuf {
     if major <= 15 {
         pg_bin()
     } else {
@@ -39,7 +39,7 @@ fn client_bin(major: u32) -> PathBuf {
 /// TLS on, except where a part was built without OpenSSL: the PyPI wheel of 18 (server and
 /// client tools), which also serves as the client of 16 and 17. SCRAM passwords from the
 /// password file stay on everywhere.
-fn tls(major: u32) -> bool {
+pub(crate) fn tls(major: u32) -> bool {
     major <= 15
 }
 
