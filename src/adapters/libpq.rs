@@ -77,6 +77,15 @@ unsafe fn text_of(ptr: *const c_char) -> String {
     }
 }
 
+/// libpq's default notice processor prints the server's NOTICEs (such as
+/// `pg_stop_backup`'s "all required WAL segments have been archived") on stderr; psycopg2
+/// collects them in `connection.notices` and Barman never shows them: only logged here.
+unsafe extern "C" fn log_notice(_arg: *mut std::ffi::c_void, message: *const c_char) {
+    // SAFETY: libpq hands a NUL-terminated message valid for the duration of the call.
+    let text = unsafe { text_of(message) };
+    tracing::debug!(target: "barman.postgres", "server notice: {text}");
+}
+
 impl Connection {
     /// Open a connection. `conninfo` is expanded as libpq expands a `dbname` holding a
     /// connection string or URI; the overrides of `kind` come after it and so win.
@@ -120,6 +129,14 @@ impl Connection {
             });
         };
         let connection = Connection { raw };
+        // SAFETY: `raw` is a live PGconn; the processor takes no argument.
+        unsafe {
+            pq_sys::PQsetNoticeProcessor(
+                connection.raw.as_ptr(),
+                Some(log_notice),
+                std::ptr::null_mut(),
+            );
+        }
         // SAFETY: `raw` is a live PGconn.
         let status = unsafe { pq_sys::PQstatus(connection.raw.as_ptr()) };
         if status != pq_sys::ConnStatusType::CONNECTION_OK {

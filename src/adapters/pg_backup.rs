@@ -1,7 +1,9 @@
 //! The PostgreSQL side of a base backup: server facts recorded in `backup.info`, the
 //! concurrent low-level API (`pg_backup_start` / `pg_backup_stop`, or the `pg_start_backup` /
 //! `pg_stop_backup` forms before PostgreSQL 15) held in ONE session from start to stop, the
-//! current WAL position, `pg_switch_wal()` and the restore point Barman creates afterwards.
+//! exclusive API of PostgreSQL 14 and older (`pg_start_backup(label, fast)` /
+//! `pg_stop_backup()`, PostgreSQL writing `backup_label` into PGDATA), the current WAL
+//! position, `pg_switch_wal()` and the restore point Barman creates afterwards.
 //! Queries are Barman's (`barman/postgres.py`), so the recorded values are the same.
 
 use crate::adapters::postgres::{parse_pg_time, Session};
@@ -14,6 +16,9 @@ pub enum PgBackupError {
     /// The connection could not be opened.
     #[error("{0}")]
     Connect(String),
+    /// A step failed with a message of its own (Barman's wording, no PostgreSQL text).
+    #[error("{0}")]
+    Failed(String),
     /// A query failed.
     #[error("{step}: {message}")]
     Query {
@@ -219,10 +224,7 @@ impl BackupSession {
                  FROM pg_current_wal_lsn() AS location",
             )?
         };
-        let mut position = position_from(step, &row, None, Some(3))?;
-        position.file_name = row.get(1).cloned().flatten();
-        position.file_offset = row.get(2).cloned().flatten().and_then(|o| o.parse().ok());
-        Ok(position)
+        named_position(step, &row)
     }
 
     fn is_in_recovery(&mut self) -> bool {
@@ -294,6 +296,51 @@ impl BackupSession {
         Ok(position)
     }
 
+    /// Start an exclusive backup (`pg_start_backup(label, fast)`, PostgreSQL 14 and older):
+    /// PostgreSQL writes `backup_label` into PGDATA and computes the start WAL file and
+    /// offset itself, as Barman's `start_exclusive_backup` asks. Refused on 15 and later,
+    /// where the exclusive API no longer exists (Barman's `PostgresObsoleteFeature`).
+    pub fn start_exclusive(
+        &mut self,
+        label: &str,
+        immediate: bool,
+    ) -> Result<Position, PgBackupError> {
+        let step = "pg_start_backup()";
+        if self.session.version_num >= 150000 {
+            return Err(query_error(step, "15"));
+        }
+        let sql = format!(
+            "SELECT location, (pg_walfile_name_offset(location)).*, now() AS timestamp \
+             FROM pg_start_backup({}, {immediate}) AS location",
+            quote(label)
+        );
+        let row = self.one(step, &sql)?;
+        named_position(step, &row)
+    }
+
+    /// Stop the exclusive backup (`pg_stop_backup()`): PostgreSQL switches WAL, waits for
+    /// archiving and renames `backup_label` to `backup_label.old` in PGDATA. Any failure is
+    /// Barman's one message (the cause is only logged).
+    pub fn stop_exclusive(&mut self) -> Result<Position, PgBackupError> {
+        let failed = || {
+            PgBackupError::Failed(
+                "Cannot terminate exclusive backup. You might have to manually execute \
+                 pg_stop_backup on your PostgreSQL server"
+                    .into(),
+            )
+        };
+        if self.session.version_num >= 150000 {
+            return Err(failed());
+        }
+        let sql = "SELECT location, (pg_walfile_name_offset(location)).*, now() AS timestamp \
+                   FROM pg_stop_backup() AS location";
+        let row = self.one("pg_stop_backup", sql).map_err(|e| {
+            tracing::debug!(target: "barman.postgres", "Error issuing pg_stop_backup command: {e}");
+            failed()
+        })?;
+        named_position("pg_stop_backup", &row).map_err(|_| failed())
+    }
+
     /// `pg_switch_wal()`, skipped on a standby (Barman ignores `PostgresIsInRecovery`).
     pub fn switch_wal(&mut self) -> Result<(), PgBackupError> {
         if self.is_in_recovery() {
@@ -316,6 +363,15 @@ impl BackupSession {
     pub fn keepalive(&mut self) -> Result<(), PgBackupError> {
         self.rows("keepalive", "SELECT 1").map(|_| ())
     }
+}
+
+/// A row of `location, file_name, file_offset, timestamp` (the current position and the
+/// exclusive API's queries).
+fn named_position(step: &str, row: &[Option<String>]) -> Result<Position, PgBackupError> {
+    let mut position = position_from(step, row, None, Some(3))?;
+    position.file_name = row.get(1).cloned().flatten();
+    position.file_offset = row.get(2).cloned().flatten().and_then(|o| o.parse().ok());
+    Ok(position)
 }
 
 fn position_from(

@@ -222,6 +222,7 @@ pub fn mangle(
     let mut out = Vec::with_capacity(content.len() + 256);
     let mut changes = Vec::new();
     let mut last_line: Option<&[u8]> = None;
+    let mut glued_last = false;
     for (index, line) in content.split_inclusive(|b| *b == b'\n').enumerate() {
         let text = String::from_utf8_lossy(line);
         if let Some((key, _)) = setting(&text) {
@@ -233,6 +234,7 @@ pub fn mangle(
                 // comment); end the line so nothing written after it is lost.
                 if line.last() != Some(&b'\n') {
                     out.push(b'\n');
+                    glued_last = true;
                 }
                 if let Some(value) = value {
                     out.extend_from_slice(format!("{key} = {value}\n").as_bytes());
@@ -250,7 +252,10 @@ pub fn mangle(
         out.extend_from_slice(line);
     }
     if let Some(lines) = append.filter(|l| !l.is_empty()) {
-        if last_line.is_some_and(|l| l.last() != Some(&b'\n')) {
+        // Barman means "end the last line first", but compares a byte with `b"\n"` (always
+        // unequal in Python 3): it writes a newline whenever a line was kept, so a file that
+        // already ends with one (every `postgresql.auto.conf`) gets an empty line.
+        if last_line.is_some() && !glued_last {
             out.push(b'\n');
         }
         out.extend_from_slice(lines.join("\n").as_bytes());
@@ -459,6 +464,23 @@ mod tests {
     fn mangle_adds_a_newline_before_appending_to_an_unterminated_file() {
         let (out, _) = mangle("f", b"port = 1", Some(&["a = 1".to_string()]));
         assert_eq!(out, b"port = 1\na = 1\n");
+    }
+
+    #[test]
+    fn mangle_leaves_an_empty_line_before_appending_to_a_terminated_file_as_barman() {
+        // Python Barman 3.20.1 on the header initdb writes: b'# h\n\na = 1\n'.
+        let (out, _) = mangle("f", b"# h\n", Some(&["a = 1".to_string()]));
+        assert_eq!(out, b"# h\n\na = 1\n");
+        // Only mangled lines: nothing kept, no empty line.
+        let (out, _) = mangle(
+            "f",
+            b"archive_command = 'x'\n",
+            Some(&["a = 1".to_string()]),
+        );
+        assert_eq!(
+            out,
+            b"#BARMAN#archive_command = 'x'\narchive_command = false\na = 1\n"
+        );
     }
 
     #[test]

@@ -32,6 +32,7 @@ mod incremental;
 mod locks;
 mod majors;
 mod manifests;
+mod majors_paths;
 mod ops_cron;
 mod ops_hooks;
 mod ops_retention;

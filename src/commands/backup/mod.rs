@@ -453,7 +453,10 @@ fn take_backup(
     let id = new_backup_id(dirs);
     let mut info = BackupInfo::empty();
     info.set_raw("server_name", Some(server.name().to_string()));
-    info.set_raw("mode", Some(settings.method.mode().to_string()));
+    info.set_raw(
+        "mode",
+        Some(settings.method.mode(settings.exclusive).to_string()),
+    );
     info.set_raw("systemid", facts.systemid.clone());
     info.set_raw("backup_name", options.name.clone());
     info.set_raw("parent_backup_id", parent.map(|(id, _)| id.clone()));
@@ -472,7 +475,7 @@ fn take_backup(
     running.save().map_err(|e| crate::Error::Fatal(e.message))?;
     out.info(&format!(
         "Starting backup using {} method for server {} in {}",
-        settings.method.mode(),
+        settings.method.mode(settings.exclusive),
         server.name(),
         running.base().display()
     ));

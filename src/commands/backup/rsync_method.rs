@@ -1,5 +1,8 @@
 //! `backup_method = rsync` / `local-rsync`: a concurrent backup through ONE PostgreSQL
-//! session (`pg_backup_start` … `pg_backup_stop`), files copied with rsync (over
+//! session (`pg_backup_start` … `pg_backup_stop`), or with `backup_options =
+//! exclusive_backup` an exclusive one (`pg_start_backup` … `pg_stop_backup()`, PostgreSQL 14
+//! and older: PostgreSQL writes `backup_label` into PGDATA and rsync copies it, as Barman's
+//! `ExclusiveBackupStrategy`), files copied with rsync (over
 //! `ssh_command` for rsync), as Barman's `RsyncBackupExecutor` + `RsyncCopyController`:
 //! tablespaces (only `PG_<major>_*`), PGDATA minus PostgreSQL's exclusions, `global/pg_control`
 //! last, configuration files kept outside PGDATA; `reuse_backup` links or copies unchanged
@@ -73,9 +76,13 @@ pub(super) fn run(
     running.record_facts(&facts);
     running.set_action("issuing start backup command");
     let label = format!("Barman backup {} {}", running.server.name(), running.id);
-    let start = session
-        .start_concurrent(&label, running.settings.immediate)
-        .map_err(|e| StepError::new(&running.action, e))?;
+    let start = if running.settings.exclusive {
+        tracing::debug!(target: "barman.backup_executor", "Start of exclusive backup");
+        session.start_exclusive(&label, running.settings.immediate)
+    } else {
+        session.start_concurrent(&label, running.settings.immediate)
+    }
+    .map_err(|e| StepError::new(&running.action, e))?;
     backup_record::record_start(&mut running.info, &reported(&start));
     running.save()?;
     running.report_start(out);
@@ -105,6 +112,9 @@ pub(super) fn run(
 }
 
 fn stop(running: &mut Running<'_>, session: &mut BackupSession) -> Result<(), StepError> {
+    if running.settings.exclusive {
+        return stop_exclusive(running, session);
+    }
     let action = "issuing stop backup command (native concurrent)".to_string();
     let stop = session
         .stop_concurrent()
@@ -123,6 +133,19 @@ fn stop(running: &mut Running<'_>, session: &mut BackupSession) -> Result<(), St
     let path = running.data_dir().join("backup_label");
     tracing::debug!(target: "barman.backup_executor", "Writing backup label: {}", path.display());
     std::fs::write(&path, label.as_bytes()).map_err(|e| StepError::new(&running.action, e))?;
+    running.save()
+}
+
+/// `ExclusiveBackupStrategy.stop_backup`: `pg_stop_backup()` switches WAL itself; the
+/// `backup_label` is the one rsync copied from PGDATA (backup.info keeps `None`).
+fn stop_exclusive(running: &mut Running<'_>, session: &mut BackupSession) -> Result<(), StepError> {
+    running.set_action("issuing stop backup command");
+    tracing::debug!(target: "barman.backup_executor", "Stop of exclusive backup");
+    let stop = session
+        .stop_exclusive()
+        .map_err(|e| StepError::new(&running.action, e))?;
+    let timeline = running.info.int("timeline").unwrap_or(1) as u32;
+    backup_record::record_stop(&mut running.info, &reported(&stop), timeline);
     running.save()
 }
 

@@ -1,7 +1,7 @@
 //! The settings one backup runs with: the server's configuration with the command line's
 //! overrides applied (Barman's `cli.backup` assigns them onto `server.config` for the run).
 
-use crate::core::config::ServerConfig;
+use crate::core::config::{OptionValue, ServerConfig};
 use std::collections::BTreeMap;
 
 /// `--reuse-backup` / `reuse_backup`.
@@ -131,18 +131,20 @@ pub struct CopyTuningOverrides {
 pub enum Method {
     /// `pg_basebackup` over the streaming connection.
     Postgres,
-    /// rsync over `ssh_command`, concurrent low-level API.
+    /// rsync over `ssh_command`, concurrent or exclusive low-level API.
     Rsync,
-    /// rsync of a local PGDATA, concurrent low-level API.
+    /// rsync of a local PGDATA, concurrent or exclusive low-level API.
     LocalRsync,
 }
 
 impl Method {
-    /// The `mode` Barman records (and prints in "Starting backup using ... method").
-    pub fn mode(self) -> &'static str {
-        match self {
-            Method::Postgres => "postgres",
-            Method::Rsync | Method::LocalRsync => "rsync-concurrent",
+    /// The `mode` Barman records (and prints in "Starting backup using ... method"): the
+    /// executor's mode and, for the rsync methods, the strategy's.
+    pub fn mode(self, exclusive: bool) -> &'static str {
+        match (self, exclusive) {
+            (Method::Postgres, _) => "postgres",
+            (Method::Rsync | Method::LocalRsync, false) => "rsync-concurrent",
+            (Method::Rsync | Method::LocalRsync, true) => "rsync-exclusive",
         }
     }
 }
@@ -152,6 +154,8 @@ impl Method {
 pub struct Settings {
     /// The method.
     pub method: Method,
+    /// `backup_options = exclusive_backup` (rsync methods, PostgreSQL 14 and older).
+    pub exclusive: bool,
     /// `immediate_checkpoint`.
     pub immediate: bool,
     /// `reuse_backup`.
@@ -192,16 +196,12 @@ impl Settings {
                 ))
             }
         };
-        if method != Method::Postgres
-            && server
-                .str("backup_options")
-                .is_some_and(|o| o.contains("exclusive_backup"))
-        {
-            return Err(
-                "exclusive_backup is not supported: use concurrent_backup (the only mode on PostgreSQL 15 and later)"
-                    .into(),
-            );
-        }
+        // Barman's `ExternalBackupExecutor`: concurrent when asked for (or by default),
+        // else exclusive. The postgres method is always concurrent.
+        let exclusive = method != Method::Postgres
+            && matches!(server.get("backup_options"), Some(OptionValue::Csv(_, items))
+                if items.iter().any(|o| o == "exclusive_backup")
+                    && !items.iter().any(|o| o == "concurrent_backup"));
         if method == Method::Rsync && server.ssh_command().is_none() {
             return Err("ssh_command is required by backup_method = rsync".into());
         }
@@ -227,6 +227,7 @@ impl Settings {
         );
         Ok(Settings {
             method,
+            exclusive,
             immediate: options
                 .immediate_checkpoint
                 .unwrap_or_else(|| server.bool("immediate_checkpoint")),
