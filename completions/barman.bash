@@ -1655,7 +1655,7 @@ _barman() {
             return 0
             ;;
         barman__subcmd__restore)
-            opts="-j -v -c -q -d -f -h --target-tli --target-time --target-xid --target-lsn --target-name --target-immediate --exclusive --tablespace --remote-ssh-command --staging-wal-directory --bwlimit --retry-times --retry-sleep --no-retry --jobs --jobs-start-batch-period --jobs-start-batch-size --get-wal --no-get-wal --partial-wal --skip-archive-wal --network-compression --no-network-compression --target-action --standby-mode --recovery-staging-path --staging-path --recovery-conf-filename --recovery-option-port --restore-command --delta-restore --no-delta-restore --version --config --colour --color --log-level --quiet --debug --format --help"
+            opts="-j -v -c -q -d -f -h --target-tli --target-time --target-xid --target-lsn --target-name --target-immediate --exclusive --tablespace --remote-ssh-command --staging-wal-directory --bwlimit --retry-times --retry-sleep --no-retry --jobs --jobs-start-batch-period --jobs-start-batch-size --get-wal --no-get-wal --partial-wal --skip-archive-wal --network-compression --no-network-compression --target-action --standby-mode --recovery-staging-path --local-staging-path --staging-path --staging-location --combine-mode --recovery-conf-filename --recovery-option-port --restore-command --delta-restore --no-delta-restore --version --config --colour --color --log-level --quiet --debug --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1729,8 +1729,20 @@ _barman() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --local-staging-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --staging-path)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --staging-location)
+                    COMPREPLY=($(compgen -W "local remote" -- "${cur}"))
+                    return 0
+                    ;;
+                --combine-mode)
+                    COMPREPLY=($(compgen -W "copy link clone copy-file-range" -- "${cur}"))
                     return 0
                     ;;
                 --recovery-conf-filename)

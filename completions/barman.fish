@@ -520,7 +520,14 @@ complete -c barman -n "__fish_barman_using_subcommand restore" -l jobs-start-bat
 complete -c barman -n "__fish_barman_using_subcommand restore" -l jobs-start-batch-size -d 'The maximum number of Rsync jobs to start in a single batch' -r
 complete -c barman -n "__fish_barman_using_subcommand restore" -l target-action -d 'Specifies what action the server should take once the recovery target is reached. This option is not allowed for PostgreSQL < 9.1. If PostgreSQL is between 9.1 and 9.4 included the only allowed value is "pause". If PostgreSQL is 9.5 or newer the possible values are "shutdown", "pause", "promote"' -r
 complete -c barman -n "__fish_barman_using_subcommand restore" -l recovery-staging-path -d 'A path to a location on the recovery host where compressed backup files will be staged during the recovery' -r
-complete -c barman -n "__fish_barman_using_subcommand restore" -l staging-path -d 'A directory where compressed backups are extracted before the copy (default /tmp)' -r
+complete -c barman -n "__fish_barman_using_subcommand restore" -l local-staging-path -d 'Where incremental backups are combined (deprecated: use --staging-path)' -r
+complete -c barman -n "__fish_barman_using_subcommand restore" -l staging-path -d 'Where compressed backups are decompressed and incremental backups combined before the copy to the destination (default /tmp)' -r
+complete -c barman -n "__fish_barman_using_subcommand restore" -l staging-location -d 'Specifies whether `--staging-path` is a local or remote path' -r -f -a "local\t''
+remote\t''"
+complete -c barman -n "__fish_barman_using_subcommand restore" -l combine-mode -d 'Specifies a copy mode for `pg_combinebackup` when combining incremental backups during a restore' -r -f -a "copy\t''
+link\t''
+clone\t''
+copy-file-range\t''"
 complete -c barman -n "__fish_barman_using_subcommand restore" -l recovery-conf-filename -d 'Name of the file to which recovery configuration options will be added for PostgreSQL 12 and later (default: postgresql.auto.conf)' -r
 complete -c barman -n "__fish_barman_using_subcommand restore" -l recovery-option-port -d 'Port to be passed to the barman-wal-restore command in the recovery configuration' -r
 complete -c barman -n "__fish_barman_using_subcommand restore" -l restore-command -d 'Restore command to be used in the recovery configuration, instead of the one Barman generates (get-wal mode only)' -r
@@ -568,7 +575,14 @@ complete -c barman -n "__fish_barman_using_subcommand recover" -l jobs-start-bat
 complete -c barman -n "__fish_barman_using_subcommand recover" -l jobs-start-batch-size -d 'The maximum number of Rsync jobs to start in a single batch' -r
 complete -c barman -n "__fish_barman_using_subcommand recover" -l target-action -d 'Specifies what action the server should take once the recovery target is reached. This option is not allowed for PostgreSQL < 9.1. If PostgreSQL is between 9.1 and 9.4 included the only allowed value is "pause". If PostgreSQL is 9.5 or newer the possible values are "shutdown", "pause", "promote"' -r
 complete -c barman -n "__fish_barman_using_subcommand recover" -l recovery-staging-path -d 'A path to a location on the recovery host where compressed backup files will be staged during the recovery' -r
-complete -c barman -n "__fish_barman_using_subcommand recover" -l staging-path -d 'A directory where compressed backups are extracted before the copy (default /tmp)' -r
+complete -c barman -n "__fish_barman_using_subcommand recover" -l local-staging-path -d 'Where incremental backups are combined (deprecated: use --staging-path)' -r
+complete -c barman -n "__fish_barman_using_subcommand recover" -l staging-path -d 'Where compressed backups are decompressed and incremental backups combined before the copy to the destination (default /tmp)' -r
+complete -c barman -n "__fish_barman_using_subcommand recover" -l staging-location -d 'Specifies whether `--staging-path` is a local or remote path' -r -f -a "local\t''
+remote\t''"
+complete -c barman -n "__fish_barman_using_subcommand recover" -l combine-mode -d 'Specifies a copy mode for `pg_combinebackup` when combining incremental backups during a restore' -r -f -a "copy\t''
+link\t''
+clone\t''
+copy-file-range\t''"
 complete -c barman -n "__fish_barman_using_subcommand recover" -l recovery-conf-filename -d 'Name of the file to which recovery configuration options will be added for PostgreSQL 12 and later (default: postgresql.auto.conf)' -r
 complete -c barman -n "__fish_barman_using_subcommand recover" -l recovery-option-port -d 'Port to be passed to the barman-wal-restore command in the recovery configuration' -r
 complete -c barman -n "__fish_barman_using_subcommand recover" -l restore-command -d 'Restore command to be used in the recovery configuration, instead of the one Barman generates (get-wal mode only)' -r

@@ -16,27 +16,11 @@
 use crate::harness::barman_home::current_user;
 use crate::harness::pg_cluster::{pg_available, PgOptions};
 use crate::harness::sshd::ssh_available;
+use crate::harness::{ok, wait_until};
 use crate::harness::{python_barman, BarmanHome, PgCluster, Run, Sshd};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
-fn ok(run: Run, what: &str) -> Run {
-    assert_eq!(
-        run.code, 0,
-        "{what}\nstdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
-    run
-}
-
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(300));
-    }
-}
 
 /// A primary Barman home (server `pg`, postgres method, WAL streamed) with one backup and
 /// the `before`/`after` marks around the restore point `geo_guard` archived after it.

@@ -8,6 +8,7 @@
 //! backup and taking one on top that we restore; delete of a parent taking its children;
 //! retention over chains.
 
+use crate::harness::ok;
 use crate::harness::pg_cluster::{give_to_postgres, shared_tempdir, PgOptions};
 use crate::harness::sshd::ssh_available;
 use crate::harness::{python_barman, BarmanHome, PgCluster, Run, Sshd};
@@ -17,15 +18,6 @@ use std::time::{Duration, Instant};
 
 fn server_bin(major: u32) -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/pg")).join(format!("{major}/bin"))
-}
-
-fn ok(run: Run, what: &str) -> Run {
-    assert_eq!(
-        run.code, 0,
-        "{what}\nstdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
-    run
 }
 
 struct Lab {

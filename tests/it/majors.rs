@@ -10,6 +10,7 @@
 use crate::harness::barman_home::current_user;
 use crate::harness::pg_cluster::{pg_bin, PgOptions};
 use crate::harness::sshd::ssh_available;
+use crate::harness::{ok, wait_until};
 use crate::harness::{python_barman, BarmanHome, PgCluster, Run, Sshd};
 use crate::require;
 use std::path::{Path, PathBuf};
@@ -41,23 +42,6 @@ pub(crate) fn client_bin(major: u32) -> PathBuf {
 /// password file stay on everywhere.
 pub(crate) fn tls(major: u32) -> bool {
     major <= 15
-}
-
-fn ok(run: Run, what: &str) -> Run {
-    assert_eq!(
-        run.code, 0,
-        "{what}\nstdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
-    run
-}
-
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(300));
-    }
 }
 
 fn tags(pg: &PgCluster) -> Vec<String> {

@@ -13,6 +13,7 @@
 //! - a too old `pg_basebackup` refuses the backup as Barman does, writing nothing;
 //! - on 14, an exclusive backup of a standby is refused as Barman refuses it.
 
+use crate::harness::ok;
 use crate::harness::pg_cluster::{give_to_postgres, pg_bin, pg_command, PgOptions};
 use crate::harness::{python_barman, BarmanHome, PgCluster, Run};
 use crate::majors::{client_bin, server_bin, tls};
@@ -24,15 +25,6 @@ use std::time::{Duration, Instant};
 struct Lab {
     home: BarmanHome,
     pg: PgCluster,
-}
-
-fn ok(run: Run, what: &str) -> Run {
-    assert_eq!(
-        run.code, 0,
-        "{what}\nstdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
-    run
 }
 
 fn python(home: &BarmanHome, args: &[&str]) -> Run {

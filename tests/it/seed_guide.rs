@@ -18,6 +18,7 @@ use crate::harness::auth;
 use crate::harness::barman_home::current_user;
 use crate::harness::pg_cluster::{give_to_postgres, pg_available, shared_tempdir, PgOptions};
 use crate::harness::sshd::ssh_available;
+use crate::harness::{ok, wait_until};
 use crate::harness::{python_barman, BarmanHome, PgCluster, Run, Sshd};
 use crate::require;
 use std::os::unix::fs::PermissionsExt;
@@ -144,23 +145,6 @@ fn python(home: &BarmanHome, user_home: &Path, args: &[&str]) -> Run {
         .env_remove("PGPASSFILE")
         .args(args);
     Run::of(&mut cmd)
-}
-
-fn ok(run: Run, what: &str) -> Run {
-    assert_eq!(
-        run.code, 0,
-        "{what}\nstdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
-    run
-}
-
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(500));
-    }
 }
 
 #[test]

@@ -17,6 +17,28 @@ pub use barman_home::{BarmanHome, Run};
 pub use pg_cluster::PgCluster;
 pub use sshd::Sshd;
 
+/// Assert that `run` exited 0, naming the step and showing both streams when it did not.
+pub fn ok(run: Run, what: &str) -> Run {
+    assert_eq!(
+        run.code, 0,
+        "{what}\nstdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    run
+}
+
+/// Poll `done` every 300 ms until it holds; fail after two minutes naming `what`.
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+}
+
 /// `true` when the test may run; otherwise prints why it is skipped, or panics under CI.
 pub fn available(what: &str, present: bool) -> bool {
     if present {
