@@ -10,8 +10,9 @@
 //! our `sync-info` equals Python's on the same catalog; a Python passive node syncs from our
 //! primary and ours from a Python primary, each catalog read by both; a kill at any step
 //! of `sync-backup` or `sync-wals` is completed by the next run without a duplicate
-//! catalog line; a corrupt `primary.info`, an unknown backup and an unreachable primary
-//! get Barman's messages.
+//! catalog line; a backup deleted on the primary stays as Barman's "local copy only"; a
+//! corrupt `primary.info`, an unknown backup and an unreachable primary get Barman's
+//! messages.
 
 use crate::harness::barman_home::current_user;
 use crate::harness::pg_cluster::{pg_available, PgOptions};
@@ -384,6 +385,32 @@ fn geo_sync_faults_resume_and_report() {
         resume.contains('\t') && !resume.ends_with('\n'),
         "{resume:?}"
     );
+
+    // The backup deleted on the primary meanwhile: the passive copy stays, as Barman keeps it.
+    ok(
+        p.home.run(&["delete", "pg", &p.backup_id]),
+        "delete on the primary",
+    );
+    ok(
+        q.run(&["sync-info", "--primary", "pg"]),
+        "sync-info after the delete",
+    );
+    let kept = ok(
+        q.run(&["sync-backup", "pg", &p.backup_id]),
+        "sync-backup after the delete",
+    );
+    assert!(
+        kept.stdout.contains(&format!(
+            "Backup {} is absent on pg server, but present locally (local copy only)",
+            p.backup_id
+        )),
+        "{}",
+        kept.stdout
+    );
+    assert!(q
+        .run(&["show-backup", "pg", &p.backup_id])
+        .stdout
+        .contains("DONE"));
 
     // A corrupt primary.info.
     std::fs::write(q.home().join("pg/primary.info"), "{ not json").unwrap();
