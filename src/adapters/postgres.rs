@@ -663,50 +663,6 @@ fn basebackup_status(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn remote_values_render_like_python() {
-        let slot = RemoteValue::Slot {
-            slot_name: "barman_pg".into(),
-            active: true,
-            restart_lsn: Some("0/50000000".into()),
-        };
-        assert_eq!(
-            slot.python_str(),
-            "Record(slot_name='barman_pg', active=True, restart_lsn='0/50000000')"
-        );
-        assert_eq!(
-            slot.diagnose_json(),
-            serde_json::json!(["barman_pg", true, "0/50000000"])
-        );
-        let list = RemoteValue::Plain(serde_json::json!([""]));
-        assert_eq!(list.python_str(), "['']");
-        let decimal = RemoteValue::Decimal("506660756".into());
-        assert_eq!(decimal.show_json(), Value::String("506660756".into()));
-        assert_eq!(decimal.diagnose_json(), serde_json::json!(506660756.0));
-        let t = parse_pg_time("2026-11-24 00:55:41.116992+00").unwrap();
-        assert_eq!(
-            RemoteValue::Time(t).python_str(),
-            "2026-11-24 00:55:41.116992+00:00"
-        );
-    }
-
-    #[test]
-    fn version_and_standby_names_parsing() {
-        assert_eq!(version_text(150018), "15.18");
-        assert_eq!(version_text(90624), "9.6.24");
-        assert_eq!(synchronous_standby_names(Some(String::new())), vec![""]);
-        assert_eq!(
-            synchronous_standby_names(Some("FIRST 1 (a, \"b\")".into())),
-            vec!["a", "b"]
-        );
-        assert!(synchronous_standby_names(None).is_empty());
-    }
-}
-
 /// What `pg_switch_wal()` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SwitchOutcome {
@@ -921,4 +877,48 @@ pub fn replication_clients(
         s.text("SELECT pg_current_wal_lsn()")
     };
     Some((server_lsn, clients))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remote_values_render_like_python() {
+        let slot = RemoteValue::Slot {
+            slot_name: "barman_pg".into(),
+            active: true,
+            restart_lsn: Some("0/50000000".into()),
+        };
+        assert_eq!(
+            slot.python_str(),
+            "Record(slot_name='barman_pg', active=True, restart_lsn='0/50000000')"
+        );
+        assert_eq!(
+            slot.diagnose_json(),
+            serde_json::json!(["barman_pg", true, "0/50000000"])
+        );
+        let list = RemoteValue::Plain(serde_json::json!([""]));
+        assert_eq!(list.python_str(), "['']");
+        let decimal = RemoteValue::Decimal("506660756".into());
+        assert_eq!(decimal.show_json(), Value::String("506660756".into()));
+        assert_eq!(decimal.diagnose_json(), serde_json::json!(506660756.0));
+        let t = parse_pg_time("2026-11-24 00:55:41.116992+00").unwrap();
+        assert_eq!(
+            RemoteValue::Time(t).python_str(),
+            "2026-11-24 00:55:41.116992+00:00"
+        );
+    }
+
+    #[test]
+    fn version_and_standby_names_parsing() {
+        assert_eq!(version_text(150018), "15.18");
+        assert_eq!(version_text(90624), "9.6.24");
+        assert_eq!(synchronous_standby_names(Some(String::new())), vec![""]);
+        assert_eq!(
+            synchronous_standby_names(Some("FIRST 1 (a, \"b\")".into())),
+            vec!["a", "b"]
+        );
+        assert!(synchronous_standby_names(None).is_empty());
+    }
 }
