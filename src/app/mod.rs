@@ -45,8 +45,8 @@ pub fn run(cli: Cli) -> ExitCode {
         return exit::failure();
     }
     let level_problem = setup_logging(&cli, &config);
-    let Some(command) = cli.command else {
-        // No command: full help on stdout, exit 0 (argparse's behaviour in Barman).
+    let Some(command) = cli.command.filter(|c| !matches!(c, Command::Help)) else {
+        // No command, or `help`: full help on stdout, exit 0 (argparse's `print_help`).
         output::print_raw(&format!("{}\n", crate::cli::command().render_help()));
         return ExitCode::SUCCESS;
     };
@@ -61,6 +61,10 @@ pub fn run(cli: Cli) -> ExitCode {
     }
     for warning in &config.warnings {
         out.warning(warning);
+    }
+    // An active model of another cluster: Barman reports it while setting servers up.
+    for error in &config.model_errors {
+        out.error(error);
     }
     let spec = spec::of(&command);
     log_start(&cli.global, &config, spec.name);
@@ -111,6 +115,21 @@ fn dispatch(ctx: &Context, out: &mut Output, command: Command) -> crate::Result<
             commands::catalog::check_backup(ctx, out, &args.server_name, &args.backup_id)
         }
         Command::Cron(args) => commands::cron::run(ctx, out, args.keep_descriptors),
+        Command::CheckArchivedWalRange(args) => {
+            commands::wal_range::run(ctx, out, &args.server_name, &args.begin_wal, &args.end_wal)
+        }
+        Command::ConfigSwitch(args) => commands::config_cmds::config_switch(
+            ctx,
+            out,
+            &args.server_name,
+            args.model_name.as_deref(),
+            args.reset,
+        ),
+        Command::ConfigUpdate(args) => {
+            commands::config_cmds::config_update(ctx, out, &args.json_changes)
+        }
+        // Handled before the output is set up (help goes to stdout as is).
+        Command::Help => Ok(()),
         Command::ListProcesses(args) => {
             commands::processes::list_processes(ctx, out, &args.server_name)
         }
