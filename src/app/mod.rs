@@ -45,11 +45,16 @@ pub fn run(cli: Cli) -> ExitCode {
         return exit::failure();
     }
     let level_problem = setup_logging(&cli, &config);
-    let Some(command) = cli.command.filter(|c| !matches!(c, Command::Help)) else {
-        // No command, or `help`: full help on stdout, exit 0 (argparse's `print_help`).
+    let Some(command) = cli.command else {
+        // No command: full help on stdout, exit 0 (argparse's behaviour in Barman).
         output::print_raw(&format!("{}\n", crate::cli::command().render_help()));
         return ExitCode::SUCCESS;
     };
+    if matches!(command, Command::Help) {
+        // `help`: exactly what `--help` prints (argparse's `print_help`), exit 0.
+        output::print_raw(&crate::cli::command().render_long_help().to_string());
+        return ExitCode::SUCCESS;
+    }
     let mut out = Output::new(
         format_of(cli.global.format),
         cli.global.quiet,

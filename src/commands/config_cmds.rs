@@ -152,12 +152,16 @@ pub fn config_update(ctx: &Context, out: &mut Output, json: &str) -> crate::Resu
         config_edit::write_queue(&path, &queue).map_err(fatal)?;
     }
     for applied in drain_queue(ctx, out)? {
-        match ctx.config.servers.get(&applied.section) {
-            // Barman's `get_server` ends the run on an inactive server here.
-            Some(server) if !server.active() => break,
-            Some(server) => restart_processes(ctx, out, server, server.streaming_archiver())?,
-            None => {}
+        let Some(server) = ctx.config.servers.get(&applied.section) else {
+            continue;
+        };
+        // Barman sets the server up again (printing its warnings), and its `get_server`
+        // ends the run on an inactive one.
+        select::announce(server, out);
+        if !server.active() {
+            break;
         }
+        restart_processes(ctx, out, server, server.streaming_archiver())?;
     }
     Ok(())
 }

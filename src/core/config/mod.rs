@@ -449,10 +449,11 @@ enum EmptyValue {
     FallbackWarn,
 }
 
-/// True when an empty value (`key =`) unsets the key without a warning (text keys,
-/// `compression`, ...): `config-update` accepts it for those keys only.
-pub fn empty_is_unset(option: &ServerOption) -> bool {
-    matches!(empty_value(option), EmptyValue::Unset)
+/// True when an empty value (`key =`) is taken without a warning (it unsets text keys and
+/// `compression`, sizes and intervals fall back): `config-update` accepts it for those keys
+/// only, as Barman's parsers do.
+pub fn empty_is_accepted(option: &ServerOption) -> bool {
+    !matches!(empty_value(option), EmptyValue::FallbackWarn)
 }
 
 fn empty_value(option: &ServerOption) -> EmptyValue {

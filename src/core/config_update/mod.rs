@@ -292,16 +292,82 @@ fn check_option(scope: Scope, name: &str, key: &str, value: &PyValue) -> Result<
             .map(|_| text.clone())
             .map_err(failed);
     };
-    if text.is_empty() && config::empty_is_unset(option) {
+    if text.is_empty() && config::empty_is_accepted(option) {
         return Ok(text.clone());
     }
-    value::parse(option.kind, text).map_err(failed)?;
+    value::parse(option.kind, text).map_err(|ours| {
+        let source = format!("{scope_name} '{name}'");
+        failed(python_reason(key, text, &source, ours))
+    })?;
     if option.kind == value::Kind::LaterInt && !text.trim().parse::<u64>().is_ok() {
         return Err(failed(format!(
             "invalid literal for int() with base 10: '{text}'"
         )));
     }
     Ok(text.clone())
+}
+
+/// The text of the exception Barman's parser raises for `key` (the parsers of `config.py`
+/// word their errors differently from our loader's), ours for the keys where they agree.
+fn python_reason(key: &str, text: &str, source: &str, ours: String) -> String {
+    match key {
+        "backup_options" => csv_reason(
+            key,
+            text,
+            source,
+            &["exclusive_backup", "concurrent_backup", "external_configuration"],
+        )
+        .unwrap_or(ours),
+        "recovery_options" => {
+            csv_reason(key, text, source, &["get-wal", "delta-restore"]).unwrap_or(ours)
+        }
+        "aws_encryption" => format!("Invalid value '{text}' (must be one in: ['AES256', 'aws:kms'])"),
+        "backup_compression" => {
+            format!("Invalid value '{text}'(must be one in: ['gzip', 'lz4', 'zstd', 'none'])")
+        }
+        "backup_compression_format" => "Invalid value (must be either `plain` or `tar`)".into(),
+        "backup_compression_location" => {
+            "Invalid value (must be either `client` or `server`)".into()
+        }
+        "combine_mode" => {
+            format!("Invalid value: {text} (options are: copy, link, clone, copy-file-range)")
+        }
+        "compression" => format!(
+            "Invalid value: '{text}' (must be one in: gzip, bzip2, pygzip, pybzip2, pigz, xz, zstd, lz4, snappy, custom)"
+        ),
+        "create_slot" => "Invalid value (use 'manual' or 'auto')".into(),
+        "reuse_backup" => "Invalid value (use 'copy', 'link' or 'off')".into(),
+        "staging_location" => format!("Invalid value: {text} (options are: local, remote)"),
+        _ => ours,
+    }
+}
+
+/// Barman's `CsvOption.parse` message: items in sorted order, the first unknown one, or
+/// the second of `exclusive_backup` / `concurrent_backup`.
+fn csv_reason(key: &str, text: &str, source: &str, allowed: &[&str]) -> Option<String> {
+    let mut items: Vec<&str> = text.split(',').collect();
+    items.sort_unstable();
+    let mut seen: Vec<String> = Vec::new();
+    for item in items {
+        let item = item.trim().to_lowercase();
+        if !allowed.contains(&item.as_str()) {
+            return Some(format!(
+                "Invalid configuration value '{item}' for key {key} in {source}: Unknown option"
+            ));
+        }
+        let partner = match item.as_str() {
+            "exclusive_backup" => Some("concurrent_backup"),
+            "concurrent_backup" => Some("exclusive_backup"),
+            _ => None,
+        };
+        if let Some(partner) = partner.filter(|p| seen.iter().any(|s| s == p)) {
+            return Some(format!(
+                "Invalid configuration value '{item}' for key {key} in {source}: cannot contain both '{item}' and '{partner}'.Configuration directive ignored."
+            ));
+        }
+        seen.push(item);
+    }
+    None
 }
 
 /// Where Barman's `get_config_source` says the effective value of a key comes from.
