@@ -98,3 +98,52 @@ pub fn remove_active_model(backup_directory: &Path) -> Result<(), EditError> {
         Err(e) => Err(fail("remove", &path)(e)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn config_write_keeps_the_mode_and_follows_a_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.conf");
+        std::fs::write(&real, "[pg]\n").unwrap();
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let link = dir.path().join("barman.conf");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        write_config(&link, "[pg]\na = 1\n").unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read_to_string(&real).unwrap(), "[pg]\na = 1\n");
+        let mode = std::fs::metadata(&real).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o640);
+    }
+
+    #[test]
+    fn queue_missing_is_empty_and_malformed_is_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cfg_changes.queue");
+        assert_eq!(read_queue(&path).unwrap(), Some(Vec::new()));
+        std::fs::write(&path, "not json").unwrap();
+        assert_eq!(read_queue(&path).unwrap(), None);
+        write_queue(&path, &[]).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "[]");
+    }
+
+    #[test]
+    fn active_model_file_is_written_without_newline_and_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = dir.path().join("pg");
+        write_active_model(&server, "pg:fast").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(server.join(".active-model.auto")).unwrap(),
+            "pg:fast"
+        );
+        remove_active_model(&server).unwrap();
+        assert!(!server.join(".active-model.auto").exists());
+        remove_active_model(&server).unwrap();
+    }
+}

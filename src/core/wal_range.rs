@@ -67,11 +67,7 @@ impl WalRange {
     /// with a known segment size; a size of 0 makes it list every possible name, as
     /// Barman's does for an unknown size).
     pub fn segments(&self, segment_size: u64) -> impl Iterator<Item = String> {
-        let per_log = if segment_size == 0 {
-            0x7FFFF
-        } else {
-            0xFFFF_FFFF / segment_size
-        };
+        let per_log = 0xFFFF_FFFF_u64.checked_div(segment_size).unwrap_or(0x7FFFF);
         let (tli, end) = (self.begin.tli, self.end);
         let mut current = (self.begin.log, self.begin.seg);
         std::iter::from_fn(move || {

@@ -124,6 +124,27 @@ fn grep<'a>(text: &'a str, word: &str) -> Vec<&'a str> {
     text.lines().filter(|l| l.contains(word)).collect()
 }
 
+/// `show-servers pg` (console, as Python; JSON, ours) shows these values.
+fn assert_effective(pair: &Pair, model: &str, parallel_jobs: &str, compression: &str) {
+    let show = pair.same(&["show-servers", "pg"]);
+    let line = |key: &str| grep(&show.stdout, &format!("\t{key}:")).concat();
+    assert_eq!(line("active_model"), format!("\tactive_model: {model}"));
+    assert_eq!(
+        line("parallel_jobs"),
+        format!("\tparallel_jobs: {parallel_jobs}")
+    );
+    assert_eq!(line("compression"), format!("\tcompression: {compression}"));
+    let json = pair.rs.run(&["-f", "json", "show-servers", "pg"]).ok();
+    let json: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let expected_model = if model == "None" {
+        serde_json::Value::Null
+    } else {
+        model.into()
+    };
+    assert_eq!(json["pg"]["active_model"], expected_model);
+    assert_eq!(json["pg"]["parallel_jobs"].to_string(), parallel_jobs);
+}
+
 #[test]
 fn config_switch_matches_python_and_changes_the_effective_values() {
     require!(python_barman::REQUIREMENT, python_barman::available());
@@ -166,23 +187,7 @@ fn config_switch_matches_python_and_changes_the_effective_values() {
         Some("pg:fast")
     );
     // Every later run sees the model's values.
-    let show = pair.same(&["show-servers", "pg"]);
-    assert_eq!(
-        grep(&show.stdout, "active_model"),
-        vec!["\tactive_model: pg:fast"]
-    );
-    assert_eq!(
-        grep(&show.stdout, "\tparallel_jobs:"),
-        vec!["\tparallel_jobs: 4"]
-    );
-    assert_eq!(
-        grep(&show.stdout, "\tcompression:"),
-        vec!["\tcompression: bzip2"]
-    );
-    let json = pair.rs.run(&["-f", "json", "show-servers", "pg"]).ok();
-    let json: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
-    assert_eq!(json["pg"]["active_model"], "pg:fast");
-    assert_eq!(json["pg"]["parallel_jobs"], 4);
+    assert_effective(&pair, "pg:fast", "4", "bzip2");
     let already = pair.same(&["config-switch", "pg", "pg:fast"]);
     assert_eq!(
         already.stdout,
@@ -194,11 +199,7 @@ fn config_switch_matches_python_and_changes_the_effective_values() {
         "Resetting the active model for the server pg\n"
     );
     assert_eq!(pair.same_file("home/pg/.active-model.auto"), None);
-    let show = pair.same(&["show-servers", "pg"]);
-    assert_eq!(
-        grep(&show.stdout, "\tparallel_jobs:"),
-        vec!["\tparallel_jobs: 2"]
-    );
+    assert_effective(&pair, "None", "2", "gzip");
     // --reset wins over a model name, even an unknown one.
     assert_eq!(
         pair.same(&["config-switch", "pg", "nope", "--reset"]).code,

@@ -299,7 +299,7 @@ fn check_option(scope: Scope, name: &str, key: &str, value: &PyValue) -> Result<
         let source = format!("{scope_name} '{name}'");
         failed(python_reason(key, text, &source, ours))
     })?;
-    if option.kind == value::Kind::LaterInt && !text.trim().parse::<u64>().is_ok() {
+    if option.kind == value::Kind::LaterInt && text.trim().parse::<u64>().is_err() {
         return Err(failed(format!(
             "invalid literal for int() with base 10: '{text}'"
         )));
