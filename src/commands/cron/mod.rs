@@ -26,7 +26,10 @@ pub fn run(ctx: &Context, out: &mut Output, keep_descriptors: bool) -> crate::Re
         // The changes `config-update` queued are applied first, under its lock; this run
         // goes on with the configuration it loaded, as Barman's does.
         Ok(_lock) => {
-            super::config_cmds::drain_queue(ctx, out)?;
+            // As Barman, a queue that cannot be processed is logged and the cron goes on.
+            if let Err(e) = super::config_cmds::drain_queue(ctx, out) {
+                tracing::error!(target: "barman.config", "Cannot process the configuration changes queue: {e}");
+            }
         }
         Err(LockError::Busy(_)) => {
             out.warning("another process is updating barman configuration files")

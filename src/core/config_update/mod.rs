@@ -286,6 +286,12 @@ fn check_option(scope: Scope, name: &str, key: &str, value: &PyValue) -> Result<
     if text.contains(['\n', '\r']) {
         return Err(failed("the value must be on one line".into()));
     }
+    if !interpolation_ok(text) {
+        // ConfigParser (Barman's and ours) would refuse the whole file at the next start.
+        return Err(failed(
+            "'%' must be followed by '%' or '(key)s' (write '%%' for a literal '%')".into(),
+        ));
+    }
     let Some(option) = option else {
         // `model`: a boolean.
         return value::parse_bool(text)
@@ -305,6 +311,25 @@ fn check_option(scope: Scope, name: &str, key: &str, value: &PyValue) -> Result<
         )));
     }
     Ok(text.clone())
+}
+
+/// True when every `%` starts `%%` or `%(key)s`, as ConfigParser's interpolation requires.
+fn interpolation_ok(text: &str) -> bool {
+    let mut rest = text;
+    while let Some(pos) = rest.find('%') {
+        let tail = &rest[pos + 1..];
+        rest = if let Some(after) = tail.strip_prefix('%') {
+            after
+        } else if let Some(inner) = tail.strip_prefix('(') {
+            match inner.find(")s") {
+                Some(end) => &inner[end + 2..],
+                None => return false,
+            }
+        } else {
+            return false;
+        };
+    }
+    true
 }
 
 /// The text of the exception Barman's parser raises for `key` (the parsers of `config.py`

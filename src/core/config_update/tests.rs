@@ -104,6 +104,13 @@ fn validation_refuses_what_would_block_the_queue_or_the_loader() {
             .starts_with("Validation failed for server 'pg': key 'retention_policy' -> ")
     );
     assert!(
+        first(r#"[{"scope":"server","server_name":"pg","description":"100%"}]"#)
+            .contains("'%' must be followed by")
+    );
+    assert!(
+        check(r#"[{"scope":"server","server_name":"pg","description":"100%% %(name)s"}]"#).is_ok()
+    );
+    assert!(
         first(r#"[{"scope":"server","server_name":"barman","compression":"gzip"}]"#)
             .ends_with("'barman' cannot be used as a section name.")
     );
