@@ -37,6 +37,15 @@ pub fn run(
         }
     };
     let name = server.name();
+    if server.uses_wal_cloud_storage() {
+        // Not in this build (Barman asks the cloud provider): refuse rather than report
+        // every segment missing.
+        out.error(&format!(
+            "WAL archive in cloud storage is not supported for server '{name}': {}",
+            server.wals_directory()
+        ));
+        return Ok(());
+    }
     let mut doc = json!({"begin_wal": begin_wal, "end_wal": end_wal});
     if out.is_json() {
         out.json_set(name, doc.clone());
