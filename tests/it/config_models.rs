@@ -526,7 +526,7 @@ fn cron_drains_a_queue_python_barman_can_drain_too() {
     // Queue the same change in both homes (our run is killed before applying it), then let
     // each implementation's cron drain its home.
     let pair = Pair::new(configure);
-    let change = r#"[{"scope": "server", "server_name": "other", "description": "via cron", "parallel_jobs": "4"}]"#;
+    let change = r#"[{"scope": "server", "server_name": "other", "description": "via cron \u00e9", "parallel_jobs": "4"}]"#;
     for home in [&pair.py, &pair.rs] {
         let killed = Run::of(
             home.barman()
@@ -536,6 +536,21 @@ fn cron_drains_a_queue_python_barman_can_drain_too() {
         assert_eq!(killed.code, -1);
     }
     let queued = pair.same_file("home/cfg_changes.queue").unwrap();
+    // Byte for byte what Barman's `json.dump(queue, f, indent=2)` writes.
+    let python = python_barman::venv_tool("python").expect("the venv's python");
+    let dumped = std::process::Command::new(python)
+        .args([
+            "-c",
+            "import json, sys\nsys.stdout.write(json.dumps(json.load(open(sys.argv[1])), indent=2))",
+        ])
+        .arg(pair.rs.home().join("cfg_changes.queue"))
+        .output()
+        .unwrap();
+    let dumped = String::from_utf8(dumped.stdout)
+        .unwrap()
+        .replace(&pair.rs.dir().display().to_string(), "<DIR>");
+    assert_eq!(queued, dumped);
+    assert!(queued.contains("via cron \\u00e9"), "{queued}");
     assert!(
         queued.contains("\"config_file\": \"<DIR>/barman.d/other.conf\""),
         "{queued}"
@@ -543,7 +558,7 @@ fn cron_drains_a_queue_python_barman_can_drain_too() {
     let theirs = pair.py.run_python(&["cron"]).unwrap();
     let ours = pair.rs.run(&["cron"]);
     assert_eq!((ours.code, theirs.code), (0, 0), "{ours:?}\n{theirs:?}");
-    let line = "Changing value of option 'description' for section 'other' from 'other server' to 'via cron' through config-update.";
+    let line = "Changing value of option 'description' for section 'other' from 'other server' to 'via cron \u{e9}' through config-update.";
     assert!(ours.stdout.contains(line) && theirs.stdout.contains(line));
     assert_eq!(
         pair.same_file("home/cfg_changes.queue").as_deref(),
@@ -551,7 +566,7 @@ fn cron_drains_a_queue_python_barman_can_drain_too() {
     );
     let other = pair.same_file("barman.d/other.conf").unwrap();
     assert!(
-        other.contains("description = via cron\n") && other.ends_with("parallel_jobs = 4\n"),
+        other.contains("description = via cron \u{e9}\n") && other.ends_with("parallel_jobs = 4\n"),
         "{other}"
     );
 }
