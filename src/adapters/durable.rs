@@ -27,9 +27,36 @@ pub fn write_atomic_with(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
+    write_atomic_inner(path, None, fill)
+}
+
+/// Replace `path` with `bytes` durably, keeping the permission bits of the file it
+/// replaces (configuration files edited by `config-update` may be readable by the barman
+/// group only).
+///
+/// # Errors
+/// As [`write_atomic`].
+pub fn write_atomic_keeping_mode(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .ok()
+        .map(|m| m.permissions().mode() & 0o7777);
+    write_atomic_inner(path, mode, |file| file.write_all(bytes))
+}
+
+fn write_atomic_inner(
+    path: &Path,
+    mode: Option<u32>,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
     let dir = parent_of(path);
     // Dropping `tmp` on any error below removes the temporary file.
     let mut tmp = temp_file(path, &dir)?;
+    if let Some(mode) = mode {
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))?;
+    }
     let mut writer = std::io::BufWriter::new(tmp.as_file_mut());
     fill(&mut writer)?;
     writer.flush()?;

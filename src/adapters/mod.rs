@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod codec;
+pub mod config_edit;
 pub mod config_files;
 pub mod destination;
 pub mod durable;

@@ -28,6 +28,22 @@ pub fn of(command: &Command) -> CommandSpec {
             name: "check-backup",
             stops_on_global_errors: true,
         },
+        Command::CheckArchivedWalRange(_) => CommandSpec {
+            name: "check-archived-wal-range",
+            stops_on_global_errors: true,
+        },
+        Command::ConfigSwitch(_) => CommandSpec {
+            name: "config-switch",
+            stops_on_global_errors: true,
+        },
+        Command::ConfigUpdate(_) => CommandSpec {
+            name: "config-update",
+            stops_on_global_errors: true,
+        },
+        Command::Help => CommandSpec {
+            name: "help",
+            stops_on_global_errors: false,
+        },
         Command::Cron(_) => CommandSpec {
             name: "cron",
             stops_on_global_errors: true,

@@ -4,8 +4,10 @@
 
 pub mod abbrev;
 mod args;
+mod args_cfgcmds;
 
 pub use args::*;
+pub use args_cfgcmds::*;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -16,6 +18,7 @@ use std::path::PathBuf;
     name = "barman",
     about = "Barman: Backup and Recovery Manager for PostgreSQL",
     disable_version_flag = true,
+    disable_help_subcommand = true,
     after_help = "Barman by EnterpriseDB (www.enterprisedb.com), reimplemented in Rust."
 )]
 pub struct Cli {
@@ -124,6 +127,9 @@ pub enum Command {
     /// Check if the server configuration is working. This command returns success if every
     /// checks pass, or failure if any of these fails
     Check(CheckArgs),
+    /// Verify that all WAL segments between begin_wal and end_wal are present in the
+    /// server's WAL archive.
+    CheckArchivedWalRange(CheckArchivedWalRangeArgs),
     /// Make sure that all the required WAL files to check the consistency of a physical
     /// backup (that is, from the beginning to the end of the full backup) are correctly
     /// archived. This command is automatically invoked by the cron command and at the end of
@@ -133,6 +139,11 @@ pub enum Command {
     /// any existing WALs in the archive. If the --timeline option is used then any WALs on
     /// earlier timelines than that specified will not cause the check to fail.
     CheckWalArchive(CheckWalArchiveArgs),
+    /// Change the active configuration for a server by applying a named model on top of it,
+    /// or by resetting the active model.
+    ConfigSwitch(ConfigSwitchArgs),
+    /// Receives a set of configuration changes in json format and applies them.
+    ConfigUpdate(ConfigUpdateArgs),
     /// Run maintenance tasks (global command)
     Cron(CronArgs),
     /// Delete a backup
@@ -144,6 +155,8 @@ pub enum Command {
     /// Retrieve WAL_NAME file from SERVER_NAME archive. The content will be streamed on
     /// standard output unless the --output-directory option is specified.
     GetWal(GetWalArgs),
+    /// show this help message and exit
+    Help,
     /// Tag the specified backup so that it will never be deleted
     Keep(KeepArgs),
     /// List available backups for the given server (supports 'all')

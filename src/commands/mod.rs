@@ -6,6 +6,7 @@ pub mod archive_hooks;
 pub mod backup;
 pub mod catalog;
 pub mod check;
+pub mod config_cmds;
 pub mod cron;
 pub mod diagnose;
 pub mod get_wal;
@@ -20,6 +21,7 @@ pub mod servers;
 pub mod status;
 pub mod sync;
 pub mod wal;
+pub mod wal_range;
 
 use crate::core::config::Config;
 use chrono::{DateTime, FixedOffset};

@@ -8,6 +8,7 @@ mod harness;
 
 mod archive_wal;
 mod archive_wal_temps;
+mod archived_range;
 mod backup;
 mod catalog;
 mod catalog_generated;
@@ -17,6 +18,7 @@ mod cli_config;
 mod cli_output;
 mod codecs;
 mod compare_servers;
+mod config_models;
 mod connections;
 mod debug_log;
 mod delta_restore;
