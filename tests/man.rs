@@ -86,9 +86,13 @@ fn barman_1() -> String {
 /// One command of `barman(1)`: the global options are described once, at the top, so each
 /// command lists only its own.
 fn command_subsection(sub: &clap::Command) -> String {
-    let own = sub
-        .clone()
-        .mut_args(|arg| if arg.is_global_set() { arg.hide(true) } else { arg });
+    let own = sub.clone().mut_args(|arg| {
+        if arg.is_global_set() {
+            arg.hide(true)
+        } else {
+            arg
+        }
+    });
     let man = man_of(own);
     let mut roff = Roff::new();
     roff.control("SS", [sub.get_name()]);
@@ -102,8 +106,13 @@ fn command_subsection(sub: &clap::Command) -> String {
     // heading level.
     text.push_str(&demote(&section_text(|w| man.render_synopsis_section(w))));
     text.push_str(".PP\n");
-    text.push_str(&demote(&section_text(|w| man.render_description_section(w))));
-    if sub.get_arguments().any(|a| !a.is_global_set() && !a.is_hide_set()) {
+    text.push_str(&demote(&section_text(|w| {
+        man.render_description_section(w)
+    })));
+    if sub
+        .get_arguments()
+        .any(|a| !a.is_global_set() && !a.is_hide_set())
+    {
         text.push_str(&demote(&section_text(|w| man.render_options_section(w))));
     }
     text
@@ -122,10 +131,19 @@ fn files_and_see_also(see_also: &[&str]) -> Roff {
     let mut roff = Roff::new();
     roff.control("SH", ["FILES"]);
     for (path, what) in [
-        ("/etc/barman.conf", "main configuration file (see barman(5))"),
+        (
+            "/etc/barman.conf",
+            "main configuration file (see barman(5))",
+        ),
         ("/etc/barman.d/*.conf", "server configuration files"),
-        ("/etc/cron.d/barman", "runs barman -q cron every minute as the barman user"),
-        ("/var/lib/barman", "default barman_home: backups, WAL archive and catalog"),
+        (
+            "/etc/cron.d/barman",
+            "runs barman -q cron every minute as the barman user",
+        ),
+        (
+            "/var/lib/barman",
+            "default barman_home: backups, WAL archive and catalog",
+        ),
         ("/var/log/barman/barman.log", "default log_file"),
     ] {
         roff.control("TP", []);
@@ -187,7 +205,12 @@ fn barman_5() -> String {
             scope.push("model");
         }
         roff.control("TP", []);
-        roff.text([bold(option.name), roman(" ("), italic(scope.join(", ")), roman(")")]);
+        roff.text([
+            bold(option.name),
+            roman(" ("),
+            italic(scope.join(", ")),
+            roman(")"),
+        ]);
         roff.text(inline_code(option.doc));
         roff.text([Inline::LineBreak]);
         let mut kind = vec![roman("Type: ")];
@@ -271,7 +294,10 @@ fn man_pages_render_without_warnings() {
             .output()
             .expect("man runs (scripts/setup installs man-db)");
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success() && stderr.is_empty(), "{file}: {stderr}");
+        assert!(
+            out.status.success() && stderr.is_empty(),
+            "{file}: {stderr}"
+        );
         assert!(!out.stdout.is_empty(), "{file} renders to nothing");
     }
 }

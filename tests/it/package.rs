@@ -57,18 +57,37 @@ fn must(program: &str, args: &[&str]) -> Run {
 /// `barman ARGS` (whichever /usr/bin/barman is installed) as the barman user, as cron and
 /// operators run it.
 fn barman(args: &[&str]) -> Run {
-    let mut full = vec!["-u", "barman", "--", "env", "HOME=/var/lib/barman", "/usr/bin/barman"];
+    let mut full = vec![
+        "-u",
+        "barman",
+        "--",
+        "env",
+        "HOME=/var/lib/barman",
+        "/usr/bin/barman",
+    ];
     full.extend_from_slice(args);
     run("runuser", &full)
 }
 
 fn barman_ok(args: &[&str]) -> Run {
     let out = barman(args);
-    assert_eq!(
-        out.code, 0,
-        "barman {args:?}\nstdout:\n{}\nstderr:\n{}",
-        out.stdout, out.stderr
-    );
+    if out.code != 0 {
+        let log = std::fs::read_to_string("/var/log/barman/barman.log").unwrap_or_default();
+        // (The archiver's once-a-poll "No xlog segments" lines would hide the cause.)
+        let tail: Vec<&str> = log
+            .lines()
+            .rev()
+            .filter(|l| !l.contains("No xlog segments found"))
+            .take(30)
+            .collect();
+        panic!(
+            "barman {args:?} exited {}\nstdout:\n{}\nstderr:\n{}\nlog:\n{}",
+            out.code,
+            out.stdout,
+            out.stderr,
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        );
+    }
     out
 }
 
@@ -132,7 +151,18 @@ impl Machine {
 /// barman user and its home belong to this machine's set-up (scripts/setup) and other
 /// tests, so that script is taken away before its package is purged.
 fn clear_packages() {
-    let _ = run("runuser", &["-u", "barman", "--", "/usr/bin/barman", "receive-wal", "--stop", SERVER]);
+    let _ = run(
+        "runuser",
+        &[
+            "-u",
+            "barman",
+            "--",
+            "/usr/bin/barman",
+            "receive-wal",
+            "--stop",
+            SERVER,
+        ],
+    );
     for name in ["barman-rs", "barman", "barman-cli"] {
         if package_status(name).is_empty() {
             continue;
@@ -163,10 +193,8 @@ impl Drop for Machine {
             let path = Path::new(BARMAN_HOME).join(entry);
             let _ = std::fs::remove_dir_all(&path).or_else(|_| std::fs::remove_file(&path));
         }
-        let _ = std::fs::set_permissions(
-            BARMAN_HOME,
-            std::fs::Permissions::from_mode(self.home_mode),
-        );
+        let _ =
+            std::fs::set_permissions(BARMAN_HOME, std::fs::Permissions::from_mode(self.home_mode));
         let _ = std::os::unix::fs::chown(
             BARMAN_HOME,
             Some(self.home_owner.0),
@@ -185,10 +213,7 @@ fn barman_passfile(dir: &Path) -> PathBuf {
     let path = dir.join("pgpass");
     std::fs::write(
         &path,
-        format!(
-            "127.0.0.1:*:*:*:{}\n",
-            crate::harness::auth::PASSWORD
-        ),
+        format!("127.0.0.1:*:*:*:{}\n", crate::harness::auth::PASSWORD),
     )
     .unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
@@ -217,17 +242,36 @@ fn install_debian_barman() {
     let _ = run("apt-get", &["update", "-qq"]);
     must(
         "apt-get",
-        &["install", "-y", "-qq", "--no-install-recommends", "barman", "barman-cli"],
+        &[
+            "install",
+            "-y",
+            "-qq",
+            "--no-install-recommends",
+            "barman",
+            "barman-cli",
+        ],
     );
     let version = must("dpkg-query", &["-W", "-f=${Version}", "barman"]).stdout;
     assert!(version.starts_with("3.4"), "Debian's barman is {version}");
 }
 
 /// Debian's barman takes a backup: slot, cron (starts receive-wal), a WAL switch, backup.
-fn debian_backup() -> String {
+fn debian_backup(pg: &PgCluster) -> String {
     barman_ok(&["receive-wal", "--create-slot", SERVER]);
     barman_ok(&["cron"]);
-    barman_ok(&["switch-wal", "--force", "--archive", "--archive-timeout", "60", SERVER]);
+    // cron starts receive-wal in the background: a switch before pg_receivewal streams
+    // would close a segment it never sees.
+    wait_until("Debian's receive-wal streams", || {
+        pg.query_scalar("SELECT count(*) FROM pg_stat_replication") != "0"
+    });
+    barman_ok(&[
+        "switch-wal",
+        "--force",
+        "--archive",
+        "--archive-timeout",
+        "60",
+        SERVER,
+    ]);
     barman_ok(&["backup", "--wait", "--wait-timeout", "120", SERVER]);
     let list = barman_ok(&["list-backups", SERVER]).stdout;
     let id = list
@@ -249,7 +293,10 @@ fn package_replaces_debian_barman_and_keeps_its_catalog() {
 
     let pg = PgCluster::start(PgOptions::default());
     pg.execute("CREATE TABLE t AS SELECT g AS i FROM generate_series(1, 1000) g");
-    let work = tempfile::Builder::new().prefix("barman-pkg-").tempdir_in("/tmp").unwrap();
+    let work = tempfile::Builder::new()
+        .prefix("barman-pkg-")
+        .tempdir_in("/tmp")
+        .unwrap();
     std::fs::set_permissions(work.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let passfile = barman_passfile(work.path());
 
@@ -257,7 +304,7 @@ fn package_replaces_debian_barman_and_keeps_its_catalog() {
     let conf = std::fs::read_to_string("/etc/barman.conf").unwrap();
     std::fs::write("/etc/barman.conf", format!("{conf}{MARKER}\n")).unwrap();
     write_server_conf(&pg, &passfile);
-    let backup_id = debian_backup();
+    let backup_id = debian_backup(&pg);
 
     // Our package over Debian's: apt removes barman and barman-cli in its favour. The
     // operator's edited /etc/barman.conf is kept (dpkg would ask; confold answers "keep").
@@ -283,10 +330,11 @@ fn package_replaces_debian_barman_and_keeps_its_catalog() {
 
 fn check_installed(backup_id: &str) {
     assert_eq!(package_status("barman-rs"), "ii");
-    for gone in ["barman", "barman-cli"] {
-        let status = package_status(gone);
-        assert!(!status.starts_with("ii"), "{gone} still installed: {status}");
-    }
+    // Removed, not purged: dpkg keeps Debian's barman as "rc" (its postrm remains), and
+    // purging it later would run that postrm's `rm -fr /var/lib/barman` (README warns).
+    assert_eq!(package_status("barman"), "rc");
+    let cli = package_status("barman-cli");
+    assert!(!cli.starts_with("ii"), "barman-cli still installed: {cli}");
     for bin in ["barman", "barman-wal-archive", "barman-wal-restore"] {
         let path = format!("/usr/bin/{bin}");
         let owner = must("dpkg", &["-S", &path]).stdout;
@@ -295,10 +343,30 @@ fn check_installed(backup_id: &str) {
         assert_eq!(&head[..4], b"\x7fELF", "{path} is not our binary");
     }
     let conf = std::fs::read_to_string("/etc/barman.conf").unwrap();
-    assert!(conf.contains(MARKER), "the edited /etc/barman.conf was replaced");
-    assert!(Path::new(SERVER_CONF).is_file(), "/etc/barman.d lost the server file");
+    assert!(
+        conf.contains(MARKER),
+        "the edited /etc/barman.conf was replaced"
+    );
+    let ours = std::fs::read_to_string("/etc/barman.conf.dpkg-dist").unwrap();
+    assert!(
+        ours.contains("configuration_files_directory = /etc/barman.d"),
+        "{ours}"
+    );
+    // Debian's unedited template, taken over and replaced by ours.
+    let template = Path::new(env!("CARGO_MANIFEST_DIR")).join("barman.d/streaming-server.conf");
+    assert_eq!(
+        std::fs::read_to_string("/etc/barman.d/streaming-server.conf-template").unwrap(),
+        std::fs::read_to_string(template).unwrap()
+    );
+    assert!(
+        Path::new(SERVER_CONF).is_file(),
+        "/etc/barman.d lost the server file"
+    );
     let list = barman_ok(&["list-backups", SERVER]).stdout;
-    assert!(list.contains(backup_id), "Debian's backup is not listed: {list}");
+    assert!(
+        list.contains(backup_id),
+        "Debian's backup is not listed: {list}"
+    );
     let show = barman_ok(&["show-backup", SERVER, backup_id]).stdout;
     let done = show
         .lines()
@@ -327,7 +395,16 @@ fn check_cron() {
     let command = line.split_once(" barman ").unwrap().1;
     let out = must(
         "runuser",
-        &["-u", "barman", "--", "env", "HOME=/var/lib/barman", "sh", "-c", command],
+        &[
+            "-u",
+            "barman",
+            "--",
+            "env",
+            "HOME=/var/lib/barman",
+            "sh",
+            "-c",
+            command,
+        ],
     );
     assert_eq!(out.stdout, "", "cron -q printed");
     assert_eq!(out.stderr, "", "cron -q printed");
@@ -350,6 +427,9 @@ fn check_purge(backup_id: &str) {
     assert!(!Path::new("/var/log/barman").exists());
     let info = format!("{BARMAN_HOME}/{SERVER}/base/{backup_id}/backup.info");
     assert!(Path::new(&info).is_file(), "the catalog lost {info}");
-    assert!(Path::new(SERVER_CONF).is_file(), "the operator's server file was removed");
+    assert!(
+        Path::new(SERVER_CONF).is_file(),
+        "the operator's server file was removed"
+    );
     must("id", &["barman"]);
 }
