@@ -123,6 +123,8 @@ struct Machine {
     home_mode: u32,
     home_owner: (u32, u32),
     log_dir_existed: bool,
+    /// Both postinsts append `barman: root` to an /etc/aliases that lacks it.
+    aliases: Option<String>,
 }
 
 impl Machine {
@@ -142,6 +144,7 @@ impl Machine {
             home_mode: meta.permissions().mode() & 0o7777,
             home_owner: (meta.uid(), meta.gid()),
             log_dir_existed: Path::new("/var/log/barman").exists(),
+            aliases: std::fs::read_to_string("/etc/aliases").ok(),
         }
     }
 }
@@ -202,6 +205,9 @@ impl Drop for Machine {
         );
         if !self.log_dir_existed {
             let _ = std::fs::remove_dir_all("/var/log/barman");
+        }
+        if let Some(aliases) = &self.aliases {
+            let _ = std::fs::write("/etc/aliases", aliases);
         }
         // Left only when empty: the folder was the packages' (dpkg keeps a non-empty one).
         let _ = std::fs::remove_dir("/etc/barman.d");
