@@ -166,11 +166,11 @@ fn clear_packages() {
             SERVER,
         ],
     );
-    for name in ["barman-rs", "barman", "barman-cli"] {
+    for name in ["barman-rs", "barman", "barman-cli", "python3-barman"] {
         if package_status(name).is_empty() {
             continue;
         }
-        if name != "barman-rs" {
+        if name == "barman" || name == "barman-cli" {
             let _ = std::fs::remove_file(format!("/var/lib/dpkg/info/{name}.postrm"));
         }
         let _ = run("dpkg", &["--purge", name]);
