@@ -128,7 +128,10 @@ struct Machine {
 }
 
 impl Machine {
+    /// The machine before the test. An interrupted run (killed before its drop) left its
+    /// snapshot on disk: that one, not the half-changed machine, is what to restore.
     fn snapshot() -> Machine {
+        let saved = Machine::load();
         clear_packages();
         // An interrupted run's catalog (another cluster's system id) and lock files.
         for entry in entries(BARMAN_HOME) {
@@ -137,15 +140,58 @@ impl Machine {
                 let _ = std::fs::remove_dir_all(&path).or_else(|_| std::fs::remove_file(&path));
             }
         }
+        if let Some(machine) = saved {
+            return machine;
+        }
         let meta = std::fs::metadata(BARMAN_HOME).expect("scripts/setup made /var/lib/barman");
-        Machine {
+        let machine = Machine {
             packages: installed_packages(),
             home_entries: entries(BARMAN_HOME),
             home_mode: meta.permissions().mode() & 0o7777,
             home_owner: (meta.uid(), meta.gid()),
             log_dir_existed: Path::new("/var/log/barman").exists(),
             aliases: std::fs::read_to_string("/etc/aliases").ok(),
-        }
+        };
+        machine.save();
+        machine
+    }
+
+    fn state_file() -> PathBuf {
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("package-test-machine.json")
+    }
+
+    fn save(&self) {
+        let state = serde_json::json!({
+            "packages": self.packages,
+            "home_entries": self.home_entries,
+            "home_mode": self.home_mode,
+            "home_owner": [self.home_owner.0, self.home_owner.1],
+            "log_dir_existed": self.log_dir_existed,
+            "aliases": self.aliases,
+        });
+        std::fs::write(Machine::state_file(), state.to_string()).unwrap();
+    }
+
+    fn load() -> Option<Machine> {
+        let text = std::fs::read_to_string(Machine::state_file()).ok()?;
+        let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+        let set = |key: &str| -> BTreeSet<String> {
+            v[key]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e.as_str().map(str::to_string))
+                .collect()
+        };
+        let owner = |i: usize| v["home_owner"][i].as_u64().map(|n| n as u32);
+        Some(Machine {
+            packages: set("packages"),
+            home_entries: set("home_entries"),
+            home_mode: v["home_mode"].as_u64()? as u32,
+            home_owner: (owner(0)?, owner(1)?),
+            log_dir_existed: v["log_dir_existed"].as_bool()?,
+            aliases: v["aliases"].as_str().map(str::to_string),
+        })
     }
 }
 
@@ -206,6 +252,7 @@ impl Drop for Machine {
         if !self.log_dir_existed {
             let _ = std::fs::remove_dir_all("/var/log/barman");
         }
+        let _ = std::fs::remove_file(Machine::state_file());
         if let Some(aliases) = &self.aliases {
             let _ = std::fs::write("/etc/aliases", aliases);
         }
