@@ -38,6 +38,7 @@ mod manifests;
 mod ops_cron;
 mod ops_hooks;
 mod ops_retention;
+mod package;
 mod put_wal;
 mod receive_wal;
 mod recover;
