@@ -4,8 +4,10 @@
 
 pub mod abbrev;
 mod args;
+mod args_export;
 
 pub use args::*;
+pub use args_export::*;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -139,11 +141,15 @@ pub enum Command {
     Delete(BackupRef),
     /// Diagnostic command (for support and problems detection purpose)
     Diagnose(DiagnoseArgs),
+    /// Export a backup for the given server and backup ID to a tarball.
+    ExportBackup(ExportBackupArgs),
     /// Generate a manifest-backup for the given server and backup id
     GenerateManifest(BackupRef),
     /// Retrieve WAL_NAME file from SERVER_NAME archive. The content will be streamed on
     /// standard output unless the --output-directory option is specified.
     GetWal(GetWalArgs),
+    /// Import a previously exported backup tarball into the Barman catalog.
+    ImportBackup(ImportBackupArgs),
     /// Tag the specified backup so that it will never be deleted
     Keep(KeepArgs),
     /// List available backups for the given server (supports 'all')
@@ -272,7 +278,7 @@ mod tests {
 
     #[test]
     fn cli_unsupported_command_is_a_usage_error() {
-        let err = Cli::try_parse_from(["barman", "export-backup", "pg"]).unwrap_err();
+        let err = Cli::try_parse_from(["barman", "config-switch", "pg"]).unwrap_err();
         assert_eq!(err.exit_code(), 2);
     }
 }

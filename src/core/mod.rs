@@ -11,6 +11,7 @@ pub mod checksums;
 pub mod compression;
 pub mod config;
 pub mod escape;
+pub mod export_tarball;
 pub mod hooks;
 pub mod identity;
 pub mod lsn;
