@@ -68,15 +68,6 @@ pub fn import_backup(
         out.error(&missing_identity(name));
         return Ok(());
     };
-    for dir in [&dirs.basebackups_directory, &dirs.wals_directory] {
-        if let Err(e) = durable::create_dir_all_durable(dir) {
-            out.error(&format!(
-                "Failed to create backup directory '{}': {e}",
-                dir.display()
-            ));
-            return Ok(());
-        }
-    }
     let file_name = tarball
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -194,13 +185,25 @@ impl Import<'_> {
             )));
         }
         self.check_identity(out)?;
-        durable::create_dir_all_durable(&staging).map_err(io_err("create", &staging))?;
+        // Created only now, and removed again on a refusal, so a refused tarball leaves
+        // the server's folder as it was (Barman creates its folders before any check).
+        let base = &self.dirs.basebackups_directory;
+        let created_base = !base.exists();
+        durable::create_dir_all_durable(&staging).map_err(|e| {
+            refuse(format!(
+                "Failed to create backup directory '{}': {e}",
+                base.display()
+            ))
+        })?;
         let result = self.stage_and_publish(&staging, out);
         if result.is_err() {
             // Undo what is not yet described by a backup.info (a moved data folder, the
             // keep); moved WALs stay, they are the server's own and a re-run adopts them.
             if let Err(e) = self.clean_leftovers(&staging) {
                 tracing::warn!(target: "barman.backup", "cleaning up the failed import: {e}");
+            }
+            if created_base {
+                let _ = std::fs::remove_dir(base);
             }
         }
         result

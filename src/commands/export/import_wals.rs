@@ -141,17 +141,21 @@ fn check_coverage(
                     )));
                 }
             }
-            Some(got) if got > name.as_str() => return Err(refuse(format!(
+            Some(got) if got > name.as_str() => {
+                return Err(refuse(format!(
                 "WAL file required for backup consistency not found in tarball's xlog.db: {name}"
-            ))),
+            )))
+            }
             Some(got) => {
                 return Err(refuse(format!(
                     "Tarball's xlog.db lists a WAL file the backup does not need: {got}"
                 )))
             }
-            None => return Err(refuse(format!(
+            None => {
+                return Err(refuse(format!(
                 "WAL file required for backup consistency not found in tarball's xlog.db: {name}"
-            ))),
+            )))
+            }
         }
     }
     match listed.next() {
