@@ -40,6 +40,9 @@ _barman() {
             barman,diagnose)
                 cmd="barman__subcmd__diagnose"
                 ;;
+            barman,export-backup)
+                cmd="barman__subcmd__export__subcmd__backup"
+                ;;
             barman,generate-manifest)
                 cmd="barman__subcmd__generate__subcmd__manifest"
                 ;;
@@ -48,6 +51,9 @@ _barman() {
                 ;;
             barman,help)
                 cmd="barman__subcmd__help"
+                ;;
+            barman,import-backup)
+                cmd="barman__subcmd__import__subcmd__backup"
                 ;;
             barman,keep)
                 cmd="barman__subcmd__keep"
@@ -157,6 +163,9 @@ _barman() {
             barman__subcmd__help,diagnose)
                 cmd="barman__subcmd__help__subcmd__diagnose"
                 ;;
+            barman__subcmd__help,export-backup)
+                cmd="barman__subcmd__help__subcmd__export__subcmd__backup"
+                ;;
             barman__subcmd__help,generate-manifest)
                 cmd="barman__subcmd__help__subcmd__generate__subcmd__manifest"
                 ;;
@@ -165,6 +174,9 @@ _barman() {
                 ;;
             barman__subcmd__help,help)
                 cmd="barman__subcmd__help__subcmd__help"
+                ;;
+            barman__subcmd__help,import-backup)
+                cmd="barman__subcmd__help__subcmd__import__subcmd__backup"
                 ;;
             barman__subcmd__help,keep)
                 cmd="barman__subcmd__help__subcmd__keep"
@@ -233,7 +245,7 @@ _barman() {
 
     case "${cmd}" in
         barman)
-            opts="-v -c -q -d -f -h --version --config --colour --color --log-level --quiet --debug --format --help archive-wal backup check check-backup check-wal-archive cron delete diagnose generate-manifest get-wal keep list-backups list-backup list-files list-processes list-process list-servers list-server lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore recover show-backup show-backups show-servers show-server status switch-wal switch-xlog sync-backup sync-info sync-wals terminate-process verify-backup verify help"
+            opts="-v -c -q -d -f -h --version --config --colour --color --log-level --quiet --debug --format --help archive-wal backup check check-backup check-wal-archive cron delete diagnose export-backup generate-manifest get-wal import-backup keep list-backups list-backup list-files list-processes list-process list-servers list-server lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore recover show-backup show-backups show-servers show-server status switch-wal switch-xlog sync-backup sync-info sync-wals terminate-process verify-backup verify help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -670,6 +682,56 @@ _barman() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        barman__subcmd__export__subcmd__backup)
+            opts="-v -c -q -d -f -h --compression --compression-level --version --config --colour --color --log-level --quiet --debug --format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --compression)
+                    COMPREPLY=($(compgen -W "gzip bzip2 xz" -- "${cur}"))
+                    return 0
+                    ;;
+                --compression-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "never always auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --colour)
+                    COMPREPLY=($(compgen -W "never always auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -W "NOTSET DEBUG INFO WARNING ERROR CRITICAL" -- "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "console json" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "console json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         barman__subcmd__generate__subcmd__manifest)
             opts="-v -c -q -d -f -h --version --config --colour --color --log-level --quiet --debug --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -771,7 +833,7 @@ _barman() {
             return 0
             ;;
         barman__subcmd__help)
-            opts="archive-wal backup check check-backup check-wal-archive cron delete diagnose generate-manifest get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal sync-backup sync-info sync-wals terminate-process verify-backup help"
+            opts="archive-wal backup check check-backup check-wal-archive cron delete diagnose export-backup generate-manifest get-wal import-backup keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal sync-backup sync-info sync-wals terminate-process verify-backup help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -896,6 +958,20 @@ _barman() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        barman__subcmd__help__subcmd__export__subcmd__backup)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         barman__subcmd__help__subcmd__generate__subcmd__manifest)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -925,6 +1001,20 @@ _barman() {
             return 0
             ;;
         barman__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        barman__subcmd__help__subcmd__import__subcmd__backup)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1211,6 +1301,48 @@ _barman() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        barman__subcmd__import__subcmd__backup)
+            opts="-v -c -q -d -f -h --version --config --colour --color --log-level --quiet --debug --format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "never always auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --colour)
+                    COMPREPLY=($(compgen -W "never always auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -W "NOTSET DEBUG INFO WARNING ERROR CRITICAL" -- "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "console json" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "console json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
