@@ -276,8 +276,16 @@ fn export_import_interop_with_python_recovers_the_rows() {
         assert!(imported
             .stdout
             .contains(&format!("Successfully imported backup '{id}'")));
-        assert_eq!(backup_ids(&dst, true), [id.clone()], "{compression}");
-        assert_eq!(backup_ids(&dst, false), [id.clone()], "{compression}");
+        assert_eq!(
+            backup_ids(&dst, true),
+            std::slice::from_ref(&id),
+            "{compression}"
+        );
+        assert_eq!(
+            backup_ids(&dst, false),
+            std::slice::from_ref(&id),
+            "{compression}"
+        );
         if compression == "gzip" {
             assert_eq!(
                 restore_rows(&dst, true, &id),
@@ -299,7 +307,7 @@ fn export_import_interop_with_python_recovers_the_rows() {
             dst.run(&["import-backup", "pg", tarball.to_str().unwrap()]),
             "our import",
         );
-        assert_eq!(backup_ids(&dst, true), [id.clone()]);
+        assert_eq!(backup_ids(&dst, true), std::slice::from_ref(&id));
         let keep = run(&dst, true, &["keep", "pg", &id, "--status"]);
         assert!(keep.stdout.contains("Keep: standalone"), "{}", keep.stdout);
         assert_eq!(

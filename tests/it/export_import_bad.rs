@@ -5,9 +5,9 @@
 //! and an import killed at every step: nothing half-imported is ever listed, the xlog db
 //! never holds a line twice, and the re-run completes.
 
-use crate::export_import::{export, generated, members, peer, run, ID, SYSTEMID};
+use crate::export_import::{export, generated, peer, run, ID, SYSTEMID};
 use crate::harness::pg_cluster::shared_tempdir;
-use crate::harness::{ok, python_barman, BarmanHome, Run};
+use crate::harness::{python_barman, BarmanHome, Run};
 use crate::require;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -158,122 +158,129 @@ fn import_refuses_bad_tarballs_and_changes_nothing() {
     }
 }
 
-/// The lines of the server's xlog db.
-fn xlog_lines(home: &BarmanHome) -> Vec<String> {
-    let db = home.server_dir("pg").join("wals/pg-xlog.db");
-    std::fs::read_to_string(db)
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
-fn listed(home: &BarmanHome, python: bool) -> Vec<String> {
-    let run = ok(
-        run(home, python, &["list-backups", "pg", "--minimal"]),
-        "list",
-    );
-    run.stdout.lines().map(str::to_string).collect()
-}
-
-/// A peer already holding WALs 2 and 5 (same bytes, same lines), so the import merges.
-fn peer_with_wals(src: &BarmanHome) -> BarmanHome {
-    let dst = peer(src);
-    let (from, to) = (
-        src.server_dir("pg").join("wals"),
-        dst.server_dir("pg").join("wals"),
-    );
-    std::fs::create_dir_all(to.join("0000000100000000")).unwrap();
-    let mut db = String::new();
-    for line in std::fs::read_to_string(from.join("pg-xlog.db"))
-        .unwrap()
-        .lines()
-    {
-        let name = line.split('\t').next().unwrap();
-        if name.ends_with("02") || name.ends_with("05") {
-            let rel = format!("0000000100000000/{name}");
-            std::fs::copy(from.join(&rel), to.join(&rel)).unwrap();
-            db.push_str(line);
-            db.push('\n');
-        }
-    }
-    std::fs::write(to.join("pg-xlog.db"), db).unwrap();
-    dst
-}
-
+/// Kill points need the `failpoints` build.
 #[cfg(feature = "failpoints")]
-#[test]
-fn import_killed_at_each_step_leaves_nothing_listed_and_resumes() {
-    require!(python_barman::REQUIREMENT, python_barman::available());
-    let src = generated(SYSTEMID);
-    let out_dir = shared_tempdir();
-    let tarball = export(&src, false, ID, &["--compression", "gzip"], out_dir.path());
-    let arg = tarball.to_str().unwrap();
-    assert!(members(&tarball).contains(&"backup/data/pg_tblspc/16386".to_string()));
-    let expected: Vec<String> = xlog_lines(&src)
-        .into_iter()
-        .filter(|l| !l.contains(".backup"))
-        .collect();
-    for point in [
-        "durable.before_rename",
-        "import.staged",
-        "import.wals_moved",
-        "import.xlogdb_written",
-        "import.data_moved",
-        "durable.after_rename",
-        "import.committed",
-    ] {
-        let dst = peer_with_wals(&src);
-        let killed = Run::of(
-            dst.barman()
-                .args(["import-backup", "pg", arg])
-                .env("BARMAN_FAILPOINT", point),
+mod killed {
+    use super::*;
+    use crate::export_import::members;
+    use crate::harness::ok;
+
+    /// The lines of the server's xlog db.
+    fn xlog_lines(home: &BarmanHome) -> Vec<String> {
+        let db = home.server_dir("pg").join("wals/pg-xlog.db");
+        std::fs::read_to_string(db)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn listed(home: &BarmanHome, python: bool) -> Vec<String> {
+        let run = ok(
+            run(home, python, &["list-backups", "pg", "--minimal"]),
+            "list",
         );
-        assert_eq!(killed.code, -1, "{point}: not killed\n{}", killed.stderr);
-        let committed = point == "import.committed";
-        let want: Vec<String> = if committed { vec![ID.into()] } else { vec![] };
-        assert_eq!(listed(&dst, false), want, "{point}: ours lists");
-        assert_eq!(listed(&dst, true), want, "{point}: Python lists");
-        let lines = xlog_lines(&dst);
-        let unique: std::collections::BTreeSet<_> = lines.iter().collect();
-        assert_eq!(unique.len(), lines.len(), "{point}: duplicate xlog.db line");
-        let again = dst.run(&["import-backup", "pg", arg]);
-        if committed {
-            assert!(
-                again.stderr.contains("already exists in the catalog"),
-                "{}",
-                again.stderr
-            );
-        } else {
-            ok(again, point);
-        }
-        assert_eq!(listed(&dst, true), [ID], "{point}: after the re-run");
-        assert_eq!(
-            xlog_lines(&dst),
-            expected,
-            "{point}: xlog.db after the re-run"
+        run.stdout.lines().map(str::to_string).collect()
+    }
+
+    /// A peer already holding WALs 2 and 5 (same bytes, same lines), so the import merges.
+    fn peer_with_wals(src: &BarmanHome) -> BarmanHome {
+        let dst = peer(src);
+        let (from, to) = (
+            src.server_dir("pg").join("wals"),
+            dst.server_dir("pg").join("wals"),
         );
-        let base = dst.server_dir("pg").join("base");
-        let names: Vec<_> = std::fs::read_dir(&base)
+        std::fs::create_dir_all(to.join("0000000100000000")).unwrap();
+        let mut db = String::new();
+        for line in std::fs::read_to_string(from.join("pg-xlog.db"))
             .unwrap()
-            .flatten()
-            .map(|e| e.file_name())
+            .lines()
+        {
+            let name = line.split('\t').next().unwrap();
+            if name.ends_with("02") || name.ends_with("05") {
+                let rel = format!("0000000100000000/{name}");
+                std::fs::copy(from.join(&rel), to.join(&rel)).unwrap();
+                db.push_str(line);
+                db.push('\n');
+            }
+        }
+        std::fs::write(to.join("pg-xlog.db"), db).unwrap();
+        dst
+    }
+
+    #[test]
+    fn import_killed_at_each_step_leaves_nothing_listed_and_resumes() {
+        require!(python_barman::REQUIREMENT, python_barman::available());
+        let src = generated(SYSTEMID);
+        let out_dir = shared_tempdir();
+        let tarball = export(&src, false, ID, &["--compression", "gzip"], out_dir.path());
+        let arg = tarball.to_str().unwrap();
+        assert!(members(&tarball).contains(&"backup/data/pg_tblspc/16386".to_string()));
+        let expected: Vec<String> = xlog_lines(&src)
+            .into_iter()
+            .filter(|l| !l.contains(".backup"))
             .collect();
-        assert_eq!(names, [ID], "{point}: leftovers in base/");
-        let link = std::fs::read_link(base.join(ID).join("data/pg_tblspc/16386")).unwrap();
-        assert_eq!(
-            link,
-            base.join(ID).join("16386"),
-            "{point}: tablespace link"
-        );
-        let show = ok(
-            run(&dst, true, &["show-backup", "pg", ID]),
-            "python show-backup",
-        );
-        assert!(
-            show.stdout.contains("Status                 : DONE"),
-            "{}",
-            show.stdout
-        );
+        for point in [
+            "durable.before_rename",
+            "import.staged",
+            "import.wals_moved",
+            "import.xlogdb_written",
+            "import.data_moved",
+            "durable.after_rename",
+            "import.committed",
+        ] {
+            let dst = peer_with_wals(&src);
+            let killed = Run::of(
+                dst.barman()
+                    .args(["import-backup", "pg", arg])
+                    .env("BARMAN_FAILPOINT", point),
+            );
+            assert_eq!(killed.code, -1, "{point}: not killed\n{}", killed.stderr);
+            let committed = point == "import.committed";
+            let want: Vec<String> = if committed { vec![ID.into()] } else { vec![] };
+            assert_eq!(listed(&dst, false), want, "{point}: ours lists");
+            assert_eq!(listed(&dst, true), want, "{point}: Python lists");
+            let lines = xlog_lines(&dst);
+            let unique: std::collections::BTreeSet<_> = lines.iter().collect();
+            assert_eq!(unique.len(), lines.len(), "{point}: duplicate xlog.db line");
+            let again = dst.run(&["import-backup", "pg", arg]);
+            if committed {
+                assert!(
+                    again.stderr.contains("already exists in the catalog"),
+                    "{}",
+                    again.stderr
+                );
+            } else {
+                ok(again, point);
+            }
+            assert_eq!(listed(&dst, true), [ID], "{point}: after the re-run");
+            assert_eq!(
+                xlog_lines(&dst),
+                expected,
+                "{point}: xlog.db after the re-run"
+            );
+            let base = dst.server_dir("pg").join("base");
+            let names: Vec<_> = std::fs::read_dir(&base)
+                .unwrap()
+                .flatten()
+                .map(|e| e.file_name())
+                .collect();
+            assert_eq!(names, [ID], "{point}: leftovers in base/");
+            let link = std::fs::read_link(base.join(ID).join("data/pg_tblspc/16386")).unwrap();
+            assert_eq!(
+                link,
+                base.join(ID).join("16386"),
+                "{point}: tablespace link"
+            );
+            let show = ok(
+                run(&dst, true, &["show-backup", "pg", ID]),
+                "python show-backup",
+            );
+            assert!(
+                show.stdout.contains("Status                 : DONE"),
+                "{}",
+                show.stdout
+            );
+        }
     }
 }
