@@ -249,8 +249,8 @@ fn kind_of(entry_type: tar::EntryType) -> MemberKind {
 }
 
 /// Extract every member into `staging` (an existing, empty folder), each checked first;
-/// files are written with their mode and mtime and fsynced, then every folder is fsynced,
-/// so what is staged is on disk before anything is moved into the catalog.
+/// files are written with their mode and mtime, then the tree is made durable
+/// ([`sync_tree`]), so what is staged is on disk before anything is moved into the catalog.
 ///
 /// # Errors
 /// The first refused member, or the reading/writing error (a truncated tarball ends here).
@@ -286,10 +286,30 @@ pub fn extract(path: &Path, staging: &Path) -> Result<Extracted, ExtractError> {
         write_file(&target, mode, mtime, &mut entry)?;
         extracted.files.insert(rel);
     }
+    sync_tree(staging, &extracted.files, &dirs)?;
+    Ok(extracted)
+}
+
+/// Make the staged tree durable. One `syncfs(2)` on its file system flushes every file and
+/// folder at once: a PGDATA has a thousand files or more, and one fsync each costs a disk
+/// cache flush each (2.4 s of a 4.7 s import of a 170 MB backup here; PostgreSQL's
+/// `recovery_init_sync_method = syncfs` makes the same choice). Linux reports write-back
+/// errors through syncfs since 5.8; where it is missing, every file and folder is fsynced.
+fn sync_tree(staging: &Path, files: &BTreeSet<String>, dirs: &BTreeSet<PathBuf>) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let root = File::open(staging)?;
+    match nix::unistd::syncfs(root.as_raw_fd()) {
+        Ok(()) => return Ok(()),
+        Err(nix::errno::Errno::ENOSYS) => {}
+        Err(e) => return Err(e.into()),
+    }
+    for rel in files {
+        File::open(staging.join(rel))?.sync_all()?;
+    }
     for dir in dirs.iter().rev() {
         crate::adapters::durable::fsync_dir(dir)?;
     }
-    Ok(extracted)
+    Ok(())
 }
 
 /// The member's mtime: the PAX `mtime` record (sub-second, as Python writes) or the header's.
@@ -319,7 +339,7 @@ fn write_file(
         file.set_modified(mtime)?;
     }
     file.set_permissions(fs::Permissions::from_mode(mode | 0o600))?;
-    file.sync_all()
+    Ok(())
 }
 
 /// Create `dir` and its missing parents inside `staging`, remembering them for the fsync.

@@ -68,27 +68,9 @@ pub fn import_backup(
         out.error(&missing_identity(name));
         return Ok(());
     };
-    let file_name = tarball
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let parsed = match export_tarball::parse_name(&file_name, name) {
-        Ok(parsed) => parsed,
-        Err(e) => {
-            out.error(&e);
-            return Ok(());
-        }
-    };
-    out.debug("Verifying tarball checksum");
-    let actual = export_tar::sha256_file(tarball).map_err(|source| crate::Error::Io {
-        op: "read",
-        path: tarball.to_path_buf(),
-        source,
-    })?;
-    if let Err(e) = export_tarball::check_checksum(&parsed.checksum, &actual) {
-        out.error(&e);
+    let Some(parsed) = checked_name(tarball, name, out)? else {
         return Ok(());
-    }
+    };
     let lock_dir = PathBuf::from(&ctx.config.global.barman_lock_directory);
     let locks = LockFile::acquire(&lock_dir, &LockKind::ServerBackup(name.into())).and_then(|a| {
         LockFile::acquire(
@@ -117,6 +99,37 @@ pub fn import_backup(
         parsed.backup_id
     ));
     Ok(())
+}
+
+/// Barman's `_validate_import_tarball_name`: the name's format, then its checksum against
+/// the file's sha256; `None` after printing the error.
+fn checked_name(
+    tarball: &Path,
+    server: &str,
+    out: &mut Output,
+) -> crate::Result<Option<export_tarball::ExportName>> {
+    let file_name = tarball
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let parsed = match export_tarball::parse_name(&file_name, server) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            out.error(&e);
+            return Ok(None);
+        }
+    };
+    out.debug("Verifying tarball checksum");
+    let actual = export_tar::sha256_file(tarball).map_err(|source| crate::Error::Io {
+        op: "read",
+        path: tarball.to_path_buf(),
+        source,
+    })?;
+    if let Err(e) = export_tarball::check_checksum(&parsed.checksum, &actual) {
+        out.error(&e);
+        return Ok(None);
+    }
+    Ok(Some(parsed))
 }
 
 /// Barman's checks of the tarball path, in its order.
