@@ -76,11 +76,15 @@ pub struct TarballWriter {
 }
 
 impl TarballWriter {
-    /// Create `path` (which must not exist) compressed with `compression` at `level`.
+    /// Create `path` compressed with `compression` at `level`. An existing file is
+    /// replaced, as Python's `tarfile.open(…, "w|")` does: it is the `.tmp` of an export
+    /// of the same backup killed in the same second (two at once are kept apart by the
+    /// backup's lock).
     pub fn create(path: &Path, compression: TarballCompression, level: u32) -> io::Result<Self> {
         let file = OpenOptions::new()
             .write(true)
-            .create_new(true)
+            .create(true)
+            .truncate(true)
             .mode(0o644)
             .open(path)?;
         let sink = BufWriter::with_capacity(

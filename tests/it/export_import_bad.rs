@@ -3,7 +3,8 @@
 //! links, unexpected members, a WAL missing) — with one clear error line and the catalog
 //! unchanged (Python Barman refuses the same ones with the same words where it checks them);
 //! and an import killed at every step: nothing half-imported is ever listed, the xlog db
-//! never holds a line twice, and the re-run completes.
+//! never holds a line twice, and the re-run completes; an export killed before its end
+//! leaves only its `.tmp` file.
 
 use crate::export_import::{export, generated, peer, run, ID, SYSTEMID};
 use crate::harness::pg_cluster::shared_tempdir;
@@ -282,5 +283,32 @@ mod killed {
                 show.stdout
             );
         }
+    }
+
+    /// An export killed before its end leaves a `.tmp` file only: a name with a checksum
+    /// always names a whole tarball.
+    #[test]
+    fn export_killed_leaves_no_tarball_under_a_final_name() {
+        let src = generated(SYSTEMID);
+        let out_dir = shared_tempdir();
+        let out = out_dir.path().to_str().unwrap();
+        let killed = Run::of(
+            src.barman()
+                .args(["export-backup", "pg", ID, out, "--compression", "xz"])
+                .env("BARMAN_FAILPOINT", "export.before_finish"),
+        );
+        assert_eq!(killed.code, -1, "{}", killed.stderr);
+        let names: Vec<String> = std::fs::read_dir(out_dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+        assert!(names[0].ends_with(".tmp"), "{names:?}");
+        let tarball = export(&src, false, ID, &["--compression", "xz"], out_dir.path());
+        let dst = peer(&src);
+        ok(
+            dst.run(&["import-backup", "pg", tarball.to_str().unwrap()]),
+            "import",
+        );
     }
 }
