@@ -126,6 +126,23 @@ impl TarballWriter {
         self.tar.append_path_with_name(src, name)
     }
 
+    /// A folder entry named `name/`, as Python's `tarfile` writes folders (the tar crate
+    /// drops the slash); a name too long for the header goes through the crate's GNU
+    /// long-name path, without it.
+    fn add_dir(&mut self, name: &str, meta: &fs::Metadata) -> io::Result<()> {
+        let slashed = format!("{name}/");
+        if slashed.len() >= 100 {
+            let mut header = tar::Header::new_gnu();
+            header.set_metadata(meta);
+            return self.tar.append_data(&mut header, name, io::empty());
+        }
+        let mut header = tar::Header::new_gnu();
+        header.set_metadata(meta);
+        header.as_old_mut().name[..slashed.len()].copy_from_slice(slashed.as_bytes());
+        header.set_cksum();
+        self.tar.append(&header, io::empty())
+    }
+
     /// Add `src` and everything under it as `name/…`: the folder first, then its entries
     /// in sorted order, depth first (Python's `TarFile.add`, so members come in its order).
     /// Sockets are left out, as `tarfile` does.
@@ -134,10 +151,10 @@ impl TarballWriter {
         if std::os::unix::fs::FileTypeExt::is_socket(&meta.file_type()) {
             return Ok(());
         }
-        self.add_path(name, src)?;
         if !meta.is_dir() {
-            return Ok(());
+            return self.add_path(name, src);
         }
+        self.add_dir(name, &meta)?;
         let mut children: Vec<_> = fs::read_dir(src)?
             .map(|e| e.map(|e| e.file_name()))
             .collect::<io::Result<_>>()?;
@@ -428,10 +445,10 @@ mod tests {
                 names,
                 [
                     "identity.json",
-                    "backup",
-                    "backup/data",
+                    "backup/",
+                    "backup/data/",
                     "backup/data/PG_VERSION",
-                    "backup/data/base",
+                    "backup/data/base/",
                     "backup/data/base/1"
                 ]
             );
