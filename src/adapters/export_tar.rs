@@ -305,6 +305,9 @@ pub fn extract(path: &Path, staging: &Path) -> Result<Extracted, ExtractError> {
         }
         let mtime = mtime_of(&mut entry);
         write_file(&target, mode, mtime, &mut entry)?;
+        if rel.starts_with("backup/") {
+            crate::adapters::durable::failpoint("import.extracting");
+        }
         extracted.files.insert(rel);
     }
     sync_tree(staging, &extracted.files, &dirs)?;

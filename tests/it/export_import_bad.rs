@@ -222,6 +222,7 @@ mod killed {
             .filter(|l| !l.contains(".backup"))
             .collect();
         for point in [
+            "import.extracting",
             "durable.before_rename",
             "import.staged",
             "import.wals_moved",
