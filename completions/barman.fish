@@ -51,9 +51,11 @@ complete -c barman -n "__fish_barman_needs_command" -f -a "config-update" -d 'Re
 complete -c barman -n "__fish_barman_needs_command" -f -a "cron" -d 'Run maintenance tasks (global command)'
 complete -c barman -n "__fish_barman_needs_command" -f -a "delete" -d 'Delete a backup'
 complete -c barman -n "__fish_barman_needs_command" -f -a "diagnose" -d 'Diagnostic command (for support and problems detection purpose)'
+complete -c barman -n "__fish_barman_needs_command" -f -a "export-backup" -d 'Export a backup for the given server and backup ID to a tarball'
 complete -c barman -n "__fish_barman_needs_command" -f -a "generate-manifest" -d 'Generate a manifest-backup for the given server and backup id'
 complete -c barman -n "__fish_barman_needs_command" -f -a "get-wal" -d 'Retrieve WAL_NAME file from SERVER_NAME archive. The content will be streamed on standard output unless the --output-directory option is specified'
 complete -c barman -n "__fish_barman_needs_command" -f -a "help" -d 'show this help message and exit'
+complete -c barman -n "__fish_barman_needs_command" -f -a "import-backup" -d 'Import a previously exported backup tarball into the Barman catalog'
 complete -c barman -n "__fish_barman_needs_command" -f -a "keep" -d 'Tag the specified backup so that it will never be deleted'
 complete -c barman -n "__fish_barman_needs_command" -f -a "list-backups" -d 'List available backups for the given server (supports \'all\')'
 complete -c barman -n "__fish_barman_needs_command" -f -a "list-backup" -d 'List available backups for the given server (supports \'all\')'
@@ -284,6 +286,26 @@ complete -c barman -n "__fish_barman_using_subcommand diagnose" -s v -l version 
 complete -c barman -n "__fish_barman_using_subcommand diagnose" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand diagnose" -s d -l debug -d 'debug output'
 complete -c barman -n "__fish_barman_using_subcommand diagnose" -s h -l help -d 'show this help message and exit'
+complete -c barman -n "__fish_barman_using_subcommand export-backup" -l compression -d 'if specified, compress the exported tarball using the given algorithm (default: no compression)' -r -f -a "gzip\t'gzip (.tar.gz)'
+bzip2\t'bzip2 (.tar.bz2)'
+xz\t'xz (.tar.xz)'"
+complete -c barman -n "__fish_barman_using_subcommand export-backup" -l compression-level -d 'compression level for the specified algorithm, if any. Valid levels are 1-9 for gzip/bzip2, 0-9 for xz (default: algorithm default level)' -r
+complete -c barman -n "__fish_barman_using_subcommand export-backup" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand export-backup" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand export-backup" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand export-backup" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand export-backup" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand export-backup" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand export-backup" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand export-backup" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand generate-manifest" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand generate-manifest" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
 always\t'always colour'
@@ -339,6 +361,22 @@ complete -c barman -n "__fish_barman_using_subcommand help" -s v -l version -d '
 complete -c barman -n "__fish_barman_using_subcommand help" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand help" -s d -l debug -d 'debug output'
 complete -c barman -n "__fish_barman_using_subcommand help" -s h -l help -d 'show this help message and exit'
+complete -c barman -n "__fish_barman_using_subcommand import-backup" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand import-backup" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand import-backup" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand import-backup" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand import-backup" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand import-backup" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand import-backup" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand import-backup" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand keep" -l target -d 'keep this backup with the specified recovery target' -r -f -a "full\t'keep the backup and every WAL after it (point-in-time recovery stays possible)'
 standalone\t'keep the backup and only the WALs needed to make it consistent'"
 complete -c barman -n "__fish_barman_using_subcommand keep" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F

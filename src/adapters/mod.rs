@@ -7,6 +7,7 @@ pub mod config_edit;
 pub mod config_files;
 pub mod destination;
 pub mod durable;
+pub mod export_tar;
 pub mod hooks;
 pub mod hostname;
 pub mod interrupt;

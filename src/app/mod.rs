@@ -251,6 +251,12 @@ fn dispatch(ctx: &Context, out: &mut Output, command: Command) -> crate::Result<
         Command::GenerateManifest(args) => {
             commands::manifest::generate_manifest(ctx, out, &args.server_name, &args.backup_id)
         }
+        Command::ExportBackup(args) => {
+            commands::export::export_backup(ctx, out, &export_request(args))
+        }
+        Command::ImportBackup(args) => {
+            commands::export::import_backup(ctx, out, &args.server_name, &args.input_tarball)
+        }
         Command::VerifyBackup(args) => {
             commands::manifest::verify_backup(ctx, out, &args.server_name, &args.backup_id)
         }
@@ -349,6 +355,23 @@ fn restore_options(args: crate::cli::RestoreArgs) -> commands::recover::RestoreO
         recovery_option_port: args.recovery_option_port,
         restore_command: args.restore_command,
         delta_restore: pick(args.delta_restore, args.no_delta_restore),
+    }
+}
+
+fn export_request(args: crate::cli::ExportBackupArgs) -> commands::export::ExportRequest {
+    use crate::cli::ExportCompressionArg as C;
+    use crate::core::export_tarball::TarballCompression as T;
+    commands::export::ExportRequest {
+        server: args.server_name,
+        backup_id: args.backup_id,
+        output_directory: args.output_directory,
+        compression: match args.compression {
+            None => T::None,
+            Some(C::Gzip) => T::Gzip,
+            Some(C::Bzip2) => T::Bzip2,
+            Some(C::Xz) => T::Xz,
+        },
+        level: args.compression_level,
     }
 }
 

@@ -148,6 +148,14 @@ pub fn of(command: &Command) -> CommandSpec {
             name: "verify-backup",
             stops_on_global_errors: true,
         },
+        Command::ExportBackup(_) => CommandSpec {
+            name: "export-backup",
+            stops_on_global_errors: true,
+        },
+        Command::ImportBackup(_) => CommandSpec {
+            name: "import-backup",
+            stops_on_global_errors: true,
+        },
         Command::ShowServers(_) => CommandSpec {
             name: "show-servers",
             stops_on_global_errors: true,

@@ -5,9 +5,11 @@
 pub mod abbrev;
 mod args;
 mod args_cfgcmds;
+mod args_export;
 
 pub use args::*;
 pub use args_cfgcmds::*;
+pub use args_export::*;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -150,6 +152,8 @@ pub enum Command {
     Delete(BackupRef),
     /// Diagnostic command (for support and problems detection purpose)
     Diagnose(DiagnoseArgs),
+    /// Export a backup for the given server and backup ID to a tarball.
+    ExportBackup(ExportBackupArgs),
     /// Generate a manifest-backup for the given server and backup id
     GenerateManifest(BackupRef),
     /// Retrieve WAL_NAME file from SERVER_NAME archive. The content will be streamed on
@@ -157,6 +161,8 @@ pub enum Command {
     GetWal(GetWalArgs),
     /// show this help message and exit
     Help,
+    /// Import a previously exported backup tarball into the Barman catalog.
+    ImportBackup(ImportBackupArgs),
     /// Tag the specified backup so that it will never be deleted
     Keep(KeepArgs),
     /// List available backups for the given server (supports 'all')
@@ -285,7 +291,7 @@ mod tests {
 
     #[test]
     fn cli_unsupported_command_is_a_usage_error() {
-        let err = Cli::try_parse_from(["barman", "export-backup", "pg"]).unwrap_err();
+        let err = Cli::try_parse_from(["barman", "config-switch", "pg"]).unwrap_err();
         assert_eq!(err.exit_code(), 2);
     }
 }

@@ -31,9 +31,11 @@ fn help_lists_exactly_the_supported_commands() {
             "cron",
             "delete",
             "diagnose",
+            "export-backup",
             "generate-manifest",
             "get-wal",
             "help",
+            "import-backup",
             "keep",
             "list-backups",
             "list-files",
@@ -59,11 +61,11 @@ fn help_lists_exactly_the_supported_commands() {
         run.stdout
     );
     // A Barman command we do not support yet is a usage error (argparse's exit code 2).
-    let run = home.run(&["export-backup", "pg"]);
+    let run = home.run(&["config-switch", "pg"]);
     assert_eq!(run.code, 2);
     assert!(
         run.stderr
-            .contains("unrecognized subcommand 'export-backup'"),
+            .contains("unrecognized subcommand 'config-switch'"),
         "{}",
         run.stderr
     );
@@ -299,7 +301,14 @@ fn options_in(help: &str, section: &str) -> Vec<String> {
 #[test]
 fn command_help_lists_its_own_options_first_like_argparse() {
     let home = BarmanHome::new();
-    for command in ["backup", "list-servers", "check", "receive-wal"] {
+    for command in [
+        "backup",
+        "list-servers",
+        "check",
+        "receive-wal",
+        "export-backup",
+        "import-backup",
+    ] {
         let ours = home.run(&[command, "--help"]).ok().stdout;
         assert!(
             ours.starts_with(&format!("Usage: barman {command} ")),

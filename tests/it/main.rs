@@ -24,6 +24,8 @@ mod debug_log;
 mod delta_restore;
 mod demo;
 mod diagnose;
+mod export_import;
+mod export_import_bad;
 mod geo;
 mod get_wal;
 mod hardening;

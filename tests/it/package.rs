@@ -463,7 +463,9 @@ fn check_cron() {
     assert_eq!(out.stderr, "", "cron -q printed");
     // cron starts receive-wal in the background: stop it once it runs, not before.
     wait_until("the receive-wal our cron started", || {
-        barman(&["list-processes", SERVER]).stdout.contains("receive-wal")
+        barman(&["list-processes", SERVER])
+            .stdout
+            .contains("receive-wal")
     });
     barman_ok(&["receive-wal", "--stop", SERVER]);
 }
