@@ -15,6 +15,7 @@ pub mod escape;
 pub mod hooks;
 pub mod identity;
 pub mod lsn;
+pub mod metrics;
 pub mod py_literal;
 pub mod recovery;
 pub mod redact;
