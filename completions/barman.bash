@@ -91,6 +91,9 @@ _barman() {
             barman,lock-directory-cleanup)
                 cmd="barman__subcmd__lock__subcmd__directory__subcmd__cleanup"
                 ;;
+            barman,metrics)
+                cmd="barman__subcmd__metrics"
+                ;;
             barman,put-wal)
                 cmd="barman__subcmd__put__subcmd__wal"
                 ;;
@@ -155,7 +158,7 @@ _barman() {
 
     case "${cmd}" in
         barman)
-            opts="-v -c -q -d -f -h --version --config --colour --color --log-level --quiet --debug --format --help archive-wal backup check check-archived-wal-range check-backup check-wal-archive config-switch config-update cron delete diagnose export-backup generate-manifest get-wal help import-backup keep list-backups list-backup list-files list-processes list-process list-servers list-server lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore recover show-backup show-backups show-servers show-server status switch-wal switch-xlog sync-backup sync-info sync-wals terminate-process verify-backup verify"
+            opts="-v -c -q -d -f -h --version --config --colour --color --log-level --quiet --debug --format --help archive-wal backup check check-archived-wal-range check-backup check-wal-archive config-switch config-update cron delete diagnose export-backup generate-manifest get-wal help import-backup keep list-backups list-backup list-files list-processes list-process list-servers list-server lock-directory-cleanup metrics put-wal receive-wal rebuild-xlogdb replication-status restore recover show-backup show-backups show-servers show-server status switch-wal switch-xlog sync-backup sync-info sync-wals terminate-process verify-backup verify"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1171,6 +1174,48 @@ _barman() {
             return 0
             ;;
         barman__subcmd__lock__subcmd__directory__subcmd__cleanup)
+            opts="-v -c -q -d -f -h --version --config --colour --color --log-level --quiet --debug --format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "never always auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --colour)
+                    COMPREPLY=($(compgen -W "never always auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -W "NOTSET DEBUG INFO WARNING ERROR CRITICAL" -- "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "console json" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "console json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        barman__subcmd__metrics)
             opts="-v -c -q -d -f -h --version --config --colour --color --log-level --quiet --debug --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -65,6 +65,7 @@ complete -c barman -n "__fish_barman_needs_command" -f -a "list-process" -d 'Lis
 complete -c barman -n "__fish_barman_needs_command" -f -a "list-servers" -d 'List available servers, with useful information'
 complete -c barman -n "__fish_barman_needs_command" -f -a "list-server" -d 'List available servers, with useful information'
 complete -c barman -n "__fish_barman_needs_command" -f -a "lock-directory-cleanup" -d 'Cleanup command for the lock directory, takes care of leftover lock files'
+complete -c barman -n "__fish_barman_needs_command" -f -a "metrics" -d 'Print each server\'s catalog as Prometheus metrics (backup age and size, WAL archive lag and rate, archiver errors, disk usage, retention) for node_exporter\'s textfile collector'
 complete -c barman -n "__fish_barman_needs_command" -f -a "put-wal" -d 'Receive a WAL file from SERVER_NAME and securely store it in the incoming directory. The file will be read from standard input in tar format'
 complete -c barman -n "__fish_barman_needs_command" -f -a "receive-wal" -d 'Start a receive-wal process. The process uses the streaming protocol to receive WAL files from the PostgreSQL server'
 complete -c barman -n "__fish_barman_needs_command" -f -a "rebuild-xlogdb" -d 'Rebuild the WAL file database guessing it from the disk content'
@@ -534,6 +535,22 @@ complete -c barman -n "__fish_barman_using_subcommand lock-directory-cleanup" -s
 complete -c barman -n "__fish_barman_using_subcommand lock-directory-cleanup" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand lock-directory-cleanup" -s d -l debug -d 'debug output'
 complete -c barman -n "__fish_barman_using_subcommand lock-directory-cleanup" -s h -l help -d 'show this help message and exit'
+complete -c barman -n "__fish_barman_using_subcommand metrics" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand metrics" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand metrics" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand metrics" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand metrics" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand metrics" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand metrics" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand metrics" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand put-wal" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand put-wal" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
 always\t'always colour'

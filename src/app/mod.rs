@@ -120,6 +120,7 @@ fn dispatch(ctx: &Context, out: &mut Output, command: Command) -> crate::Result<
             commands::catalog::check_backup(ctx, out, &args.server_name, &args.backup_id)
         }
         Command::Cron(args) => commands::cron::run(ctx, out, args.keep_descriptors),
+        Command::Metrics(args) => commands::metrics::run(ctx, out, &args.server_name),
         Command::CheckArchivedWalRange(args) => {
             commands::wal_range::run(ctx, out, &args.server_name, &args.begin_wal, &args.end_wal)
         }

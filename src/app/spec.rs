@@ -44,6 +44,10 @@ pub fn of(command: &Command) -> CommandSpec {
             name: "help",
             stops_on_global_errors: false,
         },
+        Command::Metrics(_) => CommandSpec {
+            name: "metrics",
+            stops_on_global_errors: true,
+        },
         Command::Cron(_) => CommandSpec {
             name: "cron",
             stops_on_global_errors: true,

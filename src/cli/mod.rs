@@ -6,10 +6,12 @@ pub mod abbrev;
 mod args;
 mod args_cfgcmds;
 mod args_export;
+mod args_metrics;
 
 pub use args::*;
 pub use args_cfgcmds::*;
 pub use args_export::*;
+pub use args_metrics::*;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -178,6 +180,10 @@ pub enum Command {
     ListServers(ListServersArgs),
     /// Cleanup command for the lock directory, takes care of leftover lock files.
     LockDirectoryCleanup,
+    /// Print each server's catalog as Prometheus metrics (backup age and size, WAL archive
+    /// lag and rate, archiver errors, disk usage, retention) for node_exporter's textfile
+    /// collector.
+    Metrics(MetricsArgs),
     /// Receive a WAL file from SERVER_NAME and securely store it in the incoming directory.
     /// The file will be read from standard input in tar format.
     PutWal(PutWalArgs),

@@ -13,6 +13,7 @@ pub mod export;
 pub mod get_wal;
 pub mod hooks;
 pub mod manifest;
+pub mod metrics;
 pub mod processes;
 pub mod receive_wal;
 pub mod recover;

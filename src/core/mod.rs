@@ -16,6 +16,7 @@ pub mod export_tarball;
 pub mod hooks;
 pub mod identity;
 pub mod lsn;
+pub mod metrics;
 pub mod py_literal;
 pub mod recovery;
 pub mod redact;

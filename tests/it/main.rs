@@ -37,6 +37,7 @@ mod locks;
 mod majors;
 mod majors_paths;
 mod manifests;
+mod metrics;
 mod ops_cron;
 mod ops_hooks;
 mod ops_retention;

@@ -57,6 +57,14 @@ pub fn run(ctx: &Context, out: &mut Output, keep_descriptors: bool) -> crate::Re
             ));
         }
     }
+    if let Some(path) = &ctx.config.global.metrics_file {
+        // After the pass, so the file shows what this cron did; a failure is an error of
+        // this run (exit 1) once everything else has been done.
+        if let Err(e) = super::metrics::write_file(ctx, std::path::Path::new(path)) {
+            tracing::error!(target: "barman.cli", "{e}");
+            out.error(&e.to_string());
+        }
+    }
     lock_files_cleanup(&lock_dir, ctx.config.global.lock_directory_cleanup);
     Ok(())
 }

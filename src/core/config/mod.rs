@@ -107,6 +107,8 @@ pub struct GlobalConfig {
     pub configuration_files_directory: Option<String>,
     /// `log_file` (stderr when unset).
     pub log_file: Option<String>,
+    /// `metrics_file` (ours): Prometheus text `cron` refreshes after each pass.
+    pub metrics_file: Option<String>,
     /// `log_level` (default `INFO`).
     pub log_level: String,
     /// `log_format`.
@@ -414,6 +416,7 @@ fn build_global(merged: &Merged, warnings: &mut Vec<String>) -> Result<GlobalCon
             .unwrap_or_else(|| default_of("config_changes_queue")),
         configuration_files_directory: non_empty("configuration_files_directory"),
         log_file: non_empty("log_file"),
+        metrics_file: non_empty("metrics_file"),
         log_level: non_empty("log_level").unwrap_or_else(|| default_of("log_level")),
         log_format: non_empty("log_format").unwrap_or_else(|| default_of("log_format")),
         lock_directory_cleanup,
