@@ -42,6 +42,7 @@ fn help_lists_exactly_the_supported_commands() {
             "list-processes",
             "list-servers",
             "lock-directory-cleanup",
+            "metrics",
             "put-wal",
             "receive-wal",
             "rebuild-xlogdb",
@@ -61,11 +62,11 @@ fn help_lists_exactly_the_supported_commands() {
         run.stdout
     );
     // A Barman command we do not support yet is a usage error (argparse's exit code 2).
-    let run = home.run(&["config-switch", "pg"]);
+    let run = home.run(&["cloud-wal-archive", "pg", "x"]);
     assert_eq!(run.code, 2);
     assert!(
         run.stderr
-            .contains("unrecognized subcommand 'config-switch'"),
+            .contains("unrecognized subcommand 'cloud-wal-archive'"),
         "{}",
         run.stderr
     );
