@@ -49,6 +49,9 @@ _barman() {
             barman,diagnose)
                 cmd="barman__subcmd__diagnose"
                 ;;
+            barman,drill)
+                cmd="barman__subcmd__drill"
+                ;;
             barman,export-backup)
                 cmd="barman__subcmd__export__subcmd__backup"
                 ;;
@@ -158,7 +161,7 @@ _barman() {
 
     case "${cmd}" in
         barman)
-            opts="-v -c -q -d -f -h --version --config --colour --color --log-level --quiet --debug --format --help archive-wal backup check check-archived-wal-range check-backup check-wal-archive config-switch config-update cron delete diagnose export-backup generate-manifest get-wal help import-backup keep list-backups list-backup list-files list-processes list-process list-servers list-server lock-directory-cleanup metrics put-wal receive-wal rebuild-xlogdb replication-status restore recover show-backup show-backups show-servers show-server status switch-wal switch-xlog sync-backup sync-info sync-wals terminate-process verify-backup verify"
+            opts="-v -c -q -d -f -h --version --config --colour --color --log-level --quiet --debug --format --help archive-wal backup check check-archived-wal-range check-backup check-wal-archive config-switch config-update cron delete diagnose drill export-backup generate-manifest get-wal help import-backup keep list-backups list-backup list-files list-processes list-process list-servers list-server lock-directory-cleanup metrics put-wal receive-wal rebuild-xlogdb replication-status restore recover show-backup show-backups show-servers show-server status switch-wal switch-xlog sync-backup sync-info sync-wals terminate-process verify-backup verify"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -686,6 +689,72 @@ _barman() {
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "never always auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --colour)
+                    COMPREPLY=($(compgen -W "never always auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -W "NOTSET DEBUG INFO WARNING ERROR CRITICAL" -- "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "console json" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "console json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        barman__subcmd__drill)
+            opts="-j -v -c -q -d -f -h --target-time --target-xid --target-lsn --target-name --target-immediate --jobs --version --config --colour --color --log-level --quiet --debug --format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --target-time)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --target-xid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --target-lsn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --target-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

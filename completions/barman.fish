@@ -51,6 +51,7 @@ complete -c barman -n "__fish_barman_needs_command" -f -a "config-update" -d 'Re
 complete -c barman -n "__fish_barman_needs_command" -f -a "cron" -d 'Run maintenance tasks (global command)'
 complete -c barman -n "__fish_barman_needs_command" -f -a "delete" -d 'Delete a backup'
 complete -c barman -n "__fish_barman_needs_command" -f -a "diagnose" -d 'Diagnostic command (for support and problems detection purpose)'
+complete -c barman -n "__fish_barman_needs_command" -f -a "drill" -d 'Prove that a backup restores: restore it into a scratch directory, start it, wait for its target, run pg_amcheck and count rows, record the outcome, remove it all'
 complete -c barman -n "__fish_barman_needs_command" -f -a "export-backup" -d 'Export a backup for the given server and backup ID to a tarball'
 complete -c barman -n "__fish_barman_needs_command" -f -a "generate-manifest" -d 'Generate a manifest-backup for the given server and backup id'
 complete -c barman -n "__fish_barman_needs_command" -f -a "get-wal" -d 'Retrieve WAL_NAME file from SERVER_NAME archive. The content will be streamed on standard output unless the --output-directory option is specified'
@@ -287,6 +288,28 @@ complete -c barman -n "__fish_barman_using_subcommand diagnose" -s v -l version 
 complete -c barman -n "__fish_barman_using_subcommand diagnose" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand diagnose" -s d -l debug -d 'debug output'
 complete -c barman -n "__fish_barman_using_subcommand diagnose" -s h -l help -d 'show this help message and exit'
+complete -c barman -n "__fish_barman_using_subcommand drill" -l target-time -d 'target time for the drill\'s recovery' -r
+complete -c barman -n "__fish_barman_using_subcommand drill" -l target-xid -d 'target transaction ID for the drill\'s recovery' -r
+complete -c barman -n "__fish_barman_using_subcommand drill" -l target-lsn -d 'target LSN (Log Sequence Number) for the drill\'s recovery' -r
+complete -c barman -n "__fish_barman_using_subcommand drill" -l target-name -d 'target name created previously with pg_create_restore_point()' -r
+complete -c barman -n "__fish_barman_using_subcommand drill" -s j -l jobs -d 'parallel workers for the restore copy and pg_amcheck' -r
+complete -c barman -n "__fish_barman_using_subcommand drill" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand drill" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand drill" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand drill" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand drill" -l target-immediate -d 'end recovery as soon as a consistent state is reached'
+complete -c barman -n "__fish_barman_using_subcommand drill" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand drill" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand drill" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand drill" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand export-backup" -l compression -d 'if specified, compress the exported tarball using the given algorithm (default: no compression)' -r -f -a "gzip\t'gzip (.tar.gz)'
 bzip2\t'bzip2 (.tar.bz2)'
 xz\t'xz (.tar.xz)'"

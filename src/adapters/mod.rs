@@ -20,6 +20,7 @@ pub mod postgres;
 pub mod postgres_checks;
 pub mod privileges;
 pub mod rsync;
+pub mod scratch_cluster;
 pub mod signals;
 pub mod spawn;
 pub mod system_info;

@@ -120,6 +120,20 @@ fn dispatch(ctx: &Context, out: &mut Output, command: Command) -> crate::Result<
             commands::catalog::check_backup(ctx, out, &args.server_name, &args.backup_id)
         }
         Command::Cron(args) => commands::cron::run(ctx, out, args.keep_descriptors),
+        Command::Drill(args) => commands::drill::run(
+            ctx,
+            out,
+            &commands::drill::DrillRequest {
+                server: args.server_name,
+                backup_id: args.backup_id,
+                target_time: args.target_time,
+                target_lsn: args.target_lsn,
+                target_xid: args.target_xid,
+                target_name: args.target_name,
+                target_immediate: args.target_immediate,
+                jobs: args.jobs,
+            },
+        ),
         Command::Metrics(args) => commands::metrics::run(ctx, out, &args.server_name),
         Command::CheckArchivedWalRange(args) => {
             commands::wal_range::run(ctx, out, &args.server_name, &args.begin_wal, &args.end_wal)

@@ -5,11 +5,13 @@
 pub mod abbrev;
 mod args;
 mod args_cfgcmds;
+mod args_drill;
 mod args_export;
 mod args_metrics;
 
 pub use args::*;
 pub use args_cfgcmds::*;
+pub use args_drill::*;
 pub use args_export::*;
 pub use args_metrics::*;
 
@@ -154,6 +156,9 @@ pub enum Command {
     Delete(BackupRef),
     /// Diagnostic command (for support and problems detection purpose)
     Diagnose(DiagnoseArgs),
+    /// Prove that a backup restores: restore it into a scratch directory, start it, wait
+    /// for its target, run pg_amcheck and count rows, record the outcome, remove it all.
+    Drill(DrillArgs),
     /// Export a backup for the given server and backup ID to a tarball.
     ExportBackup(ExportBackupArgs),
     /// Generate a manifest-backup for the given server and backup id

@@ -91,6 +91,15 @@ fn server_facts(ctx: &Context, server: &ServerConfig) -> crate::Result<ServerFac
             tracing::debug!(target: "barman.metrics", "backup {id} has no begin or end time");
         }
     }
+    facts.last_drill = catalog
+        .backups
+        .keys()
+        .filter_map(|id| super::catalog::last_drill(&catalog, id))
+        .filter_map(|record| {
+            let start = chrono::DateTime::parse_from_rfc3339(&record.started_at).ok()?;
+            Some((start.timestamp_micros() as f64 / 1e6, record.passed()))
+        })
+        .max_by(|a, b| a.0.total_cmp(&b.0));
     facts.obsolete_backups = catalog.retention(ctx.now)?.map(|report| {
         report
             .values()

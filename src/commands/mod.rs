@@ -9,6 +9,7 @@ pub mod check;
 pub mod config_cmds;
 pub mod cron;
 pub mod diagnose;
+pub mod drill;
 pub mod export;
 pub mod get_wal;
 pub mod hooks;

@@ -38,6 +38,8 @@ pub struct ServerFacts {
     pub backups_bytes: u64,
     /// Passive node: Unix time of the last `primary.info` received from the primary.
     pub last_sync: Option<f64>,
+    /// The newest `barman drill` of any backup: (start, Unix seconds; passed).
+    pub last_drill: Option<(f64, bool)>,
 }
 
 /// The figures of one backup.
@@ -176,6 +178,16 @@ const FAMILIES: &[Family] = &[
                 (Some(("kind", "wals".into())), f.wal.bytes as f64),
             ]
         },
+    },
+    Family {
+        name: "barman_last_drill_passed",
+        help: "1 when the newest restore drill (barman drill) passed, 0 when it failed.",
+        value: |f, _| one(f.last_drill.map(|(_, passed)| flag(passed))),
+    },
+    Family {
+        name: "barman_last_drill_age_seconds",
+        help: "Seconds since the newest restore drill started.",
+        value: |f, now| one(f.last_drill.map(|(t, _)| (now - t).max(0.0))),
     },
     Family {
         name: "barman_passive_last_sync_age_seconds",

@@ -11,6 +11,7 @@ pub mod checksums;
 pub mod compression;
 pub mod config;
 pub mod config_update;
+pub mod drill;
 pub mod escape;
 pub mod export_tarball;
 pub mod hooks;

@@ -57,6 +57,8 @@ pub struct Output {
     muted: bool,
     /// JSON mode: the structured result (server name → value) and message lists.
     doc: Map<String, Value>,
+    /// The last error or exception, for a command that runs another one muted.
+    last_error: Option<String>,
 }
 
 impl Output {
@@ -76,6 +78,7 @@ impl Output {
             exit_code: None,
             muted: false,
             doc: Map::new(),
+            last_error: None,
         }
     }
 
@@ -103,6 +106,11 @@ impl Output {
     pub fn error_with_code(&mut self, msg: &str, code: u8) {
         self.error(msg);
         self.exit_code = Some(code);
+    }
+
+    /// The last error or exception message (without its `ERROR:` prefix).
+    pub fn last_error(&self) -> Option<&str> {
+        self.last_error.as_deref()
     }
 
     /// The exit code an error asked for, if any.
@@ -160,6 +168,7 @@ impl Output {
     pub fn error(&mut self, msg: &str) {
         tracing::error!(target: "barman.cli", "{}", redact(msg));
         self.errored = true;
+        self.last_error = Some(msg.to_string());
         self.message("_ERROR", Some(("ERROR", Color::Red)), msg);
     }
 
@@ -167,6 +176,7 @@ impl Output {
     pub fn exception(&mut self, msg: &str) {
         tracing::error!(target: "barman.cli", "{}", redact(msg));
         self.errored = true;
+        self.last_error = Some(msg.to_string());
         self.message("_EXCEPTION", Some(("EXCEPTION", Color::Red)), msg);
     }
 

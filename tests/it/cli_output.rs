@@ -31,6 +31,7 @@ fn help_lists_exactly_the_supported_commands() {
             "cron",
             "delete",
             "diagnose",
+            "drill",
             "export-backup",
             "generate-manifest",
             "get-wal",

@@ -24,6 +24,7 @@ mod debug_log;
 mod delta_restore;
 mod demo;
 mod diagnose;
+mod drill;
 mod export_import;
 mod export_import_bad;
 mod geo;

@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 pub const KEEP: &str = "keep";
 /// The in-progress delete marker key.
 pub const DELETE_THIS: &str = "delete_this";
+/// Ours: the last `barman drill` of the backup (`meta/<ID>-drill.json`; Barman's
+/// `*-backup.info` scan ignores it).
+pub const DRILL_RECORD: &str = "drill.json";
 
 fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> CatalogError + 'a {
     move |source| CatalogError::Io {

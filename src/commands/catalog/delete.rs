@@ -252,6 +252,7 @@ fn delete_locked(
         ));
         return Ok(false);
     }
+    annotations::delete(dirs, id, annotations::DRILL_RECORD)?;
     backup_dir::delete_backup_info(dirs, id)?;
     out.info(&format!(
         "Deleted backup {id} (start time: {}, elapsed time: {})",

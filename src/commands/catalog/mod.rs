@@ -13,6 +13,7 @@ mod show_render;
 pub use check::check_backup_status;
 pub use common::{segment_size, tablespace_oids, ServerCatalog};
 pub use delete::{delete_backup, delete_backup_locked, remove_wals_for};
+pub use show::last_drill;
 
 use crate::commands::Context;
 use crate::output::Output;

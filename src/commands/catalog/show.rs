@@ -66,15 +66,41 @@ pub fn run(ctx: &Context, out: &mut Output, server: &str, backup_id: &str) -> cr
     } else {
         None
     };
+    // Ours, shown only when `barman drill` ran on this backup (so, without drills, the
+    // output stays Barman's).
+    let drill = last_drill(&catalog, &id);
     if out.is_json() {
-        let doc = show_render::json(&catalog, &id, info, extended.as_ref());
+        let mut doc = show_render::json(&catalog, &id, info, extended.as_ref());
+        if let (Some(record), Some(map)) = (&drill, doc.as_object_mut()) {
+            map.insert(
+                "last_drill".into(),
+                serde_json::to_value(record).unwrap_or_default(),
+            );
+        }
         out.json_set(info.raw("server_name").unwrap_or("None"), doc);
     } else {
         for line in show_render::console(&catalog, &id, info, extended.as_ref()) {
             out.line(&line);
         }
+        if let Some(record) = drill {
+            out.line(&format!(
+                "  Last drill           : {} at {}",
+                record.verdict(),
+                record.started_at
+            ));
+            for line in record.lines() {
+                out.line(&format!("  {line}"));
+            }
+        }
     }
     Ok(())
+}
+
+/// The backup's drill record, when `barman drill` ran on it.
+pub fn last_drill(catalog: &ServerCatalog, id: &str) -> Option<crate::core::drill::DrillRecord> {
+    use crate::adapters::catalog::annotations;
+    let text = annotations::read(&catalog.dirs, id, annotations::DRILL_RECORD).ok()??;
+    serde_json::from_str(&text).ok()
 }
 
 /// Commands that show every server whatever its state.

@@ -26,6 +26,7 @@ use crate::output::python::human_timedelta;
 use crate::output::Output;
 use std::path::PathBuf;
 
+pub use copy::tablespaces as backup_tablespaces;
 pub use options::RestoreOptions;
 
 /// restore refuses disabled servers and runs on inactive ones.

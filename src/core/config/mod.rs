@@ -109,6 +109,11 @@ pub struct GlobalConfig {
     pub log_file: Option<String>,
     /// `metrics_file` (ours): Prometheus text `cron` refreshes after each pass.
     pub metrics_file: Option<String>,
+    /// `drill_directory` (ours): where `barman drill` restores (default
+    /// `<barman_home>/drills`).
+    pub drill_directory: String,
+    /// `drill_user` (ours): the OS user a drill runs PostgreSQL as when barman runs as root.
+    pub drill_user: String,
     /// `log_level` (default `INFO`).
     pub log_level: String,
     /// `log_format`.
@@ -417,6 +422,9 @@ fn build_global(merged: &Merged, warnings: &mut Vec<String>) -> Result<GlobalCon
         configuration_files_directory: non_empty("configuration_files_directory"),
         log_file: non_empty("log_file"),
         metrics_file: non_empty("metrics_file"),
+        drill_directory: non_empty("drill_directory")
+            .unwrap_or_else(|| default_of("drill_directory")),
+        drill_user: non_empty("drill_user").unwrap_or_else(|| default_of("drill_user")),
         log_level: non_empty("log_level").unwrap_or_else(|| default_of("log_level")),
         log_format: non_empty("log_format").unwrap_or_else(|| default_of("log_format")),
         lock_directory_cleanup,

@@ -208,6 +208,16 @@ pub const GLOBAL_OPTIONS: &[GlobalOption] = &[
         doc: "Directory whose *.conf files are read after the main file, in name order.",
     },
     GlobalOption {
+        name: "drill_directory",
+        default: Some("%(barman_home)s/drills"),
+        doc: "Ours (Barman warns that it is not a known key): where `barman drill` restores a backup to prove it, then removes it.",
+    },
+    GlobalOption {
+        name: "drill_user",
+        default: Some("postgres"),
+        doc: "Ours (Barman warns that it is not a known key): the OS user a drill starts PostgreSQL as when barman runs as root.",
+    },
+    GlobalOption {
         name: "lock_directory_cleanup",
         default: Some("true"),
         doc: "cron removes unused lock files at the end of each run.",
