@@ -33,6 +33,8 @@ pub enum LockKind {
     SyncWal(String),
     /// `.config-update.lock`.
     ConfigUpdate,
+    /// `.<server>-drill.lock` (ours): one `barman drill` at a time per server.
+    Drill(String),
 }
 
 impl LockKind {
@@ -42,6 +44,7 @@ impl LockKind {
             LockKind::GlobalCron => ".cron.lock".into(),
             LockKind::ServerCron(s) => format!(".{s}-cron.lock"),
             LockKind::ServerBackup(s) => format!(".{s}-backup.lock"),
+            LockKind::Drill(s) => format!(".{s}-drill.lock"),
             LockKind::Backup(s, id) => format!(".{s}-{id}.lock"),
             LockKind::ArchiveWal(s) => format!(".{s}-archive-wal.lock"),
             LockKind::ReceiveWal(s) => format!(".{s}-receive-wal.lock"),

@@ -12,6 +12,7 @@ use super::status::server_dirs;
 use super::Context;
 use crate::adapters::catalog::annotations;
 use crate::adapters::durable;
+use crate::adapters::lock::{LockError, LockFile, LockKind};
 use crate::adapters::pg_tools;
 use crate::adapters::scratch_cluster::{find_tool, ScratchCluster};
 use crate::core::drill::{amcheck_relation, DatabaseProbe, DrillRecord};
@@ -75,6 +76,17 @@ pub fn run(ctx: &Context, out: &mut Output, request: &DrillRequest) -> crate::Re
     let wanted = request.backup_id.as_deref().unwrap_or("latest");
     let Some(id) = catalog.resolve(wanted, out) else {
         return Ok(());
+    };
+    let _drilling = match LockFile::acquire(&lock_dir, &LockKind::Drill(server.name().into())) {
+        Ok(lock) => lock,
+        Err(LockError::Busy(_)) => {
+            out.error(&format!(
+                "Another drill is already running for server {}",
+                server.name()
+            ));
+            return Ok(());
+        }
+        Err(e) => return Err(crate::Error::Fatal(e.to_string())),
     };
     let root = PathBuf::from(&ctx.config.global.drill_directory);
     let scratch = root.join(format!("{}-{id}-{}", server.name(), std::process::id()));
@@ -335,4 +347,37 @@ fn probe_rows(cluster: &ScratchCluster, user: &str) -> Vec<DatabaseProbe> {
             probe
         })
         .collect()
+}
+
+/// Start time of the newest drill that passed, over every backup of the catalog.
+pub fn last_successful_drill(
+    catalog: &ServerCatalog,
+) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+    catalog
+        .backups
+        .keys()
+        .filter_map(|id| super::catalog::last_drill(catalog, id))
+        .filter(DrillRecord::passed)
+        .filter_map(|record| chrono::DateTime::parse_from_rfc3339(&record.started_at).ok())
+        .max()
+}
+
+/// `cron`: a server due for a drill (`drill_schedule`) with a DONE backup gets one, in the
+/// background, unless one is running.
+///
+/// # Errors
+/// The catalog cannot be read.
+pub fn due(ctx: &Context, server: &crate::core::config::ServerConfig) -> crate::Result<bool> {
+    let Some(schedule) = ctx.config.global.drill_schedule else {
+        return Ok(false);
+    };
+    let lock_dir = PathBuf::from(&ctx.config.global.barman_lock_directory);
+    let catalog = ServerCatalog::load(server, &lock_dir, *ctx.now.offset())?;
+    let has_backup = catalog
+        .backups
+        .values()
+        .any(|b| b.status() == crate::core::backup_info::BackupStatus::Done);
+    let fresh = last_successful_drill(&catalog)
+        .is_some_and(|last| (ctx.now - last).num_seconds() < schedule);
+    Ok(has_backup && !fresh)
 }

@@ -5,7 +5,7 @@
 
 use crate::archive_wal::archiving_cluster;
 use crate::harness::pg_cluster::{give_to_postgres, pg_available, shared_tempdir};
-use crate::harness::{BarmanHome, PgCluster};
+use crate::harness::{wait_until, BarmanHome, PgCluster};
 use crate::require;
 use std::path::{Path, PathBuf};
 
@@ -16,6 +16,10 @@ struct Lab {
 }
 
 fn lab() -> Lab {
+    lab_with("")
+}
+
+fn lab_with(global: &str) -> Lab {
     let home = BarmanHome::new();
     let incoming = home.home().join("pg/incoming");
     std::fs::create_dir_all(&incoming).unwrap();
@@ -29,7 +33,7 @@ fn lab() -> Lab {
     let drills = shared_tempdir();
     home.write_config(
         &format!(
-            "log_file = {}\ndrill_directory = {}",
+            "log_file = {}\ndrill_directory = {}\n{global}",
             home.dir().join("barman.log").display(),
             drills.path().display()
         ),
@@ -211,4 +215,57 @@ fn drill_that_cannot_start_is_red_and_cleans_up() {
         .output()
         .unwrap();
     assert!(procs.stdout.is_empty(), "a drill server is still running");
+}
+
+#[test]
+fn cron_drills_on_schedule_and_check_watches_the_age() {
+    require!("PostgreSQL 15", pg_available());
+    let lab = lab_with("drill_schedule = 1 DAYS\ndrill_maximum_age = 2 DAYS");
+    let id = backup(&lab);
+    let line = |run: &crate::harness::Run| {
+        run.stdout
+            .lines()
+            .find(|l| l.contains("drill maximum age"))
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    };
+    let check = lab.home.run(&["check", "pg"]);
+    assert_eq!(
+        line(&check),
+        "drill maximum age: FAILED (interval provided: 2 days, latest successful drill age: no successful drill)",
+        "{}",
+        check.stdout
+    );
+    let cron = lab.home.run(&["cron"]).ok();
+    assert!(
+        cron.stdout
+            .contains("Starting a restore drill for server pg"),
+        "{}",
+        cron.stdout
+    );
+    let record = lab
+        .home
+        .server_dir("pg")
+        .join(format!("meta/{id}-drill.json"));
+    wait_until("the drill cron started", || record.exists());
+    assert_eq!(sidecar(&lab, &id)["failure"], serde_json::Value::Null);
+    let check = lab.home.run(&["check", "pg"]);
+    assert!(
+        line(&check).starts_with(
+            "drill maximum age: OK (interval provided: 2 days, latest successful drill age: "
+        ),
+        "{}",
+        check.stdout
+    );
+    // Drilled today: the next cron starts none.
+    wait_until("the drill lock is free", || {
+        !lab.home
+            .run(&["list-processes", "pg"])
+            .stdout
+            .contains("drill")
+    });
+    let cron = lab.home.run(&["cron"]).ok();
+    assert!(!cron.stdout.contains("restore drill"), "{}", cron.stdout);
+    assert_left_nothing(&lab);
 }

@@ -158,6 +158,7 @@ fn catalogue(ctx: &Context, server: &ServerConfig, check_timeout: u64, sink: &mu
         archive::check_archivers(p, rec);
     }
     local::check_archiver_errors(p, rec);
+    super::drill::check_drill_age(p, rec);
 }
 
 /// Run the catalogue for `server` within `timeout` seconds (0: no limit), giving each

@@ -7,6 +7,7 @@
 
 mod archive;
 mod catalogue;
+mod drill;
 mod executor;
 mod local;
 mod remote;

@@ -32,7 +32,7 @@ impl CheckResult {
 }
 
 /// Checks that may fail without stopping `barman backup` (`CheckStrategy.NON_CRITICAL_CHECKS`).
-pub const NON_CRITICAL_CHECKS: [&str; 12] = [
+pub const NON_CRITICAL_CHECKS: [&str; 13] = [
     "minimum redundancy requirements",
     // Ours: an unreadable old backup.info must not stop new backups from being taken.
     "backup catalog",
@@ -46,6 +46,8 @@ pub const NON_CRITICAL_CHECKS: [&str; 12] = [
     "streaming WALs directory",
     "wal maximum age",
     "PostgreSQL server is standby",
+    // Ours: an overdue drill is a reason to take (and drill) a backup, never to refuse one.
+    "drill maximum age",
 ];
 
 /// False for the checks a backup ignores when they fail, true for every other check.

@@ -146,7 +146,29 @@ fn server_cron(
     // Not in Barman 3.20.1: a backup whose process died is FAILED, not STARTED forever.
     crate::commands::backup::abandoned::fail_abandoned(server, lock_dir)?;
     cron_check_backup(out, server, lock_dir, spawner)?;
-    retention::enforce(ctx, out, server, lock_dir)
+    retention::enforce(ctx, out, server, lock_dir)?;
+    cron_drill(ctx, out, server, lock_dir, spawner)
+}
+
+/// Ours: `drill_schedule` starts `barman drill` of a server whose last successful drill is
+/// too old, after retention (never a backup about to go), one at a time per server.
+fn cron_drill(
+    ctx: &Context,
+    out: &mut Output,
+    server: &ServerConfig,
+    lock_dir: &Path,
+    spawner: &Spawner,
+) -> crate::Result<()> {
+    let name = server.name();
+    if server.passive_node() || !super::drill::due(ctx, server)? {
+        return Ok(());
+    }
+    if probe(lock_dir, &LockKind::Drill(name.into()))? {
+        out.info(&format!("Starting a restore drill for server {name}"));
+        spawner.start("drill", &[name])
+    } else {
+        Ok(())
+    }
 }
 
 /// Probe a lock: `Ok(true)` when free (it is released at once).

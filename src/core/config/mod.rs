@@ -114,6 +114,12 @@ pub struct GlobalConfig {
     pub drill_directory: String,
     /// `drill_user` (ours): the OS user a drill runs PostgreSQL as when barman runs as root.
     pub drill_user: String,
+    /// `drill_schedule` (ours), seconds: `cron` starts a drill of a server whose last
+    /// successful drill is older than this.
+    pub drill_schedule: Option<i64>,
+    /// `drill_maximum_age` (ours), seconds: `check` fails when the last successful drill
+    /// is older than this.
+    pub drill_maximum_age: Option<i64>,
     /// `log_level` (default `INFO`).
     pub log_level: String,
     /// `log_format`.
@@ -413,6 +419,24 @@ fn build_global(merged: &Merged, warnings: &mut Vec<String>) -> Result<GlobalCon
         )
     })?;
     let non_empty = |key: &str| get(key).filter(|v| !v.is_empty());
+    let interval = |key: &str| -> Result<Option<i64>, ConfigError> {
+        let Some(text) = non_empty(key) else {
+            return Ok(None);
+        };
+        value::parse_interval(&text).map(Some).map_err(|reason| {
+            let entry = merged.get("barman", key);
+            ConfigError::at(
+                entry.map_or("", |e| &*e.file),
+                entry.map_or(0, |e| e.line),
+                "barman",
+                key,
+                &text,
+                &reason,
+            )
+        })
+    };
+    let drill_schedule = interval("drill_schedule")?;
+    let drill_maximum_age = interval("drill_maximum_age")?;
     Ok(GlobalConfig {
         barman_lock_directory: non_empty("barman_lock_directory")
             .unwrap_or_else(|| barman_home.clone()),
@@ -425,6 +449,8 @@ fn build_global(merged: &Merged, warnings: &mut Vec<String>) -> Result<GlobalCon
         drill_directory: non_empty("drill_directory")
             .unwrap_or_else(|| default_of("drill_directory")),
         drill_user: non_empty("drill_user").unwrap_or_else(|| default_of("drill_user")),
+        drill_schedule,
+        drill_maximum_age,
         log_level: non_empty("log_level").unwrap_or_else(|| default_of("log_level")),
         log_format: non_empty("log_format").unwrap_or_else(|| default_of("log_format")),
         lock_directory_cleanup,

@@ -213,6 +213,16 @@ pub const GLOBAL_OPTIONS: &[GlobalOption] = &[
         doc: "Ours (Barman warns that it is not a known key): where `barman drill` restores a backup to prove it, then removes it.",
     },
     GlobalOption {
+        name: "drill_maximum_age",
+        default: None,
+        doc: "Ours (Barman warns that it is not a known key): check fails when a server's last successful drill is older than this interval (e.g. `8 DAYS`).",
+    },
+    GlobalOption {
+        name: "drill_schedule",
+        default: None,
+        doc: "Ours (Barman warns that it is not a known key): cron starts `barman drill` of a server whose last successful drill is older than this interval (e.g. `7 DAYS`), one at a time per server.",
+    },
+    GlobalOption {
         name: "drill_user",
         default: Some("postgres"),
         doc: "Ours (Barman warns that it is not a known key): the OS user a drill starts PostgreSQL as when barman runs as root.",

@@ -284,7 +284,7 @@ fn parse_int(text: &str) -> Result<i64, String> {
 }
 
 /// Barman's `parse_time_interval`, in seconds.
-fn parse_interval(text: &str) -> Result<i64, String> {
+pub fn parse_interval(text: &str) -> Result<i64, String> {
     let invalid = || format!("Invalid value for a time interval {text}");
     let words: Vec<&str> = text.split_whitespace().collect();
     let [number, unit] = words.as_slice() else {
