@@ -6,6 +6,7 @@ pub mod codec;
 pub mod config_files;
 pub mod destination;
 pub mod durable;
+pub mod gpg;
 pub mod hooks;
 pub mod hostname;
 pub mod interrupt;

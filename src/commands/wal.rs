@@ -3,7 +3,7 @@
 use super::{select, status::server_dirs, Context};
 use crate::adapters::catalog::incoming::{self, Received};
 use crate::adapters::catalog::layout::ServerDirs;
-use crate::adapters::catalog::wal_archive::{self, Archived, Compression};
+use crate::adapters::catalog::wal_archive::{self, Archived, Compression, Encryption, Storage};
 use crate::adapters::catalog::xlog_db;
 use crate::adapters::codec::Codec;
 use crate::adapters::lock::{LockError, LockFile, LockKind};
@@ -47,7 +47,7 @@ pub fn archive_server(
         }
         Err(e) => return Err(crate::Error::Fatal(e.to_string())),
     };
-    let compression = compression_of(server);
+    let storage = storage_of(server);
     let dirs = server_dirs(server);
     let hooks = super::hooks::Hooks::new(&ctx.config, server);
     let hooks = hooks
@@ -69,7 +69,7 @@ pub fn archive_server(
             &dir,
             "streaming",
             &batch,
-            compression.as_ref(),
+            &storage,
             verbose,
             hooks,
         )?;
@@ -89,12 +89,26 @@ pub fn archive_server(
             &dir,
             "file archival",
             &batch,
-            compression.as_ref(),
+            &storage,
             verbose,
             hooks,
         )?;
     }
     Ok(())
+}
+
+/// The server's WAL storage: `compression`, and `encryption = gpg` with its key.
+fn storage_of(server: &ServerConfig) -> Storage {
+    let encryption = (server.str("encryption") == Some(crate::core::encryption::GPG)).then(|| {
+        Encryption {
+            key_id: server.str("encryption_key_id").unwrap_or_default().to_string(),
+            path_prefix: server.path_prefix().map(str::to_string),
+        }
+    });
+    Storage {
+        compression: compression_of(server),
+        encryption,
+    }
 }
 
 fn compression_of(server: &ServerConfig) -> Option<Compression> {
@@ -148,7 +162,7 @@ fn run_batch(
     dir: &Path,
     source: &str,
     batch: &Batch,
-    compression: Option<&Compression>,
+    storage: &Storage,
     verbose: bool,
     hooks: Option<&super::hooks::Hooks>,
 ) -> crate::Result<bool> {
@@ -177,7 +191,7 @@ fn run_batch(
         for (n, file) in batch.files.iter().enumerate() {
             out.info_unlogged(&format!("\t{file}"));
             log_segment(n, name, source, batch, file);
-            match archive_one(hooks, name, dirs, lock_dir, dir, file, compression) {
+            match archive_one(hooks, name, dirs, lock_dir, dir, file, storage) {
                 Hooked::Done(archived) => record(
                     out,
                     name,
@@ -214,7 +228,7 @@ fn run_batch(
                         let wal = file
                             .parse::<crate::core::wal_name::WalFileName>()
                             .map_err(|e| e.to_string())?;
-                        wal_archive::prepare(dirs, &dir.join(file), &wal, compression)
+                        wal_archive::prepare(dirs, &dir.join(file), &wal, storage)
                             .map_err(|e| e.to_string())
                     })
                 })

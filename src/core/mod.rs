@@ -10,6 +10,7 @@ pub mod backup_wals;
 pub mod checksums;
 pub mod compression;
 pub mod config;
+pub mod encryption;
 pub mod escape;
 pub mod hooks;
 pub mod identity;

@@ -240,8 +240,8 @@ pub fn last_wal_per_timeline(
     Ok(last)
 }
 
-/// Barman's `WalFileInfo.from_file`: size and mtime from the file, compression from its
-/// first bytes.
+/// Barman's `WalFileInfo.from_file`: size and mtime from the file, encryption or else
+/// compression from its first bytes (an encrypted file's compression cannot be seen).
 pub fn wal_file_info(path: &Path, name: &str) -> Result<XlogDbEntry, CatalogError> {
     use std::io::Read;
     use std::os::unix::fs::MetadataExt;
@@ -249,13 +249,16 @@ pub fn wal_file_info(path: &Path, name: &str) -> Result<XlogDbEntry, CatalogErro
     let mut head = [0u8; 10];
     let mut file = std::fs::File::open(path).map_err(io("open", path))?;
     let read = file.read(&mut head).map_err(io("read", path))?;
+    let encrypted = crate::core::encryption::is_gpg(&head[..read]);
     Ok(XlogDbEntry {
         name: name.to_string(),
         size: meta.len(),
         // Python's st_mtime: seconds + nanoseconds * 1e-9, in that order, as a double.
         time: meta.mtime() as f64 + meta.mtime_nsec() as f64 * 1e-9,
-        compression: crate::core::compression::identify(&head[..read]).map(str::to_string),
-        encryption: None,
+        compression: (!encrypted)
+            .then(|| crate::core::compression::identify(&head[..read]).map(str::to_string))
+            .flatten(),
+        encryption: encrypted.then(|| crate::core::encryption::GPG.to_string()),
     })
 }
 
