@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod check;
 pub mod cron;
 pub mod diagnose;
+pub mod encryption;
 pub mod get_wal;
 pub mod hooks;
 pub mod manifest;

@@ -7,6 +7,7 @@
 
 mod archive;
 mod catalogue;
+mod encryption;
 mod executor;
 mod local;
 mod remote;
