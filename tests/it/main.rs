@@ -22,6 +22,7 @@ mod debug_log;
 mod delta_restore;
 mod demo;
 mod diagnose;
+mod encryption;
 mod geo;
 mod get_wal;
 mod hardening;

@@ -49,7 +49,9 @@ pub(super) fn backup(
     if plan.staging.remote {
         out.warning("'staging_location' is set to 'remote', but decryption requires GPG,which is configured on the Barman host. For this reason, decryption will be performed locally, as if 'staging_location' were set to 'local'. This applies only to decryption, other steps will still honor the configured 'staging_location'.");
     }
-    let root = &plan.staging.decompress_path;
+    // `staging_path`, or the deprecated `local_staging_path` (Barman maps every operation
+    // but decompression to it).
+    let root = &plan.staging.combine_path;
     let staged = tempfile::Builder::new()
         .prefix(&format!("barman-decryption-{name}-{id}-"))
         .tempdir_in(root)
