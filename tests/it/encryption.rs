@@ -154,7 +154,18 @@ fn noise(seed: u64, size: usize) -> Vec<u8> {
         .collect()
 }
 
+/// An OpenPGP message encrypted to an RSA key: a Public-Key Encrypted Session Key packet
+/// (old format, two length octets, version 3), as gpg 2.2 writes it.
 fn is_pgp(path: &Path) -> bool {
+    let head = std::fs::read(path).unwrap();
+    head.len() > 4 && head[0] == 0x85 && head[3] == 3
+}
+
+/// What Python Barman relies on to know a file is encrypted (`file --brief` saying "PGP"
+/// and "ENCRYPTED"). libmagic only knows the packet lengths of full-size RSA session keys:
+/// when the encrypted session key happens to start with a zero byte (about 1 message in
+/// 256), `file` says `data` and Python Barman serves the file undecrypted.
+fn file_says_encrypted(path: &Path) -> bool {
     let out = Command::new("file").arg("--brief").arg(path).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout).to_uppercase();
     text.contains("PGP") && text.contains("ENCRYPTED")
@@ -236,12 +247,6 @@ fn encryption_wal_archived_by_either_is_served_by_the_other() {
         .collect();
     assert_eq!(left.len(), 2, "{left:?}");
     for (name, plain) in [(WAL1, &one), (WAL2, &two)] {
-        for (who, run) in [
-            ("python", python(&home, &["get-wal", "pg", name])),
-            ("rust", ours(&home, &["get-wal", "pg", name])),
-        ] {
-            assert_eq!(run.code, 0, "{who} {name}: {}", run.stderr);
-        }
         let served = Command::new(env!("CARGO_BIN_EXE_barman"))
             .arg("-c")
             .arg(home.config_path())
@@ -254,7 +259,11 @@ fn encryption_wal_archived_by_either_is_served_by_the_other() {
             .args(["get-wal", "pg", name])
             .output()
             .unwrap();
-        assert!(theirs.stdout == *plain, "python served {name} wrong");
+        if file_says_encrypted(&archived(&home, name)) {
+            assert!(theirs.stdout == *plain, "python served {name} wrong");
+        } else {
+            eprintln!("file(1) does not recognise {name}: Python Barman serves it encrypted");
+        }
         // Re-compressed on request, after decryption.
         let gz = home
             .barman()
@@ -301,6 +310,12 @@ fn encryption_get_wal_refuses_without_the_right_passphrase() {
     let home = wal_home(&gpg, None);
     put_incoming(&home, WAL1, &noise(3, 1 << 20));
     ours(&home, &["archive-wal", "pg"]).ok();
+    // Python Barman only decrypts what file(1) recognises (see `file_says_encrypted`).
+    let compared: &[&str] = if file_says_encrypted(&archived(&home, WAL1)) {
+        &["rust", "python"]
+    } else {
+        &["rust"]
+    };
     let nokey = GpgHome::new(false);
     let cases: Vec<(&str, String, &GpgHome)> = vec![
         ("no command", String::new(), &gpg),
@@ -329,7 +344,7 @@ fn encryption_get_wal_refuses_without_the_right_passphrase() {
         )
         .unwrap();
         let mut results = Vec::new();
-        for who in ["rust", "python"] {
+        for &who in compared {
             let out_dir = shared_tempdir();
             let dir = out_dir.path().to_str().unwrap();
             let args = ["get-wal", "-o", dir, "pg", WAL1];
@@ -347,11 +362,9 @@ fn encryption_get_wal_refuses_without_the_right_passphrase() {
             assert!(written.is_empty(), "{case} {who} wrote {written:?}");
             results.push(run.stderr);
         }
-        assert_eq!(
-            exception_lines(&results[0]),
-            exception_lines(&results[1]),
-            "{case}"
-        );
+        if let [ours, theirs] = &results[..] {
+            assert_eq!(exception_lines(ours), exception_lines(theirs), "{case}");
+        }
         let ours_first = exception_lines(&results[0]).first().map(|l| l.to_string());
         let want = match case {
             "no command" => "ERROR: Encrypted WAL file '000000010000000000000001' detected, but no 'encryption_passphrase_command' is configured.",
@@ -542,7 +555,13 @@ fn assert_encrypted_backup(home: &BarmanHome, id: &str, tablespace_oid: &str) {
     let data = base.join("data");
     for stem in ["base", tablespace_oid] {
         let enc = data.join(format!("{stem}.tar.gz.gpg"));
-        assert!(is_pgp(&enc), "{} is not OpenPGP", enc.display());
+        assert!(
+            is_pgp(&enc),
+            "{} is not OpenPGP: {:?} in {:?}",
+            enc.display(),
+            Command::new("file").arg(&enc).output().unwrap(),
+            std::fs::read_dir(&data).unwrap().collect::<Vec<_>>()
+        );
         assert!(!data.join(format!("{stem}.tar.gz")).exists());
     }
     // Backup sizes are those of the encrypted files.
@@ -675,14 +694,17 @@ fn encryption_backup_interop_with_python_barman() {
         exception_lines(&run.stderr),
         ["EXCEPTION: Error: Bad passphrase provided for decryption."]
     );
-    let theirs = python(&src.home, &args);
-    assert_eq!(theirs.code, 1);
-    assert_eq!(exception_lines(&run.stderr), exception_lines(&theirs.stderr));
     assert!(
         !dest.join("PG_VERSION").exists() && !dest.join("global").exists(),
         "half-restored PGDATA"
     );
     assert_eq!(std::fs::read_dir(staging.path()).unwrap().count(), 0);
+    let their_staging = shared_tempdir();
+    let mut their_args = args;
+    their_args[7] = their_staging.path().to_str().unwrap();
+    let theirs = python(&src.home, &their_args);
+    assert_eq!(theirs.code, 1);
+    assert_eq!(exception_lines(&run.stderr), exception_lines(&theirs.stderr));
 }
 
 /// Restore with get-wal: the recovered server fetches encrypted WAL through our
