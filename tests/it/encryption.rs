@@ -707,10 +707,11 @@ fn encryption_backup_interop_with_python_barman() {
     assert_eq!(exception_lines(&run.stderr), exception_lines(&theirs.stderr));
 }
 
-/// Restore with get-wal: the recovered server fetches encrypted WAL through our
-/// barman-wal-restore over ssh, which runs our get-wal, which decrypts.
+/// Remote restores: decrypted on this host, copied over ssh (WAL included), started; then
+/// with get-wal, the recovered server fetches encrypted WAL through our barman-wal-restore
+/// over ssh, which runs our get-wal, which decrypts.
 #[test]
-fn encryption_wal_restore_over_ssh_decrypts() {
+fn encryption_remote_restore_and_wal_restore_over_ssh_decrypt() {
     require!("PostgreSQL 15", pg_available());
     require!("gpg and file", gpg_available());
     require!("sshd", ssh_available());
@@ -719,6 +720,38 @@ fn encryption_wal_restore_over_ssh_decrypts() {
     let id = newest_backup(&src.home);
     mark(&src.pg, "after");
     ship(&src);
+
+    let sshd = Sshd::start("postgres");
+    let target_dir = shared_tempdir();
+    give_to_postgres(target_dir.path());
+    let remote = target_dir.path().join("remote-data");
+    let rule = format!("tbs1:{}", target_dir.path().join("remote-tbs1").display());
+    let staging = shared_tempdir();
+    let run = ours(
+        &src.home,
+        &[
+            "restore",
+            "pg",
+            &id,
+            remote.to_str().unwrap(),
+            "--remote-ssh-command",
+            &sshd.ssh_command(),
+            "--tablespace",
+            &rule,
+            "--staging-path",
+            staging.path().to_str().unwrap(),
+            "--target-action",
+            "promote",
+            "--target-tli",
+            "latest",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(std::fs::read_dir(staging.path()).unwrap().count(), 0);
+    let mut pg = PgCluster::start_in_place(&remote, &[]);
+    wait_promoted(&pg);
+    assert_eq!(tags(&pg), ["after", "base"]);
+    pg.stop();
     let back = Sshd::start(&crate::harness::barman_home::current_user());
     let client = back.client_path_dir("postgres");
     let restore_command = format!(
@@ -731,7 +764,6 @@ fn encryption_wal_restore_over_ssh_decrypts() {
     );
     let dest = src.home.dir().join("getwal");
     let rule = format!("tbs1:{}", src.home.dir().join("getwal-tbs1").display());
-    let staging = shared_tempdir();
     let run = ours(
         &src.home,
         &[
