@@ -66,10 +66,7 @@ const COMMON: [&str; 4] = ["--yes", "--batch", "--pinentry-mode", "loopback"];
 
 fn gpg(path_prefix: Option<&str>) -> Command {
     let mut cmd = Command::new("gpg");
-    cmd.env(
-        "PATH",
-        crate::adapters::pg_tools::search_path(path_prefix),
-    );
+    cmd.env("PATH", crate::adapters::pg_tools::search_path(path_prefix));
     cmd
 }
 

@@ -99,12 +99,14 @@ pub fn archive_server(
 
 /// The server's WAL storage: `compression`, and `encryption = gpg` with its key.
 fn storage_of(server: &ServerConfig) -> Storage {
-    let encryption = (server.str("encryption") == Some(crate::core::encryption::GPG)).then(|| {
-        Encryption {
-            key_id: server.str("encryption_key_id").unwrap_or_default().to_string(),
+    let encryption =
+        (server.str("encryption") == Some(crate::core::encryption::GPG)).then(|| Encryption {
+            key_id: server
+                .str("encryption_key_id")
+                .unwrap_or_default()
+                .to_string(),
             path_prefix: server.path_prefix().map(str::to_string),
-        }
-    });
+        });
     Storage {
         compression: compression_of(server),
         encryption,

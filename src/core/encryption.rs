@@ -30,11 +30,10 @@ pub fn is_gpg(head: &[u8]) -> bool {
     };
     // The packet body starts with a version byte: 3 for PKESK, 4 or 5 for SKESK.
     let version = body_start(head).and_then(|i| head.get(i).copied());
-    match (tag, version) {
-        (1, Some(3)) | (3, Some(4 | 5)) => true,
-        (1 | 3, None) => true,
-        _ => false,
-    }
+    matches!(
+        (tag, version),
+        (1, Some(3)) | (3, Some(4 | 5)) | (1 | 3, None)
+    )
 }
 
 /// Where the packet body starts after the tag byte and length octets.
@@ -179,7 +178,10 @@ mod tests {
                 "Encryption is set as gpg, but backup_compression_format != tar",
             ),
         ] {
-            assert_eq!(validate_gpg(args.0, args.1, args.2, args.3), Err(want.into()));
+            assert_eq!(
+                validate_gpg(args.0, args.1, args.2, args.3),
+                Err(want.into())
+            );
         }
     }
 
@@ -188,7 +190,13 @@ mod tests {
         for yes in ["base.tar", "base.tar.gz", "16384.tar.zst", "pg_wal.tar.lz4"] {
             assert!(is_encryptable_tar(yes), "{yes}");
         }
-        for no in ["backup_manifest", "base.tar.gz.gpg", "base.tar.", "tar", "x.tgz"] {
+        for no in [
+            "backup_manifest",
+            "base.tar.gz.gpg",
+            "base.tar.",
+            "tar",
+            "x.tgz",
+        ] {
             assert!(!is_encryptable_tar(no), "{no}");
         }
     }
@@ -197,7 +205,10 @@ mod tests {
     fn decrypted_name_drops_the_gpg_extension_in_any_case() {
         assert_eq!(decrypted_name("base.tar.gz.gpg"), "base.tar.gz");
         assert_eq!(decrypted_name("base.tar.GPG"), "base.tar");
-        assert_eq!(decrypted_name("000000010000000000000001"), "000000010000000000000001");
+        assert_eq!(
+            decrypted_name("000000010000000000000001"),
+            "000000010000000000000001"
+        );
         assert_eq!(decrypted_name(".gpg"), ".gpg");
     }
 
@@ -211,6 +222,9 @@ mod tests {
             decrypt_failure_text("gpg: public key decryption failed: No passphrase given\n"),
             Some("Error: No passphrase provided for decryption.")
         );
-        assert_eq!(decrypt_failure_text("gpg: decryption failed: No secret key"), None);
+        assert_eq!(
+            decrypt_failure_text("gpg: decryption failed: No secret key"),
+            None
+        );
     }
 }

@@ -71,7 +71,11 @@ impl GpgHome {
                 format!("Key-Type: RSA\nKey-Length: 2048\nSubkey-Type: RSA\nSubkey-Length: 2048\nName-Real: Barman Test\nName-Email: {KEY}\nExpire-Date: 0\nPassphrase: {PASSPHRASE}\n%commit\n"),
             )
             .unwrap();
-            let run = Run::of(gpg.command().args(["--batch", "--pinentry-mode", "loopback", "--generate-key"]).arg(&params));
+            let run = Run::of(
+                gpg.command()
+                    .args(["--batch", "--pinentry-mode", "loopback", "--generate-key"])
+                    .arg(&params),
+            );
             assert_eq!(run.code, 0, "gpg --generate-key: {}", run.stderr);
         } else {
             // Create the keyring, so gpg's first-use notice does not show in messages.
@@ -166,7 +170,11 @@ fn is_pgp(path: &Path) -> bool {
 /// when the encrypted session key happens to start with a zero byte (about 1 message in
 /// 256), `file` says `data` and Python Barman serves the file undecrypted.
 fn file_says_encrypted(path: &Path) -> bool {
-    let out = Command::new("file").arg("--brief").arg(path).output().unwrap();
+    let out = Command::new("file")
+        .arg("--brief")
+        .arg(path)
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).to_uppercase();
     text.contains("PGP") && text.contains("ENCRYPTED")
 }
@@ -319,9 +327,21 @@ fn encryption_get_wal_refuses_without_the_right_passphrase() {
     let nokey = GpgHome::new(false);
     let cases: Vec<(&str, String, &GpgHome)> = vec![
         ("no command", String::new(), &gpg),
-        ("wrong", "encryption_passphrase_command = echo wrong\n".into(), &gpg),
-        ("failing", "encryption_passphrase_command = exit 3\n".into(), &gpg),
-        ("empty", "encryption_passphrase_command = echo\n".into(), &gpg),
+        (
+            "wrong",
+            "encryption_passphrase_command = echo wrong\n".into(),
+            &gpg,
+        ),
+        (
+            "failing",
+            "encryption_passphrase_command = exit 3\n".into(),
+            &gpg,
+        ),
+        (
+            "empty",
+            "encryption_passphrase_command = echo\n".into(),
+            &gpg,
+        ),
         (
             "no secret key",
             format!(
@@ -335,7 +355,9 @@ fn encryption_get_wal_refuses_without_the_right_passphrase() {
         let conf = std::fs::read_to_string(home.config_path()).unwrap();
         let base: String = conf
             .lines()
-            .filter(|l| !l.starts_with("encryption_passphrase_command") && !l.starts_with("path_prefix"))
+            .filter(|l| {
+                !l.starts_with("encryption_passphrase_command") && !l.starts_with("path_prefix")
+            })
             .map(|l| format!("{l}\n"))
             .collect();
         std::fs::write(
@@ -390,14 +412,26 @@ fn encryption_get_wal_refuses_without_the_right_passphrase() {
     let conf = std::fs::read_to_string(home.config_path()).unwrap();
     std::fs::write(
         home.config_path(),
-        conf.replace(&nokey.prefix().display().to_string(), &gpg.prefix().display().to_string())
-            .replace("encryption_passphrase_command = cat", "encryption_passphrase_command = echo wrong #"),
+        conf.replace(
+            &nokey.prefix().display().to_string(),
+            &gpg.prefix().display().to_string(),
+        )
+        .replace(
+            "encryption_passphrase_command = cat",
+            "encryption_passphrase_command = echo wrong #",
+        ),
     )
     .unwrap();
     let out_dir = shared_tempdir();
     let run = ours(
         &home,
-        &["get-wal", "-o", out_dir.path().to_str().unwrap(), "pg", WAL1],
+        &[
+            "get-wal",
+            "-o",
+            out_dir.path().to_str().unwrap(),
+            "pg",
+            WAL1,
+        ],
     );
     assert_eq!(run.code, 1);
     let hidden = std::fs::read_dir(&wals)
@@ -460,7 +494,9 @@ fn encryption_unknown_key_fails_check_and_archives_nothing() {
     let ours_check = line(ours(&home, &["check", "pg"]));
     assert_eq!(
         ours_check.as_deref(),
-        Some("\tencryption: FAILED (Encryption is set as gpg, but backup_compression_format != tar)")
+        Some(
+            "\tencryption: FAILED (Encryption is set as gpg, but backup_compression_format != tar)"
+        )
     );
     assert_eq!(ours_check, line(python(&home, &["check", "pg"])));
 }
@@ -586,7 +622,8 @@ fn encryption_backup_interop_with_python_barman() {
     let run = ours(&src.home, &["backup", "pg"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(
-        run.stdout.contains("Encrypting backup using gpg encryption"),
+        run.stdout
+            .contains("Encrypting backup using gpg encryption"),
         "{}",
         run.stdout
     );
@@ -608,8 +645,8 @@ fn encryption_backup_interop_with_python_barman() {
     // Every archived WAL is encrypted.
     let db = xlog_db(&src.home);
     assert!(
-        db.lines().all(|l| l.ends_with("\tgpg") || l.contains(".backup\t")
-            || l.contains(".history\t")),
+        db.lines()
+            .all(|l| l.ends_with("\tgpg") || l.contains(".backup\t") || l.contains(".history\t")),
         "{db}"
     );
     let verify = ours(&src.home, &["verify-backup", "pg", &ours_id]);
@@ -661,7 +698,11 @@ fn encryption_backup_interop_with_python_barman() {
         }
         let mut pg = PgCluster::start_in_place(&dest, &[]);
         wait_promoted(&pg);
-        assert_eq!(tags(&pg), ["after", "base", "between"], "{who} restoring {id}");
+        assert_eq!(
+            tags(&pg),
+            ["after", "base", "between"],
+            "{who} restoring {id}"
+        );
         pg.stop();
     }
 
@@ -704,7 +745,10 @@ fn encryption_backup_interop_with_python_barman() {
     their_args[7] = their_staging.path().to_str().unwrap();
     let theirs = python(&src.home, &their_args);
     assert_eq!(theirs.code, 1);
-    assert_eq!(exception_lines(&run.stderr), exception_lines(&theirs.stderr));
+    assert_eq!(
+        exception_lines(&run.stderr),
+        exception_lines(&theirs.stderr)
+    );
 }
 
 /// Remote restores: decrypted on this host, copied over ssh (WAL included), started; then

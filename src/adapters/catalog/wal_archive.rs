@@ -209,7 +209,11 @@ pub fn prepare(
                     let _ = std::fs::remove_file(tmp);
                 }
                 let recorded = compressed.map(|(_, name)| name).or(detected);
-                Step::Transformed(encrypted?, recorded, Some(crate::core::encryption::GPG.into()))
+                Step::Transformed(
+                    encrypted?,
+                    recorded,
+                    Some(crate::core::encryption::GPG.into()),
+                )
             }
             (None, Some((tmp, name))) => Step::Transformed(tmp, Some(name), None),
             (None, None) => Step::AsIs(detected),

@@ -21,9 +21,8 @@ pub(crate) fn encrypt_if_configured(
     if !encryption::configured(running.server) {
         return Ok(());
     }
-    let fail = |running: &Running<'_>, e: &dyn std::fmt::Display| {
-        StepError::new(&running.action, e)
-    };
+    let fail =
+        |running: &Running<'_>, e: &dyn std::fmt::Display| StepError::new(&running.action, e);
     let key_id = encryption::validate(running.server).map_err(|e| fail(running, &e))?;
     out.info(&format!("Encrypting backup using {GPG} encryption"));
     let data = running.data_dir();

@@ -63,7 +63,13 @@ pub(super) fn backup(
     out.info(&format!(
         "Decrypting files from backup '{id}' for server '{name}'."
     ));
-    decrypt_data(out, server, &dirs.backup_base(id), staged.path(), &passphrase)?;
+    decrypt_data(
+        out,
+        server,
+        &dirs.backup_base(id),
+        staged.path(),
+        &passphrase,
+    )?;
     // The tablespace folders of the layout (their content is in data/<oid>.tar*).
     for (_, oid, _) in super::copy::tablespaces(info) {
         std::fs::create_dir_all(staged.path().join(oid.to_string()))?;

@@ -165,7 +165,9 @@ fn materialise(
     let mut decrypted = None;
     let source = match passphrase.filter(|_| is_encrypted(wal)) {
         Some(passphrase) => {
-            let tmp = tempfile::Builder::new().prefix("barman-decrypt-").tempdir()?;
+            let tmp = tempfile::Builder::new()
+                .prefix("barman-decrypt-")
+                .tempdir()?;
             let plain = tmp.path().join(&wal.name);
             gpg::decrypt(&wal.source, &plain, passphrase, server.path_prefix())?;
             decrypted = Some(tmp);
@@ -175,8 +177,7 @@ fn materialise(
     };
     match codec_for(server, wal, &source)? {
         Some(codec) => {
-            let mut src =
-                std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(&source)?);
+            let mut src = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(&source)?);
             let mut dst =
                 std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&target)?);
             codec.decompress(&mut src, &mut dst)?;
