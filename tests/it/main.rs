@@ -23,6 +23,7 @@ mod delta_restore;
 mod demo;
 mod diagnose;
 mod encryption;
+mod encryption_restore;
 mod geo;
 mod get_wal;
 mod hardening;
