@@ -229,28 +229,38 @@ fn run_batch(
                     scope.spawn(move || {
                         let wal = file
                             .parse::<crate::core::wal_name::WalFileName>()
-                            .map_err(|e| e.to_string())?;
+                            .map_err(|e| FileError::Other(e.to_string()))?;
                         wal_archive::prepare(dirs, &dir.join(file), &wal, storage)
-                            .map_err(|e| e.to_string())
+                            .map_err(FileError::from)
                     })
                 })
                 .collect();
             jobs.into_iter()
                 .map(|job| {
-                    job.join()
-                        .unwrap_or_else(|_| Err("compression worker panicked".to_string()))
+                    job.join().unwrap_or_else(|_| {
+                        Err(FileError::Other("compression worker panicked".to_string()))
+                    })
                 })
-                .collect()
+                .collect::<Vec<_>>()
         });
-        for (i, (file, prepared)) in chunk.iter().zip(prepared).enumerate() {
+        let mut items = chunk.iter().zip(prepared).enumerate();
+        while let Some((i, (file, prepared))) = items.next() {
             out.info_unlogged(&format!("\t{file}"));
             log_segment(c * workers + i, name, source, batch, file);
             let src = dir.join(file);
             let result = prepared
-                .and_then(|p| wal_archive::commit(dirs, lock_dir, p).map_err(|e| e.to_string()));
+                .and_then(|p| wal_archive::commit(dirs, lock_dir, p).map_err(FileError::from));
             match result {
                 Ok(archived) => record(out, name, &errors_dir, &src, file, &stamp, archived)?,
-                Err(e) => out.error(&format!(
+                Err(FileError::Gpg(text)) => {
+                    // Barman's archiver lets gpg's failure end the run; the files prepared
+                    // alongside stay in incoming/ or streaming/ for the next one.
+                    items
+                        .filter_map(|(_, (_, p))| p.ok())
+                        .for_each(wal_archive::Prepared::discard);
+                    return Err(crate::Error::Uncaught(text));
+                }
+                Err(FileError::Other(e)) => out.error(&format!(
                     "Archiving of {file} for server {name} failed: {e}"
                 )),
             }
@@ -274,6 +284,23 @@ fn run_batch(
         }
     }
     Ok(false)
+}
+
+/// Why one file was not archived.
+enum FileError {
+    /// gpg could not encrypt it: Barman's exception text.
+    Gpg(String),
+    /// Anything else, reported for this file only.
+    Other(String),
+}
+
+impl From<wal_archive::ArchiveError> for FileError {
+    fn from(e: wal_archive::ArchiveError) -> Self {
+        match e {
+            wal_archive::ArchiveError::Encrypt(g) => FileError::Gpg(g.barman_text()),
+            other => FileError::Other(other.to_string()),
+        }
+    }
 }
 
 /// Barman's log line about what a source holds.

@@ -475,6 +475,16 @@ fn encryption_unknown_key_fails_check_and_archives_nothing() {
     put_incoming(&home, WAL3, &noise(4, 1 << 20));
     let run = ours(&home, &["archive-wal", "pg"]);
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    // Barman's exception (its text names gpg's input file, a temporary: not compared).
+    let lines = exception_lines(&run.stderr);
+    assert!(
+        lines.len() == 1
+            && lines[0].starts_with("EXCEPTION: {'ret': 2, 'out': '', 'err': ")
+            && lines[0].contains("nobody@example.invalid"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.ends_with("See log file for more details.\n"));
     assert!(home.server_dir("pg").join("incoming").join(WAL3).exists());
     assert!(!archived(&home, WAL3).exists());
     let dir = archived(&home, WAL3).parent().unwrap().to_path_buf();

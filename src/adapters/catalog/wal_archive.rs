@@ -227,6 +227,15 @@ pub fn prepare(
     })
 }
 
+impl Prepared {
+    /// Give up on this file: remove its temporary file, leave the source where it is.
+    pub fn discard(self) {
+        if let Step::Transformed(tmp, _, _) = self.step {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+}
+
 /// The second half, run in archive order: put the file in place, add it to the catalog,
 /// then drop the source.
 pub fn commit(
