@@ -34,9 +34,11 @@ impl GpgError {
     /// (`{'ret': 2, 'out': '', 'err': 'gpg: ...'}`).
     pub fn barman_text(&self) -> String {
         match self {
-            GpgError::Spawn(e) => {
-                format!("[Errno 2] No such file or directory: 'gpg' ({e})")
+            // Python's `FileNotFoundError` text when gpg is not installed.
+            GpgError::Spawn(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                "[Errno 2] No such file or directory: 'gpg'".to_string()
             }
+            GpgError::Spawn(e) => e.to_string(),
             GpgError::Failed {
                 code,
                 stdout,

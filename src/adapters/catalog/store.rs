@@ -266,6 +266,22 @@ pub fn wal_file_info(path: &Path, name: &str) -> Result<XlogDbEntry, CatalogErro
 mod tests {
     use super::*;
 
+    #[test]
+    fn wal_file_info_names_gpg_and_hides_the_compression_under_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let encrypted = dir.path().join("000000010000000000000001");
+        // gpg's RSA session-key packet, then ciphertext (gzip inside cannot be seen).
+        std::fs::write(&encrypted, [0x85, 0x01, 0x0c, 0x03, 0xae, 0x06, 0x1f, 0x8b]).unwrap();
+        let entry = wal_file_info(&encrypted, "000000010000000000000001").unwrap();
+        assert_eq!(entry.encryption.as_deref(), Some("gpg"));
+        assert_eq!(entry.compression, None);
+        let gzip = dir.path().join("000000010000000000000002");
+        std::fs::write(&gzip, [0x1f, 0x8b, 0x08, 0x00]).unwrap();
+        let entry = wal_file_info(&gzip, "000000010000000000000002").unwrap();
+        assert_eq!(entry.encryption, None);
+        assert_eq!(entry.compression.as_deref(), Some("gzip"));
+    }
+
     fn dirs(root: &Path) -> ServerDirs {
         ServerDirs {
             name: "pg".into(),
