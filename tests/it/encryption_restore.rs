@@ -260,6 +260,31 @@ fn encryption_backup_interop_with_python_barman() {
         exception_lines(&run.stderr),
         exception_lines(&theirs.stderr)
     );
+
+    // No passphrase command at all: Barman's error, from both.
+    std::fs::write(
+        src.home.config_path(),
+        conf.lines()
+            .filter(|l| !l.starts_with("encryption_passphrase_command"))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>(),
+    )
+    .unwrap();
+    let run = ours(&src.home, &args);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        exception_lines(&run.stderr),
+        [format!("ERROR: Encrypted backup '{ours_id}' was found for server 'pg', but 'encryption_passphrase_command' is not configured correctly. Please fix it before attempting a restore.")]
+    );
+    assert!(!dest.join("PG_VERSION").exists());
+    let their_staging = shared_tempdir();
+    their_args[7] = their_staging.path().to_str().unwrap();
+    let theirs = python(&src.home, &their_args);
+    assert_eq!(theirs.code, 1);
+    assert_eq!(
+        exception_lines(&run.stderr),
+        exception_lines(&theirs.stderr)
+    );
 }
 
 /// Remote restores: decrypted on this host, copied over ssh (WAL included), started; then
