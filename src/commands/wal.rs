@@ -187,84 +187,24 @@ fn run_batch(
         wal_archive_ensure(dirs, lock_dir)?;
         reclaim_temps(dirs, &batch.files);
     }
-    if let Some(hooks) = hooks {
-        // Hooks wrap each file: one at a time, in order.
-        use super::archive_hooks::{archive_one, Hooked};
-        for (n, file) in batch.files.iter().enumerate() {
-            out.info_unlogged(&format!("\t{file}"));
-            log_segment(n, name, source, batch, file);
-            match archive_one(hooks, name, dirs, lock_dir, dir, file, storage) {
-                Hooked::Done(archived) => record(
-                    out,
-                    name,
-                    &errors_dir,
-                    &dir.join(file),
-                    file,
-                    &stamp,
-                    archived,
-                )?,
-                Hooked::Failed(e) => out.error(&format!(
-                    "Archiving of {file} for server {name} failed: {e}"
-                )),
-                Hooked::Stop(warning) => {
-                    tracing::warn!(target: "barman.wal_archiver", "{warning}");
-                    return Ok(true);
-                }
-            }
-        }
-    }
-    // Compression runs on every core; putting files in place and cataloguing them stays in
-    // archive order, one at a time.
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let parallel = if hooks.is_some() {
-        &[][..]
-    } else {
-        &batch.files[..]
+    let pass = Pass {
+        name,
+        dirs,
+        lock_dir,
+        dir,
+        source,
+        batch,
+        storage,
+        errors_dir: &errors_dir,
+        stamp: &stamp,
     };
-    for (c, chunk) in parallel.chunks(workers).enumerate() {
-        let prepared: Vec<_> = std::thread::scope(|scope| {
-            let jobs: Vec<_> = chunk
-                .iter()
-                .map(|file| {
-                    scope.spawn(move || {
-                        let wal = file
-                            .parse::<crate::core::wal_name::WalFileName>()
-                            .map_err(|e| FileError::Other(e.to_string()))?;
-                        wal_archive::prepare(dirs, &dir.join(file), &wal, storage)
-                            .map_err(FileError::from)
-                    })
-                })
-                .collect();
-            jobs.into_iter()
-                .map(|job| {
-                    job.join().unwrap_or_else(|_| {
-                        Err(FileError::Other("compression worker panicked".to_string()))
-                    })
-                })
-                .collect::<Vec<_>>()
-        });
-        let mut items = chunk.iter().zip(prepared).enumerate();
-        while let Some((i, (file, prepared))) = items.next() {
-            out.info_unlogged(&format!("\t{file}"));
-            log_segment(c * workers + i, name, source, batch, file);
-            let src = dir.join(file);
-            let result = prepared
-                .and_then(|p| wal_archive::commit(dirs, lock_dir, p).map_err(FileError::from));
-            match result {
-                Ok(archived) => record(out, name, &errors_dir, &src, file, &stamp, archived)?,
-                Err(FileError::Gpg(text)) => {
-                    // Barman's archiver lets gpg's failure end the run; the files prepared
-                    // alongside stay in incoming/ or streaming/ for the next one.
-                    items
-                        .filter_map(|(_, (_, p))| p.ok())
-                        .for_each(wal_archive::Prepared::discard);
-                    return Err(crate::Error::Uncaught(text));
-                }
-                Err(FileError::Other(e)) => out.error(&format!(
-                    "Archiving of {file} for server {name} failed: {e}"
-                )),
+    match hooks {
+        Some(hooks) => {
+            if archive_hooked(out, &pass, hooks)? {
+                return Ok(true);
             }
         }
+        None => archive_parallel(out, &pass)?,
     }
     if batch.files.is_empty() && verbose {
         out.info_unlogged("\tno file found");
@@ -284,6 +224,117 @@ fn run_batch(
         }
     }
     Ok(false)
+}
+
+/// One source's batch being archived: what every file shares.
+struct Pass<'a> {
+    name: &'a str,
+    dirs: &'a ServerDirs,
+    lock_dir: &'a Path,
+    dir: &'a Path,
+    source: &'a str,
+    batch: &'a Batch,
+    storage: &'a Storage,
+    errors_dir: &'a Path,
+    stamp: &'a str,
+}
+
+/// With archive hooks: each file wrapped in its hooks, one at a time, in order; `true`
+/// when a pre retry hook asked to stop.
+fn archive_hooked(
+    out: &mut Output,
+    pass: &Pass<'_>,
+    hooks: &super::hooks::Hooks,
+) -> crate::Result<bool> {
+    use super::archive_hooks::{archive_one, Hooked};
+    let name = pass.name;
+    for (n, file) in pass.batch.files.iter().enumerate() {
+        out.info_unlogged(&format!("\t{file}"));
+        log_segment(n, name, pass.source, pass.batch, file);
+        let hooked = archive_one(
+            hooks,
+            name,
+            pass.dirs,
+            pass.lock_dir,
+            pass.dir,
+            file,
+            pass.storage,
+        );
+        match hooked {
+            Hooked::Done(archived) => record(
+                out,
+                name,
+                pass.errors_dir,
+                &pass.dir.join(file),
+                file,
+                pass.stamp,
+                archived,
+            )?,
+            Hooked::Failed(e) => out.error(&format!(
+                "Archiving of {file} for server {name} failed: {e}"
+            )),
+            Hooked::Stop(warning) => {
+                tracing::warn!(target: "barman.wal_archiver", "{warning}");
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// Without hooks: compression and encryption run on every core; putting files in place
+/// and cataloguing them stays in archive order, one at a time.
+fn archive_parallel(out: &mut Output, pass: &Pass<'_>) -> crate::Result<()> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (name, dirs, dir) = (pass.name, pass.dirs, pass.dir);
+    for (c, chunk) in pass.batch.files.chunks(workers).enumerate() {
+        let prepared: Vec<_> = std::thread::scope(|scope| {
+            let jobs: Vec<_> = chunk
+                .iter()
+                .map(|file| {
+                    scope.spawn(move || {
+                        let wal = file
+                            .parse::<crate::core::wal_name::WalFileName>()
+                            .map_err(|e| FileError::Other(e.to_string()))?;
+                        wal_archive::prepare(dirs, &dir.join(file), &wal, pass.storage)
+                            .map_err(FileError::from)
+                    })
+                })
+                .collect();
+            jobs.into_iter()
+                .map(|job| {
+                    job.join().unwrap_or_else(|_| {
+                        Err(FileError::Other("compression worker panicked".to_string()))
+                    })
+                })
+                .collect::<Vec<_>>()
+        });
+        let mut items = chunk.iter().zip(prepared).enumerate();
+        while let Some((i, (file, prepared))) = items.next() {
+            out.info_unlogged(&format!("\t{file}"));
+            log_segment(c * workers + i, name, pass.source, pass.batch, file);
+            let src = dir.join(file);
+            let result = prepared
+                .and_then(|p| wal_archive::commit(dirs, pass.lock_dir, p).map_err(FileError::from));
+            match result {
+                Ok(archived) => {
+                    record(out, name, pass.errors_dir, &src, file, pass.stamp, archived)?
+                }
+                Err(FileError::Gpg(text)) => {
+                    // Barman's archiver lets gpg's failure end the run; the files prepared
+                    // alongside stay in incoming/ or streaming/ for the next one.
+                    items
+                        .filter_map(|(_, (_, p))| p.ok())
+                        .for_each(wal_archive::Prepared::discard);
+                    return Err(crate::Error::Uncaught(text));
+                }
+                Err(FileError::Other(e)) => out.error(&format!(
+                    "Archiving of {file} for server {name} failed: {e}"
+                )),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Why one file was not archived.
