@@ -305,6 +305,18 @@ fn encryption_wal_archived_by_either_is_served_by_the_other() {
         Some("\tencryption: OK (encryption test succeeded)")
     );
     assert_eq!(our_check, line(python(&home, &["check", "pg"])));
+    // rebuild-xlogdb sees the encryption (not the compression under it), as Barman's does
+    // when file(1) recognises the files.
+    ours(&home, &["rebuild-xlogdb", "pg"]).ok();
+    let rebuilt = xlog_db(&home);
+    assert_eq!(rebuilt.matches("\tNone\tgpg\n").count(), 2, "{rebuilt}");
+    if [WAL1, WAL2]
+        .iter()
+        .all(|n| file_says_encrypted(&archived(&home, n)))
+    {
+        python(&home, &["rebuild-xlogdb", "pg"]).ok();
+        assert_eq!(xlog_db(&home), rebuilt);
+    }
 }
 
 /// Wrong, failing and missing passphrases, and a missing secret key: Barman's messages,
@@ -569,4 +581,49 @@ fn encryption_archive_from_streaming_survives_a_kill_after_gpg() {
         .output()
         .unwrap();
     assert!(served.stdout == plain);
+}
+
+/// An ECC key (gpg's default since 2.3): `file` cannot tell its messages are encrypted,
+/// we read the OpenPGP packet header: archive, get-wal and rebuild-xlogdb all know it.
+#[test]
+fn encryption_with_an_ecc_key_is_recognised_from_the_packet_header() {
+    require!("gpg and file", gpg_available());
+    let gpg = GpgHome::new(false);
+    let run = Run::of(gpg.command().args([
+        "--batch",
+        "--pinentry-mode",
+        "loopback",
+        "--passphrase",
+        PASSPHRASE,
+        "--quick-generate-key",
+        KEY,
+        "future-default",
+        "default",
+        "never",
+    ]));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let pass = format!("cat {}", gpg.pass_file().display());
+    let home = wal_home(&gpg, Some(&pass));
+    let plain = noise(6, 1 << 20);
+    put_incoming(&home, WAL1, &plain);
+    ours(&home, &["archive-wal", "pg"]).ok();
+    let stored = std::fs::read(archived(&home, WAL1)).unwrap();
+    assert!(barman::core::encryption::is_gpg(&stored[..16]));
+    assert_eq!(stored[0], 0x84, "not an old-format ECC session key packet");
+    let served = home
+        .barman()
+        .args(["get-wal", "pg", WAL1])
+        .output()
+        .unwrap();
+    assert!(
+        served.stdout == plain,
+        "{}",
+        String::from_utf8_lossy(&served.stderr)
+    );
+    ours(&home, &["rebuild-xlogdb", "pg"]).ok();
+    let db = xlog_db(&home);
+    assert!(
+        db.starts_with(WAL1) && db.ends_with("\tNone\tgpg\n"),
+        "{db}"
+    );
 }
