@@ -170,6 +170,21 @@ fn encryption_backup_interop_with_python_barman() {
         verify.stderr
     );
     assert_eq!(verify.code, 1);
+    let encryption_line = |run: crate::harness::Run| {
+        run.stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with("Encryption"))
+            .map(str::to_string)
+    };
+    let shown = encryption_line(ours(&src.home, &["show-backup", "pg", &ours_id]));
+    assert!(
+        shown.as_deref().is_some_and(|l| l.ends_with(": gpg")),
+        "{shown:?}"
+    );
+    assert_eq!(
+        shown,
+        encryption_line(python(&src.home, &["show-backup", "pg", &ours_id]))
+    );
 
     for (who, id) in [("python", ours_id.as_str()), ("rust", theirs_id.as_str())] {
         let dest = src.home.dir().join(format!("restored-by-{who}"));
