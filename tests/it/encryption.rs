@@ -522,65 +522,78 @@ fn encryption_unknown_key_fails_check_and_archives_nothing() {
     assert_eq!(ours_check, line(python(&home, &["check", "pg"])));
 }
 
-/// Segments from streaming/ are encrypted too; an archive-wal killed right after gpg wrote
-/// its temporary file leaves the segment in streaming/, and the next run archives it once,
-/// reclaiming both temporaries (compressed and encrypted).
+/// Segments from streaming/ are encrypted too; an archive-wal killed at any step after gpg
+/// (temporary written, stored, catalogued) leaves the segment in streaming/, and the next
+/// run completes: the WAL archived and catalogued once, temporaries reclaimed, nothing in
+/// errors/ (Barman would call the stored encrypted copy a duplicate and move the source
+/// there).
 #[cfg(feature = "failpoints")]
 #[test]
-fn encryption_archive_from_streaming_survives_a_kill_after_gpg() {
+fn encryption_archive_from_streaming_survives_a_kill_at_any_step() {
     require!("gpg and file", gpg_available());
     let gpg = GpgHome::new(true);
     let pass = format!("cat {}", gpg.pass_file().display());
-    let home = wal_home(&gpg, Some(&pass));
-    let conf = std::fs::read_to_string(home.config_path()).unwrap();
-    std::fs::write(
-        home.config_path(),
-        conf.replace(
-            "archiver = on\n",
-            "archiver = on\nstreaming_archiver = on\n",
-        ),
-    )
-    .unwrap();
-    let streaming = home.server_dir("pg").join("streaming");
-    std::fs::create_dir_all(&streaming).unwrap();
-    let plain = noise(5, 1 << 20);
-    std::fs::write(streaming.join(WAL1), &plain).unwrap();
-    // What pg_receivewal is writing (without it, the newest segment waits, as in Barman).
-    std::fs::write(streaming.join(format!("{WAL2}.partial")), b"x").unwrap();
-    let killed = Run::of(
-        home.barman()
-            .args(["archive-wal", "pg"])
-            .env("BARMAN_FAILPOINT", "archive.after_encrypt"),
-    );
-    assert_eq!(killed.code, -1, "the fail-point did not kill the process");
-    let dir = archived(&home, WAL1).parent().unwrap().to_path_buf();
-    let listing = || -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    };
-    let temps = listing();
-    assert!(
-        temps.iter().any(|n| n.ends_with(".gpg")) && !temps.contains(&WAL1.to_string()),
-        "{temps:?}"
-    );
-    assert!(streaming.join(WAL1).exists());
-    ours(&home, &["archive-wal", "pg"]).ok();
-    assert_eq!(listing(), [WAL1]);
-    assert!(!streaming.join(WAL1).exists());
-    assert!(is_pgp(&archived(&home, WAL1)));
-    let db = xlog_db(&home);
-    assert_eq!(db.lines().count(), 1, "{db}");
-    assert!(db.ends_with("\tgzip\tgpg\n"), "{db}");
-    let served = home
-        .barman()
-        .args(["get-wal", "pg", WAL1])
-        .output()
+    for failpoint in [
+        "archive.after_encrypt",
+        "archive.after_store",
+        "archive.after_catalog",
+    ] {
+        let home = wal_home(&gpg, Some(&pass));
+        let conf = std::fs::read_to_string(home.config_path()).unwrap();
+        std::fs::write(
+            home.config_path(),
+            conf.replace(
+                "archiver = on\n",
+                "archiver = on\nstreaming_archiver = on\n",
+            ),
+        )
         .unwrap();
-    assert!(served.stdout == plain);
+        let streaming = home.server_dir("pg").join("streaming");
+        std::fs::create_dir_all(&streaming).unwrap();
+        let plain = noise(5, 1 << 20);
+        std::fs::write(streaming.join(WAL1), &plain).unwrap();
+        // What pg_receivewal is writing (without it, the newest segment waits, as in Barman).
+        std::fs::write(streaming.join(format!("{WAL2}.partial")), b"x").unwrap();
+        let killed = Run::of(
+            home.barman()
+                .args(["archive-wal", "pg"])
+                .env("BARMAN_FAILPOINT", failpoint),
+        );
+        assert_eq!(killed.code, -1, "{failpoint} did not kill the process");
+        assert!(streaming.join(WAL1).exists(), "{failpoint}");
+        let dir = archived(&home, WAL1).parent().unwrap().to_path_buf();
+        let listing = || -> Vec<String> {
+            let mut names: Vec<String> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            names
+        };
+        if failpoint == "archive.after_encrypt" {
+            let temps = listing();
+            assert!(
+                temps.iter().any(|n| n.ends_with(".gpg")) && !temps.contains(&WAL1.to_string()),
+                "{temps:?}"
+            );
+        }
+        ours(&home, &["archive-wal", "pg"]).ok();
+        assert_eq!(listing(), [WAL1], "{failpoint}");
+        assert!(!streaming.join(WAL1).exists(), "{failpoint}");
+        let errors = home.server_dir("pg").join("errors");
+        let moved = std::fs::read_dir(&errors).map_or(0, |d| d.count());
+        assert_eq!(moved, 0, "{failpoint}: source sent to errors/");
+        assert!(is_pgp(&archived(&home, WAL1)));
+        let db = xlog_db(&home);
+        assert_eq!(db.lines().count(), 1, "{failpoint}: {db}");
+        assert!(db.ends_with("\tgzip\tgpg\n"), "{db}");
+        let served = home
+            .barman()
+            .args(["get-wal", "pg", WAL1])
+            .output()
+            .unwrap();
+        assert!(served.stdout == plain, "{failpoint}");
+    }
 }
 
 /// An ECC key (gpg's default since 2.3): `file` cannot tell its messages are encrypted,

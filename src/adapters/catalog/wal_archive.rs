@@ -135,6 +135,18 @@ fn plain_content(path: &Path) -> Result<Vec<u8>, CatalogError> {
     Ok(data)
 }
 
+/// Whether the encrypted `dst` was made from `src`. It cannot be decrypted here (the
+/// passphrase is not needed to archive), so Barman calls any encrypted copy a duplicate;
+/// but the copy we encrypt carries its source's modification time to the nanosecond
+/// ([`copy_stat`]), so the same time means a run of ours stored this very file and was
+/// stopped before removing the source: the re-run completes it instead of sending the
+/// source to errors/.
+fn encrypted_from(dst: &Path, src: &Path) -> Result<bool, CatalogError> {
+    let dst_meta = std::fs::metadata(dst).map_err(io("stat", dst))?;
+    let src_meta = std::fs::metadata(src).map_err(io("stat", src))?;
+    Ok(dst_meta.mtime() == src_meta.mtime() && dst_meta.mtime_nsec() == src_meta.mtime_nsec())
+}
+
 /// Archive `src` (named `name`) into the server's archive and catalog.
 pub fn archive_one(
     dirs: &ServerDirs,
@@ -165,8 +177,9 @@ enum Step {
     Transformed(PathBuf, Option<String>, Option<String>),
     /// To be linked (or copied) as it is; the compression it already has, if any.
     AsIs(Option<String>),
-    /// The archive already has it with the same content.
-    AlreadyArchived,
+    /// The archive already has it with the same content. For an encrypted copy, the
+    /// compression under the encryption (its bytes cannot show it): `Some(compression)`.
+    AlreadyArchived(Option<Option<String>>),
     /// The archive has other content under this name.
     Duplicate,
 }
@@ -186,14 +199,21 @@ pub fn prepare(
         .unwrap_or_else(|| dirs.wals_directory.clone());
     durable::create_dir_all_durable(&dst_dir).map_err(io("create", &dst_dir))?;
     let step = if dst.exists() {
-        // An encrypted copy cannot be compared without the passphrase: Barman calls it a
-        // duplicate.
-        if crate::core::encryption::is_gpg(&head(&dst)?)
-            || plain_content(&dst)? != plain_content(src)?
-        {
-            Step::Duplicate
+        if crate::core::encryption::is_gpg(&head(&dst)?) {
+            if encrypted_from(&dst, src)? {
+                // What this run would have recorded: the server's compression unless the
+                // source came compressed.
+                let detected = compression::identify(&head(src)?).map(str::to_string);
+                let compression =
+                    detected.or_else(|| storage.compression.as_ref().map(|c| c.name.clone()));
+                Step::AlreadyArchived(Some(compression))
+            } else {
+                Step::Duplicate
+            }
+        } else if plain_content(&dst)? == plain_content(src)? {
+            Step::AlreadyArchived(None)
         } else {
-            Step::AlreadyArchived
+            Step::Duplicate
         }
     } else {
         let detected = compression::identify(&head(src)?).map(str::to_string);
@@ -256,15 +276,15 @@ pub fn commit(
     let src_dir = src.parent().map(Path::to_path_buf).unwrap_or_default();
     let (recorded, encrypted) = match step {
         Step::Duplicate => return Ok(Archived::Duplicate),
-        Step::AlreadyArchived => {
+        Step::AlreadyArchived(under_encryption) => {
             // Same content: a previous run stored it and stopped before finishing. Make sure
             // the catalog lists it, then drop the source.
             if !xlog_db::contains(dirs, &name.to_string())? {
-                xlog_db::append(
-                    dirs,
-                    lock_dir,
-                    &[store::wal_file_info(&dst, &name.to_string())?],
-                )?;
+                let mut entry = store::wal_file_info(&dst, &name.to_string())?;
+                if let Some(compression) = under_encryption {
+                    entry.compression = compression;
+                }
+                xlog_db::append(dirs, lock_dir, &[entry])?;
             }
             std::fs::remove_file(&src).map_err(io("remove", &src))?;
             durable::fsync_dir(&src_dir).map_err(io("fsync", &src_dir))?;
@@ -297,8 +317,8 @@ pub fn commit(
 }
 
 /// Remove the temporary files ([`compress_to_temp`]'s `.NAME.PID.compressed`,
-/// [`encrypt_to_temp`]'s `.NAME.PID.gpg`, [`link_or_copy`]'s `.NAME.PID.copy`) that an `archive-wal` killed mid-file left in
-/// `dir`, when process PID is gone. The killed run's source is still in `incoming/` or
+/// [`encrypt_to_temp`]'s `.NAME.PID.gpg`, [`link_or_copy`]'s `.NAME.PID.copy`) that an
+/// `archive-wal` killed mid-file left in `dir`, when process PID is gone. The killed run's source is still in `incoming/` or
 /// `streaming/`, so the next run archives it again into this same folder and calls this
 /// first. A live PID's file is never touched. Returns what was removed.
 pub fn reclaim_stale_temps(dir: &Path) -> Result<Vec<PathBuf>, CatalogError> {

@@ -7,7 +7,7 @@
 use super::options::Plan;
 use super::Stop;
 use crate::adapters::catalog::layout::ServerDirs;
-use crate::adapters::gpg::{self, Passphrase, PassphraseError};
+use crate::adapters::gpg::{self, Passphrase};
 use crate::core::backup_info::BackupInfo;
 use crate::core::config::ServerConfig;
 use crate::core::encryption;
@@ -20,12 +20,8 @@ pub(super) fn passphrase(server: &ServerConfig, missing: &str) -> Result<Passphr
         return Err(Stop::Message(missing.to_string()));
     };
     tracing::debug!(target: "barman.recovery_executor", "The 'encryption_passphrase_command' setting is present in the configuration. This implies that the catalog contains encrypted backup or WAL files. The private key will be retrieved to perform decryption as needed.");
-    gpg::passphrase_from_command(command).map_err(|e| match e {
-        // Barman's exceptions reach `cli.main` uncaught.
-        PassphraseError::Failed(_) | PassphraseError::Empty | PassphraseError::Spawn(_) => {
-            Stop::Uncaught(e.to_string())
-        }
-    })
+    // A failing or empty command is an exception Barman lets reach `cli.main`.
+    gpg::passphrase_from_command(command).map_err(|e| Stop::Uncaught(e.to_string()))
 }
 
 /// Decrypt backup `id` into a new folder of the staging path; None for a backup that is
