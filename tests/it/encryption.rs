@@ -305,6 +305,29 @@ fn encryption_wal_archived_by_either_is_served_by_the_other() {
         Some("\tencryption: OK (encryption test succeeded)")
     );
     assert_eq!(our_check, line(python(&home, &["check", "pg"])));
+    // Another file under an archived name is a duplicate for both (neither can decrypt to
+    // compare without the passphrase).
+    put_incoming(&home, WAL1, &noise(9, 1 << 20));
+    let run = ours(&home, &["archive-wal", "pg"]).ok();
+    put_incoming(&home, WAL2, &noise(10, 1 << 20));
+    let theirs = python(&home, &["archive-wal", "pg"]).ok();
+    for (out, name) in [(&run.stdout, WAL1), (&theirs.stdout, WAL2)] {
+        assert!(
+            out.contains(&format!(
+                "\tError: {name} is already present in server pg. File moved to errors directory."
+            )),
+            "{out}"
+        );
+    }
+    let errors: Vec<String> = std::fs::read_dir(home.server_dir("pg").join("errors"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        errors.iter().all(|e| e.ends_with(".duplicate")),
+        "{errors:?}"
+    );
     // rebuild-xlogdb sees the encryption (not the compression under it), as Barman's does
     // when file(1) recognises the files.
     ours(&home, &["rebuild-xlogdb", "pg"]).ok();
