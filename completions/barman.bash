@@ -25,11 +25,20 @@ _barman() {
             barman,check)
                 cmd="barman__subcmd__check"
                 ;;
+            barman,check-archived-wal-range)
+                cmd="barman__subcmd__check__subcmd__archived__subcmd__wal__subcmd__range"
+                ;;
             barman,check-backup)
                 cmd="barman__subcmd__check__subcmd__backup"
                 ;;
             barman,check-wal-archive)
                 cmd="barman__subcmd__check__subcmd__wal__subcmd__archive"
+                ;;
+            barman,config-switch)
+                cmd="barman__subcmd__config__subcmd__switch"
+                ;;
+            barman,config-update)
+                cmd="barman__subcmd__config__subcmd__update"
                 ;;
             barman,cron)
                 cmd="barman__subcmd__cron"
@@ -40,6 +49,9 @@ _barman() {
             barman,diagnose)
                 cmd="barman__subcmd__diagnose"
                 ;;
+            barman,export-backup)
+                cmd="barman__subcmd__export__subcmd__backup"
+                ;;
             barman,generate-manifest)
                 cmd="barman__subcmd__generate__subcmd__manifest"
                 ;;
@@ -48,6 +60,9 @@ _barman() {
                 ;;
             barman,help)
                 cmd="barman__subcmd__help"
+                ;;
+            barman,import-backup)
+                cmd="barman__subcmd__import__subcmd__backup"
                 ;;
             barman,keep)
                 cmd="barman__subcmd__keep"
@@ -75,6 +90,9 @@ _barman() {
                 ;;
             barman,lock-directory-cleanup)
                 cmd="barman__subcmd__lock__subcmd__directory__subcmd__cleanup"
+                ;;
+            barman,metrics)
+                cmd="barman__subcmd__metrics"
                 ;;
             barman,put-wal)
                 cmd="barman__subcmd__put__subcmd__wal"
@@ -133,99 +151,6 @@ _barman() {
             barman,verify-backup)
                 cmd="barman__subcmd__verify__subcmd__backup"
                 ;;
-            barman__subcmd__help,archive-wal)
-                cmd="barman__subcmd__help__subcmd__archive__subcmd__wal"
-                ;;
-            barman__subcmd__help,backup)
-                cmd="barman__subcmd__help__subcmd__backup"
-                ;;
-            barman__subcmd__help,check)
-                cmd="barman__subcmd__help__subcmd__check"
-                ;;
-            barman__subcmd__help,check-backup)
-                cmd="barman__subcmd__help__subcmd__check__subcmd__backup"
-                ;;
-            barman__subcmd__help,check-wal-archive)
-                cmd="barman__subcmd__help__subcmd__check__subcmd__wal__subcmd__archive"
-                ;;
-            barman__subcmd__help,cron)
-                cmd="barman__subcmd__help__subcmd__cron"
-                ;;
-            barman__subcmd__help,delete)
-                cmd="barman__subcmd__help__subcmd__delete"
-                ;;
-            barman__subcmd__help,diagnose)
-                cmd="barman__subcmd__help__subcmd__diagnose"
-                ;;
-            barman__subcmd__help,generate-manifest)
-                cmd="barman__subcmd__help__subcmd__generate__subcmd__manifest"
-                ;;
-            barman__subcmd__help,get-wal)
-                cmd="barman__subcmd__help__subcmd__get__subcmd__wal"
-                ;;
-            barman__subcmd__help,help)
-                cmd="barman__subcmd__help__subcmd__help"
-                ;;
-            barman__subcmd__help,keep)
-                cmd="barman__subcmd__help__subcmd__keep"
-                ;;
-            barman__subcmd__help,list-backups)
-                cmd="barman__subcmd__help__subcmd__list__subcmd__backups"
-                ;;
-            barman__subcmd__help,list-files)
-                cmd="barman__subcmd__help__subcmd__list__subcmd__files"
-                ;;
-            barman__subcmd__help,list-processes)
-                cmd="barman__subcmd__help__subcmd__list__subcmd__processes"
-                ;;
-            barman__subcmd__help,list-servers)
-                cmd="barman__subcmd__help__subcmd__list__subcmd__servers"
-                ;;
-            barman__subcmd__help,lock-directory-cleanup)
-                cmd="barman__subcmd__help__subcmd__lock__subcmd__directory__subcmd__cleanup"
-                ;;
-            barman__subcmd__help,put-wal)
-                cmd="barman__subcmd__help__subcmd__put__subcmd__wal"
-                ;;
-            barman__subcmd__help,rebuild-xlogdb)
-                cmd="barman__subcmd__help__subcmd__rebuild__subcmd__xlogdb"
-                ;;
-            barman__subcmd__help,receive-wal)
-                cmd="barman__subcmd__help__subcmd__receive__subcmd__wal"
-                ;;
-            barman__subcmd__help,replication-status)
-                cmd="barman__subcmd__help__subcmd__replication__subcmd__status"
-                ;;
-            barman__subcmd__help,restore)
-                cmd="barman__subcmd__help__subcmd__restore"
-                ;;
-            barman__subcmd__help,show-backup)
-                cmd="barman__subcmd__help__subcmd__show__subcmd__backup"
-                ;;
-            barman__subcmd__help,show-servers)
-                cmd="barman__subcmd__help__subcmd__show__subcmd__servers"
-                ;;
-            barman__subcmd__help,status)
-                cmd="barman__subcmd__help__subcmd__status"
-                ;;
-            barman__subcmd__help,switch-wal)
-                cmd="barman__subcmd__help__subcmd__switch__subcmd__wal"
-                ;;
-            barman__subcmd__help,sync-backup)
-                cmd="barman__subcmd__help__subcmd__sync__subcmd__backup"
-                ;;
-            barman__subcmd__help,sync-info)
-                cmd="barman__subcmd__help__subcmd__sync__subcmd__info"
-                ;;
-            barman__subcmd__help,sync-wals)
-                cmd="barman__subcmd__help__subcmd__sync__subcmd__wals"
-                ;;
-            barman__subcmd__help,terminate-process)
-                cmd="barman__subcmd__help__subcmd__terminate__subcmd__process"
-                ;;
-            barman__subcmd__help,verify-backup)
-                cmd="barman__subcmd__help__subcmd__verify__subcmd__backup"
-                ;;
             *)
                 ;;
         esac
@@ -233,7 +158,7 @@ _barman() {
 
     case "${cmd}" in
         barman)
-            opts="-v -c -q -d -f -h --version --config --colour --color --log-level --quiet --debug --format --help archive-wal backup check check-backup check-wal-archive cron delete diagnose generate-manifest get-wal keep list-backups list-backup list-files list-processes list-process list-servers list-server lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore recover show-backup show-backups show-servers show-server status switch-wal switch-xlog sync-backup sync-info sync-wals terminate-process verify-backup verify help"
+            opts="-v -c -q -d -f -h --version --config --colour --color --log-level --quiet --debug --format --help archive-wal backup check check-archived-wal-range check-backup check-wal-archive config-switch config-update cron delete diagnose export-backup generate-manifest get-wal help import-backup keep list-backups list-backup list-files list-processes list-process list-servers list-server lock-directory-cleanup metrics put-wal receive-wal rebuild-xlogdb replication-status restore recover show-backup show-backups show-servers show-server status switch-wal switch-xlog sync-backup sync-info sync-wals terminate-process verify-backup verify"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -456,6 +381,48 @@ _barman() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        barman__subcmd__check__subcmd__archived__subcmd__wal__subcmd__range)
+            opts="-v -c -q -d -f -h --version --config --colour --color --log-level --quiet --debug --format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "never always auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --colour)
+                    COMPREPLY=($(compgen -W "never always auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -W "NOTSET DEBUG INFO WARNING ERROR CRITICAL" -- "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "console json" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "console json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         barman__subcmd__check__subcmd__backup)
             opts="-v -c -q -d -f -h --version --config --colour --color --log-level --quiet --debug --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -509,6 +476,90 @@ _barman() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "never always auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --colour)
+                    COMPREPLY=($(compgen -W "never always auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -W "NOTSET DEBUG INFO WARNING ERROR CRITICAL" -- "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "console json" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "console json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        barman__subcmd__config__subcmd__switch)
+            opts="-v -c -q -d -f -h --reset --version --config --colour --color --log-level --quiet --debug --format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "never always auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --colour)
+                    COMPREPLY=($(compgen -W "never always auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -W "NOTSET DEBUG INFO WARNING ERROR CRITICAL" -- "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "console json" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "console json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        barman__subcmd__config__subcmd__update)
+            opts="-v -c -q -d -f -h --version --config --colour --color --log-level --quiet --debug --format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -670,6 +721,56 @@ _barman() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        barman__subcmd__export__subcmd__backup)
+            opts="-v -c -q -d -f -h --compression --compression-level --version --config --colour --color --log-level --quiet --debug --format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --compression)
+                    COMPREPLY=($(compgen -W "gzip bzip2 xz" -- "${cur}"))
+                    return 0
+                    ;;
+                --compression-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "never always auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --colour)
+                    COMPREPLY=($(compgen -W "never always auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -W "NOTSET DEBUG INFO WARNING ERROR CRITICAL" -- "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "console json" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "console json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         barman__subcmd__generate__subcmd__manifest)
             opts="-v -c -q -d -f -h --version --config --colour --color --log-level --quiet --debug --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -771,12 +872,40 @@ _barman() {
             return 0
             ;;
         barman__subcmd__help)
-            opts="archive-wal backup check check-backup check-wal-archive cron delete diagnose generate-manifest get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal sync-backup sync-info sync-wals terminate-process verify-backup help"
+            opts="-v -c -q -d -f -h --version --config --colour --color --log-level --quiet --debug --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "never always auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --colour)
+                    COMPREPLY=($(compgen -W "never always auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -W "NOTSET DEBUG INFO WARNING ERROR CRITICAL" -- "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "console json" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "console json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -784,433 +913,41 @@ _barman() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        barman__subcmd__help__subcmd__archive__subcmd__wal)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+        barman__subcmd__import__subcmd__backup)
+            opts="-v -c -q -d -f -h --version --config --colour --color --log-level --quiet --debug --format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                *)
-                    COMPREPLY=()
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
                     ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        barman__subcmd__help__subcmd__backup)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
                     ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        barman__subcmd__help__subcmd__check)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
+                --color)
+                    COMPREPLY=($(compgen -W "never always auto" -- "${cur}"))
+                    return 0
                     ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        barman__subcmd__help__subcmd__check__subcmd__backup)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
+                --colour)
+                    COMPREPLY=($(compgen -W "never always auto" -- "${cur}"))
+                    return 0
                     ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        barman__subcmd__help__subcmd__check__subcmd__wal__subcmd__archive)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
+                --log-level)
+                    COMPREPLY=($(compgen -W "NOTSET DEBUG INFO WARNING ERROR CRITICAL" -- "${cur}"))
+                    return 0
                     ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        barman__subcmd__help__subcmd__cron)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
+                --format)
+                    COMPREPLY=($(compgen -W "console json" -- "${cur}"))
+                    return 0
                     ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        barman__subcmd__help__subcmd__delete)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
+                -f)
+                    COMPREPLY=($(compgen -W "console json" -- "${cur}"))
+                    return 0
                     ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        barman__subcmd__help__subcmd__diagnose)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        barman__subcmd__help__subcmd__generate__subcmd__manifest)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        barman__subcmd__help__subcmd__get__subcmd__wal)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        barman__subcmd__help__subcmd__help)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        barman__subcmd__help__subcmd__keep)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        barman__subcmd__help__subcmd__list__subcmd__backups)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        barman__subcmd__help__subcmd__list__subcmd__files)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        barman__subcmd__help__subcmd__list__subcmd__processes)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        barman__subcmd__help__subcmd__list__subcmd__servers)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        barman__subcmd__help__subcmd__lock__subcmd__directory__subcmd__cleanup)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        barman__subcmd__help__subcmd__put__subcmd__wal)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        barman__subcmd__help__subcmd__rebuild__subcmd__xlogdb)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        barman__subcmd__help__subcmd__receive__subcmd__wal)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        barman__subcmd__help__subcmd__replication__subcmd__status)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        barman__subcmd__help__subcmd__restore)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        barman__subcmd__help__subcmd__show__subcmd__backup)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        barman__subcmd__help__subcmd__show__subcmd__servers)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        barman__subcmd__help__subcmd__status)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        barman__subcmd__help__subcmd__switch__subcmd__wal)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        barman__subcmd__help__subcmd__sync__subcmd__backup)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        barman__subcmd__help__subcmd__sync__subcmd__info)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        barman__subcmd__help__subcmd__sync__subcmd__wals)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        barman__subcmd__help__subcmd__terminate__subcmd__process)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        barman__subcmd__help__subcmd__verify__subcmd__backup)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;
@@ -1437,6 +1174,48 @@ _barman() {
             return 0
             ;;
         barman__subcmd__lock__subcmd__directory__subcmd__cleanup)
+            opts="-v -c -q -d -f -h --version --config --colour --color --log-level --quiet --debug --format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "never always auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --colour)
+                    COMPREPLY=($(compgen -W "never always auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -W "NOTSET DEBUG INFO WARNING ERROR CRITICAL" -- "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "console json" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "console json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        barman__subcmd__metrics)
             opts="-v -c -q -d -f -h --version --config --colour --color --log-level --quiet --debug --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -43,13 +43,19 @@ complete -c barman -n "__fish_barman_needs_command" -s h -l help -d 'show this h
 complete -c barman -n "__fish_barman_needs_command" -f -a "archive-wal" -d 'Execute maintenance operations on WAL files for a given server. This command processes any incoming WAL files for the server and archives them along the catalogue'
 complete -c barman -n "__fish_barman_needs_command" -f -a "backup" -d 'Perform a full backup for the given server (supports \'all\')'
 complete -c barman -n "__fish_barman_needs_command" -f -a "check" -d 'Check if the server configuration is working. This command returns success if every checks pass, or failure if any of these fails'
+complete -c barman -n "__fish_barman_needs_command" -f -a "check-archived-wal-range" -d 'Verify that all WAL segments between begin_wal and end_wal are present in the server\'s WAL archive'
 complete -c barman -n "__fish_barman_needs_command" -f -a "check-backup" -d 'Make sure that all the required WAL files to check the consistency of a physical backup (that is, from the beginning to the end of the full backup) are correctly archived. This command is automatically invoked by the cron command and at the end of every backup operation'
 complete -c barman -n "__fish_barman_needs_command" -f -a "check-wal-archive" -d 'Check the WAL archive can be safely used for a new server. This will fail if there are any existing WALs in the archive. If the --timeline option is used then any WALs on earlier timelines than that specified will not cause the check to fail'
+complete -c barman -n "__fish_barman_needs_command" -f -a "config-switch" -d 'Change the active configuration for a server by applying a named model on top of it, or by resetting the active model'
+complete -c barman -n "__fish_barman_needs_command" -f -a "config-update" -d 'Receives a set of configuration changes in json format and applies them'
 complete -c barman -n "__fish_barman_needs_command" -f -a "cron" -d 'Run maintenance tasks (global command)'
 complete -c barman -n "__fish_barman_needs_command" -f -a "delete" -d 'Delete a backup'
 complete -c barman -n "__fish_barman_needs_command" -f -a "diagnose" -d 'Diagnostic command (for support and problems detection purpose)'
+complete -c barman -n "__fish_barman_needs_command" -f -a "export-backup" -d 'Export a backup for the given server and backup ID to a tarball'
 complete -c barman -n "__fish_barman_needs_command" -f -a "generate-manifest" -d 'Generate a manifest-backup for the given server and backup id'
 complete -c barman -n "__fish_barman_needs_command" -f -a "get-wal" -d 'Retrieve WAL_NAME file from SERVER_NAME archive. The content will be streamed on standard output unless the --output-directory option is specified'
+complete -c barman -n "__fish_barman_needs_command" -f -a "help" -d 'show this help message and exit'
+complete -c barman -n "__fish_barman_needs_command" -f -a "import-backup" -d 'Import a previously exported backup tarball into the Barman catalog'
 complete -c barman -n "__fish_barman_needs_command" -f -a "keep" -d 'Tag the specified backup so that it will never be deleted'
 complete -c barman -n "__fish_barman_needs_command" -f -a "list-backups" -d 'List available backups for the given server (supports \'all\')'
 complete -c barman -n "__fish_barman_needs_command" -f -a "list-backup" -d 'List available backups for the given server (supports \'all\')'
@@ -59,6 +65,7 @@ complete -c barman -n "__fish_barman_needs_command" -f -a "list-process" -d 'Lis
 complete -c barman -n "__fish_barman_needs_command" -f -a "list-servers" -d 'List available servers, with useful information'
 complete -c barman -n "__fish_barman_needs_command" -f -a "list-server" -d 'List available servers, with useful information'
 complete -c barman -n "__fish_barman_needs_command" -f -a "lock-directory-cleanup" -d 'Cleanup command for the lock directory, takes care of leftover lock files'
+complete -c barman -n "__fish_barman_needs_command" -f -a "metrics" -d 'Print each server\'s catalog as Prometheus metrics (backup age and size, WAL archive lag and rate, archiver errors, disk usage, retention) for node_exporter\'s textfile collector'
 complete -c barman -n "__fish_barman_needs_command" -f -a "put-wal" -d 'Receive a WAL file from SERVER_NAME and securely store it in the incoming directory. The file will be read from standard input in tar format'
 complete -c barman -n "__fish_barman_needs_command" -f -a "receive-wal" -d 'Start a receive-wal process. The process uses the streaming protocol to receive WAL files from the PostgreSQL server'
 complete -c barman -n "__fish_barman_needs_command" -f -a "rebuild-xlogdb" -d 'Rebuild the WAL file database guessing it from the disk content'
@@ -78,7 +85,6 @@ complete -c barman -n "__fish_barman_needs_command" -f -a "sync-wals" -d 'Comman
 complete -c barman -n "__fish_barman_needs_command" -f -a "terminate-process" -d 'Terminate a Barman server subprocess specified by task name'
 complete -c barman -n "__fish_barman_needs_command" -f -a "verify-backup" -d 'verify a backup for the given server and backup id'
 complete -c barman -n "__fish_barman_needs_command" -f -a "verify" -d 'verify a backup for the given server and backup id'
-complete -c barman -n "__fish_barman_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c barman -n "__fish_barman_using_subcommand archive-wal" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand archive-wal" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
 always\t'always colour'
@@ -149,6 +155,22 @@ complete -c barman -n "__fish_barman_using_subcommand check" -s v -l version -d 
 complete -c barman -n "__fish_barman_using_subcommand check" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand check" -s d -l debug -d 'debug output'
 complete -c barman -n "__fish_barman_using_subcommand check" -s h -l help -d 'show this help message and exit'
+complete -c barman -n "__fish_barman_using_subcommand check-archived-wal-range" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand check-archived-wal-range" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand check-archived-wal-range" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand check-archived-wal-range" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand check-archived-wal-range" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand check-archived-wal-range" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand check-archived-wal-range" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand check-archived-wal-range" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand check-backup" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand check-backup" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
 always\t'always colour'
@@ -182,6 +204,39 @@ complete -c barman -n "__fish_barman_using_subcommand check-wal-archive" -s v -l
 complete -c barman -n "__fish_barman_using_subcommand check-wal-archive" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand check-wal-archive" -s d -l debug -d 'debug output'
 complete -c barman -n "__fish_barman_using_subcommand check-wal-archive" -s h -l help -d 'show this help message and exit'
+complete -c barman -n "__fish_barman_using_subcommand config-switch" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand config-switch" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand config-switch" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand config-switch" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand config-switch" -l reset -d 'indicates that we should unapply the currently active model for the server'
+complete -c barman -n "__fish_barman_using_subcommand config-switch" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand config-switch" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand config-switch" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand config-switch" -s h -l help -d 'show this help message and exit'
+complete -c barman -n "__fish_barman_using_subcommand config-update" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand config-update" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand config-update" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand config-update" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand config-update" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand config-update" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand config-update" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand config-update" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand cron" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand cron" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
 always\t'always colour'
@@ -232,6 +287,26 @@ complete -c barman -n "__fish_barman_using_subcommand diagnose" -s v -l version 
 complete -c barman -n "__fish_barman_using_subcommand diagnose" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand diagnose" -s d -l debug -d 'debug output'
 complete -c barman -n "__fish_barman_using_subcommand diagnose" -s h -l help -d 'show this help message and exit'
+complete -c barman -n "__fish_barman_using_subcommand export-backup" -l compression -d 'if specified, compress the exported tarball using the given algorithm (default: no compression)' -r -f -a "gzip\t'gzip (.tar.gz)'
+bzip2\t'bzip2 (.tar.bz2)'
+xz\t'xz (.tar.xz)'"
+complete -c barman -n "__fish_barman_using_subcommand export-backup" -l compression-level -d 'compression level for the specified algorithm, if any. Valid levels are 1-9 for gzip/bzip2, 0-9 for xz (default: algorithm default level)' -r
+complete -c barman -n "__fish_barman_using_subcommand export-backup" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand export-backup" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand export-backup" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand export-backup" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand export-backup" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand export-backup" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand export-backup" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand export-backup" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand generate-manifest" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand generate-manifest" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
 always\t'always colour'
@@ -271,6 +346,38 @@ complete -c barman -n "__fish_barman_using_subcommand get-wal" -s v -l version -
 complete -c barman -n "__fish_barman_using_subcommand get-wal" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand get-wal" -s d -l debug -d 'debug output'
 complete -c barman -n "__fish_barman_using_subcommand get-wal" -s h -l help -d 'show this help message and exit'
+complete -c barman -n "__fish_barman_using_subcommand help" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand help" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand help" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand help" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand help" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand help" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand help" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand help" -s h -l help -d 'show this help message and exit'
+complete -c barman -n "__fish_barman_using_subcommand import-backup" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand import-backup" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand import-backup" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand import-backup" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand import-backup" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand import-backup" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand import-backup" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand import-backup" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand keep" -l target -d 'keep this backup with the specified recovery target' -r -f -a "full\t'keep the backup and every WAL after it (point-in-time recovery stays possible)'
 standalone\t'keep the backup and only the WALs needed to make it consistent'"
 complete -c barman -n "__fish_barman_using_subcommand keep" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
@@ -428,6 +535,22 @@ complete -c barman -n "__fish_barman_using_subcommand lock-directory-cleanup" -s
 complete -c barman -n "__fish_barman_using_subcommand lock-directory-cleanup" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand lock-directory-cleanup" -s d -l debug -d 'debug output'
 complete -c barman -n "__fish_barman_using_subcommand lock-directory-cleanup" -s h -l help -d 'show this help message and exit'
+complete -c barman -n "__fish_barman_using_subcommand metrics" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand metrics" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand metrics" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand metrics" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand metrics" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand metrics" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand metrics" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand metrics" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand put-wal" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand put-wal" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
 always\t'always colour'
@@ -829,34 +952,3 @@ complete -c barman -n "__fish_barman_using_subcommand verify" -s v -l version -d
 complete -c barman -n "__fish_barman_using_subcommand verify" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand verify" -s d -l debug -d 'debug output'
 complete -c barman -n "__fish_barman_using_subcommand verify" -s h -l help -d 'show this help message and exit'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose generate-manifest get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal sync-backup sync-info sync-wals terminate-process verify-backup help" -f -a "archive-wal" -d 'Execute maintenance operations on WAL files for a given server. This command processes any incoming WAL files for the server and archives them along the catalogue'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose generate-manifest get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal sync-backup sync-info sync-wals terminate-process verify-backup help" -f -a "backup" -d 'Perform a full backup for the given server (supports \'all\')'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose generate-manifest get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal sync-backup sync-info sync-wals terminate-process verify-backup help" -f -a "check" -d 'Check if the server configuration is working. This command returns success if every checks pass, or failure if any of these fails'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose generate-manifest get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal sync-backup sync-info sync-wals terminate-process verify-backup help" -f -a "check-backup" -d 'Make sure that all the required WAL files to check the consistency of a physical backup (that is, from the beginning to the end of the full backup) are correctly archived. This command is automatically invoked by the cron command and at the end of every backup operation'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose generate-manifest get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal sync-backup sync-info sync-wals terminate-process verify-backup help" -f -a "check-wal-archive" -d 'Check the WAL archive can be safely used for a new server. This will fail if there are any existing WALs in the archive. If the --timeline option is used then any WALs on earlier timelines than that specified will not cause the check to fail'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose generate-manifest get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal sync-backup sync-info sync-wals terminate-process verify-backup help" -f -a "cron" -d 'Run maintenance tasks (global command)'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose generate-manifest get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal sync-backup sync-info sync-wals terminate-process verify-backup help" -f -a "delete" -d 'Delete a backup'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose generate-manifest get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal sync-backup sync-info sync-wals terminate-process verify-backup help" -f -a "diagnose" -d 'Diagnostic command (for support and problems detection purpose)'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose generate-manifest get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal sync-backup sync-info sync-wals terminate-process verify-backup help" -f -a "generate-manifest" -d 'Generate a manifest-backup for the given server and backup id'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose generate-manifest get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal sync-backup sync-info sync-wals terminate-process verify-backup help" -f -a "get-wal" -d 'Retrieve WAL_NAME file from SERVER_NAME archive. The content will be streamed on standard output unless the --output-directory option is specified'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose generate-manifest get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal sync-backup sync-info sync-wals terminate-process verify-backup help" -f -a "keep" -d 'Tag the specified backup so that it will never be deleted'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose generate-manifest get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal sync-backup sync-info sync-wals terminate-process verify-backup help" -f -a "list-backups" -d 'List available backups for the given server (supports \'all\')'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose generate-manifest get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal sync-backup sync-info sync-wals terminate-process verify-backup help" -f -a "list-files" -d 'List all the files for a single backup'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose generate-manifest get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal sync-backup sync-info sync-wals terminate-process verify-backup help" -f -a "list-processes" -d 'List all the active subprocesses started by the specified server'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose generate-manifest get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal sync-backup sync-info sync-wals terminate-process verify-backup help" -f -a "list-servers" -d 'List available servers, with useful information'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose generate-manifest get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal sync-backup sync-info sync-wals terminate-process verify-backup help" -f -a "lock-directory-cleanup" -d 'Cleanup command for the lock directory, takes care of leftover lock files'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose generate-manifest get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal sync-backup sync-info sync-wals terminate-process verify-backup help" -f -a "put-wal" -d 'Receive a WAL file from SERVER_NAME and securely store it in the incoming directory. The file will be read from standard input in tar format'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose generate-manifest get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal sync-backup sync-info sync-wals terminate-process verify-backup help" -f -a "receive-wal" -d 'Start a receive-wal process. The process uses the streaming protocol to receive WAL files from the PostgreSQL server'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose generate-manifest get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal sync-backup sync-info sync-wals terminate-process verify-backup help" -f -a "rebuild-xlogdb" -d 'Rebuild the WAL file database guessing it from the disk content'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose generate-manifest get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal sync-backup sync-info sync-wals terminate-process verify-backup help" -f -a "replication-status" -d 'Shows live information and status of any streaming client'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose generate-manifest get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal sync-backup sync-info sync-wals terminate-process verify-backup help" -f -a "restore" -d 'Restore a server at a given time, name, LSN or xid'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose generate-manifest get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal sync-backup sync-info sync-wals terminate-process verify-backup help" -f -a "show-backup" -d 'This method shows a single backup information'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose generate-manifest get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal sync-backup sync-info sync-wals terminate-process verify-backup help" -f -a "show-servers" -d 'Show all configuration parameters for the specified servers'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose generate-manifest get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal sync-backup sync-info sync-wals terminate-process verify-backup help" -f -a "status" -d 'Shows live information and status of the PostgreSQL server'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose generate-manifest get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal sync-backup sync-info sync-wals terminate-process verify-backup help" -f -a "switch-wal" -d 'Execute the switch-wal command on the target server'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose generate-manifest get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal sync-backup sync-info sync-wals terminate-process verify-backup help" -f -a "sync-backup" -d 'Command that synchronises a backup from a master to a passive node'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose generate-manifest get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal sync-backup sync-info sync-wals terminate-process verify-backup help" -f -a "sync-info" -d 'Output the internal synchronisation status. Used to sync_backup with a passive node'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose generate-manifest get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal sync-backup sync-info sync-wals terminate-process verify-backup help" -f -a "sync-wals" -d 'Command that synchronises WAL files from a master to a passive node'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose generate-manifest get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal sync-backup sync-info sync-wals terminate-process verify-backup help" -f -a "terminate-process" -d 'Terminate a Barman server subprocess specified by task name'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose generate-manifest get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal sync-backup sync-info sync-wals terminate-process verify-backup help" -f -a "verify-backup" -d 'verify a backup for the given server and backup id'
-complete -c barman -n "__fish_barman_using_subcommand help; and not __fish_seen_subcommand_from archive-wal backup check check-backup check-wal-archive cron delete diagnose generate-manifest get-wal keep list-backups list-files list-processes list-servers lock-directory-cleanup put-wal receive-wal rebuild-xlogdb replication-status restore show-backup show-servers status switch-wal sync-backup sync-info sync-wals terminate-process verify-backup help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -5,7 +5,7 @@
 //! fsync the folder so the rename itself survives a power loss (PostgreSQL's
 //! `durable_rename`; Barman fsyncs only the folder, we also fsync the file first).
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -27,25 +27,46 @@ pub fn write_atomic_with(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
+    write_atomic_inner(path, None, fill)
+}
+
+/// Replace `path` with `bytes` durably, keeping the permission bits of the file it
+/// replaces (configuration files edited by `config-update` may be readable by the barman
+/// group only).
+///
+/// # Errors
+/// As [`write_atomic`].
+pub fn write_atomic_keeping_mode(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .ok()
+        .map(|m| m.permissions().mode() & 0o7777);
+    write_atomic_inner(path, mode, |file| file.write_all(bytes))
+}
+
+fn write_atomic_inner(
+    path: &Path,
+    mode: Option<u32>,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
     let dir = parent_of(path);
-    let tmp = temp_name(path);
-    let result = (|| {
-        let file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-        let mut writer = std::io::BufWriter::new(file);
-        fill(&mut writer)?;
-        let file = writer.into_inner().map_err(|e| e.into_error())?;
-        failpoint("durable.before_fsync");
-        file.sync_all()?;
-        drop(file);
-        failpoint("durable.before_rename");
-        std::fs::rename(&tmp, path)?;
-        failpoint("durable.after_rename");
-        fsync_dir(&dir)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    // Dropping `tmp` on any error below removes the temporary file.
+    let mut tmp = temp_file(path, &dir)?;
+    if let Some(mode) = mode {
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))?;
     }
-    result
+    let mut writer = std::io::BufWriter::new(tmp.as_file_mut());
+    fill(&mut writer)?;
+    writer.flush()?;
+    drop(writer);
+    failpoint("durable.before_fsync");
+    tmp.as_file().sync_all()?;
+    failpoint("durable.before_rename");
+    tmp.persist(path).map_err(|e| e.error)?;
+    failpoint("durable.after_rename");
+    fsync_dir(&dir)
 }
 
 /// Rename `from` to `to` and make the rename durable (both folders fsynced).
@@ -86,13 +107,21 @@ fn parent_of(path: &Path) -> PathBuf {
     }
 }
 
-/// `.<name>.<pid>.tmp` next to the target: hidden, unique per process, same file system.
-fn temp_name(path: &Path) -> PathBuf {
+/// A new `.<name>.<random>.tmp` next to the target: hidden (Barman and our scans skip
+/// dot-files and `.tmp`), on the same file system, and created exclusively with a random
+/// part, so a leftover from a killed run never blocks a later one (a PID-based name did
+/// when the PID came round again). Mode 0666 minus the umask, as a plain `open` gives.
+fn temp_file(path: &Path, dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    use std::os::unix::fs::PermissionsExt;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    parent_of(path).join(format!(".{name}.{}.tmp", std::process::id()))
+    tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .permissions(std::fs::Permissions::from_mode(0o666))
+        .tempfile_in(dir)
 }
 
 /// Kill the process right here when built with the `failpoints` feature and
@@ -124,6 +153,24 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec!["backup.info"]);
+    }
+
+    #[test]
+    fn durable_write_is_not_blocked_by_a_killed_runs_leftover() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("backup.info");
+        // What a run killed between write and rename left, with this very PID.
+        let leftover = dir
+            .path()
+            .join(format!(".backup.info.{}.tmp", std::process::id()));
+        std::fs::write(&leftover, b"torn").unwrap();
+        write_atomic(&path, b"whole\n").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"whole\n");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        let umask = nix::sys::stat::umask(nix::sys::stat::Mode::empty());
+        nix::sys::stat::umask(umask);
+        assert_eq!(mode, 0o666 & !umask.bits(), "{mode:o}");
     }
 
     #[test]

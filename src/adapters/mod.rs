@@ -3,9 +3,11 @@
 
 pub mod catalog;
 pub mod codec;
+pub mod config_edit;
 pub mod config_files;
 pub mod destination;
 pub mod durable;
+pub mod export_tar;
 pub mod gpg;
 pub mod hooks;
 pub mod hostname;

@@ -50,6 +50,11 @@ pub fn run(cli: Cli) -> ExitCode {
         output::print_raw(&format!("{}\n", crate::cli::command().render_help()));
         return ExitCode::SUCCESS;
     };
+    if matches!(command, Command::Help) {
+        // `help`: exactly what `--help` prints (argparse's `print_help`), exit 0.
+        output::print_raw(&crate::cli::command().render_long_help().to_string());
+        return ExitCode::SUCCESS;
+    }
     let mut out = Output::new(
         format_of(cli.global.format),
         cli.global.quiet,
@@ -61,6 +66,10 @@ pub fn run(cli: Cli) -> ExitCode {
     }
     for warning in &config.warnings {
         out.warning(warning);
+    }
+    // An active model of another cluster: Barman reports it while setting servers up.
+    for error in &config.model_errors {
+        out.error(error);
     }
     let spec = spec::of(&command);
     log_start(&cli.global, &config, spec.name);
@@ -111,6 +120,22 @@ fn dispatch(ctx: &Context, out: &mut Output, command: Command) -> crate::Result<
             commands::catalog::check_backup(ctx, out, &args.server_name, &args.backup_id)
         }
         Command::Cron(args) => commands::cron::run(ctx, out, args.keep_descriptors),
+        Command::Metrics(args) => commands::metrics::run(ctx, out, &args.server_name),
+        Command::CheckArchivedWalRange(args) => {
+            commands::wal_range::run(ctx, out, &args.server_name, &args.begin_wal, &args.end_wal)
+        }
+        Command::ConfigSwitch(args) => commands::config_cmds::config_switch(
+            ctx,
+            out,
+            &args.server_name,
+            args.model_name.as_deref(),
+            args.reset,
+        ),
+        Command::ConfigUpdate(args) => {
+            commands::config_cmds::config_update(ctx, out, &args.json_changes)
+        }
+        // Handled before the output is set up (help goes to stdout as is).
+        Command::Help => Ok(()),
         Command::ListProcesses(args) => {
             commands::processes::list_processes(ctx, out, &args.server_name)
         }
@@ -227,6 +252,12 @@ fn dispatch(ctx: &Context, out: &mut Output, command: Command) -> crate::Result<
         Command::GenerateManifest(args) => {
             commands::manifest::generate_manifest(ctx, out, &args.server_name, &args.backup_id)
         }
+        Command::ExportBackup(args) => {
+            commands::export::export_backup(ctx, out, &export_request(args))
+        }
+        Command::ImportBackup(args) => {
+            commands::export::import_backup(ctx, out, &args.server_name, &args.input_tarball)
+        }
         Command::VerifyBackup(args) => {
             commands::manifest::verify_backup(ctx, out, &args.server_name, &args.backup_id)
         }
@@ -325,6 +356,23 @@ fn restore_options(args: crate::cli::RestoreArgs) -> commands::recover::RestoreO
         recovery_option_port: args.recovery_option_port,
         restore_command: args.restore_command,
         delta_restore: pick(args.delta_restore, args.no_delta_restore),
+    }
+}
+
+fn export_request(args: crate::cli::ExportBackupArgs) -> commands::export::ExportRequest {
+    use crate::cli::ExportCompressionArg as C;
+    use crate::core::export_tarball::TarballCompression as T;
+    commands::export::ExportRequest {
+        server: args.server_name,
+        backup_id: args.backup_id,
+        output_directory: args.output_directory,
+        compression: match args.compression {
+            None => T::None,
+            Some(C::Gzip) => T::Gzip,
+            Some(C::Bzip2) => T::Bzip2,
+            Some(C::Xz) => T::Xz,
+        },
+        level: args.compression_level,
     }
 }
 

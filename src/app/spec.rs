@@ -28,6 +28,26 @@ pub fn of(command: &Command) -> CommandSpec {
             name: "check-backup",
             stops_on_global_errors: true,
         },
+        Command::CheckArchivedWalRange(_) => CommandSpec {
+            name: "check-archived-wal-range",
+            stops_on_global_errors: true,
+        },
+        Command::ConfigSwitch(_) => CommandSpec {
+            name: "config-switch",
+            stops_on_global_errors: true,
+        },
+        Command::ConfigUpdate(_) => CommandSpec {
+            name: "config-update",
+            stops_on_global_errors: true,
+        },
+        Command::Help => CommandSpec {
+            name: "help",
+            stops_on_global_errors: false,
+        },
+        Command::Metrics(_) => CommandSpec {
+            name: "metrics",
+            stops_on_global_errors: true,
+        },
         Command::Cron(_) => CommandSpec {
             name: "cron",
             stops_on_global_errors: true,
@@ -130,6 +150,14 @@ pub fn of(command: &Command) -> CommandSpec {
         },
         Command::VerifyBackup(_) => CommandSpec {
             name: "verify-backup",
+            stops_on_global_errors: true,
+        },
+        Command::ExportBackup(_) => CommandSpec {
+            name: "export-backup",
+            stops_on_global_errors: true,
+        },
+        Command::ImportBackup(_) => CommandSpec {
+            name: "import-backup",
             stops_on_global_errors: true,
         },
         Command::ShowServers(_) => CommandSpec {

@@ -4,8 +4,14 @@
 
 pub mod abbrev;
 mod args;
+mod args_cfgcmds;
+mod args_export;
+mod args_metrics;
 
 pub use args::*;
+pub use args_cfgcmds::*;
+pub use args_export::*;
+pub use args_metrics::*;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -16,6 +22,7 @@ use std::path::PathBuf;
     name = "barman",
     about = "Barman: Backup and Recovery Manager for PostgreSQL",
     disable_version_flag = true,
+    disable_help_subcommand = true,
     after_help = "Barman by EnterpriseDB (www.enterprisedb.com), reimplemented in Rust."
 )]
 pub struct Cli {
@@ -124,6 +131,9 @@ pub enum Command {
     /// Check if the server configuration is working. This command returns success if every
     /// checks pass, or failure if any of these fails
     Check(CheckArgs),
+    /// Verify that all WAL segments between begin_wal and end_wal are present in the
+    /// server's WAL archive.
+    CheckArchivedWalRange(CheckArchivedWalRangeArgs),
     /// Make sure that all the required WAL files to check the consistency of a physical
     /// backup (that is, from the beginning to the end of the full backup) are correctly
     /// archived. This command is automatically invoked by the cron command and at the end of
@@ -133,17 +143,28 @@ pub enum Command {
     /// any existing WALs in the archive. If the --timeline option is used then any WALs on
     /// earlier timelines than that specified will not cause the check to fail.
     CheckWalArchive(CheckWalArchiveArgs),
+    /// Change the active configuration for a server by applying a named model on top of it,
+    /// or by resetting the active model.
+    ConfigSwitch(ConfigSwitchArgs),
+    /// Receives a set of configuration changes in json format and applies them.
+    ConfigUpdate(ConfigUpdateArgs),
     /// Run maintenance tasks (global command)
     Cron(CronArgs),
     /// Delete a backup
     Delete(BackupRef),
     /// Diagnostic command (for support and problems detection purpose)
     Diagnose(DiagnoseArgs),
+    /// Export a backup for the given server and backup ID to a tarball.
+    ExportBackup(ExportBackupArgs),
     /// Generate a manifest-backup for the given server and backup id
     GenerateManifest(BackupRef),
     /// Retrieve WAL_NAME file from SERVER_NAME archive. The content will be streamed on
     /// standard output unless the --output-directory option is specified.
     GetWal(GetWalArgs),
+    /// show this help message and exit
+    Help,
+    /// Import a previously exported backup tarball into the Barman catalog.
+    ImportBackup(ImportBackupArgs),
     /// Tag the specified backup so that it will never be deleted
     Keep(KeepArgs),
     /// List available backups for the given server (supports 'all')
@@ -159,6 +180,10 @@ pub enum Command {
     ListServers(ListServersArgs),
     /// Cleanup command for the lock directory, takes care of leftover lock files.
     LockDirectoryCleanup,
+    /// Print each server's catalog as Prometheus metrics (backup age and size, WAL archive
+    /// lag and rate, archiver errors, disk usage, retention) for node_exporter's textfile
+    /// collector.
+    Metrics(MetricsArgs),
     /// Receive a WAL file from SERVER_NAME and securely store it in the incoming directory.
     /// The file will be read from standard input in tar format.
     PutWal(PutWalArgs),
@@ -272,7 +297,7 @@ mod tests {
 
     #[test]
     fn cli_unsupported_command_is_a_usage_error() {
-        let err = Cli::try_parse_from(["barman", "export-backup", "pg"]).unwrap_err();
+        let err = Cli::try_parse_from(["barman", "config-switch", "pg"]).unwrap_err();
         assert_eq!(err.exit_code(), 2);
     }
 }

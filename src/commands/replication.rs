@@ -116,7 +116,37 @@ fn report(
         "server_lsn".into(),
         lsn.map_or(Value::Null, |l| Value::String(l.into())),
     );
-    if options.minimal {
+    report_header(out, server, options.minimal, title, lsn);
+    if clients.is_empty() {
+        out.line(&format!("  No {title} attached"));
+        doc.insert(key, json!([]));
+        doc.insert(
+            "standby_info".into(),
+            Value::String(format!("No {title} attached")),
+        );
+        out.json_set(server, Value::Object(doc));
+        return;
+    }
+    if !options.minimal {
+        out.line(&format!("  Number of {title}: {}", clients.len()));
+    }
+    let entries = clients
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if options.minimal {
+                minimal_entry(out, i + 1, c)
+            } else {
+                full_entry(out, i + 1, c)
+            }
+        })
+        .collect();
+    doc.insert(key, Value::Array(entries));
+    out.json_set(server, Value::Object(doc));
+}
+
+fn report_header(out: &mut Output, server: &str, minimal: bool, title: &str, lsn: Option<&str>) {
+    if minimal {
         match lsn {
             Some(lsn) => out.line(&format!(
                 "{} for master '{server}' (LSN @ {lsn}):",
@@ -130,126 +160,120 @@ fn report(
             out.line(&format!("  Current LSN on master: {lsn}"));
         }
     }
-    if clients.is_empty() {
-        out.line(&format!("  No {title} attached"));
-        doc.insert(key, json!([]));
-        doc.insert(
-            "standby_info".into(),
-            Value::String(format!("No {title} attached")),
-        );
-        out.json_set(server, Value::Object(doc));
-        return;
-    }
-    let mut entries = Vec::new();
-    if !options.minimal {
-        out.line(&format!("  Number of {title}: {}", clients.len()));
-    }
-    for (i, c) in clients.iter().enumerate() {
-        let n = i + 1;
-        let addr = c.client_addr.clone().unwrap_or_else(|| "socket".into());
-        let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "None".into());
-        if options.minimal {
-            if c.replay_lsn.is_none() {
-                out.line(&format!(
-                    "  {n}. W) {}@{addr} S:{} W:{} P:{} AN:{}",
-                    c.usename,
-                    opt(&c.sent_lsn),
-                    opt(&c.write_lsn),
-                    c.sync_priority,
-                    c.application_name
-                ));
-                entries.push(json!({"user_name": c.usename, "client_addr": addr, "sent_lsn": c.sent_lsn, "write_lsn": c.write_lsn,
-                    "sync_priority": c.sync_priority, "application_name": c.application_name}));
-            } else {
-                let state = c
-                    .sync_state
-                    .chars()
-                    .next()
-                    .map(|ch| ch.to_ascii_uppercase())
-                    .unwrap_or('?');
-                out.line(&format!(
-                    "  {n}. {state}) {}@{addr} S:{} F:{} R:{} P:{} AN:{}",
-                    c.usename,
-                    opt(&c.sent_lsn),
-                    opt(&c.flush_lsn),
-                    opt(&c.replay_lsn),
-                    c.sync_priority,
-                    c.application_name
-                ));
-                entries.push(json!({"sync_state": state.to_string(), "user_name": c.usename, "client_addr": addr,
-                    "sent_lsn": c.sent_lsn, "flush_lsn": c.flush_lsn, "replay_lsn": c.replay_lsn,
-                    "sync_priority": c.sync_priority, "application_name": c.application_name}));
-            }
-            continue;
-        }
-        let (stage, kind) = sync_stage(c);
-        let mut entry = Map::new();
-        out.line("");
-        let name = client_name(c, kind);
-        out.line(&format!("  {n}. {name}"));
-        entry.insert("name".into(), json!(name));
-        out.line(&format!("     Application name: {}", c.application_name));
-        out.line(&format!("     Sync stage      : {stage}"));
-        entry.insert("application_name".into(), json!(c.application_name));
-        entry.insert("sync_stage".into(), json!(stage));
-        match &c.client_addr {
-            Some(ip) => {
-                out.line("     Communication   : TCP/IP");
-                out.line(&format!(
-                    "     IP Address      : {ip} / Port: {} / Host: {}",
-                    opt(&c.client_port),
-                    c.client_hostname.clone().unwrap_or_else(|| "-".into())
-                ));
-                entry.insert("communication".into(), json!("TCP/IP"));
-                entry.insert("ip_address".into(), json!(ip));
-                entry.insert(
-                    "port".into(),
-                    json!(c.client_port.as_deref().and_then(|p| p.parse::<i64>().ok())),
-                );
-                entry.insert("host".into(), json!(c.client_hostname));
-            }
-            None => {
-                out.line("     Communication   : Unix domain socket");
-                entry.insert("communication".into(), json!("Unix domain socket"));
-            }
-        }
-        out.line(&format!("     User name       : {}", c.usename));
+}
+
+fn or_none(v: &Option<String>) -> String {
+    v.clone().unwrap_or_else(|| "None".into())
+}
+
+/// One client of `--minimal`: a WAL streamer (no replay LSN) or a standby.
+fn minimal_entry(out: &mut Output, n: usize, c: &ReplicationClient) -> Value {
+    let addr = c.client_addr.clone().unwrap_or_else(|| "socket".into());
+    if c.replay_lsn.is_none() {
         out.line(&format!(
-            "     Current state   : {} ({})",
-            c.state, c.sync_state
+            "  {n}. W) {}@{addr} S:{} W:{} P:{} AN:{}",
+            c.usename,
+            or_none(&c.sent_lsn),
+            or_none(&c.write_lsn),
+            c.sync_priority,
+            c.application_name
         ));
-        entry.insert("user_name".into(), json!(c.usename));
-        entry.insert("current_state".into(), json!(c.state));
-        entry.insert("current_sync_state".into(), json!(c.sync_state));
-        if let Some(slot) = &c.slot_name {
-            out.line(&format!("     Replication slot: {slot}"));
-            entry.insert("replication_slot".into(), json!(slot));
-        }
-        out.line(&format!("     WAL sender PID  : {}", c.pid));
-        out.line(&format!("     Started at      : {}", c.backend_start));
-        entry.insert("wal_sender_pid".into(), json!(c.pid.parse::<i64>().ok()));
-        entry.insert("started_at".into(), json!(c.backend_start));
-        if let Some(xmin) = &c.backend_xmin {
-            out.line(&format!("     Standby's xmin  : {xmin}"));
-            entry.insert("standbys_xmin".into(), json!(xmin));
-        }
-        for (label, key, lsn) in [
-            ("Sent LSN   ", "sent", &c.sent_lsn),
-            ("Write LSN  ", "write", &c.write_lsn),
-            ("Flush LSN  ", "flush", &c.flush_lsn),
-            ("Replay LSN ", "replay", &c.replay_lsn),
-        ] {
-            if let Some(lsn) = lsn {
-                let bytes = diff(Some(lsn), c.current_lsn.as_deref()).unwrap_or(0);
-                let size = pretty_size(bytes as f64);
-                out.line(&format!("     {label}: {lsn} (diff: {size})"));
-                entry.insert(format!("{key}_lsn"), json!(lsn));
-                entry.insert(format!("{key}_lsn_diff"), json!(size));
-                entry.insert(format!("{key}_lsn_diff_bytes"), json!(bytes as i64));
-            }
-        }
-        entries.push(Value::Object(entry));
+        return json!({"user_name": c.usename, "client_addr": addr, "sent_lsn": c.sent_lsn, "write_lsn": c.write_lsn,
+            "sync_priority": c.sync_priority, "application_name": c.application_name});
     }
-    doc.insert(key, Value::Array(entries));
-    out.json_set(server, Value::Object(doc));
+    let state = c
+        .sync_state
+        .chars()
+        .next()
+        .map(|ch| ch.to_ascii_uppercase())
+        .unwrap_or('?');
+    out.line(&format!(
+        "  {n}. {state}) {}@{addr} S:{} F:{} R:{} P:{} AN:{}",
+        c.usename,
+        or_none(&c.sent_lsn),
+        or_none(&c.flush_lsn),
+        or_none(&c.replay_lsn),
+        c.sync_priority,
+        c.application_name
+    ));
+    json!({"sync_state": state.to_string(), "user_name": c.usename, "client_addr": addr,
+        "sent_lsn": c.sent_lsn, "flush_lsn": c.flush_lsn, "replay_lsn": c.replay_lsn,
+        "sync_priority": c.sync_priority, "application_name": c.application_name})
+}
+
+/// One client of the full report: identity, connection, then its LSNs.
+fn full_entry(out: &mut Output, n: usize, c: &ReplicationClient) -> Value {
+    let (stage, kind) = sync_stage(c);
+    let mut entry = Map::new();
+    out.line("");
+    let name = client_name(c, kind);
+    out.line(&format!("  {n}. {name}"));
+    entry.insert("name".into(), json!(name));
+    out.line(&format!("     Application name: {}", c.application_name));
+    out.line(&format!("     Sync stage      : {stage}"));
+    entry.insert("application_name".into(), json!(c.application_name));
+    entry.insert("sync_stage".into(), json!(stage));
+    connection_lines(out, c, &mut entry);
+    out.line(&format!("     User name       : {}", c.usename));
+    out.line(&format!(
+        "     Current state   : {} ({})",
+        c.state, c.sync_state
+    ));
+    entry.insert("user_name".into(), json!(c.usename));
+    entry.insert("current_state".into(), json!(c.state));
+    entry.insert("current_sync_state".into(), json!(c.sync_state));
+    if let Some(slot) = &c.slot_name {
+        out.line(&format!("     Replication slot: {slot}"));
+        entry.insert("replication_slot".into(), json!(slot));
+    }
+    out.line(&format!("     WAL sender PID  : {}", c.pid));
+    out.line(&format!("     Started at      : {}", c.backend_start));
+    entry.insert("wal_sender_pid".into(), json!(c.pid.parse::<i64>().ok()));
+    entry.insert("started_at".into(), json!(c.backend_start));
+    if let Some(xmin) = &c.backend_xmin {
+        out.line(&format!("     Standby's xmin  : {xmin}"));
+        entry.insert("standbys_xmin".into(), json!(xmin));
+    }
+    lsn_lines(out, c, &mut entry);
+    Value::Object(entry)
+}
+
+fn connection_lines(out: &mut Output, c: &ReplicationClient, entry: &mut Map<String, Value>) {
+    let Some(ip) = &c.client_addr else {
+        out.line("     Communication   : Unix domain socket");
+        entry.insert("communication".into(), json!("Unix domain socket"));
+        return;
+    };
+    out.line("     Communication   : TCP/IP");
+    out.line(&format!(
+        "     IP Address      : {ip} / Port: {} / Host: {}",
+        or_none(&c.client_port),
+        c.client_hostname.clone().unwrap_or_else(|| "-".into())
+    ));
+    entry.insert("communication".into(), json!("TCP/IP"));
+    entry.insert("ip_address".into(), json!(ip));
+    entry.insert(
+        "port".into(),
+        json!(c.client_port.as_deref().and_then(|p| p.parse::<i64>().ok())),
+    );
+    entry.insert("host".into(), json!(c.client_hostname));
+}
+
+/// Sent, write, flush and replay LSNs with their distance from the server's current one.
+fn lsn_lines(out: &mut Output, c: &ReplicationClient, entry: &mut Map<String, Value>) {
+    for (label, key, lsn) in [
+        ("Sent LSN   ", "sent", &c.sent_lsn),
+        ("Write LSN  ", "write", &c.write_lsn),
+        ("Flush LSN  ", "flush", &c.flush_lsn),
+        ("Replay LSN ", "replay", &c.replay_lsn),
+    ] {
+        if let Some(lsn) = lsn {
+            let bytes = diff(Some(lsn), c.current_lsn.as_deref()).unwrap_or(0);
+            let size = pretty_size(bytes as f64);
+            out.line(&format!("     {label}: {lsn} (diff: {size})"));
+            entry.insert(format!("{key}_lsn"), json!(lsn));
+            entry.insert(format!("{key}_lsn_diff"), json!(size));
+            entry.insert(format!("{key}_lsn_diff_bytes"), json!(bytes as i64));
+        }
+    }
 }

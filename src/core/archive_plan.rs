@@ -111,6 +111,99 @@ pub fn plan_streaming(listing: &[Listed], batch_size: usize) -> Batch {
     batch
 }
 
+/// Barman's `check_archive_usable`, fed one catalog name at a time so a huge xlog.db is
+/// checked in constant memory: may a (new) server archive into an archive that already
+/// lists these files? Without a timeline it must be empty; with one, no file may be on that
+/// timeline or a later one.
+#[derive(Debug, Clone)]
+pub struct ArchiveUsability {
+    timeline: Option<u32>,
+    seen: usize,
+    unexpected: usize,
+}
+
+impl ArchiveUsability {
+    /// Start a check for `timeline` (None: the archive must be empty).
+    pub fn new(timeline: Option<u32>) -> Self {
+        ArchiveUsability {
+            timeline,
+            seen: 0,
+            unexpected: 0,
+        }
+    }
+
+    /// Account for one archived file name.
+    pub fn add(&mut self, name: &str) -> Result<(), String> {
+        self.seen += 1;
+        let Some(timeline) = self.timeline else {
+            return Ok(());
+        };
+        let tli = match name.parse::<WalFileName>() {
+            Ok(WalFileName::History(tli)) => tli,
+            Ok(
+                WalFileName::Segment(s)
+                | WalFileName::Partial(s)
+                | WalFileName::BackupLabel { segment: s, .. },
+            ) => s.tli,
+            Err(_) => return Err(format!("Unexpected file {name} found in WAL archive")),
+        };
+        if tli >= timeline {
+            self.unexpected += 1;
+        }
+        Ok(())
+    }
+
+    /// The verdict, in Barman's words.
+    pub fn finish(&self) -> Result<(), String> {
+        match self.timeline {
+            None if self.seen > 0 => Err("Expected empty archive".into()),
+            Some(timeline) if self.unexpected > 0 => Err(format!(
+                "Found {} file{} in WAL archive equal to or newer than timeline {timeline}",
+                self.unexpected,
+                if self.unexpected > 1 { "s" } else { "" }
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Check a list of names at once (see [`ArchiveUsability`]).
+pub fn check_archive_usable(existing: &[String], timeline: Option<u32>) -> Result<(), String> {
+    let mut check = ArchiveUsability::new(timeline);
+    for name in existing {
+        check.add(name)?;
+    }
+    check.finish()
+}
+
+#[cfg(test)]
+mod usable_tests {
+    use super::*;
+
+    #[test]
+    fn archive_usable_rules_match_barman() {
+        let names = vec![
+            "000000010000000000000001".to_string(),
+            "00000002.history".to_string(),
+            "000000020000000000000002".to_string(),
+        ];
+        assert_eq!(check_archive_usable(&[], None), Ok(()));
+        assert_eq!(
+            check_archive_usable(&names, None),
+            Err("Expected empty archive".into())
+        );
+        assert_eq!(check_archive_usable(&names, Some(3)), Ok(()));
+        assert_eq!(
+            check_archive_usable(&names, Some(2)),
+            Err("Found 2 files in WAL archive equal to or newer than timeline 2".into())
+        );
+        assert_eq!(
+            check_archive_usable(&names[..1], Some(1)),
+            Err("Found 1 file in WAL archive equal to or newer than timeline 1".into())
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,98 +315,5 @@ mod tests {
         assert_eq!(batch.files, ["000000010000000000000001"]);
         let single = plan_streaming(&listing(&["000000010000000000000002.partial"]), 0);
         assert!(single.files.is_empty());
-    }
-}
-
-/// Barman's `check_archive_usable`, fed one catalog name at a time so a huge xlog.db is
-/// checked in constant memory: may a (new) server archive into an archive that already
-/// lists these files? Without a timeline it must be empty; with one, no file may be on that
-/// timeline or a later one.
-#[derive(Debug, Clone)]
-pub struct ArchiveUsability {
-    timeline: Option<u32>,
-    seen: usize,
-    unexpected: usize,
-}
-
-impl ArchiveUsability {
-    /// Start a check for `timeline` (None: the archive must be empty).
-    pub fn new(timeline: Option<u32>) -> Self {
-        ArchiveUsability {
-            timeline,
-            seen: 0,
-            unexpected: 0,
-        }
-    }
-
-    /// Account for one archived file name.
-    pub fn add(&mut self, name: &str) -> Result<(), String> {
-        self.seen += 1;
-        let Some(timeline) = self.timeline else {
-            return Ok(());
-        };
-        let tli = match name.parse::<WalFileName>() {
-            Ok(WalFileName::History(tli)) => tli,
-            Ok(
-                WalFileName::Segment(s)
-                | WalFileName::Partial(s)
-                | WalFileName::BackupLabel { segment: s, .. },
-            ) => s.tli,
-            Err(_) => return Err(format!("Unexpected file {name} found in WAL archive")),
-        };
-        if tli >= timeline {
-            self.unexpected += 1;
-        }
-        Ok(())
-    }
-
-    /// The verdict, in Barman's words.
-    pub fn finish(&self) -> Result<(), String> {
-        match self.timeline {
-            None if self.seen > 0 => Err("Expected empty archive".into()),
-            Some(timeline) if self.unexpected > 0 => Err(format!(
-                "Found {} file{} in WAL archive equal to or newer than timeline {timeline}",
-                self.unexpected,
-                if self.unexpected > 1 { "s" } else { "" }
-            )),
-            _ => Ok(()),
-        }
-    }
-}
-
-/// Check a list of names at once (see [`ArchiveUsability`]).
-pub fn check_archive_usable(existing: &[String], timeline: Option<u32>) -> Result<(), String> {
-    let mut check = ArchiveUsability::new(timeline);
-    for name in existing {
-        check.add(name)?;
-    }
-    check.finish()
-}
-
-#[cfg(test)]
-mod usable_tests {
-    use super::*;
-
-    #[test]
-    fn archive_usable_rules_match_barman() {
-        let names = vec![
-            "000000010000000000000001".to_string(),
-            "00000002.history".to_string(),
-            "000000020000000000000002".to_string(),
-        ];
-        assert_eq!(check_archive_usable(&[], None), Ok(()));
-        assert_eq!(
-            check_archive_usable(&names, None),
-            Err("Expected empty archive".into())
-        );
-        assert_eq!(check_archive_usable(&names, Some(3)), Ok(()));
-        assert_eq!(
-            check_archive_usable(&names, Some(2)),
-            Err("Found 2 files in WAL archive equal to or newer than timeline 2".into())
-        );
-        assert_eq!(
-            check_archive_usable(&names[..1], Some(1)),
-            Err("Found 1 file in WAL archive equal to or newer than timeline 1".into())
-        );
     }
 }

@@ -124,6 +124,31 @@ impl fmt::Display for BackupStatus {
     }
 }
 
+/// Barman's reading of one known field's value: structured fields must be Python literals,
+/// `status` a known status, `begin_wal`/`end_wal` segment names, integer fields integers.
+fn check_value(key: &str, value: &str) -> Result<(), String> {
+    if value == "None" {
+        return Ok(());
+    }
+    if LITERAL_FIELDS.contains(&key) {
+        py_literal::parse(value).map_err(|e| e.to_string())?;
+    }
+    if key == "status" {
+        value.parse::<BackupStatus>()?;
+    }
+    if (key == "begin_wal" || key == "end_wal")
+        && value
+            .parse::<crate::core::wal_name::WalSegmentName>()
+            .is_err()
+    {
+        return Err(format!("'{}' is not a WAL segment name", printable(value)));
+    }
+    if INT_FIELDS.contains(&key) && value.parse::<i64>().is_err() {
+        return Err(format!("'{}' is not an integer", printable(value)));
+    }
+    Ok(())
+}
+
 /// `text` with control characters escaped (`\u{1b}`), cut to 60 characters, so an error
 /// about a binary file stays one readable line.
 pub fn printable(text: &str) -> String {
@@ -204,41 +229,11 @@ impl BackupInfo {
                     ),
                 });
             }
-            if value != "None" && LITERAL_FIELDS.contains(&key) {
-                py_literal::parse(value).map_err(|e| BackupInfoError {
-                    line: line_no,
-                    key: Some(key.to_string()),
-                    reason: e.to_string(),
-                })?;
-            }
-            if value != "None" && key == "status" {
-                value
-                    .parse::<BackupStatus>()
-                    .map_err(|reason| BackupInfoError {
-                        line: line_no,
-                        key: Some(key.to_string()),
-                        reason,
-                    })?;
-            }
-            if value != "None"
-                && (key == "begin_wal" || key == "end_wal")
-                && value
-                    .parse::<crate::core::wal_name::WalSegmentName>()
-                    .is_err()
-            {
-                return Err(BackupInfoError {
-                    line: line_no,
-                    key: Some(key.to_string()),
-                    reason: format!("'{}' is not a WAL segment name", printable(value)),
-                });
-            }
-            if value != "None" && INT_FIELDS.contains(&key) && value.parse::<i64>().is_err() {
-                return Err(BackupInfoError {
-                    line: line_no,
-                    key: Some(key.to_string()),
-                    reason: format!("'{}' is not an integer", printable(value)),
-                });
-            }
+            check_value(key, value).map_err(|reason| BackupInfoError {
+                line: line_no,
+                key: Some(key.to_string()),
+                reason,
+            })?;
             info.fields.insert(key.to_string(), value.to_string());
         }
         // Barman writes every line with its newline and always a status: a file that

@@ -69,6 +69,13 @@ pub struct RecoverySettings {
 
 /// The lines of Barman's `_generate_recovery_conf`, in its order.
 pub fn recovery_lines(s: &RecoverySettings) -> Vec<String> {
+    let mut lines = restore_command_lines(s);
+    lines.extend(target_lines(s));
+    lines
+}
+
+/// The `restore_command` (and `recovery_end_command`) lines, with their comment.
+fn restore_command_lines(s: &RecoverySettings) -> Vec<String> {
     let mut lines = Vec::new();
     let partial = if s.standby { "" } else { "-P" };
     match &s.restore {
@@ -116,6 +123,12 @@ pub fn recovery_lines(s: &RecoverySettings) -> Vec<String> {
             }
         }
     }
+    lines
+}
+
+/// The recovery target lines, the timeline, the target action and the standby mode.
+fn target_lines(s: &RecoverySettings) -> Vec<String> {
+    let mut lines = Vec::new();
     let t = &s.targets;
     if let Some(time) = &t.time {
         lines.push(format!("recovery_target_time = '{time}'"));

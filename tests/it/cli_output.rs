@@ -23,19 +23,26 @@ fn help_lists_exactly_the_supported_commands() {
             "archive-wal",
             "backup",
             "check",
+            "check-archived-wal-range",
             "check-backup",
             "check-wal-archive",
+            "config-switch",
+            "config-update",
             "cron",
             "delete",
             "diagnose",
+            "export-backup",
             "generate-manifest",
             "get-wal",
+            "help",
+            "import-backup",
             "keep",
             "list-backups",
             "list-files",
             "list-processes",
             "list-servers",
             "lock-directory-cleanup",
+            "metrics",
             "put-wal",
             "receive-wal",
             "rebuild-xlogdb",
@@ -50,17 +57,16 @@ fn help_lists_exactly_the_supported_commands() {
             "sync-wals",
             "terminate-process",
             "verify-backup",
-            "help"
         ],
         "{}",
         run.stdout
     );
     // A Barman command we do not support yet is a usage error (argparse's exit code 2).
-    let run = home.run(&["export-backup", "pg"]);
+    let run = home.run(&["cloud-wal-archive", "pg", "x"]);
     assert_eq!(run.code, 2);
     assert!(
         run.stderr
-            .contains("unrecognized subcommand 'export-backup'"),
+            .contains("unrecognized subcommand 'cloud-wal-archive'"),
         "{}",
         run.stderr
     );
@@ -296,7 +302,14 @@ fn options_in(help: &str, section: &str) -> Vec<String> {
 #[test]
 fn command_help_lists_its_own_options_first_like_argparse() {
     let home = BarmanHome::new();
-    for command in ["backup", "list-servers", "check", "receive-wal"] {
+    for command in [
+        "backup",
+        "list-servers",
+        "check",
+        "receive-wal",
+        "export-backup",
+        "import-backup",
+    ] {
         let ours = home.run(&[command, "--help"]).ok().stdout;
         assert!(
             ours.starts_with(&format!("Usage: barman {command} ")),

@@ -5,6 +5,7 @@ pub mod backup_dir;
 pub mod incoming;
 pub mod layout;
 pub mod manifest;
+pub mod stats;
 pub mod store;
 pub mod wal_archive;
 pub mod wal_removal;

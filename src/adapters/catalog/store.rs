@@ -207,6 +207,31 @@ pub fn for_each_wal(
     Ok(())
 }
 
+/// Stream the xlog db's raw lines (newline kept, blank lines skipped) with the file name
+/// each starts with, for copying lines as they are (export-backup).
+pub fn for_each_raw_wal_line(
+    dirs: &ServerDirs,
+    mut visit: impl FnMut(&str, &str),
+) -> Result<(), CatalogError> {
+    let path = xlog_db_path(dirs);
+    let file = match std::fs::File::open(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io("open", &path)(e)),
+    };
+    let mut reader = BufReader::new(file);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).map_err(io("read", &path))? == 0 {
+            return Ok(());
+        }
+        if let Some(name) = line.split_whitespace().next() {
+            visit(name, &line);
+        }
+    }
+}
+
 /// The last archived WAL segment of each timeline, found by scanning the archive's hash
 /// folders newest first, as Barman's `get_latest_archived_wals_info` does (keyed by the
 /// 8-hex timeline; sizes, times and compression come from the files themselves).

@@ -47,6 +47,14 @@ pub fn backup_type(info: &BackupInfo) -> &'static str {
     }
 }
 
+/// The oids of the backup's tablespaces (from `tablespaces`), as text.
+pub fn tablespace_oids(info: &BackupInfo) -> Vec<String> {
+    super::show_render::tablespace_list(info)
+        .into_iter()
+        .map(|(_, oid, _)| oid)
+        .collect()
+}
+
 /// `children_backup_ids` as a list (`None` when null).
 pub fn children(info: &BackupInfo) -> Option<Vec<String>> {
     info.raw("children_backup_ids")

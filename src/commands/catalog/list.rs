@@ -51,16 +51,17 @@ fn list_server(
             items.push(Value::String(id.clone()));
             continue;
         }
-        let mut size = info.int("size").unwrap_or(0);
-        let mut wal_size = 0;
-        let mut rstatus = None;
-        let status = info.status();
-        if status.copy_done() {
+        let mut row = Row {
+            size: info.int("size").unwrap_or(0),
+            wal_size: 0,
+            retention: None,
+        };
+        if info.status().copy_done() {
             match &wal_infos {
                 Ok(all) => {
                     if let Some(wal) = all.get(id) {
-                        size += wal.wal_size as i64;
-                        wal_size = wal.until_next_size as i64;
+                        row.size += wal.wal_size as i64;
+                        row.wal_size = wal.until_next_size as i64;
                     }
                 }
                 Err(Ok(name)) => out.error(&bad_wal_name_message(
@@ -74,63 +75,81 @@ fn list_server(
                 let label = report
                     .get(id)
                     .map_or_else(|| "-".to_string(), ToString::to_string);
-                if label != "VALID" {
-                    rstatus = Some(label);
-                }
+                row.retention = (label != "VALID").then_some(label);
             }
         }
-        let server_name = info.raw("server_name").unwrap_or("None");
-        let name = info.raw("backup_name");
-        let kind = backup_type(info);
-        let mut line = format!("{server_name} {id}");
-        if let Some(name) = name {
-            line.push_str(&format!(" '{name}'"));
-        }
-        line.push_str(&format!(" - {} - ", kind[..1].to_uppercase()));
-        let mut item = Map::new();
-        item.insert("backup_id".into(), Value::String(id.clone()));
-        if let Some(name) = name {
-            item.insert("backup_name".into(), Value::String(name.to_string()));
-        }
-        item.insert("backup_type".into(), Value::String(kind.to_string()));
-        item.insert("status".into(), Value::String(status.to_string()));
-        if status.copy_done() {
-            let end = catalog.time(info, "end_time");
-            let end_ctime = end.as_ref().map_or_else(|| "None".to_string(), ctime);
-            line.push_str(&format!(
-                "{end_ctime} - Size: {} - WAL Size: {}",
-                pretty_size(size as f64),
-                pretty_size(wal_size as f64)
-            ));
-            if status == crate::core::backup_info::BackupStatus::WaitingForWals {
-                line.push_str(" - WAITING_FOR_WALS");
-            }
-            if let Some(label) = rstatus.as_deref().filter(|l| *l != "-") {
-                line.push_str(&format!(" - {label}"));
-            }
-            let timestamp = end.map_or(0, |t| t.timestamp());
-            item.insert(
-                "end_time_timestamp".into(),
-                Value::String(timestamp.to_string()),
-            );
-            item.insert("end_time".into(), Value::String(end_ctime));
-            item.insert("size_bytes".into(), Value::from(size));
-            item.insert("wal_size_bytes".into(), Value::from(wal_size));
-            item.insert("size".into(), Value::String(pretty_size(size as f64)));
-            item.insert(
-                "wal_size".into(),
-                Value::String(pretty_size(wal_size as f64)),
-            );
-            item.insert(
-                "retention_status".into(),
-                Value::String(rstatus.unwrap_or_else(|| "-".into())),
-            );
-        } else {
-            line.push_str(&status.to_string());
-        }
+        let (line, item) = backup_row(catalog, id, info, row);
         out.line(&line);
         items.push(Value::Object(item));
     }
     out.json_set(catalog.server.name(), Value::Array(items));
     Ok(())
+}
+
+/// What `list-backups` adds to a backup's own fields: sizes with WAL, retention label.
+struct Row {
+    size: i64,
+    wal_size: i64,
+    retention: Option<String>,
+}
+
+/// One backup's console line and JSON object.
+fn backup_row(
+    catalog: &ServerCatalog,
+    id: &str,
+    info: &crate::core::backup_info::BackupInfo,
+    row: Row,
+) -> (String, Map<String, Value>) {
+    let status = info.status();
+    let server_name = info.raw("server_name").unwrap_or("None");
+    let name = info.raw("backup_name");
+    let kind = backup_type(info);
+    let mut line = format!("{server_name} {id}");
+    if let Some(name) = name {
+        line.push_str(&format!(" '{name}'"));
+    }
+    line.push_str(&format!(" - {} - ", kind[..1].to_uppercase()));
+    let mut item = Map::new();
+    item.insert("backup_id".into(), Value::String(id.to_string()));
+    if let Some(name) = name {
+        item.insert("backup_name".into(), Value::String(name.to_string()));
+    }
+    item.insert("backup_type".into(), Value::String(kind.to_string()));
+    item.insert("status".into(), Value::String(status.to_string()));
+    if !status.copy_done() {
+        line.push_str(&status.to_string());
+        return (line, item);
+    }
+    let (size, wal_size) = (row.size, row.wal_size);
+    let end = catalog.time(info, "end_time");
+    let end_ctime = end.as_ref().map_or_else(|| "None".to_string(), ctime);
+    line.push_str(&format!(
+        "{end_ctime} - Size: {} - WAL Size: {}",
+        pretty_size(size as f64),
+        pretty_size(wal_size as f64)
+    ));
+    if status == crate::core::backup_info::BackupStatus::WaitingForWals {
+        line.push_str(" - WAITING_FOR_WALS");
+    }
+    if let Some(label) = row.retention.as_deref().filter(|l| *l != "-") {
+        line.push_str(&format!(" - {label}"));
+    }
+    let timestamp = end.map_or(0, |t| t.timestamp());
+    item.insert(
+        "end_time_timestamp".into(),
+        Value::String(timestamp.to_string()),
+    );
+    item.insert("end_time".into(), Value::String(end_ctime));
+    item.insert("size_bytes".into(), Value::from(size));
+    item.insert("wal_size_bytes".into(), Value::from(wal_size));
+    item.insert("size".into(), Value::String(pretty_size(size as f64)));
+    item.insert(
+        "wal_size".into(),
+        Value::String(pretty_size(wal_size as f64)),
+    );
+    item.insert(
+        "retention_status".into(),
+        Value::String(row.retention.unwrap_or_else(|| "-".into())),
+    );
+    (line, item)
 }

@@ -11,7 +11,7 @@ mod show_json;
 mod show_render;
 
 pub use check::check_backup_status;
-pub use common::ServerCatalog;
+pub use common::{segment_size, tablespace_oids, ServerCatalog};
 pub use delete::{delete_backup, delete_backup_locked, remove_wals_for};
 
 use crate::commands::Context;

@@ -23,9 +23,14 @@ mod retention;
 pub fn run(ctx: &Context, out: &mut Output, keep_descriptors: bool) -> crate::Result<()> {
     let lock_dir = PathBuf::from(&ctx.config.global.barman_lock_directory);
     match LockFile::acquire(&lock_dir, &LockKind::ConfigUpdate) {
-        // The queued configuration changes of `config-update` are applied under this lock;
-        // this build has no `config-update`, so the queue is never written by us.
-        Ok(_lock) => {}
+        // The changes `config-update` queued are applied first, under its lock; this run
+        // goes on with the configuration it loaded, as Barman's does.
+        Ok(_lock) => {
+            // As Barman, a queue that cannot be processed is logged and the cron goes on.
+            if let Err(e) = super::config_cmds::drain_queue(ctx, out) {
+                tracing::error!(target: "barman.config", "Cannot process the configuration changes queue: {e}");
+            }
+        }
         Err(LockError::Busy(_)) => {
             out.warning("another process is updating barman configuration files")
         }
@@ -50,6 +55,14 @@ pub fn run(ctx: &Context, out: &mut Output, keep_descriptors: bool) -> crate::Re
             out.exception(&format!(
                 "Unable to run cron on server '{name}', please look in the barman log file for more details."
             ));
+        }
+    }
+    if let Some(path) = &ctx.config.global.metrics_file {
+        // After the pass, so the file shows what this cron did; a failure is an error of
+        // this run (exit 1) once everything else has been done.
+        if let Err(e) = super::metrics::write_file(ctx, std::path::Path::new(path)) {
+            tracing::error!(target: "barman.cli", "{e}");
+            out.error(&e.to_string());
         }
     }
     lock_files_cleanup(&lock_dir, ctx.config.global.lock_directory_cleanup);
@@ -161,6 +174,27 @@ fn cron_archive_wal(
         ));
         Ok(())
     }
+}
+
+/// Start `receive-wal` in the background unless one runs (Barman's
+/// `Server.background_receive_wal`, used by `config-switch` and `config-update`).
+pub(crate) fn start_receive_wal(
+    ctx: &Context,
+    out: &mut Output,
+    server: &ServerConfig,
+) -> crate::Result<()> {
+    let exe = std::env::current_exe().map_err(|source| crate::Error::Io {
+        op: "locate",
+        path: PathBuf::from("/proc/self/exe"),
+        source,
+    })?;
+    let spawner = Spawner {
+        exe: &exe,
+        config: &ctx.config.config_file,
+        keep_descriptors: false,
+    };
+    let lock_dir = PathBuf::from(&ctx.config.global.barman_lock_directory);
+    background_receive_wal(out, server, &lock_dir, &spawner)
 }
 
 fn background_receive_wal(

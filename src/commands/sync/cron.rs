@@ -48,37 +48,7 @@ pub(crate) fn sync_cron(
             "No backup synchronisation required for server {name}"
         ));
     }
-    let local = store::load_backups(&server_dirs(server))?;
-    let available = |id: &str| {
-        local.get(id).is_some_and(|b| {
-            matches!(
-                b.status(),
-                BackupStatus::Done | BackupStatus::WaitingForWals
-            )
-        })
-    };
-    for id in remote_ids.iter().filter(|id| !available(id)) {
-        match decision(ctx, server, id, &remote, local.get(id))? {
-            SyncDecision::Absent(e) => {
-                out.exception(&format!("Unexpected state: {e}"));
-                break;
-            }
-            SyncDecision::NothingToDo(_) => continue,
-            SyncDecision::Sync | SyncDecision::ToBeDeleted(_) => {}
-        }
-        match LockFile::acquire(lock_dir, &LockKind::SyncBackup(name.into(), id.clone())) {
-            Ok(_probe) => out.info(&format!("Starting copy of backup {id} for server {name}")),
-            Err(LockError::Busy(_)) => {
-                out.info_unlogged(&format!(
-                    "A synchronisation process for backup {id} on server {name} is already in progress"
-                ));
-                break;
-            }
-            Err(e) => return Err(crate::Error::Fatal(e.to_string())),
-        }
-        start("sync-backup", &[name, id])?;
-        break;
-    }
+    start_one_backup_sync(ctx, out, server, lock_dir, start, &remote, &remote_ids)?;
     if remote["wals"].as_array().is_none_or(Vec::is_empty) {
         out.info_unlogged(&format!(
             "No WAL synchronisation required for server {name}"
@@ -99,4 +69,49 @@ pub(crate) fn sync_cron(
         Err(e) => return Err(crate::Error::Fatal(e.to_string())),
     }
     start("sync-wals", &[name])
+}
+
+/// Start `sync-backup` for the oldest primary backup not yet here (one at a time, as
+/// Barman), unless one is already running.
+fn start_one_backup_sync(
+    ctx: &Context,
+    out: &mut Output,
+    server: &ServerConfig,
+    lock_dir: &Path,
+    start: &Start<'_>,
+    remote: &serde_json::Value,
+    remote_ids: &[String],
+) -> crate::Result<()> {
+    let name = server.name();
+    let local = store::load_backups(&server_dirs(server))?;
+    let available = |id: &str| {
+        local.get(id).is_some_and(|b| {
+            matches!(
+                b.status(),
+                BackupStatus::Done | BackupStatus::WaitingForWals
+            )
+        })
+    };
+    for id in remote_ids.iter().filter(|id| !available(id)) {
+        match decision(ctx, server, id, remote, local.get(id))? {
+            SyncDecision::Absent(e) => {
+                out.exception(&format!("Unexpected state: {e}"));
+                break;
+            }
+            SyncDecision::NothingToDo(_) => continue,
+            SyncDecision::Sync | SyncDecision::ToBeDeleted(_) => {}
+        }
+        match LockFile::acquire(lock_dir, &LockKind::SyncBackup(name.into(), id.clone())) {
+            Ok(_probe) => out.info(&format!("Starting copy of backup {id} for server {name}")),
+            Err(LockError::Busy(_)) => {
+                out.info_unlogged(&format!(
+                    "A synchronisation process for backup {id} on server {name} is already in progress"
+                ));
+                break;
+            }
+            Err(e) => return Err(crate::Error::Fatal(e.to_string())),
+        }
+        return start("sync-backup", &[name, id]);
+    }
+    Ok(())
 }

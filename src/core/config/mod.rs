@@ -9,12 +9,15 @@
 //! program, where Barman warns and silently falls back to another value.
 
 pub mod ini;
+mod model;
 pub mod options;
 mod rules;
 mod server;
 pub mod value;
 
 use crate::core::retention::RetentionPolicy;
+use model::{apply_active_model, build_model};
+pub use model::{cluster_mismatch, ModelConfig};
 use options::{GlobalOption, ServerOption, GLOBAL_OPTIONS, SERVER_OPTIONS};
 pub use server::ServerConfig;
 use std::collections::BTreeMap;
@@ -52,7 +55,7 @@ struct Entry {
 }
 
 /// The merged INI content: section name → key → entry, sections in first-seen order.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Merged {
     order: Vec<String>,
     sections: BTreeMap<String, BTreeMap<String, Entry>>,
@@ -104,6 +107,8 @@ pub struct GlobalConfig {
     pub configuration_files_directory: Option<String>,
     /// `log_file` (stderr when unset).
     pub log_file: Option<String>,
+    /// `metrics_file` (ours): Prometheus text `cron` refreshes after each pass.
+    pub metrics_file: Option<String>,
     /// `log_level` (default `INFO`).
     pub log_level: String,
     /// `log_format`.
@@ -157,39 +162,6 @@ impl GlobalConfig {
     }
 }
 
-/// A model section (`model = true`).
-#[derive(Debug, Clone)]
-pub struct ModelConfig {
-    name: String,
-    values: BTreeMap<&'static str, OptionValue>,
-    sources: BTreeMap<&'static str, String>,
-}
-
-impl ModelConfig {
-    /// The model name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// Every model key (set or `None`), sorted.
-    pub fn items(&self) -> Vec<(&str, &OptionValue)> {
-        self.values.iter().map(|(k, v)| (*k, v)).collect()
-    }
-
-    /// The file that set `key`.
-    pub fn source(&self, key: &str) -> Option<&str> {
-        self.sources.get(key).map(String::as_str)
-    }
-
-    /// `cluster`.
-    pub fn cluster(&self) -> Option<&str> {
-        match self.values.get("cluster") {
-            Some(OptionValue::Str(s)) => Some(s),
-            _ => None,
-        }
-    }
-}
-
 /// The whole configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -208,6 +180,31 @@ pub struct Config {
     /// Names of the files read after the main one, in order (Barman logs each as
     /// `Including configuration file: <name>`); filled by the loader.
     pub included_files: Vec<String>,
+    /// Errors Barman prints when it sets the servers up (an active model of another
+    /// cluster): every command prints them and exits 1.
+    pub model_errors: Vec<String>,
+    /// The merged sections, for `config-update` (old values and source files).
+    merged: Merged,
+}
+
+impl Config {
+    /// Barman's `Config.get(section, key)`: the merged text of the key in the section
+    /// (no `[barman]` inheritance), `None` for a missing key or `None`, one pair of
+    /// surrounding quotes removed.
+    pub fn raw_get(&self, section: &str, key: &str) -> Option<String> {
+        let entry = self.merged.get(section, key)?;
+        (entry.value != "None").then(|| clean(&entry.value, "None"))
+    }
+
+    /// The file setting `key` in `section` itself.
+    pub fn own_source(&self, section: &str, key: &str) -> Option<&str> {
+        self.merged.get(section, key).map(|e| &*e.file)
+    }
+
+    /// The first file that defines `section`.
+    pub fn section_file(&self, section: &str) -> Option<&str> {
+        self.merged.defined_in.get(section).map(String::as_str)
+    }
 }
 
 /// Build the configuration from the files in load order (main file first).
@@ -254,11 +251,12 @@ pub fn build(
             servers.insert(section.clone(), server);
         }
     }
-    // The merged sections are no longer needed: free them before the path checks.
-    drop(merged);
     let errors_list = check_conflicting_paths(&mut servers, realpath);
+    let mut model_errors = Vec::new();
     for (name, server) in servers.iter_mut() {
-        apply_active_model(server, active_models.get(name), &models);
+        if let Err(e) = apply_active_model(server, active_models.get(name), &models) {
+            model_errors.push(e);
+        }
     }
     for server in servers.values_mut() {
         rules::server_init_rules(server);
@@ -271,6 +269,8 @@ pub fn build(
         warnings,
         errors_list,
         included_files: Vec::new(),
+        model_errors,
+        merged,
     })
 }
 
@@ -416,6 +416,7 @@ fn build_global(merged: &Merged, warnings: &mut Vec<String>) -> Result<GlobalCon
             .unwrap_or_else(|| default_of("config_changes_queue")),
         configuration_files_directory: non_empty("configuration_files_directory"),
         log_file: non_empty("log_file"),
+        metrics_file: non_empty("metrics_file"),
         log_level: non_empty("log_level").unwrap_or_else(|| default_of("log_level")),
         log_format: non_empty("log_format").unwrap_or_else(|| default_of("log_format")),
         lock_directory_cleanup,
@@ -449,6 +450,13 @@ enum EmptyValue {
     Fallback,
     /// As `Fallback`, with Barman's "Ignoring invalid configuration value" warning.
     FallbackWarn,
+}
+
+/// True when an empty value (`key =`) is taken without a warning (it unsets text keys and
+/// `compression`, sizes and intervals fall back): `config-update` accepts it for those keys
+/// only, as Barman's parsers do.
+pub fn empty_is_accepted(option: &ServerOption) -> bool {
+    !matches!(empty_value(option), EmptyValue::FallbackWarn)
 }
 
 fn empty_value(option: &ServerOption) -> EmptyValue {
@@ -667,50 +675,6 @@ fn convert_like_server_init(server: &mut ServerConfig, merged: &Merged) -> Resul
     Ok(())
 }
 
-fn build_model(
-    merged: &Merged,
-    name: &str,
-    warnings: &mut Vec<String>,
-) -> Result<ModelConfig, ConfigError> {
-    let section = &merged.sections[name];
-    for key in section.keys() {
-        let allowed = key == "model" || options::server_option(key).is_some_and(|o| o.model);
-        if !allowed {
-            warnings.push(format!(
-                "Invalid configuration option \"{key}\" in [{name}] section."
-            ));
-        }
-    }
-    let mut values = BTreeMap::new();
-    let mut sources = BTreeMap::new();
-    let (own, barman) = (merged.section(name), merged.section("barman"));
-    for option in SERVER_OPTIONS.iter().filter(|o| o.model) {
-        let value = match resolve_in(own, option, warnings)? {
-            Some((value, _)) => value,
-            None => OptionValue::None,
-        };
-        if let Some(file) = source_of(own, barman, option.name) {
-            sources.insert(option.name, file.to_string());
-        }
-        values.insert(option.name, value);
-    }
-    values.insert("model", OptionValue::Bool(true));
-    if let Some(entry) = merged.get(name, "model") {
-        sources.insert("model", entry.file.to_string());
-    }
-    if matches!(values.get("cluster"), None | Some(OptionValue::None)) {
-        return Err(ConfigError(format!(
-            "{}: [{name}] Parameter \"cluster\" is required in [{name}] section.",
-            merged.defined_in.get(name).cloned().unwrap_or_default()
-        )));
-    }
-    Ok(ModelConfig {
-        name: name.to_string(),
-        values,
-        sources,
-    })
-}
-
 /// Barman's `_check_conflicting_paths`: a directory used twice in one server disables it;
 /// used by two servers, it is a global error that stops every command but `diagnose`.
 fn check_conflicting_paths(
@@ -760,37 +724,6 @@ fn check_conflicting_paths(
         }
     }
     errors
-}
-
-fn apply_active_model(
-    server: &mut ServerConfig,
-    active: Option<&String>,
-    models: &BTreeMap<String, ModelConfig>,
-) {
-    let Some(model_name) = active.map(|m| m.trim()).filter(|m| !m.is_empty()) else {
-        return;
-    };
-    let Some(model) = models.get(model_name) else {
-        let message = format!(
-            "Model '{model_name}' is set as the active model for the server '{}' but the model does not exist.",
-            server.name()
-        );
-        server.disable(message);
-        return;
-    };
-    // A model for another cluster is refused (Barman reports it when switching).
-    if model.cluster() != server.str("cluster") {
-        return;
-    }
-    for (key, value) in &model.values {
-        if matches!(*key, "model" | "cluster") || value.is_none() {
-            continue;
-        }
-        if let Some(option) = options::server_option(key) {
-            server.set(option.name, value.clone());
-        }
-    }
-    server.set_active_model(model_name);
 }
 
 #[cfg(test)]

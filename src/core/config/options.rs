@@ -227,6 +227,11 @@ pub const GLOBAL_OPTIONS: &[GlobalOption] = &[
         default: Some("INFO"),
         doc: "DEBUG, INFO, WARNING, ERROR or CRITICAL (or a number).",
     },
+    GlobalOption {
+        name: "metrics_file",
+        default: None,
+        doc: "Ours (Barman warns that it is not a known key): cron rewrites this file with `barman metrics` after each pass, for node_exporter's textfile collector.",
+    },
 ];
 
 /// Keys Barman accepts in `[barman]` without warning: the global ones (but not

@@ -19,14 +19,16 @@ pub fn path() -> Option<PathBuf> {
     candidates.into_iter().flatten().find(|p| p.is_file())
 }
 
-/// True when Python Barman is installed.
+/// True when Python Barman is installed. Under CI (`BARMAN_TEST_REQUIRE_ALL=1`) a missing
+/// Python Barman fails the calling test, so a comparison guarded by this never goes silent.
 pub fn available() -> bool {
-    path().is_some()
+    super::available(REQUIREMENT, path().is_some())
 }
 
-/// A command running Python Barman (no arguments yet).
+/// A command running Python Barman (no arguments yet); `None` (a failure under CI) when it
+/// is not installed.
 pub fn command() -> Option<Command> {
-    path().map(Command::new)
+    available().then(|| path().map(Command::new)).flatten()
 }
 
 /// Python Barman with `-c <config>` preset, like `BarmanHome::barman()` for ours. Call it
@@ -43,7 +45,9 @@ pub fn python_barman(config: &Path) -> Command {
 /// A command running one of the venv's other scripts (`barman-wal-archive`,
 /// `barman-wal-restore`, …) or its `python`, when Python Barman is installed.
 pub fn venv_tool(name: &str) -> Option<PathBuf> {
-    path()
+    available()
+        .then(path)
+        .flatten()
         .map(|barman| barman.with_file_name(name))
         .filter(|p| p.is_file())
 }
