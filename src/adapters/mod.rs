@@ -8,6 +8,7 @@ pub mod config_files;
 pub mod destination;
 pub mod durable;
 pub mod export_tar;
+pub mod gpg;
 pub mod hooks;
 pub mod hostname;
 pub mod interrupt;

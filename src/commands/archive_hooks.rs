@@ -4,7 +4,7 @@
 //! hooks of that file ran (they see the abort as `BARMAN_ERROR`).
 
 use crate::adapters::catalog::layout::ServerDirs;
-use crate::adapters::catalog::wal_archive::{self, Archived, Compression};
+use crate::adapters::catalog::wal_archive::{self, Archived, Storage};
 use crate::commands::hooks::{wal_facts, Hooks};
 use crate::core::hooks::{HookFamily, Phase};
 use crate::core::xlog_db::XlogDbEntry;
@@ -43,7 +43,7 @@ pub fn archive_one(
     lock_dir: &Path,
     dir: &Path,
     file: &str,
-    compression: Option<&Compression>,
+    storage: &Storage,
 ) -> Hooked {
     let src = dir.join(file);
     let pre = source_entry(&src, file);
@@ -69,7 +69,7 @@ pub fn archive_one(
             "Archiving of {server_name}/{file} aborted by pre_archive_retry_script.Reason: {error}"
         ));
     }
-    let result = wal_archive::prepare(dirs, &src, &wal, compression)
+    let result = wal_archive::prepare(dirs, &src, &wal, storage)
         .and_then(|p| wal_archive::commit(dirs, lock_dir, p))
         .map_err(|e| e.to_string());
     let (post, error) = match &result {

@@ -1,12 +1,16 @@
 //! `get-wal`: serve an archived WAL file to `restore_command` (directly or through
 //! `barman-wal-restore`), as Barman's `Server.get_wal` does: search order, decompression or
 //! re-compression, `--peek` listing, and exit code 3 for names that are not WAL files.
+//! A gpg-encrypted WAL is decrypted first (passphrase from `encryption_passphrase_command`)
+//! into a temporary folder under `wals_directory`, as Barman does.
 
 use super::{select, status::server_dirs, Context};
 use crate::adapters::catalog::wal_archive;
 use crate::adapters::codec::Codec;
 use crate::adapters::durable;
+use crate::adapters::gpg::{self, GpgError, PassphraseError};
 use crate::core::config::ServerConfig;
+use crate::core::encryption;
 use crate::core::py_literal;
 use crate::core::wal_name::{WalFileName, WalSegmentName};
 use crate::output::{self, Output};
@@ -114,7 +118,7 @@ fn send(
         Some(dir) => {
             let target = dir.join(&request.wal_name);
             let sending = sending(&format!("into '{}' file", target.display()));
-            let payload = || prepare(found, is_partial, request);
+            let payload = || prepare(server, found, is_partial, request);
             match to_file(out, &target, &sending, suffix, payload) {
                 Some(result) => result,
                 None => return,
@@ -122,7 +126,7 @@ fn send(
         }
         None => {
             tracing::info!(target: "barman.server", "{}", sending("to standard output"));
-            prepare(found, is_partial, request).and_then(|payload| {
+            prepare(server, found, is_partial, request).and_then(|payload| {
                 let mut stdout = output::raw_stdout();
                 stdout.write_all(&payload)?;
                 stdout.flush().map_err(SendError::Io)
@@ -134,6 +138,17 @@ fn send(
         Err(SendError::Decompress(e)) => out.error(&format!(
             "Error decompressing WAL: {{'ret': None, 'err': {}, 'out': None}}",
             py_literal::str_repr(&decompress_error_text(&e))
+        )),
+        Err(SendError::NoPassphraseCommand(name)) => out.error(&format!(
+            "Encrypted WAL file '{name}' detected, but no 'encryption_passphrase_command' is configured. Please set 'encryption_passphrase_command' in the configuration so the correct private key can be identified for decryption."
+        )),
+        // Exceptions Barman lets reach `cli.main`.
+        Err(SendError::Passphrase(e)) => {
+            out.exception(&format!("{e}\nSee log file for more details."));
+        }
+        Err(SendError::Decrypt(e)) => out.exception(&format!(
+            "{}\nSee log file for more details.",
+            e.barman_text()
         )),
         Err(SendError::Io(e)) => out.error(&format!(
             "Failed sending WAL '{}' for server '{}': {e}",
@@ -186,6 +201,15 @@ enum SendError {
     /// The stored file does not decompress (Barman's `Error decompressing WAL`).
     #[error("cannot decompress: {0}")]
     Decompress(std::io::Error),
+    /// The file is encrypted and `encryption_passphrase_command` is unset.
+    #[error("encrypted WAL file '{0}' and no encryption_passphrase_command")]
+    NoPassphraseCommand(String),
+    /// `encryption_passphrase_command` failed.
+    #[error(transparent)]
+    Passphrase(#[from] PassphraseError),
+    /// gpg could not decrypt the file.
+    #[error(transparent)]
+    Decrypt(#[from] GpgError),
     /// Reading, compressing or writing failed.
     #[error(transparent)]
     Io(#[from] std::io::Error),
@@ -231,7 +255,38 @@ fn possible_paths(server: &ServerConfig, name: &WalFileName, partial: bool) -> V
 /// first byte reaches stdout or the target folder. The cost is memory: one WAL segment
 /// (16 MiB by default, at most 1 GiB) plus its compressed form when recompressing; Python
 /// Barman spends the same on disk, in temporary files under `wals_directory`.
-fn prepare(path: &Path, is_partial: bool, request: &GetWalRequest) -> Result<Vec<u8>, SendError> {
+fn prepare(
+    server: &ServerConfig,
+    path: &Path,
+    is_partial: bool,
+    request: &GetWalRequest,
+) -> Result<Vec<u8>, SendError> {
+    let mut head = [0u8; 16];
+    let n = File::open(path)?.read(&mut head)?;
+    // A .partial file is still being written by pg_receivewal: never encrypted.
+    if is_partial || !encryption::is_gpg(&head[..n]) {
+        return transform(path, is_partial, request);
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let Some(command) = server.str("encryption_passphrase_command") else {
+        return Err(SendError::NoPassphraseCommand(name));
+    };
+    let passphrase = gpg::passphrase_from_command(command)?;
+    // Barman's `tempfile.mkdtemp(dir=wals_directory, prefix=".<name>.")`; removed on drop,
+    // whatever happens (Barman leaves it behind when gpg fails).
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .tempdir_in(server.wals_directory())?;
+    let decrypted = tmp.path().join(encryption::decrypted_name(&name));
+    gpg::decrypt(path, &decrypted, &passphrase, server.path_prefix())?;
+    transform(&decrypted, is_partial, request)
+}
+
+/// [`prepare`] for a file that is not encrypted (or no longer).
+fn transform(path: &Path, is_partial: bool, request: &GetWalRequest) -> Result<Vec<u8>, SendError> {
     let mut head = [0u8; 16];
     let n = File::open(path)?.read(&mut head)?;
     let stored = Codec::detect(&head[..n]);

@@ -10,6 +10,7 @@ pub mod config_cmds;
 pub mod cron;
 pub mod diagnose;
 pub mod drill;
+pub mod encryption;
 pub mod export;
 pub mod get_wal;
 pub mod hooks;

@@ -3,7 +3,7 @@
 use super::{select, status::server_dirs, Context};
 use crate::adapters::catalog::incoming::{self, Received};
 use crate::adapters::catalog::layout::ServerDirs;
-use crate::adapters::catalog::wal_archive::{self, Archived, Compression};
+use crate::adapters::catalog::wal_archive::{self, Archived, Compression, Encryption, Storage};
 use crate::adapters::catalog::xlog_db;
 use crate::adapters::codec::Codec;
 use crate::adapters::lock::{LockError, LockFile, LockKind};
@@ -47,7 +47,7 @@ pub fn archive_server(
         }
         Err(e) => return Err(crate::Error::Fatal(e.to_string())),
     };
-    let compression = compression_of(server);
+    let storage = storage_of(server);
     let dirs = server_dirs(server);
     let hooks = super::hooks::Hooks::new(&ctx.config, server);
     let hooks = hooks
@@ -69,7 +69,7 @@ pub fn archive_server(
             &dir,
             "streaming",
             &batch,
-            compression.as_ref(),
+            &storage,
             verbose,
             hooks,
         )?;
@@ -89,12 +89,28 @@ pub fn archive_server(
             &dir,
             "file archival",
             &batch,
-            compression.as_ref(),
+            &storage,
             verbose,
             hooks,
         )?;
     }
     Ok(())
+}
+
+/// The server's WAL storage: `compression`, and `encryption = gpg` with its key.
+fn storage_of(server: &ServerConfig) -> Storage {
+    let encryption =
+        (server.str("encryption") == Some(crate::core::encryption::GPG)).then(|| Encryption {
+            key_id: server
+                .str("encryption_key_id")
+                .unwrap_or_default()
+                .to_string(),
+            path_prefix: server.path_prefix().map(str::to_string),
+        });
+    Storage {
+        compression: compression_of(server),
+        encryption,
+    }
 }
 
 fn compression_of(server: &ServerConfig) -> Option<Compression> {
@@ -148,7 +164,7 @@ fn run_batch(
     dir: &Path,
     source: &str,
     batch: &Batch,
-    compression: Option<&Compression>,
+    storage: &Storage,
     verbose: bool,
     hooks: Option<&super::hooks::Hooks>,
 ) -> crate::Result<bool> {
@@ -171,74 +187,24 @@ fn run_batch(
         wal_archive_ensure(dirs, lock_dir)?;
         reclaim_temps(dirs, &batch.files);
     }
-    if let Some(hooks) = hooks {
-        // Hooks wrap each file: one at a time, in order.
-        use super::archive_hooks::{archive_one, Hooked};
-        for (n, file) in batch.files.iter().enumerate() {
-            out.info_unlogged(&format!("\t{file}"));
-            log_segment(n, name, source, batch, file);
-            match archive_one(hooks, name, dirs, lock_dir, dir, file, compression) {
-                Hooked::Done(archived) => record(
-                    out,
-                    name,
-                    &errors_dir,
-                    &dir.join(file),
-                    file,
-                    &stamp,
-                    archived,
-                )?,
-                Hooked::Failed(e) => out.error(&format!(
-                    "Archiving of {file} for server {name} failed: {e}"
-                )),
-                Hooked::Stop(warning) => {
-                    tracing::warn!(target: "barman.wal_archiver", "{warning}");
-                    return Ok(true);
-                }
-            }
-        }
-    }
-    // Compression runs on every core; putting files in place and cataloguing them stays in
-    // archive order, one at a time.
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let parallel = if hooks.is_some() {
-        &[][..]
-    } else {
-        &batch.files[..]
+    let pass = Pass {
+        name,
+        dirs,
+        lock_dir,
+        dir,
+        source,
+        batch,
+        storage,
+        errors_dir: &errors_dir,
+        stamp: &stamp,
     };
-    for (c, chunk) in parallel.chunks(workers).enumerate() {
-        let prepared: Vec<_> = std::thread::scope(|scope| {
-            let jobs: Vec<_> = chunk
-                .iter()
-                .map(|file| {
-                    scope.spawn(move || {
-                        let wal = file
-                            .parse::<crate::core::wal_name::WalFileName>()
-                            .map_err(|e| e.to_string())?;
-                        wal_archive::prepare(dirs, &dir.join(file), &wal, compression)
-                            .map_err(|e| e.to_string())
-                    })
-                })
-                .collect();
-            jobs.into_iter()
-                .map(|job| {
-                    job.join()
-                        .unwrap_or_else(|_| Err("compression worker panicked".to_string()))
-                })
-                .collect()
-        });
-        for (i, (file, prepared)) in chunk.iter().zip(prepared).enumerate() {
-            out.info_unlogged(&format!("\t{file}"));
-            log_segment(c * workers + i, name, source, batch, file);
-            let src = dir.join(file);
-            let result = prepared
-                .and_then(|p| wal_archive::commit(dirs, lock_dir, p).map_err(|e| e.to_string()));
-            match result {
-                Ok(archived) => record(out, name, &errors_dir, &src, file, &stamp, archived)?,
-                Err(e) => out.error(&format!(
-                    "Archiving of {file} for server {name} failed: {e}"
-                )),
+    match hooks {
+        Some(hooks) => {
+            if archive_hooked(out, &pass, hooks)? {
+                return Ok(true);
             }
         }
+        None => archive_parallel(out, &pass)?,
     }
     if batch.files.is_empty() && verbose {
         out.info_unlogged("\tno file found");
@@ -258,6 +224,134 @@ fn run_batch(
         }
     }
     Ok(false)
+}
+
+/// One source's batch being archived: what every file shares.
+struct Pass<'a> {
+    name: &'a str,
+    dirs: &'a ServerDirs,
+    lock_dir: &'a Path,
+    dir: &'a Path,
+    source: &'a str,
+    batch: &'a Batch,
+    storage: &'a Storage,
+    errors_dir: &'a Path,
+    stamp: &'a str,
+}
+
+/// With archive hooks: each file wrapped in its hooks, one at a time, in order; `true`
+/// when a pre retry hook asked to stop.
+fn archive_hooked(
+    out: &mut Output,
+    pass: &Pass<'_>,
+    hooks: &super::hooks::Hooks,
+) -> crate::Result<bool> {
+    use super::archive_hooks::{archive_one, Hooked};
+    let name = pass.name;
+    for (n, file) in pass.batch.files.iter().enumerate() {
+        out.info_unlogged(&format!("\t{file}"));
+        log_segment(n, name, pass.source, pass.batch, file);
+        let hooked = archive_one(
+            hooks,
+            name,
+            pass.dirs,
+            pass.lock_dir,
+            pass.dir,
+            file,
+            pass.storage,
+        );
+        match hooked {
+            Hooked::Done(archived) => record(
+                out,
+                name,
+                pass.errors_dir,
+                &pass.dir.join(file),
+                file,
+                pass.stamp,
+                archived,
+            )?,
+            Hooked::Failed(e) => out.error(&format!(
+                "Archiving of {file} for server {name} failed: {e}"
+            )),
+            Hooked::Stop(warning) => {
+                tracing::warn!(target: "barman.wal_archiver", "{warning}");
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// Without hooks: compression and encryption run on every core; putting files in place
+/// and cataloguing them stays in archive order, one at a time.
+fn archive_parallel(out: &mut Output, pass: &Pass<'_>) -> crate::Result<()> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (name, dirs, dir) = (pass.name, pass.dirs, pass.dir);
+    for (c, chunk) in pass.batch.files.chunks(workers).enumerate() {
+        let prepared: Vec<_> = std::thread::scope(|scope| {
+            let jobs: Vec<_> = chunk
+                .iter()
+                .map(|file| {
+                    scope.spawn(move || {
+                        let wal = file
+                            .parse::<crate::core::wal_name::WalFileName>()
+                            .map_err(|e| FileError::Other(e.to_string()))?;
+                        wal_archive::prepare(dirs, &dir.join(file), &wal, pass.storage)
+                            .map_err(FileError::from)
+                    })
+                })
+                .collect();
+            jobs.into_iter()
+                .map(|job| {
+                    job.join().unwrap_or_else(|_| {
+                        Err(FileError::Other("compression worker panicked".to_string()))
+                    })
+                })
+                .collect::<Vec<_>>()
+        });
+        let mut items = chunk.iter().zip(prepared).enumerate();
+        while let Some((i, (file, prepared))) = items.next() {
+            out.info_unlogged(&format!("\t{file}"));
+            log_segment(c * workers + i, name, pass.source, pass.batch, file);
+            let src = dir.join(file);
+            let result = prepared
+                .and_then(|p| wal_archive::commit(dirs, pass.lock_dir, p).map_err(FileError::from));
+            match result {
+                Ok(archived) => {
+                    record(out, name, pass.errors_dir, &src, file, pass.stamp, archived)?
+                }
+                Err(FileError::Gpg(text)) => {
+                    // Barman's archiver lets gpg's failure end the run; the files prepared
+                    // alongside stay in incoming/ or streaming/ for the next one.
+                    items
+                        .filter_map(|(_, (_, p))| p.ok())
+                        .for_each(wal_archive::Prepared::discard);
+                    return Err(crate::Error::Uncaught(text));
+                }
+                Err(FileError::Other(e)) => out.error(&format!(
+                    "Archiving of {file} for server {name} failed: {e}"
+                )),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Why one file was not archived.
+enum FileError {
+    /// gpg could not encrypt it: Barman's exception text.
+    Gpg(String),
+    /// Anything else, reported for this file only.
+    Other(String),
+}
+
+impl From<wal_archive::ArchiveError> for FileError {
+    fn from(e: wal_archive::ArchiveError) -> Self {
+        match e {
+            wal_archive::ArchiveError::Encrypt(g) => FileError::Gpg(g.barman_text()),
+            other => FileError::Other(other.to_string()),
+        }
+    }
 }
 
 /// Barman's log line about what a source holds.

@@ -12,6 +12,7 @@ pub mod compression;
 pub mod config;
 pub mod config_update;
 pub mod drill;
+pub mod encryption;
 pub mod escape;
 pub mod export_tarball;
 pub mod hooks;

@@ -25,6 +25,8 @@ mod delta_restore;
 mod demo;
 mod diagnose;
 mod drill;
+mod encryption;
+mod encryption_restore;
 mod export_import;
 mod export_import_bad;
 mod geo;

@@ -265,8 +265,8 @@ pub fn last_wal_per_timeline(
     Ok(last)
 }
 
-/// Barman's `WalFileInfo.from_file`: size and mtime from the file, compression from its
-/// first bytes.
+/// Barman's `WalFileInfo.from_file`: size and mtime from the file, encryption or else
+/// compression from its first bytes (an encrypted file's compression cannot be seen).
 pub fn wal_file_info(path: &Path, name: &str) -> Result<XlogDbEntry, CatalogError> {
     use std::io::Read;
     use std::os::unix::fs::MetadataExt;
@@ -274,19 +274,38 @@ pub fn wal_file_info(path: &Path, name: &str) -> Result<XlogDbEntry, CatalogErro
     let mut head = [0u8; 10];
     let mut file = std::fs::File::open(path).map_err(io("open", path))?;
     let read = file.read(&mut head).map_err(io("read", path))?;
+    let encrypted = crate::core::encryption::is_gpg(&head[..read]);
     Ok(XlogDbEntry {
         name: name.to_string(),
         size: meta.len(),
         // Python's st_mtime: seconds + nanoseconds * 1e-9, in that order, as a double.
         time: meta.mtime() as f64 + meta.mtime_nsec() as f64 * 1e-9,
-        compression: crate::core::compression::identify(&head[..read]).map(str::to_string),
-        encryption: None,
+        compression: (!encrypted)
+            .then(|| crate::core::compression::identify(&head[..read]).map(str::to_string))
+            .flatten(),
+        encryption: encrypted.then(|| crate::core::encryption::GPG.to_string()),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wal_file_info_names_gpg_and_hides_the_compression_under_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let encrypted = dir.path().join("000000010000000000000001");
+        // gpg's RSA session-key packet, then ciphertext (gzip inside cannot be seen).
+        std::fs::write(&encrypted, [0x85, 0x01, 0x0c, 0x03, 0xae, 0x06, 0x1f, 0x8b]).unwrap();
+        let entry = wal_file_info(&encrypted, "000000010000000000000001").unwrap();
+        assert_eq!(entry.encryption.as_deref(), Some("gpg"));
+        assert_eq!(entry.compression, None);
+        let gzip = dir.path().join("000000010000000000000002");
+        std::fs::write(&gzip, [0x1f, 0x8b, 0x08, 0x00]).unwrap();
+        let entry = wal_file_info(&gzip, "000000010000000000000002").unwrap();
+        assert_eq!(entry.encryption, None);
+        assert_eq!(entry.compression.as_deref(), Some("gzip"));
+    }
 
     fn dirs(root: &Path) -> ServerDirs {
         ServerDirs {

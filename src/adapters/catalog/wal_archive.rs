@@ -2,12 +2,17 @@
 //! and its folder are on disk, and the source in `incoming/`/`streaming/` is removed only
 //! after that. A kill at any step leaves a state that a re-run completes, archiving every
 //! file exactly once. (Barman removes the source before fsyncing the compressed copy.)
+//!
+//! With `encryption = gpg` the file is compressed first, then encrypted with gpg (Barman's
+//! order), both into temporary files next to the destination; a failing gpg leaves the
+//! source in place and no temporary behind (Barman leaves its `.compressed` file).
 
 use super::layout::ServerDirs;
 use super::store::{self, CatalogError};
 use super::xlog_db::{self, XlogDbWriteError};
 use crate::adapters::codec::Codec;
 use crate::adapters::durable::{self, failpoint};
+use crate::adapters::gpg::{self, GpgError};
 use crate::core::compression;
 use crate::core::wal_name::WalFileName;
 use crate::core::xlog_db::XlogDbEntry;
@@ -25,6 +30,24 @@ pub struct Compression {
     pub codec: Codec,
     /// The level.
     pub level: i32,
+}
+
+/// GPG encryption of archived WAL (`encryption = gpg`).
+#[derive(Debug, Clone)]
+pub struct Encryption {
+    /// `encryption_key_id`: the gpg recipient.
+    pub key_id: String,
+    /// The server's `path_prefix`, searched first for `gpg`.
+    pub path_prefix: Option<String>,
+}
+
+/// How a server stores its WAL: compressed and/or encrypted.
+#[derive(Debug, Clone, Default)]
+pub struct Storage {
+    /// `compression`, when set.
+    pub compression: Option<Compression>,
+    /// `encryption = gpg`, when set.
+    pub encryption: Option<Encryption>,
 }
 
 /// What happened to one file.
@@ -47,6 +70,9 @@ pub enum ArchiveError {
     /// xlog.db could not be written.
     #[error(transparent)]
     XlogDb(#[from] XlogDbWriteError),
+    /// gpg could not encrypt the file.
+    #[error(transparent)]
+    Encrypt(#[from] GpgError),
 }
 
 fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> CatalogError + 'a {
@@ -109,16 +135,28 @@ fn plain_content(path: &Path) -> Result<Vec<u8>, CatalogError> {
     Ok(data)
 }
 
+/// Whether the encrypted `dst` was made from `src`. It cannot be decrypted here (the
+/// passphrase is not needed to archive), so Barman calls any encrypted copy a duplicate;
+/// but the copy we encrypt carries its source's modification time to the nanosecond
+/// ([`copy_stat`]), so the same time means a run of ours stored this very file and was
+/// stopped before removing the source: the re-run completes it instead of sending the
+/// source to errors/.
+fn encrypted_from(dst: &Path, src: &Path) -> Result<bool, CatalogError> {
+    let dst_meta = std::fs::metadata(dst).map_err(io("stat", dst))?;
+    let src_meta = std::fs::metadata(src).map_err(io("stat", src))?;
+    Ok(dst_meta.mtime() == src_meta.mtime() && dst_meta.mtime_nsec() == src_meta.mtime_nsec())
+}
+
 /// Archive `src` (named `name`) into the server's archive and catalog.
 pub fn archive_one(
     dirs: &ServerDirs,
     lock_dir: &Path,
     src: &Path,
     name: &WalFileName,
-    compression: Option<&Compression>,
+    storage: &Storage,
 ) -> Result<Archived, ArchiveError> {
     xlog_db::ensure(dirs, lock_dir)?;
-    let prepared = prepare(dirs, src, name, compression)?;
+    let prepared = prepare(dirs, src, name, storage)?;
     commit(dirs, lock_dir, prepared)
 }
 
@@ -134,12 +172,14 @@ pub struct Prepared {
 
 #[derive(Debug)]
 enum Step {
-    /// Compressed into this temporary file, recorded under this compression name.
-    Compressed(PathBuf, String),
+    /// Compressed and/or encrypted into this temporary file, recorded under these
+    /// compression and encryption names.
+    Transformed(PathBuf, Option<String>, Option<String>),
     /// To be linked (or copied) as it is; the compression it already has, if any.
     AsIs(Option<String>),
-    /// The archive already has it with the same content.
-    AlreadyArchived,
+    /// The archive already has it with the same content. For an encrypted copy, the
+    /// compression under the encryption (its bytes cannot show it): `Some(compression)`.
+    AlreadyArchived(Option<Option<String>>),
     /// The archive has other content under this name.
     Duplicate,
 }
@@ -150,7 +190,7 @@ pub fn prepare(
     dirs: &ServerDirs,
     src: &Path,
     name: &WalFileName,
-    compression: Option<&Compression>,
+    storage: &Storage,
 ) -> Result<Prepared, ArchiveError> {
     let dst = archive_path(dirs, name);
     let dst_dir = dst
@@ -159,15 +199,44 @@ pub fn prepare(
         .unwrap_or_else(|| dirs.wals_directory.clone());
     durable::create_dir_all_durable(&dst_dir).map_err(io("create", &dst_dir))?;
     let step = if dst.exists() {
-        if plain_content(&dst)? != plain_content(src)? {
-            Step::Duplicate
+        if crate::core::encryption::is_gpg(&head(&dst)?) {
+            if encrypted_from(&dst, src)? {
+                // What this run would have recorded: the server's compression unless the
+                // source came compressed.
+                let detected = compression::identify(&head(src)?).map(str::to_string);
+                let compression =
+                    detected.or_else(|| storage.compression.as_ref().map(|c| c.name.clone()));
+                Step::AlreadyArchived(Some(compression))
+            } else {
+                Step::Duplicate
+            }
+        } else if plain_content(&dst)? == plain_content(src)? {
+            Step::AlreadyArchived(None)
         } else {
-            Step::AlreadyArchived
+            Step::Duplicate
         }
     } else {
-        match (compression, compression::identify(&head(src)?)) {
-            (Some(c), None) => Step::Compressed(compress_to_temp(src, &dst, c)?, c.name.clone()),
-            (_, detected) => Step::AsIs(detected.map(str::to_string)),
+        let detected = compression::identify(&head(src)?).map(str::to_string);
+        let compressed = match (&storage.compression, &detected) {
+            (Some(c), None) => Some((compress_to_temp(src, &dst, c)?, c.name.clone())),
+            _ => None,
+        };
+        match (&storage.encryption, compressed) {
+            (Some(e), compressed) => {
+                let input = compressed.as_ref().map_or(src, |(tmp, _)| tmp.as_path());
+                let encrypted = encrypt_to_temp(src, input, &dst, e);
+                if let Some((tmp, _)) = &compressed {
+                    let _ = std::fs::remove_file(tmp);
+                }
+                let recorded = compressed.map(|(_, name)| name).or(detected);
+                Step::Transformed(
+                    encrypted?,
+                    recorded,
+                    Some(crate::core::encryption::GPG.into()),
+                )
+            }
+            (None, Some((tmp, name))) => Step::Transformed(tmp, Some(name), None),
+            (None, None) => Step::AsIs(detected),
         }
     };
     Ok(Prepared {
@@ -176,6 +245,15 @@ pub fn prepare(
         dst,
         step,
     })
+}
+
+impl Prepared {
+    /// Give up on this file: remove its temporary file, leave the source where it is.
+    pub fn discard(self) {
+        if let Step::Transformed(tmp, _, _) = self.step {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
 }
 
 /// The second half, run in archive order: put the file in place, add it to the catalog,
@@ -196,29 +274,29 @@ pub fn commit(
         .map(Path::to_path_buf)
         .unwrap_or_else(|| dirs.wals_directory.clone());
     let src_dir = src.parent().map(Path::to_path_buf).unwrap_or_default();
-    let recorded = match step {
+    let (recorded, encrypted) = match step {
         Step::Duplicate => return Ok(Archived::Duplicate),
-        Step::AlreadyArchived => {
+        Step::AlreadyArchived(under_encryption) => {
             // Same content: a previous run stored it and stopped before finishing. Make sure
             // the catalog lists it, then drop the source.
             if !xlog_db::contains(dirs, &name.to_string())? {
-                xlog_db::append(
-                    dirs,
-                    lock_dir,
-                    &[store::wal_file_info(&dst, &name.to_string())?],
-                )?;
+                let mut entry = store::wal_file_info(&dst, &name.to_string())?;
+                if let Some(compression) = under_encryption {
+                    entry.compression = compression;
+                }
+                xlog_db::append(dirs, lock_dir, &[entry])?;
             }
             std::fs::remove_file(&src).map_err(io("remove", &src))?;
             durable::fsync_dir(&src_dir).map_err(io("fsync", &src_dir))?;
             return Ok(Archived::AlreadyArchived);
         }
-        Step::Compressed(tmp, compression) => {
+        Step::Transformed(tmp, compression, encryption) => {
             std::fs::rename(&tmp, &dst).map_err(io("rename", &tmp))?;
-            Some(compression)
+            (compression, encryption)
         }
         Step::AsIs(detected) => {
             link_or_copy(&src, &dst)?;
-            detected
+            (detected, None)
         }
     };
     durable::fsync_dir(&dst_dir).map_err(io("fsync", &dst_dir))?;
@@ -229,7 +307,7 @@ pub fn commit(
         size: meta.len(),
         time: meta.mtime() as f64 + meta.mtime_nsec() as f64 * 1e-9,
         compression: recorded,
-        encryption: None,
+        encryption: encrypted,
     };
     xlog_db::append(dirs, lock_dir, std::slice::from_ref(&entry))?;
     failpoint("archive.after_catalog");
@@ -239,8 +317,8 @@ pub fn commit(
 }
 
 /// Remove the temporary files ([`compress_to_temp`]'s `.NAME.PID.compressed`,
-/// [`link_or_copy`]'s `.NAME.PID.copy`) that an `archive-wal` killed mid-file left in
-/// `dir`, when process PID is gone. The killed run's source is still in `incoming/` or
+/// [`encrypt_to_temp`]'s `.NAME.PID.gpg`, [`link_or_copy`]'s `.NAME.PID.copy`) that an
+/// `archive-wal` killed mid-file left in `dir`, when process PID is gone. The killed run's source is still in `incoming/` or
 /// `streaming/`, so the next run archives it again into this same folder and calls this
 /// first. A live PID's file is never touched. Returns what was removed.
 pub fn reclaim_stale_temps(dir: &Path) -> Result<Vec<PathBuf>, CatalogError> {
@@ -267,11 +345,12 @@ pub fn reclaim_stale_temps(dir: &Path) -> Result<Vec<PathBuf>, CatalogError> {
     Ok(removed)
 }
 
-/// The PID in `.NAME.PID.compressed` / `.NAME.PID.copy`, for a NAME that is a WAL name.
+/// The PID in `.NAME.PID.compressed` / `.gpg` / `.copy`, for a NAME that is a WAL name.
 fn stale_temp_pid(file: &str) -> Option<u32> {
     let rest = file.strip_prefix('.')?;
     let rest = rest
         .strip_suffix(".compressed")
+        .or_else(|| rest.strip_suffix(".gpg"))
         .or_else(|| rest.strip_suffix(".copy"))?;
     let (wal, pid) = rest.rsplit_once('.')?;
     wal.parse::<WalFileName>().ok()?;
@@ -306,6 +385,46 @@ fn compress_to_temp(
         copy_stat(src, &tmp)?;
         file.sync_all().map_err(io("fsync", &tmp))?;
         failpoint("archive.after_compress");
+        Ok(())
+    })();
+    match result {
+        Ok(()) => Ok(tmp),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+/// Encrypt `input` (the source, or its compressed temporary) with gpg into a fsynced
+/// temporary file next to `dst`, with the source's mode and times; [`commit`] renames it
+/// into place. gpg writes the file itself (Barman's argv), so on failure whatever it left
+/// is removed here.
+fn encrypt_to_temp(
+    src: &Path,
+    input: &Path,
+    dst: &Path,
+    encryption: &Encryption,
+) -> Result<PathBuf, ArchiveError> {
+    let tmp = dst.with_file_name(format!(
+        ".{}.{}.gpg",
+        dst.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    let result = (|| -> Result<(), ArchiveError> {
+        gpg::encrypt(
+            &encryption.key_id,
+            input,
+            &tmp,
+            encryption.path_prefix.as_deref(),
+        )?;
+        copy_stat(src, &tmp)?;
+        File::open(&tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(io("fsync", &tmp))?;
+        failpoint("archive.after_encrypt");
         Ok(())
     })();
     match result {
@@ -370,6 +489,7 @@ mod tests {
         let names = [
             format!(".{wal}.{dead}.compressed"),
             format!(".{wal}.{dead}.copy"),
+            format!(".{wal}.{dead}.gpg"),
             format!(".00000002.history.{dead}.compressed"),
             format!(".{wal}.{live}.compressed"),
             format!(".{wal}.XyZ123"),
@@ -385,10 +505,10 @@ mod tests {
             .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
             .collect();
         removed.sort();
-        let mut want = names[..3].to_vec();
+        let mut want = names[..4].to_vec();
         want.sort();
         assert_eq!(removed, want);
-        for kept in &names[3..] {
+        for kept in &names[4..] {
             assert!(dir.path().join(kept).exists(), "{kept} was removed");
         }
         assert!(reclaim_stale_temps(&dir.path().join("missing"))

@@ -6,6 +6,7 @@
 //! the removal of older WAL.
 
 pub mod abandoned;
+mod encrypt;
 mod postgres_method;
 mod rsync_method;
 mod settings;
@@ -588,6 +589,9 @@ fn finish(
     if let Err(e) = session.create_restore_point(&format!("barman_{}", running.id)) {
         tracing::debug!(target: "barman.postgres", "Error issuing pg_create_restore_point() command: {e}");
     }
+    // Barman encrypts after the restore point, before the sizes (they are the encrypted
+    // files' sizes).
+    encrypt::encrypt_if_configured(out, running)?;
     running.set_action("calculating backup size");
     let (size, dedup) =
         fsync_and_size(&running.base()).map_err(|e| StepError::new(&running.action, e))?;

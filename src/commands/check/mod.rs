@@ -8,6 +8,7 @@
 mod archive;
 mod catalogue;
 mod drill;
+mod encryption;
 mod executor;
 mod local;
 mod remote;

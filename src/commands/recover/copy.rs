@@ -65,7 +65,10 @@ pub fn base_backup(
     plan: &Plan,
 ) -> Result<(), CopyFailure> {
     let dest = options.destination.trim_end_matches('/').to_string();
-    let base = dirs.backup_base(id);
+    let base = plan
+        .decrypted_base
+        .clone()
+        .unwrap_or_else(|| dirs.backup_base(id));
     let total = info.int("size").and_then(|s| u64::try_from(s).ok());
     let progress = Progress::bytes(out, total, "restore");
     let result = if info.raw("compression").is_some() {

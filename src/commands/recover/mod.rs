@@ -8,6 +8,7 @@
 mod combine;
 mod config;
 mod copy;
+mod decrypt;
 mod delta;
 mod options;
 mod wals;
@@ -216,6 +217,12 @@ fn restore(
         ..plan.clone()
     };
     out.info("Copying the base backup.");
+    // Kept until the copy is done: dropping it removes the decrypted files.
+    let decrypted = decrypt::backup(out, server, dirs, id, info, plan)?;
+    let plan = &options::Plan {
+        decrypted_base: decrypted.as_ref().map(|d| d.path().to_path_buf()),
+        ..plan.clone()
+    };
     let mut restored = info.clone();
     if combine::is_incremental(info) {
         let time = combine::base_backup(out, server, dirs, id, info, &target, options, plan)?;
@@ -228,6 +235,7 @@ fn restore(
             e.0
         )));
     }
+    drop(decrypted);
     copy::finish_copy(server, dirs, id, &restored, &target, dest)?;
     if !plan.get_wal {
         if status == BackupStatus::WaitingForWals {

@@ -129,6 +129,9 @@ pub struct Plan {
     pub horizon: Option<String>,
     /// Where staging folders are made (`local`, or `remote` on the restore host).
     pub staging: super::combine::Staging,
+    /// An encrypted backup's decrypted copy (laid out as the backup), read instead of the
+    /// catalog's folder.
+    pub decrypted_base: Option<std::path::PathBuf>,
 }
 
 /// The backup to restore, printing Barman's error when there is none.
@@ -477,6 +480,7 @@ fn plan(
         delta,
         horizon: None,
         staging,
+        decrypted_base: None,
     })
 }
 

@@ -1,8 +1,9 @@
 //! The WAL files a restore copies when it does not use get-wal (Barman's
 //! `get_required_xlog_files` + `_xlog_copy` + `_generate_archive_status`): every history
 //! file, the backup's WALs and those after it on the target timeline (up to the target LSN
-//! segment, or only to the backup's end with `--target-immediate`), decompressed into
-//! `pg_wal` (with `archive_status/*.done`) or into the PITR staging folder.
+//! segment, or only to the backup's end with `--target-immediate`), decrypted (gpg, in a
+//! temporary folder on this host) and decompressed into `pg_wal` (with
+//! `archive_status/*.done`) or into the PITR staging folder.
 
 use super::options::{self, Plan, RestoreOptions};
 use super::Stop;
@@ -10,6 +11,7 @@ use crate::adapters::catalog::layout::ServerDirs;
 use crate::adapters::catalog::{store, wal_archive};
 use crate::adapters::codec::Codec;
 use crate::adapters::destination::Destination;
+use crate::adapters::gpg::{self, Passphrase};
 use crate::adapters::pg_tools;
 use crate::adapters::rsync::{self, Transport};
 use crate::core::backup_info::BackupInfo;
@@ -28,6 +30,8 @@ pub struct RequiredWal {
     pub source: PathBuf,
     /// The xlog db compression column.
     pub compression: Option<String>,
+    /// The xlog db encryption column.
+    pub encryption: Option<String>,
 }
 
 /// The WALs the recovery needs, in xlog db order.
@@ -77,6 +81,7 @@ pub fn required(
                     name: entry.name.trim_end_matches(".partial").to_string(),
                     source: wal_archive::archive_path(dirs, &parsed),
                     compression: entry.compression.clone(),
+                    encryption: entry.encryption.clone(),
                 });
             }
         }
@@ -98,6 +103,7 @@ pub fn required(
                         name: next_name,
                         source: path,
                         compression: None,
+                        encryption: None,
                     });
                 }
             }
@@ -106,9 +112,13 @@ pub fn required(
     Ok(wals)
 }
 
-fn codec_for(server: &ServerConfig, wal: &RequiredWal) -> std::io::Result<Option<Codec>> {
+fn codec_for(
+    server: &ServerConfig,
+    wal: &RequiredWal,
+    source: &Path,
+) -> std::io::Result<Option<Codec>> {
     let mut head = [0u8; 16];
-    let n = std::fs::File::open(&wal.source)?.read(&mut head)?;
+    let n = std::fs::File::open(source)?.read(&mut head)?;
     if let Some(codec) = Codec::detect(&head[..n]) {
         return Ok(Some(codec));
     }
@@ -122,23 +132,82 @@ fn codec_for(server: &ServerConfig, wal: &RequiredWal) -> std::io::Result<Option
     })
 }
 
-/// Write `wal` (decompressed) as `dir/<name>`.
-fn materialise(server: &ServerConfig, wal: &RequiredWal, dir: &Path) -> std::io::Result<()> {
+/// True when `wal` is stored encrypted: xlog.db says so, or (a catalog rebuilt from
+/// files that `file` did not recognise) its first bytes do.
+fn is_encrypted(wal: &RequiredWal) -> bool {
+    if wal.encryption.is_some() {
+        return true;
+    }
+    let mut head = [0u8; 16];
+    std::fs::File::open(&wal.source)
+        .and_then(|mut f| f.read(&mut head))
+        .is_ok_and(|n| crate::core::encryption::is_gpg(&head[..n]))
+}
+
+/// Why one WAL could not be written.
+#[derive(Debug, thiserror::Error)]
+enum WalError {
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error("{}", .0.barman_text())]
+    Decrypt(#[from] gpg::GpgError),
+}
+
+/// Write `wal` (decrypted, decompressed) as `dir/<name>`.
+fn materialise(
+    server: &ServerConfig,
+    wal: &RequiredWal,
+    dir: &Path,
+    passphrase: Option<&Passphrase>,
+) -> Result<(), WalError> {
     let target = dir.join(&wal.name);
-    match codec_for(server, wal)? {
+    // The decrypted copy lives in a temporary folder of this host, removed on return.
+    let mut decrypted = None;
+    let source = match passphrase.filter(|_| is_encrypted(wal)) {
+        Some(passphrase) => {
+            let tmp = tempfile::Builder::new()
+                .prefix("barman-decrypt-")
+                .tempdir()?;
+            let plain = tmp.path().join(&wal.name);
+            gpg::decrypt(&wal.source, &plain, passphrase, server.path_prefix())?;
+            decrypted = Some(tmp);
+            plain
+        }
+        None => wal.source.clone(),
+    };
+    match codec_for(server, wal, &source)? {
         Some(codec) => {
-            let mut src =
-                std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(&wal.source)?);
+            let mut src = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(&source)?);
             let mut dst =
                 std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&target)?);
             codec.decompress(&mut src, &mut dst)?;
             std::io::Write::flush(&mut dst)?;
         }
         None => {
-            std::fs::copy(&wal.source, &target)?;
+            std::fs::copy(&source, &target)?;
         }
     }
+    drop(decrypted);
     Ok(())
+}
+
+/// A gpg failure is an exception Barman does not catch; the rest are copy failures.
+fn wal_stop(e: WalError, failure: &dyn Fn(&dyn std::fmt::Display) -> Stop) -> Stop {
+    match e {
+        WalError::Decrypt(g) => Stop::Uncaught(g.barman_text()),
+        other => failure(&other),
+    }
+}
+
+/// The passphrase when any of `wals` is encrypted (Barman asks for it once, before the
+/// first copy).
+fn passphrase_for(server: &ServerConfig, wals: &[RequiredWal]) -> Result<Option<Passphrase>, Stop> {
+    if !wals.iter().any(is_encrypted) {
+        return Ok(None);
+    }
+    // Barman's message, its missing space included.
+    let missing = format!("Encrypted WALs were found for server '{}', but 'encryption_passphrase_command' is not configured correctly.Please configure it before attempting a restore.", server.name());
+    super::decrypt::passphrase(server, &missing).map(Some)
 }
 
 /// Copy the required WALs into the destination's WAL folder.
@@ -153,11 +222,13 @@ pub fn copy(
     let failure =
         |e: &dyn std::fmt::Display| Stop::Message(format!("Failure copying WAL files: {e}"));
     tracing::info!(target: "barman.recovery_executor", "Starting copy of {} WAL files", wals.len());
+    let passphrase = passphrase_for(server, wals)?;
+    let passphrase = passphrase.as_ref();
     match target {
         Destination::Local => {
             let dir = Path::new(&plan.wal_dest);
             for wal in wals {
-                materialise(server, wal, dir).map_err(|e| failure(&e))?;
+                materialise(server, wal, dir, passphrase).map_err(|e| wal_stop(e, &failure))?;
             }
         }
         Destination::Remote(_) => {
@@ -166,7 +237,8 @@ pub fn copy(
                 .tempdir()
                 .map_err(|e| failure(&e))?;
             for wal in wals {
-                materialise(server, wal, staging.path()).map_err(|e| failure(&e))?;
+                materialise(server, wal, staging.path(), passphrase)
+                    .map_err(|e| wal_stop(e, &failure))?;
             }
             push_folder(server, target, staging.path(), &plan.wal_dest).map_err(|e| failure(&e))?;
         }
