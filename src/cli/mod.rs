@@ -302,7 +302,7 @@ mod tests {
 
     #[test]
     fn cli_unsupported_command_is_a_usage_error() {
-        let err = Cli::try_parse_from(["barman", "config-switch", "pg"]).unwrap_err();
+        let err = Cli::try_parse_from(["barman", "cloud-wal-archive", "pg", "x"]).unwrap_err();
         assert_eq!(err.exit_code(), 2);
     }
 }
