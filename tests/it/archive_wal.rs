@@ -3,7 +3,7 @@
 //! `rebuild-xlogdb`), and a kill at each fail-point is followed by a run that completes the
 //! work with every segment archived exactly once.
 
-use crate::harness::pg_cluster::{give_to_postgres, pg_available, PgOptions};
+use crate::harness::pg_cluster::{give_to_postgres, pg_available};
 use crate::harness::{python_barman, BarmanHome, PgCluster};
 use crate::require;
 use std::collections::BTreeMap;
@@ -44,17 +44,7 @@ pub(crate) fn setup(compression: &str) -> Setup {
     Setup { home, pg, shadow }
 }
 
-/// A cluster with 1 MiB segments whose `archive_command` is `command` (already quoted).
-pub(crate) fn archiving_cluster(command: &str) -> PgCluster {
-    PgCluster::start(
-        PgOptions {
-            wal_segsize_mb: Some(1),
-            ..PgOptions::default()
-        }
-        .set("archive_mode", "on")
-        .set("archive_command", command),
-    )
-}
+pub(crate) use crate::harness::archiving_cluster;
 
 /// Make PostgreSQL complete and archive `n` segments.
 pub(crate) fn generate_wal(pg: &PgCluster, n: usize) {

@@ -4,7 +4,7 @@
 //! backup and every earlier backup untouched, and a changed system id refused. Python
 //! Barman 3.20.1 reads every backup we took.
 
-use crate::harness::pg_cluster::{give_to_postgres, pg_available, PgOptions};
+use crate::harness::pg_cluster::{pg_available, PgOptions};
 use crate::harness::sshd::{ssh_available, Sshd};
 use crate::harness::{python_barman, BarmanHome, PgCluster};
 use crate::require;
@@ -19,13 +19,7 @@ struct Lab {
 /// A cluster archiving into the barman home's incoming folder, with a tablespace and rows.
 fn lab(server_extra: &dyn Fn(&PgCluster) -> String) -> Lab {
     let home = BarmanHome::new();
-    let incoming = home.home().join("pg/incoming");
-    std::fs::create_dir_all(&incoming).unwrap();
-    give_to_postgres(&incoming);
-    let command = format!(
-        "'test ! -f {inc}/%f && cp %p {inc}/.%f.tmp && mv {inc}/.%f.tmp {inc}/%f'",
-        inc = incoming.display()
-    );
+    let command = crate::harness::incoming_archive_command(&home);
     let pg = PgCluster::start(
         PgOptions {
             wal_segsize_mb: Some(1),

@@ -2,7 +2,7 @@
 //! files read, every external command's argv with its return code, locks, WAL files
 //! archived, hook scripts), and never a password.
 
-use crate::harness::pg_cluster::{give_to_postgres, pg_available};
+use crate::harness::pg_cluster::pg_available;
 use crate::harness::BarmanHome;
 use crate::require;
 
@@ -10,13 +10,7 @@ use crate::require;
 fn debug_log_of_check_and_archive_wal_shows_each_step_and_no_password() {
     require!("PostgreSQL 15 binaries", pg_available());
     let home = BarmanHome::new();
-    let incoming = home.home().join("pg/incoming");
-    std::fs::create_dir_all(&incoming).unwrap();
-    give_to_postgres(&incoming);
-    let command = format!(
-        "'test ! -f {inc}/%f && cp %p {inc}/.%f.tmp && mv {inc}/.%f.tmp {inc}/%f'",
-        inc = incoming.display()
-    );
+    let command = crate::harness::incoming_archive_command(&home);
     let pg = crate::archive_wal::archiving_cluster(&command);
     let log = home.dir().join("barman.log");
     home.write_config(&format!("log_file = {}\n", log.display()), &[]);

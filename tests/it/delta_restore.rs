@@ -29,13 +29,7 @@ struct Source {
 /// ballast table, and one local-rsync backup.
 fn source() -> Source {
     let home = BarmanHome::new();
-    let incoming = home.home().join("pg/incoming");
-    std::fs::create_dir_all(&incoming).unwrap();
-    give_to_postgres(&incoming);
-    let archive_command = format!(
-        "'test ! -f {inc}/%f && cp %p {inc}/.%f.tmp && mv {inc}/.%f.tmp {inc}/%f'",
-        inc = incoming.display()
-    );
+    let archive_command = crate::harness::incoming_archive_command(&home);
     let pg = PgCluster::start(
         PgOptions::default()
             .set("archive_mode", "on")

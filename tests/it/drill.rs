@@ -4,7 +4,7 @@
 //! leaves no server and no scratch files behind.
 
 use crate::archive_wal::archiving_cluster;
-use crate::harness::pg_cluster::{give_to_postgres, pg_available, shared_tempdir};
+use crate::harness::pg_cluster::{pg_available, shared_tempdir};
 use crate::harness::{wait_until, BarmanHome, PgCluster};
 use crate::require;
 use std::path::{Path, PathBuf};
@@ -21,13 +21,7 @@ fn lab() -> Lab {
 
 fn lab_with(global: &str) -> Lab {
     let home = BarmanHome::new();
-    let incoming = home.home().join("pg/incoming");
-    std::fs::create_dir_all(&incoming).unwrap();
-    give_to_postgres(&incoming);
-    let command = format!(
-        "'test ! -f {inc}/%f && cp %p {inc}/.%f.tmp && mv {inc}/.%f.tmp {inc}/%f'",
-        inc = incoming.display()
-    );
+    let command = crate::harness::incoming_archive_command(&home);
     let pg = archiving_cluster(&command);
     // PostgreSQL (run as `postgres` when the tests run as root) must reach the scratch data.
     let drills = shared_tempdir();

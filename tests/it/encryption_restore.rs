@@ -6,7 +6,7 @@
 use crate::encryption::{
     encryption_conf, exception_lines, gpg_available, is_pgp, ours, python, xlog_db, GpgHome,
 };
-use crate::harness::pg_cluster::{give_to_postgres, pg_available, shared_tempdir, PgOptions};
+use crate::harness::pg_cluster::{give_to_postgres, pg_available, shared_tempdir};
 use crate::harness::sshd::ssh_available;
 use crate::harness::{python_barman, BarmanHome, PgCluster, Sshd};
 use crate::require;
@@ -23,21 +23,8 @@ struct Source {
 fn source() -> Source {
     let gpg = GpgHome::new(true);
     let home = BarmanHome::new();
-    let incoming = home.home().join("pg/incoming");
-    std::fs::create_dir_all(&incoming).unwrap();
-    give_to_postgres(&incoming);
-    let archive_command = format!(
-        "'test ! -f {inc}/%f && cp %p {inc}/.%f.tmp && mv {inc}/.%f.tmp {inc}/%f'",
-        inc = incoming.display()
-    );
-    let pg = PgCluster::start(
-        PgOptions {
-            wal_segsize_mb: Some(1),
-            ..PgOptions::default()
-        }
-        .set("archive_mode", "on")
-        .set("archive_command", &archive_command),
-    );
+    let archive_command = crate::harness::incoming_archive_command(&home);
+    let pg = crate::harness::archiving_cluster(&archive_command);
     pg.create_tablespace("tbs1");
     pg.execute("CREATE TABLE marks (tag text, n int) TABLESPACE tbs1");
     mark(&pg, "base");

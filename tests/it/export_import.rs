@@ -4,7 +4,7 @@
 //! the same members in the same order; the same console and `-f json` output, successes
 //! and refusals alike. Bad tarballs and killed imports are in `export_import_bad.rs`.
 
-use crate::harness::pg_cluster::{give_to_postgres, pg_available, shared_tempdir, PgOptions};
+use crate::harness::pg_cluster::{pg_available, shared_tempdir};
 use crate::harness::{ok, python_barman, BarmanHome, PgCluster, Run};
 use crate::require;
 use std::path::{Path, PathBuf};
@@ -172,21 +172,8 @@ struct Source {
 /// one DONE postgres-method backup, then `after` rows archived too.
 fn source() -> Source {
     let home = BarmanHome::new();
-    let incoming = home.home().join("pg/incoming");
-    std::fs::create_dir_all(&incoming).unwrap();
-    give_to_postgres(&incoming);
-    let archive_command = format!(
-        "'test ! -f {inc}/%f && cp %p {inc}/.%f.tmp && mv {inc}/.%f.tmp {inc}/%f'",
-        inc = incoming.display()
-    );
-    let pg = PgCluster::start(
-        PgOptions {
-            wal_segsize_mb: Some(1),
-            ..PgOptions::default()
-        }
-        .set("archive_mode", "on")
-        .set("archive_command", &archive_command),
-    );
+    let archive_command = crate::harness::incoming_archive_command(&home);
+    let pg = crate::harness::archiving_cluster(&archive_command);
     pg.create_tablespace("tbs1");
     pg.execute("CREATE TABLE marks (tag text, n int) TABLESPACE tbs1");
     pg.execute("INSERT INTO marks SELECT 'base', g FROM generate_series(1, 100) g");

@@ -1,7 +1,7 @@
 //! Hardening (issue #14): children die with barman and a backup whose process died is
 //! marked FAILED by the next `cron` / `check`.
 
-use crate::harness::pg_cluster::{give_to_postgres, pg_available, PgOptions};
+use crate::harness::pg_cluster::pg_available;
 use crate::harness::{BarmanHome, PgCluster};
 use crate::require;
 use std::path::Path;
@@ -13,21 +13,8 @@ const ABANDONED_ERROR: &str = "failure backup (the process taking the backup is 
 /// A cluster archiving into the home's incoming folder, with some data to copy.
 fn lab(server_extra: &dyn Fn(&PgCluster) -> String) -> (BarmanHome, PgCluster) {
     let home = BarmanHome::new();
-    let incoming = home.home().join("pg/incoming");
-    std::fs::create_dir_all(&incoming).unwrap();
-    give_to_postgres(&incoming);
-    let command = format!(
-        "'test ! -f {inc}/%f && cp %p {inc}/.%f.tmp && mv {inc}/.%f.tmp {inc}/%f'",
-        inc = incoming.display()
-    );
-    let pg = PgCluster::start(
-        PgOptions {
-            wal_segsize_mb: Some(1),
-            ..PgOptions::default()
-        }
-        .set("archive_mode", "on")
-        .set("archive_command", &command),
-    );
+    let command = crate::harness::incoming_archive_command(&home);
+    let pg = crate::harness::archiving_cluster(&command);
     pg.execute(
         "CREATE TABLE t AS SELECT g AS i, repeat('x', 200) AS f FROM generate_series(1, 40000) g",
     );

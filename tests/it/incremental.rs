@@ -98,13 +98,7 @@ impl Lab {
 /// `notes` table in the default one.
 fn lab(major: u32) -> Lab {
     let home = BarmanHome::new();
-    let incoming = home.home().join("pg/incoming");
-    std::fs::create_dir_all(&incoming).unwrap();
-    give_to_postgres(&incoming);
-    let archive_command = format!(
-        "'test ! -f {inc}/%f && cp %p {inc}/.%f.tmp && mv {inc}/.%f.tmp {inc}/%f'",
-        inc = incoming.display()
-    );
+    let archive_command = crate::harness::incoming_archive_command(&home);
     let pg = PgCluster::start(
         PgOptions {
             wal_segsize_mb: Some(1),

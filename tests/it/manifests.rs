@@ -6,7 +6,7 @@
 //! manifest is byte for byte Python's and verifies; `autogenerate_manifest` writes one
 //! `pg_verifybackup` accepts; a compressed (tar) backup needs pg_verifybackup 18.
 
-use crate::harness::pg_cluster::{give_to_postgres, pg_available, pg_bin, PgOptions};
+use crate::harness::pg_cluster::{pg_available, pg_bin, PgOptions};
 use crate::harness::{python_barman, BarmanHome, PgCluster, Run};
 use crate::majors::server_bin;
 use crate::require;
@@ -31,13 +31,7 @@ impl Lab {
     /// A cluster of `major` archiving into the home's `pg/incoming`.
     fn new(major: u32) -> Lab {
         let home = BarmanHome::new();
-        let incoming = home.home().join("pg/incoming");
-        std::fs::create_dir_all(&incoming).unwrap();
-        give_to_postgres(&incoming);
-        let command = format!(
-            "'test ! -f {inc}/%f && cp %p {inc}/.%f.tmp && mv {inc}/.%f.tmp {inc}/%f'",
-            inc = incoming.display()
-        );
+        let command = crate::harness::incoming_archive_command(&home);
         let mut options = PgOptions::default()
             .wal_segsize_mb(1)
             .bin_dir(server_bin(major))

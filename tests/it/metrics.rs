@@ -3,7 +3,6 @@
 //! `scripts/python-barman`) and every figure is checked against the catalog it describes.
 
 use crate::archive_wal::{archiving_cluster, generate_wal};
-use crate::harness::pg_cluster::give_to_postgres;
 use crate::harness::pg_cluster::pg_available;
 use crate::harness::{python_barman, BarmanHome, PgCluster};
 use crate::require;
@@ -64,13 +63,7 @@ fn get(samples: &Samples, key: &str) -> f64 {
 
 fn lab() -> (BarmanHome, PgCluster) {
     let home = BarmanHome::new();
-    let incoming = home.home().join("pg/incoming");
-    std::fs::create_dir_all(&incoming).unwrap();
-    give_to_postgres(&incoming);
-    let command = format!(
-        "'test ! -f {inc}/%f && cp %p {inc}/.%f.tmp && mv {inc}/.%f.tmp {inc}/%f'",
-        inc = incoming.display()
-    );
+    let command = crate::harness::incoming_archive_command(&home);
     let pg = archiving_cluster(&command);
     home.write_config(
         &format!("log_file = {}", home.dir().join("barman.log").display()),

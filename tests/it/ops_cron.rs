@@ -4,7 +4,7 @@
 //! and with `REDUNDANCY 1` a later cron deletes the obsolete backups and their WAL. Two
 //! crons started at once archive every segment exactly once.
 
-use crate::harness::pg_cluster::{give_to_postgres, pg_available};
+use crate::harness::pg_cluster::pg_available;
 use crate::harness::{BarmanHome, PgCluster};
 use crate::require;
 use std::collections::BTreeMap;
@@ -22,13 +22,7 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 /// A cluster archiving into `<home>/pg/incoming`, 1 MiB segments, replication allowed.
 fn lab(streaming: bool, extra: &str) -> (BarmanHome, PgCluster) {
     let home = BarmanHome::new();
-    let incoming = home.home().join("pg/incoming");
-    std::fs::create_dir_all(&incoming).unwrap();
-    give_to_postgres(&incoming);
-    let command = format!(
-        "'test ! -f {inc}/%f && cp %p {inc}/.%f.tmp && mv {inc}/.%f.tmp {inc}/%f'",
-        inc = incoming.display()
-    );
+    let command = crate::harness::incoming_archive_command(&home);
     let pg = crate::archive_wal::archiving_cluster(&command);
     write_config(&home, &pg, streaming, extra);
     (home, pg)

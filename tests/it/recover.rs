@@ -4,7 +4,7 @@
 //! back. Also: tablespace relocation, remote recovery through the harness's sshd, WAL fetched
 //! by our barman-wal-restore, a timeline switch, refusals, and interop with Python Barman.
 
-use crate::harness::pg_cluster::{give_to_postgres, pg_available, shared_tempdir, PgOptions};
+use crate::harness::pg_cluster::{give_to_postgres, pg_available, shared_tempdir};
 use crate::harness::sshd::ssh_available;
 use crate::harness::{python_barman, BarmanHome, PgCluster, Run, Sshd};
 use crate::require;
@@ -19,21 +19,8 @@ struct Source {
 /// `base` rows, and one backup taken with `method`.
 fn source(method: &str) -> Source {
     let home = BarmanHome::new();
-    let incoming = home.home().join("pg/incoming");
-    std::fs::create_dir_all(&incoming).unwrap();
-    give_to_postgres(&incoming);
-    let archive_command = format!(
-        "'test ! -f {inc}/%f && cp %p {inc}/.%f.tmp && mv {inc}/.%f.tmp {inc}/%f'",
-        inc = incoming.display()
-    );
-    let pg = PgCluster::start(
-        PgOptions {
-            wal_segsize_mb: Some(1),
-            ..PgOptions::default()
-        }
-        .set("archive_mode", "on")
-        .set("archive_command", &archive_command),
-    );
+    let archive_command = crate::harness::incoming_archive_command(&home);
+    let pg = crate::harness::archiving_cluster(&archive_command);
     pg.create_tablespace("tbs1");
     pg.execute("CREATE TABLE marks (tag text, n int) TABLESPACE tbs1");
     mark(&pg, "base");

@@ -17,6 +17,31 @@ pub use barman_home::{BarmanHome, Run};
 pub use pg_cluster::PgCluster;
 pub use sshd::Sshd;
 
+/// Create the server `pg`'s `incoming/` in `home` (PostgreSQL may write there) and return
+/// the `archive_command` that copies a segment into it under a temporary name first, as an
+/// operator's plain `cp` command does.
+pub fn incoming_archive_command(home: &BarmanHome) -> String {
+    let incoming = home.home().join("pg/incoming");
+    std::fs::create_dir_all(&incoming).unwrap();
+    pg_cluster::give_to_postgres(&incoming);
+    format!(
+        "'test ! -f {inc}/%f && cp %p {inc}/.%f.tmp && mv {inc}/.%f.tmp {inc}/%f'",
+        inc = incoming.display()
+    )
+}
+
+/// A cluster with 1 MiB segments whose `archive_command` is `command` (already quoted).
+pub fn archiving_cluster(command: &str) -> PgCluster {
+    PgCluster::start(
+        pg_cluster::PgOptions {
+            wal_segsize_mb: Some(1),
+            ..pg_cluster::PgOptions::default()
+        }
+        .set("archive_mode", "on")
+        .set("archive_command", command),
+    )
+}
+
 /// Assert that `run` exited 0, naming the step and showing both streams when it did not.
 pub fn ok(run: Run, what: &str) -> Run {
     assert_eq!(
