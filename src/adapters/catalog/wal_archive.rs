@@ -357,6 +357,16 @@ fn stale_temp_pid(file: &str) -> Option<u32> {
     pid.parse().ok()
 }
 
+/// `.<name>.<pid>.<suffix>` next to `dst`: the temporary names a later run recognises and
+/// cleans up after a kill.
+fn temp_beside(dst: &Path, suffix: &str) -> PathBuf {
+    let name = dst
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    dst.with_file_name(format!(".{name}.{}.{suffix}", std::process::id()))
+}
+
 /// Compress `src` to a fsynced temporary file next to `dst`, with the source's mode and
 /// times (Barman's `copystat`); [`commit`] renames it into place.
 fn compress_to_temp(
@@ -364,13 +374,7 @@ fn compress_to_temp(
     dst: &Path,
     compression: &Compression,
 ) -> Result<PathBuf, CatalogError> {
-    let tmp = dst.with_file_name(format!(
-        ".{}.{}.compressed",
-        dst.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
+    let tmp = temp_beside(dst, "compressed");
     let result = (|| {
         let mut reader = BufReader::new(File::open(src).map_err(io("open", src))?);
         let file = File::create(&tmp).map_err(io("create", &tmp))?;
@@ -406,13 +410,7 @@ fn encrypt_to_temp(
     dst: &Path,
     encryption: &Encryption,
 ) -> Result<PathBuf, ArchiveError> {
-    let tmp = dst.with_file_name(format!(
-        ".{}.{}.gpg",
-        dst.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
+    let tmp = temp_beside(dst, "gpg");
     let result = (|| -> Result<(), ArchiveError> {
         gpg::encrypt(
             &encryption.key_id,

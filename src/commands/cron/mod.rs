@@ -36,16 +36,7 @@ pub fn run(ctx: &Context, out: &mut Output, keep_descriptors: bool) -> crate::Re
         }
         Err(e) => return Err(crate::Error::Fatal(e.to_string())),
     }
-    let exe = std::env::current_exe().map_err(|source| crate::Error::Io {
-        op: "locate",
-        path: PathBuf::from("/proc/self/exe"),
-        source,
-    })?;
-    let spawner = Spawner {
-        exe: &exe,
-        config: &ctx.config.config_file,
-        keep_descriptors,
-    };
+    let spawner = Spawner::new(ctx, keep_descriptors)?;
     for (name, server) in &ctx.config.servers {
         if server.disabled() {
             continue;
@@ -69,17 +60,30 @@ pub fn run(ctx: &Context, out: &mut Output, keep_descriptors: bool) -> crate::Re
     Ok(())
 }
 
-/// How cron starts its children.
+/// How cron starts its children: this very executable, with the same configuration.
 struct Spawner<'a> {
-    exe: &'a Path,
+    exe: PathBuf,
     config: &'a str,
     keep_descriptors: bool,
 }
 
-impl Spawner<'_> {
+impl<'a> Spawner<'a> {
+    fn new(ctx: &'a Context, keep_descriptors: bool) -> crate::Result<Self> {
+        let exe = std::env::current_exe().map_err(|source| crate::Error::Io {
+            op: "locate",
+            path: PathBuf::from("/proc/self/exe"),
+            source,
+        })?;
+        Ok(Spawner {
+            exe,
+            config: &ctx.config.config_file,
+            keep_descriptors,
+        })
+    }
+
     fn start(&self, subcommand: &str, args: &[&str]) -> crate::Result<()> {
         spawn::barman_subprocess(
-            self.exe,
+            &self.exe,
             self.config,
             subcommand,
             args,
@@ -205,16 +209,7 @@ pub(crate) fn start_receive_wal(
     out: &mut Output,
     server: &ServerConfig,
 ) -> crate::Result<()> {
-    let exe = std::env::current_exe().map_err(|source| crate::Error::Io {
-        op: "locate",
-        path: PathBuf::from("/proc/self/exe"),
-        source,
-    })?;
-    let spawner = Spawner {
-        exe: &exe,
-        config: &ctx.config.config_file,
-        keep_descriptors: false,
-    };
+    let spawner = Spawner::new(ctx, false)?;
     let lock_dir = PathBuf::from(&ctx.config.global.barman_lock_directory);
     background_receive_wal(out, server, &lock_dir, &spawner)
 }

@@ -333,6 +333,17 @@ fn data_dirs(dirs: &ServerDirs, chain: &[(String, BackupInfo)], root: Option<&st
         .collect()
 }
 
+/// The backup being restored, its incremental chain (newest first) and the plan: what
+/// every restore path below needs.
+struct Chain<'a> {
+    server: &'a ServerConfig,
+    dirs: &'a ServerDirs,
+    id: &'a str,
+    info: &'a BackupInfo,
+    links: Vec<(String, BackupInfo)>,
+    plan: &'a Plan,
+}
+
 /// Restore an incremental backup's data directory (and tablespaces) into the
 /// destination. Returns the combine time when the combine wrote the destination on this
 /// host (Barman then records it in `.barman-recover.info`).
@@ -351,15 +362,23 @@ pub fn base_backup(
     if let Some((bad, _)) = links.iter().find(|(_, b)| b.raw("compression").is_some()) {
         return Err(Stop::Message(format!("Failure copying base backup: backup {bad} of the incremental chain is compressed: combining compressed incremental backups is not supported")));
     }
+    let chain = Chain {
+        server,
+        dirs,
+        id,
+        info,
+        links,
+        plan,
+    };
     let dest = options.destination.trim_end_matches('/');
     match (target.ssh(), plan.staging.remote) {
-        (None, _) => local(out, server, dirs, id, info, &links, dest, plan).map(Some),
+        (None, _) => local(out, &chain, dest).map(Some),
         (Some(_), false) => {
-            staged_here(out, server, dirs, id, info, &links, target, options, plan)?;
+            staged_here(out, &chain, target, options)?;
             Ok(None)
         }
         (Some(ssh), true) => {
-            staged_there(out, server, dirs, id, info, &links, &ssh, dest, plan)?;
+            staged_there(out, &chain, &ssh, dest)?;
             Ok(None)
         }
     }
@@ -369,17 +388,15 @@ fn fs_error(e: impl std::fmt::Display) -> Stop {
     Stop::Message(format!("File system error: {e}"))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn local(
-    out: &mut Output,
-    server: &ServerConfig,
-    dirs: &ServerDirs,
-    id: &str,
-    info: &BackupInfo,
-    links: &[(String, BackupInfo)],
-    dest: &str,
-    plan: &Plan,
-) -> Result<f64, Stop> {
+fn local(out: &mut Output, chain: &Chain, dest: &str) -> Result<f64, Stop> {
+    let Chain {
+        server,
+        dirs,
+        id,
+        info,
+        links,
+        plan,
+    } = chain;
     let target = Destination::Local;
     let mut mapping = Vec::new();
     target.create_dir(dest, Some(0o700)).map_err(fs_error)?;
@@ -458,18 +475,20 @@ fn remove_local(path: &str) -> std::io::Result<()> {
 }
 
 /// Remote restore with a local staging area: combine here, copy the result.
-#[allow(clippy::too_many_arguments)]
 fn staged_here(
     out: &mut Output,
-    server: &ServerConfig,
-    dirs: &ServerDirs,
-    id: &str,
-    info: &BackupInfo,
-    links: &[(String, BackupInfo)],
+    chain: &Chain,
     target: &Destination,
     options: &RestoreOptions,
-    plan: &Plan,
 ) -> Result<(), Stop> {
+    let Chain {
+        server,
+        dirs,
+        id,
+        info,
+        links,
+        plan,
+    } = chain;
     let root = format!(
         "{}/barman-combine{}",
         plan.staging.combine_path.trim_end_matches('/'),
@@ -518,25 +537,21 @@ fn staged_here(
 
 /// Remote restore with the staging area on the restore host: copy the chain there,
 /// combine there into the destination.
-#[allow(clippy::too_many_arguments)]
-fn staged_there(
-    out: &mut Output,
-    server: &ServerConfig,
-    dirs: &ServerDirs,
-    id: &str,
-    info: &BackupInfo,
-    links: &[(String, BackupInfo)],
-    ssh: &[String],
-    dest: &str,
-    plan: &Plan,
-) -> Result<(), Stop> {
+fn staged_there(out: &mut Output, chain: &Chain, ssh: &[String], dest: &str) -> Result<(), Stop> {
+    let Chain {
+        server,
+        dirs,
+        links,
+        plan,
+        ..
+    } = chain;
     let root = format!(
         "{}/barman-rsync-copy{}",
         plan.staging.combine_path.trim_end_matches('/'),
         std::process::id()
     );
     let result = copy_chain_there(server, dirs, links, ssh, &root)
-        .and_then(|()| combine_there(out, server, dirs, id, info, links, ssh, &root, dest, plan));
+        .and_then(|()| combine_there(out, chain, ssh, &root, dest));
     if let Err(f) = tool::remote_script(ssh, &format!("rm -fr {}", shell_words::quote(&root))) {
         out.warning(&format!(
             "Staging path cleanup operation failed to delete {root}: {}\n",
@@ -592,19 +607,21 @@ fn copy_chain_there(
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
 fn combine_there(
     out: &mut Output,
-    server: &ServerConfig,
-    dirs: &ServerDirs,
-    id: &str,
-    info: &BackupInfo,
-    links: &[(String, BackupInfo)],
+    chain: &Chain,
     ssh: &[String],
     root: &str,
     dest: &str,
-    plan: &Plan,
 ) -> Result<(), Stop> {
+    let Chain {
+        server,
+        dirs,
+        id,
+        info,
+        links,
+        plan,
+    } = chain;
     let target = Destination::Remote(ssh.to_vec());
     target.create_dir(dest, Some(0o700)).map_err(fs_error)?;
     let mut mapping = Vec::new();
