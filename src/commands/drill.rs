@@ -27,7 +27,7 @@ pub struct DrillRequest {
     pub server: String,
     /// Backup id or shortcut (`latest` when not given).
     pub backup_id: Option<String>,
-    /// `--target-time`, `--target-lsn`, `--target-xid`, `--target-name`.
+    /// `--target-time`.
     pub target_time: Option<String>,
     /// `--target-lsn`.
     pub target_lsn: Option<String>,
@@ -174,7 +174,7 @@ fn drill_into(
             return;
         }
     };
-    let Some(user) = superuser(&cluster, catalog, &record.backup_id) else {
+    let Some(user) = superuser(&cluster, catalog) else {
         record.failure = Some("no role to connect to the restored cluster as".into());
         return;
     };
@@ -249,7 +249,7 @@ fn count_wal(data: &Path) -> u64 {
 }
 
 /// The bootstrap superuser (OID 10), found by connecting as the server's `conninfo` user.
-fn superuser(cluster: &ScratchCluster, catalog: &ServerCatalog, _id: &str) -> Option<String> {
+fn superuser(cluster: &ScratchCluster, catalog: &ServerCatalog) -> Option<String> {
     let conninfo = catalog.server.conninfo().unwrap_or_default();
     let pairs = crate::adapters::libpq::parse_conninfo(conninfo).unwrap_or_default();
     let configured = pairs
