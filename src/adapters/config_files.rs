@@ -111,7 +111,7 @@ pub fn load(main: &Path) -> Result<Config, ConfigError> {
     let without_models = config::build(&files, &BTreeMap::new(), &|p| p.to_string())?;
     let mut active_models = BTreeMap::new();
     for (name, server) in &without_models.servers {
-        let file = Path::new(server.backup_directory()).join(".active-model.auto");
+        let file = Path::new(server.backup_dir()).join(".active-model.auto");
         if let Ok(content) = std::fs::read_to_string(&file) {
             active_models.insert(name.clone(), content);
         }
@@ -208,7 +208,7 @@ mod tests {
         std::fs::write(home.join(".barman.auto.conf"), "[a]\nparallel_jobs = 7\n").unwrap();
         let config = load(&main).unwrap();
         assert_eq!(config.servers.keys().collect::<Vec<_>>(), vec!["a", "b"]);
-        assert_eq!(config.servers["a"].int("parallel_jobs"), Some(7));
+        assert_eq!(config.servers["a"].parallel_jobs(), Some(7));
         assert_eq!(
             config.servers["a"].source("conninfo"),
             Some(include.join("a.conf").to_str().unwrap())

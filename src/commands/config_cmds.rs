@@ -44,7 +44,7 @@ pub fn config_switch(
             "Resetting the active model for the server {}",
             server.name()
         ));
-        config_edit::remove_active_model(Path::new(server.backup_directory())).map_err(fatal)?;
+        config_edit::remove_active_model(Path::new(server.backup_dir())).map_err(fatal)?;
     } else if let Some(model_name) = model_name {
         let Some(model) = ctx.config.models.get(model_name) else {
             out.error(&format!("Unknown model '{model_name}'"));
@@ -78,7 +78,7 @@ fn apply_model(
     out.info(&format!("Applying model '{model_name}' to server '{name}'"));
     let mut streaming = server.streaming_archiver();
     for (key, value) in model.overrides() {
-        let old = server.get(key).cloned().unwrap_or(OptionValue::None);
+        let old = server.value_of(key).cloned().unwrap_or(OptionValue::None);
         if &old != value {
             out.info(&format!(
                 "Changing value of option '{key}' for server '{name}' from '{}' to '{}' through the model '{model_name}'",
@@ -90,8 +90,7 @@ fn apply_model(
             streaming = matches!(value, OptionValue::Bool(true));
         }
     }
-    config_edit::write_active_model(Path::new(server.backup_directory()), model_name)
-        .map_err(fatal)?;
+    config_edit::write_active_model(Path::new(server.backup_dir()), model_name).map_err(fatal)?;
     Ok(Some(streaming))
 }
 

@@ -97,7 +97,7 @@ fn server_report(
             .active_model()
             .map_or(Value::Null, |m| Value::String(m.into())),
     );
-    if let Some(ssh_command) = server.str("ssh_command").filter(|c| !c.is_empty()) {
+    if let Some(ssh_command) = server.ssh_command().filter(|c| !c.is_empty()) {
         if let Some(info) = system_info::collect_remote(ssh_command) {
             report.insert("system_info".into(), Value::Object(info));
         }

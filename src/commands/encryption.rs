@@ -6,7 +6,7 @@ use crate::core::encryption;
 
 /// True when the server sets `encryption = gpg`.
 pub fn configured(server: &ServerConfig) -> bool {
-    server.str("encryption") == Some(encryption::GPG)
+    server.encryption() == Some(encryption::GPG)
 }
 
 /// Barman's `EncryptionManager.validate_config` for `encryption = gpg`: the key id when
@@ -15,12 +15,12 @@ pub fn configured(server: &ServerConfig) -> bool {
 /// # Errors
 /// Barman's message for the first missing setting.
 pub fn validate(server: &ServerConfig) -> Result<String, String> {
-    let key_id = server.str("encryption_key_id");
+    let key_id = server.encryption_key_id();
     encryption::validate_gpg(
         key_id,
-        server.str("backup_method").unwrap_or("rsync"),
-        server.str("backup_compression"),
-        server.str("backup_compression_format"),
+        server.backup_method().unwrap_or("rsync"),
+        server.backup_compression(),
+        server.backup_compression_format(),
     )?;
     Ok(key_id.unwrap_or_default().to_string())
 }

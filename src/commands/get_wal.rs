@@ -231,8 +231,8 @@ fn possible_paths(server: &ServerConfig, name: &WalFileName, partial: bool) -> V
     let dirs = server_dirs(server);
     let archived = wal_archive::archive_path(&dirs, name);
     let text = name.to_string();
-    let incoming = Path::new(server.incoming_wals_directory());
-    let streaming = Path::new(server.streaming_wals_directory());
+    let incoming = Path::new(server.incoming_dir());
+    let streaming = Path::new(server.streaming_dir());
     let mut paths = vec![
         archived.clone(),
         incoming.join(&text),
@@ -271,7 +271,7 @@ fn prepare(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let Some(command) = server.str("encryption_passphrase_command") else {
+    let Some(command) = server.encryption_passphrase_command() else {
         return Err(SendError::NoPassphraseCommand(name));
     };
     let passphrase = gpg::passphrase_from_command(command)?;
@@ -279,7 +279,7 @@ fn prepare(
     // whatever happens (Barman leaves it behind when gpg fails).
     let tmp = tempfile::Builder::new()
         .prefix(&format!(".{name}."))
-        .tempdir_in(server.wals_directory())?;
+        .tempdir_in(server.wals_dir())?;
     let decrypted = tmp.path().join(encryption::decrypted_name(&name));
     gpg::decrypt(path, &decrypted, &passphrase, server.path_prefix())?;
     transform(&decrypted, is_partial, request)

@@ -62,7 +62,7 @@ impl<'a> Hooks<'a> {
 
     fn script(&self, hook: &HookId) -> Option<&'a str> {
         self.server
-            .str(&hook.config_key())
+            .hook_script(hook)
             .filter(|s| !s.trim().is_empty())
     }
 

@@ -58,7 +58,7 @@ fn server_facts(ctx: &Context, server: &ServerConfig) -> crate::Result<ServerFac
         name: server.name().to_string(),
         active: server.active() && !server.disabled(),
         passive: server.passive_node(),
-        minimum_redundancy: u64::from(server.minimum_redundancy()),
+        minimum_redundancy: u64::from(server.minimum_redundancy_count()),
         ..ServerFacts::default()
     };
     let seconds = |info, field| {
@@ -110,10 +110,9 @@ fn server_facts(ctx: &Context, server: &ServerConfig) -> crate::Result<ServerFac
     facts.wal = stats::wal_facts(&dirs, unix(ctx)).map_err(|e| {
         crate::Error::Fatal(format!("cannot read the xlog db of {}: {e}", server.name()))
     })?;
-    facts.wal_errors = stats::count_files(Path::new(server.errors_directory()));
+    facts.wal_errors = stats::count_files(Path::new(server.errors_dir()));
     if facts.passive {
-        facts.last_sync =
-            stats::modified(&Path::new(server.backup_directory()).join("primary.info"));
+        facts.last_sync = stats::modified(&Path::new(server.backup_dir()).join("primary.info"));
     }
     Ok(facts)
 }

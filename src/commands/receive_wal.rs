@@ -206,7 +206,7 @@ fn receive(
                 return Ok(());
             }
             Some(RemoteValue::Slot { .. }) => {}
-            _ if server.str("create_slot") == Some("auto") => {
+            _ if server.create_slot() == Some("auto") => {
                 if !reset {
                     out.info(&format!("Creating replication slot '{slot}'"));
                     create_slot(out, server, true);
@@ -220,7 +220,7 @@ fn receive(
             }
         }
     }
-    let directory = PathBuf::from(server.streaming_wals_directory());
+    let directory = PathBuf::from(server.streaming_dir());
     std::fs::create_dir_all(&directory).map_err(|source| crate::Error::Io {
         op: "create",
         path: directory.clone(),
@@ -236,7 +236,7 @@ fn receive(
     }
     truncate_partial_if_needed(out, &directory, segment_size);
     let app_name = server
-        .str("streaming_archiver_name")
+        .streaming_archiver_name()
         .unwrap_or("barman_receive_wal");
     // The password (if any) goes to pg_receivewal's environment, never to its argv.
     let child_conninfo = crate::adapters::libpq::child_conninfo(streaming_conninfo(server));

@@ -36,7 +36,7 @@ pub fn run(
             continue;
         }
         let conninfo = if options.wal_host {
-            server.str("wal_conninfo").or(server.conninfo())
+            server.wal_conninfo().or(server.conninfo())
         } else {
             server.conninfo()
         };

@@ -5,7 +5,7 @@ use super::Context;
 use crate::adapters::catalog::{layout::ServerDirs, store};
 use crate::adapters::postgres::{self, RemoteValue, StatusInputs};
 use crate::core::config::value::human_timedelta;
-use crate::core::config::{OptionValue, ServerConfig};
+use crate::core::config::ServerConfig;
 use chrono::{DateTime, FixedOffset};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -73,7 +73,7 @@ pub fn show_rows(server: &ServerConfig, now: &DateTime<FixedOffset>) -> Vec<Row>
 /// The remote status (PostgreSQL connection, streaming connection, archivers, client
 /// tools) of an active, non-passive server, as Barman's `Server.get_remote_status()`.
 pub fn remote_status(server: &ServerConfig) -> BTreeMap<String, RemoteValue> {
-    let method = server.backup_method().to_string();
+    let method = server.method().to_string();
     let streaming = method == "postgres" || server.streaming_archiver();
     let inputs = StatusInputs {
         conninfo: server.conninfo().map(str::to_string),
@@ -86,7 +86,7 @@ pub fn remote_status(server: &ServerConfig) -> BTreeMap<String, RemoteValue> {
         archiver: server.archiver(),
         streaming_archiver: server.streaming_archiver(),
         streaming_archiver_name: server
-            .str("streaming_archiver_name")
+            .streaming_archiver_name()
             .unwrap_or("barman_receive_wal")
             .to_string(),
         backup_method: method,
@@ -106,10 +106,10 @@ pub fn remote_rows(server: &ServerConfig) -> Vec<Row> {
 /// `last_backup_maximum_age` as show-servers prints it: `None` when unset, else the limit
 /// and the age of the newest backup (Barman's `validate_last_backup_maximum_age`).
 fn last_backup_maximum_age(server: &ServerConfig, now: &DateTime<FixedOffset>) -> String {
-    let Some(OptionValue::Interval(limit)) = server.get("last_backup_maximum_age") else {
+    let Some(limit) = server.last_backup_maximum_age() else {
         return "None".to_string();
     };
-    let limit_text = human_timedelta(*limit);
+    let limit_text = human_timedelta(limit);
     let newest_end = store::load_backups(&server_dirs(server))
         .ok()
         .and_then(|backups| {
@@ -124,7 +124,7 @@ fn last_backup_maximum_age(server: &ServerConfig, now: &DateTime<FixedOffset>) -
         Some(end) => {
             let age = (*now - end).num_seconds();
             let age_text = human_timedelta(age);
-            if age > *limit {
+            if age > limit {
                 format!("{limit_text} (WARNING! latest backup is {age_text} old)")
             } else {
                 format!("{limit_text} (latest backup: {age_text} )")
@@ -141,10 +141,10 @@ fn python_bool(b: bool) -> String {
 pub fn server_dirs(server: &ServerConfig) -> ServerDirs {
     ServerDirs {
         name: server.name().to_string(),
-        backup_directory: server.backup_directory().into(),
-        basebackups_directory: server.basebackups_directory().into(),
-        wals_directory: server.wals_directory().into(),
-        xlogdb_directory: server.xlogdb_directory().into(),
+        backup_directory: server.backup_dir().into(),
+        basebackups_directory: server.basebackups_dir().into(),
+        wals_directory: server.wals_dir().into(),
+        xlogdb_directory: server.xlogdb_dir().into(),
     }
 }
 

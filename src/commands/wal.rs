@@ -55,11 +55,8 @@ pub fn archive_server(
         .then_some(&hooks);
     // Barman's archivers run streaming first, then file archival.
     if server.streaming_archiver() {
-        let batch_size = server
-            .int("streaming_archiver_batch_size")
-            .unwrap_or(0)
-            .max(0) as usize;
-        let dir = PathBuf::from(server.streaming_wals_directory());
+        let batch_size = server.streaming_archiver_batch_size().unwrap_or(0).max(0) as usize;
+        let dir = PathBuf::from(server.streaming_dir());
         let batch = archive_plan::plan_streaming(&listing(&dir)?, batch_size);
         let stop = run_batch(
             out,
@@ -78,8 +75,8 @@ pub fn archive_server(
         }
     }
     if server.archiver() {
-        let batch_size = server.int("archiver_batch_size").unwrap_or(0).max(0) as usize;
-        let dir = PathBuf::from(server.incoming_wals_directory());
+        let batch_size = server.archiver_batch_size().unwrap_or(0).max(0) as usize;
+        let dir = PathBuf::from(server.incoming_dir());
         let batch = archive_plan::plan_incoming(&listing(&dir)?, batch_size);
         run_batch(
             out,
@@ -100,11 +97,8 @@ pub fn archive_server(
 /// The server's WAL storage: `compression`, and `encryption = gpg` with its key.
 fn storage_of(server: &ServerConfig) -> Storage {
     let encryption =
-        (server.str("encryption") == Some(crate::core::encryption::GPG)).then(|| Encryption {
-            key_id: server
-                .str("encryption_key_id")
-                .unwrap_or_default()
-                .to_string(),
+        (server.encryption() == Some(crate::core::encryption::GPG)).then(|| Encryption {
+            key_id: server.encryption_key_id().unwrap_or_default().to_string(),
             path_prefix: server.path_prefix().map(str::to_string),
         });
     Storage {
@@ -117,11 +111,11 @@ fn compression_of(server: &ServerConfig) -> Option<Compression> {
     let name = server.compression()?;
     let codec = Codec::from_name(
         name,
-        server.str("custom_compression_filter"),
-        server.str("custom_decompression_filter"),
+        server.custom_compression_filter(),
+        server.custom_decompression_filter(),
     )?;
     let level_text = server
-        .get("compression_level")
+        .compression_level()
         .map(|v| v.python_str())
         .unwrap_or_else(|| "medium".into());
     Some(Compression {
@@ -182,7 +176,7 @@ fn run_batch(
         out.info_unlogged(&header);
     }
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
-    let errors_dir = PathBuf::from(server.errors_directory());
+    let errors_dir = PathBuf::from(server.errors_dir());
     if !batch.files.is_empty() {
         wal_archive_ensure(dirs, lock_dir)?;
         reclaim_temps(dirs, &batch.files);
@@ -497,8 +491,8 @@ pub fn put_wal(
     // Barman names the client when the stream arrives over ssh.
     let suffix = super::ssh_suffix();
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
-    let incoming = PathBuf::from(server.incoming_wals_directory());
-    let errors = PathBuf::from(server.errors_directory());
+    let incoming = PathBuf::from(server.incoming_dir());
+    let errors = PathBuf::from(server.errors_dir());
     match incoming::receive(stdin, &incoming, &errors, &stamp) {
         Ok((received, bad_lines)) => {
             for line in bad_lines {

@@ -42,7 +42,7 @@ pub fn run(
         // every segment missing.
         out.error(&format!(
             "WAL archive in cloud storage is not supported for server '{name}': {}",
-            server.wals_directory()
+            server.wals_dir()
         ));
         return Ok(());
     }
@@ -67,7 +67,7 @@ pub fn run(
         .int("xlog_segment_size")
         .and_then(|n| u64::try_from(n).ok())
         .unwrap_or(DEFAULT_SEGMENT_SIZE);
-    let wals = Path::new(server.wals_directory());
+    let wals = Path::new(server.wals_dir());
     let missing: Vec<String> = range
         .segments(segment_size)
         .filter(|segment| !wals.join(&segment[..16]).join(segment).exists())

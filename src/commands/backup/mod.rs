@@ -229,7 +229,7 @@ fn purge_before_first_backup(
     };
     let name = server.name();
     out.info(&format!("This is the first backup for server {name}"));
-    if server.bool("worm_mode") {
+    if server.worm_mode() {
         out.info("'worm_mode' is enabled, skip purging of unused WAL files.");
         return Ok(());
     }
@@ -264,17 +264,17 @@ fn make_directories(
     dirs: &ServerDirs,
 ) -> Result<(), (PathBuf, std::io::Error)> {
     let mut wanted = vec![
-        PathBuf::from(server.backup_directory()),
+        PathBuf::from(server.backup_dir()),
         dirs.basebackups_directory.clone(),
         dirs.wals_directory.clone(),
-        PathBuf::from(server.errors_directory()),
+        PathBuf::from(server.errors_dir()),
         dirs.meta_directory(),
     ];
     if server.archiver() {
-        wanted.push(PathBuf::from(server.incoming_wals_directory()));
+        wanted.push(PathBuf::from(server.incoming_dir()));
     }
     if server.streaming_archiver() {
-        wanted.push(PathBuf::from(server.streaming_wals_directory()));
+        wanted.push(PathBuf::from(server.streaming_dir()));
     }
     for dir in wanted {
         crate::adapters::durable::create_dir_all_durable(&dir).map_err(|e| (dir.clone(), e))?;

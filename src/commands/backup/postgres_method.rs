@@ -27,17 +27,15 @@ struct Compression {
 
 fn compression(running: &Running<'_>) -> Option<Compression> {
     let server = running.server;
-    let kind = server.str("backup_compression")?.to_string();
+    let kind = server.backup_compression()?.to_string();
     Some(Compression {
         format: server
-            .str("backup_compression_format")
+            .backup_compression_format()
             .unwrap_or("tar")
             .to_string(),
-        location: server
-            .str("backup_compression_location")
-            .map(str::to_string),
-        level: server.int("backup_compression_level"),
-        workers: server.int("backup_compression_workers"),
+        location: server.backup_compression_location().map(str::to_string),
+        level: server.backup_compression_level(),
+        workers: server.backup_compression_workers(),
         kind,
     })
 }
@@ -135,7 +133,7 @@ fn copy(
         .unwrap_or(15);
     let app_name = running
         .server
-        .str("streaming_backup_name")
+        .streaming_backup_name()
         .unwrap_or("barman_streaming_backup");
     // The password (if the conninfo holds one) goes to pg_basebackup's environment, never
     // to its argv, where any local user could read it with `ps`.

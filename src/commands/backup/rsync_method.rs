@@ -339,8 +339,9 @@ fn copy(
             .any(|f| !f.starts_with(&format!("{}/", facts.pgdata)))
         && !running
             .server
-            .str("backup_options")
-            .is_some_and(|o| o.contains("external_configuration"))
+            .backup_options()
+            .iter()
+            .any(|o| o == "external_configuration")
     {
         let outside: Vec<&str> = facts
             .included_files

@@ -1,7 +1,7 @@
 //! The settings one backup runs with: the server's configuration with the command line's
 //! overrides applied (Barman's `cli.backup` assigns them onto `server.config` for the run).
 
-use crate::core::config::{OptionValue, ServerConfig};
+use crate::core::config::ServerConfig;
 use std::collections::BTreeMap;
 
 /// `--reuse-backup` / `reuse_backup`.
@@ -84,27 +84,31 @@ impl CopyTuning {
     /// The server's values with the command line's overrides (fields of `overrides` that
     /// are `Some`), Barman's defaults otherwise.
     pub fn resolve(server: &ServerConfig, overrides: &CopyTuningOverrides) -> CopyTuning {
-        let uint = |key: &str| server.int(key).and_then(|v| u64::try_from(v).ok());
+        let uint = |value: Option<i64>| value.and_then(|v| u64::try_from(v).ok());
         CopyTuning {
             jobs: overrides
                 .jobs
-                .unwrap_or_else(|| uint("parallel_jobs").unwrap_or(1).max(1) as u32),
+                .unwrap_or_else(|| uint(server.parallel_jobs()).unwrap_or(1).max(1) as u32),
             bwlimit: overrides
                 .bwlimit
-                .or_else(|| uint("bandwidth_limit"))
+                .or_else(|| uint(server.bandwidth_limit()))
                 .filter(|b| *b > 0),
             retry_times: overrides
                 .retry_times
-                .unwrap_or_else(|| uint("basebackup_retry_times").unwrap_or(0) as u32),
+                .unwrap_or_else(|| uint(server.basebackup_retry_times()).unwrap_or(0) as u32),
             retry_sleep: overrides
                 .retry_sleep
-                .unwrap_or_else(|| uint("basebackup_retry_sleep").unwrap_or(30)),
+                .unwrap_or_else(|| uint(server.basebackup_retry_sleep()).unwrap_or(30)),
             batch_size: overrides.batch_size.unwrap_or_else(|| {
-                uint("parallel_jobs_start_batch_size").unwrap_or(10).max(1) as u32
+                uint(server.parallel_jobs_start_batch_size())
+                    .unwrap_or(10)
+                    .max(1) as u32
             }),
-            batch_period: overrides
-                .batch_period
-                .unwrap_or_else(|| uint("parallel_jobs_start_batch_period").unwrap_or(1).max(1)),
+            batch_period: overrides.batch_period.unwrap_or_else(|| {
+                uint(server.parallel_jobs_start_batch_period())
+                    .unwrap_or(1)
+                    .max(1)
+            }),
         }
     }
 }
@@ -186,7 +190,7 @@ impl Settings {
     /// Resolve the server's settings with the command line's overrides; an unusable
     /// setting is a one-line reason.
     pub fn resolve(server: &ServerConfig, options: &BackupOptions) -> Result<Settings, String> {
-        let method = match server.backup_method() {
+        let method = match server.method() {
             "postgres" => Method::Postgres,
             "rsync" => Method::Rsync,
             "local-rsync" => Method::LocalRsync,
@@ -199,21 +203,26 @@ impl Settings {
         // Barman's `ExternalBackupExecutor`: concurrent when asked for (or by default),
         // else exclusive. The postgres method is always concurrent.
         let exclusive = method != Method::Postgres
-            && matches!(server.get("backup_options"), Some(OptionValue::Csv(_, items))
-                if items.iter().any(|o| o == "exclusive_backup")
-                    && !items.iter().any(|o| o == "concurrent_backup"));
+            && server
+                .backup_options()
+                .iter()
+                .any(|o| o == "exclusive_backup")
+            && !server
+                .backup_options()
+                .iter()
+                .any(|o| o == "concurrent_backup");
         if method == Method::Rsync && server.ssh_command().is_none() {
             return Err("ssh_command is required by backup_method = rsync".into());
         }
         let reuse = match options.reuse_backup {
             Some(r) => r,
-            None => match server.str("reuse_backup").unwrap_or("off") {
+            None => match server.reuse_backup().unwrap_or("off") {
                 "copy" => ReuseBackup::Copy,
                 "link" => ReuseBackup::Link,
                 _ => ReuseBackup::Off,
             },
         };
-        let uint = |key: &str| server.int(key).and_then(|v| u64::try_from(v).ok());
+        let uint = |value: Option<i64>| value.and_then(|v| u64::try_from(v).ok());
         let tuning = CopyTuning::resolve(
             server,
             &CopyTuningOverrides {
@@ -230,22 +239,22 @@ impl Settings {
             exclusive,
             immediate: options
                 .immediate_checkpoint
-                .unwrap_or_else(|| server.bool("immediate_checkpoint")),
+                .unwrap_or_else(|| server.immediate_checkpoint()),
             reuse,
             retry_times: tuning.retry_times,
             retry_sleep: tuning.retry_sleep,
             jobs: tuning.jobs,
             bwlimit: tuning.bwlimit,
-            tablespace_bwlimit: parse_tablespace_limits(server.str("tablespace_bandwidth_limit")),
-            network_compression: server.bool("network_compression"),
+            tablespace_bwlimit: parse_tablespace_limits(server.tablespace_bandwidth_limit()),
+            network_compression: server.network_compression(),
             keepalive_interval: options
                 .keepalive_interval
-                .unwrap_or_else(|| uint("keepalive_interval").unwrap_or(60)),
+                .unwrap_or_else(|| uint(server.keepalive_interval()).unwrap_or(60)),
             jobs_start_batch_size: tuning.batch_size,
             jobs_start_batch_period: tuning.batch_period,
             manifest: options
                 .manifest
-                .unwrap_or_else(|| server.bool("autogenerate_manifest")),
+                .unwrap_or_else(|| server.autogenerate_manifest()),
         })
     }
 

@@ -8,7 +8,7 @@ use crate::commands::status::server_dirs;
 use crate::core::backup_id::{self, BackupSummary};
 use crate::core::backup_info::{BackupInfo, BackupStatus};
 use crate::core::backup_wals::{self, Step, WalInfo};
-use crate::core::config::{OptionValue, ServerConfig};
+use crate::core::config::ServerConfig;
 use crate::core::retention::{self, KeepTarget, RetentionInput, RetentionStatus};
 use crate::core::wal_segment_size::WalSegmentSize;
 use crate::output::Output;
@@ -188,7 +188,7 @@ impl<'a> ServerCatalog<'a> {
         }
         Ok(Some(retention::evaluate(
             policy,
-            self.server.minimum_redundancy(),
+            self.server.minimum_redundancy_count(),
             &inputs,
             now,
         )))
@@ -337,7 +337,10 @@ impl<'a> ServerCatalog<'a> {
 
     /// `backup_options` contains `concurrent_backup`.
     pub fn concurrent_backup(&self) -> bool {
-        matches!(self.server.get("backup_options"), Some(OptionValue::Csv(_, items)) if items.iter().any(|i| i == "concurrent_backup"))
+        self.server
+            .backup_options()
+            .iter()
+            .any(|i| i == "concurrent_backup")
     }
 }
 

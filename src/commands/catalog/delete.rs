@@ -63,7 +63,7 @@ fn delete_checked(
         .values()
         .filter(|b| b.status() == BackupStatus::Done && backup_type(b) != "incremental")
         .count();
-    let minimum = catalog.server.minimum_redundancy();
+    let minimum = catalog.server.minimum_redundancy_count();
     if info.status() == BackupStatus::Done
         && info.raw("parent_backup_id").is_none()
         && minimum as usize >= done_full

@@ -53,8 +53,8 @@ pub(super) fn check_archive(p: &mut Probe, rec: &mut Recorder) {
     if !ok {
         rec.result(false, Some("please make sure WAL shipping is setup".into()));
     }
-    let incoming = p.server.incoming_wals_directory().to_string();
-    let streaming = p.server.streaming_wals_directory().to_string();
+    let incoming = p.server.incoming_dir().to_string();
+    let streaming = p.server.streaming_dir().to_string();
     wal_queue(
         p,
         rec,
@@ -104,7 +104,7 @@ fn wal_queue(
         }
         return;
     }
-    let Some(max) = p.server.int("max_incoming_wals_queue") else {
+    let Some(max) = p.server.max_incoming_wals_queue() else {
         return;
     };
     rec.init(&format!("{dir_name} WALs directory"));

@@ -230,7 +230,7 @@ pub fn run_bounded(
 /// refuses to start when a check that [`super::is_critical`] fails.
 pub fn run_checks(ctx: &Context, server: &ServerConfig) -> Vec<CheckResult> {
     let timeout = server
-        .int("check_timeout")
+        .check_timeout()
         .and_then(|t| u64::try_from(t).ok())
         .unwrap_or(30);
     let mut results = Vec::new();

@@ -8,7 +8,6 @@ use crate::adapters::catalog::store;
 use crate::adapters::pg_tools;
 use crate::adapters::postgres_checks::{self, SshCommand};
 use crate::core::backup_info::BackupStatus;
-use crate::core::config::OptionValue;
 
 /// Run the executor checks of an active server (inactive servers have no executor).
 pub(super) fn check(p: &mut Probe, rec: &mut Recorder) {
@@ -16,12 +15,12 @@ pub(super) fn check(p: &mut Probe, rec: &mut Recorder) {
         return;
     }
     if p.server.passive_node() {
-        if let Some(command) = p.server.str("primary_ssh_command") {
+        if let Some(command) = p.server.primary_ssh_command() {
             ssh_check(p, rec, command, "Barman primary node");
         }
         return;
     }
-    match p.server.backup_method() {
+    match p.server.method() {
         "postgres" => postgres_executor(p, rec),
         "rsync" => {
             // Without ssh_command Barman has no executor (the server is disabled).
@@ -160,8 +159,9 @@ fn local_pgdata(p: &mut Probe, rec: &mut Recorder) {
 }
 
 fn exclusive(p: &Probe) -> bool {
-    matches!(p.server.get("backup_options"), Some(OptionValue::Csv(_, items)) if items.iter().any(|o| o == "exclusive_backup"))
-        && !matches!(p.server.get("backup_options"), Some(OptionValue::Csv(_, items)) if items.iter().any(|o| o == "concurrent_backup"))
+    let options = p.server.backup_options();
+    options.iter().any(|o| o == "exclusive_backup")
+        && !options.iter().any(|o| o == "concurrent_backup")
 }
 
 /// The backup strategy's checks (concurrent: only a too old server; exclusive: primary

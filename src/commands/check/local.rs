@@ -7,21 +7,22 @@ use super::result::{summarise_error_files, CheckResult};
 use crate::adapters::catalog::store;
 use crate::core::backup_info::{BackupInfo, BackupStatus};
 use crate::core::config::value::human_timedelta;
-use crate::core::config::OptionValue;
+use crate::core::config::ServerConfig;
 use crate::output::python::pretty_size;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The configuration keys whose folders `check` creates, in Barman's `KEYS` order.
-const DIRECTORY_KEYS: [&str; 8] = [
-    "backup_directory",
-    "basebackups_directory",
-    "cloud_staging_directory",
-    "errors_directory",
-    "incoming_wals_directory",
-    "streaming_wals_directory",
-    "wals_directory",
-    "xlogdb_directory",
+type DirectoryOption = fn(&ServerConfig) -> Option<&str>;
+const DIRECTORY_KEYS: [DirectoryOption; 8] = [
+    ServerConfig::backup_directory,
+    ServerConfig::basebackups_directory,
+    ServerConfig::cloud_staging_directory,
+    ServerConfig::errors_directory,
+    ServerConfig::incoming_wals_directory,
+    ServerConfig::streaming_wals_directory,
+    ServerConfig::wals_directory,
+    ServerConfig::xlogdb_directory,
 ];
 
 /// Python's `os.makedirs(exist_ok=True)`; the error names the folder that could not be made.
@@ -53,7 +54,7 @@ pub(super) fn check_directories(p: &mut Probe, rec: &mut Recorder) {
     }
     let mut dirs: Vec<PathBuf> = DIRECTORY_KEYS
         .iter()
-        .filter_map(|key| p.server.str(key))
+        .filter_map(|option| option(p.server))
         .filter(|v| !v.contains("://"))
         .map(PathBuf::from)
         .collect();
@@ -70,10 +71,7 @@ pub(super) fn check_directories(p: &mut Probe, rec: &mut Recorder) {
 /// `retention policy settings`: a policy that is set must be enforceable.
 pub(super) fn check_retention_policy_settings(p: &mut Probe, rec: &mut Recorder) {
     rec.init("retention policy settings");
-    let set = p.server.get("retention_policy").is_some_and(|v| {
-        !matches!(v, OptionValue::None) && !matches!(v, OptionValue::Str(s) if s.is_empty())
-    });
-    if set && p.server.retention_policy().is_none() {
+    if p.server.retention_policy_given() && p.server.retention_policy().is_none() {
         rec.result(false, Some("see log".into()));
     } else {
         rec.result(true, None);
@@ -94,28 +92,28 @@ pub(super) fn check_backup_validity(p: &mut Probe, rec: &mut Recorder) {
     let all = backups(p);
     let last = last_backup(&all);
     rec.init("backup maximum age");
-    match p.server.get("last_backup_maximum_age") {
-        Some(OptionValue::Interval(limit)) => {
+    match p.server.last_backup_maximum_age() {
+        Some(limit) => {
             let (ok, age) = match last.and_then(|b| b.time("end_time", *p.ctx.now.offset())) {
                 None => (false, "No available backups".to_string()),
                 Some(end) => {
                     let age = (p.ctx.now - end).num_seconds();
-                    (age <= *limit, human_timedelta(age))
+                    (age <= limit, human_timedelta(age))
                 }
             };
             rec.result(
                 ok,
                 Some(format!(
                     "interval provided: {}, latest backup age: {age}",
-                    human_timedelta(*limit)
+                    human_timedelta(limit)
                 )),
             );
         }
-        _ => rec.result(true, Some("no last_backup_maximum_age provided".into())),
+        None => rec.result(true, Some("no last_backup_maximum_age provided".into())),
     }
     rec.init("backup minimum size");
     let size = last.and_then(|b| b.int("size")).unwrap_or(0).max(0);
-    let mut result = match p.server.int("last_backup_minimum_size") {
+    let mut result = match p.server.last_backup_minimum_size() {
         Some(minimum) => {
             let ok = last.is_some() && size >= minimum;
             let gtlt = if ok { ">" } else { "<" };
@@ -164,18 +162,18 @@ pub(super) fn check_wal_validity(p: &mut Probe, rec: &mut Recorder) {
     let all = backups(p);
     let wal = last_backup(&all).map(|b| wal_after(p, b));
     let size = wal.map_or(0, |(_, size)| size);
-    match p.server.get("last_wal_maximum_age") {
-        Some(OptionValue::Interval(limit)) => match wal.and_then(|(time, _)| time) {
+    match p.server.last_wal_maximum_age() {
+        Some(limit) => match wal.and_then(|(time, _)| time) {
             None => rec.result(false, Some("No WAL files archived for last backup".into())),
             Some(time) => {
                 let age = p.ctx.now.timestamp() as f64
                     + f64::from(p.ctx.now.timestamp_subsec_micros()) / 1e6
                     - time;
                 rec.result(
-                    age <= *limit as f64,
+                    age <= limit as f64,
                     Some(format!(
                         "interval provided: {}, latest wal age: {}",
-                        human_timedelta(*limit),
+                        human_timedelta(limit),
                         crate::output::python::human_timedelta(age)
                     )),
                 );
@@ -218,8 +216,8 @@ pub(super) fn check_backup_manager(p: &mut Probe, rec: &mut Recorder) {
     match p.server.compression() {
         Some(name) if !COMPRESSIONS.contains(&name) => rec.result(false, None),
         Some("custom")
-            if p.server.str("custom_compression_filter").is_none()
-                || p.server.str("custom_decompression_filter").is_none() =>
+            if p.server.custom_compression_filter().is_none()
+                || p.server.custom_decompression_filter().is_none() =>
         {
             // Barman records the incompatibility with a truthy status, then fails it.
             rec.result_as("compression settings", true, None);
@@ -242,7 +240,7 @@ pub(super) fn check_backup_manager(p: &mut Probe, rec: &mut Recorder) {
         .values()
         .filter(|b| b.status() == BackupStatus::Done && b.backup_type() != "incremental")
         .count();
-    let minimum = p.server.minimum_redundancy();
+    let minimum = p.server.minimum_redundancy_count();
     rec.result(
         done >= minimum as usize,
         Some(format!(
@@ -269,7 +267,7 @@ pub(super) fn check_configuration(p: &mut Probe, rec: &mut Recorder) {
 /// `archiver errors`: the files in `errors/`, listed in directory order as Python does.
 pub(super) fn check_archiver_errors(p: &mut Probe, rec: &mut Recorder) {
     rec.init("archiver errors");
-    let names: Vec<String> = std::fs::read_dir(p.server.errors_directory()).map_or_else(
+    let names: Vec<String> = std::fs::read_dir(p.server.errors_dir()).map_or_else(
         |_| Vec::new(),
         |entries| {
             entries

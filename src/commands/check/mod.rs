@@ -64,7 +64,7 @@ pub fn run(
 fn timeout_of(server: &ServerConfig, options: CheckOptions) -> u64 {
     options.check_timeout.unwrap_or_else(|| {
         server
-            .int("check_timeout")
+            .check_timeout()
             .and_then(|t| u64::try_from(t).ok())
             .unwrap_or(30)
     })

@@ -42,7 +42,7 @@ pub(super) fn check_postgres(p: &mut Probe, rec: &mut Recorder) {
     }
     streaming_supported(remote, rec, None);
     wal_level(remote, rec, None);
-    if let Some(primary) = p.server.str("primary_conninfo") {
+    if let Some(primary) = p.server.primary_conninfo() {
         let conninfo = p.server.conninfo().unwrap_or_default().to_string();
         check_standby(&conninfo, primary, rec);
     }
@@ -126,11 +126,11 @@ fn check_standby(conninfo: &str, primary: &str, rec: &mut Recorder) {
 pub(super) fn check_wal_streaming(p: &mut Probe, rec: &mut Recorder) {
     let server = p.server;
     let wal_streaming = server
-        .str("wal_streaming_conninfo")
+        .wal_streaming_conninfo()
         .or_else(|| server.streaming_conninfo());
     let wal_conninfo = server
-        .str("wal_conninfo")
-        .or_else(|| server.str("wal_streaming_conninfo"))
+        .wal_conninfo()
+        .or_else(|| server.wal_streaming_conninfo())
         .or_else(|| server.conninfo());
     if wal_conninfo != server.conninfo() {
         let remote = Remote(postgres_checks::wal_remote_status(

@@ -131,7 +131,7 @@ fn rows(server: &ServerConfig) -> Vec<Row> {
     let retention = match server.retention_policy() {
         Some(policy) => format!(
             "enforced (mode: {}, retention: {policy}, WAL retention: MAIN)",
-            server.str("retention_policy_mode").unwrap_or("auto")
+            server.retention_policy_mode().unwrap_or("auto")
         ),
         None => "not enforced".into(),
     };
@@ -141,10 +141,7 @@ fn rows(server: &ServerConfig) -> Vec<Row> {
         rows.push(Row(
             "primary_ssh_command",
             "SSH command to primary server",
-            server
-                .str("primary_ssh_command")
-                .unwrap_or("None")
-                .to_string(),
+            server.primary_ssh_command().unwrap_or("None").to_string(),
         ));
     }
     rows
@@ -183,7 +180,7 @@ fn catalog_rows(server: &ServerConfig, rows: &mut Vec<Row>) {
         .iter()
         .filter(|b| b.backup_type() != "incremental")
         .count();
-    let minimum = server.minimum_redundancy();
+    let minimum = server.minimum_redundancy_count();
     let verdict = if full < minimum as usize {
         "FAILED"
     } else {

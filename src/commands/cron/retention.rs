@@ -39,7 +39,7 @@ pub fn enforce(
     server: &ServerConfig,
     lock_dir: &Path,
 ) -> crate::Result<()> {
-    if server.str("retention_policy_mode") != Some("auto") {
+    if server.retention_policy_mode() != Some("auto") {
         return Ok(());
     }
     let catalog = ServerCatalog::load(server, lock_dir, *ctx.now.offset())?;

@@ -70,19 +70,19 @@ pub fn staging(
         "recovery staging path",
         options.recovery_staging_path.as_deref(),
     )?
-    .or_else(|| server.str("recovery_staging_path").map(str::to_string));
+    .or_else(|| server.recovery_staging_path().map(str::to_string));
     let local = absolute("local staging path", options.local_staging_path.as_deref())?
-        .or_else(|| server.str("local_staging_path").map(str::to_string));
-    let mut path = cli_path.or_else(|| server.str("staging_path").map(str::to_string));
+        .or_else(|| server.local_staging_path().map(str::to_string));
+    let mut path = cli_path.or_else(|| server.staging_path().map(str::to_string));
     let location = options
         .staging_location
         .clone()
-        .or_else(|| server.str("staging_location").map(str::to_string))
+        .or_else(|| server.staging_location().map(str::to_string))
         .unwrap_or_else(|| "local".into());
     let combine_mode = options
         .combine_mode
         .clone()
-        .or_else(|| server.str("combine_mode").map(str::to_string))
+        .or_else(|| server.combine_mode().map(str::to_string))
         .unwrap_or_else(|| "copy".into());
     let (id, name) = (&options.backup_id, server.name());
     let compression = info.raw("compression");

@@ -16,7 +16,7 @@ use std::path::Path;
 
 /// `encryption_passphrase_command`'s passphrase, or the restore stops with `missing`.
 pub(super) fn passphrase(server: &ServerConfig, missing: &str) -> Result<Passphrase, Stop> {
-    let Some(command) = server.str("encryption_passphrase_command") else {
+    let Some(command) = server.encryption_passphrase_command() else {
         return Err(Stop::Message(missing.to_string()));
     };
     tracing::debug!(target: "barman.recovery_executor", "The 'encryption_passphrase_command' setting is present in the configuration. This implies that the catalog contains encrypted backup or WAL files. The private key will be retrieved to perform decryption as needed.");

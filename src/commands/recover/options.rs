@@ -7,7 +7,6 @@ use crate::commands::backup::{CopyTuning, CopyTuningOverrides};
 use crate::commands::catalog::ServerCatalog;
 use crate::core::backup_info::BackupInfo;
 use crate::core::backup_record::python_datetime;
-use crate::core::config::value::OptionValue;
 use crate::core::config::ServerConfig;
 use crate::core::lsn::Lsn;
 use crate::core::recovery::Targets;
@@ -343,11 +342,7 @@ fn plan(
         return Err("Network compression can only be used with remote recovery.\nHINT: If you want to do a remote recovery you have to use the --remote-ssh-command option".into());
     }
     // `recovery_options` is a set (`CsvOption`); the command line wins over it.
-    let configured = |name: &str| match server.get("recovery_options") {
-        Some(OptionValue::Csv(_, items)) => items.iter().any(|o| o == name),
-        Some(OptionValue::Str(text)) => text.split(',').any(|o| o.trim() == name),
-        _ => false,
-    };
+    let configured = |name: &str| server.recovery_options().iter().any(|o| o == name);
     let get_wal = options.get_wal.unwrap_or_else(|| configured("get-wal"));
     let delta = options
         .delta_restore
@@ -476,7 +471,7 @@ fn plan(
         batch_period: tuning.batch_period,
         network_compression: options
             .network_compression
-            .unwrap_or_else(|| server.bool("network_compression")),
+            .unwrap_or_else(|| server.network_compression()),
         delta,
         horizon: None,
         staging,
@@ -505,7 +500,7 @@ fn check_delta(
     } else if options
         .staging_location
         .as_deref()
-        .or(server.str("staging_location"))
+        .or(server.staging_location())
         == Some("remote")
     {
         return Err(

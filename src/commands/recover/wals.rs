@@ -96,8 +96,7 @@ pub fn required(
                 .as_deref()
                 .is_none_or(|w| next_name.as_str() <= w);
             if next.tli == target_tli && in_reach {
-                let path = Path::new(server.streaming_wals_directory())
-                    .join(format!("{next_name}.partial"));
+                let path = Path::new(server.streaming_dir()).join(format!("{next_name}.partial"));
                 if path.exists() {
                     wals.push(RequiredWal {
                         name: next_name,
@@ -125,8 +124,8 @@ fn codec_for(
     Ok(match wal.compression.as_deref() {
         Some("custom") => Codec::from_name(
             "custom",
-            server.str("custom_compression_filter"),
-            server.str("custom_decompression_filter"),
+            server.custom_compression_filter(),
+            server.custom_decompression_filter(),
         ),
         _ => None,
     })

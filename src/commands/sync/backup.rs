@@ -90,7 +90,7 @@ pub(super) fn decision(
     let Some(remote) = remote.filter(|_| decided == SyncDecision::Sync) else {
         return Ok(decided);
     };
-    if server.str("retention_policy_mode") != Some("auto") || server.retention_policy().is_none() {
+    if server.retention_policy_mode() != Some("auto") || server.retention_policy().is_none() {
         return Ok(decided);
     }
     let lock_dir = PathBuf::from(&ctx.config.global.barman_lock_directory);
@@ -187,7 +187,7 @@ fn copy_files(
     let ssh = shell_words::split(&ssh_command).map_err(|e| SyncFailure::Other(e.to_string()))?;
     let transport = Transport {
         ssh: Some(ssh),
-        compress: server.bool("network_compression"),
+        compress: server.network_compression(),
         path: crate::adapters::pg_tools::search_path(server.path_prefix()),
     };
     let mut protect = vec!["/backup.info".to_string(), "/.backup.lock".to_string()];
@@ -202,7 +202,7 @@ fn copy_files(
     }
     let filters = Filters {
         exclude_and_protect: protect,
-        bwlimit: server.int("bandwidth_limit").map(|k| k as u64),
+        bwlimit: server.bandwidth_limit().map(|k| k as u64),
         ..Filters::default()
     };
     let remote_dir = primary["config"]["basebackups_directory"]
@@ -253,7 +253,7 @@ fn reuse_source(server: &ServerConfig, id: &str) -> Option<PathBuf> {
 
 /// `reuse_backup` as rsync's `--link-dest` / `--copy-dest` word.
 fn reuse_word(server: &ServerConfig) -> Option<&'static str> {
-    match server.str("reuse_backup") {
+    match server.reuse_backup() {
         Some("link") => Some("link"),
         Some("copy") => Some("copy"),
         _ => None,

@@ -135,7 +135,7 @@ pub(crate) fn primary_node_info(
         return Err(SyncError(format!("server {name} is not passive")));
     };
     let output = loop {
-        let mut remote = if server.bool("forward_config_path") {
+        let mut remote = if server.forward_config_path() {
             format!("barman -c {} sync-info", ctx.config.config_file)
         } else {
             "barman sync-info".to_string()
@@ -179,8 +179,8 @@ pub(crate) fn primary_node_info(
             "sync-info on primary server {name} returned invalid JSON: {e}"
         ))
     })?;
-    let path = Path::new(server.backup_directory()).join(PRIMARY_INFO_FILE);
-    crate::adapters::durable::create_dir_all_durable(Path::new(server.backup_directory()))
+    let path = Path::new(server.backup_dir()).join(PRIMARY_INFO_FILE);
+    crate::adapters::durable::create_dir_all_durable(Path::new(server.backup_dir()))
         .and_then(|()| crate::adapters::durable::write_atomic(&path, text.as_bytes()))
         .map_err(|e| {
             SyncError(format!(
@@ -193,7 +193,7 @@ pub(crate) fn primary_node_info(
 /// Barman's `load_primary_info`: the stored `primary.info`, checked for the parts used.
 pub(crate) fn load_primary_info(server: &ServerConfig) -> Result<Value, SyncError> {
     let name = server.name();
-    let path = Path::new(server.backup_directory()).join(PRIMARY_INFO_FILE);
+    let path = Path::new(server.backup_dir()).join(PRIMARY_INFO_FILE);
     let text = std::fs::read_to_string(&path).map_err(|e| {
         SyncError(format!(
             "Cannot open {PRIMARY_INFO_FILE} file for server {name}: {}",
@@ -220,7 +220,7 @@ pub(crate) fn load_primary_info(server: &ServerConfig) -> Result<Value, SyncErro
 
 /// Barman's `load_sync_wals_info` (nothing yet when the file is absent).
 pub(crate) fn load_sync_wals_info(server: &ServerConfig) -> Result<sync::SyncWalsInfo, SyncError> {
-    let path = Path::new(server.wals_directory()).join(SYNC_WALS_INFO_FILE);
+    let path = Path::new(server.wals_dir()).join(SYNC_WALS_INFO_FILE);
     match std::fs::read_to_string(&path) {
         Ok(text) => sync::SyncWalsInfo::parse(&text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(sync::SyncWalsInfo::default()),
@@ -255,7 +255,7 @@ const PRIMARY_CONTROL_PERSIST_SECONDS: u32 = 120;
 /// nothing to sync then costs a round trip, not a handshake. An extension to Barman, which
 /// opens a connection per call; other commands are used as written.
 pub(crate) fn primary_ssh_command(server: &ServerConfig) -> Option<String> {
-    let command = server.str("primary_ssh_command")?.trim();
+    let command = server.primary_ssh_command()?.trim();
     let program = command.split_whitespace().next()?;
     let is_ssh = Path::new(program).file_name().is_some_and(|n| n == "ssh");
     let dir = is_ssh

@@ -88,7 +88,7 @@ fn sync_locked(
     let resume = load_sync_wals_info(server)?;
     let primary = load_primary_info(server)?;
     let remote_compression = primary["config"]["compression"].as_str();
-    let local_compression = server.str("compression");
+    let local_compression = server.compression();
     if remote_compression != local_compression {
         return Err(WalSyncFailure::Other(format!(
             "Compression method on server {name} ({}) does not match local compression method ({}) ",
@@ -145,7 +145,7 @@ fn sync_locked(
     copy_and_catalog(out, server, &dirs, lock_dir, &primary, &wanted)?;
     let last_name = primary["last_name"].as_str().unwrap_or_default();
     let last_position = primary["last_position"].as_u64().unwrap_or(0);
-    let path = Path::new(server.wals_directory()).join(SYNC_WALS_INFO_FILE);
+    let path = Path::new(server.wals_dir()).join(SYNC_WALS_INFO_FILE);
     crate::adapters::durable::write_atomic(
         &path,
         sync::SyncWalsInfo::to_text(last_name, last_position).as_bytes(),
@@ -174,22 +174,22 @@ fn copy_and_catalog(
         .map_err(other)?;
     let transport = Transport {
         ssh: Some(ssh),
-        compress: server.bool("network_compression"),
+        compress: server.network_compression(),
         path: crate::adapters::pg_tools::search_path(server.path_prefix()),
     };
     let remote_wals = primary["config"]["wals_directory"]
         .as_str()
         .unwrap_or_default();
-    let wals_dir = PathBuf::from(server.wals_directory());
+    let wals_dir = PathBuf::from(server.wals_dir());
     crate::adapters::durable::create_dir_all_durable(&wals_dir).map_err(other)?;
-    let list = tempfile::NamedTempFile::new_in(server.backup_directory()).map_err(other)?;
+    let list = tempfile::NamedTempFile::new_in(server.backup_dir()).map_err(other)?;
     rsync::copy_listed_whole(
         &transport,
         &transport.source(&format!("{remote_wals}/")),
         &format!("{}/", wals_dir.display()),
         &relpaths,
         list.path(),
-        server.int("bandwidth_limit").map(|k| k as u64),
+        server.bandwidth_limit().map(|k| k as u64),
     )
     .map_err(|e| match e {
         rsync::RsyncError::Interrupted(why) => WalSyncFailure::Other(why.into()),

@@ -703,7 +703,7 @@ fn convert_like_server_init(server: &mut ServerConfig, merged: &Merged) -> Resul
         // Barman supports only the "main" WAL policy and uses it whatever was written.
         server.set("wal_retention_policy", OptionValue::WalRetentionMain);
     }
-    if server.str("retention_policy_mode") != Some("auto") {
+    if server.retention_policy_mode() != Some("auto") {
         server.set("retention_policy_mode", OptionValue::Str("auto".into()));
     }
     Ok(())

@@ -126,7 +126,7 @@ pub(super) fn apply_active_model(
 
 /// Barman's refusal of a model whose `cluster` differs from the server's.
 pub fn cluster_mismatch(model: &ModelConfig, server: &ServerConfig) -> Option<String> {
-    let (theirs, ours) = (model.cluster(), server.str("cluster"));
+    let (theirs, ours) = (model.cluster(), server.cluster());
     (theirs != ours).then(|| {
         format!(
             "Model '{}' has 'cluster={}', which is not compatible with 'cluster={}' from server '{}'",

@@ -15,7 +15,7 @@ pub(super) fn server_init_rules(server: &mut ServerConfig) {
     }
     let name = server.name().to_string();
     let passive = server.passive_node();
-    let method = server.backup_method().to_string();
+    let method = server.method().to_string();
     if !passive {
         if server.conninfo().is_none() {
             server.disable(format!(
@@ -74,18 +74,18 @@ fn backup_executor_rules(server: &mut ServerConfig, method: &str, warnings: &mut
             }
             opts.push("concurrent_backup".into());
             set_backup_options(server, opts);
-            if server.str("tablespace_bandwidth_limit").is_some() {
+            if server.tablespace_bandwidth_limit().is_some() {
                 server.disable(
                     "tablespace_bandwidth_limit option is not supported by postgres backup_method"
                         .into(),
                 );
             }
-            if matches!(server.str("reuse_backup"), Some("copy" | "link")) {
+            if matches!(server.reuse_backup(), Some("copy" | "link")) {
                 server.disable(
                     "reuse_backup option is not supported by postgres backup_method".into(),
                 );
             }
-            if server.bool("network_compression") {
+            if server.network_compression() {
                 server.disable(
                     "network_compression option is not supported by postgres backup_method".into(),
                 );
@@ -115,7 +115,7 @@ fn backup_executor_rules(server: &mut ServerConfig, method: &str, warnings: &mut
                     "No backup strategy set for server '{name}' (using default 'concurrent_backup')."
                 ));
             }
-            if server.str("backup_compression").is_some() {
+            if server.backup_compression().is_some() {
                 server.disable(
                     "backup_compression option is not supported by rsync backup_method".into(),
                 );

@@ -6,6 +6,7 @@
 //! then in the shared table; what a server reports is unchanged.
 
 use super::OptionValue;
+use crate::core::hooks::HookId;
 use crate::core::retention::RetentionPolicy;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -126,7 +127,7 @@ impl ServerConfig {
     }
 
     /// The value of `key` (any of the 122 keys, or `name`).
-    pub fn get(&self, key: &str) -> Option<&OptionValue> {
+    pub(super) fn get(&self, key: &str) -> Option<&OptionValue> {
         self.values.get(key)
     }
 
@@ -140,8 +141,9 @@ impl ServerConfig {
         self.sources.get(key).and_then(|file| file.as_deref())
     }
 
-    /// Text value of a key, `None` when unset.
-    pub fn str(&self, key: &str) -> Option<&str> {
+    /// Text value of a key, `None` when unset. Outside this module, use the typed
+    /// accessor generated for each option (`options.rs`).
+    pub(super) fn str(&self, key: &str) -> Option<&str> {
         match self.values.get(key) {
             Some(OptionValue::Str(s)) => Some(s),
             _ => None,
@@ -149,36 +151,72 @@ impl ServerConfig {
     }
 
     /// Boolean value of a key (false when unset).
-    pub fn bool(&self, key: &str) -> bool {
+    pub(super) fn bool(&self, key: &str) -> bool {
         matches!(self.values.get(key), Some(OptionValue::Bool(true)))
     }
 
     /// Integer value of a key.
-    pub fn int(&self, key: &str) -> Option<i64> {
+    pub(super) fn int(&self, key: &str) -> Option<i64> {
         match self.values.get(key) {
             Some(OptionValue::Int(n)) => Some(*n),
             _ => None,
         }
     }
 
-    /// True when configuration errors disabled the server.
-    pub fn disabled(&self) -> bool {
-        self.bool("disabled")
+    /// An interval key, in seconds.
+    pub(super) fn interval(&self, key: &str) -> Option<i64> {
+        match self.values.get(key) {
+            Some(OptionValue::Interval(seconds)) => Some(*seconds),
+            _ => None,
+        }
     }
 
-    /// `active`.
-    pub fn active(&self) -> bool {
-        self.bool("active")
+    /// A retention policy key, parsed.
+    pub(super) fn retention(&self, key: &str) -> Option<RetentionPolicy> {
+        match self.values.get(key) {
+            Some(OptionValue::Retention(p)) => Some(*p),
+            _ => None,
+        }
     }
 
-    /// `description`.
-    pub fn description(&self) -> Option<&str> {
-        self.str("description")
+    /// A list key (`backup_options`, `recovery_options`, `snapshot_disks`); empty when unset.
+    pub(super) fn list(&self, key: &str) -> &[String] {
+        match self.values.get(key) {
+            Some(OptionValue::Csv(_, items)) | Some(OptionValue::List(items)) => items,
+            _ => &[],
+        }
+    }
+
+    /// A key's value as parsed, `None` when unset.
+    pub(super) fn value(&self, key: &str) -> Option<&OptionValue> {
+        self.values
+            .get(key)
+            .filter(|v| !matches!(v, OptionValue::None))
+    }
+
+    /// The value of an option the caller found by walking the option table or a model's
+    /// overrides (`show-servers`, `config-switch`); a known option has its typed accessor.
+    pub fn value_of(&self, key: &str) -> Option<&OptionValue> {
+        self.get(key)
+    }
+
+    /// `retention_policy` holds a value, valid or not (a value that does not parse stays
+    /// text, and `check` reports it).
+    pub fn retention_policy_given(&self) -> bool {
+        self.get("retention_policy").is_some_and(|v| {
+            !matches!(v, OptionValue::None) && !matches!(v, OptionValue::Str(s) if s.is_empty())
+        })
+    }
+
+    /// The script configured for a hook (`pre_backup_script`, ...); the hook keys are
+    /// built from [`HookId`], and a test checks each one is an option of the table.
+    pub fn hook_script(&self, hook: &HookId) -> Option<&str> {
+        self.str(&hook.config_key())
     }
 
     /// A passive node copies from another Barman (`primary_ssh_command` is set).
     pub fn passive_node(&self) -> bool {
-        self.str("primary_ssh_command").is_some()
+        self.primary_ssh_command().is_some()
     }
 
     /// The model applied through `config-switch`, if any.
@@ -186,107 +224,59 @@ impl ServerConfig {
         self.active_model.as_deref()
     }
 
-    /// `backup_directory`.
-    pub fn backup_directory(&self) -> &str {
-        self.str("backup_directory").unwrap_or_default()
-    }
-
-    /// `basebackups_directory`.
-    pub fn basebackups_directory(&self) -> &str {
-        self.str("basebackups_directory").unwrap_or_default()
-    }
-
     /// Backups live in cloud storage (`basebackups_directory` is a cloud URL).
     pub fn uses_backup_cloud_storage(&self) -> bool {
-        super::value::is_cloud_url(self.basebackups_directory())
+        super::value::is_cloud_url(self.basebackups_dir())
     }
 
     /// WALs live in cloud storage (`wals_directory` is a cloud URL).
     pub fn uses_wal_cloud_storage(&self) -> bool {
-        super::value::is_cloud_url(self.wals_directory())
+        super::value::is_cloud_url(self.wals_dir())
     }
 
-    /// `wals_directory`.
-    pub fn wals_directory(&self) -> &str {
-        self.str("wals_directory").unwrap_or_default()
+    /// `backup_directory` (empty when unset, which configuration checks refuse).
+    pub fn backup_dir(&self) -> &str {
+        self.backup_directory().unwrap_or_default()
     }
 
-    /// `incoming_wals_directory`.
-    pub fn incoming_wals_directory(&self) -> &str {
-        self.str("incoming_wals_directory").unwrap_or_default()
+    /// `basebackups_directory` (empty when unset).
+    pub fn basebackups_dir(&self) -> &str {
+        self.basebackups_directory().unwrap_or_default()
     }
 
-    /// `streaming_wals_directory`.
-    pub fn streaming_wals_directory(&self) -> &str {
-        self.str("streaming_wals_directory").unwrap_or_default()
+    /// `wals_directory` (empty when unset).
+    pub fn wals_dir(&self) -> &str {
+        self.wals_directory().unwrap_or_default()
     }
 
-    /// `errors_directory`.
-    pub fn errors_directory(&self) -> &str {
-        self.str("errors_directory").unwrap_or_default()
+    /// `incoming_wals_directory` (empty when unset).
+    pub fn incoming_dir(&self) -> &str {
+        self.incoming_wals_directory().unwrap_or_default()
     }
 
-    /// `xlogdb_directory`.
-    pub fn xlogdb_directory(&self) -> &str {
-        self.str("xlogdb_directory").unwrap_or_default()
+    /// `streaming_wals_directory` (empty when unset).
+    pub fn streaming_dir(&self) -> &str {
+        self.streaming_wals_directory().unwrap_or_default()
     }
 
-    /// `backup_method`.
-    pub fn backup_method(&self) -> &str {
-        self.str("backup_method").unwrap_or("rsync")
+    /// `errors_directory` (empty when unset).
+    pub fn errors_dir(&self) -> &str {
+        self.errors_directory().unwrap_or_default()
     }
 
-    /// `conninfo`.
-    pub fn conninfo(&self) -> Option<&str> {
-        self.str("conninfo")
+    /// `xlogdb_directory` (empty when unset).
+    pub fn xlogdb_dir(&self) -> &str {
+        self.xlogdb_directory().unwrap_or_default()
     }
 
-    /// `streaming_conninfo`.
-    pub fn streaming_conninfo(&self) -> Option<&str> {
-        self.str("streaming_conninfo")
-    }
-
-    /// `ssh_command`.
-    pub fn ssh_command(&self) -> Option<&str> {
-        self.str("ssh_command")
-    }
-
-    /// `slot_name`.
-    pub fn slot_name(&self) -> Option<&str> {
-        self.str("slot_name")
-    }
-
-    /// `path_prefix`.
-    pub fn path_prefix(&self) -> Option<&str> {
-        self.str("path_prefix")
-    }
-
-    /// `archiver` (after Barman forces it on when no archiver is enabled).
-    pub fn archiver(&self) -> bool {
-        self.bool("archiver")
-    }
-
-    /// `streaming_archiver`.
-    pub fn streaming_archiver(&self) -> bool {
-        self.bool("streaming_archiver")
-    }
-
-    /// `compression` (WAL).
-    pub fn compression(&self) -> Option<&str> {
-        self.str("compression")
-    }
-
-    /// The parsed retention policy, when set.
-    pub fn retention_policy(&self) -> Option<RetentionPolicy> {
-        match self.values.get("retention_policy") {
-            Some(OptionValue::Retention(p)) => Some(*p),
-            _ => None,
-        }
+    /// `backup_method`, `rsync` when unset (Barman's default).
+    pub fn method(&self) -> &str {
+        self.backup_method().unwrap_or("rsync")
     }
 
     /// `minimum_redundancy` as the integer Barman converts it to.
-    pub fn minimum_redundancy(&self) -> u32 {
-        self.int("minimum_redundancy")
+    pub fn minimum_redundancy_count(&self) -> u32 {
+        self.minimum_redundancy()
             .and_then(|n| u32::try_from(n).ok())
             .unwrap_or(0)
     }

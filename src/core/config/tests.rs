@@ -27,17 +27,14 @@ fn server_text(extra: &str) -> String {
 fn config_derives_directories_from_barman_home() {
     let config = build_one(&server_text("")).unwrap();
     let pg = &config.servers["pg"];
-    assert_eq!(pg.backup_directory(), "/var/lib/barman/pg");
-    assert_eq!(pg.basebackups_directory(), "/var/lib/barman/pg/base");
-    assert_eq!(pg.wals_directory(), "/var/lib/barman/pg/wals");
-    assert_eq!(pg.incoming_wals_directory(), "/var/lib/barman/pg/incoming");
-    assert_eq!(
-        pg.streaming_wals_directory(),
-        "/var/lib/barman/pg/streaming"
-    );
-    assert_eq!(pg.errors_directory(), "/var/lib/barman/pg/errors");
-    assert_eq!(pg.xlogdb_directory(), "/var/lib/barman/pg/wals");
-    assert_eq!(pg.str("cluster"), Some("pg"));
+    assert_eq!(pg.backup_dir(), "/var/lib/barman/pg");
+    assert_eq!(pg.basebackups_dir(), "/var/lib/barman/pg/base");
+    assert_eq!(pg.wals_dir(), "/var/lib/barman/pg/wals");
+    assert_eq!(pg.incoming_dir(), "/var/lib/barman/pg/incoming");
+    assert_eq!(pg.streaming_dir(), "/var/lib/barman/pg/streaming");
+    assert_eq!(pg.errors_dir(), "/var/lib/barman/pg/errors");
+    assert_eq!(pg.xlogdb_dir(), "/var/lib/barman/pg/wals");
+    assert_eq!(pg.cluster(), Some("pg"));
     assert_eq!(pg.streaming_conninfo(), Some("host=pg"));
 }
 
@@ -48,8 +45,8 @@ fn config_custom_backup_directory_moves_derived_ones() {
     ))
     .unwrap();
     let pg = &config.servers["pg"];
-    assert_eq!(pg.basebackups_directory(), "/srv/b/base");
-    assert_eq!(pg.xlogdb_directory(), "/srv/w");
+    assert_eq!(pg.basebackups_dir(), "/srv/b/base");
+    assert_eq!(pg.xlogdb_dir(), "/srv/w");
 }
 
 #[test]
@@ -60,7 +57,7 @@ fn config_inherits_from_barman_section_but_not_keepalive() {
     let config = build_one(&text).unwrap();
     let pg = &config.servers["pg"];
     assert_eq!(pg.compression(), Some("gzip"));
-    assert_eq!(pg.int("keepalive_interval"), Some(60));
+    assert_eq!(pg.keepalive_interval(), Some(60));
     assert_eq!(pg.source("compression"), Some("/etc/barman.conf"));
     // Barman names [barman]'s file even for a key servers do not inherit from it.
     assert_eq!(pg.source("keepalive_interval"), Some("/etc/barman.conf"));
@@ -164,7 +161,7 @@ fn config_auto_conf_may_extend_a_server() {
         ),
     ])
     .unwrap();
-    assert_eq!(config.servers["pg"].int("parallel_jobs"), Some(3));
+    assert_eq!(config.servers["pg"].parallel_jobs(), Some(3));
 }
 
 #[test]
@@ -324,7 +321,7 @@ fn config_models_are_separate_and_applied_when_active() {
     assert!(config.models.contains_key("pg:fast"));
     assert!(!config.servers.contains_key("pg:fast"));
     let pg = &config.servers["pg"];
-    assert_eq!(pg.int("parallel_jobs"), Some(4));
+    assert_eq!(pg.parallel_jobs(), Some(4));
     assert_eq!(pg.active_model(), Some("pg:fast"));
 }
 
@@ -354,7 +351,7 @@ fn config_items_cover_every_key_plus_name() {
 #[test]
 fn config_empty_typed_value_falls_back_with_barmans_warning() {
     let config = build_one(&server_text("parallel_jobs =\n")).unwrap();
-    assert_eq!(config.servers["pg"].int("parallel_jobs"), Some(1));
+    assert_eq!(config.servers["pg"].parallel_jobs(), Some(1));
     assert!(config.warnings.iter().any(|w| w.starts_with(
         "Ignoring invalid configuration value '' for key parallel_jobs in [pg] section"
     )));
@@ -366,7 +363,7 @@ fn config_minimum_redundancy_must_be_a_non_negative_integer() {
         build_one(&server_text("minimum_redundancy = 2\n"))
             .unwrap()
             .servers["pg"]
-            .minimum_redundancy(),
+            .minimum_redundancy_count(),
         2
     );
     let err = build_one(&server_text("minimum_redundancy = -1\n")).unwrap_err();
@@ -388,4 +385,49 @@ fn config_global_defaults() {
     );
     assert!(config.global.lock_directory_cleanup);
     assert_eq!(config.global.log_level, "INFO");
+}
+
+/// Hook scripts are looked up by a key built from `HookId`: each such key must be an option
+/// of the table, or the lookup would silently find nothing.
+#[test]
+fn every_hook_key_is_an_option() {
+    use crate::core::hooks::{HookFamily, HookId, Phase};
+    let families = [
+        HookFamily::Backup,
+        HookFamily::Archive,
+        HookFamily::Delete,
+        HookFamily::Recovery,
+        HookFamily::WalDelete,
+    ];
+    let mut checked = 0;
+    for family in families {
+        for phase in [Phase::Pre, Phase::Post] {
+            for hook in HookId::sequence(family, phase) {
+                let key = hook.config_key();
+                assert!(options::server_option(&key).is_some(), "{key}");
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 20);
+}
+
+/// The generated accessors read the option they are named after, typed by its kind.
+#[test]
+fn typed_accessors_read_their_option() {
+    let config = build_one(
+        "[barman]\nbarman_home = /b\n[pg]\nconninfo = host=pg\nssh_command = ssh pg\n\
+         parallel_jobs = 3\nnetwork_compression = on\nbackup_options = concurrent_backup\n\
+         last_backup_maximum_age = 2 days\npre_backup_script = /bin/true\n",
+    )
+    .unwrap();
+    let pg = &config.servers["pg"];
+    assert_eq!(pg.conninfo(), Some("host=pg"));
+    assert_eq!(pg.parallel_jobs(), Some(3));
+    assert!(pg.network_compression());
+    assert_eq!(pg.backup_options(), ["concurrent_backup".to_string()]);
+    assert_eq!(pg.last_backup_maximum_age(), Some(2 * 86400));
+    assert_eq!(pg.streaming_conninfo(), Some("host=pg"));
+    assert_eq!(pg.method(), "rsync");
+    assert_eq!(pg.wals_dir(), "/b/pg/wals");
 }
