@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use barman::core::backup_info::BackupInfo;
+use barman::core::backup_info::{BackupInfo, Field};
 use barman::core::identity::Identity;
 use barman::core::xlog_db::XlogDbEntry;
 use std::path::{Path, PathBuf};
@@ -62,7 +62,9 @@ fn golden_barman_2_19_backup_info_parses_and_upgrades() {
             let (key, value) = line.split_once('=').expect("key=value line");
             // `raw` reads Python's `None` as absent.
             assert_eq!(
-                reread.raw(key).unwrap_or("None"),
+                reread
+                    .raw(Field::from_name(key).expect("a field Barman writes"))
+                    .unwrap_or("None"),
                 value,
                 "{} {key}",
                 path.display()
@@ -107,7 +109,7 @@ fn golden_identity_json() {
 fn golden_python_literals_of_every_structured_field() {
     for path in named("barman-3.20/catalog", "backup.info") {
         let info = BackupInfo::parse(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        for field in ["backup_label", "copy_stats", "tablespaces"] {
+        for field in [Field::BackupLabel, Field::CopyStats, Field::Tablespaces] {
             if let Some(raw) = info.raw(field) {
                 let value = barman::core::py_literal::parse(raw).unwrap();
                 assert_eq!(

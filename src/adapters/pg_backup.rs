@@ -8,6 +8,7 @@
 
 use crate::adapters::postgres::{parse_pg_time, Session};
 use crate::core::lsn::Lsn;
+use crate::core::pg_version::PgVersion;
 use chrono::{DateTime, FixedOffset};
 
 /// A failed step, with PostgreSQL's message.
@@ -46,7 +47,7 @@ pub struct ServerFacts {
     /// `data_directory`.
     pub pgdata: String,
     /// `server_version_num`.
-    pub version_num: i64,
+    pub version: PgVersion,
     /// `wal_segment_size` in bytes.
     pub xlog_segment_size: u64,
     /// `config_file`, `hba_file`, `ident_file` (whichever PostgreSQL reports).
@@ -109,8 +110,8 @@ impl BackupSession {
     }
 
     /// `server_version_num`.
-    pub fn version_num(&self) -> i64 {
-        self.session.version_num
+    pub fn version(&self) -> PgVersion {
+        self.session.version
     }
 
     fn rows(&mut self, step: &str, sql: &str) -> Result<Vec<Vec<Option<String>>>, PgBackupError> {
@@ -180,7 +181,7 @@ impl BackupSession {
             })
             .collect();
         let data_checksums = self.session.setting("data_checksums");
-        let summarize_wal = if self.session.version_num >= 170000 {
+        let summarize_wal = if self.session.version >= PgVersion::V17 {
             self.session.setting("summarize_wal")
         } else {
             None
@@ -194,7 +195,7 @@ impl BackupSession {
             .text("SELECT system_identifier::text FROM pg_control_system()");
         Ok(ServerFacts {
             pgdata,
-            version_num: self.session.version_num,
+            version: self.session.version,
             xlog_segment_size,
             config_files,
             included_files,
@@ -238,20 +239,20 @@ impl BackupSession {
         label: &str,
         immediate: bool,
     ) -> Result<Position, PgBackupError> {
-        let v = self.session.version_num;
-        let step = if v >= 150000 {
+        let v = self.session.version;
+        let step = if v >= PgVersion::V15 {
             "pg_backup_start command"
         } else {
             "pg_start_backup command"
         };
-        if v >= 140000 {
+        if v >= PgVersion::V14 {
             // pg_backup_start and pg_backup_stop must run in the same session: an
             // idle_session_timeout shorter than the copy would abort the backup.
             self.session
                 .rows("SET idle_session_timeout TO 0")
                 .map_err(|e| query_error(step, e.message))?;
         }
-        let (function, args) = if v >= 150000 {
+        let (function, args) = if v >= PgVersion::V15 {
             (
                 "pg_backup_start",
                 format!("{}, {}", quote(label), immediate),
@@ -273,13 +274,13 @@ impl BackupSession {
     /// Stop the concurrent backup started in this session; waits for WAL archiving as
     /// Barman does (PostgreSQL's default).
     pub fn stop_concurrent(&mut self) -> Result<Position, PgBackupError> {
-        let v = self.session.version_num;
-        let (step, call) = if v >= 150000 {
+        let v = self.session.version;
+        let (step, call) = if v >= PgVersion::V15 {
             ("pg_backup_stop command", "pg_backup_stop()")
         } else {
             ("pg_stop_backup command", "pg_stop_backup(FALSE)")
         };
-        if v >= 140000 {
+        if v >= PgVersion::V14 {
             self.session
                 .rows("RESET idle_session_timeout")
                 .map_err(|e| query_error(step, e.message))?;
@@ -306,7 +307,7 @@ impl BackupSession {
         immediate: bool,
     ) -> Result<Position, PgBackupError> {
         let step = "pg_start_backup()";
-        if self.session.version_num >= 150000 {
+        if self.session.version >= PgVersion::V15 {
             return Err(query_error(step, "15"));
         }
         let sql = format!(
@@ -329,7 +330,7 @@ impl BackupSession {
                     .into(),
             )
         };
-        if self.session.version_num >= 150000 {
+        if self.session.version >= PgVersion::V15 {
             return Err(failed());
         }
         let sql = "SELECT location, (pg_walfile_name_offset(location)).*, now() AS timestamp \

@@ -7,6 +7,7 @@
 use crate::adapters::catalog::layout::ServerDirs;
 use crate::adapters::hooks as runner;
 use crate::core::backup_info::BackupInfo;
+use crate::core::backup_info::Field;
 use crate::core::config::{Config, ServerConfig};
 use crate::core::hooks::{self, BackupFacts, HookFamily, HookId, Phase, WalFacts};
 use crate::core::xlog_db::XlogDbEntry;
@@ -164,7 +165,7 @@ pub fn backup_facts(
         previous_id: previous.unwrap_or_default(),
         next_id: next.unwrap_or_default(),
         status: info.status().to_string(),
-        error: info.raw("error").unwrap_or_default().to_string(),
+        error: info.raw(Field::Error).unwrap_or_default().to_string(),
     }
 }
 

@@ -12,6 +12,7 @@ use crate::adapters::catalog::manifest;
 use crate::adapters::pg_tools;
 use crate::commands::catalog::ServerCatalog;
 use crate::commands::{select, Context};
+use crate::core::backup_info::Field;
 use crate::core::config::ServerConfig;
 use crate::core::py_literal::str_repr;
 use crate::output::Output;
@@ -77,7 +78,7 @@ pub fn verify_backup(
         return Ok(());
     }
     let info = &catalog.backups[&id];
-    if info.raw("encryption").is_some() {
+    if info.raw(Field::Encryption).is_some() {
         out.error("Backup verification is not supported for encrypted backups");
         return Ok(());
     }
@@ -88,7 +89,7 @@ pub fn verify_backup(
         return Ok(());
     };
     // A compressed backup is in tar format, which pg_verifybackup reads from 18 on.
-    let tar = info.raw("compression").is_some();
+    let tar = info.raw(Field::Compression).is_some();
     let too_old = tool
         .major_version
         .as_deref()

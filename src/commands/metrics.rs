@@ -9,6 +9,7 @@ use super::Context;
 use crate::adapters::catalog::stats;
 use crate::adapters::durable;
 use crate::core::backup_info::BackupStatus;
+use crate::core::backup_info::Field;
 use crate::core::config::ServerConfig;
 use crate::core::metrics::{self, BackupFacts, ServerFacts};
 use crate::core::retention::RetentionStatus;
@@ -72,20 +73,20 @@ fn server_facts(ctx: &Context, server: &ServerConfig) -> crate::Result<ServerFac
             .backups_by_status
             .entry(status.to_string())
             .or_default() += 1;
-        facts.backups_bytes += info.int("size").map_or(0, |s| s.max(0) as u64);
+        facts.backups_bytes += info.size().unwrap_or(0);
         if status != BackupStatus::Done {
             continue;
         }
         facts.done_backups += 1;
-        let end = seconds(info, "end_time");
+        let end = seconds(info, Field::EndTime);
         if facts.first_backup_end.is_none() {
             facts.first_backup_end = end;
         }
-        if let (Some(begin), Some(end)) = (seconds(info, "begin_time"), end) {
+        if let (Some(begin), Some(end)) = (seconds(info, Field::BeginTime), end) {
             facts.last_backup = Some(BackupFacts {
                 begin,
                 end,
-                size: info.int("size").map_or(0, |s| s.max(0) as u64),
+                size: info.size().unwrap_or(0),
             });
         } else {
             tracing::debug!(target: "barman.metrics", "backup {id} has no begin or end time");

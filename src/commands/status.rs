@@ -4,6 +4,7 @@
 use super::Context;
 use crate::adapters::catalog::{layout::ServerDirs, store};
 use crate::adapters::postgres::{self, RemoteValue, StatusInputs};
+use crate::core::backup_info::Field;
 use crate::core::config::value::human_timedelta;
 use crate::core::config::ServerConfig;
 use chrono::{DateTime, FixedOffset};
@@ -117,7 +118,7 @@ fn last_backup_maximum_age(server: &ServerConfig, now: &DateTime<FixedOffset>) -
                 .values()
                 .rev()
                 .find(|b| b.status().copy_done())
-                .and_then(|b| b.time("end_time", *now.offset()))
+                .and_then(|b| b.time(Field::EndTime, *now.offset()))
         });
     match newest_end {
         None => format!("{limit_text} (WARNING! latest backup is No available backups old)"),

@@ -6,6 +6,7 @@
 
 use super::{select, Context};
 use crate::adapters::catalog::store;
+use crate::core::backup_info::Field;
 use crate::core::wal_range::{self, DEFAULT_SEGMENT_SIZE};
 use crate::output::Output;
 use serde_json::json;
@@ -64,7 +65,7 @@ pub fn run(
         return Ok(());
     };
     let segment_size = last
-        .int("xlog_segment_size")
+        .int(Field::XlogSegmentSize)
         .and_then(|n| u64::try_from(n).ok())
         .unwrap_or(DEFAULT_SEGMENT_SIZE);
     let wals = Path::new(server.wals_dir());

@@ -4,73 +4,120 @@
 //! the structured fields. Values are kept as written, so reading and writing a file Barman
 //! wrote gives the same bytes; typed accessors interpret them on demand.
 
+use crate::core::lsn::Lsn;
+use crate::core::pg_version::PgVersion;
 use crate::core::py_literal::{self, PyValue};
+use crate::core::timeline::TimelineId;
+use crate::core::wal_name::WalSegmentName;
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
-/// Every field Barman 3.20 writes, sorted.
-pub const FIELDS: [&str; 35] = [
-    "backup_label",
-    "backup_name",
-    "begin_offset",
-    "begin_time",
-    "begin_wal",
-    "begin_xlog",
-    "children_backup_ids",
-    "cluster_size",
-    "compression",
-    "config_file",
-    "copy_stats",
-    "data_checksums",
-    "deduplicated_size",
-    "encryption",
-    "end_offset",
-    "end_time",
-    "end_wal",
-    "end_xlog",
-    "error",
-    "hba_file",
-    "ident_file",
-    "included_files",
-    "mode",
-    "parent_backup_id",
-    "pgdata",
-    "server_name",
-    "size",
-    "snapshots_info",
-    "status",
-    "summarize_wal",
-    "systemid",
-    "tablespaces",
-    "timeline",
-    "version",
-    "xlog_segment_size",
-];
+/// How a field's text is read (Barman's `Field` loaders in `infofile.py`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FieldKind {
+    /// Free text.
+    Text,
+    /// An integer.
+    Int,
+    /// A Python literal (`repr()` of a dict or list).
+    Literal,
+    /// Python's `str(datetime)`.
+    Time,
+    /// A WAL segment name.
+    Wal,
+    /// An LSN (`X/X`).
+    Lsn,
+    /// A [`BackupStatus`].
+    Status,
+}
 
-/// Fields left out of the file when they are null.
-const HIDDEN_WHEN_NULL: [&str; 2] = ["backup_name", "snapshots_info"];
-/// Fields holding Python literals.
-const LITERAL_FIELDS: [&str; 5] = [
-    "backup_label",
-    "copy_stats",
-    "included_files",
-    "snapshots_info",
-    "tablespaces",
-];
-/// Fields holding integers.
-const INT_FIELDS: [&str; 9] = [
-    "begin_offset",
-    "cluster_size",
-    "deduplicated_size",
-    "end_offset",
-    "size",
-    "timeline",
-    "version",
-    "xlog_segment_size",
-    "cluster_size",
-];
+/// Declares [`Field`] (one variant per key, in the file's sorted order), [`FIELDS`] and
+/// each field's [`FieldKind`] from one table, so the parser, the writer and every reader
+/// agree, and a misspelt field is a compile error instead of a silent `None`.
+macro_rules! backup_info_fields {
+    ($( $variant:ident = $name:literal : $kind:ident $(, $hidden:ident)? ; )*) => {
+        /// A field of `backup.info`. The declaration order is the file's (sorted) order.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Field {
+            $( #[doc = concat!("`", $name, "`")] $variant, )*
+        }
+
+        /// Every field Barman 3.20 writes, sorted.
+        pub const FIELDS: &[&str] = &[ $( $name ),* ];
+
+        impl Field {
+            /// Every field, in the file's order.
+            pub const ALL: &'static [Field] = &[ $( Field::$variant ),* ];
+
+            /// The key as written in the file.
+            pub fn name(self) -> &'static str {
+                match self { $( Field::$variant => $name, )* }
+            }
+
+            /// The field named `key`, if Barman knows it.
+            pub fn from_name(key: &str) -> Option<Field> {
+                match key { $( $name => Some(Field::$variant), )* _ => None }
+            }
+
+            fn kind(self) -> FieldKind {
+                match self { $( Field::$variant => FieldKind::$kind, )* }
+            }
+
+            /// Left out of the file when null (`backup_name`, `snapshots_info`).
+            fn hidden_when_null(self) -> bool {
+                match self { $( Field::$variant => backup_info_fields!(@hidden $($hidden)?), )* }
+            }
+        }
+    };
+    (@hidden hidden) => { true };
+    (@hidden) => { false };
+}
+
+backup_info_fields! {
+    BackupLabel = "backup_label": Literal;
+    BackupName = "backup_name": Text, hidden;
+    BeginOffset = "begin_offset": Int;
+    BeginTime = "begin_time": Time;
+    BeginWal = "begin_wal": Wal;
+    BeginXlog = "begin_xlog": Lsn;
+    ChildrenBackupIds = "children_backup_ids": Text;
+    ClusterSize = "cluster_size": Int;
+    Compression = "compression": Text;
+    ConfigFile = "config_file": Text;
+    CopyStats = "copy_stats": Literal;
+    DataChecksums = "data_checksums": Text;
+    DeduplicatedSize = "deduplicated_size": Int;
+    Encryption = "encryption": Text;
+    EndOffset = "end_offset": Int;
+    EndTime = "end_time": Time;
+    EndWal = "end_wal": Wal;
+    EndXlog = "end_xlog": Lsn;
+    Error = "error": Text;
+    HbaFile = "hba_file": Text;
+    IdentFile = "ident_file": Text;
+    IncludedFiles = "included_files": Literal;
+    Mode = "mode": Text;
+    ParentBackupId = "parent_backup_id": Text;
+    Pgdata = "pgdata": Text;
+    ServerName = "server_name": Text;
+    Size = "size": Int;
+    SnapshotsInfo = "snapshots_info": Literal, hidden;
+    Status = "status": Status;
+    SummarizeWal = "summarize_wal": Text;
+    Systemid = "systemid": Text;
+    Tablespaces = "tablespaces": Literal;
+    Timeline = "timeline": Int;
+    Version = "version": Int;
+    XlogSegmentSize = "xlog_segment_size": Int;
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// A backup's status (Barman's `BackupInfo.STATUS_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -126,25 +173,25 @@ impl fmt::Display for BackupStatus {
 
 /// Barman's reading of one known field's value: structured fields must be Python literals,
 /// `status` a known status, `begin_wal`/`end_wal` segment names, integer fields integers.
-fn check_value(key: &str, value: &str) -> Result<(), String> {
+fn check_value(field: Field, value: &str) -> Result<(), String> {
     if value == "None" {
         return Ok(());
     }
-    if LITERAL_FIELDS.contains(&key) {
-        py_literal::parse(value).map_err(|e| e.to_string())?;
-    }
-    if key == "status" {
-        value.parse::<BackupStatus>()?;
-    }
-    if (key == "begin_wal" || key == "end_wal")
-        && value
-            .parse::<crate::core::wal_name::WalSegmentName>()
-            .is_err()
-    {
-        return Err(format!("'{}' is not a WAL segment name", printable(value)));
-    }
-    if INT_FIELDS.contains(&key) && value.parse::<i64>().is_err() {
-        return Err(format!("'{}' is not an integer", printable(value)));
+    match field.kind() {
+        FieldKind::Literal => {
+            py_literal::parse(value).map_err(|e| e.to_string())?;
+        }
+        FieldKind::Status => {
+            value.parse::<BackupStatus>()?;
+        }
+        FieldKind::Wal if value.parse::<WalSegmentName>().is_err() => {
+            return Err(format!("'{}' is not a WAL segment name", printable(value)));
+        }
+        FieldKind::Int if value.parse::<i64>().is_err() => {
+            return Err(format!("'{}' is not an integer", printable(value)));
+        }
+        // LSNs and times are read leniently, as Barman reads them: a bad one reads as null.
+        _ => {}
     }
     Ok(())
 }
@@ -185,15 +232,15 @@ pub struct BackupInfoError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackupInfo {
     /// Field → value text as written (`None` for null). Absent = null.
-    fields: BTreeMap<String, String>,
+    fields: BTreeMap<Field, String>,
 }
 
 impl BackupInfo {
     /// A fresh entry as Barman creates it: status EMPTY, 16 MiB segments.
     pub fn empty() -> Self {
         let mut fields = BTreeMap::new();
-        fields.insert("status".to_string(), "EMPTY".to_string());
-        fields.insert("xlog_segment_size".to_string(), "16777216".to_string());
+        fields.insert(Field::Status, "EMPTY".to_string());
+        fields.insert(Field::XlogSegmentSize, "16777216".to_string());
         BackupInfo { fields }
     }
 
@@ -220,7 +267,7 @@ impl BackupInfo {
                 });
             };
             let (key, value) = (key.trim(), value.trim());
-            if !FIELDS.contains(&key) {
+            let Some(field) = Field::from_name(key) else {
                 return Err(BackupInfoError {
                     line: line_no,
                     key: Some(key.to_string()),
@@ -228,13 +275,13 @@ impl BackupInfo {
                         "Unsupported field '{key}' found in backup metadata. This indicates the backup was created with a newer version of Barman. Please upgrade Barman to the latest version."
                     ),
                 });
-            }
-            check_value(key, value).map_err(|reason| BackupInfoError {
+            };
+            check_value(field, value).map_err(|reason| BackupInfoError {
                 line: line_no,
                 key: Some(key.to_string()),
                 reason,
             })?;
-            info.fields.insert(key.to_string(), value.to_string());
+            info.fields.insert(field, value.to_string());
         }
         // Barman writes every line with its newline and always a status: a file that
         // lacks either was cut short, and what is missing cannot be told.
@@ -245,7 +292,7 @@ impl BackupInfo {
                 reason: "truncated: the last line has no end".into(),
             });
         }
-        if !info.fields.contains_key("status") {
+        if !info.fields.contains_key(&Field::Status) {
             return Err(BackupInfoError {
                 line: text.lines().count(),
                 key: Some("status".into()),
@@ -259,12 +306,16 @@ impl BackupInfo {
     /// out when null.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
-        for field in FIELDS {
-            let value = self.fields.get(field).map(String::as_str).unwrap_or("None");
-            if value == "None" && HIDDEN_WHEN_NULL.contains(&field) {
+        for &field in Field::ALL {
+            let value = self
+                .fields
+                .get(&field)
+                .map(String::as_str)
+                .unwrap_or("None");
+            if value == "None" && field.hidden_when_null() {
                 continue;
             }
-            out.push_str(field);
+            out.push_str(field.name());
             out.push('=');
             out.push_str(value);
             out.push('\n');
@@ -273,52 +324,118 @@ impl BackupInfo {
     }
 
     /// The raw text of a field, `None` when null.
-    pub fn raw(&self, field: &str) -> Option<&str> {
+    pub fn raw(&self, field: Field) -> Option<&str> {
         self.fields
-            .get(field)
+            .get(&field)
             .map(String::as_str)
             .filter(|v| *v != "None")
     }
 
     /// Set a field's raw text (`None` clears it).
-    pub fn set_raw(&mut self, field: &str, value: Option<String>) {
-        match value {
-            Some(v) => self.fields.insert(field.to_string(), v),
-            None => self.fields.insert(field.to_string(), "None".to_string()),
-        };
+    pub fn set_raw(&mut self, field: Field, value: Option<String>) {
+        self.fields
+            .insert(field, value.unwrap_or_else(|| "None".to_string()));
     }
 
     /// An integer field.
-    pub fn int(&self, field: &str) -> Option<i64> {
+    pub fn int(&self, field: Field) -> Option<i64> {
         self.raw(field).and_then(|v| v.parse().ok())
     }
 
     /// The status (EMPTY when absent).
     pub fn status(&self) -> BackupStatus {
-        self.raw("status")
+        self.raw(Field::Status)
             .and_then(|s| s.parse().ok())
             .unwrap_or(BackupStatus::Empty)
     }
 
     /// A structured field as a Python literal.
-    pub fn literal(&self, field: &str) -> Option<PyValue> {
+    pub fn literal(&self, field: Field) -> Option<PyValue> {
         self.raw(field).and_then(|v| py_literal::parse(v).ok())
     }
 
     /// `begin_time`/`end_time` with their offset; a naive value is read in `local_offset`
     /// (Barman reads naive times in the Barman host's zone).
-    pub fn time(&self, field: &str, local_offset: FixedOffset) -> Option<DateTime<FixedOffset>> {
+    pub fn time(&self, field: Field, local_offset: FixedOffset) -> Option<DateTime<FixedOffset>> {
         parse_python_datetime(self.raw(field)?, local_offset)
+    }
+
+    /// `timeline`.
+    pub fn timeline(&self) -> Option<TimelineId> {
+        self.int(Field::Timeline)
+            .and_then(|n| u32::try_from(n).ok())
+            .and_then(|n| TimelineId::new(n).ok())
+    }
+
+    /// `begin_wal`.
+    pub fn begin_wal(&self) -> Option<WalSegmentName> {
+        self.raw(Field::BeginWal).and_then(|v| v.parse().ok())
+    }
+
+    /// `end_wal`.
+    pub fn end_wal(&self) -> Option<WalSegmentName> {
+        self.raw(Field::EndWal).and_then(|v| v.parse().ok())
+    }
+
+    /// `begin_xlog`.
+    pub fn begin_xlog(&self) -> Option<Lsn> {
+        self.raw(Field::BeginXlog).and_then(|v| v.parse().ok())
+    }
+
+    /// `end_xlog`.
+    pub fn end_xlog(&self) -> Option<Lsn> {
+        self.raw(Field::EndXlog).and_then(|v| v.parse().ok())
+    }
+
+    /// `size` in bytes.
+    pub fn size(&self) -> Option<u64> {
+        self.bytes(Field::Size)
+    }
+
+    /// `deduplicated_size` in bytes.
+    pub fn deduplicated_size(&self) -> Option<u64> {
+        self.bytes(Field::DeduplicatedSize)
+    }
+
+    /// `cluster_size` in bytes.
+    pub fn cluster_size(&self) -> Option<u64> {
+        self.bytes(Field::ClusterSize)
+    }
+
+    /// `xlog_segment_size` (16 MiB when null, Barman's default).
+    pub fn xlog_segment_size(&self) -> u64 {
+        self.bytes(Field::XlogSegmentSize).unwrap_or(16 << 20)
+    }
+
+    /// `version`: the server's `server_version_num`.
+    pub fn version(&self) -> Option<PgVersion> {
+        self.int(Field::Version)
+            .and_then(|n| u32::try_from(n).ok())
+            .map(PgVersion::from_num)
+    }
+
+    /// `begin_time` (a naive value is read in `local_offset`).
+    pub fn begin_time(&self, local_offset: FixedOffset) -> Option<DateTime<FixedOffset>> {
+        self.time(Field::BeginTime, local_offset)
+    }
+
+    /// `end_time` (a naive value is read in `local_offset`).
+    pub fn end_time(&self, local_offset: FixedOffset) -> Option<DateTime<FixedOffset>> {
+        self.time(Field::EndTime, local_offset)
+    }
+
+    fn bytes(&self, field: Field) -> Option<u64> {
+        self.int(field).and_then(|n| u64::try_from(n).ok())
     }
 
     /// Barman's backup type: `rsync`, `incremental`, `snapshot` or `full`.
     pub fn backup_type(&self) -> &'static str {
-        let mode = self.raw("mode").unwrap_or_default();
+        let mode = self.raw(Field::Mode).unwrap_or_default();
         if mode.starts_with("rsync") || mode == "passive" {
             "rsync"
         } else if mode.starts_with("snapshot") {
             "snapshot"
-        } else if self.raw("parent_backup_id").is_some() {
+        } else if self.raw(Field::ParentBackupId).is_some() {
             "incremental"
         } else {
             "full"
@@ -330,27 +447,28 @@ impl BackupInfo {
     pub fn to_json(&self, backup_id: &str, local_offset: FixedOffset) -> serde_json::Value {
         use serde_json::Value;
         let mut map = serde_json::Map::new();
-        for field in FIELDS {
+        for &field in Field::ALL {
             let raw = self.raw(field);
-            let value = match (field, raw) {
+            let value = match (field.kind(), raw) {
                 (_, None) => Value::Null,
-                ("backup_label", Some(v)) => Value::String(v.to_string()),
-                ("begin_time" | "end_time", Some(_)) => self
+                // Barman keeps the label as the text PostgreSQL returned.
+                (_, Some(v)) if field == Field::BackupLabel => Value::String(v.to_string()),
+                (FieldKind::Time, Some(_)) => self
                     .time(field, local_offset)
                     .map(|t| Value::String(python_isoformat(&t.with_timezone(&local_offset))))
                     .unwrap_or(Value::Null),
-                (f, Some(v)) if LITERAL_FIELDS.contains(&f) => py_literal::parse(v)
+                (FieldKind::Literal, Some(v)) => py_literal::parse(v)
                     .map(|p| p.to_json())
                     .unwrap_or(Value::Null),
-                (f, Some(v)) if INT_FIELDS.contains(&f) => {
+                (FieldKind::Int, Some(v)) => {
                     v.parse::<i64>().map(Value::from).unwrap_or(Value::Null)
                 }
                 (_, Some(v)) => Value::String(v.to_string()),
             };
-            if value.is_null() && HIDDEN_WHEN_NULL.contains(&field) {
+            if value.is_null() && field.hidden_when_null() {
                 continue;
             }
-            map.insert(field.to_string(), value);
+            map.insert(field.name().to_string(), value);
         }
         map.insert("backup_id".into(), Value::String(backup_id.to_string()));
         Value::Object(map)
@@ -434,9 +552,9 @@ mod tests {
         let info = BackupInfo::parse(PGR).unwrap();
         assert_eq!(info.status(), BackupStatus::Done);
         assert_eq!(info.backup_type(), "rsync");
-        assert!(info.int("size").unwrap() > 0);
+        assert!(info.int(Field::Size).unwrap() > 0);
         let utc = FixedOffset::east_opt(0).unwrap();
-        assert!(info.time("begin_time", utc).is_some());
+        assert!(info.time(Field::BeginTime, utc).is_some());
     }
 
     #[test]

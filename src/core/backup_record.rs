@@ -4,6 +4,7 @@
 //! of tuples and dicts). Pure: the adapters hand in what PostgreSQL returned.
 
 use crate::core::backup_info::BackupInfo;
+use crate::core::backup_info::Field;
 use crate::core::lsn::Lsn;
 use crate::core::py_literal::{self, PyValue};
 use crate::core::timeline::TimelineId;
@@ -37,7 +38,7 @@ pub struct ReportedPosition {
 
 /// The segment size recorded in the backup (Barman's default when absent or invalid).
 pub fn segment_size(info: &BackupInfo) -> WalSegmentSize {
-    info.int("xlog_segment_size")
+    info.int(Field::XlogSegmentSize)
         .and_then(|b| u64::try_from(b).ok())
         .and_then(|b| WalSegmentSize::new(b).ok())
         .unwrap_or_default()
@@ -60,13 +61,13 @@ fn name_and_offset(
 
 /// `_backup_info_from_start_location`: status STARTED, begin time/LSN/WAL/offset/timeline.
 pub fn record_start(info: &mut BackupInfo, start: &ReportedPosition) {
-    info.set_raw("status", Some("STARTED".into()));
-    info.set_raw("begin_time", Some(python_datetime(&start.timestamp)));
-    info.set_raw("begin_xlog", Some(start.location.to_string()));
+    info.set_raw(Field::Status, Some("STARTED".into()));
+    info.set_raw(Field::BeginTime, Some(python_datetime(&start.timestamp)));
+    info.set_raw(Field::BeginXlog, Some(start.location.to_string()));
     let size = segment_size(info);
     let timeline = match start.timeline {
         Some(tli) => {
-            info.set_raw("timeline", Some(tli.to_string()));
+            info.set_raw(Field::Timeline, Some(tli.to_string()));
             Some(tli)
         }
         None => None,
@@ -75,12 +76,12 @@ pub fn record_start(info: &mut BackupInfo, start: &ReportedPosition) {
     if known {
         let (name, offset) = name_and_offset(start, timeline.unwrap_or(1), size);
         if timeline.is_none() {
-            if let Some(tli) = name.get(0..8).and_then(|t| u32::from_str_radix(t, 16).ok()) {
-                info.set_raw("timeline", Some(tli.to_string()));
+            if let Some(tli) = TimelineId::of_name(&name) {
+                info.set_raw(Field::Timeline, Some(tli.to_string()));
             }
         }
-        info.set_raw("begin_wal", Some(name));
-        info.set_raw("begin_offset", Some(offset.to_string()));
+        info.set_raw(Field::BeginWal, Some(name));
+        info.set_raw(Field::BeginOffset, Some(offset.to_string()));
     }
 }
 
@@ -90,10 +91,10 @@ pub fn record_stop(info: &mut BackupInfo, stop: &ReportedPosition, fallback_time
     let size = segment_size(info);
     let timeline = stop.timeline.unwrap_or(fallback_timeline);
     let (name, offset) = name_and_offset(stop, timeline, size);
-    info.set_raw("end_time", Some(python_datetime(&stop.timestamp)));
-    info.set_raw("end_xlog", Some(stop.location.to_string()));
-    info.set_raw("end_wal", Some(name));
-    info.set_raw("end_offset", Some(offset.to_string()));
+    info.set_raw(Field::EndTime, Some(python_datetime(&stop.timestamp)));
+    info.set_raw(Field::EndXlog, Some(stop.location.to_string()));
+    info.set_raw(Field::EndWal, Some(name));
+    info.set_raw(Field::EndOffset, Some(offset.to_string()));
 }
 
 /// A `backup_label` that lacks `START WAL LOCATION` or `START TIME`.
@@ -118,22 +119,19 @@ pub fn record_from_label(
     let wal = rest.strip_suffix(')').ok_or_else(bad)?;
     let has_time = label.lines().any(|l| l.starts_with("START TIME: "));
     let lsn: Lsn = lsn_text.parse().map_err(|_| bad())?;
-    let tli = wal
-        .get(0..8)
-        .and_then(|t| u32::from_str_radix(t, 16).ok())
-        .ok_or_else(bad)?;
+    let tli = TimelineId::of_name(wal).ok_or_else(bad)?.get();
     if !has_time {
         return Err(bad());
     }
-    info.set_raw("backup_label", Some(py_literal::str_repr(label)));
-    info.set_raw("timeline", Some(tli.to_string()));
-    info.set_raw("begin_xlog", Some(lsn.to_string()));
-    info.set_raw("begin_wal", Some(wal.to_string()));
+    info.set_raw(Field::BackupLabel, Some(py_literal::str_repr(label)));
+    info.set_raw(Field::Timeline, Some(tli.to_string()));
+    info.set_raw(Field::BeginXlog, Some(lsn.to_string()));
+    info.set_raw(Field::BeginWal, Some(wal.to_string()));
     let size = segment_size(info);
-    info.set_raw("begin_offset", Some((lsn.0 % size.bytes()).to_string()));
-    if info.raw("begin_time").is_none() {
+    info.set_raw(Field::BeginOffset, Some((lsn.0 % size.bytes()).to_string()));
+    if info.raw(Field::BeginTime).is_none() {
         if let Some(t) = start_time {
-            info.set_raw("begin_time", Some(python_datetime(&t)));
+            info.set_raw(Field::BeginTime, Some(python_datetime(&t)));
         }
     }
     Ok(())
@@ -284,10 +282,10 @@ mod tests {
             timestamp: at("2026-11-24T01:05:19.287423+00:00"),
         };
         record_start(&mut info, &start);
-        assert_eq!(info.raw("status"), Some("STARTED"));
-        assert_eq!(info.raw("begin_wal"), Some("000000010000000000000005"));
-        assert_eq!(info.raw("begin_offset"), Some("40"));
-        assert_eq!(info.raw("timeline"), Some("1"));
+        assert_eq!(info.raw(Field::Status), Some("STARTED"));
+        assert_eq!(info.raw(Field::BeginWal), Some("000000010000000000000005"));
+        assert_eq!(info.raw(Field::BeginOffset), Some("40"));
+        assert_eq!(info.raw(Field::Timeline), Some("1"));
         let stop = ReportedPosition {
             location: "0/5000100".parse().unwrap(),
             timeline: Some(1),
@@ -296,9 +294,9 @@ mod tests {
             timestamp: at("2026-11-24T01:05:19.974036+00:00"),
         };
         record_stop(&mut info, &stop, 1);
-        assert_eq!(info.raw("end_wal"), Some("000000010000000000000005"));
-        assert_eq!(info.raw("end_offset"), Some("256"));
-        assert_eq!(info.raw("end_xlog"), Some("0/5000100"));
+        assert_eq!(info.raw(Field::EndWal), Some("000000010000000000000005"));
+        assert_eq!(info.raw(Field::EndOffset), Some("256"));
+        assert_eq!(info.raw(Field::EndXlog), Some("0/5000100"));
     }
 
     #[test]
@@ -313,8 +311,8 @@ mod tests {
             timestamp: at("2026-11-24T01:05:09.035667+00:00"),
         };
         record_stop(&mut info, &stop, 1);
-        assert_eq!(info.raw("end_wal"), Some("000000010000000000000003"));
-        assert_eq!(info.raw("end_offset"), Some("0"));
+        assert_eq!(info.raw(Field::EndWal), Some("000000010000000000000003"));
+        assert_eq!(info.raw(Field::EndOffset), Some("0"));
     }
 
     #[test]
@@ -322,9 +320,12 @@ mod tests {
         let label = "START WAL LOCATION: 0/3000028 (file 000000010000000000000003)\nCHECKPOINT LOCATION: 0/3000060\nBACKUP METHOD: streamed\nBACKUP FROM: primary\nSTART TIME: 2026-11-24 01:02:56 UTC\nLABEL: pg_basebackup base backup\nSTART TIMELINE: 1\n";
         let mut info = BackupInfo::empty();
         record_from_label(&mut info, "X", label, None).unwrap();
-        assert_eq!(info.raw("begin_wal"), Some("000000010000000000000003"));
-        assert_eq!(info.raw("begin_offset"), Some("40"));
-        assert!(info.raw("backup_label").unwrap().starts_with("'START WAL"));
+        assert_eq!(info.raw(Field::BeginWal), Some("000000010000000000000003"));
+        assert_eq!(info.raw(Field::BeginOffset), Some("40"));
+        assert!(info
+            .raw(Field::BackupLabel)
+            .unwrap()
+            .starts_with("'START WAL"));
         assert!(record_from_label(&mut info, "X", "LABEL: x\n", None).is_err());
     }
 

@@ -5,6 +5,7 @@
 //! (`BackupManager.should_remove_wals`, `remove_wal_before_backup`).
 
 use crate::core::retention::KeepTarget;
+use crate::core::timeline::TimelineId;
 use crate::core::wal_name::{WalFileName, WalSegmentName};
 use crate::core::wal_segment_size::WalSegmentSize;
 use crate::core::xlog_db::XlogDbEntry;
@@ -25,7 +26,7 @@ pub enum Step {
 /// (Barman's `decode_segment_name` raising `BadXlogSegmentName`).
 pub fn timeline_of(name: &str) -> Option<u32> {
     name.parse::<WalFileName>().ok()?;
-    u32::from_str_radix(name.get(..8)?, 16).ok()
+    TimelineId::of_name(name).map(TimelineId::get)
 }
 
 /// One step of `get_wal_until_next_backup`: history files only when asked, entries before

@@ -19,6 +19,7 @@ pub mod hooks;
 pub mod identity;
 pub mod lsn;
 pub mod metrics;
+pub mod pg_version;
 pub mod py_literal;
 pub mod recovery;
 pub mod redact;

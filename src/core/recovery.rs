@@ -2,6 +2,8 @@
 //! recovery needs, the recovery settings written for the target, and the mangling of
 //! dangerous settings in the restored configuration files with the report Barman prints.
 
+use crate::core::pg_version::PgVersion;
+use crate::core::timeline::TimelineId;
 use crate::core::wal_name::WalFileName;
 
 /// A recovery target, as the user gave it (one at most: Barman refuses combinations).
@@ -64,7 +66,7 @@ pub struct RecoverySettings {
     /// `--standby-mode`.
     pub standby: bool,
     /// `server_version_num` of the backup.
-    pub version: i64,
+    pub version: PgVersion,
 }
 
 /// The lines of Barman's `_generate_recovery_conf`, in its order.
@@ -142,7 +144,7 @@ fn target_lines(s: &RecoverySettings) -> Vec<String> {
     if let Some(name) = &t.name {
         lines.push(format!("recovery_target_name = '{name}'"));
     }
-    if s.version >= 90400 && t.immediate {
+    if s.version >= PgVersion::V9_4 && t.immediate {
         lines.push("recovery_target = 'immediate'".into());
     }
     if (t.xid.is_some() || t.time.is_some() || t.lsn.is_some()) && t.exclusive {
@@ -153,13 +155,13 @@ fn target_lines(s: &RecoverySettings) -> Vec<String> {
         lines.push(format!("recovery_target_timeline = {tli}"));
     }
     if let Some(action) = &t.action {
-        if s.version < 90500 {
+        if s.version < PgVersion::V9_5 {
             lines.push(format!("pause_at_recovery_target = '{}'", "on"));
         } else {
             lines.push(format!("recovery_target_action = '{action}'"));
         }
     }
-    if s.version < 120000 && s.standby {
+    if s.version < PgVersion::V12 && s.standby {
         lines.push("standby_mode = 'on'".into());
     }
     lines
@@ -343,7 +345,7 @@ impl WalSelector {
         if name < s.begin.as_str() {
             return false;
         }
-        let Some(tli) = name.get(0..8).and_then(|t| u32::from_str_radix(t, 16).ok()) else {
+        let Some(tli) = TimelineId::of_name(name).map(TimelineId::get) else {
             return false;
         };
         if tli > s.target_tli {
@@ -378,7 +380,7 @@ mod tests {
             restore,
             targets,
             standby: false,
-            version: 150018,
+            version: PgVersion::from_num(150018),
         }
     }
 

@@ -3,6 +3,7 @@
 //! a passive node, where the passive node resumes, what it does with each backup, and the
 //! backup record as it travels between them in JSON. Pure: the caller reads the files.
 
+use crate::core::backup_info::Field;
 use crate::core::backup_info::{python_isoformat, BackupInfo, BackupStatus};
 use crate::core::py_literal::{self, PyValue};
 use crate::core::xlog_db::XlogDbEntry;
@@ -147,10 +148,10 @@ pub fn python_ctime(t: &DateTime<FixedOffset>) -> String {
 pub fn backup_json(info: &BackupInfo, backup_id: &str, local_offset: FixedOffset) -> Value {
     let mut json = info.to_json(backup_id, local_offset);
     if let Value::Object(map) = &mut json {
-        for field in ["begin_time", "end_time"] {
+        for field in [Field::BeginTime, Field::EndTime] {
             if let Some(t) = info.time(field, local_offset) {
                 let t = t.with_timezone(&local_offset);
-                map.insert(field.into(), Value::String(python_ctime(&t)));
+                map.insert(field.name().into(), Value::String(python_ctime(&t)));
                 map.insert(format!("{field}_iso"), Value::String(python_isoformat(&t)));
             }
         }
@@ -405,13 +406,13 @@ mod tests {
         // order inside `copy_stats` may differ from the primary's text.
         let without_stats = |i: &BackupInfo| {
             let mut i = i.clone();
-            i.set_raw("copy_stats", None);
+            i.set_raw(Field::CopyStats, None);
             i.to_text()
         };
         assert_eq!(without_stats(&back), without_stats(&info));
         assert_eq!(
-            back.literal("copy_stats").unwrap().to_json(),
-            info.literal("copy_stats").unwrap().to_json()
+            back.literal(Field::CopyStats).unwrap().to_json(),
+            info.literal(Field::CopyStats).unwrap().to_json()
         );
     }
 

@@ -32,6 +32,11 @@ impl TimelineId {
             .and_then(TimelineId::new)
     }
 
+    /// The timeline a WAL or history file name starts with (its first 8 hex digits).
+    pub fn of_name(name: &str) -> Option<Self> {
+        TimelineId::from_hex(name.get(..8)?).ok()
+    }
+
     /// The number.
     pub fn get(self) -> u32 {
         self.0

@@ -11,6 +11,7 @@
 mod operations;
 mod status;
 
+use crate::core::pg_version::PgVersion;
 pub use operations::*;
 use status::{
     archiver_status, basebackup_status, postgres_status, receivewal_status, streaming_status,
@@ -191,7 +192,7 @@ pub fn remote_status(inputs: &StatusInputs) -> BTreeMap<String, RemoteValue> {
 /// start to stop of a concurrent backup).
 pub(crate) struct Session {
     pub(crate) conn: Connection,
-    pub(crate) version_num: i64,
+    pub(crate) version: PgVersion,
 }
 
 impl Session {
@@ -208,8 +209,8 @@ impl Session {
             conn.query("SET application_name TO barman")
                 .map_err(|e| ConnectError { message: e.message })?;
         }
-        let version_num = conn.server_version();
-        Ok(Session { conn, version_num })
+        let version = PgVersion::from_i64(conn.server_version());
+        Ok(Session { conn, version })
     }
 
     /// Every row of `sql`.
@@ -231,16 +232,6 @@ impl Session {
 
     pub(crate) fn row(&mut self, sql: &str) -> Option<Vec<Option<String>>> {
         self.conn.query(sql).ok()?.into_iter().next()
-    }
-}
-
-/// `150018` → `15.18` (Barman's `int_version_to_string_version`).
-fn version_text(num: i64) -> String {
-    let major = num / 10000;
-    if major < 10 {
-        format!("{}.{}.{}", major, (num / 100) % 100, num % 100)
-    } else {
-        format!("{}.{}", major, num % 100)
     }
 }
 
@@ -290,8 +281,6 @@ mod tests {
 
     #[test]
     fn version_and_standby_names_parsing() {
-        assert_eq!(version_text(150018), "15.18");
-        assert_eq!(version_text(90624), "9.6.24");
         assert_eq!(synchronous_standby_names(Some(String::new())), vec![""]);
         assert_eq!(
             synchronous_standby_names(Some("FIRST 1 (a, \"b\")".into())),

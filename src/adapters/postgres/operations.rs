@@ -4,6 +4,7 @@
 use super::status::{BACKUP_PRIVILEGES_10, BACKUP_PRIVILEGES_15};
 use super::{parse_pg_time, python_datetime_str, Session};
 use crate::adapters::libpq::{self, Connection, Kind};
+use crate::core::pg_version::PgVersion;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SwitchOutcome {
@@ -38,7 +39,7 @@ pub fn switch_wal(conninfo: &str, force: bool) -> Result<SwitchOutcome, SwitchEr
         s.rows("CHECKPOINT")
             .map_err(|e| SwitchError::Failed(e.message))?;
     }
-    let privileges = if s.version_num < 150000 {
+    let privileges = if s.version < PgVersion::V15 {
         BACKUP_PRIVILEGES_10
     } else {
         BACKUP_PRIVILEGES_15

@@ -2,9 +2,10 @@
 //! (`PostgreSQLConnection.fetch_remote_status`), the streaming connection's, and the
 //! archivers' and backup executor's.
 
-use super::{parse_pg_time, version_text, RemoteValue, Session, StatusInputs};
+use super::{parse_pg_time, RemoteValue, Session, StatusInputs};
 use crate::adapters::libpq::{Connection, Kind};
 use crate::adapters::pg_tools::{self, ToolVersion};
+use crate::core::pg_version::PgVersion;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -75,9 +76,9 @@ pub(super) fn postgres_status(
 /// the privilege query of the server's major.
 fn privileges_status(s: &mut Session, out: &mut BTreeMap<String, RemoteValue>) -> Option<bool> {
     let is_superuser = s.flag("SELECT usesuper FROM pg_user WHERE usename = CURRENT_USER");
-    let backup_privileges = if s.version_num < 100000 {
+    let backup_privileges = if s.version < PgVersion::V10 {
         is_superuser
-    } else if s.version_num < 150000 {
+    } else if s.version < PgVersion::V15 {
         s.flag(BACKUP_PRIVILEGES_10)
     } else {
         s.flag(BACKUP_PRIVILEGES_15)
@@ -112,7 +113,7 @@ fn settings_status(
             RemoteValue::opt_str(s.setting("data_directory")),
         );
     }
-    let keep = if s.version_num < 130000 {
+    let keep = if s.version < PgVersion::V13 {
         "wal_keep_segments"
     } else {
         "wal_keep_size"
@@ -130,11 +131,11 @@ fn settings_status(
     }
     out.insert(
         "server_txt_version".into(),
-        RemoteValue::str(version_text(s.version_num)),
+        RemoteValue::str(s.version.full_text()),
     );
     out.insert(
         "version_supported".into(),
-        RemoteValue::bool(Some(s.version_num >= 90600)),
+        RemoteValue::bool(Some(s.version >= PgVersion::V9_6)),
     );
 }
 
@@ -266,13 +267,13 @@ pub(super) fn streaming_status(
             return None;
         }
     };
-    let version = conn.server_version();
+    let version = PgVersion::from_i64(conn.server_version());
     out.insert(
         "version_supported".into(),
-        RemoteValue::bool(Some(version >= 90600)),
+        RemoteValue::bool(Some(version >= PgVersion::V9_6)),
     );
-    if version < 90600 {
-        return Some(pg_tools::major_of(&version_text(version)));
+    if version < PgVersion::V9_6 {
+        return Some(pg_tools::major_of(&version.full_text()));
     }
     out.insert("streaming_supported".into(), RemoteValue::bool(Some(true)));
     match conn.query("IDENTIFY_SYSTEM") {
@@ -302,7 +303,7 @@ pub(super) fn streaming_status(
             out.insert("streaming".into(), RemoteValue::bool(Some(false)));
         }
     }
-    Some(pg_tools::major_of(&version_text(version)))
+    Some(pg_tools::major_of(&version.full_text()))
 }
 
 fn tool_status(prefix: &str, tool: &ToolVersion, out: &mut BTreeMap<String, RemoteValue>) {

@@ -13,6 +13,7 @@
 use crate::adapters::catalog::store;
 use crate::adapters::lock::{LockError, LockFile, LockKind};
 use crate::commands::status;
+use crate::core::backup_info::Field;
 use crate::core::backup_info::{BackupInfo, BackupStatus};
 use crate::core::config::ServerConfig;
 use std::path::Path;
@@ -47,8 +48,8 @@ pub fn fail_abandoned(server: &ServerConfig, lock_dir: &Path) -> crate::Result<V
             target: "barman.backup",
             "Backup {id} of server {name} is STARTED but no process holds the backup lock: marking it as FAILED"
         );
-        info.set_raw("status", Some("FAILED".into()));
-        info.set_raw("error", Some(ABANDONED_ERROR.into()));
+        info.set_raw(Field::Status, Some("FAILED".into()));
+        info.set_raw(Field::Error, Some(ABANDONED_ERROR.into()));
         store::save_backup(&dirs, &id, &info)?;
         marked.push(id);
     }

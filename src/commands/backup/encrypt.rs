@@ -9,6 +9,7 @@
 use super::{Running, StepError};
 use crate::adapters::gpg;
 use crate::commands::encryption;
+use crate::core::backup_info::Field;
 use crate::core::encryption::{is_encryptable_tar, GPG};
 use crate::output::Output;
 use std::path::{Path, PathBuf};
@@ -37,7 +38,7 @@ pub(crate) fn encrypt_if_configured(
         ));
     }
     crate::adapters::durable::fsync_dir(&data).map_err(|e| fail(running, &e))?;
-    running.info.set_raw("encryption", Some(GPG.into()));
+    running.info.set_raw(Field::Encryption, Some(GPG.into()));
     running.save()
 }
 

@@ -16,11 +16,13 @@ use crate::adapters::catalog::store;
 use crate::adapters::lock::{LockError, LockFile, LockKind};
 use crate::adapters::pg_backup::{BackupSession, Position, ServerFacts};
 use crate::commands::{select, status, Context};
+use crate::core::backup_info::Field;
 use crate::core::backup_info::{BackupInfo, BackupStatus};
 use crate::core::backup_record::{self, ReportedPosition};
 use crate::core::config::ServerConfig;
 use crate::core::hooks::{HookFamily, Phase};
 use crate::core::identity::Identity;
+use crate::core::pg_version::PgVersion;
 use crate::output::python::{human_timedelta, pretty_size};
 use crate::output::Output;
 use std::path::{Path, PathBuf};
@@ -154,7 +156,7 @@ fn backup_server(
     };
     json_result(out, &id, &info, *ctx.now.offset());
     if options.wait && info.status() == BackupStatus::WaitingForWals {
-        if let Some(end_wal) = info.raw("end_wal") {
+        if let Some(end_wal) = info.raw(Field::EndWal) {
             let timeout = options.wait_timeout.unwrap_or(0);
             crate::commands::wal::wait_for_wal(ctx, out, server, Some(end_wal), timeout)?;
             crate::commands::catalog::check_backup_status(server, &lock_dir, &id, out)?;
@@ -200,8 +202,8 @@ fn json_result(out: &mut Output, id: &str, info: &BackupInfo, local: chrono::Fix
     };
     for (key, value) in map {
         let value = match key.as_str() {
-            "begin_time" | "end_time" => info
-                .time(&key, local)
+            "begin_time" | "end_time" => Field::from_name(&key)
+                .and_then(|field| info.time(field, local))
                 .map(|t| serde_json::Value::String(crate::output::python::ctime(&t)))
                 .unwrap_or(serde_json::Value::Null),
             "cluster_size" => value
@@ -224,7 +226,7 @@ fn purge_before_first_backup(
     lock_dir: &Path,
     info: &BackupInfo,
 ) -> crate::Result<()> {
-    let Some(begin_wal) = info.raw("begin_wal") else {
+    let Some(begin_wal) = info.raw(Field::BeginWal) else {
         return Ok(());
     };
     let name = server.name();
@@ -363,26 +365,29 @@ impl Running<'_> {
         let info = &self.info;
         out.info(&format!(
             "Backup start at LSN: {} ({}, {:08X})",
-            info.raw("begin_xlog").unwrap_or("None"),
-            info.raw("begin_wal").unwrap_or("None"),
-            info.int("begin_offset").unwrap_or(0)
+            info.raw(Field::BeginXlog).unwrap_or("None"),
+            info.raw(Field::BeginWal).unwrap_or("None"),
+            info.int(Field::BeginOffset).unwrap_or(0)
         ));
     }
 
     /// Record the server facts of `_pg_get_metadata`.
     pub(crate) fn record_facts(&mut self, facts: &ServerFacts) {
         let info = &mut self.info;
-        info.set_raw("pgdata", Some(facts.pgdata.clone()));
-        info.set_raw("version", Some(facts.version_num.to_string()));
+        info.set_raw(Field::Pgdata, Some(facts.pgdata.clone()));
+        info.set_raw(Field::Version, Some(facts.version.to_string()));
         info.set_raw(
-            "xlog_segment_size",
+            Field::XlogSegmentSize,
             Some(facts.xlog_segment_size.to_string()),
         );
+        // `config_file`, `hba_file`, `ident_file`: the query asks for these three only.
         for (key, value) in &facts.config_files {
-            info.set_raw(key, Some(value.clone()));
+            if let Some(field) = Field::from_name(key) {
+                info.set_raw(field, Some(value.clone()));
+            }
         }
         info.set_raw(
-            "included_files",
+            Field::IncludedFiles,
             backup_record::string_list_literal(&facts.included_files),
         );
         let tablespaces: Vec<(String, u32, String)> = facts
@@ -391,16 +396,16 @@ impl Running<'_> {
             .map(|t| (t.name.clone(), t.oid, t.location.clone()))
             .collect();
         info.set_raw(
-            "tablespaces",
+            Field::Tablespaces,
             backup_record::tablespaces_literal(&tablespaces),
         );
-        info.set_raw("data_checksums", facts.data_checksums.clone());
-        info.set_raw("summarize_wal", facts.summarize_wal.clone());
+        info.set_raw(Field::DataChecksums, facts.data_checksums.clone());
+        info.set_raw(Field::SummarizeWal, facts.summarize_wal.clone());
         let size = facts
             .cluster_size
             .as_deref()
             .map(|s| s.split('.').next().unwrap_or(s).to_string());
-        info.set_raw("cluster_size", size);
+        info.set_raw(Field::ClusterSize, size);
     }
 }
 
@@ -453,14 +458,14 @@ fn take_backup(
     }
     let id = new_backup_id(dirs);
     let mut info = BackupInfo::empty();
-    info.set_raw("server_name", Some(server.name().to_string()));
+    info.set_raw(Field::ServerName, Some(server.name().to_string()));
     info.set_raw(
-        "mode",
+        Field::Mode,
         Some(settings.method.mode(settings.exclusive).to_string()),
     );
-    info.set_raw("systemid", facts.systemid.clone());
-    info.set_raw("backup_name", options.name.clone());
-    info.set_raw("parent_backup_id", parent.map(|(id, _)| id.clone()));
+    info.set_raw(Field::Systemid, facts.systemid.clone());
+    info.set_raw(Field::BackupName, options.name.clone());
+    info.set_raw(Field::ParentBackupId, parent.map(|(id, _)| id.clone()));
     let mut running = Running {
         server,
         dirs,
@@ -494,14 +499,14 @@ fn take_backup(
         Ok(()) => {
             running
                 .info
-                .set_raw("status", Some("WAITING_FOR_WALS".into()));
+                .set_raw(Field::Status, Some("WAITING_FOR_WALS".into()));
             running.save().map_err(|e| crate::Error::Fatal(e.message))?;
             report_success(out, &running, started);
         }
         Err(e) => {
-            running.info.set_raw("status", Some("FAILED".into()));
+            running.info.set_raw(Field::Status, Some("FAILED".into()));
             running.info.set_raw(
-                "error",
+                Field::Error,
                 Some(backup_record::failure_text(&e.action, &e.message)),
             );
             running.save().map_err(|e| crate::Error::Fatal(e.message))?;
@@ -518,11 +523,11 @@ fn take_backup(
         // failed child can still be found (and deleted with its parent).
         let mut parent_info = store::load_backup(dirs, parent_id)?;
         let mut children: Vec<String> = parent_info
-            .raw("children_backup_ids")
+            .raw(Field::ChildrenBackupIds)
             .map(|c| c.split(',').map(str::to_string).collect())
             .unwrap_or_default();
         children.push(id.clone());
-        parent_info.set_raw("children_backup_ids", Some(children.join(",")));
+        parent_info.set_raw(Field::ChildrenBackupIds, Some(children.join(",")));
         store::save_backup(dirs, parent_id, &parent_info)?;
     }
     // Post hooks run whatever happened, before the manifest (Barman's `finally`); a post
@@ -565,7 +570,7 @@ fn validate_incremental(
     parent_id: &str,
     parent: &BackupInfo,
 ) -> Result<(), String> {
-    if facts.version_num < 170000 {
+    if facts.version < PgVersion::V17 {
         return Err("Postgres version 17 or greater is required for incremental backups using the Postgres backup method".into());
     }
     if settings.method != Method::Postgres {
@@ -574,7 +579,7 @@ fn validate_incremental(
     if facts.summarize_wal.as_deref() != Some("on") {
         return Err("'summarize_wal' option has to be enabled in the Postgres server to perform an incremental backup using the Postgres backup method".into());
     }
-    if parent.raw("summarize_wal") != Some("on") {
+    if parent.raw(Field::SummarizeWal) != Some("on") {
         return Err(format!("Backup ID {parent_id} is not eligible as a parent for an incremental backup because WAL summaries were not enabled when that backup was taken."));
     }
     Ok(())
@@ -595,10 +600,10 @@ fn finish(
     running.set_action("calculating backup size");
     let (size, dedup) =
         fsync_and_size(&running.base()).map_err(|e| StepError::new(&running.action, e))?;
-    running.info.set_raw("size", Some(size.to_string()));
+    running.info.set_raw(Field::Size, Some(size.to_string()));
     running
         .info
-        .set_raw("deduplicated_size", Some(dedup.to_string()));
+        .set_raw(Field::DeduplicatedSize, Some(dedup.to_string()));
     running.save()?;
     if running.settings.reuse == ReuseBackup::Link {
         let ratio = if size > 0 {
@@ -648,11 +653,11 @@ pub(crate) fn fsync_and_size(root: &Path) -> std::io::Result<(u64, u64)> {
 
 fn report_success(out: &mut Output, running: &Running<'_>, started: Instant) {
     let info = &running.info;
-    let offset = info.int("end_offset").unwrap_or(0);
+    let offset = info.int(Field::EndOffset).unwrap_or(0);
     out.info(&format!(
         "Backup end at LSN: {} ({}, {:08X})",
-        info.raw("end_xlog").unwrap_or("None"),
-        info.raw("end_wal").unwrap_or("None"),
+        info.raw(Field::EndXlog).unwrap_or("None"),
+        info.raw(Field::EndWal).unwrap_or("None"),
         offset
     ));
     let start = running
@@ -685,12 +690,7 @@ fn write_identity(dirs: &ServerDirs, facts: &ServerFacts) -> crate::Result<Optio
     let Some(systemid) = facts.systemid.clone() else {
         return Ok(None);
     };
-    let major = facts.version_num / 10000;
-    let version = if major < 10 {
-        format!("{}.{}", major, (facts.version_num / 100) % 100)
-    } else {
-        major.to_string()
-    };
+    let version = facts.version.major_text();
     match store::load_identity(dirs)? {
         Some(identity) if identity.systemid != systemid => Ok(Some(format!(
             "failed to start backup: the PostgreSQL system id {systemid} differs from the one stored in {} ({}): this is not the server this catalog belongs to",

@@ -7,6 +7,7 @@
 use super::{reported, Running, StepError};
 use crate::adapters::pg_backup::{BackupSession, ServerFacts};
 use crate::adapters::pg_tools;
+use crate::core::backup_info::Field;
 use crate::core::backup_record::{self};
 use crate::output::progress::Progress;
 use crate::output::python::human_timedelta;
@@ -93,7 +94,7 @@ pub(super) fn run(
     ));
     let copy_time = copy(out, running, &facts)?;
     running.info.set_raw(
-        "copy_stats",
+        Field::CopyStats,
         Some(backup_record::postgres_copy_stats(copy_time)),
     );
     out.info(&format!("Copy done (time: {})", human_timedelta(copy_time)));
@@ -223,7 +224,7 @@ fn copy(
     if compression(running).is_some_and(|c| c.format != "plain") {
         running
             .info
-            .set_raw("compression", compression(running).map(|c| c.kind));
+            .set_raw(Field::Compression, compression(running).map(|c| c.kind));
     }
     Ok(started.elapsed().as_secs_f64())
 }
@@ -341,7 +342,7 @@ fn stop(
     let stop = session
         .current_position()
         .map_err(|e| StepError::new(&running.action, e))?;
-    let timeline = running.info.int("timeline").unwrap_or(1) as u32;
+    let timeline = running.info.timeline().map_or(1, |t| t.get());
     backup_record::record_stop(&mut running.info, &reported(&stop), timeline);
     session
         .switch_wal()

@@ -17,6 +17,7 @@ use crate::adapters::pg_tools;
 use crate::adapters::rsync::{
     self, CopyRun, Filters, ListedEntry, RsyncError, Transport, TreeCopy,
 };
+use crate::core::backup_info::Field;
 use crate::core::backup_record::{self, RsyncCopyStats};
 use crate::output::progress::Progress;
 use crate::output::python::human_timedelta;
@@ -121,10 +122,10 @@ fn stop(running: &mut Running<'_>, session: &mut BackupSession) -> Result<(), St
         .map_err(|e| StepError::new(&action, e))?;
     let label = stop.backup_label.clone().unwrap_or_default();
     running.info.set_raw(
-        "backup_label",
+        Field::BackupLabel,
         Some(crate::core::py_literal::str_repr(&label)),
     );
-    let timeline = running.info.int("timeline").unwrap_or(1) as u32;
+    let timeline = running.info.timeline().map_or(1, |t| t.get());
     backup_record::record_stop(&mut running.info, &reported(&stop), timeline);
     session
         .switch_wal()
@@ -144,7 +145,7 @@ fn stop_exclusive(running: &mut Running<'_>, session: &mut BackupSession) -> Res
     let stop = session
         .stop_exclusive()
         .map_err(|e| StepError::new(&running.action, e))?;
-    let timeline = running.info.int("timeline").unwrap_or(1) as u32;
+    let timeline = running.info.timeline().map_or(1, |t| t.get());
     backup_record::record_stop(&mut running.info, &reported(&stop), timeline);
     running.save()
 }
@@ -157,12 +158,7 @@ fn items(running: &Running<'_>, facts: &ServerFacts, transport: &Transport) -> V
             .as_ref()
             .map(|(id, _)| running.dirs.backup_base(id).join(sub))
     };
-    let major = facts.version_num / 10000;
-    let major = if major < 10 {
-        format!("{}.{}", major, (facts.version_num / 100) % 100)
-    } else {
-        major.to_string()
-    };
+    let major = facts.version.major_text();
     let mut items = Vec::new();
     let mut protect = Vec::new();
     for t in &facts.tablespaces {
@@ -266,7 +262,7 @@ fn copy(
     };
     let horizon = previous_backup(running).and_then(|(_, b)| {
         let local = *chrono::Local::now().offset();
-        b.time("begin_time", local).map(|t| {
+        b.time(Field::BeginTime, local).map(|t| {
             t.with_timezone(&chrono::Local)
                 .format("%Y/%m/%d %H:%M:%S")
                 .to_string()
@@ -329,7 +325,9 @@ fn copy(
     progress.finish();
     drop(lists);
     stats.total_time = started.elapsed().as_secs_f64();
-    running.info.set_raw("copy_stats", Some(stats.literal()));
+    running
+        .info
+        .set_raw(Field::CopyStats, Some(stats.literal()));
     let copy_time: f64 = stats.copy_time_per_item.iter().map(|(_, t)| t).sum();
     out.info(&format!("Copy done (time: {})", human_timedelta(copy_time)));
     if !facts.included_files.is_empty()

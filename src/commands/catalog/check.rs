@@ -6,6 +6,7 @@ use super::show::NO_FILTER;
 use crate::adapters::catalog::{layout::ServerDirs, store};
 use crate::adapters::lock::{LockError, LockFile, LockKind};
 use crate::commands::{select, Context};
+use crate::core::backup_info::Field;
 use crate::core::backup_info::{BackupInfo, BackupStatus};
 use crate::core::backup_wals::{check_backup, required_segments, CheckOutcome};
 use crate::core::config::ServerConfig;
@@ -62,8 +63,8 @@ pub fn check_backup_status(
         Err(e) => return Err(crate::Error::Fatal(e.to_string())),
     };
     let (Some(begin), Some(end)) = (
-        info.raw("begin_wal").map(str::to_string),
-        info.raw("end_wal").map(str::to_string),
+        info.raw(Field::BeginWal).map(str::to_string),
+        info.raw(Field::EndWal).map(str::to_string),
     ) else {
         return Ok(());
     };
@@ -72,12 +73,12 @@ pub fn check_backup_status(
         CheckOutcome::Done => BackupStatus::Done,
         CheckOutcome::WaitingForWals => BackupStatus::WaitingForWals,
         CheckOutcome::Failed(error) => {
-            info.set_raw("error", Some(error.clone()));
+            info.set_raw(Field::Error, Some(error.clone()));
             BackupStatus::Failed
         }
     };
     let before = info.status();
-    info.set_raw("status", Some(status.to_string()));
+    info.set_raw(Field::Status, Some(status.to_string()));
     store::save_backup(&dirs, id, &info)?;
     out.debug(&if before == status {
         format!(
@@ -110,7 +111,7 @@ fn evaluate(
         .and_then(|tli| timelines.get(tli))
         .map(|entry| entry.name.clone());
     let required = if begin.get(..8) == end.get(..8) {
-        required_segments(begin, end, info.int("version"), segment_size(info))
+        required_segments(begin, end, info.int(Field::Version), segment_size(info))
     } else {
         Vec::new()
     };

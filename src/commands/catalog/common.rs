@@ -6,6 +6,7 @@ use crate::adapters::catalog::layout::ServerDirs;
 use crate::adapters::catalog::{annotations, store, xlog_db};
 use crate::commands::status::server_dirs;
 use crate::core::backup_id::{self, BackupSummary};
+use crate::core::backup_info::Field;
 use crate::core::backup_info::{BackupInfo, BackupStatus};
 use crate::core::backup_wals::{self, Step, WalInfo};
 use crate::core::config::ServerConfig;
@@ -35,12 +36,12 @@ pub struct ServerCatalog<'a> {
 
 /// Barman's `backup_type` property (mode prefix, then parent id).
 pub fn backup_type(info: &BackupInfo) -> &'static str {
-    let mode = info.raw("mode").unwrap_or_default();
+    let mode = info.raw(Field::Mode).unwrap_or_default();
     if mode.starts_with("snapshot") {
         "snapshot"
     } else if mode.starts_with("rsync") {
         "rsync"
-    } else if info.raw("parent_backup_id").is_some() {
+    } else if info.raw(Field::ParentBackupId).is_some() {
         "incremental"
     } else {
         "full"
@@ -57,13 +58,13 @@ pub fn tablespace_oids(info: &BackupInfo) -> Vec<String> {
 
 /// `children_backup_ids` as a list (`None` when null).
 pub fn children(info: &BackupInfo) -> Option<Vec<String>> {
-    info.raw("children_backup_ids")
+    info.raw(Field::ChildrenBackupIds)
         .map(|ids| ids.split(',').map(str::to_string).collect())
 }
 
 /// `xlog_segment_size` of a backup (16 MiB when absent or invalid).
 pub fn segment_size(info: &BackupInfo) -> WalSegmentSize {
-    info.int("xlog_segment_size")
+    info.int(Field::XlogSegmentSize)
         .and_then(|n| u64::try_from(n).ok())
         .and_then(|n| WalSegmentSize::new(n).ok())
         .unwrap_or_default()
@@ -106,7 +107,7 @@ impl<'a> ServerCatalog<'a> {
                     id: id.parse().ok()?,
                     status: info.status(),
                     backup_type: backup_type(info).to_string(),
-                    name: info.raw("backup_name").map(str::to_string),
+                    name: info.raw(Field::BackupName).map(str::to_string),
                 })
             })
             .collect();
@@ -127,7 +128,7 @@ impl<'a> ServerCatalog<'a> {
     }
 
     /// The backup's time field in its own zone.
-    pub fn time(&self, info: &BackupInfo, field: &str) -> Option<DateTime<FixedOffset>> {
+    pub fn time(&self, info: &BackupInfo, field: Field) -> Option<DateTime<FixedOffset>> {
         info.time(field, self.local_offset)
     }
 
@@ -176,13 +177,13 @@ impl<'a> ServerCatalog<'a> {
             inputs.push(RetentionInput {
                 id: id.clone(),
                 status: info.status(),
-                end_time: self.time(info, "end_time"),
+                end_time: self.time(info, Field::EndTime),
                 keep: if info.status() == BackupStatus::Done {
                     self.keep_target(id)?
                 } else {
                     None
                 },
-                parent: info.raw("parent_backup_id").map(str::to_string),
+                parent: info.raw(Field::ParentBackupId).map(str::to_string),
                 children: children(info),
             });
         }
@@ -212,11 +213,11 @@ impl<'a> ServerCatalog<'a> {
         let Some(info) = self.backups.get(id) else {
             return Ok(());
         };
-        let begin = info.raw("begin_wal").unwrap_or_default().to_string();
+        let begin = info.raw(Field::BeginWal).unwrap_or_default().to_string();
         let next_end = self
             .neighbour(id, true)
             .and_then(|next| self.backups.get(next))
-            .and_then(|next| next.raw("end_wal"))
+            .and_then(|next| next.raw(Field::EndWal))
             .map(str::to_string);
         self.ensure_xlog_db().map_err(Err)?;
         let mut failure = None;
@@ -247,8 +248,8 @@ impl<'a> ServerCatalog<'a> {
         let Some(info) = self.backups.get(id) else {
             return Ok(wal_info);
         };
-        let begin = info.raw("begin_wal").unwrap_or_default().to_string();
-        let end = info.raw("end_wal").unwrap_or_default().to_string();
+        let begin = info.raw(Field::BeginWal).unwrap_or_default().to_string();
+        let end = info.raw(Field::EndWal).unwrap_or_default().to_string();
         self.for_each_wal_until_next(id, false, |entry| wal_info.add(entry, &begin, &end))?;
         wal_info.finish(segment_size(info).bytes());
         Ok(wal_info)
@@ -276,12 +277,12 @@ impl<'a> ServerCatalog<'a> {
             .filter(|(_, info)| info.status().copy_done())
             .map(|(id, info)| Window {
                 id: id.clone(),
-                begin: info.raw("begin_wal").unwrap_or_default().to_string(),
-                end: info.raw("end_wal").unwrap_or_default().to_string(),
+                begin: info.raw(Field::BeginWal).unwrap_or_default().to_string(),
+                end: info.raw(Field::EndWal).unwrap_or_default().to_string(),
                 next_end: self
                     .neighbour(id, true)
                     .and_then(|next| self.backups.get(next))
-                    .and_then(|next| next.raw("end_wal"))
+                    .and_then(|next| next.raw(Field::EndWal))
                     .map(str::to_string),
                 info: WalInfo::default(),
                 stopped: false,

@@ -9,6 +9,7 @@ use crate::adapters::lock::{LockError, LockFile, LockKind};
 use crate::commands::hooks::{backup_facts, wal_facts, HookAbort, Hooks};
 use crate::commands::{select, Context};
 use crate::core::backup_info::BackupStatus;
+use crate::core::backup_info::Field;
 use crate::core::backup_wals::{should_remove_wals, BackupWalRange, WalProtection};
 use crate::core::config::ServerConfig;
 use crate::core::hooks::{HookFamily, Phase};
@@ -65,7 +66,7 @@ fn delete_checked(
         .count();
     let minimum = catalog.server.minimum_redundancy_count();
     if info.status() == BackupStatus::Done
-        && info.raw("parent_backup_id").is_none()
+        && info.raw(Field::ParentBackupId).is_none()
         && minimum as usize >= done_full
     {
         out.warning(&format!(
@@ -212,8 +213,8 @@ fn delete_locked(
         let b = &catalog.backups[prev];
         previous.push(BackupWalRange {
             id: prev.to_string(),
-            begin_wal: b.raw("begin_wal").map(str::to_string),
-            end_wal: b.raw("end_wal").map(str::to_string),
+            begin_wal: b.raw(Field::BeginWal).map(str::to_string),
+            end_wal: b.raw(Field::EndWal).map(str::to_string),
             keep: catalog.keep_target(prev)?,
         });
         if previous
@@ -291,7 +292,7 @@ fn remove_wals(
         ..WalProtection::default()
     };
     if let Some(until) = until.as_deref().and_then(|u| catalog.backups.get(u)) {
-        protection.keep_from = until.raw("begin_wal").map(str::to_string);
+        protection.keep_from = until.raw(Field::BeginWal).map(str::to_string);
         let archiving = [
             BackupStatus::Started,
             BackupStatus::WaitingForWals,
@@ -302,9 +303,9 @@ fn remove_wals(
             .backups
             .iter()
             .filter(|(bid, b)| bid.as_str() != id && archiving.contains(&b.status()))
-            .filter_map(|(_, b)| b.int("timeline").and_then(|t| u32::try_from(t).ok()))
+            .filter_map(|(_, b)| b.timeline().map(|t| t.get()))
             .collect();
-        if let Some(tli) = until.int("timeline").and_then(|t| u32::try_from(t).ok()) {
+        if let Some(tli) = until.timeline().map(|t| t.get()) {
             protection.timelines.remove(&tli);
         }
     }
@@ -400,7 +401,7 @@ fn after_delete(
     next: Option<&str>,
 ) -> crate::Result<()> {
     let dirs = &catalog.dirs;
-    if let Some(parent_id) = info.raw("parent_backup_id") {
+    if let Some(parent_id) = info.raw(Field::ParentBackupId) {
         if let Some(parent) = catalog
             .backups
             .get(parent_id)
@@ -413,7 +414,7 @@ fn after_delete(
                 .filter(|k| k != id)
                 .collect();
             parent.set_raw(
-                "children_backup_ids",
+                Field::ChildrenBackupIds,
                 (!kids.is_empty()).then(|| kids.join(",")),
             );
             store::save_backup(dirs, parent_id, &parent)?;
@@ -423,8 +424,8 @@ fn after_delete(
         let mut next_info = catalog.backups[next_id].clone();
         if backup_type(&next_info) == "rsync" {
             let (size, dedup) = backup_dir::sizes(dirs, next_id);
-            next_info.set_raw("size", Some(size.to_string()));
-            next_info.set_raw("deduplicated_size", Some(dedup.to_string()));
+            next_info.set_raw(Field::Size, Some(size.to_string()));
+            next_info.set_raw(Field::DeduplicatedSize, Some(dedup.to_string()));
             store::save_backup(dirs, next_id, &next_info)?;
         }
     }

@@ -3,27 +3,28 @@
 //! sorted, dumped fields (literals, tablespaces, children) as the repr of their file text,
 //! integers bare, strings quoted, times as `datetime.datetime(...)` reprs.
 
-use crate::core::backup_info::{BackupInfo, FIELDS};
+use crate::core::backup_info::BackupInfo;
+use crate::core::backup_info::Field;
 use crate::core::py_literal::str_repr;
 use chrono::{DateTime, Datelike, FixedOffset, Timelike};
 
-const DUMPED: [&str; 6] = [
-    "backup_label",
-    "children_backup_ids",
-    "copy_stats",
-    "included_files",
-    "snapshots_info",
-    "tablespaces",
+const DUMPED: [Field; 6] = [
+    Field::BackupLabel,
+    Field::ChildrenBackupIds,
+    Field::CopyStats,
+    Field::IncludedFiles,
+    Field::SnapshotsInfo,
+    Field::Tablespaces,
 ];
-const INTS: [&str; 8] = [
-    "begin_offset",
-    "cluster_size",
-    "deduplicated_size",
-    "end_offset",
-    "size",
-    "timeline",
-    "version",
-    "xlog_segment_size",
+const INTS: [Field; 8] = [
+    Field::BeginOffset,
+    Field::ClusterSize,
+    Field::DeduplicatedSize,
+    Field::EndOffset,
+    Field::Size,
+    Field::Timeline,
+    Field::Version,
+    Field::XlogSegmentSize,
 ];
 
 /// `repr(datetime)` with the zone dateutil gives: `tzlocal()` for naive text and for `+00:00`
@@ -63,19 +64,21 @@ fn has_offset(text: &str) -> bool {
 /// The repr Barman prints.
 pub fn backup_info_repr(info: &BackupInfo, local_offset: FixedOffset) -> String {
     let mut items = Vec::new();
-    for field in FIELDS {
+    for &field in Field::ALL {
         let raw = info.raw(field);
-        if raw.is_none() && matches!(field, "backup_name" | "snapshots_info") {
+        if raw.is_none() && matches!(field, Field::BackupName | Field::SnapshotsInfo) {
             continue;
         }
         let value = match (field, raw) {
-            ("status", None) => "'EMPTY'".to_string(),
-            ("xlog_segment_size", None) => "16777216".to_string(),
+            (Field::Status, None) => "'EMPTY'".to_string(),
+            (Field::XlogSegmentSize, None) => "16777216".to_string(),
             (_, None) => "None".to_string(),
-            ("begin_time" | "end_time", Some(text)) => info.time(field, local_offset).map_or_else(
-                || str_repr(text),
-                |t| datetime_repr(&t, !has_offset(text), local_offset),
-            ),
+            (Field::BeginTime | Field::EndTime, Some(text)) => {
+                info.time(field, local_offset).map_or_else(
+                    || str_repr(text),
+                    |t| datetime_repr(&t, !has_offset(text), local_offset),
+                )
+            }
             (f, Some(text)) if DUMPED.contains(&f) => str_repr(text),
             (f, Some(text)) if INTS.contains(&f) => text.to_string(),
             (_, Some(text)) => str_repr(text),

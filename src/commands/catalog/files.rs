@@ -6,6 +6,7 @@ use super::{KeepAction, ListFilesTarget};
 use crate::adapters::catalog::{annotations, backup_dir};
 use crate::commands::{select, Context};
 use crate::core::backup_info::BackupStatus;
+use crate::core::backup_info::Field;
 use crate::core::backup_wals::required_segments;
 use crate::core::wal_name::WalFileName;
 use crate::output::Output;
@@ -53,8 +54,10 @@ pub fn list_files(
         dir.join(name).to_string_lossy().into_owned()
     };
     if target == ListFilesTarget::Standalone {
-        if let (Some(begin), Some(end)) = (info.raw("begin_wal"), info.raw("end_wal")) {
-            for segment in required_segments(begin, end, info.int("version"), segment_size(info)) {
+        if let (Some(begin), Some(end)) = (info.raw(Field::BeginWal), info.raw(Field::EndWal)) {
+            for segment in
+                required_segments(begin, end, info.int(Field::Version), segment_size(info))
+            {
                 out.info_unlogged(&wal_path(&segment));
             }
         }
@@ -115,7 +118,7 @@ pub fn keep(
                 ));
                 return Ok(());
             }
-            if info.raw("parent_backup_id").is_some() {
+            if info.raw(Field::ParentBackupId).is_some() {
                 out.error(&format!(
                     "Unable to execute the keep command on backup {id}: is an incremental backup.\nOnly full backups are eligible for the use of the keep command."
                 ));

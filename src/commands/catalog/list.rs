@@ -4,6 +4,7 @@
 
 use super::common::{backup_type, bad_wal_name_message, ServerCatalog};
 use crate::commands::{select, Context};
+use crate::core::backup_info::Field;
 use crate::output::python::{ctime, pretty_size};
 use crate::output::Output;
 use serde_json::{Map, Value};
@@ -52,7 +53,7 @@ fn list_server(
             continue;
         }
         let mut row = Row {
-            size: info.int("size").unwrap_or(0),
+            size: info.int(Field::Size).unwrap_or(0),
             wal_size: 0,
             retention: None,
         };
@@ -101,8 +102,8 @@ fn backup_row(
     row: Row,
 ) -> (String, Map<String, Value>) {
     let status = info.status();
-    let server_name = info.raw("server_name").unwrap_or("None");
-    let name = info.raw("backup_name");
+    let server_name = info.raw(Field::ServerName).unwrap_or("None");
+    let name = info.raw(Field::BackupName);
     let kind = backup_type(info);
     let mut line = format!("{server_name} {id}");
     if let Some(name) = name {
@@ -121,7 +122,7 @@ fn backup_row(
         return (line, item);
     }
     let (size, wal_size) = (row.size, row.wal_size);
-    let end = catalog.time(info, "end_time");
+    let end = catalog.time(info, Field::EndTime);
     let end_ctime = end.as_ref().map_or_else(|| "None".to_string(), ctime);
     line.push_str(&format!(
         "{end_ctime} - Size: {} - WAL Size: {}",

@@ -6,8 +6,8 @@ use super::common::{backup_type, bad_wal_name_message, children, ServerCatalog};
 use super::show_render;
 use crate::commands::{select, Context};
 use crate::core::backup_info::BackupInfo;
+use crate::core::backup_info::Field;
 use crate::core::backup_wals::WalInfo;
-use crate::core::lsn::Lsn;
 use crate::core::py_literal::PyValue;
 use crate::core::timeline::parse_history;
 use crate::output::Output;
@@ -77,7 +77,7 @@ pub fn run(ctx: &Context, out: &mut Output, server: &str, backup_id: &str) -> cr
                 serde_json::to_value(record).unwrap_or_default(),
             );
         }
-        out.json_set(info.raw("server_name").unwrap_or("None"), doc);
+        out.json_set(info.raw(Field::ServerName).unwrap_or("None"), doc);
     } else {
         for line in show_render::console(&catalog, &id, info, extended.as_ref()) {
             out.line(&line);
@@ -119,7 +119,7 @@ fn number(value: Option<&PyValue>) -> f64 {
 }
 
 fn copy_stat(info: &BackupInfo, key: &str) -> Option<PyValue> {
-    match info.literal("copy_stats")? {
+    match info.literal(Field::CopyStats)? {
         PyValue::Dict(items) => items
             .into_iter()
             .find(|(k, _)| matches!(k, PyValue::Str(s) if s == key))
@@ -142,7 +142,7 @@ fn extended(
     });
     let copy_time = copy_stat(info, "copy_time").filter(|v| number(Some(v)) > 0.0);
     let analysis_time = copy_stat(info, "analysis_time").filter(|v| number(Some(v)) >= 1.0);
-    let dedup = info.int("deduplicated_size").unwrap_or(0);
+    let dedup = info.int(Field::DeduplicatedSize).unwrap_or(0);
     let throughput = copy_time
         .as_ref()
         .filter(|_| dedup > 0)
@@ -153,18 +153,18 @@ fn extended(
         .unwrap_or(1);
     let kind = backup_type(info);
     let base_size = if kind == "rsync" {
-        info.int("size")
+        info.int(Field::Size)
     } else {
-        info.int("cluster_size")
+        info.int(Field::ClusterSize)
     };
     let dedup_ratio = match (base_size.filter(|s| *s != 0), dedup) {
         (Some(size), d) if d != 0 => Some(1.0 - d as f64 / size as f64),
         _ => None,
     };
     let reference = info
-        .int("cluster_size")
+        .int(Field::ClusterSize)
         .filter(|s| *s != 0)
-        .or(info.int("size"));
+        .or(info.int(Field::Size));
     let est_dedup_size = match (reference, dedup_ratio) {
         (Some(r), Some(ratio)) => Some(r as f64 * ratio),
         _ => None,
@@ -193,7 +193,7 @@ fn root(catalog: &ServerCatalog, id: &str) -> (String, usize) {
     while let Some(parent) = catalog
         .backups
         .get(&current)
-        .and_then(|b| b.raw("parent_backup_id"))
+        .and_then(|b| b.raw(Field::ParentBackupId))
         .filter(|p| {
             catalog
                 .backups
@@ -211,10 +211,10 @@ fn root(catalog: &ServerCatalog, id: &str) -> (String, usize) {
 /// `wals/<TLI+n>.history` while they exist, keep the lines branching from our timeline
 /// after the backup's end.
 fn children_timelines(catalog: &ServerCatalog, info: &BackupInfo) -> Vec<u32> {
-    let Some(tli) = info.int("timeline").and_then(|t| u32::try_from(t).ok()) else {
+    let Some(tli) = info.timeline().map(|t| t.get()) else {
         return Vec::new();
     };
-    let forked_after = info.raw("end_xlog").and_then(|l| l.parse::<Lsn>().ok());
+    let forked_after = info.end_xlog();
     let mut found = Vec::new();
     let mut child = tli;
     loop {

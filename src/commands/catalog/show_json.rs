@@ -4,6 +4,7 @@ use super::common::ServerCatalog;
 use super::show::{children_ids, Extended};
 use super::show_render::{field, percent, python_str, seconds, tablespace_list};
 use crate::core::backup_info::BackupInfo;
+use crate::core::backup_info::Field;
 use crate::core::py_literal::PyValue;
 use crate::output::python::{human_timedelta, pretty_size};
 use serde_json::{Map, Value};
@@ -28,12 +29,12 @@ pub fn copy_done(
     doc: &mut Map<String, Value>,
 ) {
     doc.insert("backup_type".into(), s(ext.backup_type));
-    if let Some(size) = info.int("cluster_size").filter(|c| *c != 0) {
+    if let Some(size) = info.int(Field::ClusterSize).filter(|c| *c != 0) {
         doc.insert("cluster_size".into(), s(pretty_size(size as f64)));
         doc.insert("cluster_size_bytes".into(), Value::from(size));
     }
-    doc.insert("postgresql_version".into(), field(info, "version"));
-    doc.insert("pgdata_directory".into(), field(info, "pgdata"));
+    doc.insert("postgresql_version".into(), field(info, Field::Version));
+    doc.insert("pgdata_directory".into(), field(info, Field::Pgdata));
     let tablespaces: Vec<Value> = tablespace_list(info)
         .into_iter()
         .map(|(name, oid, location)| {
@@ -59,7 +60,7 @@ pub fn copy_done(
     );
     doc.insert("wal_information".into(), Value::Object(wal_info(ext)));
     if let Some(snapshots) = info
-        .literal("snapshots_info")
+        .literal(Field::SnapshotsInfo)
         .filter(|v| *v != PyValue::None)
     {
         doc.insert("snapshots_info".into(), snapshots.to_json());
@@ -68,11 +69,11 @@ pub fn copy_done(
 
 fn base(catalog: &ServerCatalog, info: &BackupInfo, ext: &Extended) -> Map<String, Value> {
     let mut b = Map::new();
-    let dedup = info.int("deduplicated_size").unwrap_or(0);
+    let dedup = info.int(Field::DeduplicatedSize).unwrap_or(0);
     let wal_size = ext.wal.wal_size as i64;
-    b.insert("backup_method".into(), field(info, "mode"));
-    b.insert("encryption".into(), field(info, "encryption"));
-    b.insert("compression".into(), field(info, "compression"));
+    b.insert("backup_method".into(), field(info, Field::Mode));
+    b.insert("encryption".into(), field(info, Field::Encryption));
+    b.insert("compression".into(), field(info, Field::Compression));
     b.insert("backup_size".into(), s(pretty_size(dedup as f64)));
     b.insert("backup_size_bytes".into(), Value::from(dedup));
     b.insert(
@@ -85,22 +86,25 @@ fn base(catalog: &ServerCatalog, info: &BackupInfo, ext: &Extended) -> Map<Strin
     );
     b.insert("wal_size".into(), s(pretty_size(wal_size as f64)));
     b.insert("wal_size_bytes".into(), Value::from(wal_size));
-    b.insert("timeline".into(), field(info, "timeline"));
-    b.insert("begin_wal".into(), field(info, "begin_wal"));
-    b.insert("end_wal".into(), field(info, "end_wal"));
+    b.insert("timeline".into(), field(info, Field::Timeline));
+    b.insert("begin_wal".into(), field(info, Field::BeginWal));
+    b.insert("end_wal".into(), field(info, Field::EndWal));
     b.insert("wal_num".into(), Value::from(ext.wal.wal_num));
-    for name in ["begin_time", "end_time"] {
+    for name in [Field::BeginTime, Field::EndTime] {
         let t = catalog.time(info, name);
         b.insert(
             format!("{name}_timestamp"),
             s(t.map_or(0, |t| t.timestamp()).to_string()),
         );
-        b.insert(name.into(), t.map_or(Value::Null, |t| s(python_str(&t))));
+        b.insert(
+            name.name().into(),
+            t.map_or(Value::Null, |t| s(python_str(&t))),
+        );
     }
-    b.insert("begin_offset".into(), field(info, "begin_offset"));
-    b.insert("end_offset".into(), field(info, "end_offset"));
-    b.insert("begin_lsn".into(), field(info, "begin_xlog"));
-    b.insert("end_lsn".into(), field(info, "end_xlog"));
+    b.insert("begin_offset".into(), field(info, Field::BeginOffset));
+    b.insert("end_offset".into(), field(info, Field::EndOffset));
+    b.insert("begin_lsn".into(), field(info, Field::BeginXlog));
+    b.insert("end_lsn".into(), field(info, Field::EndXlog));
     if matches!(ext.backup_type, "rsync" | "incremental") {
         let est = ext.est_dedup_size.unwrap_or(0.0);
         b.insert("resources_saved".into(), s(pretty_size(est)));
@@ -166,10 +170,13 @@ fn catalog_info(info: &BackupInfo, ext: &Extended) -> Map<String, Value> {
     );
     if ext.backup_type == "incremental" {
         c.insert("root_backup_id".into(), s(ext.root.0.clone()));
-        c.insert("parent_backup_id".into(), field(info, "parent_backup_id"));
+        c.insert(
+            "parent_backup_id".into(),
+            field(info, Field::ParentBackupId),
+        );
         c.insert("chain_size".into(), Value::from(ext.root.1));
     }
-    if info.raw("mode") == Some("postgres") {
+    if info.raw(Field::Mode) == Some("postgres") {
         c.insert(
             "children_backup_ids".into(),
             children_ids(info).map_or(Value::Null, |ids| {

@@ -4,6 +4,7 @@
 use super::common::ServerCatalog;
 use super::show::Extended;
 use crate::core::backup_info::BackupInfo;
+use crate::core::backup_info::Field;
 use crate::core::py_literal::PyValue;
 use crate::output::python::{human_timedelta, pretty_size};
 use chrono::{DateTime, FixedOffset};
@@ -30,7 +31,7 @@ fn nested(label: &str, value: &str) -> String {
     format!("    {label:<21}: {value}")
 }
 
-fn raw<'a>(info: &'a BackupInfo, field: &str) -> &'a str {
+fn raw(info: &BackupInfo, field: Field) -> &str {
     info.raw(field).unwrap_or("None")
 }
 
@@ -50,24 +51,24 @@ pub fn console(
     ext: Option<&Extended>,
 ) -> Vec<String> {
     let mut lines = vec![format!("Backup {id}:")];
-    if let Some(name) = info.raw("backup_name").filter(|n| !n.is_empty()) {
+    if let Some(name) = info.raw(Field::BackupName).filter(|n| !n.is_empty()) {
         lines.push(row("Backup Name", name));
     }
-    lines.push(row("Server Name", raw(info, "server_name")));
-    if let Some(systemid) = info.raw("systemid").filter(|s| !s.is_empty()) {
+    lines.push(row("Server Name", raw(info, Field::ServerName)));
+    if let Some(systemid) = info.raw(Field::Systemid).filter(|s| !s.is_empty()) {
         lines.push(row("System Id", systemid));
     }
     lines.push(row("Status", &info.status().to_string()));
     if info.status().copy_done() {
-        lines.push(row("PostgreSQL Version", raw(info, "version")));
-        lines.push(row("PGDATA directory", raw(info, "pgdata")));
-        if let Some(size) = info.int("cluster_size").filter(|s| *s != 0) {
+        lines.push(row("PostgreSQL Version", raw(info, Field::Version)));
+        lines.push(row("PGDATA directory", raw(info, Field::Pgdata)));
+        if let Some(size) = info.int(Field::ClusterSize).filter(|s| *s != 0) {
             lines.push(row("Estimated Cluster Size", &pretty_size(size as f64)));
         }
     }
     lines.push(String::new());
-    let checksums = info.raw("data_checksums").filter(|s| !s.is_empty());
-    let summarize = info.raw("summarize_wal").filter(|s| !s.is_empty());
+    let checksums = info.raw(Field::DataChecksums).filter(|s| !s.is_empty());
+    let summarize = info.raw(Field::SummarizeWal).filter(|s| !s.is_empty());
     if checksums.is_some() || summarize.is_some() {
         lines.push("  Server information:".into());
         if let Some(c) = checksums {
@@ -87,7 +88,7 @@ pub fn console(
             catalog_block(info, ext, &mut lines);
         }
         None => {
-            if let Some(error) = info.raw("error").filter(|e| !e.is_empty()) {
+            if let Some(error) = info.raw(Field::Error).filter(|e| !e.is_empty()) {
                 lines.push(row("Error", error));
             }
         }
@@ -96,7 +97,7 @@ pub fn console(
 }
 
 fn snapshots(info: &BackupInfo, lines: &mut Vec<String>) {
-    let Some(PyValue::Dict(items)) = info.literal("snapshots_info") else {
+    let Some(PyValue::Dict(items)) = info.literal(Field::SnapshotsInfo) else {
         return;
     };
     lines.push("  Snapshot information:".into());
@@ -160,7 +161,7 @@ fn py_str(value: &PyValue) -> String {
 
 /// `(name, oid, location)` of each tablespace.
 pub fn tablespace_list(info: &BackupInfo) -> Vec<(String, String, String)> {
-    let Some(PyValue::List(items)) = info.literal("tablespaces") else {
+    let Some(PyValue::List(items)) = info.literal(Field::Tablespaces) else {
         return Vec::new();
     };
     items
@@ -188,18 +189,18 @@ fn tablespaces(info: &BackupInfo, lines: &mut Vec<String>) {
 
 fn base(catalog: &ServerCatalog, info: &BackupInfo, ext: &Extended, lines: &mut Vec<String>) {
     lines.push("  Base backup information:".into());
-    let mode = info.raw("mode").filter(|m| !m.is_empty());
+    let mode = info.raw(Field::Mode).filter(|m| !m.is_empty());
     if let Some(mode) = mode {
         lines.push(nested("Backup Method", mode));
     }
-    if let Some(encryption) = info.raw("encryption").filter(|e| !e.is_empty()) {
+    if let Some(encryption) = info.raw(Field::Encryption).filter(|e| !e.is_empty()) {
         lines.push(nested("Encryption", encryption));
     }
     if mode == Some("postgres") {
         lines.push(nested("Backup Type", ext.backup_type));
     }
     let wal_size = ext.wal.wal_size;
-    if let Some(size) = info.int("deduplicated_size").filter(|s| *s != 0) {
+    if let Some(size) = info.int(Field::DeduplicatedSize).filter(|s| *s != 0) {
         let mut text = pretty_size(size as f64);
         if wal_size != 0 {
             text.push_str(&format!(
@@ -210,7 +211,7 @@ fn base(catalog: &ServerCatalog, info: &BackupInfo, ext: &Extended, lines: &mut 
         lines.push(nested("Backup Size", &text));
     }
     if let Some(compression) = info
-        .raw("compression")
+        .raw(Field::Compression)
         .filter(|c| !c.is_empty() && *c != "none")
     {
         lines.push(nested("Backup Compression", compression));
@@ -228,9 +229,9 @@ fn base(catalog: &ServerCatalog, info: &BackupInfo, ext: &Extended, lines: &mut 
             ),
         ));
     }
-    lines.push(nested("Timeline", raw(info, "timeline")));
-    lines.push(nested("Begin WAL", raw(info, "begin_wal")));
-    lines.push(nested("End WAL", raw(info, "end_wal")));
+    lines.push(nested("Timeline", raw(info, Field::Timeline)));
+    lines.push(nested("Begin WAL", raw(info, Field::BeginWal)));
+    lines.push(nested("End WAL", raw(info, Field::EndWal)));
     if ext.wal.wal_num != 0 {
         lines.push(nested("Number of WALs", &ext.wal.wal_num.to_string()));
     }
@@ -240,7 +241,10 @@ fn base(catalog: &ServerCatalog, info: &BackupInfo, ext: &Extended, lines: &mut 
             &percent(ext.wal.wal_compression_ratio),
         ));
     }
-    for (label, field) in [("Begin time", "begin_time"), ("End time", "end_time")] {
+    for (label, field) in [
+        ("Begin time", Field::BeginTime),
+        ("End time", Field::EndTime),
+    ] {
         let text = catalog
             .time(info, field)
             .map_or_else(|| "None".to_string(), |t| python_str(&t));
@@ -263,10 +267,10 @@ fn base(catalog: &ServerCatalog, info: &BackupInfo, ext: &Extended, lines: &mut 
             lines.push(nested("Estimated throughput", &text));
         }
     }
-    lines.push(nested("Begin Offset", raw(info, "begin_offset")));
-    lines.push(nested("End Offset", raw(info, "end_offset")));
-    lines.push(nested("Begin LSN", raw(info, "begin_xlog")));
-    lines.push(nested("End LSN", raw(info, "end_xlog")));
+    lines.push(nested("Begin Offset", raw(info, Field::BeginOffset)));
+    lines.push(nested("End Offset", raw(info, Field::EndOffset)));
+    lines.push(nested("Begin LSN", raw(info, Field::BeginXlog)));
+    lines.push(nested("End LSN", raw(info, Field::EndXlog)));
     lines.push(String::new());
 }
 
@@ -325,18 +329,18 @@ fn catalog_block(info: &BackupInfo, ext: &Extended, lines: &mut Vec<String>) {
     }
     if ext.backup_type == "incremental" {
         lines.push(nested("Root Backup", &ext.root.0));
-        lines.push(nested("Parent Backup", raw(info, "parent_backup_id")));
+        lines.push(nested("Parent Backup", raw(info, Field::ParentBackupId)));
         lines.push(nested("Backup chain size", &ext.root.1.to_string()));
     }
-    if info.raw("mode") == Some("postgres") {
-        if let Some(ids) = info.raw("children_backup_ids") {
+    if info.raw(Field::Mode) == Some("postgres") {
+        if let Some(ids) = info.raw(Field::ChildrenBackupIds) {
             lines.push(nested("Children Backup(s)", ids));
         }
     }
 }
 
 /// A backup.info field as Barman's JSON writer shows it (integers typed, null for None).
-pub fn field(info: &BackupInfo, name: &str) -> Value {
+pub fn field(info: &BackupInfo, name: Field) -> Value {
     match info.raw(name) {
         None => Value::Null,
         Some(text) => text
@@ -345,13 +349,13 @@ pub fn field(info: &BackupInfo, name: &str) -> Value {
             .filter(|_| {
                 matches!(
                     name,
-                    "version"
-                        | "timeline"
-                        | "begin_offset"
-                        | "end_offset"
-                        | "cluster_size"
-                        | "deduplicated_size"
-                        | "size"
+                    Field::Version
+                        | Field::Timeline
+                        | Field::BeginOffset
+                        | Field::EndOffset
+                        | Field::ClusterSize
+                        | Field::DeduplicatedSize
+                        | Field::Size
                 )
             })
             .map_or_else(|| Value::String(text.to_string()), Value::from),
@@ -363,20 +367,20 @@ pub fn json(catalog: &ServerCatalog, id: &str, info: &BackupInfo, ext: Option<&E
     let mut doc = Map::new();
     doc.insert("backup_id".into(), Value::String(id.to_string()));
     doc.insert("status".into(), Value::String(info.status().to_string()));
-    if let Some(name) = info.raw("backup_name").filter(|n| !n.is_empty()) {
+    if let Some(name) = info.raw(Field::BackupName).filter(|n| !n.is_empty()) {
         doc.insert("backup_name".into(), Value::String(name.into()));
     }
-    if let Some(systemid) = info.raw("systemid").filter(|s| !s.is_empty()) {
+    if let Some(systemid) = info.raw(Field::Systemid).filter(|s| !s.is_empty()) {
         doc.insert("system_id".into(), Value::String(systemid.into()));
     }
     let mut server_info = Map::new();
-    server_info.insert("data_checksums".into(), field(info, "data_checksums"));
-    server_info.insert("summarize_wal".into(), field(info, "summarize_wal"));
+    server_info.insert("data_checksums".into(), field(info, Field::DataChecksums));
+    server_info.insert("summarize_wal".into(), field(info, Field::SummarizeWal));
     doc.insert("server_information".into(), Value::Object(server_info));
     match ext {
         Some(ext) => super::show_json::copy_done(catalog, info, ext, &mut doc),
         None => {
-            if let Some(error) = info.raw("error").filter(|e| !e.is_empty()) {
+            if let Some(error) = info.raw(Field::Error).filter(|e| !e.is_empty()) {
                 doc.insert("error".into(), Value::String(error.into()));
             }
         }

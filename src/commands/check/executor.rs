@@ -8,6 +8,7 @@ use crate::adapters::catalog::store;
 use crate::adapters::pg_tools;
 use crate::adapters::postgres_checks::{self, SshCommand};
 use crate::core::backup_info::BackupStatus;
+use crate::core::backup_info::Field;
 
 /// Run the executor checks of an active server (inactive servers have no executor).
 pub(super) fn check(p: &mut Probe, rec: &mut Recorder) {
@@ -128,7 +129,7 @@ fn backup_label_check(p: &mut Probe, rec: &mut Recorder, command: &str) {
         return;
     };
     rec.init("backup_label");
-    let pgdata = last.raw("pgdata").unwrap_or_default();
+    let pgdata = last.raw(Field::Pgdata).unwrap_or_default();
     let label = format!("{}/backup_label", pgdata.trim_end_matches('/'));
     let exists =
         SshCommand::parse(command).is_some_and(|ssh| ssh.exists(&label, p.server.path_prefix()));

@@ -5,6 +5,7 @@
 use super::catalogue::{Probe, Recorder};
 use super::result::{summarise_error_files, CheckResult};
 use crate::adapters::catalog::store;
+use crate::core::backup_info::Field;
 use crate::core::backup_info::{BackupInfo, BackupStatus};
 use crate::core::config::value::human_timedelta;
 use crate::core::config::ServerConfig;
@@ -94,7 +95,7 @@ pub(super) fn check_backup_validity(p: &mut Probe, rec: &mut Recorder) {
     rec.init("backup maximum age");
     match p.server.last_backup_maximum_age() {
         Some(limit) => {
-            let (ok, age) = match last.and_then(|b| b.time("end_time", *p.ctx.now.offset())) {
+            let (ok, age) = match last.and_then(|b| b.time(Field::EndTime, *p.ctx.now.offset())) {
                 None => (false, "No available backups".to_string()),
                 Some(end) => {
                     let age = (p.ctx.now - end).num_seconds();
@@ -112,7 +113,7 @@ pub(super) fn check_backup_validity(p: &mut Probe, rec: &mut Recorder) {
         None => rec.result(true, Some("no last_backup_maximum_age provided".into())),
     }
     rec.init("backup minimum size");
-    let size = last.and_then(|b| b.int("size")).unwrap_or(0).max(0);
+    let size = last.and_then(|b| b.int(Field::Size)).unwrap_or(0).max(0);
     let mut result = match p.server.last_backup_minimum_size() {
         Some(minimum) => {
             let ok = last.is_some() && size >= minimum;
@@ -136,7 +137,7 @@ pub(super) fn check_backup_validity(p: &mut Probe, rec: &mut Recorder) {
 /// What `get_wal_info` gives about the WAL after the newest backup: the time of the last
 /// one and the size of those after the backup's end.
 fn wal_after(p: &Probe, backup: &BackupInfo) -> (Option<f64>, u64) {
-    let (Some(begin), Some(end)) = (backup.raw("begin_wal"), backup.raw("end_wal")) else {
+    let (Some(begin), Some(end)) = (backup.raw(Field::BeginWal), backup.raw(Field::EndWal)) else {
         return (None, 0);
     };
     let backup_tli = begin.get(..8).unwrap_or_default().to_string();

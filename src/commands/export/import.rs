@@ -21,6 +21,7 @@ use crate::adapters::lock::{LockError, LockFile, LockKind};
 use crate::commands::catalog::tablespace_oids;
 use crate::commands::status::server_dirs;
 use crate::commands::{select, Context};
+use crate::core::backup_info::Field;
 use crate::core::backup_info::{BackupInfo, BackupStatus};
 use crate::core::export_tarball;
 use crate::core::identity::Identity;
@@ -310,7 +311,7 @@ impl Import<'_> {
             .map_err(|e| refuse(format!("Failed to load backup.info: {e}")))?;
         let info = BackupInfo::parse(&text)
             .map_err(|e| refuse(format!("Failed to load backup.info: {e}")))?;
-        if info.raw("parent_backup_id").is_some() {
+        if info.raw(Field::ParentBackupId).is_some() {
             return Err(refuse(format!(
                 "Cannot import backup {} into server {}: it is an incremental backup.\n\
                  Only full backups are eligible for importing.",
@@ -324,7 +325,7 @@ impl Import<'_> {
                 info.status()
             )));
         }
-        match info.raw("systemid") {
+        match info.raw(Field::Systemid) {
             Some(id) if id != self.local.systemid => Err(refuse(format!(
                 "Server identity mismatch: backup.info has systemid '{id}' but target server has systemid '{}'",
                 self.local.systemid

@@ -10,6 +10,7 @@ use crate::adapters::durable::{self, failpoint};
 use crate::adapters::export_tar::same_content;
 use crate::adapters::lock::{LockFile, LockKind};
 use crate::core::backup_info::BackupInfo;
+use crate::core::backup_info::Field;
 use crate::core::backup_wals::required_segments;
 use crate::core::xlog_db::XlogDbEntry;
 use std::collections::{BTreeMap, BTreeSet};
@@ -75,9 +76,9 @@ pub fn verify(
     files: &BTreeSet<String>,
 ) -> crate::Result<StagedWals> {
     let required = required_segments(
-        info.raw("begin_wal").unwrap_or_default(),
-        info.raw("end_wal").unwrap_or_default(),
-        info.int("version"),
+        info.raw(Field::BeginWal).unwrap_or_default(),
+        info.raw(Field::EndWal).unwrap_or_default(),
+        info.int(Field::Version),
         crate::commands::catalog::segment_size(info),
     );
     if required.is_empty() {

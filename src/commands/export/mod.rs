@@ -19,6 +19,7 @@ use crate::adapters::export_tar::TarballWriter;
 use crate::adapters::lock::{LockError, LockFile, LockKind};
 use crate::commands::catalog::ServerCatalog;
 use crate::commands::{select, Context};
+use crate::core::backup_info::Field;
 use crate::core::backup_info::{python_isoformat, BackupInfo, BackupStatus};
 use crate::core::backup_wals::required_segments;
 use crate::core::export_tarball::{self as naming, TarballCompression};
@@ -133,7 +134,7 @@ fn check_request(
     info: &BackupInfo,
 ) -> Option<u32> {
     let dir = req.output_directory.display();
-    let error = if info.raw("parent_backup_id").is_some() {
+    let error = if info.raw(Field::ParentBackupId).is_some() {
         format!(
             "Cannot export backup {id} from server {server}: it is an incremental backup.\n\
              Only full backups are eligible for exporting."
@@ -282,9 +283,9 @@ fn write_tarball(
 fn wal_lines(job: &Job) -> Result<Vec<(String, String)>, String> {
     let info = job.info;
     let required = required_segments(
-        info.raw("begin_wal").unwrap_or_default(),
-        info.raw("end_wal").unwrap_or_default(),
-        info.int("version"),
+        info.raw(Field::BeginWal).unwrap_or_default(),
+        info.raw(Field::EndWal).unwrap_or_default(),
+        info.int(Field::Version),
         crate::commands::catalog::segment_size(info),
     );
     let wanted: std::collections::BTreeSet<&str> = required.iter().map(String::as_str).collect();

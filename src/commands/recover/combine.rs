@@ -20,7 +20,9 @@ use crate::adapters::destination::Destination;
 use crate::adapters::pg_combinebackup::{self as tool, CombineRun};
 use crate::adapters::pg_tools;
 use crate::core::backup_info::BackupInfo;
+use crate::core::backup_info::Field;
 use crate::core::config::ServerConfig;
+use crate::core::pg_version::PgVersion;
 use crate::core::py_literal::{self, PyValue};
 use crate::output::Output;
 
@@ -42,7 +44,7 @@ pub struct Staging {
 
 /// Barman's `is_incremental`: a backup with a parent.
 pub fn is_incremental(info: &BackupInfo) -> bool {
-    info.raw("parent_backup_id").is_some()
+    info.raw(Field::ParentBackupId).is_some()
 }
 
 fn absolute(what: &str, value: Option<&str>) -> Result<Option<String>, String> {
@@ -85,8 +87,8 @@ pub fn staging(
         .or_else(|| server.combine_mode().map(str::to_string))
         .unwrap_or_else(|| "copy".into());
     let (id, name) = (&options.backup_id, server.name());
-    let compression = info.raw("compression");
-    let encryption = info.raw("encryption");
+    let compression = info.raw(Field::Compression);
+    let encryption = info.raw(Field::Encryption);
     let incremental = is_incremental(info);
     if (incremental || compression.is_some() || encryption.is_some()) && path.is_none() {
         if recovery.is_none() && local.is_none() {
@@ -125,7 +127,7 @@ pub fn staging(
 /// The chain from the full backup to `id` (Barman's `walk_to_root`, reversed).
 fn chain(dirs: &ServerDirs, id: &str, info: &BackupInfo) -> Vec<(String, BackupInfo)> {
     let mut chain = vec![(id.to_string(), info.clone())];
-    while let Some(parent) = chain.last().and_then(|(_, b)| b.raw("parent_backup_id")) {
+    while let Some(parent) = chain.last().and_then(|(_, b)| b.raw(Field::ParentBackupId)) {
         let parent = parent.to_string();
         match store::load_backup(dirs, &parent) {
             Ok(parent_info) => chain.push((parent, parent_info)),
@@ -138,12 +140,9 @@ fn chain(dirs: &ServerDirs, id: &str, info: &BackupInfo) -> Vec<(String, BackupI
 
 /// Barman's `pg_major_version` of a backup (`17`, or `9.6` before 10).
 fn backup_major(info: &BackupInfo) -> String {
-    let version = info.int("version").unwrap_or(0);
-    if version / 10000 < 10 {
-        format!("{}.{}", version / 10000, version / 100 % 100)
-    } else {
-        (version / 10000).to_string()
-    }
+    info.version()
+        .unwrap_or(PgVersion::from_num(0))
+        .major_text()
 }
 
 /// What a combine needs to know about where it runs.
@@ -299,12 +298,12 @@ fn combine(
 
 /// `is_checksum_consistent`: checksums on here but off in an ancestor is not.
 fn checksums_consistent(dirs: &ServerDirs, id: &str, info: &BackupInfo) -> bool {
-    if info.raw("data_checksums") != Some("on") || !is_incremental(info) {
+    if info.raw(Field::DataChecksums) != Some("on") || !is_incremental(info) {
         return true;
     }
     chain(dirs, id, info)
         .iter()
-        .all(|(_, b)| b.raw("data_checksums") != Some("off"))
+        .all(|(_, b)| b.raw(Field::DataChecksums) != Some("off"))
 }
 
 /// `copy_stats` of the restored backup's `.barman-recover.info` after a local combine.
@@ -359,7 +358,10 @@ pub fn base_backup(
     plan: &Plan,
 ) -> Result<Option<f64>, Stop> {
     let links = chain(dirs, id, info);
-    if let Some((bad, _)) = links.iter().find(|(_, b)| b.raw("compression").is_some()) {
+    if let Some((bad, _)) = links
+        .iter()
+        .find(|(_, b)| b.raw(Field::Compression).is_some())
+    {
         return Err(Stop::Message(format!("Failure copying base backup: backup {bad} of the incremental chain is compressed: combining compressed incremental backups is not supported")));
     }
     let chain = Chain {

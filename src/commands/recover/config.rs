@@ -10,6 +10,7 @@ use crate::adapters::rsync::{self, Transport};
 use crate::commands::Context;
 use crate::core::backup_info::BackupInfo;
 use crate::core::config::ServerConfig;
+use crate::core::pg_version::PgVersion;
 use crate::core::recovery::{self, RecoverySettings, RestoreCommand};
 use crate::output::Output;
 use std::path::{Path, PathBuf};
@@ -53,7 +54,7 @@ pub fn recovery_lines(
         }
         RestoreCommand::Staged(plan.wal_dest.clone())
     };
-    let version = info.int("version").unwrap_or(0);
+    let version = info.version().unwrap_or(PgVersion::from_num(0));
     let settings = RecoverySettings {
         restore,
         targets: plan.targets.clone(),
@@ -62,7 +63,7 @@ pub fn recovery_lines(
     };
     let lines = recovery::recovery_lines(&settings);
     let dest = options.destination.trim_end_matches('/');
-    let (name, content) = if version >= 120000 {
+    let (name, content) = if version >= PgVersion::V12 {
         let signal = if options.standby_mode {
             "standby.signal"
         } else {
@@ -136,9 +137,9 @@ pub fn mangle(
     results: &mut Results,
 ) -> Result<(), Stop> {
     let dest = dest.trim_end_matches('/');
-    let version = info.int("version").unwrap_or(0);
+    let version = info.version().unwrap_or(PgVersion::from_num(0));
     let mut files = vec!["postgresql.conf".to_string()];
-    if version >= 90400 {
+    if version >= PgVersion::V9_4 {
         files.push("postgresql.auto.conf".into());
     }
     let mut present = Vec::new();
@@ -174,7 +175,7 @@ pub fn mangle(
             })?;
         }
     }
-    if version >= 120000 && !present.contains(&results.recovery_configuration_file) {
+    if version >= PgVersion::V12 && !present.contains(&results.recovery_configuration_file) {
         let path = work_dir.join(&results.recovery_configuration_file);
         std::fs::OpenOptions::new()
             .create(true)
@@ -185,11 +186,12 @@ pub fn mangle(
     for name in &present {
         let path = work_dir.join(name);
         let content = std::fs::read(&path)?;
-        let append = if name.ends_with(&results.recovery_configuration_file) && version >= 120000 {
-            lines
-        } else {
-            None
-        };
+        let append =
+            if name.ends_with(&results.recovery_configuration_file) && version >= PgVersion::V12 {
+                lines
+            } else {
+                None
+            };
         let (new_content, changes) = recovery::mangle(name, &content, append);
         let origin = work_dir.join(format!("{name}.origin"));
         std::fs::rename(&path, &origin)?;

@@ -12,6 +12,7 @@ use crate::adapters::destination::Destination;
 use crate::adapters::pg_tools;
 use crate::adapters::rsync::{self, CopyRun, Filters, Transport, TreeCopy};
 use crate::core::backup_info::BackupInfo;
+use crate::core::backup_info::Field;
 use crate::core::config::ServerConfig;
 use crate::core::py_literal::PyValue;
 use crate::output::progress::Progress;
@@ -21,7 +22,7 @@ use std::path::Path;
 
 /// The backup's tablespaces as (name, oid, location).
 pub fn tablespaces(info: &BackupInfo) -> Vec<(String, u32, String)> {
-    let Some(PyValue::List(items)) = info.literal("tablespaces") else {
+    let Some(PyValue::List(items)) = info.literal(Field::Tablespaces) else {
         return Vec::new();
     };
     items
@@ -69,9 +70,9 @@ pub fn base_backup(
         .decrypted_base
         .clone()
         .unwrap_or_else(|| dirs.backup_base(id));
-    let total = info.int("size").and_then(|s| u64::try_from(s).ok());
+    let total = info.size();
     let progress = Progress::bytes(out, total, "restore");
-    let result = if info.raw("compression").is_some() {
+    let result = if info.raw(Field::Compression).is_some() {
         // Barman decompresses into a staging folder on this host (`staging_path`, /tmp by
         // default), then copies from there like a plain backup.
         let root = plan.staging.decompress_path.clone();
@@ -101,11 +102,7 @@ pub fn staged_backup(
     plan: &Plan,
 ) -> Result<(), CopyFailure> {
     let dest = options.destination.trim_end_matches('/');
-    let progress = Progress::bytes(
-        out,
-        info.int("size").and_then(|s| u64::try_from(s).ok()),
-        "restore",
-    );
+    let progress = Progress::bytes(out, info.size(), "restore");
     let result = copy_plain(server, base, dest, info, target, plan, &progress);
     progress.finish();
     result?;

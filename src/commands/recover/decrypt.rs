@@ -9,6 +9,7 @@ use super::Stop;
 use crate::adapters::catalog::layout::ServerDirs;
 use crate::adapters::gpg::{self, Passphrase};
 use crate::core::backup_info::BackupInfo;
+use crate::core::backup_info::Field;
 use crate::core::config::ServerConfig;
 use crate::core::encryption;
 use crate::output::Output;
@@ -34,7 +35,7 @@ pub(super) fn backup(
     info: &BackupInfo,
     plan: &Plan,
 ) -> Result<Option<tempfile::TempDir>, Stop> {
-    if info.raw("encryption").is_none() {
+    if info.raw(Field::Encryption).is_none() {
         return Ok(None);
     }
     let name = server.name();

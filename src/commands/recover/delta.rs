@@ -9,6 +9,7 @@
 use crate::adapters::destination::Destination;
 use crate::adapters::rsync::{self, Filters, ListedEntry, RsyncError, Transport, TreeCopy};
 use crate::core::backup_info::BackupInfo;
+use crate::core::backup_info::Field;
 use crate::core::backup_record::python_datetime;
 use crate::output::progress::Progress;
 use crate::output::Output;
@@ -37,10 +38,10 @@ pub fn safe_horizon(
     let previous = BackupInfo::parse(&text)
         .map_err(|e| e.to_string())
         .and_then(|p| {
-            p.time("begin_time", local)
+            p.time(Field::BeginTime, local)
                 .ok_or_else(|| "no begin_time".to_string())
         });
-    let (previous, ours) = match (previous, info.time("begin_time", local)) {
+    let (previous, ours) = match (previous, info.time(Field::BeginTime, local)) {
         (Ok(previous), Some(ours)) => (previous, ours),
         (Err(e), _) => {
             tracing::error!(target: "barman.recovery_executor", "Error retrieving safe horizon time for smart rsync copy: {e}");

@@ -19,9 +19,11 @@ use crate::adapters::lock::{LockError, LockFile, LockKind};
 use crate::commands::catalog::ServerCatalog;
 use crate::commands::hooks::{self, HookPhase};
 use crate::commands::{select, status, Context};
+use crate::core::backup_info::Field;
 use crate::core::backup_info::{BackupInfo, BackupStatus};
 use crate::core::backup_record::python_datetime;
 use crate::core::config::ServerConfig;
+use crate::core::pg_version::PgVersion;
 use crate::core::recovery::Assertion;
 use crate::output::python::human_timedelta;
 use crate::output::Output;
@@ -167,10 +169,10 @@ fn restore(
     {
         return Err(Stop::Exception(crate::Error::from(abort)));
     }
-    let version = info.int("version").unwrap_or(0);
+    let version = info.version().unwrap_or(PgVersion::from_num(0));
     let mut results = Results {
         recovery_configuration_file: options.recovery_conf_filename.clone().unwrap_or_else(|| {
-            if version < 120000 {
+            if version < PgVersion::V12 {
                 "recovery.conf".into()
             } else {
                 "postgresql.auto.conf".into()
@@ -227,7 +229,7 @@ fn restore(
     if combine::is_incremental(info) {
         let time = combine::base_backup(out, server, dirs, id, info, &target, options, plan)?;
         if let Some(seconds) = time {
-            restored.set_raw("copy_stats", Some(combine::combine_copy_stats(seconds)));
+            restored.set_raw(Field::CopyStats, Some(combine::combine_copy_stats(seconds)));
         }
     } else if let Err(e) = copy::base_backup(out, server, dirs, id, info, &target, options, plan) {
         return Err(Stop::Message(format!(

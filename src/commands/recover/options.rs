@@ -6,9 +6,11 @@ use crate::adapters::catalog::store;
 use crate::commands::backup::{CopyTuning, CopyTuningOverrides};
 use crate::commands::catalog::ServerCatalog;
 use crate::core::backup_info::BackupInfo;
+use crate::core::backup_info::Field;
 use crate::core::backup_record::python_datetime;
 use crate::core::config::ServerConfig;
 use crate::core::lsn::Lsn;
+use crate::core::pg_version::PgVersion;
 use crate::core::recovery::Targets;
 use crate::core::timeline::TimelineId;
 use crate::core::wal_name::WalSegmentName;
@@ -212,12 +214,13 @@ fn auto_backup(
         .iter()
         .rev()
         .filter(|(_, b)| b.status().copy_done())
-        .filter(|(_, b)| tli.is_none_or(|t| b.int("timeline") == Some(i64::from(t))))
+        .filter(|(_, b)| tli.is_none_or(|t| b.timeline().map(TimelineId::get) == Some(t)))
         .find(|(_, b)| {
             if let Some(target) = time_target {
-                b.time("end_time", local).is_some_and(|end| end <= target)
+                b.time(Field::EndTime, local)
+                    .is_some_and(|end| end <= target)
             } else if let Some(target) = lsn_target {
-                b.raw("end_xlog")
+                b.raw(Field::EndXlog)
                     .and_then(|l| l.parse::<Lsn>().ok())
                     .is_some_and(|end| end <= target)
             } else {
@@ -236,7 +239,7 @@ pub fn latest_timeline(catalog: &ServerCatalog) -> Option<u32> {
     let last = store::last_wal_per_timeline(&catalog.dirs).ok()?;
     Some(
         last.keys()
-            .filter_map(|t| u32::from_str_radix(t, 16).ok())
+            .filter_map(|t| TimelineId::from_hex(t).ok().map(TimelineId::get))
             .max()
             .unwrap_or(1),
     )
@@ -350,10 +353,10 @@ fn plan(
     if delta {
         check_delta(server, info, options)?;
     }
-    let version = info.int("version").unwrap_or(0);
+    let version = info.version().unwrap_or(PgVersion::from_num(0));
     let tli = parse_tli(server, info, options.target_tli.as_deref())?;
-    let immediate = version >= 90400 && options.target_immediate;
-    let lsn = (version >= 100000)
+    let immediate = version >= PgVersion::V9_4 && options.target_immediate;
+    let lsn = (version >= PgVersion::V10)
         .then(|| options.target_lsn.clone())
         .flatten();
     if let Some(l) = &lsn {
@@ -384,7 +387,7 @@ fn plan(
             if naive {
                 out.warning("No time zone has been specified through '--target-time' command-line option. Barman assumed the same time zone from the Barman host.");
             }
-            let end = info.time("end_time", local);
+            let end = info.time(Field::EndTime, local);
             if let Some(end) = end.filter(|e| *e > time) {
                 return Err(format!(
                     "The requested target time {} is before the backup end time {}",
@@ -412,10 +415,10 @@ fn plan(
         }
         match options.target_action.as_deref() {
             None => {}
-            Some("pause") if (90100..90500).contains(&version) => {
+            Some("pause") if (PgVersion::V9_1..PgVersion::V9_5).contains(&version) => {
                 targets.action = Some("pause".into())
             }
-            Some(a @ ("pause" | "shutdown" | "promote")) if version >= 90500 => {
+            Some(a @ ("pause" | "shutdown" | "promote")) if version >= PgVersion::V9_5 => {
                 targets.action = Some(a.to_string())
             }
             Some(a) => {
@@ -429,7 +432,7 @@ fn plan(
             .clone()
             .unwrap_or_else(|| format!("{dest}/barman_wal"));
     } else {
-        if version < 100000 && options.target_lsn.is_some() {
+        if version < PgVersion::V10 && options.target_lsn.is_some() {
             return Err(format!("Illegal use of recovery_target_lsn '{}' for this version of PostgreSQL (version 10 minimum required)", options.target_lsn.as_deref().unwrap_or("")));
         }
         if options.target_action.is_some() {
@@ -437,7 +440,7 @@ fn plan(
         }
         wal_dest = format!(
             "{dest}/{}",
-            if version < 100000 {
+            if version < PgVersion::V10 {
                 "pg_xlog"
             } else {
                 "pg_wal"
@@ -488,8 +491,8 @@ fn check_delta(
     options: &RestoreOptions,
 ) -> Result<(), String> {
     if options.remote_ssh_command.is_none() {
-        let not_plain = ["parent_backup_id", "compression", "encryption"]
-            .iter()
+        let not_plain = [Field::ParentBackupId, Field::Compression, Field::Encryption]
+            .into_iter()
             .any(|field| info.raw(field).is_some());
         if not_plain {
             return Err(
@@ -519,13 +522,13 @@ fn parse_tli(
 ) -> Result<Option<u32>, String> {
     match tli {
         None => Ok(None),
-        Some("current") => Ok(info.int("timeline").and_then(|t| u32::try_from(t).ok())),
+        Some("current") => Ok(info.timeline().map(TimelineId::get)),
         Some("latest") => {
             let dirs = super::dirs_of(server);
             let last = store::last_wal_per_timeline(&dirs).map_err(|e| e.to_string())?;
             Ok(Some(
                 last.keys()
-                    .filter_map(|t| u32::from_str_radix(t, 16).ok())
+                    .filter_map(|t| TimelineId::from_hex(t).ok().map(TimelineId::get))
                     .max()
                     .unwrap_or(1),
             ))

@@ -15,8 +15,11 @@ use crate::adapters::gpg::{self, Passphrase};
 use crate::adapters::pg_tools;
 use crate::adapters::rsync::{self, Transport};
 use crate::core::backup_info::BackupInfo;
+use crate::core::backup_info::Field;
 use crate::core::config::ServerConfig;
+use crate::core::pg_version::PgVersion;
 use crate::core::recovery::{WalSelection, WalSelector};
+use crate::core::timeline::TimelineId;
 use crate::core::wal_name::WalFileName;
 use crate::output::Output;
 use std::io::Read;
@@ -42,22 +45,19 @@ pub fn required(
     options: &RestoreOptions,
     plan: &Plan,
 ) -> Result<Vec<RequiredWal>, Stop> {
-    let begin = info.raw("begin_wal").unwrap_or_default().to_string();
-    let end = info.raw("end_wal").unwrap_or_default().to_string();
-    let version = info.int("version").unwrap_or(0);
+    let begin = info.raw(Field::BeginWal).unwrap_or_default().to_string();
+    let end = info.raw(Field::EndWal).unwrap_or_default().to_string();
+    let version = info.version().unwrap_or(PgVersion::from_num(0));
     let target_tli = match plan.target_tli {
         Some(t) => t,
-        None if version >= 120000 => {
+        None if version >= PgVersion::V12 => {
             let last = store::last_wal_per_timeline(dirs)?;
             last.keys()
-                .filter_map(|t| u32::from_str_radix(t, 16).ok())
+                .filter_map(|t| TimelineId::from_hex(t).ok().map(TimelineId::get))
                 .max()
                 .unwrap_or(1)
         }
-        None => end
-            .get(0..8)
-            .and_then(|t| u32::from_str_radix(t, 16).ok())
-            .unwrap_or(1),
+        None => TimelineId::of_name(&end).map_or(1, TimelineId::get),
     };
     let target_wal = plan
         .targets

@@ -13,6 +13,7 @@ use crate::adapters::rsync::{self, CopyRun, Filters, RsyncError, Transport};
 use crate::commands::catalog::ServerCatalog;
 use crate::commands::status::server_dirs;
 use crate::commands::{select, Context};
+use crate::core::backup_info::Field;
 use crate::core::backup_info::{BackupInfo, BackupStatus};
 use crate::core::config::ServerConfig;
 use crate::core::retention::RetentionStatus;
@@ -128,13 +129,13 @@ fn copy_backup(
             return Ok(());
         }
     };
-    info.set_raw("status", Some("SYNCING".into()));
+    info.set_raw(Field::Status, Some("SYNCING".into()));
     store::save_backup(&dirs, id, &info)?;
     tracing::info!(target: "barman.server", "Synchronising with server {name} backup {id}: step 2/3: file copy");
     match copy_files(server, id, primary, &info, out) {
         Ok(()) => {
             tracing::info!(target: "barman.server", "Synchronising with server {name} backup {id}: step 3/3: finalise sync");
-            info.set_raw("status", Some("DONE".into()));
+            info.set_raw(Field::Status, Some("DONE".into()));
             store::save_backup(&dirs, id, &info)?;
         }
         Err(SyncFailure::Rsync(e)) => {
@@ -162,8 +163,8 @@ fn fail(
     info: &mut BackupInfo,
     msg: String,
 ) -> crate::Result<()> {
-    info.set_raw("status", Some(BackupStatus::Failed.to_string()));
-    info.set_raw("error", Some(msg));
+    info.set_raw(Field::Status, Some(BackupStatus::Failed.to_string()));
+    info.set_raw(Field::Error, Some(msg));
     store::save_backup(dirs, id, info)?;
     Ok(())
 }
@@ -191,7 +192,7 @@ fn copy_files(
         path: crate::adapters::pg_tools::search_path(server.path_prefix()),
     };
     let mut protect = vec!["/backup.info".to_string(), "/.backup.lock".to_string()];
-    if let Some(crate::core::py_literal::PyValue::List(spaces)) = info.literal("tablespaces") {
+    if let Some(crate::core::py_literal::PyValue::List(spaces)) = info.literal(Field::Tablespaces) {
         for space in spaces {
             if let crate::core::py_literal::PyValue::Tuple(parts) = space {
                 if let Some(crate::core::py_literal::PyValue::Int(oid)) = parts.get(1) {
@@ -222,7 +223,7 @@ fn copy_files(
         checksum: reuse.is_some(),
         ..CopyRun::whole(&src, &dst)
     };
-    let total = info.int("size").map(|s| s as u64);
+    let total = info.size();
     let progress = crate::output::progress::Progress::bytes(out, total, "sync-backup");
     rsync::copy(&transport, &filters, &run, &mut |n| progress.add(n)).map_err(|e| match e {
         RsyncError::Interrupted(why) => SyncFailure::Other(why.to_string()),

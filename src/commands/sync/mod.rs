@@ -16,6 +16,7 @@ use super::{select, Context};
 use crate::adapters::catalog::store;
 use crate::adapters::lock::{LockFile, LockKind};
 use crate::core::backup_info::BackupStatus;
+use crate::core::backup_info::Field;
 use crate::core::config::ServerConfig;
 use crate::core::sync::{self, SyncError};
 use crate::output::Output;
@@ -83,7 +84,7 @@ fn sync_status(
             )
         })
         .collect();
-    let first_useful = done.first().and_then(|(_, b)| b.raw("begin_wal"));
+    let first_useful = done.first().and_then(|(_, b)| b.raw(Field::BeginWal));
     let lock_dir = PathBuf::from(&ctx.config.global.barman_lock_directory);
     let db = {
         let _lock = LockFile::acquire(&lock_dir, &LockKind::XlogDb(server.name().into()))

@@ -14,6 +14,7 @@ use crate::adapters::rsync::{self, Transport};
 use crate::commands::status::server_dirs;
 use crate::commands::{select, Context};
 use crate::core::backup_info::BackupStatus;
+use crate::core::backup_info::Field;
 use crate::core::config::ServerConfig;
 use crate::core::sync::{self, SyncError};
 use crate::core::xlog_db::XlogDbEntry;
@@ -126,7 +127,7 @@ fn sync_locked(
             "No base backup for server {name}"
         )));
     };
-    if let (Some(begin), Some(first)) = (first_backup.raw("begin_wal"), &first_remote) {
+    if let (Some(begin), Some(first)) = (first_backup.raw(Field::BeginWal), &first_remote) {
         if begin > first.as_str() {
             return Err(WalSyncFailure::Skip(format!(
                 "Skipping WAL synchronisation for server {name}: no available local backup for {first}"
