@@ -4,6 +4,30 @@
 //! renders them: one `ERROR: <message>` line on stderr (or in `_ERROR` under `-f json`);
 //! the exit code is decided there too (1, or the code an error asked for, e.g. get-wal's 3).
 
+/// Why a program ends unsuccessfully. `app::exit::code` is the one table that turns each
+/// into Barman's (or barman-cli's) number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitKind {
+    /// Any error (Barman's `error_occurred`).
+    Failure,
+    /// Bad command-line usage (clap, Barman's argparse).
+    Usage,
+    /// `check --nagios` found a CRITICAL state, or global configuration errors.
+    NagiosCritical,
+    /// `get-wal`: a bad WAL name, or a file that cannot be opened.
+    GetWalRequest,
+    /// `barman-wal-archive`: bad arguments, or `put-wal` could not be started.
+    ArchiveClientUsage,
+    /// `barman-wal-archive`: ssh could not connect (ssh exit 255).
+    ArchiveClientSsh,
+    /// `barman-wal-restore`: ssh could not connect, or `get-wal` could not be started.
+    RestoreClientSsh,
+    /// `barman-wal-restore`: the destination is a folder or cannot be opened.
+    RestoreClientDestination,
+    /// A client's remote command failed with this exit status (passed on as it is).
+    RemoteFailed(u8),
+}
+
 /// Result with the crate error.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -31,6 +55,19 @@ pub enum Error {
     /// backup that already has a manifest): rendered like [`Error::HookAborted`].
     #[error("{0}")]
     Uncaught(String),
+    /// A lock file could not be taken for a reason other than busy or permission (those
+    /// are reported by `commands::locks::take` in Barman's words).
+    #[error(transparent)]
+    Lock(#[from] crate::adapters::lock::LockError),
+    /// The WAL catalog (`xlog.db`) could not be written.
+    #[error(transparent)]
+    XlogDb(#[from] crate::adapters::catalog::xlog_db::XlogDbWriteError),
+    /// A configuration file could not be edited (`config-update`, `config-switch`).
+    #[error(transparent)]
+    ConfigEdit(#[from] crate::adapters::config_edit::EditError),
+    /// A sub-process could not be started (`cron`'s detached commands).
+    #[error(transparent)]
+    Spawn(#[from] crate::adapters::spawn::SpawnError),
     /// The catalog on disk could not be read.
     #[error(transparent)]
     Catalog(#[from] crate::adapters::catalog::store::CatalogError),

@@ -38,6 +38,30 @@ pub enum LockKind {
 }
 
 impl LockKind {
+    /// The server the lock is for (`None` for the global locks).
+    pub fn server(&self) -> Option<&str> {
+        match self {
+            LockKind::GlobalCron | LockKind::ConfigUpdate => None,
+            LockKind::ServerCron(s)
+            | LockKind::ServerBackup(s)
+            | LockKind::Drill(s)
+            | LockKind::Backup(s, _)
+            | LockKind::ArchiveWal(s)
+            | LockKind::ReceiveWal(s)
+            | LockKind::XlogDb(s)
+            | LockKind::SyncBackup(s, _)
+            | LockKind::SyncWal(s) => Some(s),
+        }
+    }
+
+    /// The backup the lock is for, for the per-backup locks.
+    pub fn backup_id(&self) -> Option<&str> {
+        match self {
+            LockKind::Backup(_, id) | LockKind::SyncBackup(_, id) => Some(id),
+            _ => None,
+        }
+    }
+
     /// The lock file's name.
     pub fn file_name(&self) -> String {
         match self {

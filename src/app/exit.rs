@@ -1,13 +1,40 @@
 //! The one place that turns errors into Barman's messages and exit codes.
 
+use crate::error::ExitKind;
 use crate::output::Output;
 use crate::Error;
 use std::process::ExitCode;
 
-/// Barman's exit code for any error (`close_and_exit` with `error_occurred`). Usage errors
-/// exit 2 through clap, get-wal's bad names 3 through `Output::error_with_code`.
-pub fn failure() -> ExitCode {
-    ExitCode::from(1)
+/// THE table of exit codes: Barman's (`close_and_exit`, `check --nagios`, `get-wal`) and
+/// barman-cli's (`barman-wal-archive`, `barman-wal-restore`). Success is 0.
+pub fn code(kind: ExitKind) -> u8 {
+    match kind {
+        ExitKind::Failure => 1,
+        // clap exits 2 itself; the number is the same.
+        ExitKind::Usage => 2,
+        ExitKind::NagiosCritical => 2,
+        ExitKind::GetWalRequest => 3,
+        ExitKind::ArchiveClientUsage => 2,
+        ExitKind::ArchiveClientSsh => 3,
+        ExitKind::RestoreClientSsh => 2,
+        ExitKind::RestoreClientDestination => 3,
+        ExitKind::RemoteFailed(status) => status,
+    }
+}
+
+/// The process exit code of `kind`.
+pub fn exit_code(kind: ExitKind) -> ExitCode {
+    ExitCode::from(code(kind))
+}
+
+/// How a `barman` run ends: the kind an error asked for, else failure when any error was
+/// reported, else success.
+pub fn of_run(out: &Output) -> ExitCode {
+    match (out.exit_kind(), out.errored()) {
+        (Some(kind), _) => exit_code(kind),
+        (None, true) => exit_code(ExitKind::Failure),
+        (None, false) => ExitCode::SUCCESS,
+    }
 }
 
 /// Render a command's final error the way Barman does: one `ERROR: <message>` line (or an

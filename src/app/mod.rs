@@ -37,12 +37,12 @@ pub fn run(cli: Cli) -> ExitCode {
         Err(err) => {
             // Barman exits through SystemExit(<message>): the bare text on stderr, exit 1.
             output::eprint_raw(&format!("{err}\n"));
-            return exit::failure();
+            return exit::exit_code(crate::error::ExitKind::Failure);
         }
     };
     if let Err(message) = privileges::become_user(&config.global.barman_user) {
         output::eprint_raw(&format!("ERROR: {message}\n"));
-        return exit::failure();
+        return exit::exit_code(crate::error::ExitKind::Failure);
     }
     let level_problem = setup_logging(&cli, &config);
     let Some(command) = cli.command else {
@@ -84,7 +84,7 @@ pub fn run(cli: Cli) -> ExitCode {
             tracing::error!(target: "barman.cli", "{error}");
         }
         output::print_raw("BARMAN CRITICAL - Global configuration errors\n");
-        return ExitCode::from(2);
+        return exit::exit_code(crate::error::ExitKind::NagiosCritical);
     } else if spec.stops_on_global_errors && !ctx.config.errors_list.is_empty() {
         for error in &ctx.config.errors_list {
             out.error(error);
@@ -93,13 +93,7 @@ pub fn run(cli: Cli) -> ExitCode {
         exit::report(&mut out, &err);
     }
     out.close();
-    if let Some(code) = out.exit_code() {
-        ExitCode::from(code)
-    } else if out.errored() {
-        exit::failure()
-    } else {
-        ExitCode::SUCCESS
-    }
+    exit::of_run(&out)
 }
 
 fn dispatch(ctx: &Context, out: &mut Output, command: Command) -> crate::Result<()> {

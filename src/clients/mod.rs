@@ -58,8 +58,8 @@ impl SshTarget {
     }
 }
 
-/// Print `ERROR: <message>` and return `code`, as both clients exit.
-pub fn fail(message: &str, code: u8) -> std::process::ExitCode {
+/// Print `ERROR: <message>` and exit as `kind` says, as both clients do.
+pub fn fail(message: &str, kind: crate::error::ExitKind) -> std::process::ExitCode {
     crate::output::eprint_raw(&format!("ERROR: {message}\n"));
-    std::process::ExitCode::from(code)
+    crate::app::exit::exit_code(kind)
 }

@@ -7,6 +7,7 @@ use super::fail;
 use crate::adapters::codec::Codec;
 use crate::core::wal_name::{WalFileName, WalSegmentName};
 use crate::core::wal_segment_size::WalSegmentSize;
+use crate::error::ExitKind;
 use clap::Parser;
 use md5::Md5;
 use sha2::{Digest, Sha256};
@@ -114,7 +115,12 @@ pub fn run(args: Args) -> ExitCode {
             .output()
         {
             Ok(out) => out,
-            Err(e) => return fail(&format!("Impossible to invoke remote put-wal: {e}"), 2),
+            Err(e) => {
+                return fail(
+                    &format!("Impossible to invoke remote put-wal: {e}"),
+                    ExitKind::ArchiveClientUsage,
+                )
+            }
         };
         crate::output::print_raw(&format!(
             "{}{}\n",
@@ -130,7 +136,7 @@ pub fn run(args: Args) -> ExitCode {
                 "WAL_PATH cannot be a directory: {}",
                 args.wal_path.display()
             ),
-            2,
+            ExitKind::ArchiveClientUsage,
         );
     }
     let cache = (args.parallel > 1).then(|| prefetch_cache(&args)).flatten();
@@ -264,12 +270,15 @@ fn prefetch(args: &Args, cache: &Path, name: &str) {
 fn exit_of(code: Option<i32>) -> ExitCode {
     match code {
         Some(0) => ExitCode::SUCCESS,
-        Some(255) => fail("Connection problem with ssh", 3),
+        Some(255) => fail("Connection problem with ssh", ExitKind::ArchiveClientSsh),
         Some(code) => fail(
             "Remote 'barman put-wal' command has failed!",
-            u8::try_from(code).unwrap_or(1),
+            u8::try_from(code).map_or(ExitKind::Failure, ExitKind::RemoteFailed),
         ),
-        None => fail("Remote 'barman put-wal' command has failed!", 1),
+        None => fail(
+            "Remote 'barman put-wal' command has failed!",
+            ExitKind::Failure,
+        ),
     }
 }
 

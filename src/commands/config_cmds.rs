@@ -9,7 +9,7 @@
 
 use super::{processes, select, Context};
 use crate::adapters::config_edit;
-use crate::adapters::lock::{LockError, LockFile, LockKind};
+use crate::adapters::lock::LockKind;
 use crate::core::config::{cluster_mismatch, ModelConfig, OptionValue, ServerConfig};
 use crate::core::config_update::{self, editor, Change, ChangeSet, Known, Sources};
 use crate::output::Output;
@@ -110,7 +110,7 @@ fn restart_processes(
 }
 
 fn fatal(e: config_edit::EditError) -> crate::Error {
-    crate::Error::Fatal(e.to_string())
+    crate::Error::ConfigEdit(e)
 }
 
 /// `config-update`.
@@ -119,12 +119,14 @@ pub fn config_update(ctx: &Context, out: &mut Output, json: &str) -> crate::Resu
         config_update::parse_changes(json).map_err(|e| crate::Error::Uncaught(e.to_string()))?;
     let lock_dir = PathBuf::from(&ctx.config.global.barman_lock_directory);
     // Barman does not catch a busy lock: the exception names the lock file.
-    let _lock = match LockFile::acquire(&lock_dir, &LockKind::ConfigUpdate) {
-        Ok(lock) => lock,
-        Err(LockError::Busy(path)) => {
-            return Err(crate::Error::Uncaught(path.display().to_string()))
-        }
-        Err(e) => return Err(crate::Error::Fatal(e.to_string())),
+    let Some(_lock) = crate::commands::locks::take(
+        out,
+        &lock_dir,
+        &LockKind::ConfigUpdate,
+        &crate::commands::locks::CONFIG_UPDATE,
+    )?
+    else {
+        return Ok(());
     };
     let is_server = |n: &str| ctx.config.servers.contains_key(n);
     let is_model = |n: &str| ctx.config.models.contains_key(n);

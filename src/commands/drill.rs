@@ -12,7 +12,7 @@ use super::status::server_dirs;
 use super::Context;
 use crate::adapters::catalog::annotations;
 use crate::adapters::durable;
-use crate::adapters::lock::{LockError, LockFile, LockKind};
+use crate::adapters::lock::LockKind;
 use crate::adapters::pg_tools;
 use crate::adapters::scratch_cluster::{find_tool, ScratchCluster};
 use crate::core::drill::{amcheck_relation, DatabaseProbe, DrillRecord};
@@ -77,16 +77,14 @@ pub fn run(ctx: &Context, out: &mut Output, request: &DrillRequest) -> crate::Re
     let Some(id) = catalog.resolve(wanted, out) else {
         return Ok(());
     };
-    let _drilling = match LockFile::acquire(&lock_dir, &LockKind::Drill(server.name().into())) {
-        Ok(lock) => lock,
-        Err(LockError::Busy(_)) => {
-            out.error(&format!(
-                "Another drill is already running for server {}",
-                server.name()
-            ));
-            return Ok(());
-        }
-        Err(e) => return Err(crate::Error::Fatal(e.to_string())),
+    let Some(_drilling) = crate::commands::locks::take(
+        out,
+        &lock_dir,
+        &LockKind::Drill(server.name().into()),
+        &crate::commands::locks::DRILL,
+    )?
+    else {
+        return Ok(());
     };
     let root = PathBuf::from(&ctx.config.global.drill_directory);
     let scratch = root.join(format!("{}-{id}-{}", server.name(), std::process::id()));

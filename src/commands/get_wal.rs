@@ -69,12 +69,12 @@ pub fn run(
     }
     let suffix = super::ssh_suffix();
     let Ok(name) = request.wal_name.parse::<WalFileName>() else {
-        out.error_with_code(
+        out.error_with_kind(
             &format!(
                 "'{}' is not a valid wal file name{suffix}",
                 request.wal_name
             ),
-            3,
+            crate::error::ExitKind::GetWalRequest,
         );
         return Ok(());
     };
@@ -186,9 +186,9 @@ fn to_file(
         (Err(_), Some(failure)) => Some(Err(failure)),
         (Err(e), None) if opened => Some(Err(SendError::Io(e))),
         (Err(e), None) => {
-            out.error_with_code(
+            out.error_with_kind(
                 &format!("Unable to open '{}' file{suffix}: {e}", target.display()),
-                3,
+                crate::error::ExitKind::GetWalRequest,
             );
             None
         }

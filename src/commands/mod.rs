@@ -14,6 +14,7 @@ pub mod encryption;
 pub mod export;
 pub mod get_wal;
 pub mod hooks;
+pub mod locks;
 pub mod manifest;
 pub mod metrics;
 pub mod processes;

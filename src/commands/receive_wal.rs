@@ -4,9 +4,10 @@
 //! management options `--create-slot [--if-not-exists]`, `--drop-slot`, `--stop`.
 
 use super::{select, status, Context};
-use crate::adapters::lock::{owner_pid, LockError, LockFile, LockKind};
+use crate::adapters::lock::{owner_pid, LockKind};
 use crate::adapters::pg_tools;
 use crate::adapters::postgres::{self, RemoteValue, SlotError};
+use crate::commands::locks;
 use crate::core::config::ServerConfig;
 use crate::output::Output;
 use std::io::{BufRead, BufReader};
@@ -177,21 +178,14 @@ fn receive(
     if !reset {
         out.info(&format!("Starting receive-wal for server {name}"));
     }
-    let _lock = match LockFile::acquire(lock_dir, &LockKind::ReceiveWal(name.to_string())) {
-        Ok(lock) => lock,
-        Err(LockError::Busy(_)) if reset => {
-            out.error(&format!(
-                "Unable to reset the status of receive-wal for server {name}. Process is still running"
-            ));
-            return Ok(());
-        }
-        Err(LockError::Busy(_)) => {
-            out.error(&format!(
-                "Another receive-wal process is already running for server {name}."
-            ));
-            return Ok(());
-        }
-        Err(e) => return Err(crate::Error::Fatal(e.to_string())),
+    let spec = if reset {
+        &locks::RECEIVE_WAL_RESET
+    } else {
+        &locks::RECEIVE_WAL
+    };
+    let kind = LockKind::ReceiveWal(name.to_string());
+    let Some(_lock) = locks::take(out, lock_dir, &kind, spec)? else {
+        return Ok(());
     };
     let status = status::remote_status(server);
     let tool = pg_tools::version_info(&["pg_receivewal", "pg_receivexlog"], server.path_prefix());

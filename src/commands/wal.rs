@@ -6,7 +6,7 @@ use crate::adapters::catalog::layout::ServerDirs;
 use crate::adapters::catalog::wal_archive::{self, Archived, Compression, Encryption, Storage};
 use crate::adapters::catalog::xlog_db;
 use crate::adapters::codec::Codec;
-use crate::adapters::lock::{LockError, LockFile, LockKind};
+use crate::adapters::lock::LockKind;
 use crate::adapters::postgres::{self, SwitchError, SwitchOutcome};
 use crate::core::archive_plan::{self, Batch, Listed};
 use crate::core::config::ServerConfig;
@@ -35,17 +35,14 @@ pub fn archive_server(
         server.name()
     ));
     let lock_dir = PathBuf::from(&ctx.config.global.barman_lock_directory);
-    let _lock = match LockFile::acquire(&lock_dir, &LockKind::ArchiveWal(server.name().to_string()))
-    {
-        Ok(lock) => lock,
-        Err(LockError::Busy(_)) => {
-            out.info(&format!(
-                "Another archive-wal process is already running on server {}. Skipping to the next server",
-                server.name()
-            ));
-            return Ok(());
-        }
-        Err(e) => return Err(crate::Error::Fatal(e.to_string())),
+    let Some(_lock) = crate::commands::locks::take(
+        out,
+        &lock_dir,
+        &LockKind::ArchiveWal(server.name().to_string()),
+        &crate::commands::locks::ARCHIVE_WAL,
+    )?
+    else {
+        return Ok(());
     };
     let storage = storage_of(server);
     let dirs = server_dirs(server);
@@ -549,7 +546,7 @@ pub fn check_wal_archive(
     };
     let lock_dir = PathBuf::from(&ctx.config.global.barman_lock_directory);
     let dirs = server_dirs(server);
-    xlog_db::ensure(&dirs, &lock_dir).map_err(|e| crate::Error::Fatal(e.to_string()))?;
+    xlog_db::ensure(&dirs, &lock_dir).map_err(crate::Error::from)?;
     let mut check = archive_plan::ArchiveUsability::new(timeline);
     let mut bad = None;
     crate::adapters::catalog::store::for_each_wal(&dirs, |entry| {
@@ -704,5 +701,5 @@ pub fn wait_for_wal(
 }
 
 fn wal_archive_ensure(dirs: &ServerDirs, lock_dir: &Path) -> crate::Result<()> {
-    xlog_db::ensure(dirs, lock_dir).map_err(|e| crate::Error::Fatal(e.to_string()))
+    xlog_db::ensure(dirs, lock_dir).map_err(crate::Error::from)
 }

@@ -10,6 +10,7 @@ pub mod nagios;
 pub mod progress;
 pub mod python;
 
+use crate::error::ExitKind;
 use serde_json::{Map, Value};
 use std::io::{IsTerminal, Write};
 
@@ -52,7 +53,7 @@ pub struct Output {
     color: bool,
     errored: bool,
     /// Exit code an error asked for (Barman's `exit_code=` keyword), instead of 1.
-    exit_code: Option<u8>,
+    exit_kind: Option<ExitKind>,
     /// Nothing is shown (`check --nagios` prints only its own summary).
     muted: bool,
     /// JSON mode: the structured result (server name → value) and message lists.
@@ -75,7 +76,7 @@ impl Output {
             debug,
             color,
             errored: false,
-            exit_code: None,
+            exit_kind: None,
             muted: false,
             doc: Map::new(),
             last_error: None,
@@ -102,10 +103,10 @@ impl Output {
         self.errored
     }
 
-    /// An error that sets a specific exit code (get-wal uses 3 for bad names).
-    pub fn error_with_code(&mut self, msg: &str, code: u8) {
+    /// An error that ends the run with its own exit kind (get-wal's bad names).
+    pub fn error_with_kind(&mut self, msg: &str, kind: ExitKind) {
         self.error(msg);
-        self.exit_code = Some(code);
+        self.exit_kind = Some(kind);
     }
 
     /// The last error or exception message (without its `ERROR:` prefix).
@@ -113,9 +114,9 @@ impl Output {
         self.last_error.as_deref()
     }
 
-    /// The exit code an error asked for, if any.
-    pub fn exit_code(&self) -> Option<u8> {
-        self.exit_code
+    /// The exit kind an error asked for, if any.
+    pub fn exit_kind(&self) -> Option<ExitKind> {
+        self.exit_kind
     }
 
     /// Show nothing from now on (messages still set the errored flag and are logged), as
@@ -124,9 +125,9 @@ impl Output {
         self.muted = true;
     }
 
-    /// Set the exit code without a message (`check --nagios` exits 2 when CRITICAL).
-    pub fn set_exit_code(&mut self, code: u8) {
-        self.exit_code = Some(code);
+    /// Set the exit kind without a message (`check --nagios` when CRITICAL).
+    pub fn set_exit_kind(&mut self, kind: ExitKind) {
+        self.exit_kind = Some(kind);
     }
 
     /// Mark the run as failed without printing anything (e.g. a failed check line).

@@ -6,6 +6,7 @@ mod prefetch;
 
 use super::fail;
 use crate::adapters::codec::Codec;
+use crate::error::ExitKind;
 use clap::Parser;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -156,7 +157,10 @@ pub fn run(args: Args) -> ExitCode {
                 ));
                 exit_of(out.status.code(), &args)
             }
-            Err(e) => fail(&format!("Impossible to invoke remote get-wal: {e}"), 2),
+            Err(e) => fail(
+                &format!("Impossible to invoke remote get-wal: {e}"),
+                ExitKind::RestoreClientSsh,
+            ),
         };
     }
     if args.wal_dest.is_dir() {
@@ -165,7 +169,7 @@ pub fn run(args: Args) -> ExitCode {
                 "WAL_DEST cannot be a directory: {}",
                 args.wal_dest.display()
             ),
-            3,
+            ExitKind::RestoreClientDestination,
         );
     }
     // Served from the prefetch spool: a rename, no ssh at all. The background
@@ -185,14 +189,17 @@ pub fn run(args: Args) -> ExitCode {
     {
         return fail(
             &format!("Cannot open '{}': {e}", args.wal_dest.display()),
-            3,
+            ExitKind::RestoreClientDestination,
         );
     }
     let code = match fetch(&args, &args.wal_name, &args.wal_dest) {
         Ok(code) => code,
         Err(e) => {
             let _ = std::fs::remove_file(&args.wal_dest);
-            return fail(&format!("Impossible to invoke remote get-wal: {e}"), 2);
+            return fail(
+                &format!("Impossible to invoke remote get-wal: {e}"),
+                ExitKind::RestoreClientSsh,
+            );
         }
     };
     if code != 0 {
@@ -206,12 +213,15 @@ pub fn run(args: Args) -> ExitCode {
 fn exit_of(code: Option<i32>, args: &Args) -> ExitCode {
     let result = match code {
         Some(0) => return ExitCode::SUCCESS,
-        Some(255) => fail("Connection problem with ssh", 2),
+        Some(255) => fail("Connection problem with ssh", ExitKind::RestoreClientSsh),
         Some(code) => fail(
             "Remote 'barman get-wal' command has failed!",
-            u8::try_from(code).unwrap_or(1),
+            u8::try_from(code).map_or(ExitKind::Failure, ExitKind::RemoteFailed),
         ),
-        None => fail("Remote 'barman get-wal' command has failed!", 1),
+        None => fail(
+            "Remote 'barman get-wal' command has failed!",
+            ExitKind::Failure,
+        ),
     };
     if args.sleep > 0 {
         crate::output::print_raw(&format!("Sleeping for {} seconds.\n", args.sleep));

@@ -34,10 +34,11 @@ pub fn fail_abandoned(server: &ServerConfig, lock_dir: &Path) -> crate::Result<V
     if !store::load_backups(&dirs)?.values().any(is_started) {
         return Ok(Vec::new());
     }
+    // A probe with nothing to print: busy means a backup or delete is running.
     let _lock = match LockFile::acquire(lock_dir, &LockKind::ServerBackup(name.into())) {
         Ok(lock) => lock,
         Err(LockError::Busy(_)) => return Ok(Vec::new()),
-        Err(e) => return Err(crate::Error::Fatal(e.to_string())),
+        Err(e) => return Err(e.into()),
     };
     let mut marked = Vec::new();
     for (id, mut info) in store::load_backups(&dirs)? {

@@ -13,7 +13,7 @@ mod settings;
 
 use crate::adapters::catalog::layout::ServerDirs;
 use crate::adapters::catalog::store;
-use crate::adapters::lock::{LockError, LockFile, LockKind};
+use crate::adapters::lock::LockKind;
 use crate::adapters::pg_backup::{BackupSession, Position, ServerFacts};
 use crate::commands::{select, status, Context};
 use crate::core::backup_info::Field;
@@ -129,16 +129,14 @@ fn backup_server(
         ));
         return Ok(());
     }
-    let lock = match LockFile::acquire(&lock_dir, &LockKind::ServerBackup(name.to_string())) {
-        Ok(lock) => lock,
-        Err(LockError::Busy(_)) => {
-            out.error("Another backup process is running");
-            return Ok(());
-        }
-        Err(e) => {
-            out.error(&format!("Permission denied, unable to access '{e}'"));
-            return Ok(());
-        }
+    let Some(lock) = crate::commands::locks::take(
+        out,
+        &lock_dir,
+        &LockKind::ServerBackup(name.to_string()),
+        &crate::commands::locks::BACKUP,
+    )?
+    else {
+        return Ok(());
     };
     let hooks = crate::commands::hooks::Hooks::new(&ctx.config, server);
     let outcome = take_backup(

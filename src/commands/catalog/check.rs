@@ -4,7 +4,7 @@
 use super::common::{segment_size, ServerCatalog};
 use super::show::NO_FILTER;
 use crate::adapters::catalog::{layout::ServerDirs, store};
-use crate::adapters::lock::{LockError, LockFile, LockKind};
+use crate::adapters::lock::LockKind;
 use crate::commands::{select, Context};
 use crate::core::backup_info::Field;
 use crate::core::backup_info::{BackupInfo, BackupStatus};
@@ -44,23 +44,10 @@ pub fn check_backup_status(
         return Ok(());
     }
     let kind = LockKind::Backup(server.name().to_string(), id.to_string());
-    let _lock = match LockFile::acquire(lock_dir, &kind) {
-        Ok(lock) => lock,
-        Err(LockError::Busy(_)) => {
-            out.info(&format!(
-                "Another process is holding the lock for backup {id} of server {}.",
-                server.name()
-            ));
-            return Ok(());
-        }
-        Err(LockError::PermissionDenied(path)) => {
-            out.error(&format!(
-                "Permission denied, unable to access '{}'",
-                path.display()
-            ));
-            return Ok(());
-        }
-        Err(e) => return Err(crate::Error::Fatal(e.to_string())),
+    let Some(_lock) =
+        crate::commands::locks::take(out, lock_dir, &kind, &crate::commands::locks::CHECK_BACKUP)?
+    else {
+        return Ok(());
     };
     let (Some(begin), Some(end)) = (
         info.raw(Field::BeginWal).map(str::to_string),

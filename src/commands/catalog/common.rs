@@ -197,7 +197,7 @@ impl<'a> ServerCatalog<'a> {
 
     /// Make sure the xlog db exists (Barman rebuilds a missing one on first access).
     pub fn ensure_xlog_db(&self) -> crate::Result<()> {
-        xlog_db::ensure(&self.dirs, &self.lock_dir).map_err(|e| crate::Error::Fatal(e.to_string()))
+        xlog_db::ensure(&self.dirs, &self.lock_dir).map_err(crate::Error::from)
     }
 
     /// Walk the WALs of `id` until the next backup (`get_wal_until_next_backup`).

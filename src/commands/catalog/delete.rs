@@ -5,7 +5,7 @@ use super::common::{backup_type, bad_wal_name_message, children, ServerCatalog};
 use super::delete_repr::backup_info_repr;
 use crate::adapters::catalog::wal_removal::{self, WalEvent};
 use crate::adapters::catalog::{annotations, backup_dir, store};
-use crate::adapters::lock::{LockError, LockFile, LockKind};
+use crate::adapters::lock::LockKind;
 use crate::commands::hooks::{backup_facts, wal_facts, HookAbort, Hooks};
 use crate::commands::{select, Context};
 use crate::core::backup_info::BackupStatus;
@@ -79,22 +79,14 @@ fn delete_checked(
             "Backup {id} has incremental backups which depend on it. Deleting all backups in the tree"
         ));
     }
-    let _lock = match LockFile::acquire(&catalog.lock_dir, &LockKind::ServerBackup(name.into())) {
-        Ok(lock) => lock,
-        Err(LockError::Busy(_)) => {
-            out.error(&format!(
-                "Another process in running on server {name}. Impossible to delete the backup."
-            ));
-            return Ok(false);
-        }
-        Err(LockError::PermissionDenied(path)) => {
-            out.error(&format!(
-                "Permission denied, unable to access '{}'",
-                path.display()
-            ));
-            return Ok(false);
-        }
-        Err(e) => return Err(crate::Error::Fatal(e.to_string())),
+    let Some(_lock) = crate::commands::locks::take(
+        out,
+        &catalog.lock_dir,
+        &LockKind::ServerBackup(name.into()),
+        &crate::commands::locks::DELETE_SERVER,
+    )?
+    else {
+        return Ok(false);
     };
     let mut tree = Vec::new();
     walk_tree(catalog, id, &mut tree);
@@ -135,22 +127,10 @@ pub fn delete_backup(
 ) -> crate::Result<bool> {
     let name = server.name();
     let kind = LockKind::Backup(name.to_string(), id.to_string());
-    let lock = match LockFile::acquire(lock_dir, &kind) {
-        Ok(lock) => lock,
-        Err(LockError::Busy(_)) => {
-            out.error(&format!(
-                "Another process is holding the lock for backup {id} of server {name}."
-            ));
-            return Ok(false);
-        }
-        Err(LockError::PermissionDenied(path)) => {
-            out.error(&format!(
-                "Permission denied, unable to access '{}'",
-                path.display()
-            ));
-            return Ok(false);
-        }
-        Err(e) => return Err(crate::Error::Fatal(e.to_string())),
+    let Some(lock) =
+        crate::commands::locks::take(out, lock_dir, &kind, &crate::commands::locks::DELETE_BACKUP)?
+    else {
+        return Ok(false);
     };
     let deleted = delete_backup_locked(
         server,
@@ -388,7 +368,7 @@ pub fn remove_wals_for(
         }
     };
     let removal = wal_removal::remove_wals_with(dirs, lock_dir, protection, &mut on_event)
-        .map_err(|e| crate::Error::Fatal(e.to_string()))?;
+        .map_err(crate::Error::from)?;
     Ok((removal, aborted))
 }
 

@@ -54,7 +54,7 @@ pub fn run(
             crate::output::print_raw(&format!("{line}\n"));
         }
         if critical {
-            out.set_exit_code(2);
+            out.set_exit_kind(crate::error::ExitKind::NagiosCritical);
         }
     }
     Ok(())

@@ -22,19 +22,19 @@ mod retention;
 /// `cron`.
 pub fn run(ctx: &Context, out: &mut Output, keep_descriptors: bool) -> crate::Result<()> {
     let lock_dir = PathBuf::from(&ctx.config.global.barman_lock_directory);
-    match LockFile::acquire(&lock_dir, &LockKind::ConfigUpdate) {
-        // The changes `config-update` queued are applied first, under its lock; this run
-        // goes on with the configuration it loaded, as Barman's does.
-        Ok(_lock) => {
-            // As Barman, a queue that cannot be processed is logged and the cron goes on.
-            if let Err(e) = super::config_cmds::drain_queue(ctx, out) {
-                tracing::error!(target: "barman.config", "Cannot process the configuration changes queue: {e}");
-            }
+    // The changes `config-update` queued are applied first, under its lock; this run
+    // goes on with the configuration it loaded, as Barman's does.
+    let queue_lock = crate::commands::locks::take(
+        out,
+        &lock_dir,
+        &LockKind::ConfigUpdate,
+        &crate::commands::locks::CRON_CONFIG_QUEUE,
+    )?;
+    if let Some(_lock) = queue_lock {
+        // As Barman, a queue that cannot be processed is logged and the cron goes on.
+        if let Err(e) = super::config_cmds::drain_queue(ctx, out) {
+            tracing::error!(target: "barman.config", "Cannot process the configuration changes queue: {e}");
         }
-        Err(LockError::Busy(_)) => {
-            out.warning("another process is updating barman configuration files")
-        }
-        Err(e) => return Err(crate::Error::Fatal(e.to_string())),
     }
     let spawner = Spawner::new(ctx, keep_descriptors)?;
     for (name, server) in &ctx.config.servers {
@@ -90,7 +90,7 @@ impl<'a> Spawner<'a> {
             self.keep_descriptors,
         )
         .map(|_| ())
-        .map_err(|e| crate::Error::Fatal(e.to_string()))
+        .map_err(crate::Error::from)
     }
 }
 
@@ -103,25 +103,14 @@ fn server_cron(
     spawner: &Spawner,
 ) -> crate::Result<()> {
     let name = server.name();
-    let _cron = match LockFile::acquire(lock_dir, &LockKind::ServerCron(name.into())) {
-        Ok(lock) => lock,
-        Err(LockError::Busy(_)) => {
-            out.info(&format!(
-                "Another cron process is already running on server {name}. Skipping to the next server"
-            ));
-            return Ok(());
-        }
-        Err(LockError::PermissionDenied(path)) => {
-            out.error(&format!(
-                "Permission denied, unable to access '{}'",
-                path.display()
-            ));
-            return Ok(());
-        }
-        Err(LockError::Io(_, e)) => {
-            out.error(&e.to_string());
-            return Ok(());
-        }
+    let Some(_cron) = crate::commands::locks::take(
+        out,
+        lock_dir,
+        &LockKind::ServerCron(name.into()),
+        &crate::commands::locks::CRON_SERVER,
+    )?
+    else {
+        return Ok(());
     };
     if !server.active() {
         let lock_path = lock_dir;
@@ -180,7 +169,7 @@ fn probe(lock_dir: &Path, kind: &LockKind) -> crate::Result<bool> {
     match LockFile::acquire(lock_dir, kind) {
         Ok(_lock) => Ok(true),
         Err(LockError::Busy(_)) => Ok(false),
-        Err(e) => Err(crate::Error::Fatal(e.to_string())),
+        Err(e) => Err(e.into()),
     }
 }
 

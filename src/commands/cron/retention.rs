@@ -6,7 +6,7 @@
 
 use crate::adapters::catalog::layout::ServerDirs;
 use crate::adapters::catalog::{annotations, store};
-use crate::adapters::lock::{LockError, LockFile, LockKind};
+use crate::adapters::lock::LockKind;
 use crate::commands::catalog::{delete_backup_locked, ServerCatalog};
 use crate::commands::hooks::Hooks;
 use crate::commands::Context;
@@ -68,15 +68,14 @@ pub fn enforce(
         let Some(info) = catalog.backups.get(id) else {
             continue;
         };
-        let _lock = match LockFile::acquire(lock_dir, &LockKind::Backup(name.into(), id.clone())) {
-            Ok(lock) => lock,
-            Err(LockError::Busy(_)) => {
-                out.warning(&format!(
-                    "Another action is in progress for the backup {id} of server {name}, skipping retention policy application"
-                ));
-                continue;
-            }
-            Err(e) => return Err(crate::Error::Fatal(e.to_string())),
+        let Some(_lock) = crate::commands::locks::take(
+            out,
+            lock_dir,
+            &LockKind::Backup(name.into(), id.clone()),
+            &crate::commands::locks::CRON_RETENTION,
+        )?
+        else {
+            continue;
         };
         if is_orphan(dirs, id, info) {
             out.debug(&format!(

@@ -17,7 +17,7 @@ use crate::adapters::catalog::layout::ServerDirs;
 use crate::adapters::catalog::{annotations, store};
 use crate::adapters::durable::{self, failpoint};
 use crate::adapters::export_tar;
-use crate::adapters::lock::{LockError, LockFile, LockKind};
+use crate::adapters::lock::LockKind;
 use crate::commands::catalog::tablespace_oids;
 use crate::commands::status::server_dirs;
 use crate::commands::{select, Context};
@@ -73,19 +73,16 @@ pub fn import_backup(
         return Ok(());
     };
     let lock_dir = PathBuf::from(&ctx.config.global.barman_lock_directory);
-    let locks = LockFile::acquire(&lock_dir, &LockKind::ServerBackup(name.into())).and_then(|a| {
-        LockFile::acquire(
-            &lock_dir,
-            &LockKind::Backup(name.into(), parsed.backup_id.clone()),
-        )
-        .map(|b| (a, b))
-    });
-    let _locks = match locks {
-        Ok(locks) => locks,
-        Err(e) => {
-            out.error(&lock_message(&e, name));
-            return Ok(());
-        }
+    let import = &crate::commands::locks::IMPORT;
+    let server_lock = LockKind::ServerBackup(name.into());
+    let Some(_server_lock) = crate::commands::locks::take(out, &lock_dir, &server_lock, import)?
+    else {
+        return Ok(());
+    };
+    let backup_lock = LockKind::Backup(name.into(), parsed.backup_id.clone());
+    let Some(_backup_lock) = crate::commands::locks::take(out, &lock_dir, &backup_lock, import)?
+    else {
+        return Ok(());
     };
     let job = Import {
         dirs: &dirs,
@@ -147,20 +144,6 @@ fn tarball_problem(tarball: &Path) -> Option<String> {
         Some(format!("File '{shown}' is not a valid tar file"))
     } else {
         None
-    }
-}
-
-fn lock_message(err: &LockError, server: &str) -> String {
-    match err {
-        LockError::Busy(_) => {
-            format!("Another backup operation is already running on server '{server}'")
-        }
-        LockError::PermissionDenied(_) => {
-            format!("Permission denied while acquiring backup import lock for server '{server}'")
-        }
-        LockError::Io(..) => {
-            format!("Unable to acquire backup import lock for server '{server}': {err}")
-        }
     }
 }
 

@@ -206,7 +206,7 @@ pub fn publish(
     staging: &Path,
     wals: &StagedWals,
 ) -> crate::Result<()> {
-    xlog_db::ensure(dirs, lock_dir).map_err(|e| crate::Error::Fatal(e.to_string()))?;
+    xlog_db::ensure(dirs, lock_dir).map_err(crate::Error::from)?;
     for (entry, _, action) in &wals.items {
         if *action == Action::New {
             let from = staging.join("wals").join(relpath(&entry.name));
@@ -243,7 +243,7 @@ fn move_wal(from: &Path, to: &Path) -> std::io::Result<()> {
 fn merge_xlog_db(dirs: &ServerDirs, lock_dir: &Path, wals: &StagedWals) -> crate::Result<()> {
     use std::io::BufRead;
     let _lock = LockFile::acquire(lock_dir, &LockKind::XlogDb(dirs.name.clone()))
-        .map_err(|e| crate::Error::Fatal(e.to_string()))?;
+        .map_err(crate::Error::from)?;
     let path = dirs.xlog_db();
     let io = |op, source| crate::Error::Io {
         op,

@@ -16,7 +16,7 @@ use crate::adapters::catalog::layout::ServerDirs;
 use crate::adapters::catalog::store;
 use crate::adapters::durable;
 use crate::adapters::export_tar::TarballWriter;
-use crate::adapters::lock::{LockError, LockFile, LockKind};
+use crate::adapters::lock::LockKind;
 use crate::commands::catalog::ServerCatalog;
 use crate::commands::{select, Context};
 use crate::core::backup_info::Field;
@@ -81,12 +81,14 @@ pub fn export_backup(ctx: &Context, out: &mut Output, req: &ExportRequest) -> cr
     let Some(identity) = read_identity_text(&catalog.dirs, out)? else {
         return Ok(());
     };
-    let _lock = match LockFile::acquire(&lock_dir, &LockKind::Backup(name.into(), id.clone())) {
-        Ok(lock) => lock,
-        Err(e) => {
-            out.error(&lock_message(&e, &id, name));
-            return Ok(());
-        }
+    let Some(_lock) = crate::commands::locks::take(
+        out,
+        &lock_dir,
+        &LockKind::Backup(name.into(), id.clone()),
+        &crate::commands::locks::EXPORT,
+    )?
+    else {
+        return Ok(());
     };
     let timestamp = chrono::Utc::now().format("%Y%m%dT%H%M%S").to_string();
     let tmp = req
@@ -168,20 +170,6 @@ fn check_request(
 fn writable_dir(dir: &Path) -> bool {
     use nix::unistd::{access, AccessFlags};
     access(dir, AccessFlags::W_OK | AccessFlags::X_OK).is_ok()
-}
-
-fn lock_message(err: &LockError, id: &str, server: &str) -> String {
-    match err {
-        LockError::Busy(_) => format!(
-            "Another backup operation is already running on backup '{id}' for server '{server}'"
-        ),
-        LockError::PermissionDenied(_) => format!(
-            "Permission denied while acquiring backup export lock for backup '{id}' on server '{server}'"
-        ),
-        LockError::Io(..) => format!(
-            "Unable to acquire backup export lock for backup '{id}' on server '{server}': {err}"
-        ),
-    }
 }
 
 /// `identity.json` as the tarball holds it: Python's `json.dumps(indent=4, sort_keys=True)`

@@ -15,7 +15,7 @@ mod wals;
 
 use crate::adapters::catalog::layout::ServerDirs;
 use crate::adapters::destination::Destination;
-use crate::adapters::lock::{LockError, LockFile, LockKind};
+use crate::adapters::lock::LockKind;
 use crate::commands::catalog::ServerCatalog;
 use crate::commands::hooks::{self, HookPhase};
 use crate::commands::{select, status, Context};
@@ -116,16 +116,10 @@ pub fn run(ctx: &Context, out: &mut Output, options: &RestoreOptions) -> crate::
     // Held shared for the whole restore: a `delete` (ours, Python Barman's, cron's
     // retention), which takes it exclusively, cannot remove the backup being copied.
     let kind = LockKind::Backup(server.name().to_string(), id.clone());
-    let _reading = match LockFile::acquire_shared(&lock_dir, &kind) {
-        Ok(lock) => lock,
-        Err(LockError::Busy(_)) => {
-            out.error(&format!(
-                "Another process is holding the lock for backup {id} of server {}.",
-                server.name()
-            ));
-            return Ok(());
-        }
-        Err(e) => return Err(crate::Error::Fatal(e.to_string())),
+    let Some(_reading) =
+        crate::commands::locks::take(out, &lock_dir, &kind, &crate::commands::locks::RECOVER)?
+    else {
+        return Ok(());
     };
     if !options.skip_archive_wal {
         crate::commands::wal::archive_server(ctx, out, server, false)?;

@@ -8,7 +8,7 @@
 
 use super::load_primary_info;
 use crate::adapters::catalog::store;
-use crate::adapters::lock::{LockError, LockFile, LockKind};
+use crate::adapters::lock::LockKind;
 use crate::adapters::rsync::{self, CopyRun, Filters, RsyncError, Transport};
 use crate::commands::catalog::ServerCatalog;
 use crate::commands::status::server_dirs;
@@ -60,15 +60,14 @@ pub fn sync_backup(ctx: &Context, out: &mut Output, name: &str, id: &str) -> cra
         }
     }
     let lock_dir = PathBuf::from(&ctx.config.global.barman_lock_directory);
-    let _lock = match LockFile::acquire(&lock_dir, &LockKind::SyncBackup(name.into(), id.into())) {
-        Ok(lock) => lock,
-        Err(LockError::Busy(_)) => {
-            out.error(&format!(
-                "Another synchronisation process for backup {id} of server {name} is already running."
-            ));
-            return Ok(());
-        }
-        Err(e) => return Err(crate::Error::Fatal(e.to_string())),
+    let Some(_lock) = crate::commands::locks::take(
+        out,
+        &lock_dir,
+        &LockKind::SyncBackup(name.into(), id.into()),
+        &crate::commands::locks::SYNC_BACKUP,
+    )?
+    else {
+        return Ok(());
     };
     copy_backup(ctx, out, server, id, &primary)
 }

@@ -66,7 +66,7 @@ pub(crate) fn sync_cron(
             ));
             return Ok(());
         }
-        Err(e) => return Err(crate::Error::Fatal(e.to_string())),
+        Err(e) => return Err(e.into()),
     }
     start("sync-wals", &[name])
 }
@@ -101,16 +101,18 @@ fn start_one_backup_sync(
             SyncDecision::NothingToDo(_) => continue,
             SyncDecision::Sync | SyncDecision::ToBeDeleted(_) => {}
         }
-        match LockFile::acquire(lock_dir, &LockKind::SyncBackup(name.into(), id.clone())) {
-            Ok(_probe) => out.info(&format!("Starting copy of backup {id} for server {name}")),
-            Err(LockError::Busy(_)) => {
-                out.info_unlogged(&format!(
-                    "A synchronisation process for backup {id} on server {name} is already in progress"
-                ));
-                break;
-            }
-            Err(e) => return Err(crate::Error::Fatal(e.to_string())),
+        let kind = LockKind::SyncBackup(name.into(), id.clone());
+        let probe = crate::commands::locks::take(
+            out,
+            lock_dir,
+            &kind,
+            &crate::commands::locks::CRON_SYNC_BACKUP,
+        )?;
+        if probe.is_none() {
+            break;
         }
+        drop(probe);
+        out.info(&format!("Starting copy of backup {id} for server {name}"));
         return start("sync-backup", &[name, id]);
     }
     Ok(())

@@ -9,7 +9,7 @@
 
 use super::{load_primary_info, load_sync_wals_info, SYNC_WALS_INFO_FILE};
 use crate::adapters::catalog::{store, xlog_db};
-use crate::adapters::lock::{LockFile, LockKind};
+use crate::adapters::lock::LockKind;
 use crate::adapters::rsync::{self, Transport};
 use crate::commands::status::server_dirs;
 use crate::commands::{select, Context};
@@ -32,14 +32,14 @@ pub fn sync_wals(ctx: &Context, out: &mut Output, name: &str) -> crate::Result<(
         return Ok(());
     }
     let lock_dir = PathBuf::from(&ctx.config.global.barman_lock_directory);
-    let _lock = match LockFile::acquire(&lock_dir, &LockKind::SyncWal(name.into())) {
-        Ok(lock) => lock,
-        Err(_) => {
-            out.error(&format!(
-                "Another sync-wal operation is running for server {name} "
-            ));
-            return Ok(());
-        }
+    let Some(_lock) = crate::commands::locks::take(
+        out,
+        &lock_dir,
+        &LockKind::SyncWal(name.into()),
+        &crate::commands::locks::SYNC_WALS,
+    )?
+    else {
+        return Ok(());
     };
     match sync_locked(out, server, &lock_dir) {
         Ok(()) => Ok(()),
