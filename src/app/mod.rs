@@ -4,6 +4,7 @@
 //! else, so even `barman` without a command fails when no configuration exists.
 
 pub mod exit;
+mod handlers;
 pub mod spec;
 
 use crate::adapters::{config_files, privileges};
@@ -99,307 +100,44 @@ pub fn run(cli: Cli) -> ExitCode {
 fn dispatch(ctx: &Context, out: &mut Output, command: Command) -> crate::Result<()> {
     match command {
         Command::ArchiveWal(args) => commands::wal::archive_wal(ctx, out, &args.server_name),
-        Command::Backup(args) => {
-            let options = backup_options(&args);
-            commands::backup::run(ctx, out, &args.server_name, &options)
-        }
-        Command::Check(args) => {
-            let options = commands::check::CheckOptions {
-                nagios: args.nagios,
-                check_timeout: args.check_timeout,
-            };
-            commands::check::run(ctx, out, &args.server_name, options)
-        }
-        Command::CheckBackup(args) => {
-            commands::catalog::check_backup(ctx, out, &args.server_name, &args.backup_id)
-        }
+        Command::Backup(args) => handlers::backup(ctx, out, args),
+        Command::Check(args) => handlers::check(ctx, out, args),
+        Command::CheckBackup(args) => handlers::check_backup(ctx, out, args),
         Command::Cron(args) => commands::cron::run(ctx, out, args.keep_descriptors),
-        Command::Drill(args) => commands::drill::run(
-            ctx,
-            out,
-            &commands::drill::DrillRequest {
-                server: args.server_name,
-                backup_id: args.backup_id,
-                target_time: args.target_time,
-                target_lsn: args.target_lsn,
-                target_xid: args.target_xid,
-                target_name: args.target_name,
-                target_immediate: args.target_immediate,
-                jobs: args.jobs,
-            },
-        ),
+        Command::Drill(args) => handlers::drill(ctx, out, args),
         Command::Metrics(args) => commands::metrics::run(ctx, out, &args.server_name),
-        Command::CheckArchivedWalRange(args) => {
-            commands::wal_range::run(ctx, out, &args.server_name, &args.begin_wal, &args.end_wal)
-        }
-        Command::ConfigSwitch(args) => commands::config_cmds::config_switch(
-            ctx,
-            out,
-            &args.server_name,
-            args.model_name.as_deref(),
-            args.reset,
-        ),
-        Command::ConfigUpdate(args) => {
-            commands::config_cmds::config_update(ctx, out, &args.json_changes)
-        }
+        Command::CheckArchivedWalRange(args) => handlers::check_archived_wal_range(ctx, out, args),
+        Command::ConfigSwitch(args) => handlers::config_switch(ctx, out, args),
+        Command::ConfigUpdate(args) => handlers::config_update(ctx, out, args),
         // Handled before the output is set up (help goes to stdout as is).
         Command::Help => Ok(()),
-        Command::ListProcesses(args) => {
-            commands::processes::list_processes(ctx, out, &args.server_name)
-        }
+        Command::ListProcesses(args) => handlers::list_processes(ctx, out, args),
         Command::LockDirectoryCleanup => commands::cron::lock_directory_cleanup(ctx),
-        Command::TerminateProcess(args) => {
-            commands::processes::terminate_process(ctx, out, &args.server_name, &args.task)
-        }
-        Command::Delete(args) => {
-            commands::catalog::delete(ctx, out, &args.server_name, &args.backup_id)
-        }
-        Command::Keep(args) => {
-            let action = if args.release {
-                commands::catalog::KeepAction::Release
-            } else if args.status {
-                commands::catalog::KeepAction::Status
-            } else if args.target == Some(crate::cli::KeepTargetArg::Standalone) {
-                commands::catalog::KeepAction::Standalone
-            } else {
-                commands::catalog::KeepAction::Full
-            };
-            commands::catalog::keep(ctx, out, &args.server_name, &args.backup_id, action)
-        }
-        Command::ListBackups(args) => {
-            commands::catalog::list_backups(ctx, out, &args.server_name, args.minimal)
-        }
-        Command::ListFiles(args) => {
-            use crate::cli::ListFilesTargetArg as T;
-            use commands::catalog::ListFilesTarget;
-            let target = match args.target {
-                T::Standalone => ListFilesTarget::Standalone,
-                T::Data => ListFilesTarget::Data,
-                T::Wal => ListFilesTarget::Wal,
-                T::Full => ListFilesTarget::Full,
-            };
-            commands::catalog::list_files(
-                ctx,
-                out,
-                &args.server_name,
-                &args.backup_id,
-                target,
-                args.list_empty_directories,
-            )
-        }
-        Command::Restore(args) => commands::recover::run(ctx, out, &restore_options(*args)),
-        Command::ShowBackup(args) => {
-            commands::catalog::show_backup(ctx, out, &args.server_name, &args.backup_id)
-        }
+        Command::TerminateProcess(args) => handlers::terminate_process(ctx, out, args),
+        Command::Delete(args) => handlers::delete(ctx, out, args),
+        Command::Keep(args) => handlers::keep(ctx, out, args),
+        Command::ListBackups(args) => handlers::list_backups(ctx, out, args),
+        Command::ListFiles(args) => handlers::list_files(ctx, out, args),
+        Command::Restore(args) => handlers::restore(ctx, out, *args),
+        Command::ShowBackup(args) => handlers::show_backup(ctx, out, args),
         Command::Status(args) => commands::check::status(ctx, out, &args.server_name),
-        Command::SyncBackup(args) => {
-            commands::sync::sync_backup(ctx, out, &args.server_name, &args.backup_id)
-        }
-        Command::SyncInfo(args) => commands::sync::sync_info(
-            ctx,
-            out,
-            &args.server_name,
-            args.last_wal.as_deref(),
-            args.last_position,
-            args.primary,
-        ),
+        Command::SyncBackup(args) => handlers::sync_backup(ctx, out, args),
+        Command::SyncInfo(args) => handlers::sync_info(ctx, out, args),
         Command::SyncWals(args) => commands::sync::sync_wals(ctx, out, &args.server_name),
-        Command::GetWal(args) => {
-            let server = args.server_name.clone();
-            commands::get_wal::run(ctx, out, &server, &get_wal_request(args))
-        }
-        Command::PutWal(args) => commands::wal::put_wal(
-            ctx,
-            out,
-            &args.server_name,
-            args.test,
-            std::io::stdin().lock(),
-        ),
-        Command::ReceiveWal(args) => {
-            let options = commands::receive_wal::ReceiveWalOptions {
-                stop: args.stop,
-                create_slot: args.create_slot,
-                if_not_exists: args.if_not_exists,
-                drop_slot: args.drop_slot,
-                reset: args.reset,
-            };
-            commands::receive_wal::run(ctx, out, &args.server_name, options)
-        }
+        Command::GetWal(args) => handlers::get_wal(ctx, out, args),
+        Command::PutWal(args) => handlers::put_wal(ctx, out, args),
+        Command::ReceiveWal(args) => handlers::receive_wal(ctx, out, args),
         Command::RebuildXlogdb(args) => commands::wal::rebuild_xlogdb(ctx, out, &args.server_name),
-        Command::CheckWalArchive(args) => {
-            commands::wal::check_wal_archive(ctx, out, &args.server_name, args.timeline)
-        }
+        Command::CheckWalArchive(args) => handlers::check_wal_archive(ctx, out, args),
         Command::Diagnose(args) => commands::diagnose::run(ctx, out, args.show_config_source),
         Command::ListServers(args) => commands::servers::list(ctx, out, args.minimal),
-        Command::SwitchWal(args) => commands::wal::switch_wal(
-            ctx,
-            out,
-            &args.server_name,
-            args.force,
-            args.archive,
-            args.archive_timeout,
-        ),
-        Command::ReplicationStatus(args) => {
-            let target = match args.target {
-                crate::cli::ReplicationTarget::All => crate::adapters::postgres::ClientKind::All,
-                crate::cli::ReplicationTarget::HotStandby => {
-                    crate::adapters::postgres::ClientKind::HotStandby
-                }
-                crate::cli::ReplicationTarget::WalStreamer => {
-                    crate::adapters::postgres::ClientKind::WalStreamer
-                }
-            };
-            let options = commands::replication::Options {
-                minimal: args.minimal,
-                target,
-                wal_host: args.source == crate::cli::ReplicationSource::WalHost,
-            };
-            commands::replication::run(ctx, out, &args.server_name, options)
-        }
+        Command::SwitchWal(args) => handlers::switch_wal(ctx, out, args),
+        Command::ReplicationStatus(args) => handlers::replication_status(ctx, out, args),
         Command::ShowServers(args) => commands::servers::show(ctx, out, &args.server_name),
-        Command::GenerateManifest(args) => {
-            commands::manifest::generate_manifest(ctx, out, &args.server_name, &args.backup_id)
-        }
-        Command::ExportBackup(args) => {
-            commands::export::export_backup(ctx, out, &export_request(args))
-        }
-        Command::ImportBackup(args) => {
-            commands::export::import_backup(ctx, out, &args.server_name, &args.input_tarball)
-        }
-        Command::VerifyBackup(args) => {
-            commands::manifest::verify_backup(ctx, out, &args.server_name, &args.backup_id)
-        }
-    }
-}
-
-fn backup_options(args: &crate::cli::BackupArgs) -> commands::backup::BackupOptions {
-    use crate::cli::ReuseBackupArg;
-    use commands::backup::ReuseBackup;
-    let immediate_checkpoint = if args.immediate_checkpoint {
-        Some(true)
-    } else if args.no_immediate_checkpoint {
-        Some(false)
-    } else {
-        None
-    };
-    commands::backup::BackupOptions {
-        immediate_checkpoint,
-        reuse_backup: args.reuse_backup.map(|r| match r {
-            ReuseBackupArg::Off => ReuseBackup::Off,
-            ReuseBackupArg::Copy => ReuseBackup::Copy,
-            ReuseBackupArg::Link => ReuseBackup::Link,
-        }),
-        retry_times: if args.no_retry {
-            Some(0)
-        } else {
-            args.retry_times
-        },
-        retry_sleep: args.retry_sleep,
-        jobs: args.jobs,
-        bwlimit: args.bwlimit,
-        wait: args.wait,
-        wait_timeout: args.wait_timeout,
-        name: args.name.clone(),
-        check_timeout: args.check_timeout,
-        incremental: args.incremental.clone(),
-        jobs_start_batch_period: args.jobs_start_batch_period,
-        jobs_start_batch_size: args.jobs_start_batch_size,
-        keepalive_interval: args.keepalive_interval,
-        manifest: if args.manifest {
-            Some(true)
-        } else if args.no_manifest {
-            Some(false)
-        } else {
-            None
-        },
-    }
-}
-
-fn restore_options(args: crate::cli::RestoreArgs) -> commands::recover::RestoreOptions {
-    let pick = |yes: bool, no: bool| {
-        if yes {
-            Some(true)
-        } else if no {
-            Some(false)
-        } else {
-            None
-        }
-    };
-    commands::recover::RestoreOptions {
-        server: args.server_name,
-        backup_id: args.backup_id,
-        destination: args.destination_directory,
-        target_tli: args.target_tli,
-        target_time: args.target_time,
-        target_xid: args.target_xid,
-        target_lsn: args.target_lsn,
-        target_name: args.target_name,
-        target_immediate: args.target_immediate,
-        exclusive: args.exclusive,
-        tablespaces: args.tablespace,
-        remote_ssh_command: args.remote_ssh_command,
-        staging_wal_directory: args.staging_wal_directory,
-        bwlimit: args.bwlimit,
-        retry_times: if args.no_retry {
-            Some(0)
-        } else {
-            args.retry_times
-        },
-        retry_sleep: args.retry_sleep,
-        jobs: args.jobs,
-        jobs_start_batch_period: args.jobs_start_batch_period,
-        jobs_start_batch_size: args.jobs_start_batch_size,
-        get_wal: pick(args.get_wal, args.no_get_wal),
-        partial_wal: args.partial_wal,
-        skip_archive_wal: args.skip_archive_wal,
-        network_compression: pick(args.network_compression, args.no_network_compression),
-        target_action: args.target_action,
-        standby_mode: args.standby_mode,
-        staging_path: args.staging_path,
-        staging_location: args.staging_location,
-        recovery_staging_path: args.recovery_staging_path,
-        local_staging_path: args.local_staging_path,
-        combine_mode: args.combine_mode.map(|m| m.to_lowercase()),
-        recovery_conf_filename: args.recovery_conf_filename,
-        recovery_option_port: args.recovery_option_port,
-        restore_command: args.restore_command,
-        delta_restore: pick(args.delta_restore, args.no_delta_restore),
-    }
-}
-
-fn export_request(args: crate::cli::ExportBackupArgs) -> commands::export::ExportRequest {
-    use crate::cli::ExportCompressionArg as C;
-    use crate::core::export_tarball::TarballCompression as T;
-    commands::export::ExportRequest {
-        server: args.server_name,
-        backup_id: args.backup_id,
-        output_directory: args.output_directory,
-        compression: match args.compression {
-            None => T::None,
-            Some(C::Gzip) => T::Gzip,
-            Some(C::Bzip2) => T::Bzip2,
-            Some(C::Xz) => T::Xz,
-        },
-        level: args.compression_level,
-    }
-}
-
-fn get_wal_request(args: crate::cli::GetWalArgs) -> commands::get_wal::GetWalRequest {
-    let compression = if args.gzip {
-        Some("gzip".to_string())
-    } else if args.bzip2 {
-        Some("bzip2".to_string())
-    } else {
-        None
-    };
-    commands::get_wal::GetWalRequest {
-        wal_name: args.wal_name,
-        output_directory: args.output_directory,
-        compression,
-        keep_compression: args.keep_compression,
-        peek: args.peek,
-        partial: args.partial,
-        test: args.test,
+        Command::GenerateManifest(args) => handlers::generate_manifest(ctx, out, args),
+        Command::ExportBackup(args) => handlers::export_backup(ctx, out, args),
+        Command::ImportBackup(args) => handlers::import_backup(ctx, out, args),
+        Command::VerifyBackup(args) => handlers::verify_backup(ctx, out, args),
     }
 }
 
