@@ -87,20 +87,27 @@ impl ScratchCluster {
     }
 
     fn pg_ctl(&self, args: &[&str]) -> Output {
-        let pg_ctl = self.bin_dir.join("pg_ctl");
-        let mut cmd = match &self.run_as {
-            Some(user) => {
-                let mut c = Command::new("runuser");
-                c.args(["-u", user, "--"]).arg(&pg_ctl);
-                c
-            }
-            None => Command::new(&pg_ctl),
-        };
-        cmd.args(args).output().unwrap_or_else(|e| Output {
+        let mut cmd = self.tool("pg_ctl");
+        cmd.args(args);
+        crate::adapters::spawn::output(&mut cmd).unwrap_or_else(|e| Output {
             status: std::os::unix::process::ExitStatusExt::from_raw(1 << 8),
             stdout: Vec::new(),
             stderr: e.to_string().into_bytes(),
         })
+    }
+
+    /// A PostgreSQL tool of the drill's installation, run as the PostgreSQL OS user when
+    /// we are root (the cluster's files are theirs).
+    fn tool(&self, name: &str) -> Command {
+        let path = self.bin_dir.join(name);
+        match &self.run_as {
+            Some(user) => {
+                let mut c = Command::new("runuser");
+                c.args(["-u", user, "--"]).arg(&path);
+                c
+            }
+            None => Command::new(&path),
+        }
     }
 
     /// libpq conninfo of the scratch cluster for `user` and `dbname`.
@@ -164,20 +171,12 @@ impl ScratchCluster {
         if !tool.is_file() {
             return Err(format!("{} not found", tool.display()));
         }
-        let mut cmd = match &self.run_as {
-            Some(run_as) => {
-                let mut c = Command::new("runuser");
-                c.args(["-u", run_as, "--"]).arg(&tool);
-                c
-            }
-            None => Command::new(&tool),
-        };
-        let out = cmd
-            .args(["-h", &self.socket_dir.display().to_string()])
+        let mut cmd = self.tool("pg_amcheck");
+        cmd.args(["-h", &self.socket_dir.display().to_string()])
             .args(["-p", &self.port.to_string(), "-U", user])
             .args(["--all", "--install-missing", "--no-password"])
-            .args(["-j", &jobs.max(1).to_string()])
-            .output()
+            .args(["-j", &jobs.max(1).to_string()]);
+        let out = crate::adapters::spawn::output(&mut cmd)
             .map_err(|e| format!("cannot run pg_amcheck: {e}"))?;
         // A finding is a line naming the relation, then indented lines saying what is wrong.
         let text = String::from_utf8_lossy(&out.stdout);
