@@ -37,12 +37,12 @@ impl ScratchCluster {
         bin_dir: &Path,
         run_as: Option<&str>,
         timeout: Duration,
-    ) -> Result<ScratchCluster, String> {
+    ) -> Result<ScratchCluster, ScratchError> {
         let socket_dir = scratch.join("socket");
-        std::fs::create_dir_all(&socket_dir).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(&socket_dir).map_err(io(&socket_dir))?;
         let port = free_port()?;
         let hba = scratch.join("drill_hba.conf");
-        std::fs::write(&hba, "local all all trust\n").map_err(|e| e.to_string())?;
+        std::fs::write(&hba, "local all all trust\n").map_err(io(&hba))?;
         // Appended last, so they win over the restored settings (including those a
         // recovery wrote into postgresql.auto.conf).
         let settings = format!(
@@ -78,9 +78,8 @@ impl ScratchCluster {
             cluster.stop();
             let text = std::fs::read_to_string(&log).unwrap_or_default();
             let tail: Vec<&str> = text.lines().rev().take(3).collect();
-            return Err(format!(
-                "PostgreSQL did not start: {}",
-                tail.into_iter().rev().collect::<Vec<_>>().join(" / ")
+            return Err(ScratchError::NotStarted(
+                tail.into_iter().rev().collect::<Vec<_>>().join(" / "),
             ));
         }
         Ok(cluster)
@@ -125,15 +124,16 @@ impl ScratchCluster {
     ///
     /// # Errors
     /// libpq's message.
-    pub fn connect(&self, user: &str, dbname: &str) -> Result<Connection, String> {
-        Connection::open(&self.conninfo(user, dbname), Kind::Regular).map_err(|e| e.message)
+    pub fn connect(&self, user: &str, dbname: &str) -> Result<Connection, ScratchError> {
+        Connection::open(&self.conninfo(user, dbname), Kind::Regular)
+            .map_err(|e| ScratchError::Connect(e.message))
     }
 
     /// Wait until the server has left recovery (replayed to its target and promoted).
     ///
     /// # Errors
     /// Still in recovery after `timeout`, or the server went away.
-    pub fn wait_promoted(&self, user: &str, timeout: Duration) -> Result<(), String> {
+    pub fn wait_promoted(&self, user: &str, timeout: Duration) -> Result<(), ScratchError> {
         let deadline = Instant::now() + timeout;
         loop {
             let state = self
@@ -141,14 +141,14 @@ impl ScratchCluster {
                 .or_else(|_| self.connect(user, "template1"))
                 .and_then(|mut c| {
                     c.query("SELECT pg_is_in_recovery()")
-                        .map_err(|e| e.message)
+                        .map_err(|e| ScratchError::Connect(e.message))
                         .map(|rows| rows.first().and_then(|r| r.first().cloned().flatten()))
                 });
             match state {
                 Ok(Some(v)) if v == "f" => return Ok(()),
-                Err(e) if !self.is_running() => return Err(format!("the server stopped: {e}")),
+                Err(e) if !self.is_running() => return Err(ScratchError::Stopped(e.to_string())),
                 _ if Instant::now() > deadline => {
-                    return Err(format!("still in recovery after {} s", timeout.as_secs()))
+                    return Err(ScratchError::StillInRecovery(timeout.as_secs()))
                 }
                 _ => std::thread::sleep(Duration::from_millis(200)),
             }
@@ -166,18 +166,17 @@ impl ScratchCluster {
     ///
     /// # Errors
     /// pg_amcheck could not run at all.
-    pub fn amcheck(&self, user: &str, jobs: u32) -> Result<Vec<String>, String> {
+    pub fn amcheck(&self, user: &str, jobs: u32) -> Result<Vec<String>, ScratchError> {
         let tool = self.bin_dir.join("pg_amcheck");
         if !tool.is_file() {
-            return Err(format!("{} not found", tool.display()));
+            return Err(ScratchError::ToolMissing(tool));
         }
         let mut cmd = self.tool("pg_amcheck");
         cmd.args(["-h", &self.socket_dir.display().to_string()])
             .args(["-p", &self.port.to_string(), "-U", user])
             .args(["--all", "--install-missing", "--no-password"])
             .args(["-j", &jobs.max(1).to_string()]);
-        let out = crate::adapters::spawn::output(&mut cmd)
-            .map_err(|e| format!("cannot run pg_amcheck: {e}"))?;
+        let out = crate::adapters::spawn::output(&mut cmd).map_err(ScratchError::Amcheck)?;
         // A finding is a line naming the relation, then indented lines saying what is wrong.
         let text = String::from_utf8_lossy(&out.stdout);
         let mut lines: Vec<String> = Vec::new();
@@ -225,35 +224,81 @@ impl ScratchCluster {
     }
 }
 
+/// Why the drill's scratch cluster could not be set up, started or checked.
+#[derive(Debug, thiserror::Error)]
+pub enum ScratchError {
+    /// A file or folder of the scratch tree.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The path involved.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// No free loopback port.
+    #[error("no free port: {0}")]
+    Port(std::io::Error),
+    /// The PostgreSQL OS user does not exist.
+    #[error("no OS user '{0}' to run PostgreSQL as")]
+    NoUser(String),
+    /// The user database could not be read.
+    #[error("cannot look up the PostgreSQL OS user: {0}")]
+    UserLookup(nix::Error),
+    /// `pg_ctl start` failed: the server log's last lines.
+    #[error("PostgreSQL did not start: {0}")]
+    NotStarted(String),
+    /// libpq's message.
+    #[error("{0}")]
+    Connect(String),
+    /// The server went away while we waited.
+    #[error("the server stopped: {0}")]
+    Stopped(String),
+    /// Recovery did not end in time (seconds).
+    #[error("still in recovery after {0} s")]
+    StillInRecovery(u64),
+    /// A tool of the installation is missing.
+    #[error("{} not found", .0.display())]
+    ToolMissing(PathBuf),
+    /// pg_amcheck could not be run.
+    #[error("cannot run pg_amcheck: {0}")]
+    Amcheck(std::io::Error),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ScratchError + '_ {
+    move |source| ScratchError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
 impl Drop for ScratchCluster {
     fn drop(&mut self) {
         self.stop();
     }
 }
 
-fn free_port() -> Result<u16, String> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    listener
-        .local_addr()
+fn free_port() -> Result<u16, ScratchError> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
         .map(|a| a.port())
-        .map_err(|e| e.to_string())
+        .map_err(ScratchError::Port)
 }
 
-fn append(path: &Path, text: &str) -> Result<(), String> {
+fn append(path: &Path, text: &str) -> Result<(), ScratchError> {
     use std::io::Write;
     std::fs::OpenOptions::new()
         .append(true)
         .create(true)
         .open(path)
         .and_then(|mut f| f.write_all(text.as_bytes()))
-        .map_err(|e| format!("{}: {e}", path.display()))
+        .map_err(io(path))
 }
 
 /// Give the scratch tree to `user`, so PostgreSQL can run as that user.
-fn chown_tree(root: &Path, user: &str) -> Result<(), String> {
+fn chown_tree(root: &Path, user: &str) -> Result<(), ScratchError> {
     let account = nix::unistd::User::from_name(user)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no OS user '{user}' to run PostgreSQL as"))?;
+        .map_err(ScratchError::UserLookup)?
+        .ok_or_else(|| ScratchError::NoUser(user.to_string()))?;
     let mut stack = vec![root.to_path_buf()];
     while let Some(path) = stack.pop() {
         std::os::unix::fs::lchown(
@@ -261,11 +306,11 @@ fn chown_tree(root: &Path, user: &str) -> Result<(), String> {
             Some(account.uid.as_raw()),
             Some(account.gid.as_raw()),
         )
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-        let meta = std::fs::symlink_metadata(&path).map_err(|e| e.to_string())?;
+        .map_err(io(&path))?;
+        let meta = std::fs::symlink_metadata(&path).map_err(io(&path))?;
         if meta.is_dir() {
-            for entry in std::fs::read_dir(&path).map_err(|e| e.to_string())? {
-                stack.push(entry.map_err(|e| e.to_string())?.path());
+            for entry in std::fs::read_dir(&path).map_err(io(&path))? {
+                stack.push(entry.map_err(io(&path))?.path());
             }
         }
     }

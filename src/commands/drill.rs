@@ -14,7 +14,7 @@ use crate::adapters::catalog::annotations;
 use crate::adapters::durable;
 use crate::adapters::lock::LockKind;
 use crate::adapters::pg_tools;
-use crate::adapters::scratch_cluster::{find_tool, ScratchCluster};
+use crate::adapters::scratch_cluster::{find_tool, ScratchCluster, ScratchError};
 use crate::core::drill::{amcheck_relation, DatabaseProbe, DrillRecord};
 use crate::output::{ColorChoice, Format, Output};
 use std::path::{Path, PathBuf};
@@ -168,7 +168,7 @@ fn drill_into(
     let cluster = match ScratchCluster::start(&data, scratch, &bin_dir, run_as, START_TIMEOUT) {
         Ok(cluster) => cluster,
         Err(e) => {
-            record.failure = Some(e);
+            record.failure = Some(e.to_string());
             return;
         }
     };
@@ -184,7 +184,7 @@ fn drill_into(
     let checks = Instant::now();
     match cluster.amcheck(&user, request.jobs.unwrap_or(1)) {
         Ok(problems) => record.corruption = with_files(&cluster, &user, problems),
-        Err(e) => record.failure = Some(e),
+        Err(e) => record.failure = Some(e.to_string()),
     }
     record.databases = probe_rows(&cluster, &user);
     record.check_seconds = checks.elapsed().as_secs_f64();
@@ -266,7 +266,9 @@ fn superuser(cluster: &ScratchCluster, catalog: &ServerCatalog) -> Option<String
                     return rows.first().and_then(|r| r.first().cloned().flatten());
                 }
                 // Not yet consistent: hot standby accepts connections once it is.
-                Err(e) if e.contains("not yet accepting") || e.contains("starting up") => {
+                Err(ScratchError::Connect(e))
+                    if e.contains("not yet accepting") || e.contains("starting up") =>
+                {
                     std::thread::sleep(Duration::from_millis(200));
                 }
                 Err(_) => break,
