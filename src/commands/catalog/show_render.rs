@@ -199,6 +199,38 @@ fn base(catalog: &ServerCatalog, info: &BackupInfo, ext: &Extended, lines: &mut 
     if mode == Some("postgres") {
         lines.push(nested("Backup Type", ext.backup_type));
     }
+    sizes(info, ext, lines);
+    lines.push(nested("Timeline", raw(info, Field::Timeline)));
+    lines.push(nested("Begin WAL", raw(info, Field::BeginWal)));
+    lines.push(nested("End WAL", raw(info, Field::EndWal)));
+    if ext.wal.wal_num != 0 {
+        lines.push(nested("Number of WALs", &ext.wal.wal_num.to_string()));
+    }
+    if ext.wal.wal_compression_ratio > 0.0 {
+        lines.push(nested(
+            "WAL compression ratio",
+            &percent(ext.wal.wal_compression_ratio),
+        ));
+    }
+    for (label, field) in [
+        ("Begin time", Field::BeginTime),
+        ("End time", Field::EndTime),
+    ] {
+        let text = catalog
+            .time(info, field)
+            .map_or_else(|| "None".to_string(), |t| python_str(&t));
+        lines.push(nested(label, &text));
+    }
+    copy_time(ext, lines);
+    lines.push(nested("Begin Offset", raw(info, Field::BeginOffset)));
+    lines.push(nested("End Offset", raw(info, Field::EndOffset)));
+    lines.push(nested("Begin LSN", raw(info, Field::BeginXlog)));
+    lines.push(nested("End LSN", raw(info, Field::EndXlog)));
+    lines.push(String::new());
+}
+
+/// Backup, compression and WAL sizes, and what deduplication saved.
+fn sizes(info: &BackupInfo, ext: &Extended, lines: &mut Vec<String>) {
     let wal_size = ext.wal.wal_size;
     if let Some(size) = info.int(Field::DeduplicatedSize).filter(|s| *s != 0) {
         let mut text = pretty_size(size as f64);
@@ -229,27 +261,10 @@ fn base(catalog: &ServerCatalog, info: &BackupInfo, ext: &Extended, lines: &mut 
             ),
         ));
     }
-    lines.push(nested("Timeline", raw(info, Field::Timeline)));
-    lines.push(nested("Begin WAL", raw(info, Field::BeginWal)));
-    lines.push(nested("End WAL", raw(info, Field::EndWal)));
-    if ext.wal.wal_num != 0 {
-        lines.push(nested("Number of WALs", &ext.wal.wal_num.to_string()));
-    }
-    if ext.wal.wal_compression_ratio > 0.0 {
-        lines.push(nested(
-            "WAL compression ratio",
-            &percent(ext.wal.wal_compression_ratio),
-        ));
-    }
-    for (label, field) in [
-        ("Begin time", Field::BeginTime),
-        ("End time", Field::EndTime),
-    ] {
-        let text = catalog
-            .time(info, field)
-            .map_or_else(|| "None".to_string(), |t| python_str(&t));
-        lines.push(nested(label, &text));
-    }
+}
+
+/// Copy time (with rsync's start-up) and the throughput it gives.
+fn copy_time(ext: &Extended, lines: &mut Vec<String>) {
     if let Some(copy) = &ext.copy_time {
         let mut text = human_timedelta(seconds(copy));
         if let Some(analysis) = &ext.analysis_time {
@@ -267,11 +282,6 @@ fn base(catalog: &ServerCatalog, info: &BackupInfo, ext: &Extended, lines: &mut 
             lines.push(nested("Estimated throughput", &text));
         }
     }
-    lines.push(nested("Begin Offset", raw(info, Field::BeginOffset)));
-    lines.push(nested("End Offset", raw(info, Field::EndOffset)));
-    lines.push(nested("Begin LSN", raw(info, Field::BeginXlog)));
-    lines.push(nested("End LSN", raw(info, Field::EndXlog)));
-    lines.push(String::new());
 }
 
 fn wal_block(ext: &Extended, lines: &mut Vec<String>) {

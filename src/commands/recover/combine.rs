@@ -346,17 +346,20 @@ struct Chain<'a> {
 /// Restore an incremental backup's data directory (and tablespaces) into the
 /// destination. Returns the combine time when the combine wrote the destination on this
 /// host (Barman then records it in `.barman-recover.info`).
-#[allow(clippy::too_many_arguments)]
 pub fn base_backup(
     out: &mut Output,
-    server: &ServerConfig,
-    dirs: &ServerDirs,
-    id: &str,
-    info: &BackupInfo,
+    job: &super::Job<'_>,
     target: &Destination,
-    options: &RestoreOptions,
     plan: &Plan,
 ) -> Result<Option<f64>, Stop> {
+    let super::Job {
+        server,
+        dirs,
+        id,
+        info,
+        options,
+        ..
+    } = *job;
     let links = chain(dirs, id, info);
     if let Some((bad, _)) = links
         .iter()

@@ -138,6 +138,66 @@ pub fn mangle(
 ) -> Result<(), Stop> {
     let dest = dest.trim_end_matches('/');
     let version = info.version().unwrap_or(PgVersion::from_num(0));
+    let mut present = present_config_files(target, dest, version, results)?;
+    let staging = tempfile::Builder::new()
+        .prefix("barman_recovery-")
+        .tempdir()?;
+    let work_dir: PathBuf = match target {
+        Destination::Local => PathBuf::from(dest),
+        Destination::Remote(_) => staging.path().to_path_buf(),
+    };
+    if target.is_remote() {
+        for name in &present {
+            let from = target.rsync_path(&format!("{dest}/{name}"));
+            copy_config_file(
+                server,
+                target,
+                &from,
+                &work_dir.join(name).display().to_string(),
+            )?;
+        }
+    }
+    if version >= PgVersion::V12 && !present.contains(&results.recovery_configuration_file) {
+        let path = work_dir.join(&results.recovery_configuration_file);
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?;
+        present.push(results.recovery_configuration_file.clone());
+    }
+    for name in &present {
+        let append =
+            if name.ends_with(&results.recovery_configuration_file) && version >= PgVersion::V12 {
+                lines
+            } else {
+                None
+            };
+        mangle_one(&work_dir, name, append, results)?;
+    }
+    if target.is_remote() {
+        for name in &present {
+            for file in [name.clone(), format!("{name}.origin")] {
+                let from = work_dir.join(&file).display().to_string();
+                copy_config_file(
+                    server,
+                    target,
+                    &from,
+                    &target.rsync_path(&format!("{dest}/{file}")),
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The configuration files Barman mangles that the destination holds; the missing ones
+/// (of those and `pg_hba.conf`, `pg_ident.conf`) are recorded for the report.
+fn present_config_files(
+    target: &Destination,
+    dest: &str,
+    version: PgVersion,
+    results: &mut Results,
+) -> Result<Vec<String>, Stop> {
     let mut files = vec!["postgresql.conf".to_string()];
     if version >= PgVersion::V9_4 {
         files.push("postgresql.auto.conf".into());
@@ -155,68 +215,39 @@ pub fn mangle(
             results.missing_files.push(name.clone());
         }
     }
-    let staging = tempfile::Builder::new()
-        .prefix("barman_recovery-")
-        .tempdir()?;
-    let work_dir: PathBuf = match target {
-        Destination::Local => PathBuf::from(dest),
-        Destination::Remote(_) => staging.path().to_path_buf(),
-    };
-    if target.is_remote() {
-        for name in &present {
-            rsync_file(
-                server,
-                target,
-                &target.rsync_path(&format!("{dest}/{name}")),
-                &work_dir.join(name).display().to_string(),
-            )
-            .map_err(|e| {
-                Stop::Message(format!("remote copy of configuration files failed: {e}"))
-            })?;
-        }
-    }
-    if version >= PgVersion::V12 && !present.contains(&results.recovery_configuration_file) {
-        let path = work_dir.join(&results.recovery_configuration_file);
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)?;
-        present.push(results.recovery_configuration_file.clone());
-    }
-    for name in &present {
-        let path = work_dir.join(name);
-        let content = std::fs::read(&path)?;
-        let append =
-            if name.ends_with(&results.recovery_configuration_file) && version >= PgVersion::V12 {
-                lines
-            } else {
-                None
-            };
-        let (new_content, changes) = recovery::mangle(name, &content, append);
-        let origin = work_dir.join(format!("{name}.origin"));
-        std::fs::rename(&path, &origin)?;
-        std::fs::write(&path, &new_content)?;
-        let permissions = std::fs::metadata(&origin)?.permissions();
-        std::fs::set_permissions(&path, permissions)?;
-        results.changes.extend(changes);
-        results
-            .warnings
-            .extend(recovery::dangerous_settings(name, &new_content));
-    }
-    if target.is_remote() {
-        for name in &present {
-            for file in [name.clone(), format!("{name}.origin")] {
-                rsync_file(
-                    server,
-                    target,
-                    &work_dir.join(&file).display().to_string(),
-                    &target.rsync_path(&format!("{dest}/{file}")),
-                )
-                .map_err(|e| {
-                    Stop::Message(format!("remote copy of configuration files failed: {e}"))
-                })?;
-            }
-        }
-    }
+    Ok(present)
+}
+
+/// Rewrite one configuration file in `work_dir`, keeping the original as `<name>.origin`
+/// with the same permissions, and record what changed and what is dangerous.
+fn mangle_one(
+    work_dir: &Path,
+    name: &str,
+    append: Option<&[String]>,
+    results: &mut Results,
+) -> Result<(), Stop> {
+    let path = work_dir.join(name);
+    let content = std::fs::read(&path)?;
+    let (new_content, changes) = recovery::mangle(name, &content, append);
+    let origin = work_dir.join(format!("{name}.origin"));
+    std::fs::rename(&path, &origin)?;
+    std::fs::write(&path, &new_content)?;
+    let permissions = std::fs::metadata(&origin)?.permissions();
+    std::fs::set_permissions(&path, permissions)?;
+    results.changes.extend(changes);
+    results
+        .warnings
+        .extend(recovery::dangerous_settings(name, &new_content));
     Ok(())
+}
+
+/// One configuration file to or from a remote destination.
+fn copy_config_file(
+    server: &ServerConfig,
+    target: &Destination,
+    from: &str,
+    to: &str,
+) -> Result<(), Stop> {
+    rsync_file(server, target, from, to)
+        .map_err(|e| Stop::Message(format!("remote copy of configuration files failed: {e}")))
 }

@@ -54,17 +54,20 @@ const RESTORE_EXCLUDE: [&str; 7] = [
 pub struct CopyFailure(pub String);
 
 /// Copy the base backup.
-#[allow(clippy::too_many_arguments)]
 pub fn base_backup(
     out: &mut Output,
-    server: &ServerConfig,
-    dirs: &ServerDirs,
-    id: &str,
-    info: &BackupInfo,
+    job: &super::Job<'_>,
     target: &Destination,
-    options: &RestoreOptions,
     plan: &Plan,
 ) -> Result<(), CopyFailure> {
+    let super::Job {
+        server,
+        dirs,
+        id,
+        info,
+        options,
+        ..
+    } = *job;
     let dest = options.destination.trim_end_matches('/').to_string();
     let base = plan
         .decrypted_base
@@ -109,7 +112,24 @@ pub fn staged_backup(
     link_tablespaces(out, target, dest, info, plan)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// One plain copy into the destination: the backup's folders (`<base>/data`,
+/// `<base>/<oid>`) to the data directory and the tablespace locations.
+struct PlainCopy<'a> {
+    server: &'a ServerConfig,
+    info: &'a BackupInfo,
+    target: &'a Destination,
+    plan: &'a Plan,
+    progress: &'a Progress,
+}
+
+/// One folder to copy: its label, source, destination and rsync filters.
+struct Folder {
+    label: String,
+    src: String,
+    dst: String,
+    filters: Filters,
+}
+
 fn copy_plain(
     server: &ServerConfig,
     base: &Path,
@@ -119,8 +139,74 @@ fn copy_plain(
     plan: &Plan,
     progress: &Progress,
 ) -> Result<(), CopyFailure> {
-    let fail = |e: &dyn std::fmt::Display| CopyFailure(format!("data transfer failure: {e}"));
-    let path = pg_tools::search_path(server.path_prefix());
+    let copy = PlainCopy {
+        server,
+        info,
+        target,
+        plan,
+        progress,
+    };
+    let lists = tempfile::Builder::new()
+        .prefix("barman_recovery-")
+        .tempdir()
+        .map_err(|e| transfer_failure(&e))?;
+    for folder in &folders(&copy, base, dest)? {
+        copy_folder(&copy, folder, lists.path())?;
+    }
+    Ok(())
+}
+
+fn transfer_failure(e: &dyn std::fmt::Display) -> CopyFailure {
+    CopyFailure(format!("data transfer failure: {e}"))
+}
+
+/// The folders to copy, tablespaces first; creates the destination and the tablespace
+/// locations outside it. A tablespace relocated inside the data directory is protected
+/// from the data directory's copy (and its deletions).
+fn folders(copy: &PlainCopy<'_>, base: &Path, dest: &str) -> Result<Vec<Folder>, CopyFailure> {
+    let (target, plan) = (copy.target, copy.plan);
+    let mut protect = Vec::new();
+    let mut folders = Vec::new();
+    target
+        .create_dir(dest, Some(0o700))
+        .map_err(|e| transfer_failure(&e))?;
+    for (name, oid, original) in tablespaces(copy.info) {
+        let location = plan.tablespaces.get(&name).cloned().unwrap_or(original);
+        match location.strip_prefix(&format!("{dest}/")) {
+            Some(inside) => protect.push(format!("/{inside}")),
+            None => target
+                .create_dir(&location, None)
+                .map_err(|e| transfer_failure(&e))?,
+        }
+        protect.push(format!("/pg_tblspc/{oid}"));
+        folders.push(Folder {
+            label: name,
+            src: format!("{}/", base.join(oid.to_string()).display()),
+            dst: location,
+            filters: Filters {
+                bwlimit: plan.bwlimit,
+                ..Filters::default()
+            },
+        });
+    }
+    folders.push(Folder {
+        label: "pgdata".into(),
+        src: format!("{}/", base.join("data").display()),
+        dst: dest.to_string(),
+        filters: Filters {
+            exclude: RESTORE_EXCLUDE.iter().map(|s| s.to_string()).collect(),
+            exclude_and_protect: protect,
+            bwlimit: plan.bwlimit,
+            ..Filters::default()
+        },
+    });
+    Ok(folders)
+}
+
+/// Copy one folder (in parallel, or by delta), then check every file arrived.
+fn copy_folder(copy: &PlainCopy<'_>, folder: &Folder, lists: &Path) -> Result<(), CopyFailure> {
+    let (target, plan) = (copy.target, copy.plan);
+    let path = pg_tools::search_path(copy.server.path_prefix());
     let local = Transport {
         ssh: None,
         compress: false,
@@ -131,86 +217,53 @@ fn copy_plain(
         compress: plan.network_compression && target.is_remote(),
         path,
     };
-    let lists = tempfile::Builder::new()
-        .prefix("barman_recovery-")
-        .tempdir()
-        .map_err(|e| fail(&e))?;
-    let mut protect = Vec::new();
-    let mut items: Vec<(String, String, String, Filters)> = Vec::new();
-    target.create_dir(dest, Some(0o700)).map_err(|e| fail(&e))?;
-    for (name, oid, original) in tablespaces(info) {
-        let location = plan.tablespaces.get(&name).cloned().unwrap_or(original);
-        match location.strip_prefix(&format!("{dest}/")) {
-            Some(inside) => protect.push(format!("/{inside}")),
-            None => target.create_dir(&location, None).map_err(|e| fail(&e))?,
-        }
-        protect.push(format!("/pg_tblspc/{oid}"));
-        let filters = Filters {
-            bwlimit: plan.bwlimit,
-            ..Filters::default()
-        };
-        items.push((
-            name,
-            format!("{}/", base.join(oid.to_string()).display()),
-            location,
+    let Folder {
+        label,
+        src,
+        dst,
+        filters,
+    } = folder;
+    let listing = rsync::list(&local, filters, src).map_err(|e| transfer_failure(&e))?;
+    let rsync_dst = target.rsync_path(dst);
+    let tree = TreeCopy {
+        src,
+        dst: &rsync_dst,
+        reuse: None,
+        checksum_from: None,
+        jobs: plan.jobs as usize,
+        batch_size: plan.batch_size as usize,
+        batch_period: plan.batch_period,
+        retry_times: plan.retry_times,
+        retry_sleep: plan.retry_sleep,
+        lists_dir: lists,
+        label,
+    };
+    if plan.delta {
+        let delta = Delta {
+            transport: &remote,
             filters,
-        ));
-    }
-    items.push((
-        "pgdata".into(),
-        format!("{}/", base.join("data").display()),
-        dest.to_string(),
-        Filters {
-            exclude: RESTORE_EXCLUDE.iter().map(|s| s.to_string()).collect(),
-            exclude_and_protect: protect,
-            bwlimit: plan.bwlimit,
-            ..Filters::default()
-        },
-    ));
-    for (label, src, dst, filters) in &items {
-        let listing = rsync::list(&local, filters, src).map_err(|e| fail(&e))?;
-        let rsync_dst = target.rsync_path(dst);
-        let tree = TreeCopy {
-            src,
-            dst: &rsync_dst,
-            reuse: None,
-            checksum_from: None,
-            jobs: plan.jobs as usize,
-            batch_size: plan.batch_size as usize,
-            batch_period: plan.batch_period,
-            retry_times: plan.retry_times,
-            retry_sleep: plan.retry_sleep,
-            lists_dir: lists.path(),
-            label,
+            tree: &tree,
+            horizon: plan.horizon.as_deref(),
         };
-        if plan.delta {
-            let delta = Delta {
-                transport: &remote,
-                filters,
-                tree: &tree,
-                horizon: plan.horizon.as_deref(),
-            };
-            delta_copy(&delta, &listing, progress).map_err(|e| fail(&e))?;
-        } else {
-            // The folder tree first (empty folders included), then the files in parallel.
-            let tree_run = CopyRun {
-                dirs_only: true,
-                ..CopyRun::whole(src, &rsync_dst)
-            };
-            rsync::copy(&remote, filters, &tree_run, &mut |_| {}).map_err(|e| fail(&e))?;
-            rsync::copy_tree(
-                &remote,
-                filters,
-                &tree,
-                &listing,
-                &|b| progress.add(b),
-                &mut || {},
-            )
-            .map_err(|e| fail(&e))?;
-        }
-        verify_arrived(target, dst, &listing).map_err(|e| fail(&e))?;
+        delta_copy(&delta, &listing, copy.progress).map_err(|e| transfer_failure(&e))?;
+    } else {
+        // The folder tree first (empty folders included), then the files in parallel.
+        let tree_run = CopyRun {
+            dirs_only: true,
+            ..CopyRun::whole(src, &rsync_dst)
+        };
+        rsync::copy(&remote, filters, &tree_run, &mut |_| {}).map_err(|e| transfer_failure(&e))?;
+        rsync::copy_tree(
+            &remote,
+            filters,
+            &tree,
+            &listing,
+            &|b| copy.progress.add(b),
+            &mut || {},
+        )
+        .map_err(|e| transfer_failure(&e))?;
     }
-    Ok(())
+    verify_arrived(target, dst, &listing).map_err(|e| transfer_failure(&e))
 }
 
 /// Every file the source listing holds must be at the destination with its size: a

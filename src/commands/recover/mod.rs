@@ -90,6 +90,17 @@ fn hook_facts(options: &RestoreOptions, plan: &options::Plan) -> hooks::Recovery
     }
 }
 
+/// What every step of one restore reads: the server, its catalog, the backup and the
+/// request.
+pub(crate) struct Job<'a> {
+    pub ctx: &'a Context,
+    pub server: &'a ServerConfig,
+    pub dirs: &'a ServerDirs,
+    pub id: &'a str,
+    pub info: &'a BackupInfo,
+    pub options: &'a RestoreOptions,
+}
+
 /// What the restore collected for the final report.
 #[derive(Default)]
 pub(crate) struct Results {
@@ -124,7 +135,15 @@ pub fn run(ctx: &Context, out: &mut Output, options: &RestoreOptions) -> crate::
     if !options.skip_archive_wal {
         crate::commands::wal::archive_server(ctx, out, server, false)?;
     }
-    match restore(ctx, out, server, &catalog.dirs, &id, &info, options, &plan) {
+    let job = Job {
+        ctx,
+        server,
+        dirs: &catalog.dirs,
+        id: &id,
+        info: &info,
+        options,
+    };
+    match restore(out, &job, &plan) {
         Ok(()) => Ok(()),
         Err(Stop::Message(message)) => {
             out.error(&message);
@@ -139,17 +158,15 @@ pub fn run(ctx: &Context, out: &mut Output, options: &RestoreOptions) -> crate::
 }
 
 /// The restore proper, once the arguments are known to be valid.
-#[allow(clippy::too_many_arguments)]
-fn restore(
-    ctx: &Context,
-    out: &mut Output,
-    server: &ServerConfig,
-    dirs: &ServerDirs,
-    id: &str,
-    info: &BackupInfo,
-    options: &RestoreOptions,
-    plan: &options::Plan,
-) -> Result<(), Stop> {
+fn restore(out: &mut Output, job: &Job<'_>, plan: &options::Plan) -> Result<(), Stop> {
+    let Job {
+        ctx,
+        server,
+        id,
+        info,
+        options,
+        ..
+    } = *job;
     let start = chrono::Local::now();
     let dest = options.destination.as_str();
     let target = Destination::new(options.remote_ssh_command.as_deref()).map_err(Stop::Message)?;
@@ -174,35 +191,7 @@ fn restore(
         }),
         ..Results::default()
     };
-    let where_ = if target.is_remote() {
-        "remote"
-    } else {
-        "local"
-    };
-    out.info(&format!(
-        "Starting {where_} restore for server {} using backup {id}",
-        server.name()
-    ));
-    out.info(&format!("Destination directory: {dest}"));
-    if let Some(cmd) = &options.remote_ssh_command {
-        out.info(&format!("Remote command: {cmd}"));
-    }
-    let status = info.status();
-    if !plan.get_wal && status == BackupStatus::WaitingForWals {
-        out.warning("IMPORTANT: You have requested a recovery operation for a backup that does not have yet all the WAL files that are required for consistency.");
-    }
-    if options.partial_wal {
-        if plan.get_wal {
-            out.warning("The --partial-wal option was ignored as it only works with --no-get-wal.");
-        } else if options.target_immediate {
-            out.warning(
-                "The --partial-wal option was ignored as it has no effect with --target-immediate.",
-            );
-        }
-    }
-    if let Some(summary) = &plan.pitr_summary {
-        out.info(&format!("Doing PITR. Recovery target {summary}"));
-    }
+    announce(out, job, &target, plan);
     let horizon = plan
         .delta
         .then(|| delta::safe_horizon(out, &target, dest, info))
@@ -212,51 +201,9 @@ fn restore(
         horizon,
         ..plan.clone()
     };
-    out.info("Copying the base backup.");
-    // Kept until the copy is done: dropping it removes the decrypted files.
-    let decrypted = decrypt::backup(out, server, dirs, id, info, plan)?;
-    let plan = &options::Plan {
-        decrypted_base: decrypted.as_ref().map(|d| d.path().to_path_buf()),
-        ..plan.clone()
-    };
-    let mut restored = info.clone();
-    if combine::is_incremental(info) {
-        let time = combine::base_backup(out, server, dirs, id, info, &target, options, plan)?;
-        if let Some(seconds) = time {
-            restored.set_raw(Field::CopyStats, Some(combine::combine_copy_stats(seconds)));
-        }
-    } else if let Err(e) = copy::base_backup(out, server, dirs, id, info, &target, options, plan) {
-        return Err(Stop::Message(format!(
-            "Failure copying base backup: {}",
-            e.0
-        )));
-    }
-    drop(decrypted);
-    copy::finish_copy(server, dirs, id, &restored, &target, dest)?;
+    copy_base(out, job, &target, plan)?;
     if !plan.get_wal {
-        if status == BackupStatus::WaitingForWals {
-            let now = crate::adapters::catalog::store::load_backup(dirs, id)
-                .map(|b| b.status())
-                .unwrap_or(status);
-            if now == BackupStatus::WaitingForWals {
-                out.warning("IMPORTANT: The backup we have restored IS NOT VALID. Required WAL files for consistency are missing. Please verify that WAL archiving is working correctly or evaluate using the 'get-wal' option for recovery");
-            }
-        }
-        target
-            .create_dir(&plan.wal_dest, Some(0o700))
-            .map_err(|e| {
-                Stop::Message(format!(
-                    "unable to initialise WAL destination directory '{}': {e}",
-                    plan.wal_dest
-                ))
-            })?;
-        out.info("Copying required WAL segments.");
-        let required = wals::required(server, dirs, info, options, plan)?;
-        wals::copy(out, server, dirs, &required, &target, plan)?;
-        if !plan.is_pitr {
-            out.info("Generating archive status files");
-            wals::archive_status(&target, &plan.wal_dest, &required)?;
-        }
+        copy_wals(out, job, &target, plan)?;
     }
     let lines = if plan.is_pitr || plan.get_wal || options.standby_mode {
         out.info("Generating recovery configuration");
@@ -285,6 +232,107 @@ fn restore(
     Ok(())
 }
 
+/// Barman's opening lines: where the restore goes, and the warnings about the request.
+fn announce(out: &mut Output, job: &Job<'_>, target: &Destination, plan: &options::Plan) {
+    let options = job.options;
+    let where_ = if target.is_remote() {
+        "remote"
+    } else {
+        "local"
+    };
+    out.info(&format!(
+        "Starting {where_} restore for server {} using backup {}",
+        job.server.name(),
+        job.id
+    ));
+    out.info(&format!("Destination directory: {}", options.destination));
+    if let Some(cmd) = &options.remote_ssh_command {
+        out.info(&format!("Remote command: {cmd}"));
+    }
+    if !plan.get_wal && job.info.status() == BackupStatus::WaitingForWals {
+        out.warning("IMPORTANT: You have requested a recovery operation for a backup that does not have yet all the WAL files that are required for consistency.");
+    }
+    if options.partial_wal {
+        if plan.get_wal {
+            out.warning("The --partial-wal option was ignored as it only works with --no-get-wal.");
+        } else if options.target_immediate {
+            out.warning(
+                "The --partial-wal option was ignored as it has no effect with --target-immediate.",
+            );
+        }
+    }
+    if let Some(summary) = &plan.pitr_summary {
+        out.info(&format!("Doing PITR. Recovery target {summary}"));
+    }
+}
+
+/// The base backup into the destination: decrypted first when encrypted, combined when
+/// incremental, then its tablespaces linked and `.barman-recover.info` written.
+fn copy_base(
+    out: &mut Output,
+    job: &Job<'_>,
+    target: &Destination,
+    plan: &options::Plan,
+) -> Result<(), Stop> {
+    out.info("Copying the base backup.");
+    // Kept until the copy is done: dropping it removes the decrypted files.
+    let decrypted = decrypt::backup(out, job.server, job.dirs, job.id, job.info, plan)?;
+    let plan = &options::Plan {
+        decrypted_base: decrypted.as_ref().map(|d| d.path().to_path_buf()),
+        ..plan.clone()
+    };
+    let mut restored = job.info.clone();
+    if combine::is_incremental(job.info) {
+        let time = combine::base_backup(out, job, target, plan)?;
+        if let Some(seconds) = time {
+            restored.set_raw(Field::CopyStats, Some(combine::combine_copy_stats(seconds)));
+        }
+    } else if let Err(e) = copy::base_backup(out, job, target, plan) {
+        return Err(Stop::Message(format!(
+            "Failure copying base backup: {}",
+            e.0
+        )));
+    }
+    drop(decrypted);
+    let dest = job.options.destination.as_str();
+    copy::finish_copy(job.server, job.dirs, job.id, &restored, target, dest)
+}
+
+/// The WAL the backup needs (and up to the target), with `archive_status` for a restore
+/// without point-in-time target.
+fn copy_wals(
+    out: &mut Output,
+    job: &Job<'_>,
+    target: &Destination,
+    plan: &options::Plan,
+) -> Result<(), Stop> {
+    let status = job.info.status();
+    if status == BackupStatus::WaitingForWals {
+        let now = crate::adapters::catalog::store::load_backup(job.dirs, job.id)
+            .map(|b| b.status())
+            .unwrap_or(status);
+        if now == BackupStatus::WaitingForWals {
+            out.warning("IMPORTANT: The backup we have restored IS NOT VALID. Required WAL files for consistency are missing. Please verify that WAL archiving is working correctly or evaluate using the 'get-wal' option for recovery");
+        }
+    }
+    target
+        .create_dir(&plan.wal_dest, Some(0o700))
+        .map_err(|e| {
+            Stop::Message(format!(
+                "unable to initialise WAL destination directory '{}': {e}",
+                plan.wal_dest
+            ))
+        })?;
+    out.info("Copying required WAL segments.");
+    let required = wals::required(job.server, job.dirs, job.info, job.options, plan)?;
+    wals::copy(out, job.server, job.dirs, &required, target, plan)?;
+    if !plan.is_pitr {
+        out.info("Generating archive status files");
+        wals::archive_status(target, &plan.wal_dest, &required)?;
+    }
+    Ok(())
+}
+
 /// Barman refuses a destination (or tablespace location) that already holds files.
 fn check_empty(
     target: &Destination,
@@ -306,6 +354,21 @@ fn check_empty(
 
 /// `result_recovery` (console; JSON mirrors Barman's keys).
 fn report(out: &mut Output, results: &Results, start: chrono::DateTime<chrono::Local>) {
+    report_settings(out, results);
+    out.info("");
+    let elapsed = (chrono::Local::now() - start).num_milliseconds() as f64 / 1000.0;
+    out.info(&format!(
+        "Restore operation completed (start time: {}, elapsed time: {})",
+        python_datetime(&start.fixed_offset()),
+        human_timedelta(elapsed)
+    ));
+    out.info("Your PostgreSQL server has been successfully prepared for recovery!");
+    report_json(out, results, start, elapsed);
+}
+
+/// The changed and dangerous settings, the configuration files not restored and the
+/// get-wal reminder, as Barman lists them.
+fn report_settings(out: &mut Output, results: &Results) {
     let render = |a: &Assertion| {
         format!(
             "{} line {}: {} = {}",
@@ -354,14 +417,15 @@ fn report(out: &mut Output, results: &Results, start: chrono::DateTime<chrono::L
         ));
         out.info("inside the target directory. Make sure that 'restore_command' can be executed by the PostgreSQL user.");
     }
-    out.info("");
-    let elapsed = (chrono::Local::now() - start).num_milliseconds() as f64 / 1000.0;
-    out.info(&format!(
-        "Restore operation completed (start time: {}, elapsed time: {})",
-        python_datetime(&start.fixed_offset()),
-        human_timedelta(elapsed)
-    ));
-    out.info("Your PostgreSQL server has been successfully prepared for recovery!");
+}
+
+/// The `-f json` keys of Barman's `result_recovery`.
+fn report_json(
+    out: &mut Output,
+    results: &Results,
+    start: chrono::DateTime<chrono::Local>,
+    elapsed: f64,
+) {
     let assertion_json = |a: &Assertion| serde_json::json!([a.filename, a.line, a.key, a.value]);
     out.json_set("changes_count", serde_json::json!(results.changes.len()));
     out.json_set(

@@ -322,28 +322,8 @@ fn plan(
     options: &RestoreOptions,
 ) -> Result<Plan, String> {
     let staging = super::combine::staging(out, server, info, options)?;
-    let mut tablespaces = BTreeMap::new();
-    for rule in &options.tablespaces {
-        let Some((name, location)) = rule.split_once(':') else {
-            return Err(format!("Invalid tablespace relocation rule '{rule}'\nHINT: The valid syntax for a relocation rule is NAME:LOCATION"));
-        };
-        tablespaces.insert(name.to_string(), location.to_string());
-    }
-    let valid: Vec<String> = super::copy::tablespaces(info)
-        .into_iter()
-        .map(|t| t.0)
-        .collect();
-    for name in tablespaces.keys() {
-        if !valid.contains(name) {
-            return Err(format!("Invalid tablespace name '{name}'\nHINT: Please use any of the following tablespaces: {}", valid.join(", ")));
-        }
-    }
-    if options.destination.contains(':') {
-        return Err("The destination directory parameter cannot contain the ':' character\nHINT: If you want to do a remote recovery you have to use the --remote-ssh-command option".into());
-    }
-    if options.network_compression == Some(true) && options.remote_ssh_command.is_none() {
-        return Err("Network compression can only be used with remote recovery.\nHINT: If you want to do a remote recovery you have to use the --remote-ssh-command option".into());
-    }
+    let tablespaces = tablespace_relocations(info, options)?;
+    check_destination(options)?;
     // `recovery_options` is a set (`CsvOption`); the command line wins over it.
     let configured = |name: &str| server.recovery_options().iter().any(|o| o == name);
     let get_wal = options.get_wal.unwrap_or_else(|| configured("get-wal"));
@@ -355,98 +335,24 @@ fn plan(
     }
     let version = info.version().unwrap_or(PgVersion::from_num(0));
     let tli = parse_tli(server, info, options.target_tli.as_deref())?;
-    let immediate = version >= PgVersion::V9_4 && options.target_immediate;
-    let lsn = (version >= PgVersion::V10)
-        .then(|| options.target_lsn.clone())
-        .flatten();
-    if let Some(l) = &lsn {
-        l.parse::<Lsn>().map_err(|e| e.to_string())?;
-    }
-    let is_pitr = options.target_time.is_some()
-        || options.target_xid.is_some()
-        || options.target_tli.is_some()
-        || options.target_name.is_some()
-        || immediate
-        || lsn.is_some();
-    let mut targets = Targets {
-        xid: options.target_xid.clone(),
-        lsn: lsn.clone(),
-        name: options.target_name.clone(),
-        immediate,
-        tli: options.target_tli.clone(),
-        exclusive: options.exclusive,
-        ..Targets::default()
-    };
+    let (mut targets, is_pitr) = requested_targets(options, version)?;
     let dest = options.destination.trim_end_matches('/');
-    let mut summary = Vec::new();
-    let wal_dest;
-    if is_pitr {
-        if let Some(text) = &options.target_time {
-            let local = *chrono::Local::now().offset();
-            let (time, naive) = parse_target_time(text, local)?;
-            if naive {
-                out.warning("No time zone has been specified through '--target-time' command-line option. Barman assumed the same time zone from the Barman host.");
-            }
-            let end = info.time(Field::EndTime, local);
-            if let Some(end) = end.filter(|e| *e > time) {
-                return Err(format!(
-                    "The requested target time {} is before the backup end time {}",
-                    python_datetime(&time),
-                    python_datetime(&end)
-                ));
-            }
-            targets.time = Some(python_datetime(&time));
-            summary.push(format!("time: '{}'", python_datetime(&time)));
-        }
-        if let Some(xid) = &options.target_xid {
-            summary.push(format!("xid: '{xid}'"));
-        }
-        if let Some(l) = &lsn {
-            summary.push(format!("lsn: '{l}'"));
-        }
-        if options.target_tli.is_some() {
-            summary.push(format!("timeline: '{}'", tli.unwrap_or(1)));
-        }
-        if let Some(name) = &options.target_name {
-            summary.push(format!("name: '{name}'"));
-        }
-        if immediate {
-            summary.push("immediate: True".into());
-        }
-        match options.target_action.as_deref() {
-            None => {}
-            Some("pause") if (PgVersion::V9_1..PgVersion::V9_5).contains(&version) => {
-                targets.action = Some("pause".into())
-            }
-            Some(a @ ("pause" | "shutdown" | "promote")) if version >= PgVersion::V9_5 => {
-                targets.action = Some(a.to_string())
-            }
-            Some(a) => {
-                return Err(format!(
-                    "Illegal target action '{a}' for this version of PostgreSQL"
-                ))
-            }
-        }
-        wal_dest = options
+    let (wal_dest, pitr_summary) = if is_pitr {
+        let summary = pitr(out, info, options, version, tli, &mut targets)?;
+        let wal_dest = options
             .staging_wal_directory
             .clone()
             .unwrap_or_else(|| format!("{dest}/barman_wal"));
+        (wal_dest, Some(summary.join(", ")))
     } else {
-        if version < PgVersion::V10 && options.target_lsn.is_some() {
-            return Err(format!("Illegal use of recovery_target_lsn '{}' for this version of PostgreSQL (version 10 minimum required)", options.target_lsn.as_deref().unwrap_or("")));
-        }
-        if options.target_action.is_some() {
-            return Err("Can't enable recovery target action when PITR is not required".into());
-        }
-        wal_dest = format!(
-            "{dest}/{}",
-            if version < PgVersion::V10 {
-                "pg_xlog"
-            } else {
-                "pg_wal"
-            }
-        );
-    }
+        check_without_pitr(options, version)?;
+        let wal = if version < PgVersion::V10 {
+            "pg_xlog"
+        } else {
+            "pg_wal"
+        };
+        (format!("{dest}/{wal}"), None)
+    };
     let tuning = CopyTuning::resolve(
         server,
         &CopyTuningOverrides {
@@ -463,7 +369,7 @@ fn plan(
         is_pitr,
         wal_dest,
         tablespaces,
-        pitr_summary: is_pitr.then(|| summary.join(", ")),
+        pitr_summary,
         targets,
         target_tli: tli,
         jobs: tuning.jobs,
@@ -480,6 +386,143 @@ fn plan(
         staging,
         decrypted_base: None,
     })
+}
+
+/// The recovery targets asked for, as far as the backup's version has them, and whether
+/// any asks for a point in time.
+fn requested_targets(
+    options: &RestoreOptions,
+    version: PgVersion,
+) -> Result<(Targets, bool), String> {
+    let immediate = version >= PgVersion::V9_4 && options.target_immediate;
+    let lsn = (version >= PgVersion::V10)
+        .then(|| options.target_lsn.clone())
+        .flatten();
+    if let Some(l) = &lsn {
+        l.parse::<Lsn>().map_err(|e| e.to_string())?;
+    }
+    let is_pitr = options.target_time.is_some()
+        || options.target_xid.is_some()
+        || options.target_tli.is_some()
+        || options.target_name.is_some()
+        || immediate
+        || lsn.is_some();
+    let targets = Targets {
+        xid: options.target_xid.clone(),
+        lsn,
+        name: options.target_name.clone(),
+        immediate,
+        tli: options.target_tli.clone(),
+        exclusive: options.exclusive,
+        ..Targets::default()
+    };
+    Ok((targets, is_pitr))
+}
+
+/// `--tablespace NAME:LOCATION` rules, each naming a tablespace of the backup.
+fn tablespace_relocations(
+    info: &BackupInfo,
+    options: &RestoreOptions,
+) -> Result<BTreeMap<String, String>, String> {
+    let mut tablespaces = BTreeMap::new();
+    for rule in &options.tablespaces {
+        let Some((name, location)) = rule.split_once(':') else {
+            return Err(format!("Invalid tablespace relocation rule '{rule}'\nHINT: The valid syntax for a relocation rule is NAME:LOCATION"));
+        };
+        tablespaces.insert(name.to_string(), location.to_string());
+    }
+    let valid: Vec<String> = super::copy::tablespaces(info)
+        .into_iter()
+        .map(|t| t.0)
+        .collect();
+    for name in tablespaces.keys() {
+        if !valid.contains(name) {
+            return Err(format!("Invalid tablespace name '{name}'\nHINT: Please use any of the following tablespaces: {}", valid.join(", ")));
+        }
+    }
+    Ok(tablespaces)
+}
+
+/// A destination spelt like `host:path`, or network compression for a local restore.
+fn check_destination(options: &RestoreOptions) -> Result<(), String> {
+    if options.destination.contains(':') {
+        return Err("The destination directory parameter cannot contain the ':' character\nHINT: If you want to do a remote recovery you have to use the --remote-ssh-command option".into());
+    }
+    if options.network_compression == Some(true) && options.remote_ssh_command.is_none() {
+        return Err("Network compression can only be used with remote recovery.\nHINT: If you want to do a remote recovery you have to use the --remote-ssh-command option".into());
+    }
+    Ok(())
+}
+
+/// The point-in-time targets: the target time checked against the backup's end, the
+/// target action against the version; returns the summary Barman prints.
+fn pitr(
+    out: &mut Output,
+    info: &BackupInfo,
+    options: &RestoreOptions,
+    version: PgVersion,
+    tli: Option<u32>,
+    targets: &mut Targets,
+) -> Result<Vec<String>, String> {
+    let mut summary = Vec::new();
+    if let Some(text) = &options.target_time {
+        let local = *chrono::Local::now().offset();
+        let (time, naive) = parse_target_time(text, local)?;
+        if naive {
+            out.warning("No time zone has been specified through '--target-time' command-line option. Barman assumed the same time zone from the Barman host.");
+        }
+        let end = info.time(Field::EndTime, local);
+        if let Some(end) = end.filter(|e| *e > time) {
+            return Err(format!(
+                "The requested target time {} is before the backup end time {}",
+                python_datetime(&time),
+                python_datetime(&end)
+            ));
+        }
+        targets.time = Some(python_datetime(&time));
+        summary.push(format!("time: '{}'", python_datetime(&time)));
+    }
+    if let Some(xid) = &options.target_xid {
+        summary.push(format!("xid: '{xid}'"));
+    }
+    if let Some(l) = &targets.lsn {
+        summary.push(format!("lsn: '{l}'"));
+    }
+    if options.target_tli.is_some() {
+        summary.push(format!("timeline: '{}'", tli.unwrap_or(1)));
+    }
+    if let Some(name) = &options.target_name {
+        summary.push(format!("name: '{name}'"));
+    }
+    if targets.immediate {
+        summary.push("immediate: True".into());
+    }
+    targets.action = match options.target_action.as_deref() {
+        None => None,
+        Some("pause") if (PgVersion::V9_1..PgVersion::V9_5).contains(&version) => {
+            Some("pause".into())
+        }
+        Some(a @ ("pause" | "shutdown" | "promote")) if version >= PgVersion::V9_5 => {
+            Some(a.to_string())
+        }
+        Some(a) => {
+            return Err(format!(
+                "Illegal target action '{a}' for this version of PostgreSQL"
+            ))
+        }
+    };
+    Ok(summary)
+}
+
+/// Target options that only make sense with a point-in-time target.
+fn check_without_pitr(options: &RestoreOptions, version: PgVersion) -> Result<(), String> {
+    if version < PgVersion::V10 && options.target_lsn.is_some() {
+        return Err(format!("Illegal use of recovery_target_lsn '{}' for this version of PostgreSQL (version 10 minimum required)", options.target_lsn.as_deref().unwrap_or("")));
+    }
+    if options.target_action.is_some() {
+        return Err("Can't enable recovery target action when PITR is not required".into());
+    }
+    Ok(())
 }
 
 /// The backups Barman's `cli.restore` refuses to delta-restore: locally, anything but a
