@@ -1,0 +1,291 @@
+//! `verify-archive`'s pure rules: whether a file's content agrees with its recorded
+//! checksum and size, whether the timeline history files hang together, and which
+//! segments are missing between each backup's first WAL and the newest one of its
+//! timeline (and of the timelines that branched from it after the backup began).
+
+use crate::core::lsn::Lsn;
+use crate::core::timeline::{HistoryEntry, TimelineId};
+use crate::core::wal_checksums::ChecksumEntry;
+use crate::core::wal_name::{WalFileName, WalSegmentName};
+use crate::core::wal_segment_size::WalSegmentSize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What reading one file showed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Its content matches its recorded checksum.
+    Good,
+    /// It had no checksum: this one is recorded now.
+    FirstSeen,
+    /// Its content no longer matches the checksum recorded for it.
+    Mismatch {
+        /// What was recorded.
+        recorded: String,
+        /// What it is now.
+        actual: String,
+    },
+    /// It decompresses to the wrong number of bytes for a segment.
+    WrongSize {
+        /// Plain bytes read.
+        size: u64,
+        /// The segment size.
+        expected: u64,
+    },
+}
+
+/// Judge a file read whole: `sha256` and `plain_size` of its decompressed content,
+/// `recorded` its index entry, `segment_size` when known. A segment (or archived
+/// `.partial`, which pg_receivewal pads) must be exactly one segment long.
+pub fn judge(
+    name: &WalFileName,
+    sha256: &str,
+    plain_size: u64,
+    recorded: Option<&ChecksumEntry>,
+    segment_size: Option<WalSegmentSize>,
+) -> Verdict {
+    if let Some(recorded) = recorded {
+        if recorded.sha256 != sha256 {
+            return Verdict::Mismatch {
+                recorded: recorded.sha256.clone(),
+                actual: sha256.to_string(),
+            };
+        }
+    }
+    let whole_segment = matches!(name, WalFileName::Segment(_) | WalFileName::Partial(_));
+    if let (true, Some(size)) = (whole_segment, segment_size) {
+        if plain_size != size.bytes() {
+            return Verdict::WrongSize {
+                size: plain_size,
+                expected: size.bytes(),
+            };
+        }
+    }
+    if recorded.is_some() {
+        Verdict::Good
+    } else {
+        Verdict::FirstSeen
+    }
+}
+
+/// A timeline history that does not hang together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimelineFault {
+    /// The timeline concerned.
+    pub tli: u32,
+    /// What is wrong, as a sentence fragment.
+    pub problem: String,
+}
+
+/// A history file as read: its entries, or why it could not be read.
+pub type History = Result<Vec<HistoryEntry>, String>;
+
+/// Check the archive's timelines: every timeline above 1 that has WAL needs its history
+/// file; each history file names a parent below its own timeline, whose history file is
+/// archived too (timeline 1 has none) and agrees with it line for line; parents rise and
+/// switch points never go back.
+pub fn timeline_faults(
+    histories: &BTreeMap<u32, History>,
+    wal_timelines: &BTreeSet<u32>,
+) -> Vec<TimelineFault> {
+    let mut faults = Vec::new();
+    let fault = |tli: u32, problem: String| TimelineFault { tli, problem };
+    for &tli in wal_timelines {
+        if tli > 1 && !histories.contains_key(&tli) {
+            faults.push(fault(
+                tli,
+                format!("has WAL but no history file {:08X}.history", tli),
+            ));
+        }
+    }
+    for (&tli, history) in histories {
+        let entries = match history {
+            Ok(entries) => entries,
+            Err(e) => {
+                faults.push(fault(tli, format!("history file cannot be read: {e}")));
+                continue;
+            }
+        };
+        faults.extend(
+            history_problems(tli, entries, histories)
+                .into_iter()
+                .map(|p| fault(tli, p)),
+        );
+    }
+    faults
+}
+
+fn history_problems(
+    tli: u32,
+    entries: &[HistoryEntry],
+    histories: &BTreeMap<u32, History>,
+) -> Vec<String> {
+    let Some(last) = entries.last() else {
+        return vec!["history file names no parent timeline".into()];
+    };
+    let mut problems = Vec::new();
+    for pair in entries.windows(2) {
+        if pair[1].parent <= pair[0].parent || pair[1].switchpoint < pair[0].switchpoint {
+            problems.push(format!(
+                "history goes back from timeline {} at {} to timeline {} at {}",
+                pair[0].parent, pair[0].switchpoint, pair[1].parent, pair[1].switchpoint
+            ));
+        }
+    }
+    let parent = last.parent.get();
+    if parent >= tli {
+        problems.push(format!("parent timeline {parent} is not below {tli}"));
+        return problems;
+    }
+    if parent == 1 {
+        return problems;
+    }
+    match histories.get(&parent) {
+        None => problems.push(format!(
+            "parent timeline {parent} has no history file {parent:08X}.history"
+        )),
+        Some(Ok(parent_entries)) => {
+            let prefix = &entries[..entries.len() - 1];
+            let agrees = parent_entries.len() == prefix.len()
+                && parent_entries
+                    .iter()
+                    .zip(prefix)
+                    .all(|(a, b)| a.parent == b.parent && a.switchpoint == b.switchpoint);
+            if !agrees {
+                problems.push(format!(
+                    "history does not agree with its parent timeline {parent}'s"
+                ));
+            }
+        }
+        // Reported on its own timeline.
+        Some(Err(_)) => {}
+    }
+    problems
+}
+
+/// Where a backup's WAL begins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupStart {
+    /// Backup id.
+    pub id: String,
+    /// `begin_wal`.
+    pub begin_wal: WalSegmentName,
+    /// `begin_xlog`, when recorded.
+    pub begin_lsn: Option<Lsn>,
+}
+
+/// A run of consecutive missing segments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gap {
+    /// First missing segment.
+    pub first: WalSegmentName,
+    /// Last missing segment.
+    pub last: WalSegmentName,
+    /// How many.
+    pub count: u64,
+    /// The backups whose recovery needs them.
+    pub backups: Vec<String>,
+}
+
+/// How segments follow each other on this server.
+#[derive(Debug, Clone, Copy)]
+pub struct Geometry {
+    /// The WAL segment size.
+    pub size: WalSegmentSize,
+    /// PostgreSQL before 9.3 never used the last segment of a log (`…FF` at 16 MiB).
+    pub skip_last: bool,
+}
+
+/// The segments missing between each backup's `begin_wal` and the newest segment of its
+/// timeline, and of every timeline that branched from it at or after the backup's start
+/// (from where that timeline begins to its newest segment). `present` holds the
+/// segments (and `.partial` segments) in the archive.
+pub fn gaps(
+    backups: &[BackupStart],
+    present: &BTreeSet<WalSegmentName>,
+    histories: &BTreeMap<u32, Vec<HistoryEntry>>,
+    geometry: Geometry,
+) -> Vec<Gap> {
+    // Timeline → (first segment needed, backups needing it).
+    let mut needed: BTreeMap<u32, (WalSegmentName, Vec<String>)> = BTreeMap::new();
+    let mut need = |start: WalSegmentName, id: &str| {
+        let slot = needed
+            .entry(start.tli)
+            .or_insert_with(|| (start, Vec::new()));
+        if (start.log, start.seg) < (slot.0.log, slot.0.seg) {
+            slot.0 = start;
+        }
+        if !slot.1.iter().any(|b| b == id) {
+            slot.1.push(id.to_string());
+        }
+    };
+    for backup in backups {
+        need(backup.begin_wal, &backup.id);
+        for (&child, history) in histories {
+            if let Some(start) = branch_start(child, history, backup, geometry.size) {
+                need(start, &backup.id);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    for (tli, (start, ids)) in needed {
+        let end_of_timeline = WalSegmentName {
+            tli,
+            log: u32::MAX,
+            seg: u32::MAX,
+        };
+        let newest = present
+            .range(start..=end_of_timeline)
+            .next_back()
+            .copied()
+            // Nothing at all from the backup's start: at least its first segment is missing.
+            .unwrap_or(start);
+        let mut run: Option<Gap> = None;
+        for segment in start.range_to(newest, geometry.size, geometry.skip_last) {
+            if present.contains(&segment) {
+                found.extend(run.take());
+                continue;
+            }
+            let gap = run.get_or_insert_with(|| Gap {
+                first: segment,
+                last: segment,
+                count: 0,
+                backups: ids.clone(),
+            });
+            gap.last = segment;
+            gap.count += 1;
+        }
+        found.extend(run);
+    }
+    found
+}
+
+/// Where timeline `child` begins, when it descends from `backup`'s timeline at a switch
+/// point at or after the backup's start.
+fn branch_start(
+    child: u32,
+    history: &[HistoryEntry],
+    backup: &BackupStart,
+    size: WalSegmentSize,
+) -> Option<WalSegmentName> {
+    let tli = backup.begin_wal.tli;
+    if child == tli {
+        return None;
+    }
+    let branch = history.iter().find(|e| e.parent.get() == tli)?;
+    let branch_segment = WalSegmentName::from_lsn(branch.switchpoint, branch.parent, size).0;
+    let after_start = match backup.begin_lsn {
+        Some(lsn) => branch.switchpoint >= lsn,
+        None => {
+            (branch_segment.log, branch_segment.seg) >= (backup.begin_wal.log, backup.begin_wal.seg)
+        }
+    };
+    if !after_start {
+        return None;
+    }
+    let own_start = history.last()?.switchpoint;
+    let child_tli = TimelineId::new(child).ok()?;
+    Some(WalSegmentName::from_lsn(own_start, child_tli, size).0)
+}
+
+#[cfg(test)]
+mod tests;
