@@ -77,7 +77,8 @@ pub fn run(cli: Cli) -> ExitCode {
         config,
         now: chrono::Local::now().fixed_offset(),
     };
-    let nagios = matches!(&command, Command::Check(args) if args.nagios);
+    let nagios = matches!(&command, Command::Check(args) if args.nagios)
+        || matches!(&command, Command::VerifyArchive(args) if args.nagios);
     if spec.stops_on_global_errors && !ctx.config.errors_list.is_empty() && nagios {
         // Barman's Nagios writer hides the messages and reports the state alone.
         for error in &ctx.config.errors_list {
@@ -135,6 +136,15 @@ fn dispatch(ctx: &Context, out: &mut Output, command: Command) -> crate::Result<
             },
         ),
         Command::Metrics(args) => commands::metrics::run(ctx, out, &args.server_name),
+        Command::VerifyArchive(args) => commands::verify_archive::run(
+            ctx,
+            out,
+            &args.server_name,
+            commands::verify_archive::VerifyOptions {
+                full: args.full,
+                nagios: args.nagios,
+            },
+        ),
         Command::CheckArchivedWalRange(args) => {
             commands::wal_range::run(ctx, out, &args.server_name, &args.begin_wal, &args.end_wal)
         }

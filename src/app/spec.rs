@@ -48,6 +48,10 @@ pub fn of(command: &Command) -> CommandSpec {
             name: "metrics",
             stops_on_global_errors: true,
         },
+        Command::VerifyArchive(_) => CommandSpec {
+            name: "verify-archive",
+            stops_on_global_errors: true,
+        },
         Command::Drill(_) => CommandSpec {
             name: "drill",
             stops_on_global_errors: true,

@@ -205,40 +205,30 @@ pub fn gaps(
     histories: &BTreeMap<u32, Vec<HistoryEntry>>,
     geometry: Geometry,
 ) -> Vec<Gap> {
-    // Timeline → (first segment needed, backups needing it).
-    let mut needed: BTreeMap<u32, (WalSegmentName, Vec<String>)> = BTreeMap::new();
-    let mut need = |start: WalSegmentName, id: &str| {
-        let slot = needed
-            .entry(start.tli)
-            .or_insert_with(|| (start, Vec::new()));
-        if (start.log, start.seg) < (slot.0.log, slot.0.seg) {
-            slot.0 = start;
-        }
-        if !slot.1.iter().any(|b| b == id) {
-            slot.1.push(id.to_string());
-        }
-    };
+    let mut needed: BTreeMap<u32, Needed> = BTreeMap::new();
     for backup in backups {
-        need(backup.begin_wal, &backup.id);
+        need(&mut needed, backup.begin_wal, &backup.id, true);
         for (&child, history) in histories {
             if let Some(start) = branch_start(child, history, backup, geometry.size) {
-                need(start, &backup.id);
+                need(&mut needed, start, &backup.id, false);
             }
         }
     }
     let mut found = Vec::new();
-    for (tli, (start, ids)) in needed {
+    for (tli, Needed { start, ids, own }) in needed {
         let end_of_timeline = WalSegmentName {
             tli,
             log: u32::MAX,
             seg: u32::MAX,
         };
-        let newest = present
-            .range(start..=end_of_timeline)
-            .next_back()
-            .copied()
-            // Nothing at all from the backup's start: at least its first segment is missing.
-            .unwrap_or(start);
+        let newest = present.range(start..=end_of_timeline).next_back().copied();
+        let newest = match newest {
+            Some(newest) => newest,
+            // Nothing at all from a backup's start: at least its first segment is missing.
+            None if own => start,
+            // A timeline that branched off but has no WAL yet.
+            None => continue,
+        };
         let mut run: Option<Gap> = None;
         for segment in start.range_to(newest, geometry.size, geometry.skip_last) {
             if present.contains(&segment) {
@@ -257,6 +247,29 @@ pub fn gaps(
         found.extend(run);
     }
     found
+}
+
+/// What one timeline must hold: from `start` on, for `ids`; `own` when it is the
+/// timeline some backup began on (rather than one that branched from it).
+struct Needed {
+    start: WalSegmentName,
+    ids: Vec<String>,
+    own: bool,
+}
+
+fn need(needed: &mut BTreeMap<u32, Needed>, start: WalSegmentName, id: &str, own: bool) {
+    let slot = needed.entry(start.tli).or_insert_with(|| Needed {
+        start,
+        ids: Vec::new(),
+        own,
+    });
+    if (start.log, start.seg) < (slot.start.log, slot.start.seg) {
+        slot.start = start;
+    }
+    slot.own |= own;
+    if !slot.ids.iter().any(|b| b == id) {
+        slot.ids.push(id.to_string());
+    }
 }
 
 /// Where timeline `child` begins, when it descends from `backup`'s timeline at a switch

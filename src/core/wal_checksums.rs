@@ -235,7 +235,10 @@ mod tests {
             let e = entry("000000010000000000000003", origin);
             let line = e.to_line();
             assert!(line.ends_with('\n'));
-            assert_eq!(ChecksumEntry::parse(line.trim_end_matches('\n')).unwrap(), e);
+            assert_eq!(
+                ChecksumEntry::parse(line.trim_end_matches('\n')).unwrap(),
+                e
+            );
         }
         assert_eq!(
             entry("00000002.history", Origin::Archived).to_line(),

@@ -186,7 +186,10 @@ fn gaps_report_runs_once_with_the_backups_needing_them() {
     );
     // A backup whose first segment is gone, with nothing after it.
     let lone = [backup("C", "000000010000000000000010", None)];
-    assert_eq!(gaps(&lone, &p, &BTreeMap::new(), geometry(16, false))[0].count, 1);
+    assert_eq!(
+        gaps(&lone, &p, &BTreeMap::new(), geometry(16, false))[0].count,
+        1
+    );
 }
 
 #[test]
@@ -226,6 +229,11 @@ fn gaps_follow_timelines_branched_after_the_backup() {
             backups: vec!["A".into()],
         }]
     );
+    // A timeline that branched but has no WAL yet needs nothing.
+    let fresh: BTreeMap<u32, Vec<HistoryEntry>> =
+        [(3, parse_history("1\t0/5000028\tx\n").unwrap())].into();
+    let p1 = present(&["000000010000000000000003", "000000010000000000000004"]);
+    assert!(gaps(&before, &p1, &fresh, geometry(16, false)).is_empty());
     // A backup after the branch point on timeline 1 does not need timeline 2.
     let after = [backup("B", "000000010000000000000005", Some("0/5000100"))];
     assert!(gaps(&after, &p, &h, geometry(16, false)).is_empty());
