@@ -76,8 +76,16 @@ pub struct TimelineFault {
     pub problem: String,
 }
 
-/// A history file as read: its entries, or why it could not be read.
-pub type History = Result<Vec<HistoryEntry>, String>;
+/// A history file as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum History {
+    /// Its entries.
+    Read(Vec<HistoryEntry>),
+    /// Why it could not be read or parsed.
+    Unreadable(String),
+    /// gpg-encrypted: present, content unknown.
+    Encrypted,
+}
 
 /// Check the archive's timelines: every timeline above 1 that has WAL needs its history
 /// file; each history file names a parent below its own timeline, whose history file is
@@ -99,11 +107,12 @@ pub fn timeline_faults(
     }
     for (&tli, history) in histories {
         let entries = match history {
-            Ok(entries) => entries,
-            Err(e) => {
+            History::Read(entries) => entries,
+            History::Unreadable(e) => {
                 faults.push(fault(tli, format!("history file cannot be read: {e}")));
                 continue;
             }
+            History::Encrypted => continue,
         };
         faults.extend(
             history_problems(tli, entries, histories)
@@ -143,7 +152,7 @@ fn history_problems(
         None => problems.push(format!(
             "parent timeline {parent} has no history file {parent:08X}.history"
         )),
-        Some(Ok(parent_entries)) => {
+        Some(History::Read(parent_entries)) => {
             let prefix = &entries[..entries.len() - 1];
             let agrees = parent_entries.len() == prefix.len()
                 && parent_entries
@@ -156,8 +165,8 @@ fn history_problems(
                 ));
             }
         }
-        // Reported on its own timeline.
-        Some(Err(_)) => {}
+        // Reported on its own timeline, or cannot be compared.
+        Some(History::Unreadable(_) | History::Encrypted) => {}
     }
     problems
 }
@@ -171,6 +180,9 @@ pub struct BackupStart {
     pub begin_wal: WalSegmentName,
     /// `begin_xlog`, when recorded.
     pub begin_lsn: Option<Lsn>,
+    /// `end_wal` of a backup kept `standalone`: retention keeps only the WAL it needs to
+    /// be consistent, so nothing after this is required for it.
+    pub standalone_end: Option<WalSegmentName>,
 }
 
 /// A run of consecutive missing segments.
@@ -197,79 +209,91 @@ pub struct Geometry {
 
 /// The segments missing between each backup's `begin_wal` and the newest segment of its
 /// timeline, and of every timeline that branched from it at or after the backup's start
-/// (from where that timeline begins to its newest segment). `present` holds the
-/// segments (and `.partial` segments) in the archive.
+/// (from where that timeline begins to its newest segment); a backup kept `standalone`
+/// needs only its own `begin_wal..end_wal`. `present` holds the segments (and `.partial`
+/// segments) in the archive. Consecutive missing segments are reported as one run, with
+/// every backup that needs any of them.
 pub fn gaps(
     backups: &[BackupStart],
     present: &BTreeSet<WalSegmentName>,
     histories: &BTreeMap<u32, Vec<HistoryEntry>>,
     geometry: Geometry,
 ) -> Vec<Gap> {
-    let mut needed: BTreeMap<u32, Needed> = BTreeMap::new();
+    let mut missing: BTreeMap<WalSegmentName, Vec<String>> = BTreeMap::new();
     for backup in backups {
-        need(&mut needed, backup.begin_wal, &backup.id, true);
-        for (&child, history) in histories {
-            if let Some(start) = branch_start(child, history, backup, geometry.size) {
-                need(&mut needed, start, &backup.id, false);
+        let mut needs = vec![(backup.begin_wal, backup.standalone_end, true)];
+        if backup.standalone_end.is_none() {
+            needs.extend(histories.iter().filter_map(|(&child, history)| {
+                branch_start(child, history, backup, geometry.size).map(|s| (s, None, false))
+            }));
+        }
+        for (start, until, own) in needs {
+            let Some(end) = until.or_else(|| newest_from(present, start, own)) else {
+                continue;
+            };
+            for segment in start.range_to(end, geometry.size, geometry.skip_last) {
+                if !present.contains(&segment) {
+                    let ids = missing.entry(segment).or_default();
+                    if !ids.contains(&backup.id) {
+                        ids.push(backup.id.clone());
+                    }
+                }
             }
         }
     }
-    let mut found = Vec::new();
-    for (tli, Needed { start, ids, own }) in needed {
-        let end_of_timeline = WalSegmentName {
-            tli,
-            log: u32::MAX,
-            seg: u32::MAX,
-        };
-        let newest = present.range(start..=end_of_timeline).next_back().copied();
-        let newest = match newest {
-            Some(newest) => newest,
-            // Nothing at all from a backup's start: at least its first segment is missing.
-            None if own => start,
-            // A timeline that branched off but has no WAL yet.
-            None => continue,
-        };
-        let mut run: Option<Gap> = None;
-        for segment in start.range_to(newest, geometry.size, geometry.skip_last) {
-            if present.contains(&segment) {
-                found.extend(run.take());
-                continue;
+    let mut runs: Vec<Gap> = Vec::new();
+    for (segment, ids) in missing {
+        match runs.last_mut() {
+            Some(run) if step(run.last, geometry) == segment => {
+                run.last = segment;
+                run.count += 1;
+                for id in ids {
+                    if !run.backups.contains(&id) {
+                        run.backups.push(id);
+                    }
+                }
             }
-            let gap = run.get_or_insert_with(|| Gap {
+            _ => runs.push(Gap {
                 first: segment,
                 last: segment,
-                count: 0,
-                backups: ids.clone(),
-            });
-            gap.last = segment;
-            gap.count += 1;
+                count: 1,
+                backups: ids,
+            }),
         }
-        found.extend(run);
     }
-    found
+    runs
 }
 
-/// What one timeline must hold: from `start` on, for `ids`; `own` when it is the
-/// timeline some backup began on (rather than one that branched from it).
-struct Needed {
+/// The newest segment of `start`'s timeline from `start` on. With none: `start` itself
+/// for a backup's own timeline (at least its first segment is missing), nothing for a
+/// timeline that branched off but has no WAL yet.
+fn newest_from(
+    present: &BTreeSet<WalSegmentName>,
     start: WalSegmentName,
-    ids: Vec<String>,
     own: bool,
+) -> Option<WalSegmentName> {
+    let end_of_timeline = WalSegmentName {
+        tli: start.tli,
+        log: u32::MAX,
+        seg: u32::MAX,
+    };
+    match present.range(start..=end_of_timeline).next_back() {
+        Some(newest) => Some(*newest),
+        None if own => Some(start),
+        None => None,
+    }
 }
 
-fn need(needed: &mut BTreeMap<u32, Needed>, start: WalSegmentName, id: &str, own: bool) {
-    let slot = needed.entry(start.tli).or_insert_with(|| Needed {
-        start,
-        ids: Vec::new(),
-        own,
-    });
-    if (start.log, start.seg) < (slot.start.log, slot.start.seg) {
-        slot.start = start;
-    }
-    slot.own |= own;
-    if !slot.ids.iter().any(|b| b == id) {
-        slot.ids.push(id.to_string());
-    }
+/// The segment after `segment`, as [`WalSegmentName::range_to`] steps.
+fn step(segment: WalSegmentName, geometry: Geometry) -> WalSegmentName {
+    let end = WalSegmentName {
+        log: segment.log.saturating_add(1),
+        ..segment
+    };
+    segment
+        .range_to(end, geometry.size, geometry.skip_last)
+        .nth(1)
+        .unwrap_or(segment)
 }
 
 /// Where timeline `child` begins, when it descends from `backup`'s timeline at a switch

@@ -12,14 +12,16 @@ mod scan;
 use super::select;
 use super::status::server_dirs;
 use super::Context;
+use crate::adapters::catalog::annotations;
 use crate::adapters::catalog::layout::ServerDirs;
 use crate::adapters::catalog::store;
 use crate::adapters::catalog::wal_checksums::{self, Content, PlainDigest};
 use crate::adapters::codec::Codec;
 use crate::adapters::lock::{LockError, LockFile, LockKind};
-use crate::core::archive_verify::{self, BackupStart, Geometry, Verdict};
+use crate::core::archive_verify::{self, BackupStart, Geometry, History, Verdict};
 use crate::core::backup_info::BackupInfo;
 use crate::core::config::ServerConfig;
+use crate::core::retention::KeepTarget;
 use crate::core::timeline::parse_history;
 use crate::core::wal_checksums::{ChecksumEntry, ChecksumIndex, Origin, VerifyState};
 use crate::core::wal_name::{WalFileName, WalSegmentName};
@@ -178,7 +180,7 @@ fn verify(
     report
         .faults
         .extend(catalog_faults(&dirs, &files, &catalog)?);
-    timeline_and_gap_faults(server, &files, &catalog, geometry, &mut report);
+    timeline_and_gap_faults(&dirs, server, &files, &catalog, geometry, &mut report);
     persist(&dirs, lock_dir, &files, &catalog.index, &first_seen, &state)?;
     Ok(report)
 }
@@ -321,6 +323,7 @@ fn catalog_faults(
 }
 
 fn timeline_and_gap_faults(
+    dirs: &ServerDirs,
     server: &ServerConfig,
     files: &[ArchivedFile],
     catalog: &Catalog,
@@ -335,10 +338,12 @@ fn timeline_and_gap_faults(
             WalFileName::History(tli) => {
                 let custom = custom_codec(server, catalog, &file.text);
                 let parsed = match scan::history_text(&file.path, custom.as_ref()) {
-                    Ok(Some(text)) => parse_history(&text).map_err(|e| e.to_string()),
-                    // Encrypted: its content cannot be checked, only its presence.
-                    Ok(None) => Ok(Vec::new()),
-                    Err(e) => Err(e.to_string()),
+                    Ok(Some(text)) => match parse_history(&text) {
+                        Ok(entries) => History::Read(entries),
+                        Err(e) => History::Unreadable(e.to_string()),
+                    },
+                    Ok(None) => History::Encrypted,
+                    Err(e) => History::Unreadable(e.to_string()),
                 };
                 histories.insert(*tli, parsed);
             }
@@ -358,24 +363,37 @@ fn timeline_and_gap_faults(
     };
     let readable: BTreeMap<u32, _> = histories
         .into_iter()
-        .filter_map(|(tli, h)| h.ok().map(|h| (tli, h)))
+        .filter_map(|(tli, h)| match h {
+            History::Read(entries) => Some((tli, entries)),
+            _ => None,
+        })
         .collect();
-    let starts = backup_starts(&catalog.backups);
+    let starts = backup_starts(dirs, &catalog.backups);
     for gap in archive_verify::gaps(&starts, &present, &readable, geometry) {
         report.faults.push(Fault::Gap(gap));
     }
 }
 
-/// Where each usable backup (DONE or WAITING_FOR_WALS) begins.
-fn backup_starts(backups: &BTreeMap<String, BackupInfo>) -> Vec<BackupStart> {
+/// Where each usable backup (DONE or WAITING_FOR_WALS) begins, and where one kept
+/// `standalone` ends.
+fn backup_starts(dirs: &ServerDirs, backups: &BTreeMap<String, BackupInfo>) -> Vec<BackupStart> {
     backups
         .iter()
         .filter(|(_, info)| info.status().copy_done())
         .filter_map(|(id, info)| {
+            let keep = annotations::read(dirs, id, annotations::KEEP)
+                .ok()
+                .flatten();
+            let standalone =
+                keep.and_then(|k| KeepTarget::from_annotation(&k)) == Some(KeepTarget::Standalone);
             Some(BackupStart {
                 id: id.clone(),
                 begin_wal: info.raw("begin_wal")?.parse().ok()?,
                 begin_lsn: info.raw("begin_xlog").and_then(|l| l.parse().ok()),
+                standalone_end: info
+                    .raw("end_wal")
+                    .and_then(|w| w.parse().ok())
+                    .filter(|_| standalone),
             })
         })
         .collect()

@@ -20,6 +20,7 @@ fn backup(id: &str, begin: &str, lsn: Option<&str>) -> BackupStart {
         id: id.into(),
         begin_wal: seg(begin),
         begin_lsn: lsn.map(|l| l.parse().unwrap()),
+        standalone_end: None,
     }
 }
 
@@ -71,7 +72,13 @@ fn judge_compares_checksum_then_segment_size() {
 fn histories(files: &[(u32, &str)]) -> BTreeMap<u32, History> {
     files
         .iter()
-        .map(|(tli, text)| (*tli, parse_history(text).map_err(|e| e.to_string())))
+        .map(|(tli, text)| {
+            let history = match parse_history(text) {
+                Ok(entries) => History::Read(entries),
+                Err(e) => History::Unreadable(e.to_string()),
+            };
+            (*tli, history)
+        })
         .collect()
 }
 
@@ -82,6 +89,11 @@ fn timelines_consistent_chain_has_no_fault() {
         (3, "1\t0/3000000\tx\n2\t0/5000000\ty\n"),
     ]);
     assert!(timeline_faults(&h, &[1, 2, 3].into()).is_empty());
+    // An encrypted parent cannot be compared; an encrypted history is only present.
+    let mut h = h;
+    h.insert(2, History::Encrypted);
+    h.insert(4, History::Encrypted);
+    assert!(timeline_faults(&h, &[1, 2, 3, 4].into()).is_empty());
 }
 
 #[test]
@@ -182,6 +194,34 @@ fn gaps_report_runs_once_with_the_backups_needing_them() {
                 count: 1,
                 backups: vec!["A".into(), "B".into()],
             },
+        ]
+    );
+    // A backup kept standalone needs only begin_wal..end_wal.
+    let mut kept = backup("K", "000000010000000000000001", None);
+    kept.standalone_end = Some(seg("000000010000000000000002"));
+    let found = gaps(&[kept.clone()], &p, &BTreeMap::new(), geometry(16, false));
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        (found[0].first, found[0].count),
+        (seg("000000010000000000000001"), 1)
+    );
+    // Each run names the backups needing any of its segments.
+    let found = gaps(
+        &[kept, b[1].clone()],
+        &p,
+        &BTreeMap::new(),
+        geometry(16, false),
+    );
+    let runs: Vec<(String, u64, Vec<String>)> = found
+        .iter()
+        .map(|g| (g.first.to_string(), g.count, g.backups.clone()))
+        .collect();
+    assert_eq!(
+        runs,
+        vec![
+            ("000000010000000000000001".into(), 1, vec!["K".into()]),
+            ("000000010000000000000004".into(), 1, vec!["B".into()]),
+            ("000000010000000000000006".into(), 1, vec!["B".into()]),
         ]
     );
     // A backup whose first segment is gone, with nothing after it.
