@@ -2,7 +2,8 @@
 //! gzip, a backup taken with `pg_basebackup`. A clean archive verifies; then each fault is
 //! planted and named (a flipped byte, a truncated file, a deleted middle segment, a
 //! timeline whose parent has no history file), a segment archived by Python Barman is
-//! first seen without being an error, and incremental runs read only new files.
+//! first seen without being an error (but still checked to hold a whole segment), and
+//! incremental runs read only new files.
 
 use crate::archive_wal::{archiving_cluster, generate_wal};
 use crate::harness::pg_cluster::pg_available;
@@ -261,17 +262,38 @@ fn verify_archive_records_python_archived_wal_as_first_seen() {
         .filter(|n| !index.contains(n.as_str()))
         .collect();
     assert!(unrecorded.len() >= 2, "{unrecorded:?}");
+    // Without a checksum, a file is still checked to hold a whole segment.
+    let short = unrecorded[0].clone();
+    let path = segment_path(&home, &short);
+    let original = std::fs::read(&path).unwrap();
+    std::fs::write(&path, gzip(&gunzip(&path)[..8192])).unwrap();
     let run = home.run(&["verify-archive", "pg"]);
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    for name in &unrecorded {
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains(&format!(
+            "ERROR: WAL file {short} of server pg ({}) holds 8192 bytes once decompressed, not a whole segment of 1048576",
+            path.display()
+        )),
+        "{}",
+        run.stderr
+    );
+    let first_seen = |run: &Run, name: &str| {
         assert!(
             run.stdout.contains(&format!(
                 "\t\t{name}: first seen, no checksum was recorded: recorded now"
             )),
             "{}",
             run.stdout
-        );
+        )
+    };
+    // The others were good: first seen in that run already.
+    for name in &unrecorded[1..] {
+        first_seen(&run, name);
     }
+    std::fs::write(&path, &original).unwrap();
+    let run = home.run(&["verify-archive", "pg"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    first_seen(&run, &short);
     let index = std::fs::read_to_string(wals(&home).join("pg-xlog.db.sha256")).unwrap();
     for name in &unrecorded {
         let line = index

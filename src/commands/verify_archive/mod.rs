@@ -96,7 +96,7 @@ fn verify_server(
             return None;
         }
     };
-    let started = ctx.now.to_rfc3339();
+    let started = ctx.now.to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
     match verify(server, &lock_dir, options.full, &started) {
         Ok(report) => {
             report::show(out, name, &report);
