@@ -315,3 +315,67 @@ fn verify_archive_records_python_archived_wal_as_first_seen() {
         "{log}"
     );
 }
+
+#[test]
+fn verify_archive_of_an_empty_archive_is_ok_and_runs_one_at_a_time() {
+    let home = BarmanHome::new();
+    home.write_config(
+        &format!("log_file = {}", home.dir().join("barman.log").display()),
+        &[(
+            "pg",
+            "conninfo = host=x\nssh_command = ssh x\narchiver = on\nbackup_options = concurrent_backup",
+        )],
+    );
+    let (doc, run) = verify_json(&home, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        (doc["files"].as_u64(), doc["status"].as_str()),
+        (Some(0), Some("OK"))
+    );
+    // Another run holds the server's verify-archive lock.
+    let lock = home.home().join(".pg-verify-archive.lock");
+    let _holder = Holder(
+        // --no-fork: flock execs sleep itself, so killing it releases the lock.
+        std::process::Command::new("flock")
+            .arg("--no-fork")
+            .arg(&lock)
+            .args(["sleep", "30"])
+            .spawn()
+            .unwrap(),
+    );
+    crate::harness::wait_until("the lock to be held", || {
+        std::process::Command::new("flock")
+            .args(["-n"])
+            .arg(&lock)
+            .arg("true")
+            .status()
+            .is_ok_and(|s| !s.success())
+    });
+    let run = home.run(&["verify-archive", "pg"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stderr,
+        "ERROR: Another verify-archive is already running for server pg\n"
+    );
+    let nagios = home.run(&["verify-archive", "--nagios", "pg"]);
+    assert_eq!((nagios.code, nagios.stderr.as_str()), (2, ""));
+    assert_eq!(
+        nagios.stdout,
+        "BARMAN CRITICAL - WAL archive of server pg not verified: Another verify-archive is already running for server pg\n"
+    );
+    let run = home.run(&["verify-archive", "nope"]);
+    assert_eq!(
+        (run.code, run.stderr.as_str()),
+        (1, "ERROR: Unknown server 'nope'\n")
+    );
+}
+
+/// A child process killed when the test ends, whichever way.
+struct Holder(std::process::Child);
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -310,11 +310,14 @@ pub fn read_state(dirs: &ServerDirs) -> Result<VerifyState, CatalogError> {
     }
 }
 
-/// Replace the state durably.
+/// Replace the state durably (creating the xlog db's folder when missing).
 ///
 /// # Errors
 /// It cannot be written.
 pub fn write_state(dirs: &ServerDirs, state: &VerifyState) -> Result<(), CatalogError> {
+    // A server that never archived anything has no folder yet.
+    durable::create_dir_all_durable(&dirs.xlogdb_directory)
+        .map_err(io("create", &dirs.xlogdb_directory))?;
     let path = state_path(dirs);
     durable::write_atomic(&path, state.to_text().as_bytes()).map_err(io("write", &path))
 }
