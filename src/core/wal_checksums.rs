@@ -157,6 +157,16 @@ impl ChecksumIndex {
     }
 }
 
+impl ChecksumIndex {
+    /// Whether a compaction pays: the lines of files no longer in the archive (`live`
+    /// says which are) exceed 1,000 and outnumber the live ones.
+    pub fn needs_compaction(&self, live: impl Fn(&str) -> bool) -> bool {
+        let kept = self.entries.keys().filter(|n| live(n)).count();
+        let stale = self.lines.saturating_sub(kept);
+        stale > 1000 && stale > kept
+    }
+}
+
 /// How a file looked when it was verified: re-read when either changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileStamp {
@@ -300,6 +310,21 @@ mod tests {
         let kept = index.compacted(|n| n.ends_with('4'));
         assert_eq!(kept, b.to_line());
         assert_eq!(ChecksumIndex::parse(&kept).entries.len(), 1);
+    }
+
+    #[test]
+    fn checksum_index_compacts_once_stale_lines_dominate() {
+        let text: String = (0..3000)
+            .map(|n| entry(&format!("{n:024X}"), Origin::Archived).to_line())
+            .collect();
+        let index = ChecksumIndex::parse(&text);
+        assert!(!index.needs_compaction(|_| true));
+        // 1,500 live, 1,500 stale: not yet.
+        assert!(!index.needs_compaction(|n| n > "0000000000000000000005DB"));
+        // 1,000 live, 2,000 stale.
+        assert!(index.needs_compaction(|n| n > "0000000000000000000007CF"));
+        // Few lines: never worth it.
+        assert!(!ChecksumIndex::parse(&text[..text.len() / 10]).needs_compaction(|_| false));
     }
 
     #[test]

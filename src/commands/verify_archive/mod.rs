@@ -412,14 +412,7 @@ fn persist(
     let fatal = |e: &dyn std::fmt::Display| crate::Error::Fatal(e.to_string());
     wal_checksums::append(dirs, lock_dir, first_seen).map_err(|e| fatal(&e))?;
     let live: BTreeSet<&str> = files.iter().map(|f| f.text.as_str()).collect();
-    let stale = index.lines.saturating_sub(
-        index
-            .entries
-            .keys()
-            .filter(|n| live.contains(n.as_str()))
-            .count(),
-    );
-    if stale > 1000 && stale > live.len() {
+    if index.needs_compaction(|n| live.contains(n)) {
         // Names the archiver adds meanwhile are kept: they are new, not stale.
         let listed: BTreeSet<String> = index.entries.keys().cloned().collect();
         wal_checksums::compact(dirs, lock_dir, |n| live.contains(n) || !listed.contains(n))
