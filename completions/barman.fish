@@ -84,6 +84,7 @@ complete -c barman -n "__fish_barman_needs_command" -f -a "sync-backup" -d 'Comm
 complete -c barman -n "__fish_barman_needs_command" -f -a "sync-info" -d 'Output the internal synchronisation status. Used to sync_backup with a passive node'
 complete -c barman -n "__fish_barman_needs_command" -f -a "sync-wals" -d 'Command that synchronises WAL files from a master to a passive node'
 complete -c barman -n "__fish_barman_needs_command" -f -a "terminate-process" -d 'Terminate a Barman server subprocess specified by task name'
+complete -c barman -n "__fish_barman_needs_command" -f -a "verify-archive" -d 'Verify the WAL archive: checksums recorded at archive time, files that do not decompress to a whole segment, timeline history files, gaps between each backup\'s first WAL and the newest one. Reads only files new since the last run unless --full'
 complete -c barman -n "__fish_barman_needs_command" -f -a "verify-backup" -d 'verify a backup for the given server and backup id'
 complete -c barman -n "__fish_barman_needs_command" -f -a "verify" -d 'verify a backup for the given server and backup id'
 complete -c barman -n "__fish_barman_using_subcommand archive-wal" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
@@ -943,6 +944,24 @@ complete -c barman -n "__fish_barman_using_subcommand terminate-process" -s v -l
 complete -c barman -n "__fish_barman_using_subcommand terminate-process" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand terminate-process" -s d -l debug -d 'debug output'
 complete -c barman -n "__fish_barman_using_subcommand terminate-process" -s h -l help -d 'show this help message and exit'
+complete -c barman -n "__fish_barman_using_subcommand verify-archive" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand verify-archive" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand verify-archive" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand verify-archive" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand verify-archive" -l full -d 'read every archived file again, not only those new or changed since the last run'
+complete -c barman -n "__fish_barman_using_subcommand verify-archive" -l nagios -d 'Nagios plugin compatible output'
+complete -c barman -n "__fish_barman_using_subcommand verify-archive" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand verify-archive" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand verify-archive" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand verify-archive" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand verify-backup" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand verify-backup" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
 always\t'always colour'

@@ -35,6 +35,9 @@ pub enum LockKind {
     ConfigUpdate,
     /// `.<server>-drill.lock` (ours): one `barman drill` at a time per server.
     Drill(String),
+    /// `.<server>-verify-archive.lock` (ours): one `barman verify-archive` at a time per
+    /// server, since each run rewrites the server's verification state.
+    VerifyArchive(String),
 }
 
 impl LockKind {
@@ -50,7 +53,8 @@ impl LockKind {
             | LockKind::ReceiveWal(s)
             | LockKind::XlogDb(s)
             | LockKind::SyncBackup(s, _)
-            | LockKind::SyncWal(s) => Some(s),
+            | LockKind::SyncWal(s)
+            | LockKind::VerifyArchive(s) => Some(s),
         }
     }
 
@@ -69,6 +73,7 @@ impl LockKind {
             LockKind::ServerCron(s) => format!(".{s}-cron.lock"),
             LockKind::ServerBackup(s) => format!(".{s}-backup.lock"),
             LockKind::Drill(s) => format!(".{s}-drill.lock"),
+            LockKind::VerifyArchive(s) => format!(".{s}-verify-archive.lock"),
             LockKind::Backup(s, id) => format!(".{s}-{id}.lock"),
             LockKind::ArchiveWal(s) => format!(".{s}-archive-wal.lock"),
             LockKind::ReceiveWal(s) => format!(".{s}-receive-wal.lock"),

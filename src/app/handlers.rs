@@ -439,3 +439,20 @@ fn get_wal_request(args: crate::cli::GetWalArgs) -> commands::get_wal::GetWalReq
         test: args.test,
     }
 }
+
+/// `verify-archive` (ours).
+pub(super) fn verify_archive(
+    ctx: &Context,
+    out: &mut Output,
+    args: cli::VerifyArchiveArgs,
+) -> crate::Result<()> {
+    commands::verify_archive::run(
+        ctx,
+        out,
+        &args.server_name,
+        commands::verify_archive::VerifyOptions {
+            full: args.full,
+            nagios: args.nagios,
+        },
+    )
+}

@@ -78,7 +78,8 @@ pub fn run(cli: Cli) -> ExitCode {
         config,
         now: chrono::Local::now().fixed_offset(),
     };
-    let nagios = matches!(&command, Command::Check(args) if args.nagios);
+    let nagios = matches!(&command, Command::Check(args) if args.nagios)
+        || matches!(&command, Command::VerifyArchive(args) if args.nagios);
     if spec.stops_on_global_errors && !ctx.config.errors_list.is_empty() && nagios {
         // Barman's Nagios writer hides the messages and reports the state alone.
         for error in &ctx.config.errors_list {
@@ -106,6 +107,7 @@ fn dispatch(ctx: &Context, out: &mut Output, command: Command) -> crate::Result<
         Command::Cron(args) => commands::cron::run(ctx, out, args.keep_descriptors),
         Command::Drill(args) => handlers::drill(ctx, out, args),
         Command::Metrics(args) => commands::metrics::run(ctx, out, &args.server_name),
+        Command::VerifyArchive(args) => handlers::verify_archive(ctx, out, args),
         Command::CheckArchivedWalRange(args) => handlers::check_archived_wal_range(ctx, out, args),
         Command::ConfigSwitch(args) => handlers::config_switch(ctx, out, args),
         Command::ConfigUpdate(args) => handlers::config_update(ctx, out, args),

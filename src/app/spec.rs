@@ -25,6 +25,7 @@ pub fn of(command: &Command) -> CommandSpec {
         Command::Help => "help",
         Command::Metrics(_) => "metrics",
         Command::Drill(_) => "drill",
+        Command::VerifyArchive(_) => "verify-archive",
         Command::Cron(_) => "cron",
         Command::ListProcesses(_) => "list-processes",
         Command::LockDirectoryCleanup => "lock-directory-cleanup",

@@ -8,12 +8,14 @@ mod args_cfgcmds;
 mod args_drill;
 mod args_export;
 mod args_metrics;
+mod args_verify_archive;
 
 pub use args::*;
 pub use args_cfgcmds::*;
 pub use args_drill::*;
 pub use args_export::*;
 pub use args_metrics::*;
+pub use args_verify_archive::*;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -222,6 +224,10 @@ pub enum Command {
     SyncWals(ServerArg),
     /// Terminate a Barman server subprocess specified by task name.
     TerminateProcess(TerminateProcessArgs),
+    /// Verify the WAL archive: checksums recorded at archive time, files that do not
+    /// decompress to a whole segment, timeline history files, gaps between each backup's
+    /// first WAL and the newest one. Reads only files new since the last run unless --full.
+    VerifyArchive(VerifyArchiveArgs),
     /// verify a backup for the given server and backup id
     #[command(visible_alias = "verify")]
     VerifyBackup(BackupRef),

@@ -118,6 +118,11 @@ pub const SYNC_WALS: LockSpec = exclusive(
     Busy::Error,
     "Another sync-wal operation is running for server {server} ",
 );
+/// `verify-archive` (ours).
+pub const VERIFY_ARCHIVE: LockSpec = exclusive(
+    Busy::Error,
+    "Another verify-archive is already running for server {server}",
+);
 /// `drill` (ours).
 pub const DRILL: LockSpec = exclusive(
     Busy::Error,

@@ -25,6 +25,7 @@ pub mod select;
 pub mod servers;
 pub mod status;
 pub mod sync;
+pub mod verify_archive;
 pub mod wal;
 pub mod wal_range;
 

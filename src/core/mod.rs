@@ -2,6 +2,7 @@
 //! environment access (enforced by `tests/architecture.rs`). Time comes in as a parameter.
 
 pub mod archive_plan;
+pub mod archive_verify;
 pub mod backup_id;
 pub mod backup_info;
 pub mod backup_manifest;
@@ -27,6 +28,7 @@ pub mod retention;
 pub mod sync;
 pub mod tar_time;
 pub mod timeline;
+pub mod wal_checksums;
 pub mod wal_name;
 pub mod wal_range;
 pub mod wal_segment_size;

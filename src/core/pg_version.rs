@@ -11,6 +11,8 @@ pub struct PgVersion(u32);
 impl PgVersion {
     /// 9.1: `pause_at_recovery_target`.
     pub const V9_1: PgVersion = PgVersion(90100);
+    /// 9.3: WAL segment names no longer skip `…FF`.
+    pub const V9_3: PgVersion = PgVersion(90300);
     /// 9.4: `pg_start_backup`'s immediate targets, `recovery_target = 'immediate'`.
     pub const V9_4: PgVersion = PgVersion(90400);
     /// 9.5: `recovery_target_action`.

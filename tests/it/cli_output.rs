@@ -57,6 +57,7 @@ fn help_lists_exactly_the_supported_commands() {
             "sync-info",
             "sync-wals",
             "terminate-process",
+            "verify-archive",
             "verify-backup",
         ],
         "{}",

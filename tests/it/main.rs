@@ -49,4 +49,5 @@ mod put_wal;
 mod receive_wal;
 mod recover;
 mod seed_guide;
+mod verify_archive;
 mod wal_clients;

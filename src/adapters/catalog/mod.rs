@@ -8,5 +8,6 @@ pub mod manifest;
 pub mod stats;
 pub mod store;
 pub mod wal_archive;
+pub mod wal_checksums;
 pub mod wal_removal;
 pub mod xlog_db;

@@ -9,6 +9,7 @@
 
 use super::layout::ServerDirs;
 use super::store::{self, CatalogError};
+use super::wal_checksums::{self, PlainDigest};
 use super::xlog_db::{self, XlogDbWriteError};
 use crate::adapters::codec::Codec;
 use crate::adapters::durable::{self, failpoint};
@@ -168,6 +169,8 @@ pub struct Prepared {
     name: WalFileName,
     dst: PathBuf,
     step: Step,
+    /// SHA-256 of the plain content, computed while compressing (see [`wal_checksums`]).
+    digest: Option<PlainDigest>,
 }
 
 #[derive(Debug)]
@@ -198,6 +201,7 @@ pub fn prepare(
         .map(Path::to_path_buf)
         .unwrap_or_else(|| dirs.wals_directory.clone());
     durable::create_dir_all_durable(&dst_dir).map_err(io("create", &dst_dir))?;
+    let mut digest = None;
     let step = if dst.exists() {
         if crate::core::encryption::is_gpg(&head(&dst)?) {
             if encrypted_from(&dst, src)? {
@@ -218,9 +222,16 @@ pub fn prepare(
     } else {
         let detected = compression::identify(&head(src)?).map(str::to_string);
         let compressed = match (&storage.compression, &detected) {
-            (Some(c), None) => Some((compress_to_temp(src, &dst, c)?, c.name.clone())),
+            (Some(c), None) => {
+                let (tmp, plain) = compress_to_temp(src, &dst, c)?;
+                digest = Some(plain);
+                Some((tmp, c.name.clone()))
+            }
             _ => None,
         };
+        if digest.is_none() {
+            digest = wal_checksums::digest_of_source(src);
+        }
         match (&storage.encryption, compressed) {
             (Some(e), compressed) => {
                 let input = compressed.as_ref().map_or(src, |(tmp, _)| tmp.as_path());
@@ -244,6 +255,7 @@ pub fn prepare(
         name: name.clone(),
         dst,
         step,
+        digest,
     })
 }
 
@@ -268,6 +280,7 @@ pub fn commit(
         name,
         dst,
         step,
+        digest,
     } = prepared;
     let dst_dir = dst
         .parent()
@@ -310,6 +323,7 @@ pub fn commit(
         encryption: encrypted,
     };
     xlog_db::append(dirs, lock_dir, std::slice::from_ref(&entry))?;
+    wal_checksums::record(dirs, lock_dir, &entry.name, digest.as_ref());
     failpoint("archive.after_catalog");
     std::fs::remove_file(&src).map_err(io("remove", &src))?;
     durable::fsync_dir(&src_dir).map_err(io("fsync", &src_dir))?;
@@ -373,10 +387,12 @@ fn compress_to_temp(
     src: &Path,
     dst: &Path,
     compression: &Compression,
-) -> Result<PathBuf, CatalogError> {
+) -> Result<(PathBuf, PlainDigest), CatalogError> {
     let tmp = temp_beside(dst, "compressed");
     let result = (|| {
-        let mut reader = BufReader::new(File::open(src).map_err(io("open", src))?);
+        let mut reader = wal_checksums::HashingReader::new(BufReader::new(
+            File::open(src).map_err(io("open", src))?,
+        ));
         let file = File::create(&tmp).map_err(io("create", &tmp))?;
         let mut writer = BufWriter::with_capacity(1 << 20, file);
         compression
@@ -389,10 +405,10 @@ fn compress_to_temp(
         copy_stat(src, &tmp)?;
         file.sync_all().map_err(io("fsync", &tmp))?;
         failpoint("archive.after_compress");
-        Ok(())
+        Ok(reader.finish())
     })();
     match result {
-        Ok(()) => Ok(tmp),
+        Ok(plain) => Ok((tmp, plain)),
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);
             Err(e)
