@@ -6,6 +6,7 @@ use super::catalog::ServerCatalog;
 use super::select;
 use super::status::server_dirs;
 use super::Context;
+use crate::adapters::catalog::annotations;
 use crate::adapters::catalog::stats;
 use crate::adapters::durable;
 use crate::core::backup_info::BackupStatus;
@@ -92,9 +93,15 @@ fn server_facts(ctx: &Context, server: &ServerConfig) -> crate::Result<ServerFac
             tracing::debug!(target: "barman.metrics", "backup {id} has no begin or end time");
         }
     }
-    facts.last_drill = catalog
-        .backups
-        .keys()
+    // As for an unreadable record, a meta/ folder we cannot list means "no drill".
+    let drilled =
+        annotations::ids_with(&catalog.dirs, annotations::DRILL_RECORD).unwrap_or_else(|e| {
+            tracing::warn!(target: "barman.metrics", "cannot list the drill records: {e}");
+            Vec::new()
+        });
+    facts.last_drill = drilled
+        .iter()
+        .filter(|id| catalog.backups.contains_key(*id))
         .filter_map(|id| super::catalog::last_drill(&catalog, id))
         .filter_map(|record| {
             let start = chrono::DateTime::parse_from_rfc3339(&record.started_at).ok()?;
