@@ -456,25 +456,23 @@ pub fn copy_lists(
     Ok(serialized)
 }
 
-/// Barman's `_create_dir_and_purge`: create every folder of `dirs` under `dst` and delete
-/// what `dst` holds that the source has not (`--delete`, and `--delete-excluded` for the
-/// item's excludes such as `pg_wal/*`). The files in `keep` are protected from deletion
-/// and left out of this run (the copy proper brings them); with `keep` empty every file
-/// of `dst` goes, as in a restore into an empty folder. The lists are written in
-/// `lists_dir` under `label`.
-#[allow(clippy::too_many_arguments)]
+/// Barman's `_create_dir_and_purge`: create every folder of `dirs` under the tree's `dst`
+/// and delete what `dst` holds that its `src` has not (`--delete`, and `--delete-excluded`
+/// for the item's excludes such as `pg_wal/*`). The files in `keep` are protected from
+/// deletion and left out of this run (the copy proper brings them); with `keep` empty every
+/// file of `dst` goes, as in a restore into an empty folder. The lists are written in the
+/// tree's `lists_dir` under its `label`.
 pub fn purge(
     transport: &Transport,
     filters: &Filters,
-    src: &str,
-    dst: &str,
+    tree: &TreeCopy<'_>,
     dirs: &[String],
     keep: &[String],
-    lists_dir: &Path,
-    label: &str,
 ) -> Result<(), RsyncError> {
-    let dir_list = lists_dir.join(format!("{label}_dir.list"));
-    let filter = lists_dir.join(format!("{label}_exclude_and_protect.filter"));
+    let dir_list = tree.lists_dir.join(format!("{}_dir.list", tree.label));
+    let filter = tree
+        .lists_dir
+        .join(format!("{}_exclude_and_protect.filter", tree.label));
     let mut rules = String::new();
     if keep.is_empty() {
         rules.push_str("+ */\n- *\n");
@@ -494,8 +492,8 @@ pub fn purge(
         format!("--files-from={}", dir_list.display()),
         "--filter".to_string(),
         format!("merge {}", filter.display()),
-        src.to_string(),
-        dst.to_string(),
+        tree.src.to_string(),
+        tree.dst.to_string(),
     ]);
     let output = super::spawn::output(command(transport, &args).stdin(Stdio::null()))
         .map_err(RsyncError::Spawn)?;

@@ -164,6 +164,9 @@ fn stop(out: &mut Output, server: &ServerConfig, lock_dir: &std::path::Path) {
     }
 }
 
+/// The server's remote status as `status::remote_status` reports it.
+type RemoteStatus = std::collections::BTreeMap<String, RemoteValue>;
+
 fn receive(
     out: &mut Output,
     server: &ServerConfig,
@@ -193,26 +196,8 @@ fn receive(
         out.error("pg_receivewal not present in $PATH");
         return Ok(());
     };
-    if let Some(slot) = server.slot_name() {
-        match status.get("replication_slot") {
-            Some(RemoteValue::Slot { active: true, .. }) => {
-                out.error(&format!("replication slot '{slot}' is already in use"));
-                return Ok(());
-            }
-            Some(RemoteValue::Slot { .. }) => {}
-            _ if server.create_slot() == Some("auto") => {
-                if !reset {
-                    out.info(&format!("Creating replication slot '{slot}'"));
-                    create_slot(out, server, true);
-                }
-            }
-            _ => {
-                out.error(&format!(
-                    "replication slot '{slot}' doesn't exist. Please execute 'barman receive-wal --create-slot {name}'"
-                ));
-                return Ok(());
-            }
-        }
+    if !slot_ready(out, server, &status, reset) {
+        return Ok(());
     }
     let directory = PathBuf::from(server.streaming_dir());
     std::fs::create_dir_all(&directory).map_err(|source| crate::Error::Io {
@@ -229,6 +214,48 @@ fn receive(
         return Ok(());
     }
     truncate_partial_if_needed(out, &directory, segment_size);
+    let command = receivewal_command(server, &program, &directory, &status);
+    let exit = run_relaying(out, name, command, program)?;
+    report_exit(out, exit);
+    Ok(())
+}
+
+/// Whether the configured slot (if any) can be streamed from: it exists and is idle, or
+/// `create_slot = auto` lets us create it now (not under `--reset`, which only moves files).
+fn slot_ready(out: &mut Output, server: &ServerConfig, status: &RemoteStatus, reset: bool) -> bool {
+    let Some(slot) = server.slot_name() else {
+        return true;
+    };
+    match status.get("replication_slot") {
+        Some(RemoteValue::Slot { active: true, .. }) => {
+            out.error(&format!("replication slot '{slot}' is already in use"));
+            false
+        }
+        Some(RemoteValue::Slot { .. }) => true,
+        _ if server.create_slot() == Some("auto") => {
+            if !reset {
+                out.info(&format!("Creating replication slot '{slot}'"));
+                create_slot(out, server, true);
+            }
+            true
+        }
+        _ => {
+            out.error(&format!(
+                "replication slot '{slot}' doesn't exist. Please execute 'barman receive-wal --create-slot {}'",
+                server.name()
+            ));
+            false
+        }
+    }
+}
+
+/// The `pg_receivewal` invocation streaming into `directory` through the server's slot.
+fn receivewal_command(
+    server: &ServerConfig,
+    program: &std::path::Path,
+    directory: &std::path::Path,
+    status: &RemoteStatus,
+) -> std::process::Command {
     let app_name = server
         .streaming_archiver_name()
         .unwrap_or("barman_receive_wal");
@@ -253,14 +280,25 @@ fn receive(
     ) {
         args.push("--synchronous".into());
     }
-    let mut command = crate::adapters::spawn::child_command(&program);
+    let mut command = crate::adapters::spawn::child_command(program);
     if let Some(password) = &child_conninfo.password {
         command.env("PGPASSWORD", password);
     }
     command.args(&args);
     crate::adapters::spawn::log_command(&command);
+    command.env("PATH", pg_tools::search_path(server.path_prefix()));
+    command
+}
+
+/// Run `pg_receivewal` in the foreground, relaying its stderr lines prefixed with the
+/// server name, until it exits.
+fn run_relaying(
+    out: &mut Output,
+    name: &str,
+    mut command: std::process::Command,
+    program: PathBuf,
+) -> crate::Result<std::process::ExitStatus> {
     let mut child = command
-        .env("PATH", pg_tools::search_path(server.path_prefix()))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -282,9 +320,14 @@ fn receive(
         source,
     })?;
     crate::adapters::spawn::log_status(&exit);
+    Ok(exit)
+}
+
+/// Barman's words for how `pg_receivewal` ended: a signal we forwarded is a graceful stop.
+fn report_exit(out: &mut Output, exit: std::process::ExitStatus) {
     if INTERRUPTED.load(Ordering::SeqCst) {
         out.info("SIGINT received. Terminate gracefully.");
-        return Ok(());
+        return;
     }
     match exit.code() {
         Some(0) => {}
@@ -299,7 +342,6 @@ fn receive(
             }
         }
     }
-    Ok(())
 }
 
 /// The pid signals are forwarded to, and whether one arrived.
@@ -333,7 +375,7 @@ fn forward_signals_to(pid: u32) {
     }
 }
 
-fn text(status: &std::collections::BTreeMap<String, RemoteValue>, key: &str) -> Option<String> {
+fn text(status: &RemoteStatus, key: &str) -> Option<String> {
     match status.get(key) {
         Some(RemoteValue::Plain(serde_json::Value::String(s))) => Some(s.clone()),
         Some(RemoteValue::Plain(serde_json::Value::Number(n))) => Some(n.to_string()),
@@ -346,7 +388,7 @@ fn text(status: &std::collections::BTreeMap<String, RemoteValue>, key: &str) -> 
 fn reset_position(
     out: &mut Output,
     dir: &std::path::Path,
-    status: &std::collections::BTreeMap<String, RemoteValue>,
+    status: &RemoteStatus,
     size: Option<u64>,
 ) {
     use crate::core::{

@@ -50,23 +50,20 @@ pub fn archive_server(
     let hooks = hooks
         .any(crate::core::hooks::HookFamily::Archive)
         .then_some(&hooks);
+    let run = ServerRun {
+        server,
+        dirs: &dirs,
+        lock_dir: &lock_dir,
+        storage: &storage,
+        verbose,
+        hooks,
+    };
     // Barman's archivers run streaming first, then file archival.
     if server.streaming_archiver() {
         let batch_size = server.streaming_archiver_batch_size().unwrap_or(0).max(0) as usize;
         let dir = PathBuf::from(server.streaming_dir());
         let batch = archive_plan::plan_streaming(&listing(&dir)?, batch_size);
-        let stop = run_batch(
-            out,
-            server,
-            &dirs,
-            &lock_dir,
-            &dir,
-            "streaming",
-            &batch,
-            &storage,
-            verbose,
-            hooks,
-        )?;
+        let stop = run_batch(out, &run, &dir, "streaming", &batch)?;
         if stop {
             return Ok(());
         }
@@ -75,18 +72,7 @@ pub fn archive_server(
         let batch_size = server.archiver_batch_size().unwrap_or(0).max(0) as usize;
         let dir = PathBuf::from(server.incoming_dir());
         let batch = archive_plan::plan_incoming(&listing(&dir)?, batch_size);
-        run_batch(
-            out,
-            server,
-            &dirs,
-            &lock_dir,
-            &dir,
-            "file archival",
-            &batch,
-            &storage,
-            verbose,
-            hooks,
-        )?;
+        run_batch(out, &run, &dir, "file archival", &batch)?;
     }
     Ok(())
 }
@@ -145,20 +131,34 @@ fn listing(dir: &Path) -> crate::Result<Vec<Listed>> {
     Ok(listed)
 }
 
+/// One server's archive-wal run: what the batches of both sources share.
+struct ServerRun<'a> {
+    server: &'a ServerConfig,
+    dirs: &'a ServerDirs,
+    lock_dir: &'a Path,
+    storage: &'a Storage,
+    /// Print a source's header even when it had nothing to do.
+    verbose: bool,
+    /// The archive hooks, when any is configured.
+    hooks: Option<&'a super::hooks::Hooks<'a>>,
+}
+
 /// Archive one source's batch; `true` when a pre retry hook asked to stop.
-#[allow(clippy::too_many_arguments)]
 fn run_batch(
     out: &mut Output,
-    server: &ServerConfig,
-    dirs: &ServerDirs,
-    lock_dir: &Path,
+    run: &ServerRun<'_>,
     dir: &Path,
     source: &str,
     batch: &Batch,
-    storage: &Storage,
-    verbose: bool,
-    hooks: Option<&super::hooks::Hooks>,
 ) -> crate::Result<bool> {
+    let ServerRun {
+        server,
+        dirs,
+        lock_dir,
+        storage,
+        verbose,
+        hooks,
+    } = *run;
     let name = server.name();
     log_batch(name, source, batch);
     if !verbose && batch.files.is_empty() && batch.errors.is_empty() {

@@ -25,6 +25,7 @@ use crate::core::identity::Identity;
 use crate::core::pg_version::PgVersion;
 use crate::output::python::{human_timedelta, pretty_size};
 use crate::output::Output;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -74,6 +75,17 @@ pub fn run(
     Ok(())
 }
 
+/// One server's `backup`: what the steps before, during and after the backup share.
+struct Job<'a> {
+    ctx: &'a Context,
+    server: &'a ServerConfig,
+    options: &'a BackupOptions,
+    settings: Settings,
+    dirs: ServerDirs,
+    lock_dir: PathBuf,
+    hooks: crate::commands::hooks::Hooks<'a>,
+}
+
 fn backup_server(
     ctx: &Context,
     out: &mut Output,
@@ -81,7 +93,6 @@ fn backup_server(
     options: &BackupOptions,
 ) -> crate::Result<()> {
     crate::adapters::interrupt::install();
-    let name = server.name();
     let settings = match Settings::resolve(server, options) {
         Ok(settings) => settings,
         Err(message) => {
@@ -89,40 +100,22 @@ fn backup_server(
             return Ok(());
         }
     };
-    let lock_dir = PathBuf::from(&ctx.config.global.barman_lock_directory);
-    let parent = match &options.incremental {
-        Some(arg) => {
-            let catalog = crate::commands::catalog::ServerCatalog::load(
-                server,
-                &lock_dir,
-                *ctx.now.offset(),
-            )?;
-            let Some(id) = catalog.resolve(arg, out) else {
-                return Ok(());
-            };
-            let info = catalog
-                .backups
-                .get(&id)
-                .cloned()
-                .unwrap_or_else(BackupInfo::empty);
-            Some((id, info))
-        }
-        None => None,
+    let job = Job {
+        ctx,
+        server,
+        options,
+        settings,
+        dirs: status::server_dirs(server),
+        lock_dir: PathBuf::from(&ctx.config.global.barman_lock_directory),
+        hooks: crate::commands::hooks::Hooks::new(&ctx.config, server),
     };
-    let failed = crate::commands::check::run_checks(ctx, server)
-        .into_iter()
-        .filter(|c| !c.ok && crate::commands::check::is_critical(&c.name))
-        .map(|c| c.name)
-        .collect::<Vec<_>>();
-    if !failed.is_empty() {
-        tracing::error!(target: "barman.server", "Backup pre-checks failed for {name}: {}", failed.join(", "));
-        out.error(&format!(
-            "Impossible to start the backup. Check the log for more details, or run 'barman check {name}'"
-        ));
+    let ControlFlow::Continue(parent) = incremental_parent(out, &job)? else {
+        return Ok(());
+    };
+    if !pre_checks_pass(out, &job) {
         return Ok(());
     }
-    let dirs = status::server_dirs(server);
-    if let Err((path, e)) = make_directories(server, &dirs) {
+    if let Err((path, e)) = make_directories(server, &job.dirs) {
         out.error(&format!(
             "failed to create {} directory: {e}",
             path.display()
@@ -131,47 +124,98 @@ fn backup_server(
     }
     let Some(lock) = crate::commands::locks::take(
         out,
-        &lock_dir,
-        &LockKind::ServerBackup(name.to_string()),
+        &job.lock_dir,
+        &LockKind::ServerBackup(server.name().to_string()),
         &crate::commands::locks::BACKUP,
     )?
     else {
         return Ok(());
     };
-    let hooks = crate::commands::hooks::Hooks::new(&ctx.config, server);
-    let outcome = take_backup(
-        out,
-        server,
-        &hooks,
-        &dirs,
-        &settings,
-        options,
-        parent.as_ref(),
-        &lock_dir,
-    )?;
-    let Some((id, info)) = outcome else {
+    let Some((id, info)) = take_backup(out, &job, parent.as_ref())? else {
         return Ok(());
     };
     json_result(out, &id, &info, *ctx.now.offset());
-    if options.wait && info.status() == BackupStatus::WaitingForWals {
-        if let Some(end_wal) = info.raw(Field::EndWal) {
-            let timeout = options.wait_timeout.unwrap_or(0);
-            crate::commands::wal::wait_for_wal(ctx, out, server, Some(end_wal), timeout)?;
-            crate::commands::catalog::check_backup_status(server, &lock_dir, &id, out)?;
-        }
-    }
+    wait_if_asked(out, &job, &id, &info)?;
     drop(lock);
-    crate::commands::wal::archive_server(ctx, out, server, false)?;
+    after_backup(out, &job, &id, &info)
+}
+
+/// The parent named by `--incremental`, resolved against the catalog; `Break` when it
+/// names no backup (already reported).
+fn incremental_parent(
+    out: &mut Output,
+    job: &Job<'_>,
+) -> crate::Result<ControlFlow<(), Option<(String, BackupInfo)>>> {
+    let Some(arg) = &job.options.incremental else {
+        return Ok(ControlFlow::Continue(None));
+    };
+    let catalog = crate::commands::catalog::ServerCatalog::load(
+        job.server,
+        &job.lock_dir,
+        *job.ctx.now.offset(),
+    )?;
+    let Some(id) = catalog.resolve(arg, out) else {
+        return Ok(ControlFlow::Break(()));
+    };
+    let info = catalog
+        .backups
+        .get(&id)
+        .cloned()
+        .unwrap_or_else(BackupInfo::empty);
+    Ok(ControlFlow::Continue(Some((id, info))))
+}
+
+/// Barman's silent pre-checks: a failed critical check stops the backup before it starts.
+fn pre_checks_pass(out: &mut Output, job: &Job<'_>) -> bool {
+    let name = job.server.name();
+    let failed = crate::commands::check::run_checks(job.ctx, job.server)
+        .into_iter()
+        .filter(|c| !c.ok && crate::commands::check::is_critical(&c.name))
+        .map(|c| c.name)
+        .collect::<Vec<_>>();
+    if failed.is_empty() {
+        return true;
+    }
+    tracing::error!(target: "barman.server", "Backup pre-checks failed for {name}: {}", failed.join(", "));
+    out.error(&format!(
+        "Impossible to start the backup. Check the log for more details, or run 'barman check {name}'"
+    ));
+    false
+}
+
+/// `--wait`: still under the backup lock, wait for the backup's last WAL and re-check it.
+fn wait_if_asked(
+    out: &mut Output,
+    job: &Job<'_>,
+    id: &str,
+    info: &BackupInfo,
+) -> crate::Result<()> {
+    if !job.options.wait || info.status() != BackupStatus::WaitingForWals {
+        return Ok(());
+    }
+    if let Some(end_wal) = info.raw(Field::EndWal) {
+        let timeout = job.options.wait_timeout.unwrap_or(0);
+        crate::commands::wal::wait_for_wal(job.ctx, out, job.server, Some(end_wal), timeout)?;
+        crate::commands::catalog::check_backup_status(job.server, &job.lock_dir, id, out)?;
+    }
+    Ok(())
+}
+
+/// After the lock is released, as Barman's `Server.backup`: archive what arrived, settle
+/// the backup's status, purge older WAL after a first backup, warn while WAL is missing.
+fn after_backup(out: &mut Output, job: &Job<'_>, id: &str, info: &BackupInfo) -> crate::Result<()> {
+    let (server, dirs) = (job.server, &job.dirs);
+    crate::commands::wal::archive_server(job.ctx, out, server, false)?;
     let mut status = info.status();
     if status == BackupStatus::WaitingForWals {
-        crate::commands::catalog::check_backup_status(server, &lock_dir, &id, out)?;
-        status = store::load_backup(&dirs, &id)?.status();
+        crate::commands::catalog::check_backup_status(server, &job.lock_dir, id, out)?;
+        status = store::load_backup(dirs, id)?.status();
     }
-    let backups = store::load_backups(&dirs)?;
+    let backups = store::load_backups(dirs)?;
     let has_previous = backups
         .iter()
-        .any(|(other, b)| other.as_str() < id.as_str() && b.status().copy_done());
-    if !has_previous && store::unreadable_backups(&dirs).is_empty() {
+        .any(|(other, b)| other.as_str() < id && b.status().copy_done());
+    if !has_previous && store::unreadable_backups(dirs).is_empty() {
         // Barman's `Server.backup` repeats the purge silently once the backup's WAL is in.
         let mut silent = Output::new(
             crate::output::Format::Console,
@@ -180,7 +224,7 @@ fn backup_server(
             crate::output::ColorChoice::Never,
         );
         silent.mute();
-        purge_before_first_backup(&mut silent, server, &hooks, &dirs, &lock_dir, &info)?;
+        purge_before_first_backup(&mut silent, server, &job.hooks, dirs, &job.lock_dir, info)?;
     }
     if status == BackupStatus::WaitingForWals {
         out.warning(
@@ -418,19 +462,71 @@ pub(crate) fn reported(position: &Position) -> ReportedPosition {
 }
 
 /// Take the backup under the server lock. `None` when it could not even be created.
-#[allow(clippy::too_many_arguments)]
 fn take_backup(
     out: &mut Output,
-    server: &ServerConfig,
-    hooks: &crate::commands::hooks::Hooks,
-    dirs: &ServerDirs,
-    settings: &Settings,
-    options: &BackupOptions,
+    job: &Job<'_>,
     parent: Option<&(String, BackupInfo)>,
-    lock_dir: &Path,
 ) -> crate::Result<Option<(String, BackupInfo)>> {
+    let (server, settings) = (job.server, &job.settings);
     tracing::debug!(target: "barman.backup", "initialising backup information");
-    let mut session = match BackupSession::connect(server.conninfo().unwrap_or("")) {
+    let Some((mut session, facts)) = open_session(out, job, parent)? else {
+        return Ok(None);
+    };
+    let id = new_backup_id(&job.dirs);
+    let mut running = Running {
+        server,
+        dirs: &job.dirs,
+        hooks: &job.hooks,
+        lock_dir: job.lock_dir.clone(),
+        settings,
+        id: id.clone(),
+        info: initial_info(job, &facts, parent),
+        parent: parent.map(|(id, _)| id.clone()),
+        action: "starting backup".into(),
+        copy_start: None,
+    };
+    running.save().map_err(|e| crate::Error::Fatal(e.message))?;
+    out.info(&format!(
+        "Starting backup using {} method for server {} in {}",
+        settings.method.mode(settings.exclusive),
+        server.name(),
+        running.base().display()
+    ));
+    let started = Instant::now();
+    let result = run_pre_hooks(&job.hooks, &running).and_then(|()| match settings.method {
+        Method::Postgres => postgres_method::run(out, &mut running, &mut session, facts),
+        Method::Rsync | Method::LocalRsync => {
+            rsync_method::run(out, &mut running, &mut session, facts, job.options)
+        }
+    });
+    let result = result.and_then(|()| finish(out, &mut running, &mut session));
+    drop(session);
+    let succeeded = result.is_ok();
+    record_outcome(out, &mut running, result, started)?;
+    if let Some(parent_id) = &running.parent {
+        // Barman records the child on its parent even when the child failed, so the
+        // failed child can still be found (and deleted with its parent).
+        add_child(&job.dirs, parent_id, &id)?;
+    }
+    // Post hooks run whatever happened, before the manifest (Barman's `finally`); a post
+    // retry hook's 63 is only logged.
+    let _ = job
+        .hooks
+        .backup(HookFamily::Backup, Phase::Post, &hook_facts(&running));
+    if succeeded && settings.manifest && settings.method != Method::Postgres {
+        write_manifest(out, &running);
+    }
+    Ok(Some((id, running.info)))
+}
+
+/// Connect and read the server's facts, then refuse an ineligible incremental parent or
+/// a server whose system id changed; `None` when the backup cannot start (reported).
+fn open_session(
+    out: &mut Output,
+    job: &Job<'_>,
+    parent: Option<&(String, BackupInfo)>,
+) -> crate::Result<Option<(BackupSession, ServerFacts)>> {
+    let mut session = match BackupSession::connect(job.server.conninfo().unwrap_or("")) {
         Ok(s) => s,
         Err(e) => {
             out.error(&format!("failed to start backup: {e}"));
@@ -445,61 +541,52 @@ fn take_backup(
         }
     };
     if let Some((parent_id, parent_info)) = parent {
-        if let Err(problem) = validate_incremental(settings, &facts, parent_id, parent_info) {
+        if let Err(problem) = validate_incremental(&job.settings, &facts, parent_id, parent_info) {
             out.error(&format!("failed to start backup: {problem}"));
             return Ok(None);
         }
     }
-    if let Some(problem) = write_identity(dirs, &facts)? {
+    if let Some(problem) = write_identity(&job.dirs, &facts)? {
         out.error(&problem);
         return Ok(None);
     }
-    let id = new_backup_id(dirs);
+    Ok(Some((session, facts)))
+}
+
+/// The backup.info written before anything is copied (status EMPTY).
+fn initial_info(
+    job: &Job<'_>,
+    facts: &ServerFacts,
+    parent: Option<&(String, BackupInfo)>,
+) -> BackupInfo {
+    let settings = &job.settings;
     let mut info = BackupInfo::empty();
-    info.set_raw(Field::ServerName, Some(server.name().to_string()));
+    info.set_raw(Field::ServerName, Some(job.server.name().to_string()));
     info.set_raw(
         Field::Mode,
         Some(settings.method.mode(settings.exclusive).to_string()),
     );
     info.set_raw(Field::Systemid, facts.systemid.clone());
-    info.set_raw(Field::BackupName, options.name.clone());
+    info.set_raw(Field::BackupName, job.options.name.clone());
     info.set_raw(Field::ParentBackupId, parent.map(|(id, _)| id.clone()));
-    let mut running = Running {
-        server,
-        dirs,
-        hooks,
-        lock_dir: lock_dir.to_path_buf(),
-        settings,
-        id: id.clone(),
-        info,
-        parent: parent.map(|(id, _)| id.clone()),
-        action: "starting backup".into(),
-        copy_start: None,
-    };
-    running.save().map_err(|e| crate::Error::Fatal(e.message))?;
-    out.info(&format!(
-        "Starting backup using {} method for server {} in {}",
-        settings.method.mode(settings.exclusive),
-        server.name(),
-        running.base().display()
-    ));
-    let started = Instant::now();
-    let result = run_pre_hooks(hooks, &running).and_then(|()| match settings.method {
-        Method::Postgres => postgres_method::run(out, &mut running, &mut session, facts),
-        Method::Rsync | Method::LocalRsync => {
-            rsync_method::run(out, &mut running, &mut session, facts, options)
-        }
-    });
-    let result = result.and_then(|()| finish(out, &mut running, &mut session));
-    drop(session);
-    let succeeded = result.is_ok();
+    info
+}
+
+/// Record how the backup ended: WAITING_FOR_WALS and Barman's summary, or FAILED with
+/// `failure <action> (<reason>)` and its error line.
+fn record_outcome(
+    out: &mut Output,
+    running: &mut Running<'_>,
+    result: Result<(), StepError>,
+    started: Instant,
+) -> crate::Result<()> {
     match result {
         Ok(()) => {
             running
                 .info
                 .set_raw(Field::Status, Some("WAITING_FOR_WALS".into()));
             running.save().map_err(|e| crate::Error::Fatal(e.message))?;
-            report_success(out, &running, started);
+            report_success(out, running, started);
         }
         Err(e) => {
             running.info.set_raw(Field::Status, Some("FAILED".into()));
@@ -516,31 +603,33 @@ fn take_backup(
             ));
         }
     }
-    if let Some(parent_id) = &running.parent {
-        // Barman records the child on its parent even when the child failed, so the
-        // failed child can still be found (and deleted with its parent).
-        let mut parent_info = store::load_backup(dirs, parent_id)?;
-        let mut children: Vec<String> = parent_info
-            .raw(Field::ChildrenBackupIds)
-            .map(|c| c.split(',').map(str::to_string).collect())
-            .unwrap_or_default();
-        children.push(id.clone());
-        parent_info.set_raw(Field::ChildrenBackupIds, Some(children.join(",")));
-        store::save_backup(dirs, parent_id, &parent_info)?;
+    Ok(())
+}
+
+/// Append `child` to the parent's `children_backup_ids`.
+fn add_child(dirs: &ServerDirs, parent_id: &str, child: &str) -> crate::Result<()> {
+    let mut parent_info = store::load_backup(dirs, parent_id)?;
+    let mut children: Vec<String> = parent_info
+        .raw(Field::ChildrenBackupIds)
+        .map(|c| c.split(',').map(str::to_string).collect())
+        .unwrap_or_default();
+    children.push(child.to_string());
+    parent_info.set_raw(Field::ChildrenBackupIds, Some(children.join(",")));
+    store::save_backup(dirs, parent_id, &parent_info)?;
+    Ok(())
+}
+
+/// `autogenerate_manifest` / `--manifest`: the rsync methods write `backup_manifest`
+/// themselves (pg_basebackup writes its own).
+fn write_manifest(out: &mut Output, running: &Running<'_>) {
+    match crate::adapters::catalog::manifest::write(&running.data_dir()) {
+        Ok(()) => out.info(&format!(
+            "Backup manifest for backup '{}' successfully generated for server {}",
+            running.id,
+            running.server.name()
+        )),
+        Err(e) => out.error(&format!("Cannot generate the backup manifest: {e}")),
     }
-    // Post hooks run whatever happened, before the manifest (Barman's `finally`); a post
-    // retry hook's 63 is only logged.
-    let _ = hooks.backup(HookFamily::Backup, Phase::Post, &hook_facts(&running));
-    if succeeded && settings.manifest && settings.method != Method::Postgres {
-        match crate::adapters::catalog::manifest::write(&running.data_dir()) {
-            Ok(()) => out.info(&format!(
-                "Backup manifest for backup '{id}' successfully generated for server {}",
-                server.name()
-            )),
-            Err(e) => out.error(&format!("Cannot generate the backup manifest: {e}")),
-        }
-    }
-    Ok(Some((id, running.info)))
 }
 
 /// The hook environment of the running backup (its neighbours from the catalog on disk).

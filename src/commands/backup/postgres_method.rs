@@ -102,6 +102,7 @@ pub(super) fn run(
     running.purge_if_first(out)
 }
 
+/// Copy with pg_basebackup (retried from scratch); returns the copy time in seconds.
 fn copy(
     out: &mut Output,
     running: &mut Running<'_>,
@@ -110,6 +111,41 @@ fn copy(
     let action = running.action.clone();
     running.copy_start = Some(chrono::Local::now());
     let started = Instant::now();
+    let job = base_backup(running, facts, &action)?;
+    let total = facts
+        .cluster_size
+        .as_deref()
+        .and_then(|s| s.split('.').next()?.parse().ok());
+    let progress = Progress::bytes(out, total, "pg_basebackup");
+    run_with_retries(out, running, &job, &progress)
+        .map_err(|message| StepError::new(&action, message))?;
+    progress.finish();
+    if compression(running).is_some_and(|c| c.format != "plain") {
+        running
+            .info
+            .set_raw(Field::Compression, compression(running).map(|c| c.kind));
+    }
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// One pg_basebackup invocation and the folders it fills.
+struct BaseBackup {
+    program: PathBuf,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    /// Where PGDATA goes (named when the transfer fails).
+    data: PathBuf,
+    /// PGDATA's and each tablespace's destination, emptied before every attempt.
+    dest_dirs: Vec<PathBuf>,
+}
+
+/// The pg_basebackup run of this backup: PGDATA into `data/`, each tablespace into
+/// `<oid>/`, WAL left to the archive (`--wal-method=none`).
+fn base_backup(
+    running: &Running<'_>,
+    facts: &ServerFacts,
+    action: &str,
+) -> Result<BaseBackup, StepError> {
     let data = running.data_dir();
     let mut dest_dirs = vec![data.clone()];
     let mut mapping = Vec::new();
@@ -126,28 +162,18 @@ fn copy(
     let program = tool
         .path
         .clone()
-        .ok_or_else(|| StepError::new(&action, "pg_basebackup not present in $PATH"))?;
+        .ok_or_else(|| StepError::new(action, "pg_basebackup not present in $PATH"))?;
     let client_major: u32 = tool
         .major_version
         .as_deref()
         .and_then(|m| m.split('.').next().and_then(|v| v.parse().ok()))
         .unwrap_or(15);
-    let app_name = running
-        .server
-        .streaming_backup_name()
-        .unwrap_or("barman_streaming_backup");
     // The password (if the conninfo holds one) goes to pg_basebackup's environment, never
     // to its argv, where any local user could read it with `ps`.
     let child_conninfo =
         crate::adapters::libpq::child_conninfo(running.server.streaming_conninfo().unwrap_or(""));
-    let conninfo = child_conninfo.conninfo.as_str();
-    let dbname = if conninfo.contains("application_name") {
-        conninfo.to_string()
-    } else {
-        format!("{conninfo} application_name={app_name}")
-    };
     let mut args = vec![
-        format!("--dbname={dbname}"),
+        format!("--dbname={}", dbname(running, &child_conninfo.conninfo)),
         "-v".into(),
         "--no-password".into(),
         format!("--pgdata={}", data.display()),
@@ -155,6 +181,40 @@ fn copy(
         "--wal-method=none".into(),
     ];
     args.extend(mapping);
+    args.extend(option_args(running, client_major));
+    let mut env = vec![(
+        "PATH".to_string(),
+        pg_tools::search_path(running.server.path_prefix()),
+    )];
+    if let Some(password) = child_conninfo.password {
+        env.push(("PGPASSWORD".to_string(), password));
+    }
+    Ok(BaseBackup {
+        program,
+        args,
+        env,
+        data,
+        dest_dirs,
+    })
+}
+
+/// The conninfo with Barman's `streaming_backup_name` as application name, unless the
+/// user set one.
+fn dbname(running: &Running<'_>, conninfo: &str) -> String {
+    let app_name = running
+        .server
+        .streaming_backup_name()
+        .unwrap_or("barman_streaming_backup");
+    if conninfo.contains("application_name") {
+        conninfo.to_string()
+    } else {
+        format!("{conninfo} application_name={app_name}")
+    }
+}
+
+/// Rate limit, incremental parent manifest, fast checkpoint and compression arguments.
+fn option_args(running: &Running<'_>, client_major: u32) -> Vec<String> {
+    let mut args = Vec::new();
     if let Some(rate) = running.settings.bwlimit {
         args.push(format!("--max-rate={rate}"));
     }
@@ -172,23 +232,23 @@ fn copy(
     if let Some(c) = compression(running) {
         args.extend(compression_args(&c, client_major));
     }
-    let mut env = vec![(
-        "PATH".to_string(),
-        pg_tools::search_path(running.server.path_prefix()),
-    )];
-    if let Some(password) = child_conninfo.password {
-        env.push(("PGPASSWORD".to_string(), password));
-    }
-    let total = facts
-        .cluster_size
-        .as_deref()
-        .and_then(|s| s.split('.').next()?.parse().ok());
-    let progress = Progress::bytes(out, total, "pg_basebackup");
+    args
+}
+
+/// Run pg_basebackup, wiping the destinations and starting over up to
+/// `basebackup_retry_times` times (never after an interruption). The error is the step's
+/// failure message; the progress bar is finished when pg_basebackup fails for good.
+fn run_with_retries(
+    out: &mut Output,
+    running: &Running<'_>,
+    job: &BaseBackup,
+    progress: &Progress,
+) -> Result<(), String> {
     let mut attempt = 0;
     loop {
-        prepare_destination(&dest_dirs).map_err(|e| StepError::new(&action, e))?;
-        match run_pg_basebackup(&program, &args, &env, &running.base(), &progress) {
-            Ok(()) => break,
+        prepare_destination(&job.dest_dirs).map_err(|e| e.to_string())?;
+        match run_pg_basebackup(&job.program, &job.args, &job.env, &running.base(), progress) {
+            Ok(()) => return Ok(()),
             Err(message)
                 if attempt < running.settings.retry_times
                     && crate::adapters::interrupt::received().is_none() =>
@@ -206,27 +266,17 @@ fn copy(
             }
             Err(message) if crate::adapters::interrupt::received().is_some() => {
                 progress.finish();
-                return Err(StepError::new(&action, message));
+                return Err(message);
             }
             Err(message) => {
                 progress.finish();
-                return Err(StepError::new(
-                    &action,
-                    format!(
-                        "data transfer failure on directory '{}'\n{message}",
-                        data.display()
-                    ),
+                return Err(format!(
+                    "data transfer failure on directory '{}'\n{message}",
+                    job.data.display()
                 ));
             }
         }
     }
-    progress.finish();
-    if compression(running).is_some_and(|c| c.format != "plain") {
-        running
-            .info
-            .set_raw(Field::Compression, compression(running).map(|c| c.kind));
-    }
-    Ok(started.elapsed().as_secs_f64())
 }
 
 /// Remove and recreate each destination with mode 0700 (Barman's

@@ -236,6 +236,8 @@ fn previous_backup(
         .find(|(id, b)| id.as_str() < running.id.as_str() && b.status().copy_done())
 }
 
+/// Copy every item (tablespaces, PGDATA, `pg_control`, outside configuration files) and
+/// record the copy statistics.
 fn copy(
     out: &mut Output,
     running: &mut Running<'_>,
@@ -245,29 +247,8 @@ fn copy(
     let action = running.action.clone();
     running.copy_start = Some(chrono::Local::now());
     let started = Instant::now();
-    let ssh = match (running.settings.method, running.server.ssh_command()) {
-        (super::Method::Rsync, Some(cmd)) => {
-            let mut words = shell_words::split(cmd).map_err(|e| StepError::new(&action, e))?;
-            words.extend(
-                ["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no"].map(String::from),
-            );
-            Some(words)
-        }
-        _ => None,
-    };
-    let transport = Transport {
-        ssh,
-        compress: running.settings.network_compression,
-        path: pg_tools::search_path(running.server.path_prefix()),
-    };
-    let horizon = previous_backup(running).and_then(|(_, b)| {
-        let local = *chrono::Local::now().offset();
-        b.time(Field::BeginTime, local).map(|t| {
-            t.with_timezone(&chrono::Local)
-                .format("%Y/%m/%d %H:%M:%S")
-                .to_string()
-        })
-    });
+    let transport = transport(running).map_err(|e| StepError::new(&action, e))?;
+    let horizon = checksum_horizon(running);
     let items = items(running, facts, &transport);
     let total = facts
         .cluster_size
@@ -279,48 +260,19 @@ fn copy(
         .prefix(".barman-rsync-")
         .tempdir_in(running.base())
         .map_err(|e| StepError::new(&action, e))?;
+    let job = CopyJob {
+        action: &action,
+        transport: &transport,
+        horizon: horizon.as_deref(),
+        lists_dir: lists.path(),
+        progress: &progress,
+    };
     let mut stats = RsyncCopyStats {
         number_of_workers: running.settings.jobs,
         ..RsyncCopyStats::default()
     };
     for item in &items {
-        let item_started = Instant::now();
-        let listing = if item.is_dir {
-            std::fs::create_dir_all(&item.dst).map_err(|e| StepError::new(&action, e))?;
-            let listing = with_retries(out, running, &item.label, || {
-                rsync::list(&transport, &item.filters, &item.src)
-            })
-            .map_err(|e| StepError::new(&action, e))?;
-            stats
-                .analysis_time_per_item
-                .push((item.label.clone(), item_started.elapsed().as_secs_f64()));
-            make_tree(&item.dst, &listing).map_err(|e| StepError::new(&action, e))?;
-            Some(listing)
-        } else {
-            if let Some(parent) = item.dst.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| StepError::new(&action, e))?;
-            }
-            None
-        };
-        let copy_started = Instant::now();
-        let serialized = copy_item(
-            out,
-            running,
-            session,
-            &transport,
-            item,
-            listing.as_deref(),
-            horizon.as_deref(),
-            lists.path(),
-            &progress,
-        )
-        .map_err(|e| StepError::new(&action, e))?;
-        stats
-            .copy_time_per_item
-            .push((item.label.clone(), copy_started.elapsed().as_secs_f64()));
-        stats
-            .serialized_copy_time_per_item
-            .push((item.label.clone(), serialized));
+        copy_timed(out, running, session, &job, item, &mut stats)?;
     }
     progress.finish();
     drop(lists);
@@ -330,6 +282,98 @@ fn copy(
         .set_raw(Field::CopyStats, Some(stats.literal()));
     let copy_time: f64 = stats.copy_time_per_item.iter().map(|(_, t)| t).sum();
     out.info(&format!("Copy done (time: {})", human_timedelta(copy_time)));
+    warn_includes_outside_pgdata(out, running, facts);
+    Ok(())
+}
+
+/// How rsync reaches the server: `ssh_command` (non-interactive) for `rsync`, none for
+/// `local-rsync`.
+fn transport(running: &Running<'_>) -> Result<Transport, shell_words::ParseError> {
+    let ssh = match (running.settings.method, running.server.ssh_command()) {
+        (super::Method::Rsync, Some(cmd)) => {
+            let mut words = shell_words::split(cmd)?;
+            words.extend(
+                ["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no"].map(String::from),
+            );
+            Some(words)
+        }
+        _ => None,
+    };
+    Ok(Transport {
+        ssh,
+        compress: running.settings.network_compression,
+        path: pg_tools::search_path(running.server.path_prefix()),
+    })
+}
+
+/// The previous backup's start as rsync lists times: files modified since then may have
+/// changed within the same second as the reused copy, so they are compared by checksum.
+fn checksum_horizon(running: &Running<'_>) -> Option<String> {
+    previous_backup(running).and_then(|(_, b)| {
+        let local = *chrono::Local::now().offset();
+        b.time(Field::BeginTime, local).map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%Y/%m/%d %H:%M:%S")
+                .to_string()
+        })
+    })
+}
+
+/// What the copy of every item shares.
+struct CopyJob<'a> {
+    /// The step named in errors.
+    action: &'a str,
+    transport: &'a Transport,
+    /// See [`checksum_horizon`].
+    horizon: Option<&'a str>,
+    /// Where the `--files-from` lists go.
+    lists_dir: &'a Path,
+    progress: &'a Progress,
+}
+
+/// List (a directory) and copy one item, recording how long each took.
+fn copy_timed(
+    out: &mut Output,
+    running: &Running<'_>,
+    session: &mut BackupSession,
+    job: &CopyJob<'_>,
+    item: &Item,
+    stats: &mut RsyncCopyStats,
+) -> Result<(), StepError> {
+    let action = job.action;
+    let item_started = Instant::now();
+    let listing = if item.is_dir {
+        std::fs::create_dir_all(&item.dst).map_err(|e| StepError::new(action, e))?;
+        let listing = with_retries(out, running, &item.label, || {
+            rsync::list(job.transport, &item.filters, &item.src)
+        })
+        .map_err(|e| StepError::new(action, e))?;
+        stats
+            .analysis_time_per_item
+            .push((item.label.clone(), item_started.elapsed().as_secs_f64()));
+        make_tree(&item.dst, &listing).map_err(|e| StepError::new(action, e))?;
+        Some(listing)
+    } else {
+        if let Some(parent) = item.dst.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| StepError::new(action, e))?;
+        }
+        None
+    };
+    let copy_started = Instant::now();
+    let serialized = copy_item(out, running, session, job, item, listing.as_deref())
+        .map_err(|e| StepError::new(action, e))?;
+    stats
+        .copy_time_per_item
+        .push((item.label.clone(), copy_started.elapsed().as_secs_f64()));
+    stats
+        .serialized_copy_time_per_item
+        .push((item.label.clone(), serialized));
+    Ok(())
+}
+
+/// Barman's warning for `include` directives pointing outside PGDATA (rsync copies PGDATA
+/// only), unless `backup_options = external_configuration` says they are handled.
+fn warn_includes_outside_pgdata(out: &mut Output, running: &Running<'_>, facts: &ServerFacts) {
     if !facts.included_files.is_empty()
         && facts
             .included_files
@@ -352,7 +396,6 @@ fn copy(
             outside.join("\n\t")
         ));
     }
-    Ok(())
 }
 
 /// Create the directory tree of a listing (modes from the listing) so that empty
@@ -372,18 +415,21 @@ fn make_tree(root: &Path, listing: &[ListedEntry]) -> std::io::Result<()> {
 }
 
 /// Copy one item; returns the sum of the workers' times.
-#[allow(clippy::too_many_arguments)]
 fn copy_item(
     out: &mut Output,
     running: &Running<'_>,
     session: &mut BackupSession,
-    transport: &Transport,
+    job: &CopyJob<'_>,
     item: &Item,
     listing: Option<&[ListedEntry]>,
-    horizon: Option<&str>,
-    lists_dir: &Path,
-    progress: &Progress,
 ) -> Result<f64, RsyncError> {
+    let CopyJob {
+        transport,
+        horizon,
+        lists_dir,
+        progress,
+        ..
+    } = *job;
     let reuse_word = running.settings.reuse.rsync_word();
     let reuse = match (reuse_word, &item.reuse) {
         (Some(word), Some(dir)) if dir.exists() => Some((word, dir.as_path())),

@@ -147,16 +147,7 @@ pub fn delta_copy(
     } else {
         Vec::new()
     };
-    rsync::purge(
-        delta.transport,
-        delta.filters,
-        tree.src,
-        tree.dst,
-        &dirs,
-        &keep,
-        tree.lists_dir,
-        tree.label,
-    )?;
+    rsync::purge(delta.transport, delta.filters, tree, &dirs, &keep)?;
     let (safe, check) = classify(listing, ref_files.as_ref(), delta.horizon);
     let files = AtomicU64::new(0);
     let bytes = AtomicU64::new(0);

@@ -48,58 +48,92 @@ struct RawOption {
 /// Parse one file's text. Interpolation uses the same section and `[DEFAULT]` of this file
 /// only, as Barman's per-file merge does; `[DEFAULT]` keys are copied into every section.
 pub fn parse(text: &str) -> Result<IniFile, IniError> {
-    let mut raw: Vec<(String, Vec<RawOption>)> = Vec::new();
-    let mut defaults: Vec<RawOption> = Vec::new();
-    // Index into `raw` of the current section, or None for [DEFAULT]; outer None = no section.
-    let mut current: Option<Option<usize>> = None;
-    // Section name → index into `raw` (a linear search made 10,000 sections quadratic).
-    let mut index_of: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    let mut last_key_open = false;
+    let mut reader = Reader::default();
     for (index, line) in text.lines().enumerate() {
-        let number = index + 1;
+        reader.line(index + 1, line)?;
+    }
+    interpolate_all(reader.raw, reader.defaults)
+}
+
+/// The state of reading a file line by line, before interpolation.
+#[derive(Default)]
+struct Reader {
+    raw: Vec<(String, Vec<RawOption>)>,
+    defaults: Vec<RawOption>,
+    /// Index into `raw` of the current section, or None for [DEFAULT]; outer None = no section.
+    current: Option<Option<usize>>,
+    /// Section name → index into `raw` (a linear search made 10,000 sections quadratic).
+    index_of: std::collections::HashMap<String, usize>,
+    /// The last line was a `key = value` that an indented line may continue.
+    last_key_open: bool,
+}
+
+impl Reader {
+    /// Read one line (`number` is 1-based).
+    fn line(&mut self, number: usize, line: &str) -> Result<(), IniError> {
         let trimmed = line.trim();
         let indent = line.len() - line.trim_start().len();
         if trimmed.is_empty() {
-            last_key_open = false;
-            continue;
+            self.last_key_open = false;
+            return Ok(());
         }
         if trimmed.starts_with('#') || trimmed.starts_with(';') {
-            continue;
+            return Ok(());
         }
-        // Continuation of the previous value: indented deeper than its key.
-        if last_key_open && indent > 0 {
-            let options = match current {
-                Some(Some(i)) => &mut raw[i].1,
-                _ => &mut defaults,
-            };
-            if let Some(previous) = options.last_mut() {
-                if indent > previous.indent {
-                    previous.value.push('\n');
-                    previous.value.push_str(trimmed);
-                    continue;
-                }
+        if self.continue_value(trimmed, indent) || self.section_header(trimmed) {
+            return Ok(());
+        }
+        self.assign(number, trimmed, indent)
+    }
+
+    /// Continuation of the previous value: indented deeper than its key.
+    fn continue_value(&mut self, trimmed: &str, indent: usize) -> bool {
+        if !self.last_key_open || indent == 0 {
+            return false;
+        }
+        let options = match self.current {
+            Some(Some(i)) => &mut self.raw[i].1,
+            _ => &mut self.defaults,
+        };
+        match options.last_mut() {
+            Some(previous) if indent > previous.indent => {
+                previous.value.push('\n');
+                previous.value.push_str(trimmed);
+                true
             }
+            _ => false,
         }
-        if trimmed.starts_with('[') {
-            if let Some(end) = trimmed.rfind(']') {
-                let name = &trimmed[1..end];
-                if !name.is_empty() {
-                    current = Some(if name == "DEFAULT" {
-                        None
-                    } else if let Some(i) = index_of.get(name) {
-                        // strict=False: a repeated section continues the first one.
-                        Some(*i)
-                    } else {
-                        index_of.insert(name.to_string(), raw.len());
-                        raw.push((name.to_string(), Vec::new()));
-                        Some(raw.len() - 1)
-                    });
-                    last_key_open = false;
-                    continue;
-                }
-            }
+    }
+
+    /// `[name]` starts (or, repeated, continues) a section; `[]` is not a header.
+    fn section_header(&mut self, trimmed: &str) -> bool {
+        if !trimmed.starts_with('[') {
+            return false;
         }
-        let Some(section) = current else {
+        let Some(end) = trimmed.rfind(']') else {
+            return false;
+        };
+        let name = &trimmed[1..end];
+        if name.is_empty() {
+            return false;
+        }
+        self.current = Some(if name == "DEFAULT" {
+            None
+        } else if let Some(i) = self.index_of.get(name) {
+            // strict=False: a repeated section continues the first one.
+            Some(*i)
+        } else {
+            self.index_of.insert(name.to_string(), self.raw.len());
+            self.raw.push((name.to_string(), Vec::new()));
+            Some(self.raw.len() - 1)
+        });
+        self.last_key_open = false;
+        true
+    }
+
+    /// A `key = value` (or `key: value`) line of the current section.
+    fn assign(&mut self, number: usize, trimmed: &str, indent: usize) -> Result<(), IniError> {
+        let Some(section) = self.current else {
             return Err(IniError {
                 line: number,
                 section: None,
@@ -110,7 +144,7 @@ pub fn parse(text: &str) -> Result<IniFile, IniError> {
         let Some(sep) = trimmed.find(['=', ':']) else {
             return Err(IniError {
                 line: number,
-                section: section.map(|i| raw[i].0.clone()),
+                section: section.map(|i| self.raw[i].0.clone()),
                 key: None,
                 reason: format!("line '{trimmed}' is not 'key = value'"),
             });
@@ -118,8 +152,8 @@ pub fn parse(text: &str) -> Result<IniFile, IniError> {
         let key = trimmed[..sep].trim().to_lowercase();
         let value = trimmed[sep + 1..].trim().to_string();
         let options = match section {
-            Some(i) => &mut raw[i].1,
-            None => &mut defaults,
+            Some(i) => &mut self.raw[i].1,
+            None => &mut self.defaults,
         };
         // strict=False: the last assignment of a key wins, at the place of the first.
         let option = RawOption {
@@ -132,9 +166,9 @@ pub fn parse(text: &str) -> Result<IniFile, IniError> {
             Some(existing) => *existing = option,
             None => options.push(option),
         }
-        last_key_open = true;
+        self.last_key_open = true;
+        Ok(())
     }
-    interpolate_all(raw, defaults)
 }
 
 fn interpolate_all(

@@ -380,17 +380,7 @@ fn build_global(merged: &Merged, warnings: &mut Vec<String>) -> Result<GlobalCon
             "ERROR: Parameter \"barman_home\" is required in [barman] section. Your configuration is missing required parameters. Exiting.".into(),
         ));
     };
-    let mut raw = Vec::new();
-    if let Some(section) = section {
-        for (key, entry) in section {
-            if !options::known_in_global(key) {
-                warnings.push(format!(
-                    "Invalid configuration option \"{key}\" in [barman] section."
-                ));
-            }
-            raw.push((key.clone(), entry.value.clone(), entry.file.to_string()));
-        }
-    }
+    let raw = global_raw(section, warnings);
     let template = |option: &GlobalOption| {
         option
             .default
@@ -407,33 +397,16 @@ fn build_global(merged: &Merged, warnings: &mut Vec<String>) -> Result<GlobalCon
     };
     let cleanup_text =
         get("lock_directory_cleanup").unwrap_or_else(|| default_of("lock_directory_cleanup"));
-    let lock_directory_cleanup = value::parse_bool(&cleanup_text).map_err(|reason| {
-        let entry = merged.get("barman", "lock_directory_cleanup");
-        ConfigError::at(
-            entry.map_or("", |e| &*e.file),
-            entry.map_or(0, |e| e.line),
-            "barman",
-            "lock_directory_cleanup",
-            &cleanup_text,
-            &reason,
-        )
-    })?;
+    let lock_directory_cleanup = value::parse_bool(&cleanup_text)
+        .map_err(|reason| global_error(merged, "lock_directory_cleanup", &cleanup_text, &reason))?;
     let non_empty = |key: &str| get(key).filter(|v| !v.is_empty());
     let interval = |key: &str| -> Result<Option<i64>, ConfigError> {
         let Some(text) = non_empty(key) else {
             return Ok(None);
         };
-        value::parse_interval(&text).map(Some).map_err(|reason| {
-            let entry = merged.get("barman", key);
-            ConfigError::at(
-                entry.map_or("", |e| &*e.file),
-                entry.map_or(0, |e| e.line),
-                "barman",
-                key,
-                &text,
-                &reason,
-            )
-        })
+        value::parse_interval(&text)
+            .map(Some)
+            .map_err(|reason| global_error(merged, key, &text, &reason))
     };
     let drill_schedule = interval("drill_schedule")?;
     let drill_maximum_age = interval("drill_maximum_age")?;
@@ -457,6 +430,36 @@ fn build_global(merged: &Merged, warnings: &mut Vec<String>) -> Result<GlobalCon
         barman_home,
         raw,
     })
+}
+
+/// The `[barman]` section as written (key, value, file), warning about unknown keys.
+fn global_raw(
+    section: Option<&BTreeMap<String, Entry>>,
+    warnings: &mut Vec<String>,
+) -> Vec<(String, String, String)> {
+    let mut raw = Vec::new();
+    for (key, entry) in section.into_iter().flatten() {
+        if !options::known_in_global(key) {
+            warnings.push(format!(
+                "Invalid configuration option \"{key}\" in [barman] section."
+            ));
+        }
+        raw.push((key.clone(), entry.value.clone(), entry.file.to_string()));
+    }
+    raw
+}
+
+/// A `[barman]` value that does not parse, named by its file and line.
+fn global_error(merged: &Merged, key: &str, text: &str, reason: &str) -> ConfigError {
+    let entry = merged.get("barman", key);
+    ConfigError::at(
+        entry.map_or("", |e| &*e.file),
+        entry.map_or(0, |e| e.line),
+        "barman",
+        key,
+        text,
+        reason,
+    )
 }
 
 fn is_model(merged: &Merged, section: &str) -> Result<bool, ConfigError> {

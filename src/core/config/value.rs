@@ -163,58 +163,13 @@ pub fn parse(kind: Kind, text: &str) -> Result<OptionValue, String> {
         Kind::Str | Kind::LaterInt => Ok(OptionValue::Str(text.to_string())),
         Kind::Bool => parse_bool(text).map(OptionValue::Bool),
         Kind::Int => parse_int(text).map(OptionValue::Int),
-        Kind::AbsPath => {
-            if text.starts_with('/') {
-                Ok(OptionValue::Str(text.to_string()))
-            } else {
-                Err(format!(
-                    "Invalid value : '{text}' (must be an absolute path)"
-                ))
-            }
-        }
-        Kind::DirOrUrl => {
-            if text.contains("://") && !is_cloud_url(text) {
-                Err("The URL is not compatible with any of the supported cloud providers".into())
-            } else {
-                Ok(OptionValue::Str(text.to_string()))
-            }
-        }
+        Kind::AbsPath => parse_abs_path(text),
+        Kind::DirOrUrl => parse_dir_or_url(text),
         Kind::Interval => parse_interval(text).map(OptionValue::Interval),
         Kind::SiSize => parse_si_size(text).map(OptionValue::Int),
-        Kind::Choice(choices) => {
-            let lower = text.to_lowercase();
-            if choices.contains(&lower.as_str()) {
-                Ok(OptionValue::Str(lower))
-            } else {
-                Err(format!(
-                    "Invalid value (must be one in: '{}')",
-                    choices.join("', '")
-                ))
-            }
-        }
-        Kind::ChoiceExact(choices) => {
-            if choices.contains(&text) {
-                Ok(OptionValue::Str(text.to_string()))
-            } else {
-                Err(format!(
-                    "Invalid value '{text}' (must be one in: '{}')",
-                    choices.join("', '")
-                ))
-            }
-        }
-        Kind::CompressionLevel => {
-            let lower = text.to_lowercase();
-            let digits = lower.strip_prefix('-').unwrap_or(&lower);
-            if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-                parse_int(&lower).map(OptionValue::Int)
-            } else if ["low", "medium", "high"].contains(&lower.as_str()) {
-                Ok(OptionValue::Str(lower))
-            } else {
-                Err(format!(
-                    "Invalid value: '{lower}' (must be one in [low, medium, high] or an acceptable integer)"
-                ))
-            }
-        }
+        Kind::Choice(choices) => parse_choice(choices, text),
+        Kind::ChoiceExact(choices) => parse_choice_exact(choices, text),
+        Kind::CompressionLevel => parse_compression_level(text),
         Kind::BackupOptions => parse_csv(
             "BackupOptions",
             text,
@@ -228,37 +183,107 @@ pub fn parse(kind: Kind, text: &str) -> Result<OptionValue, String> {
         Kind::RecoveryOptions => {
             parse_csv("RecoveryOptions", text, &["get-wal", "delta-restore"], None)
         }
-        Kind::SlotName => {
-            let lower = text.to_lowercase();
-            if !lower.is_empty()
-                && lower
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase() || b == b'_')
-            {
-                Ok(OptionValue::Str(lower))
-            } else {
-                Err("Replication slot names may only contain lower case letters, numbers, and the underscore character.".into())
-            }
-        }
-        Kind::DiskList => {
-            let disks: Vec<String> = text.split(',').map(str::to_string).collect();
-            if disks.iter().any(String::is_empty) {
-                Err(format!("empty disk name in '{text}'"))
-            } else {
-                Ok(OptionValue::List(disks))
-            }
-        }
-        Kind::Encryption => match text.to_lowercase().as_str() {
-            "none" => Ok(OptionValue::None),
-            "gpg" => Ok(OptionValue::Str("gpg".into())),
-            other => Err(format!(
-                "Invalid encryption value '{other}'. Allowed values are: none, gpg."
-            )),
-        },
+        Kind::SlotName => parse_slot_name(text),
+        Kind::DiskList => parse_disk_list(text),
+        Kind::Encryption => parse_encryption(text),
         Kind::Retention => text
             .parse::<RetentionPolicy>()
             .map(|_| OptionValue::Str(text.to_string()))
             .map_err(|e| e.to_string()),
+    }
+}
+
+fn parse_abs_path(text: &str) -> Result<OptionValue, String> {
+    if text.starts_with('/') {
+        Ok(OptionValue::Str(text.to_string()))
+    } else {
+        Err(format!(
+            "Invalid value : '{text}' (must be an absolute path)"
+        ))
+    }
+}
+
+/// A local directory, or a URL of a cloud provider Barman supports.
+fn parse_dir_or_url(text: &str) -> Result<OptionValue, String> {
+    if text.contains("://") && !is_cloud_url(text) {
+        Err("The URL is not compatible with any of the supported cloud providers".into())
+    } else {
+        Ok(OptionValue::Str(text.to_string()))
+    }
+}
+
+/// One of `choices`, case-insensitively (the value is kept lower-cased).
+fn parse_choice(choices: &[&str], text: &str) -> Result<OptionValue, String> {
+    let lower = text.to_lowercase();
+    if choices.contains(&lower.as_str()) {
+        Ok(OptionValue::Str(lower))
+    } else {
+        Err(format!(
+            "Invalid value (must be one in: '{}')",
+            choices.join("', '")
+        ))
+    }
+}
+
+/// One of `choices`, spelt exactly.
+fn parse_choice_exact(choices: &[&str], text: &str) -> Result<OptionValue, String> {
+    if choices.contains(&text) {
+        Ok(OptionValue::Str(text.to_string()))
+    } else {
+        Err(format!(
+            "Invalid value '{text}' (must be one in: '{}')",
+            choices.join("', '")
+        ))
+    }
+}
+
+/// An integer level, or one of the words `low`, `medium`, `high`.
+fn parse_compression_level(text: &str) -> Result<OptionValue, String> {
+    let lower = text.to_lowercase();
+    let digits = lower.strip_prefix('-').unwrap_or(&lower);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        parse_int(&lower).map(OptionValue::Int)
+    } else if ["low", "medium", "high"].contains(&lower.as_str()) {
+        Ok(OptionValue::Str(lower))
+    } else {
+        Err(format!(
+            "Invalid value: '{lower}' (must be one in [low, medium, high] or an acceptable integer)"
+        ))
+    }
+}
+
+/// The characters PostgreSQL allows in a replication slot name (kept lower-cased).
+fn parse_slot_name(text: &str) -> Result<OptionValue, String> {
+    let lower = text.to_lowercase();
+    if !lower.is_empty()
+        && lower
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase() || b == b'_')
+    {
+        Ok(OptionValue::Str(lower))
+    } else {
+        Err("Replication slot names may only contain lower case letters, numbers, and the underscore character.".into())
+    }
+}
+
+/// Comma-separated disk names, none empty.
+fn parse_disk_list(text: &str) -> Result<OptionValue, String> {
+    let disks: Vec<String> = text.split(',').map(str::to_string).collect();
+    if disks.iter().any(String::is_empty) {
+        Err(format!("empty disk name in '{text}'"))
+    } else {
+        Ok(OptionValue::List(disks))
+    }
+}
+
+/// `none` (no encryption) or `gpg`, case-insensitively.
+fn parse_encryption(text: &str) -> Result<OptionValue, String> {
+    match text.to_lowercase().as_str() {
+        "none" => Ok(OptionValue::None),
+        "gpg" => Ok(OptionValue::Str("gpg".into())),
+        other => Err(format!(
+            "Invalid encryption value '{other}'. Allowed values are: none, gpg."
+        )),
     }
 }
 
