@@ -28,5 +28,6 @@ pub mod tar_time;
 pub mod timeline;
 pub mod wal_name;
 pub mod wal_range;
+pub mod wal_records;
 pub mod wal_segment_size;
 pub mod xlog_db;
