@@ -8,6 +8,7 @@ pub mod backup_manifest;
 pub mod backup_record;
 pub mod backup_wals;
 pub mod checksums;
+pub mod commit_index;
 pub mod compression;
 pub mod config;
 pub mod config_update;
