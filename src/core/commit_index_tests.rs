@@ -2,7 +2,7 @@
 
 use super::*;
 
-fn line(name: &str, span: Option<(u64, i64, i64)>) -> String {
+fn line(name: &str, span: Span) -> String {
     IndexLine {
         name: name.into(),
         span: span.map(|(count, first, last)| CommitSpan {
@@ -68,7 +68,10 @@ fn commit_index_skips_torn_and_foreign_lines_and_keeps_the_last() {
     );
 }
 
-fn index(lines: &[(u32, u32, Option<(u64, i64, i64)>)]) -> CommitIndex {
+/// (count, first, last) of one segment.
+type Span = Option<(u64, i64, i64)>;
+
+fn index(lines: &[(u32, u32, Span)]) -> CommitIndex {
     CommitIndex::parse(
         &lines
             .iter()

@@ -125,9 +125,7 @@ impl CommitScanner {
 
     /// The transaction end times, or None when the segment could not be read.
     pub fn finish(mut self) -> Option<CommitSpan> {
-        if self.geometry.is_none() {
-            return None;
-        }
+        self.geometry?;
         if !self.page.is_empty() && !self.finished() {
             // A short last page (a truncated file): what it holds still counts.
             let page = std::mem::take(&mut self.page);

@@ -7,12 +7,14 @@
 //! order), both into temporary files next to the destination; a failing gpg leaves the
 //! source in place and no temporary behind (Barman leaves its `.compressed` file).
 
+use super::commit_index::{self, SegmentScan};
 use super::layout::ServerDirs;
 use super::store::{self, CatalogError};
 use super::xlog_db::{self, XlogDbWriteError};
 use crate::adapters::codec::Codec;
 use crate::adapters::durable::{self, failpoint};
 use crate::adapters::gpg::{self, GpgError};
+use crate::core::commit_index::IndexLine;
 use crate::core::compression;
 use crate::core::wal_name::WalFileName;
 use crate::core::xlog_db::XlogDbEntry;
@@ -168,6 +170,8 @@ pub struct Prepared {
     name: WalFileName,
     dst: PathBuf,
     step: Step,
+    /// The segment's commit-time index line, read while preparing it.
+    commits: Option<IndexLine>,
 }
 
 #[derive(Debug)]
@@ -198,6 +202,7 @@ pub fn prepare(
         .map(Path::to_path_buf)
         .unwrap_or_else(|| dirs.wals_directory.clone());
     durable::create_dir_all_durable(&dst_dir).map_err(io("create", &dst_dir))?;
+    let mut scan = SegmentScan::new(name);
     let step = if dst.exists() {
         if crate::core::encryption::is_gpg(&head(&dst)?) {
             if encrypted_from(&dst, src)? {
@@ -218,7 +223,7 @@ pub fn prepare(
     } else {
         let detected = compression::identify(&head(src)?).map(str::to_string);
         let compressed = match (&storage.compression, &detected) {
-            (Some(c), None) => Some((compress_to_temp(src, &dst, c)?, c.name.clone())),
+            (Some(c), None) => Some((compress_to_temp(src, &dst, c, &mut scan)?, c.name.clone())),
             _ => None,
         };
         match (&storage.encryption, compressed) {
@@ -239,11 +244,13 @@ pub fn prepare(
             (None, None) => Step::AsIs(detected),
         }
     };
+    let stored = matches!(step, Step::Transformed(..) | Step::AsIs(_));
     Ok(Prepared {
         src: src.to_path_buf(),
         name: name.clone(),
         dst,
         step,
+        commits: stored.then(|| scan.finish(src)).flatten(),
     })
 }
 
@@ -268,6 +275,7 @@ pub fn commit(
         name,
         dst,
         step,
+        commits,
     } = prepared;
     let dst_dir = dst
         .parent()
@@ -310,6 +318,9 @@ pub fn commit(
         encryption: encrypted,
     };
     xlog_db::append(dirs, lock_dir, std::slice::from_ref(&entry))?;
+    if let Some(line) = &commits {
+        commit_index::append(dirs, line);
+    }
     failpoint("archive.after_catalog");
     std::fs::remove_file(&src).map_err(io("remove", &src))?;
     durable::fsync_dir(&src_dir).map_err(io("fsync", &src_dir))?;
@@ -373,10 +384,11 @@ fn compress_to_temp(
     src: &Path,
     dst: &Path,
     compression: &Compression,
+    scan: &mut SegmentScan,
 ) -> Result<PathBuf, CatalogError> {
     let tmp = temp_beside(dst, "compressed");
     let result = (|| {
-        let mut reader = BufReader::new(File::open(src).map_err(io("open", src))?);
+        let mut reader = scan.tee(BufReader::new(File::open(src).map_err(io("open", src))?));
         let file = File::create(&tmp).map_err(io("create", &tmp))?;
         let mut writer = BufWriter::with_capacity(1 << 20, file);
         compression

@@ -11,6 +11,7 @@ mod copy;
 mod decrypt;
 mod delta;
 mod options;
+pub mod replay;
 mod wals;
 
 use crate::adapters::catalog::layout::ServerDirs;
@@ -256,6 +257,7 @@ fn restore(
             })?;
         out.info("Copying required WAL segments.");
         let required = wals::required(server, dirs, info, options, plan)?;
+        let required = replay::plan(out, dirs, info, plan, required);
         wals::copy(out, server, dirs, &required, &target, plan)?;
         if !plan.is_pitr {
             out.info("Generating archive status files");
