@@ -81,6 +81,8 @@ pub struct CommitScanner {
     span: CommitSpan,
     /// Set when the input cannot be read as WAL, or a transaction end could not be read.
     unreadable: bool,
+    /// The segment the bytes must be (`log`, `seg` of its file name), when known.
+    expected: Option<(u32, u32)>,
 }
 
 impl Default for CommitScanner {
@@ -99,6 +101,16 @@ impl CommitScanner {
             state: State::Between,
             span: CommitSpan::default(),
             unreadable: false,
+            expected: None,
+        }
+    }
+
+    /// A reader of the segment named `…LLLLLLLLSSSSSSSS`: bytes whose first page is another
+    /// segment's (a recycled file still holding its old WAL) are unreadable, not read.
+    pub fn for_segment(log: u32, seg: u32) -> Self {
+        Self {
+            expected: Some((log, seg)),
+            ..Self::new()
         }
     }
 
@@ -109,6 +121,13 @@ impl CommitScanner {
                 Some((page_size, _, _)) => page_size,
                 None => LONG_PAGE_HEADER,
             };
+            if self.page.is_empty() && self.geometry.is_some() && data.len() >= want {
+                // A whole page in the input: read it in place.
+                let (page, rest) = data.split_at(want);
+                self.read_page(page);
+                data = rest;
+                continue;
+            }
             let take = (want - self.page.len()).min(data.len());
             self.page.extend_from_slice(&data[..take]);
             data = &data[take..];
@@ -154,7 +173,11 @@ impl CommitScanner {
             && (1 << 20..=1 << 30).contains(&seg_size)
             && page_size.is_power_of_two()
             && (1 << 10..=1 << 16).contains(&page_size)
-            && pageaddr % seg_size == 0;
+            && pageaddr % seg_size == 0
+            && self.expected.is_none_or(|(log, seg)| {
+                pageaddr >> 32 == u64::from(log)
+                    && (pageaddr & 0xFFFF_FFFF) / seg_size == u64::from(seg)
+            });
         if sane {
             self.geometry = Some((page_size, magic, pageaddr));
         } else {

@@ -292,3 +292,18 @@ proptest! {
         let _ = scan(&seg);
     }
 }
+
+#[test]
+fn wal_records_refuses_another_segments_bytes() {
+    // Writer's segment starts at 0/3000000 with 1 MiB segments: segment 0x30 of log 0.
+    let seg = Writer::new(PG16, 0).record(&commit(5)).finish();
+    let read_as = |log, n| {
+        let mut s = CommitScanner::for_segment(log, n);
+        s.feed(&seg);
+        s.finish()
+    };
+    assert_eq!(read_as(0, 0x30), span(1, 5, 5));
+    // A recycled file still holding the WAL of the segment it was before.
+    assert_eq!(read_as(0, 0x31), None);
+    assert_eq!(read_as(1, 0x30), None);
+}

@@ -119,6 +119,11 @@ fn commit_index_target_time_restore_copies_less_and_reaches_the_target() {
     ship(&lab);
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let time = lab.pg.query_scalar("SELECT now()::text");
+    let epoch: f64 = lab
+        .pg
+        .query_scalar("SELECT extract(epoch FROM now())::text")
+        .parse()
+        .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1100));
     for _ in 0..4 {
         mark(&lab.pg, "after");
@@ -130,8 +135,32 @@ fn commit_index_target_time_restore_copies_less_and_reaches_the_target() {
     assert!(!index.contains("unknown"), "{index}");
     let with_commits = index.lines().filter(|l| !l.ends_with(" 0")).count();
     assert!(with_commits >= 5, "{index}");
-    let year = &time[..4];
-    assert!(index.contains(&format!(" {year}-")), "{index}");
+    // The times are PostgreSQL's: commits before the target in one segment, after it in
+    // four others.
+    let seconds = |t: &str| {
+        chrono::DateTime::parse_from_rfc3339(t)
+            .unwrap()
+            .timestamp_micros() as f64
+            / 1e6
+    };
+    let spans: Vec<(f64, f64)> = index
+        .lines()
+        .filter(|l| !l.ends_with(" 0"))
+        .map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            (seconds(f[1]), seconds(f[2]))
+        })
+        .collect();
+    assert!(
+        spans
+            .iter()
+            .any(|(_, last)| *last < epoch && epoch - last < 5.0),
+        "{index}"
+    );
+    assert!(
+        spans.iter().filter(|(first, _)| *first > epoch).count() >= 4,
+        "{index}"
+    );
 
     let (tags, cut, stdout) = restore_to(&lab, &id, "r-index", &time);
     assert_eq!(tags, ["base", "before"], "{stdout}");

@@ -11,7 +11,7 @@ use super::layout::ServerDirs;
 use crate::adapters::codec::Codec;
 use crate::adapters::durable;
 use crate::core::commit_index::{CommitIndex, IndexLine};
-use crate::core::wal_name::WalFileName;
+use crate::core::wal_name::{WalFileName, WalSegmentName};
 use crate::core::wal_records::CommitScanner;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -43,9 +43,13 @@ pub struct SegmentScan {
 impl SegmentScan {
     /// A scan for the file archived as `name`.
     pub fn new(name: &WalFileName) -> SegmentScan {
+        let segment = match name {
+            WalFileName::Segment(s) => Some(s),
+            _ => None,
+        };
         SegmentScan {
-            name: matches!(name, WalFileName::Segment(_)).then(|| name.to_string()),
-            scanner: CommitScanner::new(),
+            name: segment.map(ToString::to_string),
+            scanner: segment.map_or_else(CommitScanner::new, scanner_for),
             fed: false,
         }
     }
@@ -67,10 +71,18 @@ impl SegmentScan {
         let span = if self.fed {
             self.scanner.finish()
         } else {
-            read_plain(src, CommitScanner::new()).and_then(CommitScanner::finish)
+            let expected = name.parse::<WalSegmentName>().ok();
+            let scanner = expected
+                .as_ref()
+                .map_or_else(CommitScanner::new, scanner_for);
+            read_plain(src, scanner).and_then(CommitScanner::finish)
         };
         Some(IndexLine { name, span })
     }
+}
+
+fn scanner_for(segment: &WalSegmentName) -> CommitScanner {
+    CommitScanner::for_segment(segment.log, segment.seg)
 }
 
 /// A reader that shows what it reads to a [`SegmentScan`].
