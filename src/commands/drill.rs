@@ -10,7 +10,7 @@ use super::recover::{self, RestoreOptions};
 use super::select;
 use super::status::server_dirs;
 use super::Context;
-use crate::adapters::catalog::annotations;
+use crate::adapters::catalog::{annotations, commit_index};
 use crate::adapters::durable;
 use crate::adapters::lock::LockKind;
 use crate::adapters::pg_tools;
@@ -101,7 +101,7 @@ pub fn run(ctx: &Context, out: &mut Output, request: &DrillRequest) -> crate::Re
         target: request.target(),
         ..DrillRecord::default()
     };
-    drill_into(ctx, server, &catalog, request, &scratch, &mut record);
+    drill_into(ctx, out, server, &catalog, request, &scratch, &mut record);
     if let Err(e) = std::fs::remove_dir_all(&scratch) {
         out.warning(&format!(
             "Cannot remove the drill directory {}: {e}",
@@ -141,6 +141,7 @@ fn report(out: &mut Output, server: &str, record: &DrillRecord) {
 /// the drill and is recorded.
 fn drill_into(
     ctx: &Context,
+    out: &mut Output,
     server: &crate::core::config::ServerConfig,
     catalog: &ServerCatalog,
     request: &DrillRequest,
@@ -155,6 +156,10 @@ fn drill_into(
     }
     record.copy_seconds = started.elapsed().as_secs_f64();
     record.wal_files = count_wal(&data);
+    record.replay_estimate = replay_estimate(catalog, &record.backup_id, &data);
+    if let (Some(estimate), false) = (&record.replay_estimate, out.is_json()) {
+        out.info(&format!("Replay estimate: {estimate}"));
+    }
     let path = pg_tools::search_path(server.path_prefix());
     let Some(bin_dir) = find_tool("pg_ctl", &path).and_then(|p| p.parent().map(Path::to_path_buf))
     else {
@@ -236,14 +241,30 @@ fn restore(
 
 /// WAL files the restore put where recovery reads them.
 fn count_wal(data: &Path) -> u64 {
+    restored_wal(data).len() as u64
+}
+
+fn restored_wal(data: &Path) -> Vec<String> {
     ["barman_wal", "pg_wal"]
         .iter()
         .filter_map(|dir| std::fs::read_dir(data.join(dir)).ok())
         .flatten()
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .filter(|e| e.file_name().to_string_lossy().len() >= 24)
-        .count() as u64
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.len() >= 24)
+        .collect()
+}
+
+/// What the commit-time index says of the WAL the restore copied (None when it knows none
+/// of it).
+fn replay_estimate(catalog: &ServerCatalog, id: &str, data: &Path) -> Option<String> {
+    let info = catalog.backups.get(id)?;
+    let index = commit_index::read(&catalog.dirs);
+    let mut names = restored_wal(data);
+    names.sort();
+    let estimate = recover::replay::estimate(&index, info, names.iter().map(String::as_str));
+    (estimate.segments > estimate.unindexed).then(|| estimate.describe())
 }
 
 /// The bootstrap superuser (OID 10), found by connecting as the server's `conninfo` user.

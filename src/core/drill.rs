@@ -25,6 +25,10 @@ pub struct DrillRecord {
     pub check_seconds: f64,
     /// WAL files the restore copied for replay.
     pub wal_files: u64,
+    /// The commit-time index's estimate of that WAL (segments, bytes, span of transaction
+    /// end times), when it knows any of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay_estimate: Option<String>,
     /// pg_amcheck's findings, one line each (relation, block, what is wrong, file).
     pub corruption: Vec<String>,
     /// Rows counted in each database's user tables.
@@ -65,6 +69,9 @@ impl DrillRecord {
             "  Copy: {:.1} s, replay: {:.1} s ({} WAL files), checks: {:.1} s",
             self.copy_seconds, self.replay_seconds, self.wal_files, self.check_seconds
         )];
+        if let Some(estimate) = &self.replay_estimate {
+            lines.push(format!("  Replayed: {estimate}"));
+        }
         if let Some(target) = &self.target {
             lines.push(format!("  Target: {target}"));
         }

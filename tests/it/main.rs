@@ -17,6 +17,7 @@ mod check_wal_archive;
 mod cli_config;
 mod cli_output;
 mod codecs;
+mod commit_index;
 mod compare_servers;
 mod config_models;
 mod connections;

@@ -207,6 +207,21 @@ fn core_scenario(major: u32) {
         "promote",
     ]);
     assert_eq!(recovered_tags(major, run, &by_time), ["base", "before"]);
+    // The commit-time index read this major's WAL: the segment with the `after` rows has
+    // its commit, streamed (pg) or archived (pgr), and no segment was unreadable.
+    for server in ["pg", "pgr"] {
+        let path = home
+            .home()
+            .join(format!("{server}/wals/{server}-xlog.db.commits"));
+        let index = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(!index.contains("unknown"), "{server}: {index}");
+        assert!(
+            index
+                .lines()
+                .any(|l| l.starts_with(&format!("{wanted} ")) && !l.ends_with(" 0")),
+            "{server}: {index}"
+        );
+    }
 
     let by_name = home.dir().join("by-name");
     let run = home.run(&[

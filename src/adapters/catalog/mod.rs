@@ -2,6 +2,7 @@
 
 pub mod annotations;
 pub mod backup_dir;
+pub mod commit_index;
 pub mod incoming;
 pub mod layout;
 pub mod manifest;

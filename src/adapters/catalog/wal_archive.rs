@@ -7,6 +7,7 @@
 //! order), both into temporary files next to the destination; a failing gpg leaves the
 //! source in place and no temporary behind (Barman leaves its `.compressed` file).
 
+use super::commit_index::{self, SegmentScan};
 use super::layout::ServerDirs;
 use super::store::{self, CatalogError};
 use super::wal_checksums::{self, PlainDigest};
@@ -14,6 +15,7 @@ use super::xlog_db::{self, XlogDbWriteError};
 use crate::adapters::codec::Codec;
 use crate::adapters::durable::{self, failpoint};
 use crate::adapters::gpg::{self, GpgError};
+use crate::core::commit_index::IndexLine;
 use crate::core::compression;
 use crate::core::wal_name::WalFileName;
 use crate::core::xlog_db::XlogDbEntry;
@@ -171,6 +173,8 @@ pub struct Prepared {
     step: Step,
     /// SHA-256 of the plain content, computed while compressing (see [`wal_checksums`]).
     digest: Option<PlainDigest>,
+    /// The segment's commit-time index line, read while preparing it.
+    commits: Option<IndexLine>,
 }
 
 #[derive(Debug)]
@@ -202,6 +206,7 @@ pub fn prepare(
         .unwrap_or_else(|| dirs.wals_directory.clone());
     durable::create_dir_all_durable(&dst_dir).map_err(io("create", &dst_dir))?;
     let mut digest = None;
+    let mut scan = SegmentScan::new(name);
     let step = if dst.exists() {
         if crate::core::encryption::is_gpg(&head(&dst)?) {
             if encrypted_from(&dst, src)? {
@@ -223,7 +228,7 @@ pub fn prepare(
         let detected = compression::identify(&head(src)?).map(str::to_string);
         let compressed = match (&storage.compression, &detected) {
             (Some(c), None) => {
-                let (tmp, plain) = compress_to_temp(src, &dst, c)?;
+                let (tmp, plain) = compress_to_temp(src, &dst, c, &mut scan)?;
                 digest = Some(plain);
                 Some((tmp, c.name.clone()))
             }
@@ -250,12 +255,14 @@ pub fn prepare(
             (None, None) => Step::AsIs(detected),
         }
     };
+    let stored = matches!(step, Step::Transformed(..) | Step::AsIs(_));
     Ok(Prepared {
         src: src.to_path_buf(),
         name: name.clone(),
         dst,
         step,
         digest,
+        commits: stored.then(|| scan.finish(src)).flatten(),
     })
 }
 
@@ -281,6 +288,7 @@ pub fn commit(
         dst,
         step,
         digest,
+        commits,
     } = prepared;
     let dst_dir = dst
         .parent()
@@ -324,6 +332,9 @@ pub fn commit(
     };
     xlog_db::append(dirs, lock_dir, std::slice::from_ref(&entry))?;
     wal_checksums::record(dirs, lock_dir, &entry.name, digest.as_ref());
+    if let Some(line) = &commits {
+        commit_index::append(dirs, line);
+    }
     failpoint("archive.after_catalog");
     std::fs::remove_file(&src).map_err(io("remove", &src))?;
     durable::fsync_dir(&src_dir).map_err(io("fsync", &src_dir))?;
@@ -387,12 +398,14 @@ fn compress_to_temp(
     src: &Path,
     dst: &Path,
     compression: &Compression,
+    scan: &mut SegmentScan,
 ) -> Result<(PathBuf, PlainDigest), CatalogError> {
     let tmp = temp_beside(dst, "compressed");
     let result = (|| {
-        let mut reader = wal_checksums::HashingReader::new(BufReader::new(
-            File::open(src).map_err(io("open", src))?,
-        ));
+        // One read of the source feeds the compressor, the checksum and the commit scan.
+        let mut reader = wal_checksums::HashingReader::new(
+            scan.tee(BufReader::new(File::open(src).map_err(io("open", src))?)),
+        );
         let file = File::create(&tmp).map_err(io("create", &tmp))?;
         let mut writer = BufWriter::with_capacity(1 << 20, file);
         compression

@@ -9,6 +9,7 @@ mod list;
 mod show;
 mod show_json;
 mod show_render;
+mod show_window;
 
 pub use check::check_backup_status;
 pub use common::{segment_size, tablespace_oids, ServerCatalog};

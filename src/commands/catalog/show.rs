@@ -69,6 +69,7 @@ pub fn run(ctx: &Context, out: &mut Output, server: &str, backup_id: &str) -> cr
     // Ours, shown only when `barman drill` ran on this backup (so, without drills, the
     // output stays Barman's).
     let drill = last_drill(&catalog, &id);
+    let window = super::show_window::recovery_window(&catalog, info, *ctx.now.offset());
     if out.is_json() {
         let mut doc = show_render::json(&catalog, &id, info, extended.as_ref());
         if let (Some(record), Some(map)) = (&drill, doc.as_object_mut()) {
@@ -77,10 +78,19 @@ pub fn run(ctx: &Context, out: &mut Output, server: &str, backup_id: &str) -> cr
                 serde_json::to_value(record).unwrap_or_default(),
             );
         }
+        if let (Some((earliest, latest)), Some(map)) = (&window, doc.as_object_mut()) {
+            map.insert(
+                "recovery_window".into(),
+                serde_json::json!({"earliest": earliest, "latest": latest}),
+            );
+        }
         out.json_set(info.raw(Field::ServerName).unwrap_or("None"), doc);
     } else {
         for line in show_render::console(&catalog, &id, info, extended.as_ref()) {
             out.line(&line);
+        }
+        if let Some((earliest, latest)) = &window {
+            out.line(&format!("  Recovery window      : {earliest} to {latest}"));
         }
         if let Some(record) = drill {
             out.line(&format!(

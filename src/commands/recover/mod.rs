@@ -11,6 +11,7 @@ mod copy;
 mod decrypt;
 mod delta;
 mod options;
+pub mod replay;
 mod wals;
 
 use crate::adapters::catalog::layout::ServerDirs;
@@ -325,6 +326,7 @@ fn copy_wals(
         })?;
     out.info("Copying required WAL segments.");
     let required = wals::required(job.server, job.dirs, job.info, job.options, plan)?;
+    let required = replay::plan(out, job.dirs, job.info, plan, required);
     wals::copy(out, job.server, job.dirs, &required, target, plan)?;
     if !plan.is_pitr {
         out.info("Generating archive status files");
