@@ -22,7 +22,7 @@ fn lab() -> Lab {
     let drills = shared_tempdir();
     home.write_config(
         &format!(
-            "log_file = {}\ndrill_directory = {}\n",
+            "log_file = {}\ndrill_directory = {}\nrecovery_estimates = on\n",
             home.dir().join("barman.log").display(),
             drills.path().display()
         ),
@@ -195,6 +195,28 @@ fn commit_index_target_time_restore_copies_less_and_reaches_the_target() {
     let latest = window["latest"].as_str().unwrap();
     assert!(latest > window["earliest"].as_str().unwrap(), "{doc}");
     assert!(latest > time.as_str(), "{latest} {time}");
+
+    // Off (the default), show-backup and restore print exactly what Barman prints.
+    let config = std::fs::read_to_string(lab.home.config_path()).unwrap();
+    let off = config.replace("recovery_estimates = on", "recovery_estimates = off");
+    std::fs::write(lab.home.config_path(), off).unwrap();
+    let show = lab.home.run(&["show-backup", "pg", &id]).ok().stdout;
+    assert!(!show.contains("Recovery window"), "{show}");
+    let json = lab
+        .home
+        .run(&["-f", "json", "show-backup", "pg", &id])
+        .ok()
+        .stdout;
+    assert!(!json.contains("recovery_window"), "{json}");
+    let (tags, _, stdout) = restore_to(&lab, &id, "r-quiet", &time);
+    assert_eq!(tags, ["base", "before"], "{stdout}");
+    // Only under -d (which restore_to passes) and in the log.
+    assert!(
+        !stdout.lines().any(|l| l.starts_with("Replay estimate: ")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("DEBUG: Replay estimate: "), "{stdout}");
+    std::fs::write(lab.home.config_path(), config).unwrap();
 
     // A drill to the same time prints the estimate before replaying and records it.
     let run = lab.home.run(&["drill", "pg", &id, "--target-time", &time]);

@@ -69,7 +69,13 @@ pub fn run(ctx: &Context, out: &mut Output, server: &str, backup_id: &str) -> cr
     // Ours, shown only when `barman drill` ran on this backup (so, without drills, the
     // output stays Barman's).
     let drill = last_drill(&catalog, &id);
-    let window = super::show_window::recovery_window(&catalog, info, *ctx.now.offset());
+    // Barman shows no recovery window: only when the operator asked for it.
+    let window = ctx
+        .config
+        .global
+        .recovery_estimates
+        .then(|| super::show_window::recovery_window(&catalog, info, *ctx.now.offset()))
+        .flatten();
     if out.is_json() {
         let mut doc = show_render::json(&catalog, &id, info, extended.as_ref());
         if let (Some(record), Some(map)) = (&drill, doc.as_object_mut()) {

@@ -326,7 +326,8 @@ fn copy_wals(
         })?;
     out.info("Copying required WAL segments.");
     let required = wals::required(job.server, job.dirs, job.info, job.options, plan)?;
-    let required = replay::plan(out, job.dirs, job.info, plan, required);
+    let show_estimate = job.ctx.config.global.recovery_estimates;
+    let required = replay::plan(out, job.dirs, job.info, plan, required, show_estimate);
     wals::copy(out, job.server, job.dirs, &required, target, plan)?;
     if !plan.is_pitr {
         out.info("Generating archive status files");

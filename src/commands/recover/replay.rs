@@ -20,6 +20,7 @@ pub fn plan(
     info: &BackupInfo,
     plan: &Plan,
     mut wals: Vec<RequiredWal>,
+    show_estimate: bool,
 ) -> Vec<RequiredWal> {
     let index = commit_index::read(dirs);
     if index.is_empty() {
@@ -47,7 +48,14 @@ pub fn plan(
     }
     let estimate = estimate(&index, info, wals.iter().map(|w| w.name.as_str()));
     if estimate.segments > estimate.unindexed {
-        out.info(&format!("Replay estimate: {}", estimate.describe()));
+        // Barman prints no such line: on the console only when the operator asked for it.
+        let message = format!("Replay estimate: {}", estimate.describe());
+        if show_estimate {
+            out.info(&message);
+        } else {
+            tracing::info!(target: "barman.recovery_executor", "{message}");
+            out.debug(&message);
+        }
     }
     wals
 }

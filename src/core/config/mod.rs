@@ -120,6 +120,9 @@ pub struct GlobalConfig {
     /// `drill_maximum_age` (ours), seconds: `check` fails when the last successful drill
     /// is older than this.
     pub drill_maximum_age: Option<i64>,
+    /// `recovery_estimates` (ours, default off): show-backup's recovery window and
+    /// restore's replay estimate, lines Barman does not print.
+    pub recovery_estimates: bool,
     /// `log_level` (default `INFO`).
     pub log_level: String,
     /// `log_format`.
@@ -408,6 +411,10 @@ fn build_global(merged: &Merged, warnings: &mut Vec<String>) -> Result<GlobalCon
             .map(Some)
             .map_err(|reason| global_error(merged, key, &text, &reason))
     };
+    let estimates_text =
+        get("recovery_estimates").unwrap_or_else(|| default_of("recovery_estimates"));
+    let recovery_estimates = value::parse_bool(&estimates_text)
+        .map_err(|reason| global_error(merged, "recovery_estimates", &estimates_text, &reason))?;
     let drill_schedule = interval("drill_schedule")?;
     let drill_maximum_age = interval("drill_maximum_age")?;
     Ok(GlobalConfig {
@@ -424,6 +431,7 @@ fn build_global(merged: &Merged, warnings: &mut Vec<String>) -> Result<GlobalCon
         drill_user: non_empty("drill_user").unwrap_or_else(|| default_of("drill_user")),
         drill_schedule,
         drill_maximum_age,
+        recovery_estimates,
         log_level: non_empty("log_level").unwrap_or_else(|| default_of("log_level")),
         log_format: non_empty("log_format").unwrap_or_else(|| default_of("log_format")),
         lock_directory_cleanup,

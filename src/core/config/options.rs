@@ -293,6 +293,11 @@ pub const GLOBAL_OPTIONS: &[GlobalOption] = &[
         doc: "Ours (Barman warns that it is not a known key): check fails when a server's last successful drill is older than this interval (e.g. `8 DAYS`).",
     },
     GlobalOption {
+        name: "recovery_estimates",
+        default: Some("off"),
+        doc: "Ours (Barman warns that it is not a known key): when on, show-backup prints the recovery window and restore prints a replay estimate, both from the commit-time index; off keeps their output exactly Barman's.",
+    },
+    GlobalOption {
         name: "drill_schedule",
         default: None,
         doc: "Ours (Barman warns that it is not a known key): cron starts `barman drill` of a server whose last successful drill is older than this interval (e.g. `7 DAYS`), one at a time per server.",
