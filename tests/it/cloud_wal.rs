@@ -1,0 +1,406 @@
+//! barman-cloud-wal-archive and barman-cloud-wal-restore against a real S3 server (moto on
+//! loopback), side by side with Python's barman-cli-cloud 3.20.1: same object layout, each
+//! restoring what the other archived byte for byte, same exit codes on faults.
+
+use crate::harness::python_barman::venv_tool;
+use crate::harness::s3::{self, S3Server};
+use crate::harness::{python_barman, Run};
+use crate::require;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const SEGMENT: &str = "000000010000000000000003";
+const HISTORY: &str = "00000002.history";
+const COMPRESSIONS: [&str; 7] = ["", "-z", "-j", "--xz", "--snappy", "--zstd", "--lz4"];
+
+fn ours(tool: &str) -> PathBuf {
+    PathBuf::from(match tool {
+        "barman-cloud-wal-archive" => env!("CARGO_BIN_EXE_barman-cloud-wal-archive"),
+        _ => env!("CARGO_BIN_EXE_barman-cloud-wal-restore"),
+    })
+}
+
+fn pythons(tool: &str) -> PathBuf {
+    venv_tool(tool).expect("Python barman-cloud installed")
+}
+
+fn ready() -> bool {
+    python_barman::available() && crate::harness::available(s3::REQUIREMENT, s3::available())
+}
+
+/// Run `tool` with the server's endpoint and credentials, then `args`.
+fn run(s3: &S3Server, tool: &Path, args: &[&str]) -> Run {
+    let mut cmd = Command::new(tool);
+    s3.env(&mut cmd)
+        .args(["--endpoint-url", &s3.endpoint()])
+        .args(args);
+    Run::of(&mut cmd)
+}
+
+/// A WAL-like segment: compressible (mostly zeros and a pattern) with some noise.
+fn write_wal_files(dir: &Path) {
+    let mut segment = vec![0u8; 1 << 20];
+    let mut x: u32 = 12345;
+    for (i, byte) in segment.iter_mut().enumerate().take(300_000) {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        *byte = if i % 7 == 0 {
+            (x >> 16) as u8
+        } else {
+            (i % 251) as u8
+        };
+    }
+    std::fs::write(dir.join(SEGMENT), segment).unwrap();
+    std::fs::write(
+        dir.join(HISTORY),
+        "1\t0/3000000\tno recovery target specified\n",
+    )
+    .unwrap();
+}
+
+/// The keys under `prefix/`, without it.
+fn keys_under(s3: &S3Server, bucket: &str, prefix: &str) -> Vec<String> {
+    s3.keys(bucket)
+        .into_iter()
+        .filter_map(|k| k.strip_prefix(&format!("{prefix}/")).map(str::to_string))
+        .collect()
+}
+
+fn same_file(a: &Path, b: &Path) {
+    assert!(
+        std::fs::read(a).unwrap() == std::fs::read(b).unwrap(),
+        "{} and {} differ",
+        a.display(),
+        b.display()
+    );
+}
+
+#[test]
+fn cloud_wal_each_compression_same_layout_and_restored_by_the_other() {
+    require!(python_barman::REQUIREMENT, ready());
+    let s3 = S3Server::start(false);
+    s3.create_bucket("wals");
+    let dir = tempfile::tempdir().unwrap();
+    write_wal_files(dir.path());
+    let seg = dir.path().join(SEGMENT);
+    let hist = dir.path().join(HISTORY);
+    for (i, flag) in COMPRESSIONS.iter().enumerate() {
+        let (mine, theirs) = (format!("s3://wals/ours{i}/x"), format!("s3://wals/py{i}/x"));
+        for (tool, url) in [
+            (ours("barman-cloud-wal-archive"), &mine),
+            (pythons("barman-cloud-wal-archive"), &theirs),
+        ] {
+            for file in [&seg, &hist] {
+                let mut args: Vec<&str> = flag.split_whitespace().collect();
+                args.extend([url.as_str(), "pg", file.to_str().unwrap()]);
+                crate::harness::ok(
+                    run(&s3, &tool, &args),
+                    &format!("{} {flag}", tool.display()),
+                );
+            }
+        }
+        // Same object names as Python's, e.g. x/pg/wals/0000000100000000/<seg>.gz and
+        // x/pg/wals/00000002.history.
+        let layout = keys_under(&s3, "wals", &format!("ours{i}"));
+        assert_eq!(layout, keys_under(&s3, "wals", &format!("py{i}")), "{flag}");
+        // History files (compressed too) live straight under wals/.
+        assert!(
+            layout
+                .iter()
+                .any(|k| k.starts_with("x/pg/wals/00000002.history")),
+            "{layout:?}"
+        );
+        // Each restores the other's, byte for byte.
+        for (tool, url, who) in [
+            (pythons("barman-cloud-wal-restore"), &mine, "python"),
+            (ours("barman-cloud-wal-restore"), &theirs, "ours"),
+        ] {
+            for name in [SEGMENT, HISTORY] {
+                let dest = dir.path().join(format!("{who}-{i}-{name}"));
+                let args = [url.as_str(), "pg", name, dest.to_str().unwrap()];
+                crate::harness::ok(run(&s3, &tool, &args), &format!("{who} restore {flag}"));
+                same_file(&dest, &dir.path().join(name));
+            }
+        }
+    }
+    let gz = keys_under(&s3, "wals", "ours1");
+    assert!(
+        gz.contains(&format!("x/pg/wals/0000000100000000/{SEGMENT}.gz")),
+        "{gz:?}"
+    );
+}
+
+/// Run the same arguments through ours and Python's `tool`: both exit `code`, ours with
+/// one ERROR line containing `words`. Returns our stderr.
+fn both_fail(s3: &S3Server, tool: &str, args: &[&str], code: i32, words: &str) -> String {
+    let theirs = run(s3, &pythons(tool), args);
+    let mine = run(s3, &ours(tool), args);
+    assert_eq!(
+        theirs.code, code,
+        "python {tool} {args:?}: {}",
+        theirs.stderr
+    );
+    assert_eq!(mine.code, code, "ours {tool} {args:?}: {}", mine.stderr);
+    assert_eq!(mine.stderr.lines().count(), 1, "{}", mine.stderr);
+    assert!(
+        mine.stderr.contains(" ERROR: ") && mine.stderr.contains(words),
+        "{}\npython: {}",
+        mine.stderr,
+        theirs.stderr
+    );
+    mine.stderr
+}
+
+#[test]
+fn cloud_wal_faults_exit_as_python_and_write_nothing() {
+    require!(python_barman::REQUIREMENT, ready());
+    let mut s3 = S3Server::start(true);
+    s3.create_bucket("wals");
+    let dir = tempfile::tempdir().unwrap();
+    write_wal_files(dir.path());
+    let seg = dir.path().join(SEGMENT);
+    let seg = seg.to_str().unwrap();
+    let dest = dir.path().join("restored");
+    let dest_s = dest.to_str().unwrap();
+    let spool = dir.path().join("spool");
+    let spool_s = spool.to_str().unwrap();
+    let restore = |url: &'static str, name: &'static str| -> Vec<&str> {
+        vec!["--spool-dir", spool_s, url, "pg", name, dest_s]
+    };
+    // One archived file to look for.
+    crate::harness::ok(
+        run(
+            &s3,
+            &ours("barman-cloud-wal-archive"),
+            &["s3://wals/p", "pg", seg],
+        ),
+        "archive",
+    );
+
+    // Not a WAL name: command-line error, 3.
+    let bad = dir.path().join("notawal");
+    std::fs::write(&bad, "x").unwrap();
+    both_fail(
+        &s3,
+        "barman-cloud-wal-archive",
+        &["s3://wals/p", "pg", bad.to_str().unwrap()],
+        3,
+        "notawal is an invalid name for a WAL file",
+    );
+    both_fail(
+        &s3,
+        "barman-cloud-wal-restore",
+        &restore("s3://wals/p", "notawal"),
+        3,
+        "is an invalid name",
+    );
+    // Not archived: 1.
+    both_fail(
+        &s3,
+        "barman-cloud-wal-restore",
+        &restore("s3://wals/p", "000000010000000000000009"),
+        1,
+        "WAL file 000000010000000000000009 for server pg does not exist",
+    );
+    // A missing bucket: 4 (and 1 for --test).
+    both_fail(
+        &s3,
+        "barman-cloud-wal-archive",
+        &["s3://nobucket/p", "pg", seg],
+        4,
+        "(NoSuchBucket) when calling the PutObject operation",
+    );
+    both_fail(
+        &s3,
+        "barman-cloud-wal-restore",
+        &restore("s3://nobucket/p", SEGMENT),
+        4,
+        "NoSuchBucket",
+    );
+    both_fail(
+        &s3,
+        "barman-cloud-wal-archive",
+        &["-t", "s3://nobucket/p", "pg", seg],
+        1,
+        "Bucket nobucket does not exist",
+    );
+    // Wrong credentials: 4.
+    let good_secret = std::mem::replace(&mut s3.secret, "wrong".into());
+    both_fail(
+        &s3,
+        "barman-cloud-wal-archive",
+        &["s3://wals/p", "pg", seg],
+        4,
+        "(SignatureDoesNotMatch) when calling the PutObject operation",
+    );
+    both_fail(
+        &s3,
+        "barman-cloud-wal-restore",
+        &restore("s3://wals/p", SEGMENT),
+        4,
+        "SignatureDoesNotMatch",
+    );
+    s3.secret = good_secret;
+    // Not an s3:// URL: 4.
+    both_fail(
+        &s3,
+        "barman-cloud-wal-archive",
+        &["gs://wals/p", "pg", seg],
+        4,
+        "Invalid s3 URL address: gs://wals/p",
+    );
+    // The server stopped: archive 4, restore 2 (network error), --test 2.
+    s3.stop();
+    both_fail(
+        &s3,
+        "barman-cloud-wal-archive",
+        &["s3://wals/p", "pg", seg],
+        4,
+        "Could not connect to the endpoint URL",
+    );
+    both_fail(
+        &s3,
+        "barman-cloud-wal-restore",
+        &restore("s3://wals/p", SEGMENT),
+        2,
+        "Could not connect to the endpoint URL",
+    );
+    both_fail(
+        &s3,
+        "barman-cloud-wal-restore",
+        &["-t", "s3://wals/p", "pg", SEGMENT, dest_s],
+        2,
+        "Can't connect to cloud provider",
+    );
+    assert!(
+        !dest.exists() && !spool.exists(),
+        "a failed restore wrote locally"
+    );
+}
+
+#[test]
+fn cloud_wal_credentials_from_a_profile() {
+    require!(python_barman::REQUIREMENT, ready());
+    let s3 = S3Server::start(true);
+    s3.create_bucket("wals");
+    let dir = tempfile::tempdir().unwrap();
+    write_wal_files(dir.path());
+    std::fs::write(
+        s3.aws_file("credentials"),
+        format!("[default]\naws_access_key_id = nobody\naws_secret_access_key = nothing\n\n[barman]\naws_access_key_id = {}\naws_secret_access_key = {}\n", s3.key_id, s3.secret),
+    )
+    .unwrap();
+    std::fs::write(
+        s3.aws_file("config"),
+        "[profile barman]\nregion = us-east-1\n",
+    )
+    .unwrap();
+    let with_profile = |tool: PathBuf, args: &[&str]| {
+        let mut cmd = Command::new(tool);
+        s3.env_without_keys(&mut cmd)
+            .args(["--endpoint-url", &s3.endpoint()])
+            .args(args);
+        Run::of(&mut cmd)
+    };
+    let seg = dir.path().join(SEGMENT);
+    crate::harness::ok(
+        with_profile(
+            ours("barman-cloud-wal-archive"),
+            &[
+                "-P",
+                "barman",
+                "--zstd",
+                "s3://wals/p",
+                "pg",
+                seg.to_str().unwrap(),
+            ],
+        ),
+        "archive with -P",
+    );
+    let dest = dir.path().join("restored");
+    crate::harness::ok(
+        with_profile(
+            pythons("barman-cloud-wal-restore"),
+            &[
+                "--aws-profile",
+                "barman",
+                "s3://wals/p",
+                "pg",
+                SEGMENT,
+                dest.to_str().unwrap(),
+            ],
+        ),
+        "python restore with profile",
+    );
+    same_file(&dest, &seg);
+    // The [default] profile's keys are refused; an unknown profile is an error; both 4.
+    for profile in [None, Some("nope")] {
+        let mut args = vec![];
+        if let Some(p) = profile {
+            args.extend(["-P", p]);
+        }
+        args.extend(["s3://wals/q", "pg", seg.to_str().unwrap()]);
+        let mine = with_profile(ours("barman-cloud-wal-archive"), &args);
+        let theirs = with_profile(pythons("barman-cloud-wal-archive"), &args);
+        assert_eq!(
+            (mine.code, theirs.code),
+            (4, 4),
+            "{}\n{}",
+            mine.stderr,
+            theirs.stderr
+        );
+    }
+    assert!(keys_under(&s3, "wals", "q").is_empty());
+}
+
+#[test]
+fn cloud_wal_postgres_archives_and_python_checks_the_archive() {
+    require!(
+        "PostgreSQL binaries",
+        crate::harness::pg_cluster::pg_available()
+    );
+    require!(python_barman::REQUIREMENT, ready());
+    let s3 = S3Server::start(false);
+    s3.create_bucket("pgwals");
+    let command = format!(
+        "'AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1 {} --endpoint-url {} --gzip s3://pgwals/cluster pg %p'",
+        ours("barman-cloud-wal-archive").display(),
+        s3.endpoint()
+    );
+    let pg = crate::harness::archiving_cluster(&command);
+    crate::archive_wal::generate_wal(&pg, 3);
+    let failed = pg.query_scalar("SELECT failed_count FROM pg_stat_archiver");
+    assert_eq!(failed, "0", "archive_command failed:\n{}", pg.log());
+    let keys = keys_under(&s3, "pgwals", "cluster/pg/wals");
+    assert!(
+        keys.len() >= 3 && keys.iter().all(|k| k.ends_with(".gz")),
+        "{keys:?}"
+    );
+    // Python's pre-flight check reads what we archived as WALs of timeline 1: a new
+    // server may archive there from timeline 2 on, not on timeline 1, and not with no
+    // timeline given (the archive must then be empty); an untouched prefix is fine.
+    let check = |args: &[&str]| run(&s3, &pythons("barman-cloud-check-wal-archive"), args);
+    let refused = check(&["s3://pgwals/cluster", "pg"]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("Expected empty archive"),
+        "{}",
+        refused.stderr
+    );
+    let refused = check(&["--timeline", "1", "s3://pgwals/cluster", "pg"]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("in WAL archive equal to or newer than timeline 1"),
+        "{}",
+        refused.stderr
+    );
+    crate::harness::ok(
+        check(&["--timeline", "2", "s3://pgwals/cluster", "pg"]),
+        "check from timeline 2",
+    );
+    crate::harness::ok(
+        check(&["s3://pgwals/other", "pg"]),
+        "check of an empty prefix",
+    );
+}
