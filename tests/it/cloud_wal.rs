@@ -404,3 +404,55 @@ fn cloud_wal_postgres_archives_and_python_checks_the_archive() {
         "check of an empty prefix",
     );
 }
+
+#[test]
+fn cloud_wal_restore_prefetches_into_the_spool_and_skips_partial_files() {
+    require!(python_barman::REQUIREMENT, ready());
+    let s3 = S3Server::start(false);
+    s3.create_bucket("wals");
+    let dir = tempfile::tempdir().unwrap();
+    let names = [
+        "000000010000000000000003",
+        "000000010000000000000004",
+        "000000010000000000000005",
+        "000000010000000000000006.partial",
+    ];
+    for (i, name) in names.iter().enumerate() {
+        let path = dir.path().join(name);
+        std::fs::write(&path, vec![i as u8 + 1; 64 * 1024]).unwrap();
+        let args = ["--lz4", "s3://wals/p", "pg", path.to_str().unwrap()];
+        crate::harness::ok(run(&s3, &ours("barman-cloud-wal-archive"), &args), name);
+    }
+    for (who, tool) in [
+        ("ours", ours("barman-cloud-wal-restore")),
+        ("python", pythons("barman-cloud-wal-restore")),
+    ] {
+        let spool = dir.path().join(format!("spool-{who}"));
+        let dest = |name: &str| dir.path().join(format!("{who}-{name}"));
+        let restore = |extra: &[&str], name: &str| {
+            let target = dest(name);
+            let mut args = vec!["--spool-dir", spool.to_str().unwrap()];
+            args.extend(extra);
+            args.extend(["s3://wals/p", "pg", name, target.to_str().unwrap()]);
+            run(&s3, &tool, &args)
+        };
+        // -p 3: the requested segment and the next two, into the spool.
+        crate::harness::ok(restore(&["-p", "3"], names[0]), who);
+        same_file(&dest(names[0]), &dir.path().join(names[0]));
+        for name in &names[1..3] {
+            same_file(&spool.join(name), &dir.path().join(name));
+        }
+        // The next call is served from the spool (and takes the file out of it).
+        crate::harness::ok(restore(&[], names[1]), who);
+        same_file(&dest(names[1]), &dir.path().join(names[1]));
+        assert!(!spool.join(names[1]).exists(), "{who}");
+        // A segment only archived as .partial: restored under the segment's name, unless
+        // --no-partial, which finds nothing (exit 1).
+        let segment = "000000010000000000000006";
+        let refused = restore(&["--no-partial"], segment);
+        assert_eq!(refused.code, 1, "{who}: {}", refused.stderr);
+        assert!(!dest(segment).exists());
+        crate::harness::ok(restore(&[], segment), who);
+        same_file(&dest(segment), &dir.path().join(names[3]));
+    }
+}
