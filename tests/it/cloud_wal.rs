@@ -16,6 +16,7 @@ const COMPRESSIONS: [&str; 7] = ["", "-z", "-j", "--xz", "--snappy", "--zstd", "
 fn ours(tool: &str) -> PathBuf {
     PathBuf::from(match tool {
         "barman-cloud-wal-archive" => env!("CARGO_BIN_EXE_barman-cloud-wal-archive"),
+        "barman-cloud-check-wal-archive" => env!("CARGO_BIN_EXE_barman-cloud-check-wal-archive"),
         _ => env!("CARGO_BIN_EXE_barman-cloud-wal-restore"),
     })
 }
@@ -378,7 +379,7 @@ fn cloud_wal_postgres_archives_and_python_checks_the_archive() {
     // Python's pre-flight check reads what we archived as WALs of timeline 1: a new
     // server may archive there from timeline 2 on, not on timeline 1, and not with no
     // timeline given (the archive must then be empty); an untouched prefix is fine.
-    let check = |args: &[&str]| run(&s3, &pythons("barman-cloud-check-wal-archive"), args);
+    let check = |args: &[&str]| check_both(&s3, args);
     let refused = check(&["s3://pgwals/cluster", "pg"]);
     assert_eq!(refused.code, 1, "{}", refused.stderr);
     assert!(
@@ -403,6 +404,15 @@ fn cloud_wal_postgres_archives_and_python_checks_the_archive() {
         check(&["s3://pgwals/other", "pg"]),
         "check of an empty prefix",
     );
+    // A bad timeline is a usage error (3); a stopped server a network error (2).
+    assert_eq!(
+        check(&["--timeline", "0", "s3://pgwals/cluster", "pg"]).code,
+        3
+    );
+    drop(pg);
+    let mut s3 = s3;
+    s3.stop();
+    assert_eq!(check_both(&s3, &["s3://pgwals/cluster", "pg"]).code, 2);
 }
 
 #[test]
@@ -455,4 +465,19 @@ fn cloud_wal_restore_prefetches_into_the_spool_and_skips_partial_files() {
         crate::harness::ok(restore(&[], segment), who);
         same_file(&dest(segment), &dir.path().join(names[3]));
     }
+}
+
+/// Python's and our `barman-cloud-check-wal-archive` with `args`: same exit code and same
+/// ERROR message (timestamps aside); Python's run.
+fn check_both(s3: &S3Server, args: &[&str]) -> Run {
+    let theirs = run(s3, &pythons("barman-cloud-check-wal-archive"), args);
+    let mine = run(s3, &ours("barman-cloud-check-wal-archive"), args);
+    assert_eq!(
+        mine.code, theirs.code,
+        "{args:?}\nours: {}\npython: {}",
+        mine.stderr, theirs.stderr
+    );
+    let line = |r: &Run| r.stderr.split_once(" ERROR: ").map(|(_, m)| m.to_string());
+    assert_eq!(line(&mine), line(&theirs), "{args:?}");
+    theirs
 }

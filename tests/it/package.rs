@@ -394,6 +394,7 @@ fn check_installed(backup_id: &str) {
         "barman-wal-restore",
         "barman-cloud-wal-archive",
         "barman-cloud-wal-restore",
+        "barman-cloud-check-wal-archive",
     ] {
         let path = format!("/usr/bin/{bin}");
         let owner = must("dpkg", &["-S", &path]).stdout;

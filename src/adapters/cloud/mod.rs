@@ -105,6 +105,8 @@ pub struct CloudStore {
     store: Arc<dyn ObjectStore>,
     /// Where the tools write: bucket and prefix.
     pub url: CloudUrl,
+    /// `--endpoint-url`, when given.
+    endpoint: Option<String>,
 }
 
 impl CloudStore {
@@ -133,6 +135,7 @@ impl CloudStore {
             runtime,
             store: Arc::new(store),
             url,
+            endpoint: options.endpoint_url.clone(),
         })
     }
 
@@ -211,6 +214,14 @@ impl CloudStore {
         match self.list(&probe) {
             Ok(_) => Ok(true),
             Err(CloudError::NoSuchBucket(_)) => Ok(false),
+            // Named as botocore names its HeadBucket call's URL.
+            Err(CloudError::Connectivity(_)) if self.endpoint.is_some() => {
+                Err(CloudError::Connectivity(format!(
+                    "Could not connect to the endpoint URL: \"{}/{}\"",
+                    self.endpoint.as_deref().unwrap_or("").trim_end_matches('/'),
+                    self.url.bucket
+                )))
+            }
             Err(e) => Err(e),
         }
     }

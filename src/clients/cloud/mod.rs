@@ -2,6 +2,7 @@
 //! `barman-cloud-wal-restore`, with barman-cloud's options, messages, object layout and
 //! exit codes (`cloud_cli.py`: 1 operation failed, 2 network, 3 command line, 4 other).
 
+pub mod check_wal_archive;
 pub mod wal_archive;
 pub mod wal_restore;
 
