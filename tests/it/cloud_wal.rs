@@ -481,3 +481,53 @@ fn check_both(s3: &S3Server, args: &[&str]) -> Run {
     assert_eq!(line(&mine), line(&theirs), "{args:?}");
     theirs
 }
+
+#[test]
+fn cloud_wal_archive_tags_objects_as_python_does() {
+    require!(python_barman::REQUIREMENT, ready());
+    let s3 = S3Server::start(false);
+    s3.create_bucket("wals");
+    let dir = tempfile::tempdir().unwrap();
+    write_wal_files(dir.path());
+    for (who, tool) in [
+        ("ours", ours("barman-cloud-wal-archive")),
+        ("py", pythons("barman-cloud-wal-archive")),
+    ] {
+        for name in [SEGMENT, HISTORY] {
+            let path = dir.path().join(name);
+            let url = format!("s3://wals/{who}");
+            let args = [
+                "--tags",
+                "team,dba",
+                "\"cost centre\",\"42\"",
+                "--history-tag",
+                "kind,history",
+                &url,
+                "pg",
+                path.to_str().unwrap(),
+            ];
+            crate::harness::ok(run(&s3, &tool, &args), who);
+        }
+        // Bad tags are command-line errors (3), nothing is sent.
+        let bad = run(
+            &s3,
+            &tool,
+            &["--tag", "aws:x,1", "s3://wals/bad", "pg", HISTORY],
+        );
+        assert_eq!(bad.code, 3, "{who}: {}", bad.stderr);
+    }
+    for key in [
+        format!("pg/wals/0000000100000000/{SEGMENT}"),
+        format!("pg/wals/{HISTORY}"),
+    ] {
+        let mine = s3.tags("wals", &format!("ours/{key}"));
+        assert_eq!(mine, s3.tags("wals", &format!("py/{key}")), "{key}");
+        let want = if key.ends_with("history") {
+            "kind=history\n"
+        } else {
+            "cost centre=42\nteam=dba\n"
+        };
+        assert_eq!(mine, want, "{key}");
+    }
+    assert!(keys_under(&s3, "wals", "bad").is_empty());
+}

@@ -139,11 +139,20 @@ impl CloudStore {
         })
     }
 
-    /// Store `data` at `key` (one PUT).
-    pub fn put(&self, key: &str, data: Vec<u8>) -> Result<(), CloudError> {
+    /// Store `data` at `key` (one PUT), with object `tags` (S3's `x-amz-tagging`).
+    pub fn put(
+        &self,
+        key: &str,
+        data: Vec<u8>,
+        tags: &[(String, String)],
+    ) -> Result<(), CloudError> {
         let path = StorePath::from(key);
+        let mut options = object_store::PutOptions::default();
+        for (k, v) in tags {
+            options.tags.push(k, v);
+        }
         self.runtime
-            .block_on(self.store.put(&path, PutPayload::from(data)))
+            .block_on(self.store.put_opts(&path, PutPayload::from(data), options))
             .map(|_| ())
             .map_err(|e| classify("PutObject", e))
     }

@@ -52,18 +52,23 @@ pub struct Args {
     /// A compression level for the specified compression algorithm
     #[arg(long = "compression-level")]
     pub compression_level: Option<String>,
-    /// Tags to be added to all uploaded files in cloud storage (not supported yet)
-    #[arg(long = "tags", num_args = 0.., conflicts_with = "tag")]
-    pub tags: Option<Vec<String>>,
-    /// Tags to be added to archived WAL files in cloud storage (not supported yet)
-    #[arg(long = "tag")]
-    pub tag: Vec<String>,
-    /// Tags to be added to archived history files in cloud storage (not supported yet)
-    #[arg(long = "history-tags", num_args = 0.., conflicts_with = "history_tag")]
-    pub history_tags: Option<Vec<String>>,
-    /// Tags to be added to archived history files in cloud storage (not supported yet)
-    #[arg(long = "history-tag")]
-    pub history_tag: Vec<String>,
+    /// Tags to be added to all uploaded files in cloud storage
+    #[arg(long = "tags", num_args = 0.., value_parser = parse_csv_tag, conflicts_with = "tag")]
+    pub tags: Option<Vec<(String, String)>>,
+    /// Tags to be added to archived WAL files in cloud storage
+    #[arg(long = "tag", value_parser = check_tag)]
+    pub tag: Vec<(String, String)>,
+    /// Tags to be added to archived history files in cloud storage
+    #[arg(
+        long = "history-tags",
+        num_args = 0..,
+        value_parser = parse_csv_tag,
+        conflicts_with = "history_tag"
+    )]
+    pub history_tags: Option<Vec<(String, String)>>,
+    /// Tags to be added to archived history files in cloud storage
+    #[arg(long = "history-tag", value_parser = check_tag)]
+    pub history_tag: Vec<(String, String)>,
     /// The encryption algorithm used when storing the uploaded data in S3. Allowed values:
     /// 'AES256'|'aws:kms'.
     #[arg(
@@ -104,17 +109,26 @@ impl Args {
         .find_map(|(on, codec, suffix)| on.then_some((codec, suffix)))
     }
 
+    /// The object tags for `name`: Barman's `--tag` list or else `--tags`; history files
+    /// take `--history-tag`/`--history-tags` when given.
+    fn tags_for(&self, name: &WalFileName) -> Vec<(String, String)> {
+        let pick = |append: &Vec<(String, String)>, list: &Option<Vec<(String, String)>>| {
+            if append.is_empty() {
+                list.clone().unwrap_or_default()
+            } else {
+                append.clone()
+            }
+        };
+        let history = pick(&self.history_tag, &self.history_tags);
+        if matches!(name, WalFileName::History(_)) && !history.is_empty() {
+            history
+        } else {
+            pick(&self.tag, &self.tags)
+        }
+    }
+
     /// What this build cannot do yet, refused before anything is read or sent.
     fn unsupported(&self) -> Option<&'static str> {
-        if self.tags.as_ref().is_some_and(|t| !t.is_empty())
-            || !self.tag.is_empty()
-            || self.history_tags.as_ref().is_some_and(|t| !t.is_empty())
-            || !self.history_tag.is_empty()
-        {
-            return Some(
-                "object tags (--tags/--tag/--history-tags/--history-tag) are not supported yet",
-            );
-        }
         if self.sse_customer_key.is_some() {
             return Some("--sse-customer-key (SSE-C) is not supported yet");
         }
@@ -180,7 +194,9 @@ fn archive(args: &Args, log: Log) -> Result<ExitCode, Failure> {
         .url
         .key(&[&args.server_name, "wals", &name.hash_dir(), &object]);
     log.debug(&format!("Uploading {wal_path} to {key}"));
-    store.put(&key, data).map_err(|e| general(&e))?;
+    store
+        .put(&key, data, &args.tags_for(&name))
+        .map_err(|e| general(&e))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -216,4 +232,56 @@ fn read_wal(args: &Args, wal_path: &str) -> Result<Vec<u8>, String> {
         .compress(level, &mut plain.as_slice(), &mut out)
         .map_err(|e| format!("compression failed: {e}"))?;
     Ok(out)
+}
+
+/// `--tags` items: one CSV row of exactly two fields (barman-cloud's `__parse_tag`).
+fn parse_csv_tag(tag: &str) -> Result<(String, String), String> {
+    let mut fields = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = tag.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => fields.push(std::mem::take(&mut field)),
+            c => field.push(c),
+        }
+    }
+    fields.push(field);
+    match <[String; 2]>::try_from(fields) {
+        Ok([key, value]) => Ok((key, value)),
+        Err(_) => Err(format!("Invalid tag format: {tag}")),
+    }
+}
+
+/// `--tag key,value` (Barman's `check_tag`: AWS's limits on keys and values).
+fn check_tag(tag: &str) -> Result<(String, String), String> {
+    let (key, value) = tag
+        .split_once(',')
+        .ok_or("Invalid tag format. Expected 'key,value'.")?;
+    let (key, value) = (key.trim(), value.trim());
+    let allowed = |s: &str| {
+        s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c))
+    };
+    if !(1..=128).contains(&key.chars().count()) {
+        return Err("Tag key must be between 1 and 128 characters.".into());
+    }
+    if key.to_lowercase().starts_with("aws:") {
+        return Err("Tag key cannot start with the reserved prefix 'aws:'.".into());
+    }
+    if !allowed(key) {
+        return Err("Tag key contains invalid characters. Allowed are letters, numbers, spaces, and _.:/=+-@".into());
+    }
+    if value.chars().count() > 256 {
+        return Err("Tag value must be 256 characters or less.".into());
+    }
+    if !allowed(value) {
+        return Err("Tag value contains invalid characters. Allowed are letters, numbers, spaces, and _.:/=+-@".into());
+    }
+    Ok((key.to_string(), value.to_string()))
 }

@@ -140,6 +140,14 @@ impl S3Server {
         keys
     }
 
+    /// The tags of `key` in `bucket` as `k=v` lines, sorted.
+    pub fn tags(&self, bucket: &str, key: &str) -> String {
+        self.python(&format!(
+            "{}for t in sorted(s3.get_object_tagging(Bucket={bucket:?}, Key={key:?})['TagSet'], key=lambda t: t['Key']):\n    print(t['Key'] + '=' + t['Value'])\n",
+            self.client()
+        ))
+    }
+
     /// Set the credentials (and isolate from the user's `~/.aws`) on `cmd`.
     pub fn env<'a>(&self, cmd: &'a mut Command) -> &'a mut Command {
         self.env_without_keys(cmd)
