@@ -151,131 +151,161 @@ fn both_fail(s3: &S3Server, tool: &str, args: &[&str], code: i32, words: &str) -
     mine.stderr
 }
 
+const ARCHIVE: &str = "barman-cloud-wal-archive";
+const RESTORE: &str = "barman-cloud-wal-restore";
+
+/// A signature-checking server with one archived segment, and where restores would write.
+struct Faults {
+    s3: S3Server,
+    dir: tempfile::TempDir,
+}
+
+impl Faults {
+    fn new() -> Faults {
+        let s3 = S3Server::start(true);
+        s3.create_bucket("wals");
+        let dir = tempfile::tempdir().unwrap();
+        write_wal_files(dir.path());
+        std::fs::write(dir.path().join("notawal"), "x").unwrap();
+        let faults = Faults { s3, dir };
+        let archived = run(
+            &faults.s3,
+            &ours(ARCHIVE),
+            &["s3://wals/p", "pg", &faults.path(SEGMENT)],
+        );
+        crate::harness::ok(archived, "archive");
+        faults
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).to_str().unwrap().to_string()
+    }
+
+    /// Restore arguments for `name` from `url` into the test's folder and spool.
+    fn restore(&self, url: &str, name: &str) -> Vec<String> {
+        let spool = self.path("spool");
+        [
+            "--spool-dir",
+            &spool,
+            url,
+            "pg",
+            name,
+            &self.path("restored"),
+        ]
+        .map(str::to_string)
+        .to_vec()
+    }
+
+    /// Each case (tool, arguments, exit code, words) fails alike in ours and Python's.
+    fn check(&self, cases: &[(&str, Vec<String>, i32, &str)]) {
+        for (tool, args, code, words) in cases {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            both_fail(&self.s3, tool, &args, *code, words);
+        }
+        let written =
+            Path::new(&self.path("restored")).exists() || Path::new(&self.path("spool")).exists();
+        assert!(!written, "a failed restore wrote locally");
+    }
+}
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|a| a.to_string()).collect()
+}
+
 #[test]
 fn cloud_wal_faults_exit_as_python_and_write_nothing() {
     require!(python_barman::REQUIREMENT, ready());
-    let mut s3 = S3Server::start(true);
-    s3.create_bucket("wals");
-    let dir = tempfile::tempdir().unwrap();
-    write_wal_files(dir.path());
-    let seg = dir.path().join(SEGMENT);
-    let seg = seg.to_str().unwrap();
-    let dest = dir.path().join("restored");
-    let dest_s = dest.to_str().unwrap();
-    let spool = dir.path().join("spool");
-    let spool_s = spool.to_str().unwrap();
-    let restore = |url: &'static str, name: &'static str| -> Vec<&str> {
-        vec!["--spool-dir", spool_s, url, "pg", name, dest_s]
-    };
-    // One archived file to look for.
-    crate::harness::ok(
-        run(
-            &s3,
-            &ours("barman-cloud-wal-archive"),
-            &["s3://wals/p", "pg", seg],
+    let f = Faults::new();
+    let (seg, bad) = (f.path(SEGMENT), f.path("notawal"));
+    f.check(&[
+        // Not a WAL name: command-line error.
+        (
+            ARCHIVE,
+            strings(&["s3://wals/p", "pg", &bad]),
+            3,
+            "notawal is an invalid name for a WAL file",
         ),
-        "archive",
-    );
+        (
+            RESTORE,
+            f.restore("s3://wals/p", "notawal"),
+            3,
+            "is an invalid name",
+        ),
+        // Not archived.
+        (
+            RESTORE,
+            f.restore("s3://wals/p", "000000010000000000000009"),
+            1,
+            "WAL file 000000010000000000000009 for server pg does not exist",
+        ),
+        // A missing bucket (1 for --test).
+        (
+            ARCHIVE,
+            strings(&["s3://nobucket/p", "pg", &seg]),
+            4,
+            "(NoSuchBucket) when calling the PutObject operation",
+        ),
+        (
+            RESTORE,
+            f.restore("s3://nobucket/p", SEGMENT),
+            4,
+            "NoSuchBucket",
+        ),
+        (
+            ARCHIVE,
+            strings(&["-t", "s3://nobucket/p", "pg", &seg]),
+            1,
+            "Bucket nobucket does not exist",
+        ),
+        // Not an s3:// URL.
+        (
+            ARCHIVE,
+            strings(&["gs://wals/p", "pg", &seg]),
+            4,
+            "Invalid s3 URL address: gs://wals/p",
+        ),
+    ]);
+}
 
-    // Not a WAL name: command-line error, 3.
-    let bad = dir.path().join("notawal");
-    std::fs::write(&bad, "x").unwrap();
-    both_fail(
-        &s3,
-        "barman-cloud-wal-archive",
-        &["s3://wals/p", "pg", bad.to_str().unwrap()],
-        3,
-        "notawal is an invalid name for a WAL file",
-    );
-    both_fail(
-        &s3,
-        "barman-cloud-wal-restore",
-        &restore("s3://wals/p", "notawal"),
-        3,
-        "is an invalid name",
-    );
-    // Not archived: 1.
-    both_fail(
-        &s3,
-        "barman-cloud-wal-restore",
-        &restore("s3://wals/p", "000000010000000000000009"),
-        1,
-        "WAL file 000000010000000000000009 for server pg does not exist",
-    );
-    // A missing bucket: 4 (and 1 for --test).
-    both_fail(
-        &s3,
-        "barman-cloud-wal-archive",
-        &["s3://nobucket/p", "pg", seg],
-        4,
-        "(NoSuchBucket) when calling the PutObject operation",
-    );
-    both_fail(
-        &s3,
-        "barman-cloud-wal-restore",
-        &restore("s3://nobucket/p", SEGMENT),
-        4,
-        "NoSuchBucket",
-    );
-    both_fail(
-        &s3,
-        "barman-cloud-wal-archive",
-        &["-t", "s3://nobucket/p", "pg", seg],
-        1,
-        "Bucket nobucket does not exist",
-    );
-    // Wrong credentials: 4.
-    let good_secret = std::mem::replace(&mut s3.secret, "wrong".into());
-    both_fail(
-        &s3,
-        "barman-cloud-wal-archive",
-        &["s3://wals/p", "pg", seg],
-        4,
-        "(SignatureDoesNotMatch) when calling the PutObject operation",
-    );
-    both_fail(
-        &s3,
-        "barman-cloud-wal-restore",
-        &restore("s3://wals/p", SEGMENT),
-        4,
-        "SignatureDoesNotMatch",
-    );
-    s3.secret = good_secret;
-    // Not an s3:// URL: 4.
-    both_fail(
-        &s3,
-        "barman-cloud-wal-archive",
-        &["gs://wals/p", "pg", seg],
-        4,
-        "Invalid s3 URL address: gs://wals/p",
-    );
+#[test]
+fn cloud_wal_wrong_credentials_and_a_stopped_server_exit_as_python() {
+    require!(python_barman::REQUIREMENT, ready());
+    let mut f = Faults::new();
+    let seg = f.path(SEGMENT);
+    let good_secret = std::mem::replace(&mut f.s3.secret, "wrong".into());
+    f.check(&[
+        (
+            ARCHIVE,
+            strings(&["s3://wals/p", "pg", &seg]),
+            4,
+            "(SignatureDoesNotMatch) when calling the PutObject operation",
+        ),
+        (
+            RESTORE,
+            f.restore("s3://wals/p", SEGMENT),
+            4,
+            "SignatureDoesNotMatch",
+        ),
+    ]);
+    f.s3.secret = good_secret;
     // The server stopped: archive 4, restore 2 (network error), --test 2.
-    s3.stop();
-    both_fail(
-        &s3,
-        "barman-cloud-wal-archive",
-        &["s3://wals/p", "pg", seg],
-        4,
-        "Could not connect to the endpoint URL",
-    );
-    both_fail(
-        &s3,
-        "barman-cloud-wal-restore",
-        &restore("s3://wals/p", SEGMENT),
-        2,
-        "Could not connect to the endpoint URL",
-    );
-    both_fail(
-        &s3,
-        "barman-cloud-wal-restore",
-        &["-t", "s3://wals/p", "pg", SEGMENT, dest_s],
-        2,
-        "Can't connect to cloud provider",
-    );
-    assert!(
-        !dest.exists() && !spool.exists(),
-        "a failed restore wrote locally"
-    );
+    f.s3.stop();
+    let test = strings(&["-t", "s3://wals/p", "pg", SEGMENT, &f.path("restored")]);
+    f.check(&[
+        (
+            ARCHIVE,
+            strings(&["s3://wals/p", "pg", &seg]),
+            4,
+            "Could not connect to the endpoint URL",
+        ),
+        (
+            RESTORE,
+            f.restore("s3://wals/p", SEGMENT),
+            2,
+            "Could not connect to the endpoint URL",
+        ),
+        (RESTORE, test, 2, "Can't connect to cloud provider"),
+    ]);
 }
 
 #[test]
