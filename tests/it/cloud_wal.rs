@@ -265,6 +265,28 @@ fn cloud_wal_faults_exit_as_python_and_write_nothing() {
             "Invalid s3 URL address: gs://wals/p",
         ),
     ]);
+    // A truncated object: Python fails with 4 (leaving the part it decompressed at the
+    // destination); ours fails alike and writes nothing.
+    let wal = "000000010000000000000007";
+    let key = format!("p/pg/wals/0000000100000000/{wal}.gz");
+    let gz = "__import__('gzip').compress(__import__('os').urandom(100000))[:2000]";
+    f.s3.put_object("wals", &key, gz);
+    let theirs = run(
+        &f.s3,
+        &pythons(RESTORE),
+        &["s3://wals/p", "pg", wal, &f.path("theirs")],
+    );
+    assert_eq!(theirs.code, 4, "{}", theirs.stderr);
+    let args: Vec<String> = f.restore("s3://wals/p", wal);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mine = run(&f.s3, &ours(RESTORE), &args);
+    assert_eq!(mine.code, 4, "{}", mine.stderr);
+    assert!(
+        mine.stderr.contains("Failure downloading WAL"),
+        "{}",
+        mine.stderr
+    );
+    assert!(!Path::new(&f.path("restored")).exists());
 }
 
 #[test]

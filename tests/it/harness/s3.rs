@@ -129,6 +129,14 @@ impl S3Server {
         ));
     }
 
+    /// Store at `key` in `bucket` the bytes of the Python expression `body`.
+    pub fn put_object(&self, bucket: &str, key: &str, body: &str) {
+        self.python(&format!(
+            "{}s3.put_object(Bucket={bucket:?}, Key={key:?}, Body={body})\n",
+            self.client()
+        ));
+    }
+
     /// Every key in `bucket`, sorted.
     pub fn keys(&self, bucket: &str) -> Vec<String> {
         let out = self.python(&format!(
