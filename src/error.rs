@@ -24,6 +24,14 @@ pub enum ExitKind {
     RestoreClientSsh,
     /// `barman-wal-restore`: the destination is a folder or cannot be opened.
     RestoreClientDestination,
+    /// barman-cloud tools: the cloud answered but the operation failed (`OperationErrorExit`).
+    CloudOperation,
+    /// barman-cloud tools: the cloud could not be reached (`NetworkErrorExit`).
+    CloudNetwork,
+    /// barman-cloud tools: bad command line (`CLIErrorExit`).
+    CloudUsage,
+    /// barman-cloud tools: any other failure (`GeneralErrorExit`).
+    CloudGeneral,
     /// A client's remote command failed with this exit status (passed on as it is).
     RemoteFailed(u8),
 }

@@ -2,6 +2,7 @@
 //! context. Adapters never print.
 
 pub mod catalog;
+pub mod cloud;
 pub mod codec;
 pub mod config_edit;
 pub mod config_files;

@@ -18,6 +18,10 @@ pub fn code(kind: ExitKind) -> u8 {
         ExitKind::ArchiveClientSsh => 3,
         ExitKind::RestoreClientSsh => 2,
         ExitKind::RestoreClientDestination => 3,
+        ExitKind::CloudOperation => 1,
+        ExitKind::CloudNetwork => 2,
+        ExitKind::CloudUsage => 3,
+        ExitKind::CloudGeneral => 4,
         ExitKind::RemoteFailed(status) => status,
     }
 }

@@ -1,6 +1,7 @@
 //! The companion programs installed with `barman` (Barman's `barman-cli`):
 //! `barman-wal-archive` (archive_command) and `barman-wal-restore` (restore_command).
 
+pub mod cloud;
 pub mod control_dir;
 pub mod wal_archive;
 pub mod wal_restore;

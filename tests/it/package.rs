@@ -388,7 +388,14 @@ fn check_installed(backup_id: &str) {
     assert_eq!(package_status("barman"), "rc");
     let cli = package_status("barman-cli");
     assert!(!cli.starts_with("ii"), "barman-cli still installed: {cli}");
-    for bin in ["barman", "barman-wal-archive", "barman-wal-restore"] {
+    for bin in [
+        "barman",
+        "barman-wal-archive",
+        "barman-wal-restore",
+        "barman-cloud-wal-archive",
+        "barman-cloud-wal-restore",
+        "barman-cloud-check-wal-archive",
+    ] {
         let path = format!("/usr/bin/{bin}");
         let owner = must("dpkg", &["-S", &path]).stdout;
         assert!(owner.starts_with("barman-rs:"), "{path}: {owner}");

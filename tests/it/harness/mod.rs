@@ -11,6 +11,7 @@ pub mod barman_home;
 pub mod pg_cluster;
 pub mod ports;
 pub mod python_barman;
+pub mod s3;
 pub mod sshd;
 
 pub use barman_home::{BarmanHome, Run};

@@ -1,0 +1,171 @@
+//! AWS credentials and region as boto3 finds them: the environment first
+//! (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`) unless a profile was
+//! named on the command line, then the profile (`--aws-profile`, else `AWS_PROFILE`, else
+//! `default`) in the shared credentials file (`AWS_SHARED_CREDENTIALS_FILE`, default
+//! `~/.aws/credentials`) and in the config file (`AWS_CONFIG_FILE`, default `~/.aws/config`,
+//! section `[profile NAME]` or `[default]`).
+
+use super::CloudError;
+use crate::core::config::ini;
+use std::path::PathBuf;
+
+/// What the AWS credential chain reads from the environment, read once.
+#[derive(Debug, Clone, Default)]
+pub struct AwsFiles {
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`.
+    pub env_keys: Option<AwsCredentials>,
+    /// `AWS_PROFILE` (or `AWS_DEFAULT_PROFILE`).
+    pub env_profile: Option<String>,
+    /// `AWS_REGION` or `AWS_DEFAULT_REGION`.
+    pub env_region: Option<String>,
+    /// The shared credentials file.
+    pub credentials_file: Option<PathBuf>,
+    /// The config file.
+    pub config_file: Option<PathBuf>,
+}
+
+/// An access key pair with an optional session token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsCredentials {
+    /// Access key id.
+    pub access_key_id: String,
+    /// Secret access key.
+    pub secret_access_key: String,
+    /// Session token.
+    pub session_token: Option<String>,
+}
+
+impl AwsFiles {
+    /// Read the variables boto3 reads.
+    pub fn from_env() -> AwsFiles {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let home = var("HOME").map(PathBuf::from);
+        let env_keys = match (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) {
+            (Some(id), Some(secret)) => Some(AwsCredentials {
+                access_key_id: id,
+                secret_access_key: secret,
+                session_token: var("AWS_SESSION_TOKEN").or_else(|| var("AWS_SECURITY_TOKEN")),
+            }),
+            _ => None,
+        };
+        AwsFiles {
+            env_keys,
+            env_profile: var("AWS_PROFILE").or_else(|| var("AWS_DEFAULT_PROFILE")),
+            env_region: var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")),
+            credentials_file: var("AWS_SHARED_CREDENTIALS_FILE")
+                .map(PathBuf::from)
+                .or_else(|| home.as_ref().map(|h| h.join(".aws/credentials"))),
+            config_file: var("AWS_CONFIG_FILE")
+                .map(PathBuf::from)
+                .or_else(|| home.as_ref().map(|h| h.join(".aws/config"))),
+        }
+    }
+
+    /// The credentials for `profile` (the command line's), `None` when nothing is found
+    /// and no profile was asked for (requests then go unsigned, as object_store allows).
+    pub fn credentials(&self, profile: Option<&str>) -> Result<Option<AwsCredentials>, CloudError> {
+        if profile.is_none() {
+            if let Some(keys) = &self.env_keys {
+                return Ok(Some(keys.clone()));
+            }
+        }
+        let name = profile
+            .map(str::to_string)
+            .or_else(|| self.env_profile.clone())
+            .unwrap_or_else(|| "default".into());
+        let sections = [
+            (self.credentials_file.as_ref(), name.clone()),
+            (self.config_file.as_ref(), config_section(&name)),
+        ];
+        let mut profile_found = false;
+        for (file, section) in sections {
+            let Some(options) = read_section(file, &section)? else {
+                continue;
+            };
+            profile_found = true;
+            let get = |key: &str| {
+                options
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map(|(_, v)| v.clone())
+            };
+            if let (Some(id), Some(secret)) =
+                (get("aws_access_key_id"), get("aws_secret_access_key"))
+            {
+                return Ok(Some(AwsCredentials {
+                    access_key_id: id,
+                    secret_access_key: secret,
+                    session_token: get("aws_session_token"),
+                }));
+            }
+        }
+        if profile.is_some() && !profile_found {
+            // botocore's ProfileNotFound text.
+            return Err(CloudError::Other(format!(
+                "The config profile ({name}) could not be found"
+            )));
+        }
+        Ok(None)
+    }
+
+    /// The region: the environment, else the profile's `region` in the config file, else
+    /// `us-east-1`.
+    pub fn region(&self, profile: Option<&str>) -> Result<String, CloudError> {
+        if let Some(region) = &self.env_region {
+            return Ok(region.clone());
+        }
+        let name = profile
+            .map(str::to_string)
+            .or_else(|| self.env_profile.clone())
+            .unwrap_or_else(|| "default".into());
+        let options = read_section(self.config_file.as_ref(), &config_section(&name))?;
+        Ok(options
+            .and_then(|o| o.into_iter().find(|(k, _)| k == "region").map(|(_, v)| v))
+            .unwrap_or_else(|| "us-east-1".into()))
+    }
+}
+
+/// The config file names profiles `[profile NAME]`, except `[default]`.
+fn config_section(name: &str) -> String {
+    if name == "default" {
+        name.to_string()
+    } else {
+        format!("profile {name}")
+    }
+}
+
+/// The options of `section` in `file`; `None` when the file or section is absent.
+fn read_section(
+    file: Option<&PathBuf>,
+    section: &str,
+) -> Result<Option<Vec<(String, String)>>, CloudError> {
+    let Some(file) = file else { return Ok(None) };
+    let text = match std::fs::read_to_string(file) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(CloudError::Other(format!(
+                "cannot read {}: {e}",
+                file.display()
+            )))
+        }
+    };
+    let parsed = ini::parse(&text).map_err(|e| {
+        CloudError::Other(format!(
+            "Unable to parse config file: {} (line {}: {})",
+            file.display(),
+            e.line,
+            e.reason
+        ))
+    })?;
+    Ok(parsed
+        .sections
+        .into_iter()
+        .find(|(name, _)| name.trim() == section)
+        .map(|(_, options)| {
+            options
+                .into_iter()
+                .map(|o| (o.key, o.value.trim().to_string()))
+                .collect()
+        }))
+}

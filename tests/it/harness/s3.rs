@@ -1,0 +1,195 @@
+//! An S3 server on loopback: moto in server mode from the comparison venv
+//! (`scripts/python-barman` installs it), stopped on drop. With `auth`, moto checks
+//! signatures: the first calls (unauthenticated) create an IAM user whose key pair the
+//! tests use, so a wrong secret is refused as AWS refuses it.
+
+use super::ports::free_port;
+use super::python_barman::venv_tool;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// What a test names in `require!` when it needs the S3 server.
+pub const REQUIREMENT: &str =
+    "moto_server and boto3 in the Python Barman venv (scripts/python-barman)";
+
+/// True when moto's server and boto3 are installed in the venv.
+pub fn available() -> bool {
+    venv_tool("moto_server").is_some()
+        && venv_tool("python").is_some_and(|py| {
+            Command::new(py)
+                .args(["-c", "import boto3"])
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+}
+
+/// A running moto server.
+pub struct S3Server {
+    child: Option<Child>,
+    port: u16,
+    /// Access key id the server accepts.
+    pub key_id: String,
+    /// Its secret.
+    pub secret: String,
+    dir: tempfile::TempDir,
+}
+
+impl S3Server {
+    /// Start moto on a free port; with `auth`, requests must be signed with the returned
+    /// key pair.
+    pub fn start(auth: bool) -> S3Server {
+        let port = free_port();
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new(venv_tool("moto_server").expect("moto_server installed"));
+        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("moto.log")).unwrap());
+        if auth {
+            // create_user, create_access_key, put_user_policy go through unauthenticated.
+            cmd.env("INITIAL_NO_AUTH_ACTION_COUNT", "3");
+        }
+        let child = cmd.spawn().expect("start moto_server");
+        let mut server = S3Server {
+            child: Some(child),
+            port,
+            key_id: "test".into(),
+            secret: "test".into(),
+            dir,
+        };
+        server.wait_ready();
+        if auth {
+            let out = server.python(
+                "import boto3, json\n\
+                 iam = boto3.client('iam', endpoint_url=URL, aws_access_key_id='x', aws_secret_access_key='x', region_name='us-east-1')\n\
+                 iam.create_user(UserName='barman')\n\
+                 k = iam.create_access_key(UserName='barman')['AccessKey']\n\
+                 iam.put_user_policy(UserName='barman', PolicyName='all', PolicyDocument=json.dumps({'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Action': '*', 'Resource': '*'}]}))\n\
+                 print(k['AccessKeyId'], k['SecretAccessKey'])\n",
+            );
+            let mut words = out.split_whitespace();
+            server.key_id = words.next().unwrap().to_string();
+            server.secret = words.next().unwrap().to_string();
+        }
+        server
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().unwrap()) {
+                panic!("moto_server exited ({status}): {}", self.log());
+            }
+            assert!(Instant::now() < deadline, "moto_server never listened");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The server's log.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("moto.log")).unwrap_or_default()
+    }
+
+    /// `--endpoint-url`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Run `code` in the venv's python with `URL`, `KEY` and `SECRET` defined; its stdout.
+    pub fn python(&self, code: &str) -> String {
+        let prelude = format!(
+            "URL = {:?}\nKEY = {:?}\nSECRET = {:?}\n",
+            self.endpoint(),
+            self.key_id,
+            self.secret
+        );
+        let out = Command::new(venv_tool("python").unwrap())
+            .args(["-c", &format!("{prelude}{code}")])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "python failed: {}\nmoto log:\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            self.log()
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn client(&self) -> String {
+        "import boto3\ns3 = boto3.client('s3', endpoint_url=URL, aws_access_key_id=KEY, aws_secret_access_key=SECRET, region_name='us-east-1')\n".into()
+    }
+
+    /// Create `bucket`.
+    pub fn create_bucket(&self, bucket: &str) {
+        self.python(&format!(
+            "{}s3.create_bucket(Bucket={bucket:?})\n",
+            self.client()
+        ));
+    }
+
+    /// Store at `key` in `bucket` the bytes of the Python expression `body`.
+    pub fn put_object(&self, bucket: &str, key: &str, body: &str) {
+        self.python(&format!(
+            "{}s3.put_object(Bucket={bucket:?}, Key={key:?}, Body={body})\n",
+            self.client()
+        ));
+    }
+
+    /// Every key in `bucket`, sorted.
+    pub fn keys(&self, bucket: &str) -> Vec<String> {
+        let out = self.python(&format!(
+            "{}for page in s3.get_paginator('list_objects_v2').paginate(Bucket={bucket:?}):\n    for o in page.get('Contents', []):\n        print(o['Key'])\n",
+            self.client()
+        ));
+        let mut keys: Vec<String> = out.lines().map(str::to_string).collect();
+        keys.sort();
+        keys
+    }
+
+    /// The tags of `key` in `bucket` as `k=v` lines, sorted.
+    pub fn tags(&self, bucket: &str, key: &str) -> String {
+        self.python(&format!(
+            "{}for t in sorted(s3.get_object_tagging(Bucket={bucket:?}, Key={key:?})['TagSet'], key=lambda t: t['Key']):\n    print(t['Key'] + '=' + t['Value'])\n",
+            self.client()
+        ))
+    }
+
+    /// Set the credentials (and isolate from the user's `~/.aws`) on `cmd`.
+    pub fn env<'a>(&self, cmd: &'a mut Command) -> &'a mut Command {
+        self.env_without_keys(cmd)
+            .env("AWS_ACCESS_KEY_ID", &self.key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &self.secret)
+    }
+
+    /// Only the isolation: no keys, `~/.aws` files pointing into the server's folder.
+    pub fn env_without_keys<'a>(&self, cmd: &'a mut Command) -> &'a mut Command {
+        cmd.env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("AWS_PROFILE")
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_SHARED_CREDENTIALS_FILE", self.aws_file("credentials"))
+            .env("AWS_CONFIG_FILE", self.aws_file("config"))
+    }
+
+    /// Where [`S3Server::env`] points the AWS files (absent unless a test writes them).
+    pub fn aws_file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Stop the server (later calls find the port refusing connections).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
