@@ -15,6 +15,7 @@ use crate::adapters::durable;
 use crate::adapters::lock::LockKind;
 use crate::adapters::pg_tools;
 use crate::adapters::scratch_cluster::{find_tool, ScratchCluster, ScratchError};
+use crate::core::backup_id::BackupId;
 use crate::core::drill::{amcheck_relation, DatabaseProbe, DrillRecord};
 use crate::output::{ColorChoice, Format, Output};
 use std::path::{Path, PathBuf};
@@ -96,7 +97,7 @@ pub fn run(ctx: &Context, out: &mut Output, request: &DrillRequest) -> crate::Re
         return Ok(());
     }
     let mut record = DrillRecord {
-        backup_id: id.clone(),
+        backup_id: id.to_string(),
         started_at: ctx.now.to_rfc3339(),
         target: request.target(),
         ..DrillRecord::default()
@@ -150,13 +151,18 @@ fn drill_into(
 ) {
     let data = scratch.join("data");
     let started = Instant::now();
-    if let Err(e) = restore(ctx, catalog, request, &record.backup_id, scratch) {
+    // The record was made from a catalog entry: its key is the typed id.
+    let Some((id, _)) = catalog.backups.get_key_value(record.backup_id.as_str()) else {
+        record.failure = Some(format!("backup {} is not in the catalog", record.backup_id));
+        return;
+    };
+    if let Err(e) = restore(ctx, catalog, request, id, scratch) {
         record.failure = Some(format!("the restore failed: {e}"));
         return;
     }
     record.copy_seconds = started.elapsed().as_secs_f64();
     record.wal_files = count_wal(&data);
-    record.replay_estimate = replay_estimate(catalog, &record.backup_id, &data);
+    record.replay_estimate = replay_estimate(catalog, id, &data);
     if let (Some(estimate), false) = (&record.replay_estimate, out.is_json()) {
         out.info(&format!("Replay estimate: {estimate}"));
     }
@@ -199,7 +205,7 @@ fn restore(
     ctx: &Context,
     catalog: &ServerCatalog,
     request: &DrillRequest,
-    id: &str,
+    id: &BackupId,
     scratch: &Path,
 ) -> Result<(), String> {
     let info = catalog.backups.get(id).ok_or("the backup vanished")?;
@@ -258,7 +264,7 @@ fn restored_wal(data: &Path) -> Vec<String> {
 
 /// What the commit-time index says of the WAL the restore copied (None when it knows none
 /// of it).
-fn replay_estimate(catalog: &ServerCatalog, id: &str, data: &Path) -> Option<String> {
+fn replay_estimate(catalog: &ServerCatalog, id: &BackupId, data: &Path) -> Option<String> {
     let info = catalog.backups.get(id)?;
     let index = commit_index::read(&catalog.dirs);
     let mut names = restored_wal(data);

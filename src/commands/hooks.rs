@@ -6,6 +6,7 @@
 
 use crate::adapters::catalog::layout::ServerDirs;
 use crate::adapters::hooks as runner;
+use crate::core::backup_id::BackupId;
 use crate::core::backup_info::BackupInfo;
 use crate::core::backup_info::Field;
 use crate::core::config::{Config, ServerConfig};
@@ -141,23 +142,23 @@ impl<'a> Hooks<'a> {
 /// `env_from_backup_info` facts: paths, neighbours whose copy is done, status and error.
 pub fn backup_facts(
     dirs: &ServerDirs,
-    backups: &BTreeMap<String, BackupInfo>,
-    id: &str,
+    backups: &BTreeMap<BackupId, BackupInfo>,
+    id: &BackupId,
     info: &BackupInfo,
 ) -> BackupFacts {
-    let done = |(_, b): &(&String, &BackupInfo)| b.status().copy_done();
+    let done = |(_, b): &(&BackupId, &BackupInfo)| b.status().copy_done();
     let known = backups.contains_key(id);
     let previous = backups
-        .range::<str, _>((std::ops::Bound::Unbounded, std::ops::Bound::Excluded(id)))
+        .range::<BackupId, _>((std::ops::Bound::Unbounded, std::ops::Bound::Excluded(id)))
         .rev()
         .find(done)
         .filter(|_| known)
-        .map(|(k, _)| k.clone());
+        .map(|(k, _)| k.to_string());
     let next = backups
-        .range::<str, _>((std::ops::Bound::Excluded(id), std::ops::Bound::Unbounded))
+        .range::<BackupId, _>((std::ops::Bound::Excluded(id), std::ops::Bound::Unbounded))
         .find(done)
         .filter(|_| known)
-        .map(|(k, _)| k.clone());
+        .map(|(k, _)| k.to_string());
     BackupFacts {
         backup_dir: dirs.backup_base(id).display().to_string(),
         info_path: info_path(dirs, id).display().to_string(),
@@ -171,7 +172,7 @@ pub fn backup_facts(
 
 /// Barman's `LocalBackupInfo.get_filename()`: the `meta/` path unless only the legacy one
 /// exists.
-fn info_path(dirs: &ServerDirs, id: &str) -> std::path::PathBuf {
+fn info_path(dirs: &ServerDirs, id: &BackupId) -> std::path::PathBuf {
     let meta = dirs.backup_info(id);
     let legacy = dirs.legacy_backup_info(id);
     if meta.exists() || !legacy.exists() {
@@ -237,7 +238,7 @@ pub fn run_recovery_hooks(
     config: &Config,
     server: &ServerConfig,
     phase: Phase,
-    backup_id: &str,
+    backup_id: &BackupId,
     facts: &RecoveryHookFacts,
 ) -> crate::Result<(), HookAbort> {
     let hooks = Hooks::new(config, server);

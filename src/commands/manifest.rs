@@ -12,6 +12,7 @@ use crate::adapters::catalog::manifest;
 use crate::adapters::pg_tools;
 use crate::commands::catalog::ServerCatalog;
 use crate::commands::{select, Context};
+use crate::core::backup_id::BackupId;
 use crate::core::backup_info::Field;
 use crate::core::config::ServerConfig;
 use crate::core::py_literal::str_repr;
@@ -32,7 +33,7 @@ fn listed(name: &str) -> String {
 
 /// `<basebackups_directory>/<ID>/data` (`pgdata` for the first backup layout), Barman's
 /// `get_data_directory`.
-fn data_directory(catalog: &ServerCatalog<'_>, id: &str) -> PathBuf {
+fn data_directory(catalog: &ServerCatalog<'_>, id: &BackupId) -> PathBuf {
     let base = catalog.dirs.backup_base(id);
     base.join(if is_version_1(&catalog.dirs, id) {
         "pgdata"
@@ -47,7 +48,7 @@ fn resolve<'a>(
     server: &'a ServerConfig,
     backup_id: &str,
     out: &mut Output,
-) -> crate::Result<Option<(ServerCatalog<'a>, String)>> {
+) -> crate::Result<Option<(ServerCatalog<'a>, BackupId)>> {
     let lock_dir = PathBuf::from(&ctx.config.global.barman_lock_directory);
     let catalog = ServerCatalog::load(server, &lock_dir, *ctx.now.offset())?;
     Ok(catalog.resolve(backup_id, out).map(|id| (catalog, id)))

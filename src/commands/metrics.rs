@@ -101,8 +101,8 @@ fn server_facts(ctx: &Context, server: &ServerConfig) -> crate::Result<ServerFac
         });
     facts.last_drill = drilled
         .iter()
-        .filter(|id| catalog.backups.contains_key(*id))
-        .filter_map(|id| super::catalog::last_drill(&catalog, id))
+        .filter_map(|id| catalog.backups.get_key_value(id.as_str()))
+        .filter_map(|(id, _)| super::catalog::last_drill(&catalog, id))
         .filter_map(|record| {
             let start = chrono::DateTime::parse_from_rfc3339(&record.started_at).ok()?;
             Some((start.timestamp_micros() as f64 / 1e6, record.passed()))

@@ -155,8 +155,8 @@ pub fn backups_json(ctx: &Context, server: &ServerConfig) -> crate::Result<Map<S
     Ok(store::load_backups(&server_dirs(server))?
         .into_iter()
         .map(|(id, info)| {
-            let json = info.to_json(&id, offset);
-            (id, json)
+            let json = info.to_json(id.as_str(), offset);
+            (id.into(), json)
         })
         .collect())
 }

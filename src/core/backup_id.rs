@@ -6,9 +6,20 @@ use crate::core::backup_info::BackupStatus;
 use std::fmt;
 use std::str::FromStr;
 
-/// A backup id: `YYYYMMDDTHHMMSS`, sorting chronologically.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// A backup id: `YYYYMMDDTHHMMSS`, sorting chronologically. In JSON it is its text, and
+/// text of another shape is refused when read.
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "String", into = "String")]
 pub struct BackupId(String);
+
+impl TryFrom<String> for BackupId {
+    type Error = BackupIdError;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        text.parse()
+    }
+}
 
 /// Not a backup id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,6 +53,45 @@ impl BackupId {
     /// The id text.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// Maps keyed by id are looked up with the text a file name or a user gave: the order and
+/// equality of a `BackupId` are those of its text, as `Borrow` requires.
+impl std::borrow::Borrow<str> for BackupId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<BackupId> for String {
+    fn from(id: BackupId) -> String {
+        id.0
+    }
+}
+
+impl AsRef<str> for BackupId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A backup's folder is `base/<ID>`: the id joins paths as it is.
+impl AsRef<std::path::Path> for BackupId {
+    fn as_ref(&self) -> &std::path::Path {
+        std::path::Path::new(&self.0)
+    }
+}
+
+impl PartialEq<str> for BackupId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for BackupId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
     }
 }
 

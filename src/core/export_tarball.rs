@@ -4,6 +4,7 @@
 //! choices and levels, and which members an import accepts. Pure: the adapters read and
 //! write the bytes, this module only decides.
 
+use crate::core::backup_id::{BackupId, BackupIdError};
 use crate::core::wal_name::WalFileName;
 
 /// `--compression` of `export-backup`.
@@ -95,7 +96,7 @@ pub fn final_name(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExportName {
     /// The backup id it holds.
-    pub backup_id: String,
+    pub backup_id: BackupId,
     /// When it was exported (`YYYYMMDDTHHMMSS`, UTC).
     pub timestamp: String,
     /// The first 8 hex digits of the file's sha256.
@@ -149,7 +150,9 @@ pub fn parse_name(file_name: &str, server: &str) -> Result<ExportName, String> {
         }
     }
     Ok(ExportName {
-        backup_id: backup_id.into(),
+        backup_id: backup_id
+            .parse()
+            .map_err(|e: BackupIdError| e.to_string())?,
         timestamp: timestamp.into(),
         checksum: checksum.into(),
     })
@@ -265,7 +268,7 @@ mod tests {
         assert_eq!(
             parse_name(&name, "pg").unwrap(),
             ExportName {
-                backup_id: "20261201T100000".into(),
+                backup_id: "20261201T100000".parse().unwrap(),
                 timestamp: "20261205T204501".into(),
                 checksum: "fa9086bc".into()
             }

@@ -7,6 +7,7 @@
 use super::layout::ServerDirs;
 use super::store::CatalogError;
 use crate::adapters::durable;
+use crate::core::backup_id::BackupId;
 use std::path::{Path, PathBuf};
 
 /// The keep annotation key.
@@ -26,17 +27,17 @@ fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Ca
 }
 
 /// `meta/<ID>-<key>`.
-pub fn path(dirs: &ServerDirs, id: &str, key: &str) -> PathBuf {
+pub fn path(dirs: &ServerDirs, id: &BackupId, key: &str) -> PathBuf {
     dirs.meta_directory().join(format!("{id}-{key}"))
 }
 
 /// `base/<ID>/annotations/<key>` (before Barman 3.13.3).
-pub fn legacy_path(dirs: &ServerDirs, id: &str, key: &str) -> PathBuf {
+pub fn legacy_path(dirs: &ServerDirs, id: &BackupId, key: &str) -> PathBuf {
     dirs.backup_base(id).join("annotations").join(key)
 }
 
 /// Move a legacy annotation to `meta/` (Barman's `_check_and_relocate_old_annotation`).
-fn relocate(dirs: &ServerDirs, id: &str, key: &str) -> Result<(), CatalogError> {
+fn relocate(dirs: &ServerDirs, id: &BackupId, key: &str) -> Result<(), CatalogError> {
     let old = legacy_path(dirs, id, key);
     if !old.exists() {
         return Ok(());
@@ -48,7 +49,7 @@ fn relocate(dirs: &ServerDirs, id: &str, key: &str) -> Result<(), CatalogError> 
 }
 
 /// The annotation's value, `None` when absent.
-pub fn read(dirs: &ServerDirs, id: &str, key: &str) -> Result<Option<String>, CatalogError> {
+pub fn read(dirs: &ServerDirs, id: &BackupId, key: &str) -> Result<Option<String>, CatalogError> {
     relocate(dirs, id, key)?;
     let file = path(dirs, id, key);
     match std::fs::read_to_string(&file) {
@@ -85,7 +86,7 @@ pub fn ids_with(dirs: &ServerDirs, key: &str) -> Result<Vec<String>, CatalogErro
 }
 
 /// Write the annotation durably (value without a newline, as Barman writes it).
-pub fn write(dirs: &ServerDirs, id: &str, key: &str, value: &str) -> Result<(), CatalogError> {
+pub fn write(dirs: &ServerDirs, id: &BackupId, key: &str, value: &str) -> Result<(), CatalogError> {
     let meta = dirs.meta_directory();
     durable::create_dir_all_durable(&meta).map_err(io("create", &meta))?;
     let file = path(dirs, id, key);
@@ -94,7 +95,7 @@ pub fn write(dirs: &ServerDirs, id: &str, key: &str, value: &str) -> Result<(), 
 
 /// Remove the annotation (absent is fine). Like Barman, then try to remove `meta/` itself,
 /// which only succeeds when it has become empty.
-pub fn delete(dirs: &ServerDirs, id: &str, key: &str) -> Result<(), CatalogError> {
+pub fn delete(dirs: &ServerDirs, id: &BackupId, key: &str) -> Result<(), CatalogError> {
     relocate(dirs, id, key)?;
     let file = path(dirs, id, key);
     match std::fs::remove_file(&file) {
@@ -130,7 +131,7 @@ mod tests {
     fn annotations_write_read_delete_and_migrate() {
         let root = tempfile::tempdir().unwrap();
         let d = dirs(root.path());
-        let id = "20260101T000000";
+        let id = &"20260101T000000".parse::<BackupId>().unwrap();
         assert_eq!(read(&d, id, KEEP).unwrap(), None);
         write(&d, id, KEEP, "standalone").unwrap();
         assert_eq!(std::fs::read(path(&d, id, KEEP)).unwrap(), b"standalone");

@@ -8,6 +8,7 @@
 use super::layout::ServerDirs;
 use super::store::CatalogError;
 use crate::adapters::durable;
+use crate::core::backup_id::BackupId;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -63,7 +64,7 @@ fn walk(top: &Path, visit: &mut dyn FnMut(&Level)) {
 
 /// The entries `list-files` prints for the data part: every file of `base/<ID>/`, and
 /// each empty folder too when `empty_dirs` is set.
-pub fn list_entries(dirs: &ServerDirs, id: &str, empty_dirs: bool) -> Vec<String> {
+pub fn list_entries(dirs: &ServerDirs, id: &BackupId, empty_dirs: bool) -> Vec<String> {
     let mut lines = Vec::new();
     walk(&dirs.backup_base(id), &mut |level| {
         if empty_dirs && level.dirs.is_empty() && level.files.is_empty() {
@@ -78,7 +79,7 @@ pub fn list_entries(dirs: &ServerDirs, id: &str, empty_dirs: bool) -> Vec<String
 
 /// `(size, deduplicated_size)` of a backup folder: every file's size, and the size of the
 /// files not hard-linked elsewhere (Barman's `_set_backup_sizes`).
-pub fn sizes(dirs: &ServerDirs, id: &str) -> (u64, u64) {
+pub fn sizes(dirs: &ServerDirs, id: &BackupId) -> (u64, u64) {
     let (mut size, mut dedup) = (0, 0);
     walk(&dirs.backup_base(id), &mut |level| {
         for file in &level.files {
@@ -94,7 +95,7 @@ pub fn sizes(dirs: &ServerDirs, id: &str) -> (u64, u64) {
 }
 
 /// True for a backup of the first layout (`base/<ID>/pgdata/`, "backup_version 1").
-pub fn is_version_1(dirs: &ServerDirs, id: &str) -> bool {
+pub fn is_version_1(dirs: &ServerDirs, id: &BackupId) -> bool {
     dirs.backup_base(id).join("pgdata").exists()
 }
 
@@ -112,7 +113,7 @@ fn remove_tree(path: &Path) -> Result<(), CatalogError> {
 /// then the PGDATA copy.
 pub fn delete_data(
     dirs: &ServerDirs,
-    id: &str,
+    id: &BackupId,
     tablespace_oids: &[i64],
 ) -> Result<(), CatalogError> {
     let base = dirs.backup_base(id);
@@ -129,12 +130,12 @@ pub fn delete_data(
 }
 
 /// Remove what is left of `base/<ID>/` (Barman's `delete_basebackup`).
-pub fn delete_base(dirs: &ServerDirs, id: &str) -> Result<(), CatalogError> {
+pub fn delete_base(dirs: &ServerDirs, id: &BackupId) -> Result<(), CatalogError> {
     remove_tree(&dirs.backup_base(id))
 }
 
 /// Remove the backup.info (meta/ or legacy place), the last step of a delete.
-pub fn delete_backup_info(dirs: &ServerDirs, id: &str) -> Result<(), CatalogError> {
+pub fn delete_backup_info(dirs: &ServerDirs, id: &BackupId) -> Result<(), CatalogError> {
     let path = super::store::backup_info_path(dirs, id);
     match std::fs::remove_file(&path) {
         Ok(()) => {
@@ -152,6 +153,10 @@ pub fn delete_backup_info(dirs: &ServerDirs, id: &str) -> Result<(), CatalogErro
 mod tests {
     use super::*;
 
+    fn bid(text: &str) -> BackupId {
+        text.parse().unwrap()
+    }
+
     #[test]
     fn walk_lists_sorted_files_skips_dir_links_and_reports_empty_dirs() {
         let root = tempfile::tempdir().unwrap();
@@ -162,7 +167,7 @@ mod tests {
             wals_directory: root.path().join("wals"),
             xlogdb_directory: root.path().join("wals"),
         };
-        let base = d.backup_base("20260101T000000");
+        let base = d.backup_base(&bid("20260101T000000"));
         std::fs::create_dir_all(base.join("data/pg_wal")).unwrap();
         std::fs::create_dir_all(base.join("data/pg_tblspc")).unwrap();
         std::fs::create_dir_all(base.join("16384/PG_15")).unwrap();
@@ -170,17 +175,17 @@ mod tests {
         std::fs::write(base.join("data/a"), "a").unwrap();
         std::fs::write(base.join("16384/PG_15/x"), "x").unwrap();
         std::os::unix::fs::symlink(base.join("16384"), base.join("data/pg_tblspc/16384")).unwrap();
-        let files = list_entries(&d, "20260101T000000", false);
+        let files = list_entries(&d, &bid("20260101T000000"), false);
         assert_eq!(files.len(), 3);
         let data_a = files.iter().position(|f| f.ends_with("data/a")).unwrap();
         assert!(files[data_a + 1].ends_with("data/b"));
-        let with_empty = list_entries(&d, "20260101T000000", true);
+        let with_empty = list_entries(&d, &bid("20260101T000000"), true);
         assert!(with_empty.iter().any(|f| f.ends_with("data/pg_wal")));
         assert!(!with_empty.iter().any(|f| f.ends_with("data/pg_tblspc")));
-        assert_eq!(sizes(&d, "20260101T000000"), (4, 4));
-        delete_data(&d, "20260101T000000", &[16384]).unwrap();
+        assert_eq!(sizes(&d, &bid("20260101T000000")), (4, 4));
+        delete_data(&d, &bid("20260101T000000"), &[16384]).unwrap();
         assert_eq!(std::fs::read_dir(&base).unwrap().count(), 0);
-        delete_base(&d, "20260101T000000").unwrap();
+        delete_base(&d, &bid("20260101T000000")).unwrap();
         assert!(!base.exists());
     }
 }

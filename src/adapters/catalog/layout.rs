@@ -2,6 +2,7 @@
 //! (`meta/<ID>-backup.info`, `wals/<server>-xlog.db`) and the older one Barman 2.19 wrote
 //! (`base/<ID>/backup.info`, `wals/xlog.db`), which we read when the new one is absent.
 
+use crate::core::backup_id::BackupId;
 use std::path::{Path, PathBuf};
 
 /// A server's catalog paths.
@@ -26,12 +27,12 @@ impl ServerDirs {
     }
 
     /// `meta/<ID>-backup.info` (Barman ≥ 3.13.2).
-    pub fn backup_info(&self, id: &str) -> PathBuf {
+    pub fn backup_info(&self, id: &BackupId) -> PathBuf {
         self.meta_directory().join(format!("{id}-backup.info"))
     }
 
     /// `base/<ID>/backup.info` (older Barman).
-    pub fn legacy_backup_info(&self, id: &str) -> PathBuf {
+    pub fn legacy_backup_info(&self, id: &BackupId) -> PathBuf {
         self.basebackups_directory.join(id).join("backup.info")
     }
 
@@ -51,25 +52,14 @@ impl ServerDirs {
     }
 
     /// The base backup folder of a backup.
-    pub fn backup_base(&self, id: &str) -> PathBuf {
+    pub fn backup_base(&self, id: &BackupId) -> PathBuf {
         self.basebackups_directory.join(id)
     }
 }
 
-/// True when `name` has the shape of a backup id (`YYYYMMDDTHHMMSS`).
-pub fn is_backup_id(name: &str) -> bool {
-    let b = name.as_bytes();
-    b.len() == 15
-        && b[8] == b'T'
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| i == 8 || c.is_ascii_digit())
-}
-
 /// File name → backup id for `meta/<ID>-backup.info`.
-pub fn id_from_meta_name(name: &str) -> Option<&str> {
-    name.strip_suffix("-backup.info")
-        .filter(|id| is_backup_id(id))
+pub fn id_from_meta_name(name: &str) -> Option<BackupId> {
+    name.strip_suffix("-backup.info")?.parse().ok()
 }
 
 /// Used by callers that only have a path.
@@ -85,13 +75,14 @@ mod tests {
 
     #[test]
     fn layout_recognises_backup_ids() {
-        assert!(is_backup_id("20261124T004001"));
-        assert!(!is_backup_id("20261124X004001"));
-        assert!(!is_backup_id("2026112T0040011"));
         assert_eq!(
-            id_from_meta_name("20261124T004001-backup.info"),
+            id_from_meta_name("20261124T004001-backup.info")
+                .map(String::from)
+                .as_deref(),
             Some("20261124T004001")
         );
+        assert_eq!(id_from_meta_name("20261124X004001-backup.info"), None);
+        assert_eq!(id_from_meta_name("2026112T0040011-backup.info"), None);
         assert_eq!(id_from_meta_name("20261124T004001-keep"), None);
     }
 }

@@ -3,6 +3,7 @@
 
 use super::layout::{self, ServerDirs};
 use crate::adapters::durable;
+use crate::core::backup_id::BackupId;
 use crate::core::backup_info::{BackupInfo, BackupInfoError};
 use crate::core::identity::Identity;
 use crate::core::xlog_db::{XlogDbEntry, XlogDbError};
@@ -62,7 +63,7 @@ fn list_dir(dir: &Path) -> Result<Vec<String>, CatalogError> {
 }
 
 /// The path of a backup's backup.info: `meta/` wins over the legacy place.
-pub fn backup_info_path(dirs: &ServerDirs, id: &str) -> PathBuf {
+pub fn backup_info_path(dirs: &ServerDirs, id: &BackupId) -> PathBuf {
     let meta = dirs.backup_info(id);
     if meta.exists() {
         meta
@@ -72,14 +73,16 @@ pub fn backup_info_path(dirs: &ServerDirs, id: &str) -> PathBuf {
 }
 
 /// Every backup id of the server (both layouts), sorted (= chronological).
-pub fn backup_ids(dirs: &ServerDirs) -> Result<Vec<String>, CatalogError> {
-    let mut ids: Vec<String> = list_dir(&dirs.meta_directory())?
+pub fn backup_ids(dirs: &ServerDirs) -> Result<Vec<BackupId>, CatalogError> {
+    let mut ids: Vec<BackupId> = list_dir(&dirs.meta_directory())?
         .iter()
-        .filter_map(|n| layout::id_from_meta_name(n).map(str::to_string))
+        .filter_map(|n| layout::id_from_meta_name(n))
         .collect();
     for name in list_dir(&dirs.basebackups_directory)? {
-        if layout::is_backup_id(&name) && dirs.legacy_backup_info(&name).is_file() {
-            ids.push(name);
+        if let Ok(id) = name.parse::<BackupId>() {
+            if dirs.legacy_backup_info(&id).is_file() {
+                ids.push(id);
+            }
         }
     }
     ids.sort();
@@ -88,7 +91,7 @@ pub fn backup_ids(dirs: &ServerDirs) -> Result<Vec<String>, CatalogError> {
 }
 
 /// Load one backup.info.
-pub fn load_backup(dirs: &ServerDirs, id: &str) -> Result<BackupInfo, CatalogError> {
+pub fn load_backup(dirs: &ServerDirs, id: &BackupId) -> Result<BackupInfo, CatalogError> {
     let path = backup_info_path(dirs, id);
     let text = std::fs::read_to_string(&path).map_err(io("read", &path))?;
     BackupInfo::parse(&text).map_err(|source| CatalogError::BackupInfo { path, source })
@@ -101,7 +104,7 @@ pub fn load_backup(dirs: &ServerDirs, id: &str) -> Result<BackupInfo, CatalogErr
 #[derive(Debug)]
 pub struct UnreadableBackup {
     /// The backup id.
-    pub id: String,
+    pub id: BackupId,
     /// Why it cannot be read.
     pub error: CatalogError,
 }
@@ -109,7 +112,7 @@ pub struct UnreadableBackup {
 /// Every backup of the server by id, and apart the ones that cannot be read.
 pub fn load_catalog(
     dirs: &ServerDirs,
-) -> Result<(BTreeMap<String, BackupInfo>, Vec<UnreadableBackup>), CatalogError> {
+) -> Result<(BTreeMap<BackupId, BackupInfo>, Vec<UnreadableBackup>), CatalogError> {
     let mut backups = BTreeMap::new();
     let mut unreadable = Vec::new();
     for id in backup_ids(dirs)? {
@@ -124,7 +127,7 @@ pub fn load_catalog(
 }
 
 /// Every readable backup of the server, by id (the unreadable ones are logged).
-pub fn load_backups(dirs: &ServerDirs) -> Result<BTreeMap<String, BackupInfo>, CatalogError> {
+pub fn load_backups(dirs: &ServerDirs) -> Result<BTreeMap<BackupId, BackupInfo>, CatalogError> {
     let (backups, unreadable) = load_catalog(dirs)?;
     for bad in &unreadable {
         tracing::warn!(target: "barman.backup", "Cannot read backup {} of server {}: {}", bad.id, dirs.name, bad.error);
@@ -139,7 +142,11 @@ pub fn unreadable_backups(dirs: &ServerDirs) -> Vec<UnreadableBackup> {
 
 /// Write a backup's `backup.info` the Barman 3.20 way (`meta/<ID>-backup.info`), durably.
 /// A legacy `base/<ID>/backup.info` is left as it is: readers prefer `meta/`.
-pub fn save_backup(dirs: &ServerDirs, id: &str, info: &BackupInfo) -> Result<(), CatalogError> {
+pub fn save_backup(
+    dirs: &ServerDirs,
+    id: &BackupId,
+    info: &BackupInfo,
+) -> Result<(), CatalogError> {
     let meta = dirs.meta_directory();
     durable::create_dir_all_durable(&meta).map_err(io("create", &meta))?;
     let path = dirs.backup_info(id);
@@ -291,6 +298,10 @@ pub fn wal_file_info(path: &Path, name: &str) -> Result<XlogDbEntry, CatalogErro
 mod tests {
     use super::*;
 
+    fn bid(text: &str) -> BackupId {
+        text.parse().unwrap()
+    }
+
     #[test]
     fn wal_file_info_names_gpg_and_hides_the_compression_under_it() {
         let dir = tempfile::tempdir().unwrap();
@@ -323,11 +334,11 @@ mod tests {
     fn store_reads_the_2_19_layout() {
         let root = tempfile::tempdir().unwrap();
         let d = dirs(root.path());
-        std::fs::create_dir_all(d.backup_base("20261124T005223")).unwrap();
+        std::fs::create_dir_all(d.backup_base(&bid("20261124T005223"))).unwrap();
         std::fs::create_dir_all(&d.wals_directory).unwrap();
         std::fs::copy(
             format!("{FIXTURES}/barman-2.19/pg-base-ID-backup.info"),
-            d.legacy_backup_info("20261124T005223"),
+            d.legacy_backup_info(&bid("20261124T005223")),
         )
         .unwrap();
         std::fs::copy(
@@ -357,11 +368,15 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let d = dirs(root.path());
         std::fs::create_dir_all(d.meta_directory()).unwrap();
-        std::fs::create_dir_all(d.backup_base("20261124T004344")).unwrap();
+        std::fs::create_dir_all(d.backup_base(&bid("20261124T004344"))).unwrap();
         std::fs::create_dir_all(&d.wals_directory).unwrap();
         let sample = format!("{FIXTURES}/barman-3.20/catalog/pgr-20261124T004344-backup.info");
-        std::fs::copy(&sample, d.backup_info("20261124T004344")).unwrap();
-        std::fs::write(d.legacy_backup_info("20261124T004344"), "status=FAILED\n").unwrap();
+        std::fs::copy(&sample, d.backup_info(&bid("20261124T004344"))).unwrap();
+        std::fs::write(
+            d.legacy_backup_info(&bid("20261124T004344")),
+            "status=FAILED\n",
+        )
+        .unwrap();
         std::fs::copy(
             format!("{FIXTURES}/barman-3.20/catalog/pg-xlog.db"),
             d.xlog_db(),
@@ -384,9 +399,9 @@ mod tests {
         ))
         .unwrap();
         let info = BackupInfo::parse(&text).unwrap();
-        save_backup(&d, "20261124T004344", &info).unwrap();
+        save_backup(&d, &bid("20261124T004344"), &info).unwrap();
         assert_eq!(
-            std::fs::read_to_string(d.backup_info("20261124T004344")).unwrap(),
+            std::fs::read_to_string(d.backup_info(&bid("20261124T004344"))).unwrap(),
             text
         );
         assert_eq!(load_backups(&d).unwrap()["20261124T004344"], info);
@@ -412,7 +427,7 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let d = dirs(root.path());
         std::fs::create_dir_all(d.meta_directory()).unwrap();
-        std::fs::write(d.backup_info("20260101T000000"), "bogus=1\n").unwrap();
+        std::fs::write(d.backup_info(&bid("20260101T000000")), "bogus=1\n").unwrap();
         // Reported apart, never hiding the readable ones.
         assert!(load_backups(&d).unwrap().is_empty());
         let bad = unreadable_backups(&d);

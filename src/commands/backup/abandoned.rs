@@ -13,6 +13,7 @@
 use crate::adapters::catalog::store;
 use crate::adapters::lock::{LockError, LockFile, LockKind};
 use crate::commands::status;
+use crate::core::backup_id::BackupId;
 use crate::core::backup_info::Field;
 use crate::core::backup_info::{BackupInfo, BackupStatus};
 use crate::core::config::ServerConfig;
@@ -24,7 +25,7 @@ pub const ABANDONED_ERROR: &str =
 
 /// Mark FAILED every STARTED backup of `server` when no process holds the server's backup
 /// lock; returns the ids marked. A busy lock (a backup or delete running) marks nothing.
-pub fn fail_abandoned(server: &ServerConfig, lock_dir: &Path) -> crate::Result<Vec<String>> {
+pub fn fail_abandoned(server: &ServerConfig, lock_dir: &Path) -> crate::Result<Vec<BackupId>> {
     let name = server.name();
     let dirs = status::server_dirs(server);
     // The lock is only probed when there is a STARTED backup: `check` runs often (Nagios)

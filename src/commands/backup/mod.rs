@@ -7,6 +7,7 @@
 
 pub mod abandoned;
 mod encrypt;
+mod incremental;
 mod postgres_method;
 mod rsync_method;
 mod settings;
@@ -16,13 +17,13 @@ use crate::adapters::catalog::store;
 use crate::adapters::lock::LockKind;
 use crate::adapters::pg_backup::{BackupSession, Position, ServerFacts};
 use crate::commands::{select, status, Context};
+use crate::core::backup_id::BackupId;
 use crate::core::backup_info::Field;
 use crate::core::backup_info::{BackupInfo, BackupStatus};
 use crate::core::backup_record::{self, ReportedPosition};
 use crate::core::config::ServerConfig;
 use crate::core::hooks::{HookFamily, Phase};
 use crate::core::identity::Identity;
-use crate::core::pg_version::PgVersion;
 use crate::output::python::{human_timedelta, pretty_size};
 use crate::output::Output;
 use std::ops::ControlFlow;
@@ -109,7 +110,7 @@ fn backup_server(
         lock_dir: PathBuf::from(&ctx.config.global.barman_lock_directory),
         hooks: crate::commands::hooks::Hooks::new(&ctx.config, server),
     };
-    let ControlFlow::Continue(parent) = incremental_parent(out, &job)? else {
+    let ControlFlow::Continue(parent) = incremental::incremental_parent(out, &job)? else {
         return Ok(());
     };
     if !pre_checks_pass(out, &job) {
@@ -140,31 +141,6 @@ fn backup_server(
     after_backup(out, &job, &id, &info)
 }
 
-/// The parent named by `--incremental`, resolved against the catalog; `Break` when it
-/// names no backup (already reported).
-fn incremental_parent(
-    out: &mut Output,
-    job: &Job<'_>,
-) -> crate::Result<ControlFlow<(), Option<(String, BackupInfo)>>> {
-    let Some(arg) = &job.options.incremental else {
-        return Ok(ControlFlow::Continue(None));
-    };
-    let catalog = crate::commands::catalog::ServerCatalog::load(
-        job.server,
-        &job.lock_dir,
-        *job.ctx.now.offset(),
-    )?;
-    let Some(id) = catalog.resolve(arg, out) else {
-        return Ok(ControlFlow::Break(()));
-    };
-    let info = catalog
-        .backups
-        .get(&id)
-        .cloned()
-        .unwrap_or_else(BackupInfo::empty);
-    Ok(ControlFlow::Continue(Some((id, info))))
-}
-
 /// Barman's silent pre-checks: a failed critical check stops the backup before it starts.
 fn pre_checks_pass(out: &mut Output, job: &Job<'_>) -> bool {
     let name = job.server.name();
@@ -187,7 +163,7 @@ fn pre_checks_pass(out: &mut Output, job: &Job<'_>) -> bool {
 fn wait_if_asked(
     out: &mut Output,
     job: &Job<'_>,
-    id: &str,
+    id: &BackupId,
     info: &BackupInfo,
 ) -> crate::Result<()> {
     if !job.options.wait || info.status() != BackupStatus::WaitingForWals {
@@ -203,7 +179,12 @@ fn wait_if_asked(
 
 /// After the lock is released, as Barman's `Server.backup`: archive what arrived, settle
 /// the backup's status, purge older WAL after a first backup, warn while WAL is missing.
-fn after_backup(out: &mut Output, job: &Job<'_>, id: &str, info: &BackupInfo) -> crate::Result<()> {
+fn after_backup(
+    out: &mut Output,
+    job: &Job<'_>,
+    id: &BackupId,
+    info: &BackupInfo,
+) -> crate::Result<()> {
     let (server, dirs) = (job.server, &job.dirs);
     crate::commands::wal::archive_server(job.ctx, out, server, false)?;
     let mut status = info.status();
@@ -214,7 +195,7 @@ fn after_backup(out: &mut Output, job: &Job<'_>, id: &str, info: &BackupInfo) ->
     let backups = store::load_backups(dirs)?;
     let has_previous = backups
         .iter()
-        .any(|(other, b)| other.as_str() < id && b.status().copy_done());
+        .any(|(other, b)| other < id && b.status().copy_done());
     if !has_previous && store::unreadable_backups(dirs).is_empty() {
         // Barman's `Server.backup` repeats the purge silently once the backup's WAL is in.
         let mut silent = Output::new(
@@ -238,8 +219,8 @@ fn after_backup(out: &mut Output, job: &Job<'_>, id: &str, info: &BackupInfo) ->
 
 /// `-f json`: Barman's `result_backup` merges `BackupInfo.to_dict()` into the document,
 /// encoded by its `BarmanEncoder` (times as `ctime()`, the cluster size a float).
-fn json_result(out: &mut Output, id: &str, info: &BackupInfo, local: chrono::FixedOffset) {
-    let serde_json::Value::Object(map) = info.to_json(id, local) else {
+fn json_result(out: &mut Output, id: &BackupId, info: &BackupInfo, local: chrono::FixedOffset) {
+    let serde_json::Value::Object(map) = info.to_json(id.as_str(), local) else {
         return;
     };
     for (key, value) in map {
@@ -328,9 +309,13 @@ fn make_directories(
 
 /// A new backup id from the local clock, never one already in the catalog (two backups
 /// in the same second wait for the next one).
-fn new_backup_id(dirs: &ServerDirs) -> String {
+fn new_backup_id(dirs: &ServerDirs) -> BackupId {
     loop {
-        let id = chrono::Local::now().format("%Y%m%dT%H%M%S").to_string();
+        let id: BackupId = chrono::Local::now()
+            .format("%Y%m%dT%H%M%S")
+            .to_string()
+            .parse()
+            .expect("the %Y%m%dT%H%M%S format makes a backup id");
         let taken = dirs.backup_base(&id).exists() || dirs.backup_info(&id).exists();
         if !taken {
             return id;
@@ -346,12 +331,12 @@ pub(crate) struct Running<'a> {
     pub hooks: &'a crate::commands::hooks::Hooks<'a>,
     pub lock_dir: PathBuf,
     pub settings: &'a Settings,
-    pub id: String,
+    pub id: BackupId,
     pub info: BackupInfo,
     pub action: String,
     pub copy_start: Option<chrono::DateTime<chrono::Local>>,
     /// The parent of an incremental backup.
-    pub parent: Option<String>,
+    pub parent: Option<BackupId>,
 }
 
 impl Running<'_> {
@@ -465,8 +450,8 @@ pub(crate) fn reported(position: &Position) -> ReportedPosition {
 fn take_backup(
     out: &mut Output,
     job: &Job<'_>,
-    parent: Option<&(String, BackupInfo)>,
-) -> crate::Result<Option<(String, BackupInfo)>> {
+    parent: Option<&(BackupId, BackupInfo)>,
+) -> crate::Result<Option<(BackupId, BackupInfo)>> {
     let (server, settings) = (job.server, &job.settings);
     tracing::debug!(target: "barman.backup", "initialising backup information");
     let Some((mut session, facts)) = open_session(out, job, parent)? else {
@@ -506,7 +491,7 @@ fn take_backup(
     if let Some(parent_id) = &running.parent {
         // Barman records the child on its parent even when the child failed, so the
         // failed child can still be found (and deleted with its parent).
-        add_child(&job.dirs, parent_id, &id)?;
+        incremental::add_child(&job.dirs, parent_id, &id)?;
     }
     // Post hooks run whatever happened, before the manifest (Barman's `finally`); a post
     // retry hook's 63 is only logged.
@@ -524,7 +509,7 @@ fn take_backup(
 fn open_session(
     out: &mut Output,
     job: &Job<'_>,
-    parent: Option<&(String, BackupInfo)>,
+    parent: Option<&(BackupId, BackupInfo)>,
 ) -> crate::Result<Option<(BackupSession, ServerFacts)>> {
     let mut session = match BackupSession::connect(job.server.conninfo().unwrap_or("")) {
         Ok(s) => s,
@@ -541,7 +526,9 @@ fn open_session(
         }
     };
     if let Some((parent_id, parent_info)) = parent {
-        if let Err(problem) = validate_incremental(&job.settings, &facts, parent_id, parent_info) {
+        if let Err(problem) =
+            incremental::validate_incremental(&job.settings, &facts, parent_id, parent_info)
+        {
             out.error(&format!("failed to start backup: {problem}"));
             return Ok(None);
         }
@@ -557,7 +544,7 @@ fn open_session(
 fn initial_info(
     job: &Job<'_>,
     facts: &ServerFacts,
-    parent: Option<&(String, BackupInfo)>,
+    parent: Option<&(BackupId, BackupInfo)>,
 ) -> BackupInfo {
     let settings = &job.settings;
     let mut info = BackupInfo::empty();
@@ -568,7 +555,7 @@ fn initial_info(
     );
     info.set_raw(Field::Systemid, facts.systemid.clone());
     info.set_raw(Field::BackupName, job.options.name.clone());
-    info.set_raw(Field::ParentBackupId, parent.map(|(id, _)| id.clone()));
+    info.set_raw(Field::ParentBackupId, parent.map(|(id, _)| id.to_string()));
     info
 }
 
@@ -606,19 +593,6 @@ fn record_outcome(
     Ok(())
 }
 
-/// Append `child` to the parent's `children_backup_ids`.
-fn add_child(dirs: &ServerDirs, parent_id: &str, child: &str) -> crate::Result<()> {
-    let mut parent_info = store::load_backup(dirs, parent_id)?;
-    let mut children: Vec<String> = parent_info
-        .raw(Field::ChildrenBackupIds)
-        .map(|c| c.split(',').map(str::to_string).collect())
-        .unwrap_or_default();
-    children.push(child.to_string());
-    parent_info.set_raw(Field::ChildrenBackupIds, Some(children.join(",")));
-    store::save_backup(dirs, parent_id, &parent_info)?;
-    Ok(())
-}
-
 /// `autogenerate_manifest` / `--manifest`: the rsync methods write `backup_manifest`
 /// themselves (pg_basebackup writes its own).
 fn write_manifest(out: &mut Output, running: &Running<'_>) {
@@ -648,28 +622,6 @@ fn run_pre_hooks(
     hooks
         .backup(HookFamily::Backup, Phase::Pre, &hook_facts(running))
         .map_err(|abort| StepError::new(&running.action, abort))
-}
-
-/// Barman's `_validate_incremental_backup_configs`.
-fn validate_incremental(
-    settings: &Settings,
-    facts: &ServerFacts,
-    parent_id: &str,
-    parent: &BackupInfo,
-) -> Result<(), String> {
-    if facts.version < PgVersion::V17 {
-        return Err("Postgres version 17 or greater is required for incremental backups using the Postgres backup method".into());
-    }
-    if settings.method != Method::Postgres {
-        return Err("Backup using the `--incremental` flag is available only for 'backup_method = postgres'. Check Barman's documentation for more help on this topic.".into());
-    }
-    if facts.summarize_wal.as_deref() != Some("on") {
-        return Err("'summarize_wal' option has to be enabled in the Postgres server to perform an incremental backup using the Postgres backup method".into());
-    }
-    if parent.raw(Field::SummarizeWal) != Some("on") {
-        return Err(format!("Backup ID {parent_id} is not eligible as a parent for an incremental backup because WAL summaries were not enabled when that backup was taken."));
-    }
-    Ok(())
 }
 
 /// Restore point, fsync of every file and the sizes (Barman's `backup_fsync_and_set_sizes`).

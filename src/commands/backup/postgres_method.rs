@@ -385,7 +385,7 @@ fn stop(
         .lines()
         .find_map(|l| l.strip_prefix("START TIME: "))
         .and_then(parse_label_time);
-    backup_record::record_from_label(&mut running.info, &running.id, &label, start_time)
+    backup_record::record_from_label(&mut running.info, running.id.as_str(), &label, start_time)
         .map_err(|e| StepError::new(&running.action, e))?;
     running.set_action("stopping postgres backup_method");
     out.info("Finalising the backup.");

@@ -17,6 +17,7 @@ use crate::adapters::pg_tools;
 use crate::adapters::rsync::{
     self, CopyRun, Filters, ListedEntry, RsyncError, Transport, TreeCopy,
 };
+use crate::core::backup_id::BackupId;
 use crate::core::backup_info::Field;
 use crate::core::backup_record::{self, RsyncCopyStats};
 use crate::output::progress::Progress;
@@ -228,12 +229,12 @@ fn items(running: &Running<'_>, facts: &ServerFacts, transport: &Transport) -> V
 /// The newest earlier backup whose copy is done (the reuse source and safe horizon).
 fn previous_backup(
     running: &Running<'_>,
-) -> Option<(String, crate::core::backup_info::BackupInfo)> {
+) -> Option<(BackupId, crate::core::backup_info::BackupInfo)> {
     let backups = store::load_backups(running.dirs).ok()?;
     backups
         .into_iter()
         .rev()
-        .find(|(id, b)| id.as_str() < running.id.as_str() && b.status().copy_done())
+        .find(|(id, b)| id < &running.id && b.status().copy_done())
 }
 
 /// Copy every item (tablespaces, PGDATA, `pg_control`, outside configuration files) and

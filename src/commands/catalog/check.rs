@@ -6,6 +6,7 @@ use super::show::NO_FILTER;
 use crate::adapters::catalog::{layout::ServerDirs, store};
 use crate::adapters::lock::LockKind;
 use crate::commands::{select, Context};
+use crate::core::backup_id::BackupId;
 use crate::core::backup_info::Field;
 use crate::core::backup_info::{BackupInfo, BackupStatus};
 use crate::core::backup_wals::{check_backup, required_segments, CheckOutcome};
@@ -33,7 +34,7 @@ pub fn run(ctx: &Context, out: &mut Output, server: &str, backup_id: &str) -> cr
 pub fn check_backup_status(
     server: &ServerConfig,
     lock_dir: &Path,
-    id: &str,
+    id: &BackupId,
     out: &mut Output,
 ) -> crate::Result<()> {
     let dirs = crate::commands::status::server_dirs(server);

@@ -5,7 +5,7 @@
 use crate::adapters::catalog::layout::ServerDirs;
 use crate::adapters::catalog::{annotations, store, xlog_db};
 use crate::commands::status::server_dirs;
-use crate::core::backup_id::{self, BackupSummary};
+use crate::core::backup_id::{self, BackupId, BackupSummary};
 use crate::core::backup_info::Field;
 use crate::core::backup_info::{BackupInfo, BackupStatus};
 use crate::core::backup_wals::{self, Step, WalInfo};
@@ -26,10 +26,10 @@ pub struct ServerCatalog<'a> {
     /// `barman_lock_directory`.
     pub lock_dir: PathBuf,
     /// Every backup (all statuses), by id.
-    pub backups: BTreeMap<String, BackupInfo>,
+    pub backups: BTreeMap<BackupId, BackupInfo>,
     /// Backups whose `backup.info` cannot be read, with why (see
     /// [`store::UnreadableBackup`]): no WAL is removed while there is one.
-    pub unreadable: Vec<(String, String)>,
+    pub unreadable: Vec<(BackupId, String)>,
     /// The zone naive backup times are read in.
     pub local_offset: FixedOffset,
 }
@@ -98,21 +98,19 @@ impl<'a> ServerCatalog<'a> {
 
     /// Resolve what the user typed to an existing backup id, printing Barman's error
     /// (`Unknown backup '<arg>' for server '<srv>'`, ambiguous names) when it cannot.
-    pub fn resolve(&self, input: &str, out: &mut Output) -> Option<String> {
+    pub fn resolve(&self, input: &str, out: &mut Output) -> Option<BackupId> {
         let summaries: Vec<BackupSummary> = self
             .backups
             .iter()
-            .filter_map(|(id, info)| {
-                Some(BackupSummary {
-                    id: id.parse().ok()?,
-                    status: info.status(),
-                    backup_type: backup_type(info).to_string(),
-                    name: info.raw(Field::BackupName).map(str::to_string),
-                })
+            .map(|(id, info)| BackupSummary {
+                id: id.clone(),
+                status: info.status(),
+                backup_type: backup_type(info).to_string(),
+                name: info.raw(Field::BackupName).map(str::to_string),
             })
             .collect();
         match backup_id::resolve(input, self.server.name(), &summaries) {
-            Ok(id) if self.backups.contains_key(id.as_str()) => Some(id.to_string()),
+            Ok(id) if self.backups.contains_key(&id) => Some(id),
             Ok(_) => {
                 out.error(&format!(
                     "Unknown backup '{input}' for server '{}'",
@@ -133,31 +131,31 @@ impl<'a> ServerCatalog<'a> {
     }
 
     /// The raw keep annotation (`None` when absent).
-    pub fn keep_raw(&self, id: &str) -> crate::Result<Option<String>> {
+    pub fn keep_raw(&self, id: &BackupId) -> crate::Result<Option<String>> {
         Ok(annotations::read(&self.dirs, id, annotations::KEEP)?)
     }
 
     /// The keep target as retention reads it.
-    pub fn keep_target(&self, id: &str) -> crate::Result<Option<KeepTarget>> {
+    pub fn keep_target(&self, id: &BackupId) -> crate::Result<Option<KeepTarget>> {
         Ok(self
             .keep_raw(id)?
             .and_then(|v| KeepTarget::from_annotation(&v)))
     }
 
     /// The previous (`forward` false) or next backup whose copy is done, from `id`.
-    pub fn neighbour(&self, id: &str, forward: bool) -> Option<&str> {
-        let done = |(_, info): &(&String, &BackupInfo)| info.status().copy_done();
+    pub fn neighbour(&self, id: &BackupId, forward: bool) -> Option<&BackupId> {
+        let done = |(_, info): &(&BackupId, &BackupInfo)| info.status().copy_done();
         if forward {
             self.backups
-                .range::<str, _>((std::ops::Bound::Excluded(id), std::ops::Bound::Unbounded))
+                .range::<BackupId, _>((std::ops::Bound::Excluded(id), std::ops::Bound::Unbounded))
                 .find(done)
-                .map(|(k, _)| k.as_str())
+                .map(|(k, _)| k)
         } else {
             self.backups
-                .range::<str, _>((std::ops::Bound::Unbounded, std::ops::Bound::Excluded(id)))
+                .range::<BackupId, _>((std::ops::Bound::Unbounded, std::ops::Bound::Excluded(id)))
                 .rev()
                 .find(done)
-                .map(|(k, _)| k.as_str())
+                .map(|(k, _)| k)
         }
     }
 
@@ -175,7 +173,7 @@ impl<'a> ServerCatalog<'a> {
                 continue;
             }
             inputs.push(RetentionInput {
-                id: id.clone(),
+                id: id.to_string(),
                 status: info.status(),
                 end_time: self.time(info, Field::EndTime),
                 keep: if info.status() == BackupStatus::Done {
@@ -206,7 +204,7 @@ impl<'a> ServerCatalog<'a> {
     /// `Err(Ok(name))` for an xlog db name that is not a WAL name; `Err(Err(e))` for I/O.
     pub fn for_each_wal_until_next(
         &self,
-        id: &str,
+        id: &BackupId,
         include_history: bool,
         mut visit: impl FnMut(&crate::core::xlog_db::XlogDbEntry),
     ) -> Result<(), Result<String, crate::Error>> {
@@ -243,7 +241,7 @@ impl<'a> ServerCatalog<'a> {
     }
 
     /// `Server.get_wal_info` of a backup.
-    pub fn wal_info(&self, id: &str) -> Result<WalInfo, Result<String, crate::Error>> {
+    pub fn wal_info(&self, id: &BackupId) -> Result<WalInfo, Result<String, crate::Error>> {
         let mut wal_info = WalInfo::default();
         let Some(info) = self.backups.get(id) else {
             return Ok(wal_info);
@@ -262,9 +260,11 @@ impl<'a> ServerCatalog<'a> {
     ///
     /// # Errors
     /// As [`Self::wal_info`].
-    pub fn all_wal_info(&self) -> Result<BTreeMap<String, WalInfo>, Result<String, crate::Error>> {
+    pub fn all_wal_info(
+        &self,
+    ) -> Result<BTreeMap<BackupId, WalInfo>, Result<String, crate::Error>> {
         struct Window {
-            id: String,
+            id: BackupId,
             begin: String,
             end: String,
             next_end: Option<String>,

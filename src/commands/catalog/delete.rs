@@ -8,6 +8,7 @@ use crate::adapters::catalog::{annotations, backup_dir, store};
 use crate::adapters::lock::LockKind;
 use crate::commands::hooks::{backup_facts, wal_facts, HookAbort, Hooks};
 use crate::commands::{select, Context};
+use crate::core::backup_id::BackupId;
 use crate::core::backup_info::BackupStatus;
 use crate::core::backup_info::Field;
 use crate::core::backup_wals::{should_remove_wals, BackupWalRange, WalProtection};
@@ -48,7 +49,7 @@ pub fn run(ctx: &Context, out: &mut Output, server: &str, backup_id: &str) -> cr
 fn delete_checked(
     catalog: &ServerCatalog,
     hooks: &Hooks,
-    id: &str,
+    id: &BackupId,
     out: &mut Output,
 ) -> crate::Result<bool> {
     let name = catalog.server.name();
@@ -93,7 +94,7 @@ fn delete_checked(
     let mut deleted = false;
     for member in tree {
         deleted = delete_backup(catalog.server, &catalog.lock_dir, hooks, &member, out, true)?;
-        if !deleted && member != id {
+        if !deleted && &member != id {
             out.error("Failed to delete one of its incremental backups. Make sure all its dependent backups are deletable and try again.");
             break;
         }
@@ -102,15 +103,15 @@ fn delete_checked(
 }
 
 /// `walk_backups_tree`: descendants first (depth first), then the backup itself.
-fn walk_tree(catalog: &ServerCatalog, id: &str, tree: &mut Vec<String>) {
+fn walk_tree(catalog: &ServerCatalog, id: &BackupId, tree: &mut Vec<BackupId>) {
     if let Some(kids) = catalog.backups.get(id).and_then(children) {
         for kid in kids {
-            if catalog.backups.contains_key(&kid) {
-                walk_tree(catalog, &kid, tree);
+            if let Some((kid, _)) = catalog.backups.get_key_value(kid.as_str()) {
+                walk_tree(catalog, kid, tree);
             }
         }
     }
-    tree.push(id.to_string());
+    tree.push(id.clone());
 }
 
 /// Delete one backup under its `.<server>-<ID>.lock` (Barman's `perform_delete_backup` +
@@ -121,7 +122,7 @@ pub fn delete_backup(
     server: &ServerConfig,
     lock_dir: &Path,
     hooks: &Hooks,
-    id: &str,
+    id: &BackupId,
     out: &mut Output,
     skip_wal_cleanup_if_standalone: bool,
 ) -> crate::Result<bool> {
@@ -159,7 +160,7 @@ pub fn delete_backup_locked(
     server: &ServerConfig,
     lock_dir: &Path,
     hooks: &Hooks,
-    id: &str,
+    id: &BackupId,
     out: &mut Output,
     skip_wal_cleanup_if_standalone: bool,
 ) -> crate::Result<bool> {
@@ -171,7 +172,7 @@ pub fn delete_backup_locked(
 fn delete_locked(
     catalog: &ServerCatalog,
     hooks: &Hooks,
-    id: &str,
+    id: &BackupId,
     out: &mut Output,
     skip_if_standalone: bool,
 ) -> crate::Result<bool> {
@@ -188,7 +189,7 @@ fn delete_locked(
     hooks.backup(HookFamily::Delete, Phase::Pre, &facts)?;
     out.info(&format!("Deleting backup {id} for server {name}"));
     let mut previous = Vec::new();
-    let mut cursor = id.to_string();
+    let mut cursor = id.clone();
     while let Some(prev) = catalog.neighbour(&cursor, false) {
         let b = &catalog.backups[prev];
         previous.push(BackupWalRange {
@@ -203,10 +204,10 @@ fn delete_locked(
         {
             break;
         }
-        cursor = prev.to_string();
+        cursor = prev.clone();
     }
     let (remove, ranges) = should_remove_wals(&previous, skip_if_standalone);
-    let next = catalog.neighbour(id, true).map(str::to_string);
+    let next = catalog.neighbour(id, true).cloned();
     let oids = tablespace_oids(info);
     if let Err(e) = backup_dir::delete_data(dirs, id, &oids) {
         out.error(&format!(
@@ -223,7 +224,7 @@ fn delete_locked(
             ids.join(", ")
         ));
     } else if remove {
-        remove_wals(catalog, hooks, id, next.as_deref(), ranges, out)?;
+        remove_wals(catalog, hooks, id, next.as_ref(), ranges, out)?;
     }
     annotations::delete(dirs, id, annotations::DELETE_THIS)?;
     if let Err(e) = backup_dir::delete_base(dirs, id) {
@@ -240,7 +241,7 @@ fn delete_locked(
         ctime(&start.fixed_offset()),
         human_timedelta(clock.elapsed().as_secs_f64())
     ));
-    after_delete(catalog, id, info, next.as_deref())?;
+    after_delete(catalog, id, info, next.as_ref())?;
     // A post retry hook's 63 is only logged.
     let _ = hooks.backup(HookFamily::Delete, Phase::Post, &facts);
     Ok(true)
@@ -256,8 +257,8 @@ fn tablespace_oids(info: &crate::core::backup_info::BackupInfo) -> Vec<i64> {
 fn remove_wals(
     catalog: &ServerCatalog,
     hooks: &Hooks,
-    id: &str,
-    next: Option<&str>,
+    id: &BackupId,
+    next: Option<&BackupId>,
     ranges: Vec<(String, String)>,
     out: &mut Output,
 ) -> crate::Result<()> {
@@ -282,7 +283,7 @@ fn remove_wals(
         protection.timelines = catalog
             .backups
             .iter()
-            .filter(|(bid, b)| bid.as_str() != id && archiving.contains(&b.status()))
+            .filter(|(bid, b)| *bid != id && archiving.contains(&b.status()))
             .filter_map(|(_, b)| b.timeline().map(|t| t.get()))
             .collect();
         if let Some(tli) = until.timeline().map(|t| t.get()) {
@@ -376,22 +377,22 @@ pub fn remove_wals_for(
 /// the sync lock file.
 fn after_delete(
     catalog: &ServerCatalog,
-    id: &str,
+    id: &BackupId,
     info: &crate::core::backup_info::BackupInfo,
-    next: Option<&str>,
+    next: Option<&BackupId>,
 ) -> crate::Result<()> {
     let dirs = &catalog.dirs;
     if let Some(parent_id) = info.raw(Field::ParentBackupId) {
-        if let Some(parent) = catalog
+        if let Some((parent_id, parent)) = catalog
             .backups
-            .get(parent_id)
-            .filter(|p| p.status() != BackupStatus::Empty)
+            .get_key_value(parent_id)
+            .filter(|(_, p)| p.status() != BackupStatus::Empty)
         {
             let mut parent = parent.clone();
             let kids: Vec<String> = children(&parent)
                 .unwrap_or_default()
                 .into_iter()
-                .filter(|k| k != id)
+                .filter(|k| k != id.as_str())
                 .collect();
             parent.set_raw(
                 Field::ChildrenBackupIds,
@@ -411,7 +412,7 @@ fn after_delete(
     }
     let sync_lock = catalog
         .lock_dir
-        .join(LockKind::SyncBackup(catalog.server.name().into(), id.into()).file_name());
+        .join(LockKind::SyncBackup(catalog.server.name().into(), id.to_string()).file_name());
     if sync_lock.exists() {
         let _ = std::fs::remove_file(sync_lock);
     }

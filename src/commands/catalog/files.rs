@@ -5,6 +5,7 @@ use super::show::NO_FILTER;
 use super::{KeepAction, ListFilesTarget};
 use crate::adapters::catalog::{annotations, backup_dir};
 use crate::commands::{select, Context};
+use crate::core::backup_id::BackupId;
 use crate::core::backup_info::BackupStatus;
 use crate::core::backup_info::Field;
 use crate::core::backup_wals::required_segments;
@@ -18,7 +19,7 @@ fn load<'a>(
     out: &mut Output,
     server: &str,
     backup_id: &str,
-) -> crate::Result<Option<(ServerCatalog<'a>, String)>> {
+) -> crate::Result<Option<(ServerCatalog<'a>, BackupId)>> {
     let Some(server) = select::single(&ctx.config, server, out, NO_FILTER) else {
         return Ok(None);
     };

@@ -4,6 +4,7 @@
 
 use super::common::{backup_type, bad_wal_name_message, ServerCatalog};
 use crate::commands::{select, Context};
+use crate::core::backup_id::BackupId;
 use crate::core::backup_info::Field;
 use crate::output::python::{ctime, pretty_size};
 use crate::output::Output;
@@ -48,8 +49,8 @@ fn list_server(
     let mut items = Vec::new();
     for (id, info) in catalog.backups.iter().rev() {
         if minimal {
-            out.line(id);
-            items.push(Value::String(id.clone()));
+            out.line(id.as_str());
+            items.push(Value::String(id.to_string()));
             continue;
         }
         let mut row = Row {
@@ -74,7 +75,7 @@ fn list_server(
             }
             if let Some(report) = &retention {
                 let label = report
-                    .get(id)
+                    .get(id.as_str())
                     .map_or_else(|| "-".to_string(), ToString::to_string);
                 row.retention = (label != "VALID").then_some(label);
             }
@@ -97,7 +98,7 @@ struct Row {
 /// One backup's console line and JSON object.
 fn backup_row(
     catalog: &ServerCatalog,
-    id: &str,
+    id: &BackupId,
     info: &crate::core::backup_info::BackupInfo,
     row: Row,
 ) -> (String, Map<String, Value>) {

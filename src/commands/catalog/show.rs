@@ -5,6 +5,7 @@
 use super::common::{backup_type, bad_wal_name_message, children, ServerCatalog};
 use super::show_render;
 use crate::commands::{select, Context};
+use crate::core::backup_id::BackupId;
 use crate::core::backup_info::BackupInfo;
 use crate::core::backup_info::Field;
 use crate::core::backup_wals::WalInfo;
@@ -113,7 +114,10 @@ pub fn run(ctx: &Context, out: &mut Output, server: &str, backup_id: &str) -> cr
 }
 
 /// The backup's drill record, when `barman drill` ran on it.
-pub fn last_drill(catalog: &ServerCatalog, id: &str) -> Option<crate::core::drill::DrillRecord> {
+pub fn last_drill(
+    catalog: &ServerCatalog,
+    id: &BackupId,
+) -> Option<crate::core::drill::DrillRecord> {
     use crate::adapters::catalog::annotations;
     let text = annotations::read(&catalog.dirs, id, annotations::DRILL_RECORD).ok()??;
     serde_json::from_str(&text).ok()
@@ -147,13 +151,13 @@ fn copy_stat(info: &BackupInfo, key: &str) -> Option<PyValue> {
 fn extended(
     ctx: &Context,
     catalog: &ServerCatalog,
-    id: &str,
+    id: &BackupId,
     info: &BackupInfo,
 ) -> Result<Extended, Result<String, crate::Error>> {
     let wal = catalog.wal_info(id)?;
     let retention = catalog.retention(ctx.now).map_err(Err)?.map(|report| {
         report
-            .get(id)
+            .get(id.as_str())
             .map_or_else(|| "-".into(), ToString::to_string)
     });
     let copy_time = copy_stat(info, "copy_time").filter(|v| number(Some(v)) > 0.0);
@@ -186,8 +190,8 @@ fn extended(
         _ => None,
     };
     Ok(Extended {
-        previous: catalog.neighbour(id, false).map(str::to_string),
-        next: catalog.neighbour(id, true).map(str::to_string),
+        previous: catalog.neighbour(id, false).map(ToString::to_string),
+        next: catalog.neighbour(id, true).map(ToString::to_string),
         wal,
         retention,
         children_timelines: children_timelines(catalog, info),
@@ -203,12 +207,12 @@ fn extended(
 }
 
 /// Barman's `walk_to_root`: follow `parent_backup_id` while the parent exists.
-fn root(catalog: &ServerCatalog, id: &str) -> (String, usize) {
+fn root(catalog: &ServerCatalog, id: &BackupId) -> (String, usize) {
     let mut current = id.to_string();
     let mut size = 1;
     while let Some(parent) = catalog
         .backups
-        .get(&current)
+        .get(current.as_str())
         .and_then(|b| b.raw(Field::ParentBackupId))
         .filter(|p| {
             catalog

@@ -3,6 +3,7 @@
 
 use super::common::ServerCatalog;
 use super::show::Extended;
+use crate::core::backup_id::BackupId;
 use crate::core::backup_info::BackupInfo;
 use crate::core::backup_info::Field;
 use crate::core::py_literal::PyValue;
@@ -46,7 +47,7 @@ pub fn seconds(value: &PyValue) -> f64 {
 /// The console lines.
 pub fn console(
     catalog: &ServerCatalog,
-    id: &str,
+    id: &BackupId,
     info: &BackupInfo,
     ext: Option<&Extended>,
 ) -> Vec<String> {
@@ -373,7 +374,12 @@ pub fn field(info: &BackupInfo, name: Field) -> Value {
 }
 
 /// The JSON document (`{"<server>": …}` member).
-pub fn json(catalog: &ServerCatalog, id: &str, info: &BackupInfo, ext: Option<&Extended>) -> Value {
+pub fn json(
+    catalog: &ServerCatalog,
+    id: &BackupId,
+    info: &BackupInfo,
+    ext: Option<&Extended>,
+) -> Value {
     let mut doc = Map::new();
     doc.insert("backup_id".into(), Value::String(id.to_string()));
     doc.insert("status".into(), Value::String(info.status().to_string()));

@@ -5,6 +5,7 @@
 use super::catalogue::{Probe, Recorder};
 use super::result::{summarise_error_files, CheckResult};
 use crate::adapters::catalog::store;
+use crate::core::backup_id::BackupId;
 use crate::core::backup_info::Field;
 use crate::core::backup_info::{BackupInfo, BackupStatus};
 use crate::core::config::value::human_timedelta;
@@ -79,12 +80,12 @@ pub(super) fn check_retention_policy_settings(p: &mut Probe, rec: &mut Recorder)
     }
 }
 
-fn backups(p: &Probe) -> BTreeMap<String, BackupInfo> {
+fn backups(p: &Probe) -> BTreeMap<BackupId, BackupInfo> {
     store::load_backups(&p.dirs).unwrap_or_default()
 }
 
 /// The newest backup whose copy is complete (Barman's default status filter).
-fn last_backup(backups: &BTreeMap<String, BackupInfo>) -> Option<&BackupInfo> {
+fn last_backup(backups: &BTreeMap<BackupId, BackupInfo>) -> Option<&BackupInfo> {
     backups.values().rev().find(|b| b.status().copy_done())
 }
 

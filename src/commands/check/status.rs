@@ -160,12 +160,12 @@ fn catalog_rows(server: &ServerConfig, rows: &mut Vec<Row>) {
         done.len().to_string(),
     ));
     let mut usable = backups.iter().filter(|(_, b)| b.status().copy_done());
-    let first = usable.next().map(|(id, _)| id.clone());
+    let first = usable.next().map(|(id, _)| id.to_string());
     let last = backups
         .iter()
         .rev()
         .find(|(_, b)| b.status().copy_done())
-        .map(|(id, _)| id.clone());
+        .map(|(id, _)| id.to_string());
     rows.push(Row(
         "first_backup",
         "First available backup",

@@ -235,11 +235,11 @@ fn cron_check_backup(
     else {
         return Ok(());
     };
-    if probe(lock_dir, &LockKind::Backup(name.into(), id.clone()))? {
+    if probe(lock_dir, &LockKind::Backup(name.into(), id.to_string()))? {
         out.info_unlogged(&format!(
             "Starting check-backup for backup {id} of server {name}"
         ));
-        spawner.start("check-backup", &[name, &id])
+        spawner.start("check-backup", &[name, id.as_str()])
     } else {
         tracing::debug!(target: "barman.server", "Another process is holding the backup lock for {id} of server {name}");
         Ok(())

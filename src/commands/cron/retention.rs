@@ -10,6 +10,7 @@ use crate::adapters::lock::LockKind;
 use crate::commands::catalog::{delete_backup_locked, ServerCatalog};
 use crate::commands::hooks::Hooks;
 use crate::commands::Context;
+use crate::core::backup_id::BackupId;
 use crate::core::backup_info::{BackupInfo, BackupStatus};
 use crate::core::config::ServerConfig;
 use crate::core::retention::RetentionStatus;
@@ -18,7 +19,7 @@ use std::path::Path;
 
 /// Barman's `LocalBackupInfo.is_orphan`: a backup.info in `meta/` without its folder, or
 /// a legacy folder holding nothing but its backup.info.
-pub(crate) fn is_orphan(dirs: &ServerDirs, id: &str, info: &BackupInfo) -> bool {
+pub(crate) fn is_orphan(dirs: &ServerDirs, id: &BackupId, info: &BackupInfo) -> bool {
     if info.status() == BackupStatus::Empty {
         return false;
     }
@@ -49,7 +50,7 @@ pub fn enforce(
     let dirs = &catalog.dirs;
     for (id, info) in &catalog.backups {
         if annotations::read(dirs, id, annotations::DELETE_THIS)?.is_some() {
-            report.insert(id.clone(), RetentionStatus::Obsolete);
+            report.insert(id.to_string(), RetentionStatus::Obsolete);
             annotations::delete(dirs, id, annotations::DELETE_THIS)?;
         } else if is_orphan(dirs, id, info) {
             out.warning(&format!(
@@ -65,13 +66,13 @@ pub fn enforce(
         if *status != RetentionStatus::Obsolete {
             continue;
         }
-        let Some(info) = catalog.backups.get(id) else {
+        let Some((id, info)) = catalog.backups.get_key_value(id.as_str()) else {
             continue;
         };
         let Some(_lock) = crate::commands::locks::take(
             out,
             lock_dir,
-            &LockKind::Backup(name.into(), id.clone()),
+            &LockKind::Backup(name.into(), id.to_string()),
             &crate::commands::locks::CRON_RETENTION,
         )?
         else {
@@ -93,7 +94,7 @@ pub fn enforce(
 }
 
 /// `get_filename()`: the `meta/` backup.info unless only the legacy one exists.
-fn info_filename(dirs: &ServerDirs, id: &str) -> std::path::PathBuf {
+fn info_filename(dirs: &ServerDirs, id: &BackupId) -> std::path::PathBuf {
     let meta = dirs.backup_info(id);
     if meta.exists() || !dirs.legacy_backup_info(id).exists() {
         meta

@@ -21,6 +21,7 @@ use crate::adapters::lock::LockKind;
 use crate::commands::catalog::tablespace_oids;
 use crate::commands::status::server_dirs;
 use crate::commands::{select, Context};
+use crate::core::backup_id::BackupId;
 use crate::core::backup_info::Field;
 use crate::core::backup_info::{BackupInfo, BackupStatus};
 use crate::core::export_tarball;
@@ -79,7 +80,7 @@ pub fn import_backup(
     else {
         return Ok(());
     };
-    let backup_lock = LockKind::Backup(name.into(), parsed.backup_id.clone());
+    let backup_lock = LockKind::Backup(name.into(), parsed.backup_id.to_string());
     let Some(_backup_lock) = crate::commands::locks::take(out, &lock_dir, &backup_lock, import)?
     else {
         return Ok(());
@@ -152,7 +153,7 @@ struct Import<'a> {
     dirs: &'a ServerDirs,
     lock_dir: &'a Path,
     tarball: &'a Path,
-    id: &'a str,
+    id: &'a BackupId,
     local: &'a Identity,
 }
 

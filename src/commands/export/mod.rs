@@ -19,6 +19,7 @@ use crate::adapters::export_tar::TarballWriter;
 use crate::adapters::lock::LockKind;
 use crate::commands::catalog::ServerCatalog;
 use crate::commands::{select, Context};
+use crate::core::backup_id::BackupId;
 use crate::core::backup_info::Field;
 use crate::core::backup_info::{python_isoformat, BackupInfo, BackupStatus};
 use crate::core::backup_wals::required_segments;
@@ -84,7 +85,7 @@ pub fn export_backup(ctx: &Context, out: &mut Output, req: &ExportRequest) -> cr
     let Some(_lock) = crate::commands::locks::take(
         out,
         &lock_dir,
-        &LockKind::Backup(name.into(), id.clone()),
+        &LockKind::Backup(name.into(), id.to_string()),
         &crate::commands::locks::EXPORT,
     )?
     else {
@@ -93,7 +94,7 @@ pub fn export_backup(ctx: &Context, out: &mut Output, req: &ExportRequest) -> cr
     let timestamp = chrono::Utc::now().format("%Y%m%dT%H%M%S").to_string();
     let tmp = req
         .output_directory
-        .join(naming::temp_name(name, &id, &timestamp));
+        .join(naming::temp_name(name, id.as_str(), &timestamp));
     let job = Job {
         dirs: &catalog.dirs,
         id: &id,
@@ -110,7 +111,7 @@ pub fn export_backup(ctx: &Context, out: &mut Output, req: &ExportRequest) -> cr
     };
     let final_path = req.output_directory.join(naming::final_name(
         name,
-        &id,
+        id.as_str(),
         &timestamp,
         &checksum,
         req.compression,
@@ -132,7 +133,7 @@ fn check_request(
     out: &mut Output,
     req: &ExportRequest,
     server: &str,
-    id: &str,
+    id: &BackupId,
     info: &BackupInfo,
 ) -> Option<u32> {
     let dir = req.output_directory.display();
@@ -224,7 +225,7 @@ fn barman_json(ctx: &Context) -> String {
 /// Everything one export writes.
 struct Job<'a> {
     dirs: &'a ServerDirs,
-    id: &'a str,
+    id: &'a BackupId,
     info: &'a BackupInfo,
     identity: &'a str,
     system: String,

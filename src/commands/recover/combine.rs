@@ -19,6 +19,7 @@ use crate::adapters::catalog::store;
 use crate::adapters::destination::Destination;
 use crate::adapters::pg_combinebackup::{self as tool, CombineRun};
 use crate::adapters::pg_tools;
+use crate::core::backup_id::BackupId;
 use crate::core::backup_info::BackupInfo;
 use crate::core::backup_info::Field;
 use crate::core::config::ServerConfig;
@@ -125,10 +126,12 @@ pub fn staging(
 }
 
 /// The chain from the full backup to `id` (Barman's `walk_to_root`, reversed).
-fn chain(dirs: &ServerDirs, id: &str, info: &BackupInfo) -> Vec<(String, BackupInfo)> {
-    let mut chain = vec![(id.to_string(), info.clone())];
+fn chain(dirs: &ServerDirs, id: &BackupId, info: &BackupInfo) -> Vec<(BackupId, BackupInfo)> {
+    let mut chain = vec![(id.clone(), info.clone())];
     while let Some(parent) = chain.last().and_then(|(_, b)| b.raw(Field::ParentBackupId)) {
-        let parent = parent.to_string();
+        let Ok(parent) = parent.parse::<BackupId>() else {
+            break;
+        };
         match store::load_backup(dirs, &parent) {
             Ok(parent_info) => chain.push((parent, parent_info)),
             Err(_) => break,
@@ -159,7 +162,7 @@ struct Combiner<'a> {
 fn combiner<'a>(
     server: &ServerConfig,
     dirs: &'a ServerDirs,
-    id: &str,
+    id: &BackupId,
     info: &BackupInfo,
     ssh: Option<Vec<String>>,
 ) -> Result<Combiner<'a>, Stop> {
@@ -241,7 +244,7 @@ fn combine(
     out: &mut Output,
     server: &ServerConfig,
     dirs: &ServerDirs,
-    (id, info): (&str, &BackupInfo),
+    (id, info): (&BackupId, &BackupInfo),
     ssh: Option<&[String]>,
     job: &CombineJob<'_>,
 ) -> Result<f64, Stop> {
@@ -297,7 +300,7 @@ fn combine(
 }
 
 /// `is_checksum_consistent`: checksums on here but off in an ancestor is not.
-fn checksums_consistent(dirs: &ServerDirs, id: &str, info: &BackupInfo) -> bool {
+fn checksums_consistent(dirs: &ServerDirs, id: &BackupId, info: &BackupInfo) -> bool {
     if info.raw(Field::DataChecksums) != Some("on") || !is_incremental(info) {
         return true;
     }
@@ -322,7 +325,11 @@ fn final_location(plan: &Plan, name: &str, original: &str) -> String {
         .unwrap_or_else(|| original.to_string())
 }
 
-fn data_dirs(dirs: &ServerDirs, chain: &[(String, BackupInfo)], root: Option<&str>) -> Vec<String> {
+fn data_dirs(
+    dirs: &ServerDirs,
+    chain: &[(BackupId, BackupInfo)],
+    root: Option<&str>,
+) -> Vec<String> {
     chain
         .iter()
         .map(|(id, _)| match root {
@@ -337,9 +344,9 @@ fn data_dirs(dirs: &ServerDirs, chain: &[(String, BackupInfo)], root: Option<&st
 struct Chain<'a> {
     server: &'a ServerConfig,
     dirs: &'a ServerDirs,
-    id: &'a str,
+    id: &'a BackupId,
     info: &'a BackupInfo,
-    links: Vec<(String, BackupInfo)>,
+    links: Vec<(BackupId, BackupInfo)>,
     plan: &'a Plan,
 }
 
@@ -570,7 +577,7 @@ fn staged_there(out: &mut Output, chain: &Chain, ssh: &[String], dest: &str) -> 
 fn copy_chain_there(
     server: &ServerConfig,
     dirs: &ServerDirs,
-    links: &[(String, BackupInfo)],
+    links: &[(BackupId, BackupInfo)],
     ssh: &[String],
     root: &str,
 ) -> Result<(), Stop> {

@@ -11,6 +11,7 @@ use crate::adapters::catalog::layout::ServerDirs;
 use crate::adapters::destination::Destination;
 use crate::adapters::pg_tools;
 use crate::adapters::rsync::{self, CopyRun, Filters, Transport, TreeCopy};
+use crate::core::backup_id::BackupId;
 use crate::core::backup_info::BackupInfo;
 use crate::core::backup_info::Field;
 use crate::core::config::ServerConfig;
@@ -399,7 +400,7 @@ fn link_tablespaces(
 pub fn finish_copy(
     server: &ServerConfig,
     dirs: &ServerDirs,
-    id: &str,
+    id: &BackupId,
     info: &BackupInfo,
     target: &Destination,
     dest: &str,

@@ -8,6 +8,7 @@ use super::options::Plan;
 use super::Stop;
 use crate::adapters::catalog::layout::ServerDirs;
 use crate::adapters::gpg::{self, Passphrase};
+use crate::core::backup_id::BackupId;
 use crate::core::backup_info::BackupInfo;
 use crate::core::backup_info::Field;
 use crate::core::config::ServerConfig;
@@ -31,7 +32,7 @@ pub(super) fn backup(
     out: &mut Output,
     server: &ServerConfig,
     dirs: &ServerDirs,
-    id: &str,
+    id: &BackupId,
     info: &BackupInfo,
     plan: &Plan,
 ) -> Result<Option<tempfile::TempDir>, Stop> {

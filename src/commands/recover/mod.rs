@@ -20,6 +20,7 @@ use crate::adapters::lock::LockKind;
 use crate::commands::catalog::ServerCatalog;
 use crate::commands::hooks::{self, HookPhase};
 use crate::commands::{select, status, Context};
+use crate::core::backup_id::BackupId;
 use crate::core::backup_info::Field;
 use crate::core::backup_info::{BackupInfo, BackupStatus};
 use crate::core::backup_record::python_datetime;
@@ -97,7 +98,7 @@ pub(crate) struct Job<'a> {
     pub ctx: &'a Context,
     pub server: &'a ServerConfig,
     pub dirs: &'a ServerDirs,
-    pub id: &'a str,
+    pub id: &'a BackupId,
     pub info: &'a BackupInfo,
     pub options: &'a RestoreOptions,
 }
@@ -122,12 +123,12 @@ pub fn run(ctx: &Context, out: &mut Output, options: &RestoreOptions) -> crate::
     let Some((id, info)) = options::select_backup(out, &catalog, options) else {
         return Ok(());
     };
-    let Some(plan) = options::validate(out, server, &id, &info, options) else {
+    let Some(plan) = options::validate(out, server, &info, options) else {
         return Ok(());
     };
     // Held shared for the whole restore: a `delete` (ours, Python Barman's, cron's
     // retention), which takes it exclusively, cannot remove the backup being copied.
-    let kind = LockKind::Backup(server.name().to_string(), id.clone());
+    let kind = LockKind::Backup(server.name().to_string(), id.to_string());
     let Some(_reading) =
         crate::commands::locks::take(out, &lock_dir, &kind, &crate::commands::locks::RECOVER)?
     else {

@@ -5,6 +5,7 @@
 use crate::adapters::catalog::store;
 use crate::commands::backup::{CopyTuning, CopyTuningOverrides};
 use crate::commands::catalog::ServerCatalog;
+use crate::core::backup_id::BackupId;
 use crate::core::backup_info::BackupInfo;
 use crate::core::backup_info::Field;
 use crate::core::backup_record::python_datetime;
@@ -140,7 +141,7 @@ pub fn select_backup(
     out: &mut Output,
     catalog: &ServerCatalog,
     options: &RestoreOptions,
-) -> Option<(String, BackupInfo)> {
+) -> Option<(BackupId, BackupInfo)> {
     let targets = [
         options.target_time.is_some(),
         options.target_xid.is_some(),
@@ -174,7 +175,7 @@ fn auto_backup(
     out: &mut Output,
     catalog: &ServerCatalog,
     options: &RestoreOptions,
-) -> Option<String> {
+) -> Option<BackupId> {
     if options.target_immediate || options.target_xid.is_some() || options.target_name.is_some() {
         let which = if options.target_immediate {
             "target_immediate"
@@ -301,11 +302,10 @@ pub fn parse_target_time(
 pub fn validate(
     out: &mut Output,
     server: &ServerConfig,
-    id: &str,
     info: &BackupInfo,
     options: &RestoreOptions,
 ) -> Option<Plan> {
-    match plan(out, server, id, info, options) {
+    match plan(out, server, info, options) {
         Ok(plan) => Some(plan),
         Err(message) => {
             out.error(&message);
@@ -317,7 +317,6 @@ pub fn validate(
 fn plan(
     out: &mut Output,
     server: &ServerConfig,
-    _id: &str,
     info: &BackupInfo,
     options: &RestoreOptions,
 ) -> Result<Plan, String> {

@@ -13,6 +13,7 @@ use crate::adapters::rsync::{self, CopyRun, Filters, RsyncError, Transport};
 use crate::commands::catalog::ServerCatalog;
 use crate::commands::status::server_dirs;
 use crate::commands::{select, Context};
+use crate::core::backup_id::BackupId;
 use crate::core::backup_info::Field;
 use crate::core::backup_info::{BackupInfo, BackupStatus};
 use crate::core::config::ServerConfig;
@@ -31,6 +32,17 @@ pub fn sync_backup(ctx: &Context, out: &mut Output, name: &str, id: &str) -> cra
         out.error(&format!("server {name} is not passive"));
         return Ok(());
     }
+    // Text that is not a backup id names no backup of the primary either.
+    let id = match id.parse::<BackupId>() {
+        Ok(id) => id,
+        Err(_) => {
+            if let SyncDecision::Absent(e) = sync::sync_decision(name, id, false, None) {
+                out.error(&e.to_string());
+            }
+            return Ok(());
+        }
+    };
+    let id = &id;
     let dirs = server_dirs(server);
     let local = store::load_backup(&dirs, id).ok();
     tracing::info!(target: "barman.server", "Synchronising with server {name} backup {id}: step 1/3: parse server information");
@@ -63,7 +75,7 @@ pub fn sync_backup(ctx: &Context, out: &mut Output, name: &str, id: &str) -> cra
     let Some(_lock) = crate::commands::locks::take(
         out,
         &lock_dir,
-        &LockKind::SyncBackup(name.into(), id.into()),
+        &LockKind::SyncBackup(name.into(), id.to_string()),
         &crate::commands::locks::SYNC_BACKUP,
     )?
     else {
@@ -76,14 +88,14 @@ pub fn sync_backup(ctx: &Context, out: &mut Output, name: &str, id: &str) -> cra
 pub(super) fn decision(
     ctx: &Context,
     server: &ServerConfig,
-    id: &str,
+    id: &BackupId,
     primary: &Value,
     local: Option<&BackupInfo>,
 ) -> crate::Result<SyncDecision> {
-    let remote = primary["backups"].get(id);
+    let remote = primary["backups"].get(id.as_str());
     let decided = sync::sync_decision(
         server.name(),
-        id,
+        id.as_str(),
         remote.is_some(),
         local.map(BackupInfo::status),
     );
@@ -97,10 +109,10 @@ pub(super) fn decision(
     let mut catalog = ServerCatalog::load(server, &lock_dir, *ctx.now.offset())?;
     let info = sync::backup_from_json(remote, *ctx.now.offset())
         .map_err(|e| crate::Error::Fatal(e.to_string()))?;
-    catalog.backups.insert(id.to_string(), info);
+    catalog.backups.insert(id.clone(), info);
     let obsolete = catalog
         .retention(ctx.now)?
-        .is_some_and(|report| report.get(id) == Some(&RetentionStatus::Obsolete));
+        .is_some_and(|report| report.get(id.as_str()) == Some(&RetentionStatus::Obsolete));
     if obsolete {
         let primary_name = primary["config"]["name"].as_str().unwrap_or(server.name());
         return Ok(SyncDecision::NothingToDo(format!(
@@ -115,12 +127,12 @@ fn copy_backup(
     ctx: &Context,
     out: &mut Output,
     server: &ServerConfig,
-    id: &str,
+    id: &BackupId,
     primary: &Value,
 ) -> crate::Result<()> {
     let name = server.name();
     let dirs = server_dirs(server);
-    let remote = &primary["backups"][id];
+    let remote = &primary["backups"][id.as_str()];
     let mut info = match sync::backup_from_json(remote, *ctx.now.offset()) {
         Ok(info) => info,
         Err(e) => {
@@ -158,7 +170,7 @@ fn copy_backup(
 
 fn fail(
     dirs: &crate::adapters::catalog::layout::ServerDirs,
-    id: &str,
+    id: &BackupId,
     info: &mut BackupInfo,
     msg: String,
 ) -> crate::Result<()> {
@@ -177,7 +189,7 @@ enum SyncFailure {
 /// the primary's own metadata, reusing the nearest local backup as `reuse_backup` says.
 fn copy_files(
     server: &ServerConfig,
-    id: &str,
+    id: &BackupId,
     primary: &Value,
     info: &BackupInfo,
     out: &mut Output,
@@ -237,17 +249,17 @@ fn copy_files(
 
 /// Barman's reuse source for a synced backup: the next local backup if there is one (it
 /// stays valid longer), else the previous one.
-fn reuse_source(server: &ServerConfig, id: &str) -> Option<PathBuf> {
+fn reuse_source(server: &ServerConfig, id: &BackupId) -> Option<PathBuf> {
     reuse_word(server)?;
     let dirs = server_dirs(server);
-    let done: Vec<String> = store::load_backups(&dirs)
+    let done: Vec<BackupId> = store::load_backups(&dirs)
         .ok()?
         .into_iter()
         .filter(|(_, b)| b.status() == BackupStatus::Done)
         .map(|(i, _)| i)
         .collect();
-    let next = done.iter().find(|i| i.as_str() > id);
-    let prev = done.iter().rev().find(|i| i.as_str() < id);
+    let next = done.iter().find(|i| *i > id);
+    let prev = done.iter().rev().find(|i| *i < id);
     next.or(prev).map(|i| dirs.backup_base(i))
 }
 

@@ -7,6 +7,7 @@ use crate::adapters::catalog::store;
 use crate::adapters::lock::{LockError, LockFile, LockKind};
 use crate::commands::status::server_dirs;
 use crate::commands::Context;
+use crate::core::backup_id::BackupId;
 use crate::core::backup_info::BackupStatus;
 use crate::core::config::ServerConfig;
 use crate::core::sync::SyncDecision;
@@ -84,7 +85,7 @@ fn start_one_backup_sync(
 ) -> crate::Result<()> {
     let name = server.name();
     let local = store::load_backups(&server_dirs(server))?;
-    let available = |id: &str| {
+    let available = |id: &BackupId| {
         local.get(id).is_some_and(|b| {
             matches!(
                 b.status(),
@@ -92,8 +93,15 @@ fn start_one_backup_sync(
             )
         })
     };
-    for id in remote_ids.iter().filter(|id| !available(id)) {
-        match decision(ctx, server, id, remote, local.get(id))? {
+    let remote_ids = remote_ids.iter().filter_map(|id| match id.parse::<BackupId>() {
+        Ok(id) => Some(id),
+        Err(e) => {
+            tracing::warn!(target: "barman.server", "Skipping backup of the primary of server {name}: {e}");
+            None
+        }
+    });
+    for id in remote_ids.filter(|id| !available(id)) {
+        match decision(ctx, server, &id, remote, local.get(&id))? {
             SyncDecision::Absent(e) => {
                 out.exception(&format!("Unexpected state: {e}"));
                 break;
@@ -101,7 +109,7 @@ fn start_one_backup_sync(
             SyncDecision::NothingToDo(_) => continue,
             SyncDecision::Sync | SyncDecision::ToBeDeleted(_) => {}
         }
-        let kind = LockKind::SyncBackup(name.into(), id.clone());
+        let kind = LockKind::SyncBackup(name.into(), id.to_string());
         let probe = crate::commands::locks::take(
             out,
             lock_dir,
@@ -113,7 +121,7 @@ fn start_one_backup_sync(
         }
         drop(probe);
         out.info(&format!("Starting copy of backup {id} for server {name}"));
-        return start("sync-backup", &[name, id]);
+        return start("sync-backup", &[name, id.as_str()]);
     }
     Ok(())
 }

@@ -102,7 +102,7 @@ fn sync_status(
     status.insert("last_name".into(), Value::String(selection.last_name));
     let backups_json: Map<String, Value> = done
         .iter()
-        .map(|(id, info)| ((*id).clone(), sync::backup_json(info, id, offset)))
+        .map(|(id, info)| (id.to_string(), sync::backup_json(info, id.as_str(), offset)))
         .collect();
     status.insert("backups".into(), Value::Object(backups_json));
     status.insert(

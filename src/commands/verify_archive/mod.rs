@@ -20,6 +20,7 @@ use crate::adapters::codec::Codec;
 use crate::adapters::lock::LockKind;
 use crate::commands::locks;
 use crate::core::archive_verify::{self, BackupStart, Geometry, History, Verdict};
+use crate::core::backup_id::BackupId;
 use crate::core::backup_info::BackupInfo;
 use crate::core::config::ServerConfig;
 use crate::core::pg_version::PgVersion;
@@ -115,7 +116,7 @@ struct Catalog {
     compression: BTreeMap<String, Option<String>>,
     index: ChecksumIndex,
     state: VerifyState,
-    backups: BTreeMap<String, BackupInfo>,
+    backups: BTreeMap<BackupId, BackupInfo>,
 }
 
 fn load(dirs: &ServerDirs) -> crate::Result<Catalog> {
@@ -374,7 +375,7 @@ fn timeline_and_gap_faults(
 
 /// Where each usable backup (DONE or WAITING_FOR_WALS) begins, and where one kept
 /// `standalone` ends.
-fn backup_starts(dirs: &ServerDirs, backups: &BTreeMap<String, BackupInfo>) -> Vec<BackupStart> {
+fn backup_starts(dirs: &ServerDirs, backups: &BTreeMap<BackupId, BackupInfo>) -> Vec<BackupStart> {
     backups
         .iter()
         .filter(|(_, info)| info.status().copy_done())
@@ -385,7 +386,7 @@ fn backup_starts(dirs: &ServerDirs, backups: &BTreeMap<String, BackupInfo>) -> V
             let standalone =
                 keep.and_then(|k| KeepTarget::from_annotation(&k)) == Some(KeepTarget::Standalone);
             Some(BackupStart {
-                id: id.clone(),
+                id: id.to_string(),
                 begin_wal: info.begin_wal()?,
                 begin_lsn: info.begin_xlog(),
                 standalone_end: info.end_wal().filter(|_| standalone),
