@@ -67,7 +67,7 @@ impl GpgError {
 const COMMON: [&str; 4] = ["--yes", "--batch", "--pinentry-mode", "loopback"];
 
 fn gpg(path_prefix: Option<&str>) -> Command {
-    let mut cmd = Command::new("gpg");
+    let mut cmd = crate::adapters::spawn::child_command("gpg");
     cmd.env("PATH", crate::adapters::pg_tools::search_path(path_prefix));
     cmd
 }
@@ -188,7 +188,8 @@ pub enum PassphraseError {
 /// The command fails or prints an empty passphrase.
 pub fn passphrase_from_command(command: &str) -> Result<Passphrase, PassphraseError> {
     tracing::debug!(target: "barman.encryption", "Retrieving passphrase using encryption_passphrase_command");
-    let out = Command::new("/bin/sh")
+    // Not through spawn::output: the passphrase on its stdout must never be logged.
+    let out = crate::adapters::spawn::child_command("/bin/sh")
         .arg("-c")
         .arg(command)
         .stdin(Stdio::null())

@@ -101,11 +101,11 @@ impl ScratchCluster {
         let path = self.bin_dir.join(name);
         match &self.run_as {
             Some(user) => {
-                let mut c = Command::new("runuser");
+                let mut c = crate::adapters::spawn::child_command("runuser");
                 c.args(["-u", user, "--"]).arg(&path);
                 c
             }
-            None => Command::new(&path),
+            None => crate::adapters::spawn::child_command(&path),
         }
     }
 
