@@ -274,8 +274,15 @@ async fn send_parts(
         let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
             break;
         };
-        let future = upload.put_part(PutPayload::from(part));
         sent.count += 1;
+        if injected_failure(sent.count) {
+            sent.failure = Some(CloudError::Other(format!(
+                "injected failure of part {}",
+                sent.count
+            )));
+            break;
+        }
+        let future = upload.put_part(PutPayload::from(part));
         running.spawn(async move {
             let began = Instant::now();
             let result = future.await;
@@ -295,4 +302,16 @@ async fn send_parts(
         record(&mut sent, done);
     }
     sent
+}
+
+/// With the `failpoints` feature and `BARMAN_FAILPOINT=cloud-upload-part-2`, the second
+/// part of every upload fails (the fault tests use it to cut a backup short while the
+/// server stays up). Always false in normal builds.
+fn injected_failure(part: usize) -> bool {
+    #[cfg(feature = "failpoints")]
+    if part == 2 && std::env::var("BARMAN_FAILPOINT").is_ok_and(|w| w == "cloud-upload-part-2") {
+        return true;
+    }
+    let _ = part;
+    false
 }
