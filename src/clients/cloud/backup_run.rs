@@ -468,3 +468,72 @@ fn copy_stats(started: Instant, jobs: usize, archives: &[Uploaded]) -> String {
         secs(serialized_total)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cloud_backup_copy_stats_read_as_python_dict() {
+        let t0 = Instant::now();
+        let stats = |start_ms: u64, end_ms: u64, serial_ms: u64| {
+            UploadStatsFor {
+                start: t0 + Duration::from_millis(start_ms),
+                end: t0 + Duration::from_millis(end_ms),
+                serialized: Duration::from_millis(serial_ms),
+            }
+            .build()
+        };
+        let archives = vec![
+            ("16391".to_string(), vec![(10, stats(0, 500, 250))]),
+            (
+                "data".to_string(),
+                vec![(10, stats(100, 1000, 500)), (10, stats(1000, 2500, 1000))],
+            ),
+        ];
+        let text = copy_stats(t0, 2, &archives);
+        let parsed = crate::core::py_literal::parse(&text).expect("a Python literal");
+        let json = parsed.to_json();
+        assert_eq!(json["number_of_workers"], 2);
+        assert_eq!(json["copy_time"], 2.5);
+        assert_eq!(json["copy_time_per_item"]["data"], 2.4);
+        assert_eq!(json["serialized_copy_time_per_item"]["data"], 1.5);
+        // Python adds each archive's running sum: 0.25 + (0.5 + 1.5).
+        assert_eq!(json["serialized_copy_time"], 2.25);
+        assert_eq!(json["analysis_time_per_item"]["16391"], 0);
+        assert!(text.starts_with("{'total_time': "), "{text}");
+    }
+
+    #[test]
+    fn cloud_backup_application_name_is_added() {
+        assert_eq!(
+            with_application_name("host=h dbname=postgres"),
+            "host=h dbname=postgres application_name=barman_cloud_backup"
+        );
+        assert_eq!(
+            with_application_name(""),
+            "application_name=barman_cloud_backup"
+        );
+        assert_eq!(
+            with_application_name("postgresql://h/db?sslmode=require"),
+            "postgresql://h/db?sslmode=require&application_name=barman_cloud_backup"
+        );
+    }
+
+    struct UploadStatsFor {
+        start: Instant,
+        end: Instant,
+        serialized: Duration,
+    }
+
+    impl UploadStatsFor {
+        fn build(self) -> crate::adapters::cloud::UploadStats {
+            crate::adapters::cloud::UploadStats {
+                start: self.start,
+                end: self.end,
+                serialized: self.serialized,
+                parts: 1,
+            }
+        }
+    }
+}
