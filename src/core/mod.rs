@@ -21,6 +21,7 @@ pub mod hooks;
 pub mod identity;
 pub mod lsn;
 pub mod metrics;
+pub mod path_rules;
 pub mod pg_version;
 pub mod py_literal;
 pub mod recovery;

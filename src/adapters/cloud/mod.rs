@@ -6,8 +6,10 @@
 
 mod credentials;
 mod s3;
+mod upload;
 
 pub use credentials::{AwsCredentials, AwsFiles};
+pub use upload::{MultipartWriter, UploadOptions, UploadStats};
 
 use futures_util::TryStreamExt;
 use object_store::path::Path as StorePath;

@@ -2,6 +2,9 @@
 //! `barman-cloud-wal-restore`, with barman-cloud's options, messages, object layout and
 //! exit codes (`cloud_cli.py`: 1 operation failed, 2 network, 3 command line, 4 other).
 
+pub mod backup;
+pub mod backup_run;
+pub mod backup_tar;
 pub mod check_wal_archive;
 pub mod wal_archive;
 pub mod wal_restore;
@@ -109,6 +112,10 @@ impl Log {
     /// An ERROR line.
     pub fn error(&self, message: &str) {
         self.emit(40, "ERROR", message);
+    }
+    /// A WARNING line.
+    pub fn warning(&self, message: &str) {
+        self.emit(30, "WARNING", message);
     }
     /// An INFO line.
     pub fn info(&self, message: &str) {

@@ -235,7 +235,7 @@ fn read_wal(args: &Args, wal_path: &str) -> Result<Vec<u8>, String> {
 }
 
 /// `--tags` items: one CSV row of exactly two fields (barman-cloud's `__parse_tag`).
-fn parse_csv_tag(tag: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_csv_tag(tag: &str) -> Result<(String, String), String> {
     let mut fields = Vec::new();
     let mut field = String::new();
     let mut quoted = false;
@@ -259,7 +259,7 @@ fn parse_csv_tag(tag: &str) -> Result<(String, String), String> {
 }
 
 /// `--tag key,value` (Barman's `check_tag`: AWS's limits on keys and values).
-fn check_tag(tag: &str) -> Result<(String, String), String> {
+pub(crate) fn check_tag(tag: &str) -> Result<(String, String), String> {
     let (key, value) = tag
         .split_once(',')
         .ok_or("Invalid tag format. Expected 'key,value'.")?;

@@ -400,40 +400,44 @@ impl Running<'_> {
 
     /// Record the server facts of `_pg_get_metadata`.
     pub(crate) fn record_facts(&mut self, facts: &ServerFacts) {
-        let info = &mut self.info;
-        info.set_raw(Field::Pgdata, Some(facts.pgdata.clone()));
-        info.set_raw(Field::Version, Some(facts.version.to_string()));
-        info.set_raw(
-            Field::XlogSegmentSize,
-            Some(facts.xlog_segment_size.to_string()),
-        );
-        // `config_file`, `hba_file`, `ident_file`: the query asks for these three only.
-        for (key, value) in &facts.config_files {
-            if let Some(field) = Field::from_name(key) {
-                info.set_raw(field, Some(value.clone()));
-            }
-        }
-        info.set_raw(
-            Field::IncludedFiles,
-            backup_record::string_list_literal(&facts.included_files),
-        );
-        let tablespaces: Vec<(String, u32, String)> = facts
-            .tablespaces
-            .iter()
-            .map(|t| (t.name.clone(), t.oid, t.location.clone()))
-            .collect();
-        info.set_raw(
-            Field::Tablespaces,
-            backup_record::tablespaces_literal(&tablespaces),
-        );
-        info.set_raw(Field::DataChecksums, facts.data_checksums.clone());
-        info.set_raw(Field::SummarizeWal, facts.summarize_wal.clone());
-        let size = facts
-            .cluster_size
-            .as_deref()
-            .map(|s| s.split('.').next().unwrap_or(s).to_string());
-        info.set_raw(Field::ClusterSize, size);
+        record_server_facts(&mut self.info, facts);
     }
+}
+
+/// `_pg_get_metadata`'s fields of `backup.info` (also barman-cloud-backup's).
+pub(crate) fn record_server_facts(info: &mut BackupInfo, facts: &ServerFacts) {
+    info.set_raw(Field::Pgdata, Some(facts.pgdata.clone()));
+    info.set_raw(Field::Version, Some(facts.version.to_string()));
+    info.set_raw(
+        Field::XlogSegmentSize,
+        Some(facts.xlog_segment_size.to_string()),
+    );
+    // `config_file`, `hba_file`, `ident_file`: the query asks for these three only.
+    for (key, value) in &facts.config_files {
+        if let Some(field) = Field::from_name(key) {
+            info.set_raw(field, Some(value.clone()));
+        }
+    }
+    info.set_raw(
+        Field::IncludedFiles,
+        backup_record::string_list_literal(&facts.included_files),
+    );
+    let tablespaces: Vec<(String, u32, String)> = facts
+        .tablespaces
+        .iter()
+        .map(|t| (t.name.clone(), t.oid, t.location.clone()))
+        .collect();
+    info.set_raw(
+        Field::Tablespaces,
+        backup_record::tablespaces_literal(&tablespaces),
+    );
+    info.set_raw(Field::DataChecksums, facts.data_checksums.clone());
+    info.set_raw(Field::SummarizeWal, facts.summarize_wal.clone());
+    let size = facts
+        .cluster_size
+        .as_deref()
+        .map(|s| s.split('.').next().unwrap_or(s).to_string());
+    info.set_raw(Field::ClusterSize, size);
 }
 
 pub(crate) fn reported(position: &Position) -> ReportedPosition {

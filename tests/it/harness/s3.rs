@@ -179,6 +179,22 @@ impl S3Server {
         self.dir.path().join(name)
     }
 
+    /// Start the server again on the same port, after [`S3Server::stop`]; moto keeps
+    /// nothing in between (buckets must be created again).
+    pub fn restart(&mut self) {
+        self.stop();
+        let log = std::fs::File::create(self.dir.path().join("moto-restarted.log")).unwrap();
+        let child = Command::new(venv_tool("moto_server").expect("moto_server installed"))
+            .args(["-H", "127.0.0.1", "-p", &self.port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start moto_server");
+        self.child = Some(child);
+        self.wait_ready();
+    }
+
     /// Stop the server (later calls find the port refusing connections).
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {

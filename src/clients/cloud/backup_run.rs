@@ -1,0 +1,539 @@
+//! The run of `barman-cloud-backup` (Python's `cloud_backup.main` and
+//! `CloudBackup.coordinate_backup`): connect, start the backup, publish a STARTED
+//! `backup.info`, stream the tablespaces, PGDATA, `pg_control` and the configuration files
+//! kept outside PGDATA, stop the backup, add `backup_label`, complete the archives, then
+//! `backup.info` again with DONE (or FAILED and the first line of the cause).
+
+use super::backup::Args;
+use super::backup_tar::{Controller, ControllerOptions, TarError, Uploaded};
+use super::Log;
+use crate::adapters::cloud::{CloudStore, UploadOptions};
+use crate::adapters::pg_backup::{BackupSession, ServerFacts};
+use crate::app::exit::exit_code;
+use crate::core::backup_info::{BackupInfo, Field};
+use crate::core::backup_record;
+use crate::core::py_literal::float_repr;
+use crate::error::ExitKind;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// PGDATA paths never copied (`PGDATA_EXCLUDE_LIST`).
+const PGDATA_EXCLUDE: [&str; 5] = [
+    "/pg_log/*",
+    "/log/*",
+    "/pg_xlog/*",
+    "/pg_wal/*",
+    "/global/pg_control",
+];
+
+/// Paths never copied anywhere (`EXCLUDE_LIST`).
+const EXCLUDE: [&str; 16] = [
+    "pgsql_tmp*",
+    "postgresql.auto.conf.tmp",
+    "current_logfiles.tmp",
+    "pg_internal.init",
+    "postmaster.pid",
+    "postmaster.opts",
+    "recovery.conf",
+    "standby.signal",
+    "**/[0-9]*/t[0-9]*_[0-9]*",
+    "pg_dynshmem/*",
+    "pg_notify/*",
+    "pg_replslot/*",
+    "pg_serial/*",
+    "pg_stat_tmp/*",
+    "pg_snapshots/*",
+    "pg_subtrans/*",
+];
+
+/// S3's limits (`S3CloudInterface`): 10000 parts, 5 MiB parts, 1 TiB objects.
+const MAX_CHUNKS_PER_FILE: u64 = 10_000;
+const MIN_CHUNK_SIZE: u64 = 5 << 20;
+const MAX_ARCHIVE_SIZE: u64 = 1 << 40;
+
+/// Why the run stopped, and with which exit code.
+struct Failure(ExitKind, String);
+
+/// Run the client.
+pub fn run(args: Args) -> ExitCode {
+    let log = args.common.log();
+    match execute(&args, log) {
+        Ok(code) => code,
+        Err(Failure(kind, message)) => {
+            if !message.is_empty() {
+                log.error(&message);
+            }
+            exit_code(kind)
+        }
+    }
+}
+
+fn general(e: impl std::fmt::Display) -> Failure {
+    Failure(
+        ExitKind::CloudGeneral,
+        format!("Barman cloud backup exception: {e}"),
+    )
+}
+
+fn execute(args: &Args, log: Log) -> Result<ExitCode, Failure> {
+    args.validate().map_err(general)?;
+    let mut options = args.common.options();
+    options.encryption = args.encryption.clone();
+    options.sse_kms_key_id = args.sse_kms_key_id.clone();
+    let store = super::open_store(&args.common, &args.destination_url, options).map_err(general)?;
+    if args.common.test {
+        return Ok(super::verify(&store, log));
+    }
+    refuse_hook_mode(args)?;
+    let conninfo = with_application_name(&args.conninfo());
+    let session = BackupSession::connect(&conninfo).map_err(|e| {
+        Failure(
+            ExitKind::CloudOperation,
+            format!("Cannot connect to postgres: {e}"),
+        )
+    })?;
+    let version = session.version();
+    if version.to_string().parse::<u64>().unwrap_or(0) < 90600 {
+        return Err(general(format!(
+            "unsupported PostgresSQL version {}. Expecting 9.6 or above.",
+            version.major_text()
+        )));
+    }
+    let id = chrono::Local::now().format("%Y%m%dT%H%M%S").to_string();
+    let mut info = BackupInfo::empty();
+    info.set_raw(Field::ServerName, Some("cloud".into()));
+    let backup = Backup {
+        args,
+        store: &store,
+        log,
+        prefix: store.url.key(&[&args.server_name, "base", &id]),
+        id,
+        info,
+    };
+    backup.coordinate(session)
+}
+
+/// Python's `__is_hook_script`: as Barman's `post_backup_script` the tool would upload a
+/// backup Barman took; this build only backs up a running server.
+fn refuse_hook_mode(_args: &Args) -> Result<(), Failure> {
+    let (Ok(hook), Ok(phase)) = (std::env::var("BARMAN_HOOK"), std::env::var("BARMAN_PHASE"))
+    else {
+        return Ok(());
+    };
+    if matches!(hook.as_str(), "backup_script" | "backup_retry_script") && phase == "post" {
+        return Err(general(
+            "uploading a Barman backup as a backup hook script is not supported by this build",
+        ));
+    }
+    Err(general(format!(
+        "barman-cloud-backup called as unsupported hook script: {phase}_{hook}"
+    )))
+}
+
+/// Python connects with `application_name=barman_cloud_backup`.
+fn with_application_name(conninfo: &str) -> String {
+    if conninfo.starts_with("postgres://") || conninfo.starts_with("postgresql://") {
+        let sep = if conninfo.contains('?') { '&' } else { '?' };
+        return format!("{conninfo}{sep}application_name=barman_cloud_backup");
+    }
+    format!("{conninfo} application_name=barman_cloud_backup")
+        .trim_start()
+        .to_string()
+}
+
+/// One backup being taken.
+struct Backup<'a> {
+    args: &'a Args,
+    store: &'a CloudStore,
+    log: Log,
+    prefix: String,
+    id: String,
+    info: BackupInfo,
+}
+
+impl Backup<'_> {
+    /// Python's `coordinate_backup`.
+    fn coordinate(mut self, mut session: BackupSession) -> Result<ExitCode, Failure> {
+        let copy_start = chrono::Local::now();
+        let started = Instant::now();
+        let result = self.steps(&mut session);
+        drop(session);
+        match &result {
+            Ok(()) => self.info.set_raw(Field::Status, Some("DONE".into())),
+            Err(message) => {
+                let first = first_line(message);
+                self.info.set_raw(Field::Status, Some("FAILED".into()));
+                self.info.set_raw(
+                    Field::Error,
+                    Some(backup_record::failure_text("uploading data", &first)),
+                );
+                self.log
+                    .error(&format!("Backup failed uploading data ({first})"));
+            }
+        }
+        if let Some(name) = &self.args.backup_name {
+            self.info.set_raw(Field::BackupName, Some(name.clone()));
+        }
+        if let Err(e) = self.upload_info() {
+            self.log.error(&format!(
+                "Backup failed uploading backup.info file ({})",
+                first_line(&e.to_string())
+            ));
+            return Err(Failure(ExitKind::CloudOperation, String::new()));
+        }
+        if result.is_err() {
+            return Err(Failure(ExitKind::CloudOperation, String::new()));
+        }
+        let info = &self.info;
+        self.log.info(&format!(
+            "Backup end at LSN: {} ({}, {:08X})",
+            info.raw(Field::EndXlog).unwrap_or("None"),
+            info.raw(Field::EndWal).unwrap_or("None"),
+            info.int(Field::EndOffset).unwrap_or(0)
+        ));
+        self.log.info(&format!(
+            "Backup completed (start time: {}, elapsed time: {})",
+            crate::commands::backup::python_naive(&copy_start),
+            crate::output::python::human_timedelta(started.elapsed().as_secs_f64())
+        ));
+        Ok(ExitCode::SUCCESS)
+    }
+
+    /// Everything between the start and the final `backup.info`; `Err` is the cause.
+    fn steps(&mut self, session: &mut BackupSession) -> Result<(), String> {
+        let mut controller = Controller::new(self.store, self.controller_options(), self.log);
+        self.log.info(&format!("Starting backup '{}'", self.id));
+        self.log.debug("detecting data directory");
+        let facts = session.facts().map_err(|e| e.to_string())?;
+        self.log.debug("detecting tablespaces");
+        for t in &facts.tablespaces {
+            self.log
+                .info(&format!("\t{}, {}, {}", t.oid, t.name, t.location));
+        }
+        crate::commands::backup::record_server_facts(&mut self.info, &facts);
+        self.info.set_raw(Field::Systemid, facts.systemid.clone());
+        self.log.debug("issuing start backup command");
+        self.log.debug("Start of native concurrent backup");
+        let label = format!("Barman backup cloud {}", self.id);
+        let start = session
+            .start_concurrent(&label, self.args.immediate_checkpoint)
+            .map_err(|e| e.to_string())?;
+        backup_record::record_start(&mut self.info, &crate::commands::backup::reported(&start));
+        self.upload_info().map_err(|e| e.to_string())?;
+        self.take_backup(&mut controller, session, &facts)?;
+        self.log.info(&format!("Stopping backup '{}'", self.id));
+        let stop = session.stop_concurrent().map_err(|e| e.to_string())?;
+        let backup_label = stop.backup_label.clone().unwrap_or_default();
+        self.info.set_raw(
+            Field::BackupLabel,
+            Some(crate::core::py_literal::str_repr(&backup_label)),
+        );
+        let timeline = self.info.timeline().map_or(1, |t| t.get());
+        backup_record::record_stop(
+            &mut self.info,
+            &crate::commands::backup::reported(&stop),
+            timeline,
+        );
+        session.switch_wal().map_err(|e| e.to_string())?;
+        let point = format!("barman_{}", self.id);
+        match session.create_restore_point(&point) {
+            Ok(()) => self
+                .log
+                .info(&format!("Restore point '{point}' successfully created")),
+            Err(e) => self.log.debug(&format!("Error issuing CHECKPOINT: {e}")),
+        }
+        if !backup_label.is_empty() {
+            let gid = std::fs::metadata(&facts.pgdata)
+                .map(|m| std::os::unix::fs::MetadataExt::gid(&m))
+                .map_err(|e| e.to_string())?;
+            controller
+                .add_bytes(
+                    "backup_label",
+                    backup_label.as_bytes(),
+                    "data",
+                    "backup_label",
+                    gid,
+                )
+                .map_err(|e| e.to_string())?;
+        }
+        let started = controller.started;
+        let archives = controller.close().map_err(|e| e.to_string())?;
+        self.log.info("Calculating backup statistics");
+        let stats = copy_stats(started, self.args.jobs, &archives);
+        self.info.set_raw(Field::CopyStats, Some(stats));
+        Ok(())
+    }
+
+    fn controller_options(&self) -> ControllerOptions {
+        let max_archive_size = if self.args.max_archive_size < MAX_ARCHIVE_SIZE {
+            self.args.max_archive_size
+        } else {
+            self.log
+                .warning("max-archive-size too big. Capping it to to 1.0 TiB");
+            MAX_ARCHIVE_SIZE
+        };
+        // Python aims at no more than half the parts S3 allows per object.
+        let calculated = 2 * (self.args.max_archive_size / MAX_CHUNKS_PER_FILE);
+        let chunk = calculated
+            .max(MIN_CHUNK_SIZE)
+            .max(self.args.min_chunk_size.unwrap_or(0));
+        ControllerOptions {
+            prefix: self.prefix.clone(),
+            compression: self.args.compression(),
+            max_archive_size,
+            upload: UploadOptions {
+                chunk_size: chunk as usize,
+                jobs: self.args.jobs,
+                max_bandwidth: self.args.max_bandwidth,
+                tags: self.args.object_tags(),
+            },
+        }
+    }
+
+    /// Python's `_upload_backup_info`.
+    fn upload_info(&self) -> Result<(), crate::adapters::cloud::CloudError> {
+        let key = format!("{}/backup.info", self.prefix);
+        self.log.info(&format!("Uploading '{key}'"));
+        self.store.put(
+            &key,
+            self.info.to_text().into_bytes(),
+            &self.args.object_tags(),
+        )
+    }
+
+    /// Python's `_backup_data_files` and `_backup_config_files`, with the keepalive query
+    /// sent between files every `--keepalive-interval` seconds.
+    fn take_backup(
+        &self,
+        controller: &mut Controller<'_>,
+        session: &mut BackupSession,
+        facts: &ServerFacts,
+    ) -> Result<(), String> {
+        let interval = Duration::from_secs(self.args.keepalive_interval);
+        let mut last = Instant::now();
+        let mut lost = None;
+        let mut tick = || {
+            if interval.is_zero() || last.elapsed() < interval || lost.is_some() {
+                return;
+            }
+            last = Instant::now();
+            match session.keepalive() {
+                Ok(()) => {}
+                Err(e) => lost = Some(e.to_string()),
+            }
+        };
+        let copied = copy_files(controller, facts, &self.info, &mut tick);
+        if let Some(e) = lost {
+            tracing::debug!(target: "barman.postgres", "keepalive failed: {e}");
+            return Err("Connection to the Postgres server was lost during the backup.".into());
+        }
+        copied.map_err(|e| e.to_string())?;
+        external_config_files(controller, facts, self.log).map_err(|e| e.to_string())
+    }
+}
+
+/// Tablespaces (only `PG_<major>_*`), PGDATA minus the exclusions, then `pg_control`.
+fn copy_files(
+    controller: &mut Controller<'_>,
+    facts: &ServerFacts,
+    _info: &BackupInfo,
+    tick: &mut dyn FnMut(),
+) -> Result<(), TarError> {
+    let mut protect = Vec::new();
+    let major = facts.version.major_text();
+    let mut tablespace_exclude = vec!["/*".to_string()];
+    tablespace_exclude.extend(EXCLUDE.iter().map(|s| s.to_string()));
+    for t in &facts.tablespaces {
+        if let Some(inside) = t.location.strip_prefix(&format!("{}/", facts.pgdata)) {
+            protect.push(format!("/{inside}"));
+        }
+        protect.push(format!("/pg_tblspc/{}", t.oid));
+        let include = vec![format!("/PG_{major}_*")];
+        controller.upload_directory(
+            &t.name,
+            Path::new(&t.location),
+            &t.oid.to_string(),
+            (&tablespace_exclude, &include),
+            tick,
+        )?;
+    }
+    let mut pgdata = Path::new(&facts.pgdata).to_path_buf();
+    if pgdata.is_symlink() {
+        pgdata = std::fs::canonicalize(&pgdata)?;
+    }
+    let mut exclude: Vec<String> = PGDATA_EXCLUDE.iter().map(|s| s.to_string()).collect();
+    exclude.extend(EXCLUDE.iter().map(|s| s.to_string()));
+    exclude.extend(protect);
+    controller.upload_directory("pgdata", &pgdata, "data", (&exclude, &[]), tick)?;
+    controller.add_file(
+        "pg_control",
+        &pgdata.join("global/pg_control"),
+        "data",
+        "global/pg_control",
+        false,
+    )
+}
+
+/// `config_file`, `hba_file`, `ident_file` kept outside PGDATA go into `data.tar` under
+/// their base name; included files outside PGDATA are only listed in a warning.
+fn external_config_files(
+    controller: &mut Controller<'_>,
+    facts: &ServerFacts,
+    log: Log,
+) -> Result<(), TarError> {
+    for kind in ["config_file", "hba_file", "ident_file"] {
+        let Some((_, path)) = facts.config_files.iter().find(|(k, _)| k == kind) else {
+            continue;
+        };
+        if path.starts_with(&facts.pgdata) {
+            log.debug(&format!(
+                "Config file '{}' already in PGDATA",
+                path.get(facts.pgdata.len() + 1..).unwrap_or("")
+            ));
+            continue;
+        }
+        let name = Path::new(path)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        controller.add_file(kind, Path::new(path), "data", &name, kind == "ident_file")?;
+    }
+    let outside: Vec<&String> = facts
+        .included_files
+        .iter()
+        .filter(|f| !f.starts_with(&facts.pgdata))
+        .collect();
+    if !outside.is_empty() {
+        let list: Vec<&str> = outside.iter().map(|s| s.as_str()).collect();
+        log.warning(&format!(
+            "The usage of include directives is not supported for files that reside outside PGDATA.\nPlease manually backup the following files:\n\t{}\n",
+            list.join("\n\t")
+        ));
+    }
+    Ok(())
+}
+
+/// The first line of an error text (the type name when empty, as Python does).
+fn first_line(message: &str) -> String {
+    message
+        .trim()
+        .lines()
+        .next()
+        .map(str::to_string)
+        .unwrap_or_else(|| "Exception".into())
+}
+
+/// Python's `CloudUploadController.statistics` (its running sum of the per-archive
+/// serialized times included, so the numbers compare with Python's).
+fn copy_stats(started: Instant, jobs: usize, archives: &[Uploaded]) -> String {
+    let secs = |d: Duration| float_repr(d.as_micros() as f64 / 1e6);
+    let now = Instant::now();
+    let mut first: Option<Instant> = None;
+    let mut last: Option<Instant> = None;
+    let mut serialized_total = Duration::ZERO;
+    let (mut analysis, mut copy, mut serialized) = (Vec::new(), Vec::new(), Vec::new());
+    for (name, list) in archives {
+        let mut name_first: Option<Instant> = None;
+        let mut name_last: Option<Instant> = None;
+        let mut running = Duration::ZERO;
+        for (_, stats) in list {
+            first = Some(first.map_or(stats.start, |f| f.min(stats.start)));
+            last = Some(last.map_or(stats.end, |l| l.max(stats.end)));
+            name_first = Some(name_first.map_or(stats.start, |f| f.min(stats.start)));
+            name_last = Some(name_last.map_or(stats.end, |l| l.max(stats.end)));
+            running += stats.serialized;
+            serialized_total += running;
+        }
+        let quoted = crate::core::py_literal::str_repr(name);
+        serialized.push(format!("{quoted}: {}", secs(running)));
+        analysis.push(format!("{quoted}: 0"));
+        let span = match (name_first, name_last) {
+            (Some(f), Some(l)) => l.saturating_duration_since(f),
+            _ => Duration::ZERO,
+        };
+        copy.push(format!("{quoted}: {}", secs(span)));
+    }
+    let copy_time = match (first, last) {
+        (Some(f), Some(l)) => l.saturating_duration_since(f),
+        _ => Duration::ZERO,
+    };
+    format!(
+        "{{'total_time': {}, 'number_of_workers': {jobs}, 'analysis_time': 0, 'analysis_time_per_item': {{{}}}, 'copy_time_per_item': {{{}}}, 'serialized_copy_time_per_item': {{{}}}, 'copy_time': {}, 'serialized_copy_time': {}}}",
+        secs(now.saturating_duration_since(started)),
+        analysis.join(", "),
+        copy.join(", "),
+        serialized.join(", "),
+        secs(copy_time),
+        secs(serialized_total)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cloud_backup_copy_stats_read_as_python_dict() {
+        let t0 = Instant::now();
+        let stats = |start_ms: u64, end_ms: u64, serial_ms: u64| {
+            UploadStatsFor {
+                start: t0 + Duration::from_millis(start_ms),
+                end: t0 + Duration::from_millis(end_ms),
+                serialized: Duration::from_millis(serial_ms),
+            }
+            .build()
+        };
+        let archives = vec![
+            ("16391".to_string(), vec![(10, stats(0, 500, 250))]),
+            (
+                "data".to_string(),
+                vec![(10, stats(100, 1000, 500)), (10, stats(1000, 2500, 1000))],
+            ),
+        ];
+        let text = copy_stats(t0, 2, &archives);
+        let parsed = crate::core::py_literal::parse(&text).expect("a Python literal");
+        let json = parsed.to_json();
+        assert_eq!(json["number_of_workers"], 2);
+        assert_eq!(json["copy_time"], 2.5);
+        assert_eq!(json["copy_time_per_item"]["data"], 2.4);
+        assert_eq!(json["serialized_copy_time_per_item"]["data"], 1.5);
+        // Python adds each archive's running sum: 0.25 + (0.5 + 1.5).
+        assert_eq!(json["serialized_copy_time"], 2.25);
+        assert_eq!(json["analysis_time_per_item"]["16391"], 0);
+        assert!(text.starts_with("{'total_time': "), "{text}");
+    }
+
+    #[test]
+    fn cloud_backup_application_name_is_added() {
+        assert_eq!(
+            with_application_name("host=h dbname=postgres"),
+            "host=h dbname=postgres application_name=barman_cloud_backup"
+        );
+        assert_eq!(
+            with_application_name(""),
+            "application_name=barman_cloud_backup"
+        );
+        assert_eq!(
+            with_application_name("postgresql://h/db?sslmode=require"),
+            "postgresql://h/db?sslmode=require&application_name=barman_cloud_backup"
+        );
+    }
+
+    struct UploadStatsFor {
+        start: Instant,
+        end: Instant,
+        serialized: Duration,
+    }
+
+    impl UploadStatsFor {
+        fn build(self) -> crate::adapters::cloud::UploadStats {
+            crate::adapters::cloud::UploadStats {
+                start: self.start,
+                end: self.end,
+                serialized: self.serialized,
+                parts: 1,
+            }
+        }
+    }
+}
