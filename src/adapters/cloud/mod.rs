@@ -5,9 +5,11 @@
 //! and Google Cloud Storage are refused with a clear message until they are.
 
 mod credentials;
+mod download;
 mod s3;
 
 pub use credentials::{AwsCredentials, AwsFiles};
+pub use download::ObjectReader;
 
 use futures_util::TryStreamExt;
 use object_store::path::Path as StorePath;
