@@ -296,9 +296,10 @@ fn wal_name(name: &str) -> Option<String> {
 fn parse_time(text: &str, local: FixedOffset) -> Result<DateTime<FixedOffset>, CloudError> {
     crate::commands::recover::parse_target_time(text, local)
         .map(|(t, _)| t)
-        .map_err(|e| {
+        // dateutil's wording for what it cannot read.
+        .map_err(|_| {
             CloudError::Other(format!(
-                "Unable to parse the target time parameter '{text}': {e}"
+                "Unable to parse the target time parameter '{text}': Unknown string format: {text}"
             ))
         })
 }

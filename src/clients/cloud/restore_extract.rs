@@ -87,8 +87,23 @@ fn extract(store: &CloudStore, job: &Job, cancelled: &AtomicBool) -> Result<(), 
         scope.spawn(move || read_ahead(object, tx, cancelled));
         let plain =
             decompressor(job.compression, ChannelReader::new(rx)).map_err(|e| failed(&e))?;
-        untar(plain, &job.target).map_err(|e| failed(&e))
+        untar(plain, &job.target).map_err(|e| failed(&chain(&e)))
     })
+}
+
+/// An error with its causes (tar's errors keep the I/O cause as their source).
+fn chain(error: &io::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.get_ref().and_then(|e| e.source());
+    while let Some(e) = source {
+        let part = e.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = e.source();
+    }
+    text
 }
 
 /// The network side: chunks of the object into the bounded queue, until the end, an error
