@@ -234,3 +234,278 @@ fn cloud_restore_python_backups_in_every_compression_start_with_their_rows() {
     start_and_count(&s3, &restored[0], Path::new(OURS_WAL_RESTORE));
     start_and_count(&s3, &restored[1], &python("barman-cloud-wal-restore"));
 }
+
+/// Python code storing a small fake backup `ID` (named `NAME`, ended at `END`) under
+/// `s3://fake/p/pg/base/ID/`: its backup.info and a gzipped PGDATA tar, cut to `CUT` bytes
+/// when `CUT` is not None, left out when `TAR` is False.
+const FAKE_BACKUP: &str = r#"
+import boto3, io, tarfile, gzip
+s3 = boto3.client('s3', endpoint_url=URL, aws_access_key_id=KEY, aws_secret_access_key=SECRET, region_name='us-east-1')
+def fake(ID, NAME, END, LSN, CUT=None, TAR=True, EXTRA=''):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode='w|') as tar:
+        for name, kind in (('./', tarfile.DIRTYPE), ('pg_wal/', tarfile.DIRTYPE), ('base/', tarfile.DIRTYPE)):
+            info = tarfile.TarInfo(name); info.type = kind; info.mode = 0o700; info.mtime = 1700000000
+            tar.addfile(info)
+        for name, data in (('PG_VERSION', b'15\n'), ('base/big', bytes(range(256)) * 4000)):
+            info = tarfile.TarInfo(name); info.size = len(data); info.mode = 0o600; info.mtime = 1700000000
+            tar.addfile(info, io.BytesIO(data))
+    body = gzip.compress(buf.getvalue())
+    if CUT is not None:
+        body = body[:CUT]
+    prefix = 'p/pg/base/%s/' % ID
+    info = ('backup_name=%s\nbegin_time=%s\nend_time=%s\nbegin_xlog=0/2000028\nend_xlog=%s\n'
+            'status=DONE\ntablespaces=None\ntimeline=1\nversion=150004\n%s') % (NAME, END, END, LSN, EXTRA)
+    s3.put_object(Bucket='fake', Key=prefix + 'backup.info', Body=info.encode())
+    if TAR:
+        s3.put_object(Bucket='fake', Key=prefix + 'data.tar.gz', Body=body)
+s3.create_bucket(Bucket='fake')
+fake('20260101T000000', 'first', '2026-01-01 00:00:10+00:00', '0/2000100')
+fake('20260102T000000', 'second', '2026-01-02 00:00:10+00:00', '0/3000100')
+fake('20260103T000000', 'cut', '2026-01-03 00:00:10+00:00', '0/4000100', CUT=2000)
+fake('20260104T000000', 'notar', '2026-01-04 00:00:10+00:00', '0/5000100', TAR=False)
+fake('20260105T000000', 'snap', '2026-01-05 00:00:10+00:00', '0/6000100', TAR=False,
+     EXTRA="snapshots_info={'provider': 'aws', 'provider_info': {'account_id': '1', 'region': 'us-east-1'}, 'snapshots': []}\n")
+"#;
+
+/// A signature-checking server holding the fake backups, and a folder to restore into.
+struct Fake {
+    s3: S3Server,
+    dir: tempfile::TempDir,
+}
+
+impl Fake {
+    fn new() -> Fake {
+        let s3 = S3Server::start(true);
+        s3.python(FAKE_BACKUP);
+        Fake {
+            s3,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).to_str().unwrap().to_string()
+    }
+
+    /// Restore `id` from `url` with `tool` into `dir/<into>`, with `extra` options first.
+    fn restore(&self, tool: &Path, url: &str, id: &str, into: &str, extra: &[&str]) -> Run {
+        let mut args = extra.to_vec();
+        let dest = self.path(into);
+        args.extend([url, "pg", id, &dest]);
+        run(&self.s3, tool, &args)
+    }
+
+    /// Ours and Python's fail alike: exit `code`, our one ERROR line containing `words`,
+    /// and (unless told) nothing written.
+    fn both_fail(&self, url: &str, id: &str, extra: &[&str], code: i32, words: &str) {
+        for (tool, into) in [
+            (python("barman-cloud-restore"), "py"),
+            (OURS.into(), "ours"),
+        ] {
+            let result = self.restore(&tool, url, id, into, extra);
+            assert_eq!(
+                result.code, code,
+                "{tool:?} {id} {extra:?}: {}",
+                result.stderr
+            );
+            if into == "ours" {
+                let logged = result.stderr.lines().filter(|l| l.contains("] "));
+                assert_eq!(logged.count(), 1, "{}", result.stderr);
+                assert!(
+                    result.stderr.contains(" ERROR: ") && result.stderr.contains(words),
+                    "{id} {extra:?}: {}",
+                    result.stderr
+                );
+            }
+            // A failed extraction leaves what it wrote, as Python's tar does.
+            if !words.starts_with("extraction of") {
+                assert!(!Path::new(&self.path(into)).exists(), "{id}: {into} wrote");
+            }
+            let _ = std::fs::remove_dir_all(self.path(into));
+        }
+    }
+}
+
+#[test]
+fn cloud_restore_resolves_ids_names_and_targets_as_python() {
+    require!(python_barman::REQUIREMENT, ready());
+    let fake = Fake::new();
+    let url = "s3://fake/p";
+    // (backup id argument, options, the backup Python restores)
+    let cases: [(&str, &[&str]); 6] = [
+        ("second", &[]),
+        ("oldest", &[]),
+        ("20260102T000000", &[]),
+        ("auto", &["--target-time", "2026-01-02 12:00:00+00:00"]),
+        ("auto", &["--target-lsn", "0/3500000", "--target-tli", "1"]),
+        ("first", &["-v"]),
+    ];
+    for (i, (id, extra)) in cases.iter().enumerate() {
+        let theirs = fake.restore(
+            &python("barman-cloud-restore"),
+            url,
+            id,
+            &format!("p{i}"),
+            extra,
+        );
+        let mine = fake.restore(Path::new(OURS), url, id, &format!("o{i}"), extra);
+        assert_eq!(
+            (mine.code, theirs.code),
+            (0, 0),
+            "{id}: {}\n{}",
+            mine.stderr,
+            theirs.stderr
+        );
+        let restored = |line: &str| line.contains("Restoring from backup_id");
+        assert_eq!(
+            mine.stderr
+                .lines()
+                .filter(|l| restored(l))
+                .map(|l| l.split("INFO: ").nth(1))
+                .collect::<Vec<_>>(),
+            theirs
+                .stderr
+                .lines()
+                .filter(|l| restored(l))
+                .map(|l| l.split("INFO: ").nth(1))
+                .collect::<Vec<_>>(),
+        );
+        assert_eq!(
+            tree(Path::new(&fake.path(&format!("o{i}")))),
+            tree(Path::new(&fake.path(&format!("p{i}")))),
+            "{id} {extra:?}"
+        );
+    }
+    let pgdata = std::fs::metadata(fake.path("o0")).unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&pgdata.permissions()) & 0o777,
+        0o700
+    );
+    crate::harness::ok(
+        fake.restore(Path::new(OURS), url, "x", "t", &["-t"]),
+        "--test",
+    );
+}
+
+#[test]
+fn cloud_restore_faults_exit_as_python_and_write_nothing() {
+    require!(python_barman::REQUIREMENT, ready());
+    let fake = Fake::new();
+    let url = "s3://fake/p";
+    fake.both_fail(
+        url,
+        "20991231T000000",
+        &[],
+        1,
+        "Backup 20991231T000000 for server pg does not exists",
+    );
+    fake.both_fail(
+        url,
+        "nosuchname",
+        &[],
+        4,
+        "Unknown backup 'nosuchname' for server 'pg'",
+    );
+    fake.both_fail(
+        url,
+        "notar",
+        &[],
+        1,
+        "Missing file p/pg/base/20260104T000000/data.* for server pg",
+    );
+    fake.both_fail(
+        "s3://nobucket/p",
+        "20260101T000000",
+        &[],
+        4,
+        "(NoSuchBucket) when calling the GetObject operation",
+    );
+    fake.both_fail(
+        url,
+        "auto",
+        &["--target-time", "2025-01-01"],
+        1,
+        "Cannot find any candidate backup for recovery.",
+    );
+    fake.both_fail(
+        url,
+        "first",
+        &["--tablespace", "nocolon"],
+        3,
+        "Invalid tablespace relocation rule 'nocolon'",
+    );
+    fake.both_fail(
+        url,
+        "snap",
+        &["--tablespace", "a:/b"],
+        4,
+        "is a snapshot backup therefore tablespace relocation rules cannot be used.",
+    );
+    fake.both_fail(
+        url,
+        "auto",
+        &["--target-tli", "current"],
+        4,
+        "'current' is not a valid timeline keyword",
+    );
+    // Ours refuses snapshot backups (Python would need the provider's disk APIs).
+    let snap = fake.restore(Path::new(OURS), url, "snap", "s", &[]);
+    assert_eq!(snap.code, 4, "{}", snap.stderr);
+    assert!(
+        snap.stderr.contains("is a snapshot backup"),
+        "{}",
+        snap.stderr
+    );
+    // A non-empty destination is refused and left as it was.
+    std::fs::create_dir(fake.path("full")).unwrap();
+    std::fs::write(fake.path("full/keep"), "x").unwrap();
+    for tool in [python("barman-cloud-restore"), OURS.into()] {
+        let refused = fake.restore(&tool, url, "first", "full", &[]);
+        assert_eq!(refused.code, 1, "{}", refused.stderr);
+        assert!(
+            refused
+                .stderr
+                .contains("already exists and it is not empty"),
+            "{}",
+            refused.stderr
+        );
+        assert_eq!(std::fs::read_dir(fake.path("full")).unwrap().count(), 1);
+    }
+    // A truncated object: an error, never a success.
+    fake.both_fail(
+        url,
+        "cut",
+        &[],
+        4,
+        "extraction of p/pg/base/20260103T000000/data.tar.gz into",
+    );
+    // Wrong credentials.
+    let mut wrong = Command::new(OURS);
+    fake.s3
+        .env(&mut wrong)
+        .env("AWS_SECRET_ACCESS_KEY", "wrong");
+    let mut theirs = Command::new(python("barman-cloud-restore"));
+    fake.s3
+        .env(&mut theirs)
+        .env("AWS_SECRET_ACCESS_KEY", "wrong");
+    for (cmd, into) in [(&mut wrong, "w1"), (&mut theirs, "w2")] {
+        let dest = fake.path(into);
+        cmd.args([
+            "--endpoint-url",
+            &fake.s3.endpoint(),
+            url,
+            "pg",
+            "first",
+            &dest,
+        ]);
+        let result = Run::of(cmd);
+        assert_eq!(result.code, 4, "{}", result.stderr);
+        assert!(
+            result.stderr.contains("SignatureDoesNotMatch"),
+            "{}",
+            result.stderr
+        );
+        assert!(!Path::new(&dest).exists());
+    }
+}
