@@ -395,6 +395,7 @@ fn check_installed(backup_id: &str) {
         "barman-cloud-wal-archive",
         "barman-cloud-wal-restore",
         "barman-cloud-check-wal-archive",
+        "barman-cloud-restore",
     ] {
         let path = format!("/usr/bin/{bin}");
         let owner = must("dpkg", &["-S", &path]).stdout;
