@@ -523,4 +523,26 @@ fn cloud_restore_faults_exit_as_python_and_write_nothing() {
         );
         assert!(!Path::new(&dest).exists());
     }
+    // An unreachable server: 4 in both (restore has no network exit code of its own).
+    for tool in [python("barman-cloud-restore"), OURS.into()] {
+        let mut cmd = Command::new(&tool);
+        let dest = fake.path("down");
+        fake.s3.env(&mut cmd).args([
+            "--endpoint-url",
+            "http://127.0.0.1:1",
+            url,
+            "pg",
+            "20260101T000000",
+            &dest,
+        ]);
+        let result = Run::of(&mut cmd);
+        assert_eq!(result.code, 4, "{tool:?}: {}", result.stderr);
+        let unreachable = "Could not connect to the endpoint URL: \"http://127.0.0.1:1/fake/p/pg/base/20260101T000000/backup.info\"";
+        assert!(
+            result.stderr.contains(unreachable),
+            "{tool:?}: {}",
+            result.stderr
+        );
+        assert!(!Path::new(&dest).exists());
+    }
 }
