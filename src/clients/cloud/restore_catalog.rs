@@ -303,3 +303,27 @@ fn parse_time(text: &str, local: FixedOffset) -> Result<DateTime<FixedOffset>, C
             ))
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tar_extensions_and_wal_names_as_python_reads_them() {
+        assert_eq!(compression_of("tar"), Some(None));
+        assert_eq!(compression_of("tar.zst"), Some(Some("zstd")));
+        assert_eq!(compression_of("tar.gz"), Some(Some("gzip")));
+        // Python's restore has no xz for tars.
+        assert_eq!(compression_of("tar.xz"), None);
+        assert_eq!(
+            wal_name("000000010000000000000003.gz").as_deref(),
+            Some("000000010000000000000003")
+        );
+        assert_eq!(
+            wal_name("00000002.history").as_deref(),
+            Some("00000002.history")
+        );
+        assert_eq!(wal_name("000000010000000000000003.gz.gz"), None);
+        assert_eq!(wal_name("backup.info"), None);
+    }
+}
