@@ -1,6 +1,6 @@
 //! Manual pages generated from the clap definitions (`barman(1)`, `barman-wal-archive(1)`,
 //! `barman-wal-restore(1)`, `barman-cloud-wal-archive(1)`, `barman-cloud-wal-restore(1)`,
-//! `barman-cloud-check-wal-archive(1)`, `barman-cloud-backup(1)`) and from the option table in `src/core/config/options.rs`
+//! `barman-cloud-check-wal-archive(1)`, `barman-cloud-backup(1)`, `barman-cloud-restore(1)`) and from the option table in `src/core/config/options.rs`
 //! (`barman(5)`), committed under `man/` for `scripts/package`. Committed rather than built
 //! by a `build.rs`: the pages need the crate's own CLI types (a build script cannot use
 //! them), packaging then needs no extra binary, and a reviewer sees what changed. This test
@@ -49,6 +49,10 @@ fn pages() -> Vec<(&'static str, String)> {
         (
             "barman-cloud-backup.1",
             client_page(barman::clients::cloud::backup::Args::command()),
+        ),
+        (
+            "barman-cloud-restore.1",
+            client_page(barman::clients::cloud::restore::Args::command()),
         ),
     ]
 }

@@ -396,6 +396,7 @@ fn check_installed(backup_id: &str) {
         "barman-cloud-wal-restore",
         "barman-cloud-check-wal-archive",
         "barman-cloud-backup",
+        "barman-cloud-restore",
     ] {
         let path = format!("/usr/bin/{bin}");
         let owner = must("dpkg", &["-S", &path]).stdout;

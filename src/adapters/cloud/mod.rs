@@ -5,11 +5,13 @@
 //! and Google Cloud Storage are refused with a clear message until they are.
 
 mod credentials;
+mod download;
 mod s3;
 mod upload;
 
 pub use credentials::{AwsCredentials, AwsFiles};
 pub use upload::{MultipartWriter, UploadOptions, UploadStats};
+pub use download::ObjectReader;
 
 use futures_util::TryStreamExt;
 use object_store::path::Path as StorePath;

@@ -1,11 +1,14 @@
-//! The barman-cloud tools (Barman's `barman-cli-cloud`): `barman-cloud-wal-archive` and
-//! `barman-cloud-wal-restore`, with barman-cloud's options, messages, object layout and
+//! The barman-cloud tools (Barman's `barman-cli-cloud`): `barman-cloud-wal-archive`,
+//! `barman-cloud-wal-restore` and `barman-cloud-restore`, with barman-cloud's options, messages, object layout and
 //! exit codes (`cloud_cli.py`: 1 operation failed, 2 network, 3 command line, 4 other).
 
 pub mod backup;
 pub mod backup_run;
 pub mod backup_tar;
 pub mod check_wal_archive;
+pub mod restore;
+mod restore_catalog;
+mod restore_extract;
 pub mod wal_archive;
 pub mod wal_restore;
 

@@ -14,6 +14,9 @@ mod options;
 pub mod replay;
 mod wals;
 
+/// Also read by `barman-cloud-restore --target-time`.
+pub use options::parse_target_time;
+
 use crate::adapters::catalog::layout::ServerDirs;
 use crate::adapters::destination::Destination;
 use crate::adapters::lock::LockKind;
