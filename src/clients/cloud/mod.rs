@@ -2,7 +2,14 @@
 //! `barman-cloud-wal-restore`, with barman-cloud's options, messages, object layout and
 //! exit codes (`cloud_cli.py`: 1 operation failed, 2 network, 3 command line, 4 other).
 
+pub mod backup_delete;
+pub mod backup_keep;
+pub mod backup_list;
+pub mod backup_show;
+pub mod catalog;
 pub mod check_wal_archive;
+mod delete_wals;
+mod info_json;
 pub mod wal_archive;
 pub mod wal_restore;
 
@@ -110,6 +117,10 @@ impl Log {
     pub fn error(&self, message: &str) {
         self.emit(40, "ERROR", message);
     }
+    /// A WARNING line.
+    pub fn warning(&self, message: &str) {
+        self.emit(30, "WARNING", message);
+    }
     /// An INFO line.
     pub fn info(&self, message: &str) {
         self.emit(20, "INFO", message);
@@ -165,4 +176,9 @@ pub fn parse<P: clap::Parser>() -> P {
         }
         Err(e) => e.exit(),
     }
+}
+
+/// The host's UTC offset now: Python reads naive backup times in the local zone.
+pub fn local_offset() -> chrono::FixedOffset {
+    *chrono::Local::now().offset()
 }
