@@ -245,19 +245,7 @@ fn backup_files(
     log: Log,
 ) -> Result<Vec<String>, Fail> {
     let source = format!("{}/{id}", catalog.prefix);
-    let oids: Vec<i64> = match info.literal(Field::Tablespaces) {
-        Some(PyValue::List(items)) => items
-            .iter()
-            .filter_map(|t| match t {
-                PyValue::List(f) | PyValue::Tuple(f) if f.len() == 3 => match f[1] {
-                    PyValue::Int(oid) => Some(oid),
-                    _ => None,
-                },
-                _ => None,
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
+    let oids = tablespace_oids(info);
     // In Python's dict order: PGDATA then the tablespaces.
     let mut entries = vec![Archive::new(None, format!("{source}/data"))];
     for oid in &oids {
@@ -265,39 +253,13 @@ fn backup_files(
     }
     for item in catalog.store.list(&format!("{source}/"))? {
         for entry in entries.iter_mut() {
-            let Some(suffix) = item.strip_prefix(entry.base.as_str()) else {
-                continue;
-            };
-            if !suffix.starts_with(['.', '_']) {
-                log.debug(&format!(
-                    "Skipping spurious prefix match: {}|{suffix}",
-                    entry.base
+            if entry.take(&item, log) {
+                log.info(&format!(
+                    "Found file from backup '{id}' of server '{}': {item}",
+                    catalog.server
                 ));
-                continue;
+                break;
             }
-            let additional = suffix.starts_with('_');
-            let ext = if additional {
-                suffix.split_once('.').map_or(suffix, |(_, e)| e)
-            } else {
-                &suffix[1..]
-            };
-            if !matches!(
-                ext,
-                "tar" | "tar.gz" | "tar.bz2" | "tar.snappy" | "tar.lz4" | "tar.zst"
-            ) {
-                log.warning(&format!("Skipping unknown extension: {ext}"));
-                continue;
-            }
-            if additional {
-                entry.extra.push(item.clone());
-            } else {
-                entry.main = Some(item.clone());
-            }
-            log.info(&format!(
-                "Found file from backup '{id}' of server '{}': {item}",
-                catalog.server
-            ));
-            break;
         }
     }
     entries.sort_by_key(|e| e.oid.unwrap_or(-1));
@@ -337,6 +299,40 @@ struct Archive {
 }
 
 impl Archive {
+    /// Take `item` when it is this archive's main file or one of its parts (Python's
+    /// `get_backup_files` matching: `.` or `_` right after the base, a known extension).
+    fn take(&mut self, item: &str, log: Log) -> bool {
+        let Some(suffix) = item.strip_prefix(self.base.as_str()) else {
+            return false;
+        };
+        if !suffix.starts_with(['.', '_']) {
+            log.debug(&format!(
+                "Skipping spurious prefix match: {}|{suffix}",
+                self.base
+            ));
+            return false;
+        }
+        let additional = suffix.starts_with('_');
+        let ext = if additional {
+            suffix.split_once('.').map_or(suffix, |(_, e)| e)
+        } else {
+            &suffix[1..]
+        };
+        if !matches!(
+            ext,
+            "tar" | "tar.gz" | "tar.bz2" | "tar.snappy" | "tar.lz4" | "tar.zst"
+        ) {
+            log.warning(&format!("Skipping unknown extension: {ext}"));
+            return false;
+        }
+        if additional {
+            self.extra.push(item.to_string());
+        } else {
+            self.main = Some(item.to_string());
+        }
+        true
+    }
+
     fn new(oid: Option<i64>, base: String) -> Self {
         Archive {
             oid,
@@ -344,5 +340,22 @@ impl Archive {
             main: None,
             extra: Vec::new(),
         }
+    }
+}
+
+/// The oids of the backup's tablespaces (`(name, oid, location)` items).
+fn tablespace_oids(info: &BackupInfo) -> Vec<i64> {
+    match info.literal(Field::Tablespaces) {
+        Some(PyValue::List(items)) => items
+            .iter()
+            .filter_map(|t| match t {
+                PyValue::List(f) | PyValue::Tuple(f) if f.len() == 3 => match f[1] {
+                    PyValue::Int(oid) => Some(oid),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
     }
 }

@@ -7,7 +7,7 @@
 
 use super::catalog::{CatalogError, CloudCatalog, Fail};
 use super::Log;
-use crate::core::backup_info::{BackupInfo, BackupStatus};
+use crate::core::backup_info::{BackupInfo, BackupStatus, Field};
 use crate::core::backup_wals::{should_remove_wals, timeline_of, BackupWalRange};
 use crate::core::retention::KeepTarget;
 use crate::core::wal_name::WalFileName;
@@ -61,6 +61,85 @@ pub fn py_list(items: &[String]) -> String {
     format!("[{}]", parts.join(", "))
 }
 
+/// What the clean-up after one deletion spares and where it stops.
+#[derive(Debug, Clone, PartialEq)]
+struct Plan {
+    /// WALs from this name on stay: the begin WAL of the next backup (or the deleted one).
+    until_begin: String,
+    /// Timelines other backups are on.
+    protect: BTreeSet<u32>,
+    /// Inclusive begin..end ranges of keep:standalone backups.
+    ranges: Vec<(String, String)>,
+}
+
+impl Plan {
+    /// The `wals/<tli+log>/` folders whose WALs all go (all below `until_begin` on its
+    /// timeline, none in a protected range or timeline); malformed folders are logged.
+    fn deletable_prefixes(&self, prefixes: Vec<String>, log: Log) -> Vec<String> {
+        let (until_tli, until_log) = tli_log(&self.until_begin);
+        let mut deletable = Vec::new();
+        for prefix in prefixes {
+            let folder = prefix
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or("");
+            let Some((tli, lg)) = decode_hash_dir(folder) else {
+                log.warning(&format!("Ignoring malformed WAL object prefix: {prefix}"));
+                continue;
+            };
+            if self.protect.contains(&tli) {
+                continue;
+            }
+            let in_range = self.ranges.iter().any(|(begin, end)| {
+                let (bt, bl) = tli_log(begin);
+                let (et, el) = tli_log(end);
+                tli >= bt && lg >= bl && tli <= et && lg <= el
+            });
+            if !in_range && tli == until_tli && lg < until_log {
+                deletable.push(prefix);
+            }
+        }
+        deletable
+    }
+
+    /// WAL name → key of each WAL that goes, outside the `deletable` folders.
+    fn doomed(
+        &self,
+        paths: &BTreeMap<String, String>,
+        deletable: &[String],
+    ) -> BTreeMap<String, String> {
+        let mut doomed = BTreeMap::new();
+        for (name, key) in paths {
+            if deletable.iter().any(|p| key.starts_with(p.as_str())) {
+                continue;
+            }
+            let parsed = name.parse::<WalFileName>();
+            if matches!(parsed, Ok(WalFileName::History(_))) {
+                continue;
+            }
+            if timeline_of(name).is_some_and(|t| self.protect.contains(&t)) {
+                continue;
+            }
+            let check = match parsed {
+                Ok(WalFileName::BackupLabel { .. }) => name.get(..24).unwrap_or(name),
+                _ => name.as_str(),
+            };
+            if self
+                .ranges
+                .iter()
+                .any(|(b, e)| check >= b.as_str() && check <= e.as_str())
+            {
+                continue;
+            }
+            if name.as_str() < self.until_begin.as_str() {
+                doomed.insert(name.clone(), key.clone());
+            }
+        }
+        doomed
+    }
+}
+
 /// `_remove_wals_for_backup` for `deleted` (still in the catalog's list).
 pub fn remove_wals_for_backup(
     catalog: &mut CloudCatalog,
@@ -74,51 +153,8 @@ pub fn remove_wals_for_backup(
     if !remove {
         return Ok(());
     }
-    let next = list
-        .range::<str, _>((
-            std::ops::Bound::Excluded(deleted_id),
-            std::ops::Bound::Unbounded,
-        ))
-        .find(|(_, info)| copy_done(info))
-        .map(|(_, info)| info);
-    let until = next.unwrap_or(deleted);
-    let until_begin = until
-        .raw(crate::core::backup_info::Field::BeginWal)
-        .unwrap_or("");
-    // get_timelines_to_protect: the timelines of the backups but `until`'s. Python skips
-    // the deleted backup by identity, and it compares a freshly read copy, so the deleted
-    // backup's timeline counts too.
-    let mut protect: BTreeSet<u32> = list
-        .values()
-        .filter_map(|info| info.timeline().map(|t| t.get()))
-        .collect();
-    if let Some(t) = until.timeline() {
-        protect.remove(&t.get());
-    }
-    let (until_tli, until_log) = tli_log(until_begin);
-    let mut deletable = Vec::new();
-    for prefix in catalog.wal_prefixes()? {
-        let folder = prefix
-            .trim_end_matches('/')
-            .rsplit('/')
-            .next()
-            .unwrap_or("");
-        let Some((tli, lg)) = decode_hash_dir(folder) else {
-            log.warning(&format!("Ignoring malformed WAL object prefix: {prefix}"));
-            continue;
-        };
-        if protect.contains(&tli) {
-            continue;
-        }
-        let in_range = ranges.iter().any(|(begin, end)| {
-            let (bt, bl) = tli_log(begin);
-            let (et, el) = tli_log(end);
-            tli >= bt && lg >= bl && tli <= et && lg <= el
-        });
-        if !in_range && tli == until_tli && lg < until_log {
-            deletable.push(prefix);
-        }
-    }
+    let plan = plan(&list, deleted, deleted_id, ranges);
+    let deletable = plan.deletable_prefixes(catalog.wal_prefixes()?, log);
     for prefix in &deletable {
         if options.dry_run {
             crate::output::print_raw(&format!(
@@ -129,8 +165,8 @@ pub fn remove_wals_for_backup(
             catalog.store.delete_many(&keys, options.batch)?;
         }
     }
-    let paths = match catalog.wal_paths() {
-        Ok(paths) => paths.clone(),
+    let doomed = match catalog.wal_paths() {
+        Ok(paths) => plan.doomed(paths, &deletable),
         Err(e) => {
             log.error(&format!(
                 "Cannot clean up WALs for backup {deleted_id} because an error occurred listing WALs: {e}"
@@ -138,34 +174,7 @@ pub fn remove_wals_for_backup(
             return Ok(());
         }
     };
-    let mut doomed: BTreeMap<String, String> = BTreeMap::new();
-    for (name, key) in &paths {
-        if deletable.iter().any(|p| key.starts_with(p.as_str())) {
-            continue;
-        }
-        let parsed = name.parse::<WalFileName>();
-        if matches!(parsed, Ok(WalFileName::History(_))) {
-            continue;
-        }
-        if !protect.is_empty() && timeline_of(name).is_some_and(|t| protect.contains(&t)) {
-            continue;
-        }
-        let check = match parsed {
-            Ok(WalFileName::BackupLabel { .. }) => name.get(..24).unwrap_or(name),
-            _ => name.as_str(),
-        };
-        if ranges
-            .iter()
-            .any(|(b, e)| check >= b.as_str() && check <= e.as_str())
-        {
-            continue;
-        }
-        if name.as_str() < until_begin {
-            doomed.insert(name.clone(), key.clone());
-        }
-    }
-    let mut keys: Vec<String> = doomed.values().cloned().collect();
-    keys.sort();
+    let keys: Vec<String> = doomed.values().cloned().collect();
     if !keys.is_empty() {
         if options.dry_run {
             crate::output::print_raw(&format!(
@@ -186,6 +195,36 @@ pub fn remove_wals_for_backup(
     Ok(())
 }
 
+/// Where the clean-up stops (`find_next_backup_in`) and the timelines it spares
+/// (`get_timelines_to_protect`).
+fn plan(
+    list: &BTreeMap<String, BackupInfo>,
+    deleted: &BackupInfo,
+    deleted_id: &str,
+    ranges: Vec<(String, String)>,
+) -> Plan {
+    let next = list
+        .iter()
+        .filter(|(id, _)| id.as_str() > deleted_id)
+        .find(|(_, info)| copy_done(info))
+        .map(|(_, info)| info);
+    let until = next.unwrap_or(deleted);
+    // Python skips the deleted backup by identity, comparing a freshly read copy, so the
+    // deleted backup's timeline counts too.
+    let mut protect: BTreeSet<u32> = list
+        .values()
+        .filter_map(|info| info.timeline().map(|t| t.get()))
+        .collect();
+    if let Some(t) = until.timeline() {
+        protect.remove(&t.get());
+    }
+    Plan {
+        until_begin: until.raw(Field::BeginWal).unwrap_or("").to_string(),
+        protect,
+        ranges,
+    }
+}
+
 /// `BackupManager.should_remove_wals` over the catalog: the older copy-done backups,
 /// newest first, with their keep targets.
 fn wal_plan(
@@ -204,12 +243,8 @@ fn wal_plan(
             .and_then(|t| KeepTarget::from_annotation(&t));
         previous.push(BackupWalRange {
             id: id.clone(),
-            begin_wal: info
-                .raw(crate::core::backup_info::Field::BeginWal)
-                .map(str::to_string),
-            end_wal: info
-                .raw(crate::core::backup_info::Field::EndWal)
-                .map(str::to_string),
+            begin_wal: info.raw(Field::BeginWal).map(str::to_string),
+            end_wal: info.raw(Field::EndWal).map(str::to_string),
             keep,
         });
         // The walk stops at the first backup that is not keep:standalone.
@@ -218,4 +253,85 @@ fn wal_plan(
         }
     }
     Ok(should_remove_wals(&previous, options.skip_if_standalone))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(until: &str, protect: &[u32], ranges: &[(&str, &str)]) -> Plan {
+        Plan {
+            until_begin: until.into(),
+            protect: protect.iter().copied().collect(),
+            ranges: ranges
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+        }
+    }
+
+    fn log() -> Log {
+        Log { level: 50 }
+    }
+
+    #[test]
+    fn whole_folders_below_the_next_backup_go_unless_protected() {
+        let prefixes: Vec<String> = [
+            "p/wals/0000000100000000/",
+            "p/wals/0000000100000001/",
+            "p/wals/0000000100000002/",
+            "p/wals/0000000200000000/",
+            "p/wals/junk/",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let open = plan("000000010000000200000010", &[], &[]);
+        assert_eq!(
+            open.deletable_prefixes(prefixes.clone(), log()),
+            ["p/wals/0000000100000000/", "p/wals/0000000100000001/"]
+        );
+        // A standalone backup's range keeps its folder; another timeline is never swept.
+        let kept = plan(
+            "000000010000000200000010",
+            &[2],
+            &[("000000010000000100000003", "000000010000000100000004")],
+        );
+        assert_eq!(
+            kept.deletable_prefixes(prefixes, log()),
+            ["p/wals/0000000100000000/"]
+        );
+    }
+
+    #[test]
+    fn single_wals_below_the_stop_go_except_history_ranges_and_other_timelines() {
+        let paths: BTreeMap<String, String> = [
+            "000000010000000000000001",
+            "000000010000000000000002",
+            "000000010000000000000002.00000028.backup",
+            "000000010000000000000003",
+            "000000010000000000000005",
+            "00000002.history",
+            "000000020000000000000001",
+        ]
+        .iter()
+        .map(|n| (n.to_string(), format!("w/{n}")))
+        .collect();
+        let p = plan(
+            "000000010000000000000005",
+            &[2],
+            &[("000000010000000000000002", "000000010000000000000002")],
+        );
+        let names: Vec<String> = p.doomed(&paths, &[]).into_keys().collect();
+        assert_eq!(
+            names,
+            ["000000010000000000000001", "000000010000000000000003"]
+        );
+        // Keys under a swept folder are not listed again.
+        let swept: Vec<String> = p
+            .doomed(&paths, &["w/000000010000000000000001".into()])
+            .into_keys()
+            .collect();
+        assert_eq!(swept, ["000000010000000000000003"]);
+    }
 }
