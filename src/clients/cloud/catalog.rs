@@ -26,6 +26,10 @@ pub enum CatalogError {
         /// The server.
         server: String,
     },
+    /// A backup.info with a field this version does not know: Python prints an error and
+    /// exits 1 (`output.close_and_exit`), whatever the tool was doing.
+    #[error("Unsupported field '{0}' found in backup metadata. This indicates the backup was created with a newer version of Barman. Please upgrade to a compatible or newer version.")]
+    Unsupported(String),
     /// A backup.info that cannot be read, or any other failure worded as Python's.
     #[error("{0}")]
     BadInfo(String),
@@ -85,6 +89,7 @@ impl<'s> CloudCatalog<'s> {
                         list.insert(id, info);
                     }
                     Ok(None) => {}
+                    Err(e @ CatalogError::Unsupported(_)) => return Err(e),
                     Err(e) => {
                         log.warning(&format!("Unable to open backup.info file for {id}: {e}"));
                         self.unreadable.push(id);
@@ -110,9 +115,17 @@ impl<'s> CloudCatalog<'s> {
             return Ok(None);
         };
         let text = String::from_utf8_lossy(&bytes);
-        BackupInfo::parse(&text)
-            .map(Some)
-            .map_err(|e| CatalogError::BadInfo(e.reason))
+        BackupInfo::parse(&text).map(Some).map_err(|e| match e.key {
+            Some(key) if e.reason.starts_with("Unsupported field") => {
+                CatalogError::Unsupported(key)
+            }
+            // Python's wording for a line without `=` (the object has no file name).
+            None if e.reason.starts_with("line is not key=value") => {
+                let line = text.lines().nth(e.line.saturating_sub(1)).unwrap_or("");
+                CatalogError::BadInfo(format!("invalid line {} in file <UNKNOWN>", line.trim()))
+            }
+            _ => CatalogError::BadInfo(e.reason),
+        })
     }
 
     /// An id, a shortcut (`latest`, `last`, `oldest`, `first`, `last-failed`) or a backup
@@ -280,11 +293,16 @@ pub enum Fail {
     Operation,
     /// Already logged; exit 3 (`CLIErrorExit`).
     Usage,
+    /// `output.error` then exit 1: `ERROR: <text>` on stderr, and the log line.
+    Exit(String),
 }
 
 impl From<CatalogError> for Fail {
     fn from(e: CatalogError) -> Self {
-        Fail::General(e.to_string())
+        match e {
+            CatalogError::Unsupported(_) => Fail::Exit(e.to_string()),
+            e => Fail::General(e.to_string()),
+        }
     }
 }
 
@@ -328,5 +346,10 @@ pub fn run_tool(
         }
         Err(Fail::Operation) => exit_code(ExitKind::CloudOperation),
         Err(Fail::Usage) => exit_code(ExitKind::CloudUsage),
+        Err(Fail::Exit(text)) => {
+            crate::output::eprint_raw(&format!("ERROR: {text}\n"));
+            log.error(&text);
+            exit_code(ExitKind::CloudOperation)
+        }
     }
 }
