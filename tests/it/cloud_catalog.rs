@@ -48,6 +48,11 @@ fn messages(stderr: &str) -> Vec<String> {
             Some(i) if l.starts_with("20") => l[i + 2..].to_string(),
             _ => l.to_string(),
         })
+        .map(|l| match (l.find("(older than "), l.find(") due to")) {
+            // The point of recoverability is "now" minus the window: it moves.
+            (Some(a), Some(b)) if a < b => format!("{}(older than T{}", &l[..a], &l[b..]),
+            _ => l,
+        })
         .collect()
 }
 
@@ -352,6 +357,18 @@ fn deleting(s3: &S3Server, ids: &[String]) {
     );
     assert_eq!(dry.stdout.lines().count(), 4, "{}", dry.stdout);
     delete_both(s3, BUCKET, 11, &["-r", "RECOVERY WINDOW OF 0 DAYS"]);
+    let kept = delete_both(
+        s3,
+        BUCKET,
+        16,
+        &["-r", "RECOVERY WINDOW OF 0 DAYS", "-m", "2"],
+    );
+    assert!(
+        kept.stderr
+            .contains("due to minimum redundancy requirements (2)"),
+        "{}",
+        kept.stderr
+    );
     delete_both(
         s3,
         BUCKET,

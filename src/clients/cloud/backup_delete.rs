@@ -183,6 +183,23 @@ fn by_policy(
     }
     let now = chrono::Local::now().fixed_offset();
     let report = retention::evaluate(policy, min, &inputs, now);
+    if let Some(days) = policy.window_days() {
+        // Python's warning for each backup out of the window kept for -m, newest first;
+        // the point of recoverability is `str()` of now minus the window.
+        let point =
+            now - chrono::Duration::days(i64::try_from(days).unwrap_or(i64::MAX / 86_400_000));
+        for (id, _) in report
+            .iter()
+            .rev()
+            .filter(|(_, s)| **s == RetentionStatus::PotentiallyObsolete)
+        {
+            log.warning(&format!(
+                "Keeping obsolete backup {id} for server {} (older than {}) due to minimum redundancy requirements ({min})",
+                args.server_name,
+                crate::commands::catalog::show_render::python_str(&point)
+            ));
+        }
+    }
     let obsolete: Vec<String> = report
         .iter()
         .filter(|(_, status)| **status == RetentionStatus::Obsolete)
