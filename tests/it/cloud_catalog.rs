@@ -394,6 +394,38 @@ fn cloud_catalog_wrong_credentials_and_unreadable_backups_exit_as_python() {
     s3.put_object(BUCKET, "cluster/pg/base/20261206T024951/data.tar", "b'x'");
     same(&s3, "barman-cloud-backup-list", &[URL, "pg"]);
     same(&s3, "barman-cloud-backup-show", &[URL, "pg", "latest"]);
+    // A failed backup: listed with its status, shown with its error, found by
+    // `last-failed`, and refused a keep (exit 1).
+    let failed = "backup_label=None\nbegin_time=2026-12-05 00:00:01+00:00\nbegin_wal=None\nend_time=None\nend_wal=None\nerror=failure during backup (exit 2)\nserver_name=pg\nstatus=FAILED\ntimeline=None\n";
+    s3.put_object(
+        BUCKET,
+        "cluster/pg/base/20261205T000001/backup.info",
+        &format!("{failed:?}.encode()"),
+    );
+    let list = same(&s3, "barman-cloud-backup-list", &[URL, "pg"]);
+    assert!(list.stdout.contains("FAILED"), "{}", list.stdout);
+    same(
+        &s3,
+        "barman-cloud-backup-list",
+        &["--format", "json", URL, "pg"],
+    );
+    let shown = same(&s3, "barman-cloud-backup-show", &[URL, "pg", "last-failed"]);
+    assert!(
+        shown.stdout.contains("failure during backup"),
+        "{}",
+        shown.stdout
+    );
+    same(
+        &s3,
+        "barman-cloud-backup-show",
+        &["--format", "json", URL, "pg", "oldest"],
+    );
+    let refused = same(
+        &s3,
+        "barman-cloud-backup-keep",
+        &["--target", "full", URL, "pg", "20261205T000001"],
+    );
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
     // A backup.info with a field this version does not know: an error, exit 1, for all.
     s3.put_object(
         BUCKET,
@@ -461,5 +493,38 @@ fn cloud_catalog_wrong_credentials_and_unreadable_backups_exit_as_python() {
         );
         assert_eq!(mine.code, 4, "{tool}: {}", mine.stderr);
         assert_eq!(messages(&mine.stderr), messages(&theirs.stderr), "{tool}");
+    }
+    // A stopped server: 4 for the tools, 2 for `-t` (connectivity), as Python's.
+    let mut s3 = s3;
+    s3.stop();
+    for (tool, args) in [
+        ("barman-cloud-backup-list", vec![URL, "pg"]),
+        (
+            "barman-cloud-backup-show",
+            vec![URL, "pg", "20261206T024951"],
+        ),
+        (
+            "barman-cloud-backup-keep",
+            vec!["-s", URL, "pg", "20261206T024951"],
+        ),
+        (
+            "barman-cloud-backup-delete",
+            vec!["-b", "20261206T024951", URL, "pg"],
+        ),
+        ("barman-cloud-backup-list", vec!["-t", URL, "pg"]),
+    ] {
+        let theirs = run(&s3, &pythons(tool), &args);
+        let mine = run(&s3, &ours(tool), &args);
+        assert_eq!(
+            mine.code, theirs.code,
+            "{tool} {args:?}: {}\n{}",
+            mine.stderr, theirs.stderr
+        );
+        assert!(
+            mine.stderr
+                .contains("Could not connect to the endpoint URL"),
+            "{tool}: {}",
+            mine.stderr
+        );
     }
 }

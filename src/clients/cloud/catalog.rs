@@ -115,7 +115,7 @@ impl<'s> CloudCatalog<'s> {
             return Ok(None);
         };
         let text = String::from_utf8_lossy(&bytes);
-        BackupInfo::parse(&text).map(Some).map_err(|e| match e.key {
+        let mut info = BackupInfo::parse(&text).map_err(|e| match e.key {
             Some(key) if e.reason.starts_with("Unsupported field") => {
                 CatalogError::Unsupported(key)
             }
@@ -125,7 +125,15 @@ impl<'s> CloudCatalog<'s> {
                 CatalogError::BadInfo(format!("invalid line {} in file <UNKNOWN>", line.trim()))
             }
             _ => CatalogError::BadInfo(e.reason),
-        })
+        })?;
+        // Python's field default applies when the line is absent (not when it says None).
+        if !text
+            .lines()
+            .any(|l| l.trim_start().starts_with("xlog_segment_size"))
+        {
+            info.set_raw(Field::XlogSegmentSize, Some("16777216".into()));
+        }
+        Ok(Some(info))
     }
 
     /// An id, a shortcut (`latest`, `last`, `oldest`, `first`, `last-failed`) or a backup
