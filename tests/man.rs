@@ -1,6 +1,7 @@
 //! Manual pages generated from the clap definitions (`barman(1)`, `barman-wal-archive(1)`,
 //! `barman-wal-restore(1)`, `barman-cloud-wal-archive(1)`, `barman-cloud-wal-restore(1)`,
-//! `barman-cloud-check-wal-archive(1)`, `barman-cloud-backup(1)`, `barman-cloud-restore(1)`) and from the option table in `src/core/config/options.rs`
+//! `barman-cloud-check-wal-archive(1)`, `barman-cloud-backup(1)`, `barman-cloud-restore(1)`,
+//! `barman-cloud-backup-list(1)`, `-show(1)`, `-delete(1)`, `-keep(1)`) and from the option table in `src/core/config/options.rs`
 //! (`barman(5)`), committed under `man/` for `scripts/package`. Committed rather than built
 //! by a `build.rs`: the pages need the crate's own CLI types (a build script cannot use
 //! them), packaging then needs no extra binary, and a reviewer sees what changed. This test
@@ -53,6 +54,22 @@ fn pages() -> Vec<(&'static str, String)> {
         (
             "barman-cloud-restore.1",
             client_page(barman::clients::cloud::restore::Args::command()),
+        ),
+        (
+            "barman-cloud-backup-list.1",
+            client_page(barman::clients::cloud::backup_list::Args::command()),
+        ),
+        (
+            "barman-cloud-backup-show.1",
+            client_page(barman::clients::cloud::backup_show::Args::command()),
+        ),
+        (
+            "barman-cloud-backup-delete.1",
+            client_page(barman::clients::cloud::backup_delete::Args::command()),
+        ),
+        (
+            "barman-cloud-backup-keep.1",
+            client_page(barman::clients::cloud::backup_keep::Args::command()),
         ),
     ]
 }

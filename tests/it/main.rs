@@ -17,6 +17,7 @@ mod check_wal_archive;
 mod cli_config;
 mod cli_output;
 mod cloud_backup;
+mod cloud_catalog;
 mod cloud_restore;
 mod cloud_wal;
 mod codecs;

@@ -397,6 +397,10 @@ fn check_installed(backup_id: &str) {
         "barman-cloud-check-wal-archive",
         "barman-cloud-backup",
         "barman-cloud-restore",
+        "barman-cloud-backup-list",
+        "barman-cloud-backup-show",
+        "barman-cloud-backup-delete",
+        "barman-cloud-backup-keep",
     ] {
         let path = format!("/usr/bin/{bin}");
         let owner = must("dpkg", &["-S", &path]).stdout;

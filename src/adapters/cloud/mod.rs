@@ -13,7 +13,7 @@ pub use credentials::{AwsCredentials, AwsFiles};
 pub use upload::{MultipartWriter, UploadOptions, UploadStats};
 pub use download::ObjectReader;
 
-use futures_util::TryStreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use std::sync::Arc;
@@ -217,6 +217,29 @@ impl CloudStore {
         self.runtime
             .block_on(self.store.delete(&path))
             .map_err(|e| classify("DeleteObject", e))
+    }
+
+    /// Remove `keys` with S3's bulk DeleteObjects, at most `batch` keys per request (as
+    /// barman-cloud's `delete_objects`); a key that is already gone is not an error.
+    pub fn delete_many(&self, keys: &[String], batch: usize) -> Result<(), CloudError> {
+        for chunk in keys.chunks(batch.max(1)) {
+            let paths: Vec<object_store::Result<StorePath>> = chunk
+                .iter()
+                .map(|k| Ok(StorePath::from(k.as_str())))
+                .collect();
+            let stream = self
+                .store
+                .delete_stream(Box::pin(futures_util::stream::iter(paths)));
+            let results: Vec<object_store::Result<StorePath>> =
+                self.runtime.block_on(stream.collect::<Vec<_>>());
+            for result in results {
+                match result.map_err(|e| classify("DeleteObjects", e)) {
+                    Ok(_) | Err(CloudError::NotFound(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Whether the bucket exists (barman-cloud's `--test`): connectivity errors and

@@ -3,9 +3,16 @@
 //! exit codes (`cloud_cli.py`: 1 operation failed, 2 network, 3 command line, 4 other).
 
 pub mod backup;
+pub mod backup_delete;
+pub mod backup_keep;
+pub mod backup_list;
 pub mod backup_run;
+pub mod backup_show;
 pub mod backup_tar;
+pub mod catalog;
 pub mod check_wal_archive;
+mod delete_wals;
+mod info_json;
 pub mod restore;
 mod restore_catalog;
 mod restore_extract;
@@ -175,4 +182,9 @@ pub fn parse<P: clap::Parser>() -> P {
         }
         Err(e) => e.exit(),
     }
+}
+
+/// The host's UTC offset now: Python reads naive backup times in the local zone.
+pub fn local_offset() -> chrono::FixedOffset {
+    *chrono::Local::now().offset()
 }

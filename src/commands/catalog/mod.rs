@@ -8,7 +8,7 @@ mod files;
 mod list;
 mod show;
 mod show_json;
-mod show_render;
+pub(crate) mod show_render;
 mod show_window;
 
 pub use check::check_backup_status;

@@ -97,7 +97,7 @@ pub fn console(
     lines
 }
 
-fn snapshots(info: &BackupInfo, lines: &mut Vec<String>) {
+pub fn snapshots(info: &BackupInfo, lines: &mut Vec<String>) {
     let Some(PyValue::Dict(items)) = info.literal(Field::SnapshotsInfo) else {
         return;
     };
@@ -176,7 +176,7 @@ pub fn tablespace_list(info: &BackupInfo) -> Vec<(String, String, String)> {
         .collect()
 }
 
-fn tablespaces(info: &BackupInfo, lines: &mut Vec<String>) {
+pub fn tablespaces(info: &BackupInfo, lines: &mut Vec<String>) {
     let list = tablespace_list(info);
     if list.is_empty() {
         return;
