@@ -16,6 +16,7 @@ mod check;
 mod check_wal_archive;
 mod cli_config;
 mod cli_output;
+mod cloud_barman;
 mod cloud_wal;
 mod codecs;
 mod commit_index;
