@@ -204,3 +204,84 @@ fn cloud_barman_check_fails_on_settings_and_an_unreachable_store_as_python() {
         run.stdout
     );
 }
+
+#[test]
+fn cloud_barman_parallel_archive_prefetches_ready_segments_as_python() {
+    require!(python_barman::REQUIREMENT, ready());
+    let s3 = S3Server::start(false);
+    s3.create_bucket(BUCKET);
+    let home = BarmanHome::new();
+    home.write_config(
+        &log_file(&home),
+        &[("mine", &cloud_server("")), ("theirs", &cloud_server(""))],
+    );
+    let wal = home.dir().join("pg_wal");
+    std::fs::create_dir_all(wal.join("archive_status")).unwrap();
+    let names: Vec<String> = (4..=8)
+        .map(|n| format!("0000000100000000000000{n:02X}"))
+        .collect();
+    for (i, name) in names.iter().enumerate() {
+        write_segment(&wal.join(name), i as u32 + 10);
+        // Segments 4 to 7 are ready; 8 is not: prefetching stops at the gap.
+        if i < 4 {
+            std::fs::write(wal.join("archive_status").join(format!("{name}.ready")), "").unwrap();
+        }
+    }
+    let path = |name: &str| wal.join(name).to_string_lossy().into_owned();
+    let catalog = |server: &str| {
+        let db = home
+            .server_dir(server)
+            .join("meta")
+            .join(format!("{server}-xlog.db"));
+        let text = std::fs::read_to_string(db).unwrap_or_default();
+        text.lines()
+            .map(|l| l.split('\t').next().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    for (server, run) in [
+        ("mine", ours as fn(&BarmanHome, &S3Server, &[&str]) -> Run),
+        ("theirs", pythons),
+    ] {
+        // -p 3: the requested segment and the next two ready ones.
+        run(
+            &home,
+            &s3,
+            &["cloud-wal-archive", "-p", "3", server, &path(&names[0])],
+        )
+        .ok();
+        assert_eq!(catalog(server), names[..3], "{server}");
+        let cache = home.server_dir(server).join("meta/cloud-wal-last-archived");
+        assert_eq!(
+            std::fs::read_to_string(cache).unwrap(),
+            names[2],
+            "{server}"
+        );
+        // PostgreSQL then asks for the prefetched ones: nothing to do, nothing listed twice.
+        run(
+            &home,
+            &s3,
+            &["cloud-wal-archive", "-p", "3", server, &path(&names[1])],
+        )
+        .ok();
+        assert_eq!(catalog(server), names[..3], "{server}");
+        // The next one past the cache is archived, with what is ready after it.
+        run(
+            &home,
+            &s3,
+            &["cloud-wal-archive", "-p", "3", server, &path(&names[3])],
+        )
+        .ok();
+        assert_eq!(catalog(server), names[..4], "{server}");
+    }
+    let objects = |server: &str| {
+        s3.keys(BUCKET)
+            .into_iter()
+            .filter_map(|k| {
+                k.strip_prefix(&format!("prefix/{server}/wals/"))
+                    .map(str::to_string)
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(objects("mine"), objects("theirs"));
+    assert_eq!(objects("mine").len(), 4);
+}
