@@ -141,6 +141,11 @@ fn cloud_barman_wal_commands_and_check_match_python_each_reading_the_other() {
         }),
         "{db}"
     );
+    // rebuild-xlogdb refuses a cloud archive and keeps the catalog.
+    let rebuild = same(&home, &s3, &["rebuild-xlogdb", "pg"]);
+    assert_eq!(rebuild.code, 1);
+    let kept = std::fs::read_to_string(home.server_dir("pg").join("meta/pg-xlog.db")).unwrap();
+    assert_eq!(kept, db);
     // Each restores what the other archived.
     for (restore, name) in [("ours", second), ("python", first)] {
         let dest = home.dir().join(format!("restored-{name}"));
@@ -284,4 +289,76 @@ fn cloud_barman_parallel_archive_prefetches_ready_segments_as_python() {
     };
     assert_eq!(objects("mine"), objects("theirs"));
     assert_eq!(objects("mine").len(), 4);
+}
+
+#[test]
+fn cloud_barman_archive_wal_ships_incoming_files_to_the_bucket_as_python() {
+    require!(python_barman::REQUIREMENT, ready());
+    let s3 = S3Server::start(false);
+    s3.create_bucket(BUCKET);
+    let home = BarmanHome::new();
+    home.write_config(
+        &log_file(&home),
+        &[
+            ("mine", &cloud_server("compression = gzip\n")),
+            ("theirs", &cloud_server("compression = gzip\n")),
+        ],
+    );
+    let names = ["000000010000000000000002", "000000010000000000000003"];
+    let mut outputs = Vec::new();
+    for server in ["mine", "theirs"] {
+        let incoming = home.server_dir(server).join("incoming");
+        std::fs::create_dir_all(&incoming).unwrap();
+        for (i, name) in names.iter().enumerate() {
+            write_segment(&incoming.join(name), i as u32 + 40);
+        }
+        let run = match server {
+            "mine" => ours(&home, &s3, &["archive-wal", server]),
+            _ => pythons(&home, &s3, &["archive-wal", server]),
+        };
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(std::fs::read_dir(&incoming).unwrap().count(), 0, "{server}");
+        let db = home
+            .server_dir(server)
+            .join(format!("meta/{server}-xlog.db"));
+        // name, compression, encryption (the time is the file's); the size is the stored
+        // one (gzip bytes differ between zlib and ours, so only "compressed" is compared).
+        let lines: Vec<Vec<String>> = std::fs::read_to_string(db)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                assert!(f[1].parse::<u64>().unwrap() < 1 << 19, "{l}");
+                [f[0], f[3], f[4]].map(String::from).to_vec()
+            })
+            .collect();
+        outputs.push((run.stdout.replace(server, "SERVER"), lines));
+    }
+    assert_eq!(outputs[0], outputs[1]);
+    assert_eq!(outputs[0].1[0][1], "gzip");
+    let objects = |server: &str| {
+        s3.keys(BUCKET)
+            .into_iter()
+            .filter_map(|k| {
+                k.strip_prefix(&format!("prefix/{server}/"))
+                    .map(str::to_string)
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(objects("mine"), objects("theirs"));
+    // Each restores the other's with get-wal's cloud counterpart.
+    let dest = home.dir().join("from-python");
+    ours(
+        &home,
+        &s3,
+        &[
+            "cloud-wal-restore",
+            "theirs",
+            names[1],
+            dest.to_str().unwrap(),
+        ],
+    )
+    .ok();
+    write_segment(&home.dir().join("expected"), 41);
+    assert!(std::fs::read(&dest).unwrap() == std::fs::read(home.dir().join("expected")).unwrap());
 }

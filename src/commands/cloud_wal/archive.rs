@@ -34,10 +34,12 @@ pub struct ArchiveRequest {
 }
 
 /// What the archive of one file needs (one store per thread: each has its own runtime).
-struct Target<'a> {
+pub(super) struct Target<'a> {
     server: &'a ServerConfig,
-    codec: Option<Codec>,
-    level: String,
+    /// The in-memory codec, if `compression` is set.
+    pub(super) codec: Option<Codec>,
+    /// `compression_level` as text.
+    pub(super) level: String,
 }
 
 /// Run `barman cloud-wal-archive`.
@@ -131,7 +133,7 @@ fn server_for_archive<'a>(
 }
 
 /// The compression to archive with; pigz and custom cannot compress in memory.
-fn target(server: &ServerConfig) -> crate::Result<Target<'_>> {
+pub(super) fn target(server: &ServerConfig) -> crate::Result<Target<'_>> {
     let codec = match server.compression() {
         None => None,
         Some(name) => {
@@ -178,7 +180,7 @@ fn archive_one(target: &Target, path: &Path) -> Result<(), String> {
 }
 
 /// Whether the object at `key`, decompressed, equals the file.
-fn same_as_stored(
+pub(super) fn same_as_stored(
     store: &CloudStore,
     key: &str,
     codec: Option<&Codec>,

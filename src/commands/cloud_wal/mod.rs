@@ -8,8 +8,10 @@
 //! not print object data nor touch the local WAL archive.
 
 mod archive;
+mod incoming;
 
 pub use archive::{archive, ArchiveRequest};
+pub use incoming::{archive_files, CloudBatch};
 
 use super::{select, Context};
 use crate::adapters::cloud::{AwsFiles, CloudError, CloudOptions, CloudProvider, CloudStore};
