@@ -194,6 +194,7 @@ fn run_batch(
             files: &batch.files,
             errors_dir: &errors_dir,
             stamp: &stamp,
+            hooks: hooks.copied(),
         };
         super::cloud_wal::archive_files(out, &cloud)?;
     } else {

@@ -362,3 +362,62 @@ fn cloud_barman_archive_wal_ships_incoming_files_to_the_bucket_as_python() {
     write_segment(&home.dir().join("expected"), 41);
     assert!(std::fs::read(&dest).unwrap() == std::fs::read(home.dir().join("expected")).unwrap());
 }
+
+#[test]
+fn cloud_barman_archive_hooks_see_what_pythons_see() {
+    require!(python_barman::REQUIREMENT, ready());
+    use std::os::unix::fs::PermissionsExt;
+    let s3 = S3Server::start(false);
+    s3.create_bucket(BUCKET);
+    let home = BarmanHome::new();
+    let hook = home.dir().join("hook.sh");
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\nenv | grep ^BARMAN_ | grep -v '^BARMAN_CONFIGURATION=\\|^BARMAN_SERVER=' | sort > {}/hook.$BARMAN_PHASE.$BARMAN_SERVER\n",
+            home.dir().display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let hooks = format!(
+        "compression = gzip\npre_archive_script = {0}\npost_archive_retry_script = {0}\n",
+        hook.display()
+    );
+    home.write_config(
+        &log_file(&home),
+        &[
+            ("mine", &cloud_server(&hooks)),
+            ("theirs", &cloud_server(&hooks)),
+        ],
+    );
+    let wal = home.dir().join("000000010000000000000004");
+    write_segment(&wal, 7);
+    ours(
+        &home,
+        &s3,
+        &["cloud-wal-archive", "mine", wal.to_str().unwrap()],
+    )
+    .ok();
+    pythons(
+        &home,
+        &s3,
+        &["cloud-wal-archive", "theirs", wal.to_str().unwrap()],
+    )
+    .ok();
+    for phase in ["pre", "post"] {
+        // The stored size differs only because zlib's gzip bytes are not ours.
+        let read = |server: &str| {
+            std::fs::read_to_string(home.dir().join(format!("hook.{phase}.{server}")))
+                .unwrap()
+                .lines()
+                .filter(|l| phase == "pre" || !l.starts_with("BARMAN_SIZE="))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(read("mine"), read("theirs"), "{phase}");
+        assert!(read("mine")
+            .iter()
+            .any(|l| l == "BARMAN_HOOK=archive_script" || l == "BARMAN_HOOK=archive_retry_script"));
+    }
+}

@@ -14,7 +14,9 @@ use crate::adapters::cloud::CloudStore;
 use crate::adapters::codec::Codec;
 use crate::adapters::durable;
 use crate::clients::cloud::wal_archive::{object_key, read_wal, suffix};
+use crate::commands::hooks::{wal_facts, Hooks};
 use crate::core::config::ServerConfig;
+use crate::core::hooks::{HookFamily, Phase};
 use crate::core::wal_name::WalFileName;
 use crate::core::wal_segment_size::WalSegmentSize;
 use crate::output::Output;
@@ -36,6 +38,8 @@ pub struct ArchiveRequest {
 /// What the archive of one file needs (one store per thread: each has its own runtime).
 pub(super) struct Target<'a> {
     server: &'a ServerConfig,
+    /// The archive hooks, when any is configured.
+    pub(super) hooks: Option<Hooks<'a>>,
     /// The in-memory codec, if `compression` is set.
     pub(super) codec: Option<Codec>,
     /// `compression_level` as text.
@@ -66,7 +70,9 @@ pub fn archive(
     let Some(server) = server_for_archive(ctx, out, server_name) else {
         return Ok(());
     };
-    let target = target(server)?;
+    let mut target = target(server)?;
+    let hooks = Hooks::new(&ctx.config, server);
+    target.hooks = hooks.any(HookFamily::Archive).then_some(hooks);
     let mut parallel = request
         .parallel
         .or(server.cloud_wal_archive_parallel())
@@ -154,17 +160,54 @@ pub(super) fn target(server: &ServerConfig) -> crate::Result<Target<'_>> {
         .unwrap_or_else(|| "medium".into());
     Ok(Target {
         server,
+        hooks: None,
         codec,
         level,
     })
 }
 
-/// Upload one file unless the store holds it already.
+/// Run `upload` of the file at `path` between the archive hooks, as Barman's
+/// `CloudWalStorageStrategy.save` does: the post hooks see the failure, a pre retry hook
+/// exiting 63 fails the archive (after the post hooks ran).
+/// The post hooks see the stored size and compression (`stored_size`, when compressed).
+pub(super) fn with_hooks<T>(
+    target: &Target,
+    path: &Path,
+    stored_size: Option<u64>,
+    upload: impl FnOnce() -> Result<T, String>,
+) -> Result<T, String> {
+    let Some(hooks) = target.hooks else {
+        return upload();
+    };
+    let mut entry = store::wal_file_info(path, &file_name(path)).map_err(|e| e.to_string())?;
+    let facts = wal_facts(&entry, path);
+    if let Some(size) = stored_size {
+        entry.size = size;
+        entry.compression = target.server.compression().map(str::to_string);
+    }
+    let post = wal_facts(&entry, path);
+    if let Err(abort) = hooks.wal(HookFamily::Archive, Phase::Pre, &facts, None) {
+        let error = abort.to_string();
+        let _ = hooks.wal(HookFamily::Archive, Phase::Post, &post, Some(&error));
+        return Err(error);
+    }
+    let result = upload();
+    let error = result.as_ref().err().map(String::as_str);
+    let _ = hooks.wal(HookFamily::Archive, Phase::Post, &post, error);
+    result
+}
+
+/// Upload one file unless the store holds it already (between the archive hooks).
 fn archive_one(target: &Target, path: &Path) -> Result<(), String> {
+    let data = read_wal(path, target.codec.as_ref(), &target.level)?;
+    let stored_size = target.codec.as_ref().map(|_| data.len() as u64);
+    with_hooks(target, path, stored_size, || upload_one(target, path, data))
+}
+
+fn upload_one(target: &Target, path: &Path, data: Vec<u8>) -> Result<(), String> {
     let server = target.server;
     let name: WalFileName = file_name(path).parse().map_err(|e| format!("{e}"))?;
     let store = open_store(server, server.wals_dir()).map_err(|e| e.to_string())?;
-    let data = read_wal(path, target.codec.as_ref(), &target.level)?;
     let key = object_key(&store, server.name(), &name, target.codec.as_ref());
     tracing::debug!(target: "barman.wal_archiver", "Uploading {} to {key}", path.display());
     if store.put_if_absent(&key, data).map_err(|e| e.to_string())? {

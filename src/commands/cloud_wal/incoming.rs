@@ -4,11 +4,12 @@
 //! `compression`; the xlog.db line records the stored size and compression. An identical
 //! object already there drops the file; a different one sends it to `errors/`.
 
-use super::archive::{same_as_stored, target};
+use super::archive::{same_as_stored, target, with_hooks};
 use super::open_store;
 use crate::adapters::catalog::{store, wal_archive, xlog_db};
 use crate::adapters::durable;
 use crate::clients::cloud::wal_archive::{object_key, read_wal};
+use crate::commands::hooks::Hooks;
 use crate::core::config::ServerConfig;
 use crate::core::wal_name::WalFileName;
 use crate::output::Output;
@@ -28,6 +29,8 @@ pub struct CloudBatch<'a> {
     pub errors_dir: &'a Path,
     /// The UTC stamp of error file names.
     pub stamp: &'a str,
+    /// The archive hooks, when any is configured.
+    pub hooks: Option<Hooks<'a>>,
 }
 
 /// Archive the batch's files to the server's cloud `wals_directory`, in order.
@@ -37,7 +40,8 @@ pub fn archive_files(out: &mut Output, batch: &CloudBatch) -> crate::Result<()> 
     }
     let server = batch.server;
     let dirs = crate::commands::status::server_dirs(server);
-    let target = target(server)?;
+    let mut target = target(server)?;
+    target.hooks = batch.hooks;
     let uncaught = |e: &dyn std::fmt::Display| crate::Error::Uncaught(e.to_string());
     let store = open_store(server, server.wals_dir()).map_err(|e| uncaught(&e))?;
     for file in batch.files {
@@ -52,7 +56,11 @@ pub fn archive_files(out: &mut Output, batch: &CloudBatch) -> crate::Result<()> 
             entry.size = data.len() as u64;
             entry.compression = server.compression().map(str::to_string);
         }
-        if store.put_if_absent(&key, data).map_err(|e| uncaught(&e))? {
+        let stored_size = target.codec.as_ref().map(|_| data.len() as u64);
+        let stored = with_hooks(&target, &path, stored_size, || {
+            store.put_if_absent(&key, data).map_err(|e| e.to_string())
+        });
+        if stored.map_err(|e| uncaught(&e))? {
             // Listed before the source goes: a crash in between leaves a file that the
             // next run finds identical in the bucket and simply drops.
             xlog_db::append(&dirs, batch.lock_dir, &[entry])?;
