@@ -46,6 +46,8 @@ complete -c barman -n "__fish_barman_needs_command" -f -a "check" -d 'Check if t
 complete -c barman -n "__fish_barman_needs_command" -f -a "check-archived-wal-range" -d 'Verify that all WAL segments between begin_wal and end_wal are present in the server\'s WAL archive'
 complete -c barman -n "__fish_barman_needs_command" -f -a "check-backup" -d 'Make sure that all the required WAL files to check the consistency of a physical backup (that is, from the beginning to the end of the full backup) are correctly archived. This command is automatically invoked by the cron command and at the end of every backup operation'
 complete -c barman -n "__fish_barman_needs_command" -f -a "check-wal-archive" -d 'Check the WAL archive can be safely used for a new server. This will fail if there are any existing WALs in the archive. If the --timeline option is used then any WALs on earlier timelines than that specified will not cause the check to fail'
+complete -c barman -n "__fish_barman_needs_command" -f -a "cloud-wal-archive" -d 'Push a WAL file from the local disk to a configured cloud object storage. This command is intended to be used as \'archive_command\' in Postgres when using the \'local-to-cloud\' backup method for taking base backups'
+complete -c barman -n "__fish_barman_needs_command" -f -a "cloud-wal-restore" -d 'Pull a WAL file from a configured cloud object storage to the local disk. This command is intended to be used as \'restore_command\' in Postgres when restoring WALs from a cloud object storage'
 complete -c barman -n "__fish_barman_needs_command" -f -a "config-switch" -d 'Change the active configuration for a server by applying a named model on top of it, or by resetting the active model'
 complete -c barman -n "__fish_barman_needs_command" -f -a "config-update" -d 'Receives a set of configuration changes in json format and applies them'
 complete -c barman -n "__fish_barman_needs_command" -f -a "cron" -d 'Run maintenance tasks (global command)'
@@ -206,6 +208,41 @@ complete -c barman -n "__fish_barman_using_subcommand check-wal-archive" -s v -l
 complete -c barman -n "__fish_barman_using_subcommand check-wal-archive" -s q -l quiet -d 'be quiet'
 complete -c barman -n "__fish_barman_using_subcommand check-wal-archive" -s d -l debug -d 'debug output'
 complete -c barman -n "__fish_barman_using_subcommand check-wal-archive" -s h -l help -d 'show this help message and exit'
+complete -c barman -n "__fish_barman_using_subcommand cloud-wal-archive" -s p -l parallel -d 'Specifies the maximum number of WALs to archive in parallel. Defaults to the server configuration value (cloud_wal_archive_parallel), which itself defaults to 0 (disabled)' -r
+complete -c barman -n "__fish_barman_using_subcommand cloud-wal-archive" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand cloud-wal-archive" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand cloud-wal-archive" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand cloud-wal-archive" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand cloud-wal-archive" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand cloud-wal-archive" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand cloud-wal-archive" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand cloud-wal-archive" -s h -l help -d 'show this help message and exit'
+complete -c barman -n "__fish_barman_using_subcommand cloud-wal-restore" -s p -l parallel -d 'Specifies the number of files to peek and download in parallel. Default is 0 (disabled)' -r
+complete -c barman -n "__fish_barman_using_subcommand cloud-wal-restore" -l spool-dir -d 'Specifies a spool directory for extra WAL files that are downloaded in parallel. Defaults to \'/var/tmp/walrestore\'' -r -F
+complete -c barman -n "__fish_barman_using_subcommand cloud-wal-restore" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
+complete -c barman -n "__fish_barman_using_subcommand cloud-wal-restore" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
+always\t'always colour'
+auto\t'colour when stdout and stderr are terminals'"
+complete -c barman -n "__fish_barman_using_subcommand cloud-wal-restore" -l log-level -d 'override the default log level' -r -f -a "NOTSET\t'NOTSET'
+DEBUG\t'DEBUG'
+INFO\t'INFO'
+WARNING\t'WARNING'
+ERROR\t'ERROR'
+CRITICAL\t'CRITICAL'"
+complete -c barman -n "__fish_barman_using_subcommand cloud-wal-restore" -s f -l format -d 'output format' -r -f -a "console\t'human-readable lines'
+json\t'one JSON object'"
+complete -c barman -n "__fish_barman_using_subcommand cloud-wal-restore" -s v -l version -d 'show program\'s version number and exit'
+complete -c barman -n "__fish_barman_using_subcommand cloud-wal-restore" -s q -l quiet -d 'be quiet'
+complete -c barman -n "__fish_barman_using_subcommand cloud-wal-restore" -s d -l debug -d 'debug output'
+complete -c barman -n "__fish_barman_using_subcommand cloud-wal-restore" -s h -l help -d 'show this help message and exit'
 complete -c barman -n "__fish_barman_using_subcommand config-switch" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand config-switch" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
 always\t'always colour'

@@ -189,6 +189,34 @@ pub(super) fn get_wal(ctx: &Context, out: &mut Output, args: cli::GetWalArgs) ->
     commands::get_wal::run(ctx, out, &server, &get_wal_request(args))
 }
 
+/// `cloud-wal-archive`.
+pub(super) fn cloud_wal_archive(
+    ctx: &Context,
+    out: &mut Output,
+    args: cli::CloudWalArchiveArgs,
+) -> crate::Result<()> {
+    let request = commands::cloud_wal::ArchiveRequest {
+        wal_path: args.wal_path,
+        parallel: args.parallel,
+    };
+    commands::cloud_wal::archive(ctx, out, &args.server_name, &request)
+}
+
+/// `cloud-wal-restore`.
+pub(super) fn cloud_wal_restore(
+    ctx: &Context,
+    out: &mut Output,
+    args: cli::CloudWalRestoreArgs,
+) -> crate::Result<()> {
+    let request = commands::cloud_wal::RestoreRequest {
+        wal_name: args.wal_name,
+        wal_dest: args.wal_dest,
+        parallel: args.parallel,
+        spool_dir: args.spool_dir,
+    };
+    commands::cloud_wal::restore(ctx, out, &args.server_name, &request)
+}
+
 /// `put-wal`.
 pub(super) fn put_wal(ctx: &Context, out: &mut Output, args: cli::PutWalArgs) -> crate::Result<()> {
     commands::wal::put_wal(

@@ -109,6 +109,8 @@ fn dispatch(ctx: &Context, out: &mut Output, command: Command) -> crate::Result<
         Command::Metrics(args) => commands::metrics::run(ctx, out, &args.server_name),
         Command::VerifyArchive(args) => handlers::verify_archive(ctx, out, args),
         Command::CheckArchivedWalRange(args) => handlers::check_archived_wal_range(ctx, out, args),
+        Command::CloudWalArchive(args) => handlers::cloud_wal_archive(ctx, out, args),
+        Command::CloudWalRestore(args) => handlers::cloud_wal_restore(ctx, out, args),
         Command::ConfigSwitch(args) => handlers::config_switch(ctx, out, args),
         Command::ConfigUpdate(args) => handlers::config_update(ctx, out, args),
         // Handled before the output is set up (help goes to stdout as is).

@@ -20,6 +20,8 @@ pub fn of(command: &Command) -> CommandSpec {
         Command::Check(_) => "check",
         Command::CheckBackup(_) => "check-backup",
         Command::CheckArchivedWalRange(_) => "check-archived-wal-range",
+        Command::CloudWalArchive(_) => "cloud-wal-archive",
+        Command::CloudWalRestore(_) => "cloud-wal-restore",
         Command::ConfigSwitch(_) => "config-switch",
         Command::ConfigUpdate(_) => "config-update",
         Command::Help => "help",

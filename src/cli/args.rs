@@ -467,6 +467,58 @@ pub struct SwitchWalArgs {
     pub archive_timeout: u64,
 }
 
+/// `cloud-wal-archive` arguments.
+#[derive(Debug, Args)]
+pub struct CloudWalArchiveArgs {
+    /// specifies the server name for the command
+    #[arg(value_name = "server_name")]
+    pub server_name: String,
+    /// the value of the '%p' keyword (according to 'archive_command').
+    #[arg(value_name = "wal_path")]
+    pub wal_path: std::path::PathBuf,
+    /// Specifies the maximum number of WALs to archive in parallel. Defaults to the server
+    /// configuration value (cloud_wal_archive_parallel), which itself defaults to 0
+    /// (disabled).
+    #[arg(
+        short = 'p',
+        long,
+        value_name = "PARALLEL",
+        allow_negative_numbers = true
+    )]
+    pub parallel: Option<i64>,
+}
+
+/// `cloud-wal-restore` arguments.
+#[derive(Debug, Args)]
+pub struct CloudWalRestoreArgs {
+    /// specifies the server name for the command
+    #[arg(value_name = "server_name")]
+    pub server_name: String,
+    /// The value of the '%f' keyword (according to 'restore_command')
+    #[arg(value_name = "wal_name")]
+    pub wal_name: String,
+    /// The value of the '%p' keyword (according to 'restore_command')
+    #[arg(value_name = "wal_dest")]
+    pub wal_dest: std::path::PathBuf,
+    /// Specifies the number of files to peek and download in parallel. Default is 0
+    /// (disabled)
+    #[arg(
+        short = 'p',
+        long,
+        value_name = "PARALLEL",
+        allow_negative_numbers = true
+    )]
+    pub parallel: Option<i64>,
+    /// Specifies a spool directory for extra WAL files that are downloaded in parallel.
+    /// Defaults to '/var/tmp/walrestore'.
+    #[arg(
+        long = "spool-dir",
+        value_name = "SPOOL_DIR",
+        default_value = crate::clients::cloud::wal_restore::DEFAULT_SPOOL_DIR
+    )]
+    pub spool_dir: std::path::PathBuf,
+}
+
 /// `get-wal` arguments.
 #[derive(Debug, Args)]
 pub struct GetWalArgs {

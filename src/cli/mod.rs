@@ -147,6 +147,14 @@ pub enum Command {
     /// any existing WALs in the archive. If the --timeline option is used then any WALs on
     /// earlier timelines than that specified will not cause the check to fail.
     CheckWalArchive(CheckWalArchiveArgs),
+    /// Push a WAL file from the local disk to a configured cloud object storage. This command
+    /// is intended to be used as 'archive_command' in Postgres when using the
+    /// 'local-to-cloud' backup method for taking base backups.
+    CloudWalArchive(CloudWalArchiveArgs),
+    /// Pull a WAL file from a configured cloud object storage to the local disk. This command
+    /// is intended to be used as 'restore_command' in Postgres when restoring WALs from a
+    /// cloud object storage.
+    CloudWalRestore(CloudWalRestoreArgs),
     /// Change the active configuration for a server by applying a named model on top of it,
     /// or by resetting the active model.
     ConfigSwitch(ConfigSwitchArgs),
@@ -307,8 +315,25 @@ mod tests {
     }
 
     #[test]
-    fn cli_unsupported_command_is_a_usage_error() {
-        let err = Cli::try_parse_from(["barman", "cloud-wal-archive", "pg", "x"]).unwrap_err();
+    fn cli_cloud_wal_commands_take_barmans_arguments() {
+        let cli =
+            Cli::try_parse_from(["barman", "cloud-wal-archive", "pg", "x", "-p", "3"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::CloudWalArchive(CloudWalArchiveArgs {
+                parallel: Some(3),
+                ..
+            }))
+        ));
+        let cli = Cli::try_parse_from(["barman", "cloud-wal-restore", "pg", "f", "p"]).unwrap();
+        let Some(Command::CloudWalRestore(args)) = cli.command else {
+            panic!("not cloud-wal-restore");
+        };
+        assert_eq!(
+            args.spool_dir,
+            std::path::PathBuf::from("/var/tmp/walrestore")
+        );
+        let err = Cli::try_parse_from(["barman", "cloud-wal-archive", "pg"]).unwrap_err();
         assert_eq!(err.exit_code(), 2);
     }
 }

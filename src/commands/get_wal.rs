@@ -52,6 +52,14 @@ pub fn run(
     let Some(server) = select::single(&ctx.config, server_name, out, policy) else {
         return Ok(());
     };
+    if server.uses_wal_cloud_storage() {
+        // Barman's `get_server` has turned `args.server_name` into a list by then.
+        out.error(&format!(
+            "Cannot retrieve WAL file for server '['{server_name}']' because it is configured \
+             with a cloud object storage. WAL retrieval is only supported for local storages."
+        ));
+        return Ok(());
+    }
     if request.test {
         out.info(&format!(
             "Ready to retrieve WAL files from the server {}",

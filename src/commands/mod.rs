@@ -6,6 +6,7 @@ pub mod archive_hooks;
 pub mod backup;
 pub mod catalog;
 pub mod check;
+pub mod cloud_wal;
 pub mod config_cmds;
 pub mod cron;
 pub mod diagnose;

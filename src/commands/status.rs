@@ -145,7 +145,7 @@ pub fn server_dirs(server: &ServerConfig) -> ServerDirs {
         backup_directory: server.backup_dir().into(),
         basebackups_directory: server.basebackups_dir().into(),
         wals_directory: server.wals_dir().into(),
-        xlogdb_directory: server.xlogdb_dir().into(),
+        xlogdb_directory: server.xlogdb_location().into(),
     }
 }
 

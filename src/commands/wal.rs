@@ -144,6 +144,18 @@ struct ServerRun<'a> {
 }
 
 /// Archive one source's batch; `true` when a pre retry hook asked to stop.
+/// The batch into the local archive; true when a hook asked to stop.
+fn archive_local(
+    out: &mut Output,
+    pass: &Pass<'_>,
+    hooks: Option<&super::hooks::Hooks>,
+) -> crate::Result<bool> {
+    match hooks {
+        Some(hooks) => archive_hooked(out, pass, hooks),
+        None => archive_parallel(out, pass).map(|()| false),
+    }
+}
+
 fn run_batch(
     out: &mut Output,
     run: &ServerRun<'_>,
@@ -174,28 +186,36 @@ fn run_batch(
     }
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
     let errors_dir = PathBuf::from(server.errors_dir());
-    if !batch.files.is_empty() {
-        wal_archive_ensure(dirs, lock_dir)?;
-        reclaim_temps(dirs, &batch.files);
-    }
-    let pass = Pass {
-        name,
-        dirs,
-        lock_dir,
-        dir,
-        source,
-        batch,
-        storage,
-        errors_dir: &errors_dir,
-        stamp: &stamp,
-    };
-    match hooks {
-        Some(hooks) => {
-            if archive_hooked(out, &pass, hooks)? {
-                return Ok(true);
-            }
+    if server.uses_wal_cloud_storage() {
+        let cloud = super::cloud_wal::CloudBatch {
+            server,
+            lock_dir,
+            dir,
+            files: &batch.files,
+            errors_dir: &errors_dir,
+            stamp: &stamp,
+            hooks: hooks.copied(),
+        };
+        super::cloud_wal::archive_files(out, &cloud)?;
+    } else {
+        if !batch.files.is_empty() {
+            wal_archive_ensure(dirs, lock_dir)?;
+            reclaim_temps(dirs, &batch.files);
         }
-        None => archive_parallel(out, &pass)?,
+        let pass = Pass {
+            name,
+            dirs,
+            lock_dir,
+            dir,
+            source,
+            batch,
+            storage,
+            errors_dir: &errors_dir,
+            stamp: &stamp,
+        };
+        if archive_local(out, &pass, hooks)? {
+            return Ok(true);
+        }
     }
     if batch.files.is_empty() && verbose {
         out.info_unlogged("\tno file found");
@@ -451,6 +471,13 @@ pub fn rebuild_xlogdb(ctx: &Context, out: &mut Output, names: &[String]) -> crat
             continue;
         }
         out.info(&format!("Rebuilding xlogdb for server {}", server.name()));
+        if server.uses_wal_cloud_storage() {
+            // The archive is not local: the catalog cannot be guessed from a folder, and
+            // the one kept by cloud-wal-archive must survive.
+            xlog_db::ensure(&server_dirs(server), &lock_dir)?;
+            out.error("Rebuilding xlogdb is not supported for servers using cloud storage");
+            continue;
+        }
         match xlog_db::rebuild(&server_dirs(server), &lock_dir) {
             Ok(counts) => out.info(&format!(
                 "Done rebuilding xlogdb for server {} (history: {}, backup_labels: {}, wal_file: {})",

@@ -39,6 +39,11 @@ pub enum RestoreCommand {
         /// Server name.
         server: String,
     },
+    /// `barman cloud-wal-restore` on the restored host (WALs in the cloud).
+    CloudWalRestore {
+        /// Server name.
+        server: String,
+    },
     /// `barman-wal-restore` over ssh back to this host (remote recovery).
     RemoteWalRestore {
         /// `barman_user`.
@@ -85,6 +90,11 @@ fn restore_command_lines(s: &RecoverySettings) -> Vec<String> {
             lines.push(format!(
                 "restore_command = '{}'",
                 command.replace('\'', "''")
+            ));
+        }
+        RestoreCommand::CloudWalRestore { server } => {
+            lines.push(format!(
+                "restore_command = 'barman cloud-wal-restore {server} %f %p'"
             ));
         }
         RestoreCommand::LocalGetWal { user, server } => {
@@ -382,6 +392,20 @@ mod tests {
             standby: false,
             version: PgVersion::from_num(150018),
         }
+    }
+
+    #[test]
+    fn recovery_lines_cloud_wals_use_barman_cloud_wal_restore() {
+        let lines = recovery_lines(&settings(
+            RestoreCommand::CloudWalRestore {
+                server: "pg".into(),
+            },
+            Targets::default(),
+        ));
+        assert_eq!(
+            lines,
+            ["restore_command = 'barman cloud-wal-restore pg %f %p'"]
+        );
     }
 
     #[test]

@@ -26,6 +26,8 @@ fn help_lists_exactly_the_supported_commands() {
             "check-archived-wal-range",
             "check-backup",
             "check-wal-archive",
+            "cloud-wal-archive",
+            "cloud-wal-restore",
             "config-switch",
             "config-update",
             "cron",
@@ -63,12 +65,12 @@ fn help_lists_exactly_the_supported_commands() {
         "{}",
         run.stdout
     );
-    // A Barman command we do not support yet is a usage error (argparse's exit code 2).
-    let run = home.run(&["cloud-wal-archive", "pg", "x"]);
+    // An unknown command is a usage error (argparse's exit code 2).
+    let run = home.run(&["no-such-command", "pg", "x"]);
     assert_eq!(run.code, 2);
     assert!(
         run.stderr
-            .contains("unrecognized subcommand 'cloud-wal-archive'"),
+            .contains("unrecognized subcommand 'no-such-command'"),
         "{}",
         run.stderr
     );

@@ -17,6 +17,8 @@ mod check_wal_archive;
 mod cli_config;
 mod cli_output;
 mod cloud_backup;
+mod cloud_barman;
+mod cloud_barman_pg;
 mod cloud_catalog;
 mod cloud_restore;
 mod cloud_wal;

@@ -169,7 +169,18 @@ pub fn rebuild(dirs: &ServerDirs, lock_dir: &Path) -> Result<RebuildCounts, Xlog
     let mut counts = RebuildCounts::default();
     let mut text = String::new();
     let db_name = format!("{}-xlog.db", dirs.name);
-    for name in sorted_names(&dirs.wals_directory)? {
+    // WALs in the cloud leave nothing local to scan: Barman starts an empty db (its
+    // `rebuild_xlogdb` returns early for cloud storage, `xlogdb("a")` creates the file).
+    let cloud = dirs
+        .wals_directory
+        .to_str()
+        .is_some_and(crate::core::config::value::is_cloud_url);
+    let names = if cloud {
+        Vec::new()
+    } else {
+        sorted_names(&dirs.wals_directory)?
+    };
+    for name in names {
         if name.starts_with(&db_name) || name == "xlog.db" {
             continue;
         }

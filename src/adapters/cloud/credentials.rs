@@ -22,6 +22,10 @@ pub struct AwsFiles {
     pub credentials_file: Option<PathBuf>,
     /// The config file.
     pub config_file: Option<PathBuf>,
+    /// `AWS_ENDPOINT_URL_S3`, else `AWS_ENDPOINT_URL` (boto3 ≥ 1.28 reads both): the S3
+    /// server when no `--endpoint-url` is given, e.g. for Barman's own cloud storage,
+    /// whose configuration has no endpoint option.
+    pub env_endpoint: Option<String>,
 }
 
 /// An access key pair with an optional session token.
@@ -58,6 +62,7 @@ impl AwsFiles {
             config_file: var("AWS_CONFIG_FILE")
                 .map(PathBuf::from)
                 .or_else(|| home.as_ref().map(|h| h.join(".aws/config"))),
+            env_endpoint: var("AWS_ENDPOINT_URL_S3").or_else(|| var("AWS_ENDPOINT_URL")),
         }
     }
 

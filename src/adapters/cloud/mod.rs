@@ -10,8 +10,8 @@ mod s3;
 mod upload;
 
 pub use credentials::{AwsCredentials, AwsFiles};
-pub use upload::{MultipartWriter, UploadOptions, UploadStats};
 pub use download::ObjectReader;
+pub use upload::{MultipartWriter, UploadOptions, UploadStats};
 
 use futures_util::{StreamExt, TryStreamExt};
 use object_store::path::Path as StorePath;
@@ -139,7 +139,7 @@ impl CloudStore {
             runtime,
             store: Arc::new(store),
             url,
-            endpoint: options.endpoint_url.clone(),
+            endpoint: options.endpoint_url.clone().or(files.env_endpoint.clone()),
         })
     }
 
@@ -159,6 +159,22 @@ impl CloudStore {
             .block_on(self.store.put_opts(&path, PutPayload::from(data), options))
             .map(|_| ())
             .map_err(|e| classify("PutObject", e))
+    }
+
+    /// Store `data` at `key` unless an object is already there (S3's `If-None-Match: *`,
+    /// as Barman's `upload_fileobj(fail_if_exists=True)`): `Ok(false)` when one is, and
+    /// then nothing was written.
+    pub fn put_if_absent(&self, key: &str, data: Vec<u8>) -> Result<bool, CloudError> {
+        let path = StorePath::from(key);
+        let options = object_store::PutOptions::from(object_store::PutMode::Create);
+        match self
+            .runtime
+            .block_on(self.store.put_opts(&path, PutPayload::from(data), options))
+        {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
+            Err(e) => Err(classify("PutObject", e)),
+        }
     }
 
     /// The whole object at `key`, `None` when there is none.

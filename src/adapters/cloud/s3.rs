@@ -30,7 +30,11 @@ pub fn build(
         .with_client_options(client)
         .with_retry(retry)
         .with_virtual_hosted_style_request(options.addressing_style.as_deref() == Some("virtual"));
-    if let Some(endpoint) = &options.endpoint_url {
+    if let Some(endpoint) = options
+        .endpoint_url
+        .as_ref()
+        .or(files.env_endpoint.as_ref())
+    {
         builder = builder.with_endpoint(endpoint.trim_end_matches('/'));
     }
     match files.credentials(profile)? {

@@ -271,7 +271,10 @@ mod tests {
     }
 
     fn log() -> Log {
-        Log { level: 50 }
+        Log {
+            level: 50,
+            to_log_file: false,
+        }
     }
 
     #[test]

@@ -99,6 +99,7 @@ impl CommonArgs {
         let level = 30 - 10 * (i32::from(self.verbose) - i32::from(self.quiet));
         Log {
             level: level.max(10),
+            to_log_file: false,
         }
     }
 }
@@ -107,10 +108,31 @@ impl CommonArgs {
 #[derive(Debug, Clone, Copy)]
 pub struct Log {
     level: i32,
+    /// Barman's own commands (`barman cloud-wal-restore`) log to Barman's log file, as
+    /// their Python code logs through `logging` with no console handler.
+    to_log_file: bool,
 }
 
 impl Log {
+    /// The log of a `barman` command: every line goes to Barman's log file (its level
+    /// decides), none to the console.
+    pub fn barman() -> Log {
+        Log {
+            level: 10,
+            to_log_file: true,
+        }
+    }
+
     fn emit(&self, level: i32, name: &str, message: &str) {
+        if self.to_log_file {
+            match level {
+                40.. => tracing::error!(target: "barman.cloud", "{message}"),
+                30..=39 => tracing::warn!(target: "barman.cloud", "{message}"),
+                20..=29 => tracing::info!(target: "barman.cloud", "{message}"),
+                _ => tracing::debug!(target: "barman.cloud", "{message}"),
+            }
+            return;
+        }
         if level >= self.level {
             let now = chrono::Local::now().format("%Y-%m-%d %H:%M:%S,%3f");
             crate::output::eprint_raw(&format!(

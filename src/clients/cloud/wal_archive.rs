@@ -4,6 +4,7 @@
 //! straight under `wals/`).
 
 use super::{CommonArgs, Log};
+use crate::adapters::cloud::CloudStore;
 use crate::adapters::codec::Codec;
 use crate::app::exit::exit_code;
 use crate::core::wal_name::WalFileName;
@@ -185,14 +186,10 @@ fn archive(args: &Args, log: Log) -> Result<ExitCode, Failure> {
     if args.common.test {
         return Ok(super::verify(&store, log));
     }
-    let data = read_wal(args, &wal_path).map_err(|e| general(&e))?;
-    let object = match args.codec() {
-        Some((_, suffix)) => format!("{base}.{suffix}"),
-        None => base.clone(),
-    };
-    let key = store
-        .url
-        .key(&[&args.server_name, "wals", &name.hash_dir(), &object]);
+    let codec = args.codec().map(|(codec, _)| codec);
+    let level = args.compression_level.as_deref().unwrap_or("medium");
+    let data = read_wal(Path::new(&wal_path), codec.as_ref(), level).map_err(|e| general(&e))?;
+    let key = object_key(&store, &args.server_name, &name, codec.as_ref());
     log.debug(&format!("Uploading {wal_path} to {key}"));
     store
         .put(&key, data, &args.tags_for(&name))
@@ -220,13 +217,50 @@ fn wal_path(args: &Args) -> Result<String, Failure> {
         .ok_or_else(|| uncaught("the following arguments are required: wal_path".into()))
 }
 
-/// The file's bytes, compressed as asked.
-fn read_wal(args: &Args, wal_path: &str) -> Result<Vec<u8>, String> {
-    let plain = std::fs::read(wal_path).map_err(|e| format!("{e}: '{wal_path}'"))?;
-    let Some((codec, _)) = args.codec() else {
+/// The object key of WAL `name` of `server_name` stored with `codec`:
+/// `<path>/<server>/wals/<hash dir>/<name>[.gz|.bz2|.xz|.snappy|.zst|.lz4]`, the layout
+/// barman-cloud-wal-archive and Barman's own cloud WAL storage share.
+pub fn object_key(
+    store: &CloudStore,
+    server_name: &str,
+    name: &WalFileName,
+    codec: Option<&Codec>,
+) -> String {
+    let object = match codec.and_then(suffix) {
+        Some(suffix) => format!("{name}.{suffix}"),
+        None => name.to_string(),
+    };
+    store
+        .url
+        .key(&[server_name, "wals", &name.hash_dir(), &object])
+}
+
+/// The object suffix of the codecs barman-cloud compresses WALs with in memory (Barman's
+/// `InternalCompressor.EXTENSION`); `None` for the others (pigz, custom).
+pub fn suffix(codec: &Codec) -> Option<&'static str> {
+    match codec {
+        Codec::Gzip => Some("gz"),
+        Codec::Bzip2 => Some("bz2"),
+        Codec::Xz => Some("xz"),
+        Codec::Snappy => Some("snappy"),
+        Codec::Zstd => Some("zst"),
+        Codec::Lz4 => Some("lz4"),
+        Codec::Pigz | Codec::Custom { .. } => None,
+    }
+}
+
+/// The file's bytes, compressed with `codec` at `compression_level` (`low`, `medium`,
+/// `high` or a number) when one is given.
+pub fn read_wal(
+    wal_path: &Path,
+    codec: Option<&Codec>,
+    compression_level: &str,
+) -> Result<Vec<u8>, String> {
+    let plain = std::fs::read(wal_path).map_err(|e| format!("{e}: '{}'", wal_path.display()))?;
+    let Some(codec) = codec else {
         return Ok(plain);
     };
-    let level = codec.level(args.compression_level.as_deref().unwrap_or("medium"));
+    let level = codec.level(compression_level);
     let mut out = Vec::with_capacity(plain.len() / 2);
     codec
         .compress(level, &mut plain.as_slice(), &mut out)

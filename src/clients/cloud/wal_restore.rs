@@ -72,6 +72,38 @@ pub struct Args {
 /// Why a restore run stopped.
 struct Failure(ExitKind, String);
 
+/// One WAL to fetch: the typed options of barman-cloud-wal-restore, shared with Barman's
+/// own `barman cloud-wal-restore` (Barman's `CloudWalDownloader.download_wal`).
+#[derive(Debug, Clone, Copy)]
+pub struct Fetch<'a> {
+    /// The server's folder under the store's path.
+    pub server_name: &'a str,
+    /// `%f`.
+    pub wal_name: &'a str,
+    /// `%p`.
+    pub wal_dest: &'a Path,
+    /// Skip `.partial` files.
+    pub no_partial: bool,
+    /// Files to fetch at once (the requested one and `parallel - 1` more into the spool).
+    pub parallel: i64,
+    /// Where prefetched files wait for the next call.
+    pub spool_dir: &'a Path,
+}
+
+/// Why a fetch failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// The requested WAL is not in the store (logged already).
+    #[error("WAL file not found")]
+    NotFound,
+    /// The spool folder could not be created or a spooled file moved (logged already).
+    #[error("{0}")]
+    Spool(String),
+    /// The store failed.
+    #[error("{0}")]
+    Cloud(#[from] CloudError),
+}
+
 /// Run the client.
 pub fn run(args: Args) -> ExitCode {
     let log = args.common.log();
@@ -98,12 +130,12 @@ fn restore(args: &Args, log: Log) -> Result<ExitCode, Failure> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let Ok(name) = base.parse::<WalFileName>() else {
+    if base.parse::<WalFileName>().is_err() {
         return Err(Failure(
             ExitKind::CloudUsage,
             format!("{} is an invalid name for a WAL file", args.wal_name),
         ));
-    };
+    }
     if args.sse_customer_key.is_some() {
         let e = CloudError::Other("--sse-customer-key (SSE-C) is not supported yet".into());
         return Err(exception(&e));
@@ -113,79 +145,115 @@ fn restore(args: &Args, log: Log) -> Result<ExitCode, Failure> {
     if args.common.test {
         return Ok(super::verify(&store, log));
     }
-    if deliver_from_spool(args, log)? {
-        return Ok(ExitCode::SUCCESS);
+    let request = Fetch {
+        server_name: &args.server_name,
+        wal_name: &args.wal_name,
+        wal_dest: &args.wal_dest,
+        no_partial: args.no_partial,
+        parallel: args.parallel,
+        spool_dir: &args.spool_dir,
+    };
+    match fetch(&store, &request, log) {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(FetchError::NotFound) => Ok(exit_code(ExitKind::CloudOperation)),
+        Err(FetchError::Spool(_)) => Ok(exit_code(ExitKind::CloudNetwork)),
+        Err(FetchError::Cloud(e)) => Err(exception(&e)),
     }
-    let mut wanted = to_download(&store, args, &name, log).map_err(|e| exception(&e))?;
+}
+
+/// Deliver `request.wal_name` to `request.wal_dest`: from the spool when an earlier call
+/// prefetched it, else from the store (decompressed by its suffix), prefetching the next
+/// files of the same folder into the spool when `parallel > 1`.
+///
+/// # Errors
+/// [`FetchError::NotFound`] when the store does not hold it; the spool or the store
+/// failing otherwise.
+pub fn fetch(store: &CloudStore, request: &Fetch, log: Log) -> Result<(), FetchError> {
+    let Ok(name) = base_name(request.wal_name).parse::<WalFileName>() else {
+        log.error(&format!(
+            "WAL file {} for server {} does not exist",
+            request.wal_name, request.server_name
+        ));
+        return Err(FetchError::NotFound);
+    };
+    if deliver_from_spool(request, log)? {
+        return Ok(());
+    }
+    let mut wanted = to_download(store, request, &name, log)?;
     if wanted.is_empty() {
         log.error(&format!(
             "WAL file {} for server {} does not exist",
-            args.wal_name, args.server_name
+            request.wal_name, request.server_name
         ));
-        return Ok(exit_code(ExitKind::CloudOperation));
+        return Err(FetchError::NotFound);
     }
     let requested = wanted.remove(0);
-    if !wanted.is_empty() && !args.spool_dir.exists() {
+    if !wanted.is_empty() && !request.spool_dir.exists() {
         log.info(&format!(
             "Creating spool directory {}",
-            args.spool_dir.display()
+            request.spool_dir.display()
         ));
-        if let Err(e) = durable::create_dir_all_durable(&args.spool_dir) {
-            log.error(&format!(
+        if let Err(e) = durable::create_dir_all_durable(request.spool_dir) {
+            let message = format!(
                 "Cannot create {} directory: {e}",
-                args.spool_dir.display()
-            ));
-            return Ok(exit_code(ExitKind::CloudNetwork));
+                request.spool_dir.display()
+            );
+            log.error(&message);
+            return Err(FetchError::Spool(message));
         }
     }
-    download(&store, &requested, &args.wal_dest, log).map_err(|e| exception(&e))?;
+    download(store, &requested, request.wal_dest, log)?;
     for key in wanted {
         let file = strip_suffix(key.rsplit('/').next().unwrap_or(&key)).replace(".partial", "");
         // Prefetching is best effort: the requested file is already delivered.
-        let _ = download(&store, &key, &args.spool_dir.join(file), log);
+        let _ = download(store, &key, &request.spool_dir.join(file), log);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
+}
+
+fn base_name(path: &str) -> String {
+    Path::new(path)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// A file prefetched by an earlier call: moved to the destination (exit 2 when it cannot).
-fn deliver_from_spool(args: &Args, log: Log) -> Result<bool, Failure> {
-    let spooled = args.spool_dir.join(&args.wal_name);
+fn deliver_from_spool(request: &Fetch, log: Log) -> Result<bool, FetchError> {
+    let spooled = request.spool_dir.join(request.wal_name);
     if !spooled.is_file() {
         return Ok(false);
     }
     log.debug(&format!(
         "Moving WAL file {} for server {} from spool to destination {}",
-        args.wal_name,
-        args.server_name,
-        args.wal_dest.display()
+        request.wal_name,
+        request.server_name,
+        request.wal_dest.display()
     ));
-    let moved = durable::rename_durable(&spooled, &args.wal_dest).or_else(|_| {
+    let moved = durable::rename_durable(&spooled, request.wal_dest).or_else(|_| {
         let bytes = std::fs::read(&spooled)?;
-        durable::write_atomic(&args.wal_dest, &bytes)?;
+        durable::write_atomic(request.wal_dest, &bytes)?;
         std::fs::remove_file(&spooled)
     });
     moved.map(|_| true).map_err(|e| {
-        Failure(
-            ExitKind::CloudNetwork,
-            format!(
-                "Failure moving {} to {}: {e}",
-                spooled.display(),
-                args.wal_dest.display()
-            ),
-        )
+        let message = format!(
+            "Failure moving {} to {}: {e}",
+            spooled.display(),
+            request.wal_dest.display()
+        );
+        log.error(&message);
+        FetchError::Spool(message)
     })
 }
 
 /// The keys to fetch, the requested one first; empty when it is not archived.
 fn to_download(
     store: &CloudStore,
-    args: &Args,
+    args: &Fetch,
     name: &WalFileName,
     log: Log,
 ) -> Result<Vec<String>, CloudError> {
-    let mut folder = store
-        .url
-        .key(&[&args.server_name, "wals", &name.hash_dir()]);
+    let mut folder = store.url.key(&[args.server_name, "wals", &name.hash_dir()]);
     folder.push('/');
     let parallel = if matches!(name, WalFileName::History(_)) {
         0

@@ -301,7 +301,9 @@ fn make_directories(
     if server.streaming_archiver() {
         wanted.push(PathBuf::from(server.streaming_dir()));
     }
-    for dir in wanted {
+    // Cloud storage URLs (`wals_directory = s3://…`) are not local folders.
+    let local = |dir: &PathBuf| !dir.to_str().is_some_and(|d| d.contains("://"));
+    for dir in wanted.into_iter().filter(local) {
         crate::adapters::durable::create_dir_all_durable(&dir).map_err(|e| (dir.clone(), e))?;
     }
     Ok(())

@@ -4,7 +4,7 @@
 //! results already known are kept, as Barman's SIGALRM does.
 
 use super::result::CheckResult;
-use super::{archive, encryption, executor, local, remote};
+use super::{archive, cloud, encryption, executor, local, remote};
 use crate::adapters::catalog::layout::ServerDirs;
 use crate::adapters::postgres::RemoteValue;
 use crate::commands::Context;
@@ -149,6 +149,7 @@ fn catalogue(ctx: &Context, server: &ServerConfig, check_timeout: u64, sink: &mu
     local::check_retention_policy_settings(p, rec);
     local::check_backup_validity(p, rec);
     encryption::check_encryption(p, rec);
+    cloud::check_cloud_storage(p, rec);
     local::check_wal_validity(p, rec);
     local::check_backup_manager(p, rec);
     local::check_unreadable_backups(p, rec);

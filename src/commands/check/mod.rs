@@ -7,6 +7,7 @@
 
 mod archive;
 mod catalogue;
+mod cloud;
 mod drill;
 mod encryption;
 mod executor;

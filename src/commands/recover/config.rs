@@ -34,6 +34,10 @@ pub fn recovery_lines(
                 custom.replace('\'', "''")
             ));
             RestoreCommand::Custom(custom.clone())
+        } else if server.uses_wal_cloud_storage() {
+            RestoreCommand::CloudWalRestore {
+                server: server.name().to_string(),
+            }
         } else if target.is_remote() {
             RestoreCommand::RemoteWalRestore {
                 user,

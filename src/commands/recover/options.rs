@@ -314,6 +314,19 @@ pub fn validate(
     }
 }
 
+/// get-wal as asked, forced on (with Barman's warning) when the WALs are in the cloud:
+/// there is nothing local to copy, the restored server fetches them itself.
+fn get_wal_mode(out: &mut Output, server: &ServerConfig, asked: bool) -> bool {
+    if server.uses_wal_cloud_storage() && !asked {
+        out.warning(
+            "get-wal is required for servers with WALs stored in cloud storage. \
+             Automatically enabling --get-wal.",
+        );
+        return true;
+    }
+    asked
+}
+
 fn plan(
     out: &mut Output,
     server: &ServerConfig,
@@ -325,7 +338,11 @@ fn plan(
     check_destination(options)?;
     // `recovery_options` is a set (`CsvOption`); the command line wins over it.
     let configured = |name: &str| server.recovery_options().iter().any(|o| o == name);
-    let get_wal = options.get_wal.unwrap_or_else(|| configured("get-wal"));
+    let get_wal = get_wal_mode(
+        out,
+        server,
+        options.get_wal.unwrap_or_else(|| configured("get-wal")),
+    );
     let delta = options
         .delta_restore
         .unwrap_or_else(|| configured("delta-restore"));

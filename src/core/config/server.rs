@@ -269,6 +269,18 @@ impl ServerConfig {
         self.xlogdb_directory().unwrap_or_default()
     }
 
+    /// Where `<server>-xlog.db` lives (Barman's `Server.xlogdb_directory`): the configured
+    /// `xlogdb_directory`, except that with WALs in the cloud its default (under the cloud
+    /// URL) becomes the local `meta` folder.
+    pub fn xlogdb_location(&self) -> String {
+        let configured = self.xlogdb_dir();
+        if self.uses_wal_cloud_storage() && configured.starts_with(self.wals_dir()) {
+            format!("{}/meta", self.backup_dir().trim_end_matches('/'))
+        } else {
+            configured.to_string()
+        }
+    }
+
     /// `backup_method`, `rsync` when unset (Barman's default).
     pub fn method(&self) -> &str {
         self.backup_method().unwrap_or("rsync")

@@ -39,6 +39,24 @@ fn config_derives_directories_from_barman_home() {
 }
 
 #[test]
+fn config_cloud_wals_keep_the_xlog_db_in_meta_unless_moved() {
+    let config = build_one(&server_text("wals_directory = s3://bkt/pfx\n")).unwrap();
+    let pg = &config.servers["pg"];
+    assert!(pg.uses_wal_cloud_storage());
+    assert_eq!(pg.xlogdb_location(), "/var/lib/barman/pg/meta");
+    let config = build_one(&server_text(
+        "wals_directory = s3://bkt/pfx\nxlogdb_directory = /srv/x\n",
+    ))
+    .unwrap();
+    assert_eq!(config.servers["pg"].xlogdb_location(), "/srv/x");
+    let local = build_one(&server_text("")).unwrap();
+    assert_eq!(
+        local.servers["pg"].xlogdb_location(),
+        "/var/lib/barman/pg/wals"
+    );
+}
+
+#[test]
 fn config_custom_backup_directory_moves_derived_ones() {
     let config = build_one(&server_text(
         "backup_directory = /srv/b\nwals_directory = /srv/w\n",
