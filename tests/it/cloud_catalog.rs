@@ -339,6 +339,7 @@ fn deleting(s3: &S3Server, ids: &[String]) {
     let dry = delete_both(s3, BUCKET, 7, &["--dry-run", "-r", "REDUNDANCY 1"]);
     assert_eq!(dry.stdout.lines().count(), 2, "{}", dry.stdout);
     delete_both(s3, BUCKET, 8, &["-r", "REDUNDANCY 1", "--batch-size", "2"]);
+    delete_both(s3, BUCKET, 17, &["-r", "REDUNDANCY 1", "--batch-size", "0"]);
     delete_both(s3, BUCKET, 9, &["-r", "REDUNDANCY 1", "-m", "2"]);
     // Without any keep: everything but the newest goes, in order, with its WALs.
     crate::harness::ok(

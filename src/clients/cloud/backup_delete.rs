@@ -82,14 +82,8 @@ pub fn run(args: Args) -> ExitCode {
                 ));
                 return Err(Fail::Operation);
             }
-            let batch = match args.batch_size {
-                // Python slices with the given size: 0 or less would never progress.
-                Some(n) if n < 1 => {
-                    return Err(Fail::General(format!("invalid batch size {n}")));
-                }
-                Some(n) => usize::try_from(n).unwrap_or(1000),
-                None => 1000,
-            };
+            // Python clamps the requested size between 1 and S3's maximum, 1000.
+            let batch = args.batch_size.map_or(1000, |n| n.clamp(1, 1000)) as usize;
             let mut options = DeleteOptions {
                 dry_run: args.dry_run,
                 batch,

@@ -194,3 +194,24 @@ fn copy_time(info: &BackupInfo, lines: &mut Vec<String>) {
     }
     lines.push(nested("Copy time", &text));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Python's `render_show_backup(backup_info.to_dict(), print)` of a Barman 3.20.1
+    /// backup.info with a tablespace, a method, a size and copy statistics.
+    #[test]
+    fn a_bare_backup_info_renders_as_python_renders_it() {
+        let text = include_str!(
+            "../../../tests/fixtures/barman-3.20/catalog/pgr-20261124T004344-backup.info"
+        );
+        let expected = include_str!(
+            "../../../tests/fixtures/barman-3.20/catalog/pgr-20261124T004344-cloud-show.txt"
+        );
+        let info = BackupInfo::parse(text).unwrap();
+        let mut lines = console(&info, "20261124T004344");
+        lines.push(String::new());
+        assert_eq!(lines.join("\n"), expected);
+    }
+}

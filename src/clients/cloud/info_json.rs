@@ -106,6 +106,24 @@ fn py_json(value: &PyValue) -> String {
 mod tests {
     use super::*;
 
+    /// Python's `json.dumps(BackupInfo.to_json())` of the same file, written by Barman 3.20.1
+    /// (tablespace tuples become lists, copy_stats keeps its order).
+    #[test]
+    fn a_barman_backup_info_dumps_as_python_dumps_it() {
+        let text = include_str!(
+            "../../../tests/fixtures/barman-3.20/catalog/pgr-20261124T004344-backup.info"
+        );
+        let expected = include_str!(
+            "../../../tests/fixtures/barman-3.20/catalog/pgr-20261124T004344-to_json.json"
+        );
+        let info = BackupInfo::parse(text).unwrap();
+        let utc = FixedOffset::east_opt(0).unwrap();
+        assert_eq!(
+            dumps_info(&info, "20261124T004344", utc),
+            expected.trim_end()
+        );
+    }
+
     #[test]
     fn nested_dicts_keep_their_order_and_python_separators() {
         let value =
