@@ -3,6 +3,7 @@
 //! exit codes (`cloud_cli.py`: 1 operation failed, 2 network, 3 command line, 4 other).
 
 pub mod backup;
+mod backup_hook;
 pub mod backup_run;
 pub mod backup_tar;
 pub mod check_wal_archive;
