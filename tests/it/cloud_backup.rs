@@ -93,6 +93,8 @@ fn cloud_backup_python_lists_and_restores_ours_and_the_cluster_recovers() {
             "3",
             "--name",
             "mine",
+            "--tag",
+            "team,dba",
             "s3://pgbk/cl",
             "pg",
         ],
@@ -164,6 +166,11 @@ fn cloud_backup_python_lists_and_restores_ours_and_the_cluster_recovers() {
             objects.contains(&format!("cl/pg/base/{id}/{name}")),
             "{name} missing: {objects:?}"
         );
+    }
+    // Every object carries the tag, the multipart archives too.
+    for name in ["backup.info", "data.tar.zst", &format!("{oid}.tar.zst")] {
+        let key = format!("cl/pg/base/{id}/{name}");
+        assert_eq!(s3.tags("pgbk", &key), "team=dba\n", "{key}");
     }
     // Python restores it (tablespace relocated) and the cluster replays our WAL.
     let dest = shared_tempdir();
