@@ -93,6 +93,8 @@ fn cloud_backup_python_lists_and_restores_ours_and_the_cluster_recovers() {
             "3",
             "--name",
             "mine",
+            "--tag",
+            "team,dba",
             "s3://pgbk/cl",
             "pg",
         ],
@@ -164,6 +166,11 @@ fn cloud_backup_python_lists_and_restores_ours_and_the_cluster_recovers() {
             objects.contains(&format!("cl/pg/base/{id}/{name}")),
             "{name} missing: {objects:?}"
         );
+    }
+    // Every object carries the tag, the multipart archives too.
+    for name in ["backup.info", "data.tar.zst", &format!("{oid}.tar.zst")] {
+        let key = format!("cl/pg/base/{id}/{name}");
+        assert_eq!(s3.tags("pgbk", &key), "team=dba\n", "{key}");
     }
     // Python restores it (tablespace relocated) and the cluster replays our WAL.
     let dest = shared_tempdir();
@@ -386,4 +393,136 @@ fn cloud_backup_missing_bucket_and_wrong_credentials_exit_as_python() {
     assert_eq!(snap.code, 4, "{}", snap.stderr);
     assert!(snap.stderr.contains("snapshot backups"), "{}", snap.stderr);
     assert!(s3.keys("pgbk").is_empty());
+}
+
+/// Every file under `root` (relative path → content), links as their target.
+fn tree(root: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            let rel = path.strip_prefix(root).unwrap().display().to_string();
+            let kind = entry.file_type().unwrap();
+            if kind.is_dir() {
+                stack.push(path);
+                out.insert(format!("{rel}/"), Vec::new());
+            } else if kind.is_symlink() {
+                let target = std::fs::read_link(&path).unwrap();
+                out.insert(rel, target.display().to_string().into_bytes());
+            } else {
+                out.insert(rel, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn cloud_backup_as_a_post_backup_hook_uploads_as_python() {
+    require!("PostgreSQL, Python barman-cloud and moto", ready());
+    let s3 = S3Server::start(false);
+    s3.create_bucket("pgbk");
+    let pg = crate::harness::archiving_cluster("'/bin/true'");
+    pg.execute("CREATE TABLE t AS SELECT g AS i FROM generate_series(1, 5000) g");
+    let conninfo = pg.conninfo();
+    crate::harness::ok(
+        run(
+            &s3,
+            Path::new(OURS),
+            &[
+                "--immediate-checkpoint",
+                "-d",
+                &conninfo,
+                "s3://pgbk/live",
+                "pg",
+            ],
+        ),
+        "live backup",
+    );
+    drop(pg);
+    // A "Barman backup": the restored files and the backup.info.
+    let barman = shared_tempdir();
+    let dir = barman.path().join("20260101T000000");
+    crate::harness::ok(
+        run(
+            &s3,
+            &python("barman-cloud-restore"),
+            &[
+                "s3://pgbk/live",
+                "pg",
+                "latest",
+                dir.join("data").to_str().unwrap(),
+            ],
+        ),
+        "restore of the live backup",
+    );
+    let info_key = s3
+        .keys("pgbk")
+        .into_iter()
+        .find(|k| k.ends_with("backup.info"))
+        .unwrap();
+    let info_path = dir.join("backup.info");
+    s3.python(&format!(
+        "import boto3\ns3 = boto3.client('s3', endpoint_url=URL, aws_access_key_id=KEY, aws_secret_access_key=SECRET, region_name='us-east-1')\nopen({:?}, 'wb').write(s3.get_object(Bucket='pgbk', Key={info_key:?})['Body'].read())\n",
+        info_path.display()
+    ));
+    let hook = |tool: &Path, url: &str, status: &str, phase: &str| {
+        let mut cmd = Command::new(tool);
+        s3.env(&mut cmd)
+            .env("BARMAN_HOOK", "backup_script")
+            .env("BARMAN_PHASE", phase)
+            .env("BARMAN_BACKUP_DIR", &dir)
+            .env("BARMAN_BACKUP_ID", "20260101T000000")
+            .env("BARMAN_STATUS", status)
+            .env("BARMAN_BACKUP_INFO_PATH", &info_path)
+            .args(["--endpoint-url", &s3.endpoint(), url, "pg"]);
+        Run::of(&mut cmd)
+    };
+    let ours = Path::new(OURS);
+    let theirs = python("barman-cloud-backup");
+    crate::harness::ok(
+        hook(ours, "s3://pgbk/ours", "DONE", "post"),
+        "our hook upload",
+    );
+    crate::harness::ok(
+        hook(&theirs, "s3://pgbk/py", "DONE", "post"),
+        "Python's hook upload",
+    );
+    let names = |prefix: &str| -> Vec<String> {
+        s3.keys("pgbk")
+            .into_iter()
+            .filter_map(|k| k.strip_prefix(prefix).map(str::to_string))
+            .collect()
+    };
+    assert_eq!(names("ours/"), names("py/"));
+    let listed = python_list(&s3, "s3://pgbk/ours");
+    assert_eq!(listed[0]["backup_id"], "20260101T000000");
+    let back = barman.path().join("back");
+    crate::harness::ok(
+        run(
+            &s3,
+            &python("barman-cloud-restore"),
+            &["s3://pgbk/ours", "pg", "latest", back.to_str().unwrap()],
+        ),
+        "restore of our hook upload",
+    );
+    assert!(
+        tree(&dir.join("data")) == tree(&back),
+        "restored files differ"
+    );
+    // Not DONE: 63 (stop retrying); another hook phase: 4; both as Python.
+    for (status, phase, code) in [("FAILED", "post", 63), ("DONE", "pre", 4)] {
+        let (a, b) = (
+            hook(ours, "s3://pgbk/x", status, phase),
+            hook(&theirs, "s3://pgbk/x", status, phase),
+        );
+        assert_eq!(
+            (a.code, b.code),
+            (code, code),
+            "ours: {}\nPython: {}",
+            a.stderr,
+            b.stderr
+        );
+    }
 }

@@ -14,7 +14,7 @@ use crate::core::backup_info::{BackupInfo, Field};
 use crate::core::backup_record;
 use crate::core::py_literal::float_repr;
 use crate::error::ExitKind;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -53,7 +53,7 @@ const MIN_CHUNK_SIZE: u64 = 5 << 20;
 const MAX_ARCHIVE_SIZE: u64 = 1 << 40;
 
 /// Why the run stopped, and with which exit code.
-struct Failure(ExitKind, String);
+pub(super) struct Failure(pub ExitKind, pub String);
 
 /// Run the client.
 pub fn run(args: Args) -> ExitCode {
@@ -69,7 +69,7 @@ pub fn run(args: Args) -> ExitCode {
     }
 }
 
-fn general(e: impl std::fmt::Display) -> Failure {
+pub(super) fn general(e: impl std::fmt::Display) -> Failure {
     Failure(
         ExitKind::CloudGeneral,
         format!("Barman cloud backup exception: {e}"),
@@ -85,7 +85,9 @@ fn execute(args: &Args, log: Log) -> Result<ExitCode, Failure> {
     if args.common.test {
         return Ok(super::verify(&store, log));
     }
-    refuse_hook_mode(args)?;
+    if super::backup_hook::is_hook_script()? {
+        return super::backup_hook::upload(args, &store, log);
+    }
     let conninfo = with_application_name(&args.conninfo());
     let session = BackupSession::connect(&conninfo).map_err(|e| {
         Failure(
@@ -112,23 +114,6 @@ fn execute(args: &Args, log: Log) -> Result<ExitCode, Failure> {
         info,
     };
     backup.coordinate(session)
-}
-
-/// Python's `__is_hook_script`: as Barman's `post_backup_script` the tool would upload a
-/// backup Barman took; this build only backs up a running server.
-fn refuse_hook_mode(_args: &Args) -> Result<(), Failure> {
-    let (Ok(hook), Ok(phase)) = (std::env::var("BARMAN_HOOK"), std::env::var("BARMAN_PHASE"))
-    else {
-        return Ok(());
-    };
-    if matches!(hook.as_str(), "backup_script" | "backup_retry_script") && phase == "post" {
-        return Err(general(
-            "uploading a Barman backup as a backup hook script is not supported by this build",
-        ));
-    }
-    Err(general(format!(
-        "barman-cloud-backup called as unsupported hook script: {phase}_{hook}"
-    )))
 }
 
 /// Python connects with `application_name=barman_cloud_backup`.
@@ -202,7 +187,11 @@ impl Backup<'_> {
 
     /// Everything between the start and the final `backup.info`; `Err` is the cause.
     fn steps(&mut self, session: &mut BackupSession) -> Result<(), String> {
-        let mut controller = Controller::new(self.store, self.controller_options(), self.log);
+        let mut controller = Controller::new(
+            self.store,
+            controller_options(self.args, &self.prefix, self.log),
+            self.log,
+        );
         self.log.info(&format!("Starting backup '{}'", self.id));
         self.log.debug("detecting data directory");
         let facts = session.facts().map_err(|e| e.to_string())?;
@@ -265,32 +254,6 @@ impl Backup<'_> {
         Ok(())
     }
 
-    fn controller_options(&self) -> ControllerOptions {
-        let max_archive_size = if self.args.max_archive_size < MAX_ARCHIVE_SIZE {
-            self.args.max_archive_size
-        } else {
-            self.log
-                .warning("max-archive-size too big. Capping it to to 1.0 TiB");
-            MAX_ARCHIVE_SIZE
-        };
-        // Python aims at no more than half the parts S3 allows per object.
-        let calculated = 2 * (self.args.max_archive_size / MAX_CHUNKS_PER_FILE);
-        let chunk = calculated
-            .max(MIN_CHUNK_SIZE)
-            .max(self.args.min_chunk_size.unwrap_or(0));
-        ControllerOptions {
-            prefix: self.prefix.clone(),
-            compression: self.args.compression(),
-            max_archive_size,
-            upload: UploadOptions {
-                chunk_size: chunk as usize,
-                jobs: self.args.jobs,
-                max_bandwidth: self.args.max_bandwidth,
-                tags: self.args.object_tags(),
-            },
-        }
-    }
-
     /// Python's `_upload_backup_info`.
     fn upload_info(&self) -> Result<(), crate::adapters::cloud::CloudError> {
         let key = format!("{}/backup.info", self.prefix);
@@ -323,7 +286,7 @@ impl Backup<'_> {
                 Err(e) => lost = Some(e.to_string()),
             }
         };
-        let copied = copy_files(controller, facts, &self.info, &mut tick);
+        let copied = copy_files(controller, &Source::live(facts), &mut tick);
         if let Some(e) = lost {
             tracing::debug!(target: "barman.postgres", "keepalive failed: {e}");
             return Err("Connection to the Postgres server was lost during the backup.".into());
@@ -333,32 +296,91 @@ impl Backup<'_> {
     }
 }
 
-/// Tablespaces (only `PG_<major>_*`), PGDATA minus the exclusions, then `pg_control`.
-fn copy_files(
+/// How the archives are cut: Python's `CloudUploadController` sizes.
+pub(super) fn controller_options(args: &Args, prefix: &str, log: Log) -> ControllerOptions {
+    let max_archive_size = if args.max_archive_size < MAX_ARCHIVE_SIZE {
+        args.max_archive_size
+    } else {
+        log.warning("max-archive-size too big. Capping it to to 1.0 TiB");
+        MAX_ARCHIVE_SIZE
+    };
+    // Python aims at no more than half the parts S3 allows per object.
+    let calculated = 2 * (args.max_archive_size / MAX_CHUNKS_PER_FILE);
+    let chunk = calculated
+        .max(MIN_CHUNK_SIZE)
+        .max(args.min_chunk_size.unwrap_or(0));
+    ControllerOptions {
+        prefix: prefix.to_string(),
+        compression: args.compression(),
+        max_archive_size,
+        upload: UploadOptions {
+            chunk_size: chunk as usize,
+            jobs: args.jobs,
+            max_bandwidth: args.max_bandwidth,
+            tags: args.object_tags(),
+        },
+    }
+}
+
+/// What to read: a live server's PGDATA and tablespaces, or a backup Barman took.
+pub(super) struct Source {
+    /// PGDATA as recorded in backup.info (tablespaces inside it are left out of it).
+    pub original_pgdata: String,
+    /// Where PGDATA is read from.
+    pub pgdata: PathBuf,
+    /// Tablespaces: name, oid, recorded location, where it is read from.
+    pub tablespaces: Vec<(String, u32, String, PathBuf)>,
+    /// PostgreSQL's major version (`15`, `9.6`).
+    pub major: String,
+}
+
+impl Source {
+    fn live(facts: &ServerFacts) -> Source {
+        Source {
+            original_pgdata: facts.pgdata.clone(),
+            pgdata: PathBuf::from(&facts.pgdata),
+            tablespaces: facts
+                .tablespaces
+                .iter()
+                .map(|t| {
+                    (
+                        t.name.clone(),
+                        t.oid,
+                        t.location.clone(),
+                        PathBuf::from(&t.location),
+                    )
+                })
+                .collect(),
+            major: facts.version.major_text(),
+        }
+    }
+}
+
+/// Python's `_backup_data_files`: tablespaces (only `PG_<major>_*`), PGDATA minus the
+/// exclusions, then `pg_control`.
+pub(super) fn copy_files(
     controller: &mut Controller<'_>,
-    facts: &ServerFacts,
-    _info: &BackupInfo,
+    source: &Source,
     tick: &mut dyn FnMut(),
 ) -> Result<(), TarError> {
     let mut protect = Vec::new();
-    let major = facts.version.major_text();
     let mut tablespace_exclude = vec!["/*".to_string()];
     tablespace_exclude.extend(EXCLUDE.iter().map(|s| s.to_string()));
-    for t in &facts.tablespaces {
-        if let Some(inside) = t.location.strip_prefix(&format!("{}/", facts.pgdata)) {
+    for (name, oid, location, read_from) in &source.tablespaces {
+        if let Some(inside) = location.strip_prefix(&format!("{}/", source.original_pgdata)) {
             protect.push(format!("/{inside}"));
         }
-        protect.push(format!("/pg_tblspc/{}", t.oid));
-        let include = vec![format!("/PG_{major}_*")];
+        protect.push(format!("/pg_tblspc/{oid}"));
+        let include = vec![format!("/PG_{}_*", source.major)];
         controller.upload_directory(
-            &t.name,
-            Path::new(&t.location),
-            &t.oid.to_string(),
+            name,
+            read_from,
+            &oid.to_string(),
             (&tablespace_exclude, &include),
             tick,
         )?;
     }
-    let mut pgdata = Path::new(&facts.pgdata).to_path_buf();
+    let mut pgdata = source.pgdata.clone();
     if pgdata.is_symlink() {
         pgdata = std::fs::canonicalize(&pgdata)?;
     }

@@ -4,6 +4,7 @@
 
 pub mod backup;
 pub mod backup_delete;
+mod backup_hook;
 pub mod backup_keep;
 pub mod backup_list;
 pub mod backup_run;

@@ -7,7 +7,7 @@
 
 mod combine;
 mod config;
-mod copy;
+pub(crate) mod copy;
 mod decrypt;
 mod delta;
 mod options;
