@@ -135,3 +135,57 @@ fn archive_wal_of_a_backlog_archives_each_file_once_in_order() {
         assert_eq!(order, want, "{compression}: xlog.db out of archive order");
     }
 }
+
+/// With no compression the archiver reads each source once for both its checksum and its
+/// commit-time scan: on real PostgreSQL WAL (with commits in it), the index lines are
+/// those a scan of the archived file itself gives, and the checksums those of its bytes.
+#[test]
+fn archive_wal_uncompressed_checksums_and_commit_times_from_one_read() {
+    use crate::archive_wal::{generate_wal, setup};
+    use barman::adapters::catalog::commit_index::SegmentScan;
+    use sha2::Digest;
+    crate::require!(
+        "PostgreSQL 15 binaries",
+        crate::harness::pg_cluster::pg_available()
+    );
+    let setup = setup("gzip");
+    // The same server without compression.
+    setup.home.write_config(
+        "",
+        &[(
+            "pg",
+            &format!(
+                "conninfo = {}\nssh_command = ssh postgres@127.0.0.1\narchiver = on\n\
+                 backup_options = concurrent_backup\n",
+                setup.pg.conninfo()
+            ),
+        )],
+    );
+    generate_wal(&setup.pg, 4);
+    let run = setup.home.run(&["archive-wal", "pg"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let wals = setup.home.home().join("pg/wals");
+    let commits = std::fs::read_to_string(wals.join("pg-xlog.db.commits")).unwrap();
+    let sums = std::fs::read_to_string(wals.join("pg-xlog.db.sha256")).unwrap();
+    let mut with_commits = 0;
+    for line in commits.lines() {
+        let name = line.split(' ').next().unwrap();
+        let archived = wals.join(&name[..16]).join(name);
+        let wal = name.parse().unwrap();
+        let alone = SegmentScan::new(&wal).finish(&archived).unwrap();
+        assert_eq!(format!("{line}\n"), alone.to_line(), "{name}");
+        with_commits += usize::from(!line.ends_with(" 0") && !line.ends_with("unknown"));
+        let bytes = std::fs::read(&archived).unwrap();
+        let sha = sha2::Sha256::digest(&bytes);
+        let hex: String = sha.iter().map(|b| format!("{b:02x}")).collect();
+        let want = format!("{name}\t{hex}\t{}\t", bytes.len());
+        assert!(
+            sums.lines().any(|l| l.starts_with(&want)),
+            "{name}: no checksum line {want:?} in\n{sums}"
+        );
+    }
+    assert!(
+        with_commits >= 3,
+        "too few segments with commits:\n{commits}"
+    );
+}
