@@ -13,6 +13,8 @@ use crate::core::config::ServerConfig;
 use crate::output::Output;
 use std::path::{Path, PathBuf};
 
+mod pipeline;
+
 /// `archive-wal SERVER`: move what `pg_receivewal` (streaming/) and `archive_command`
 /// (incoming/) delivered into the archive and its catalog.
 pub fn archive_wal(ctx: &Context, out: &mut Output, name: &str) -> crate::Result<()> {
@@ -152,7 +154,7 @@ fn archive_local(
 ) -> crate::Result<bool> {
     match hooks {
         Some(hooks) => archive_hooked(out, pass, hooks),
-        None => archive_parallel(out, pass).map(|()| false),
+        None => pipeline::archive_parallel(out, pass).map(|()| false),
     }
 }
 
@@ -291,78 +293,6 @@ fn archive_hooked(
         }
     }
     Ok(false)
-}
-
-/// Without hooks: compression and encryption run on every core; putting files in place
-/// and cataloguing them stays in archive order, one at a time.
-fn archive_parallel(out: &mut Output, pass: &Pass<'_>) -> crate::Result<()> {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let (name, dirs, dir) = (pass.name, pass.dirs, pass.dir);
-    for (c, chunk) in pass.batch.files.chunks(workers).enumerate() {
-        let prepared: Vec<_> = std::thread::scope(|scope| {
-            let jobs: Vec<_> = chunk
-                .iter()
-                .map(|file| {
-                    scope.spawn(move || {
-                        let wal = file
-                            .parse::<crate::core::wal_name::WalFileName>()
-                            .map_err(|e| FileError::Other(e.to_string()))?;
-                        wal_archive::prepare(dirs, &dir.join(file), &wal, pass.storage)
-                            .map_err(FileError::from)
-                    })
-                })
-                .collect();
-            jobs.into_iter()
-                .map(|job| {
-                    job.join().unwrap_or_else(|_| {
-                        Err(FileError::Other("compression worker panicked".to_string()))
-                    })
-                })
-                .collect::<Vec<_>>()
-        });
-        let mut items = chunk.iter().zip(prepared).enumerate();
-        while let Some((i, (file, prepared))) = items.next() {
-            out.info_unlogged(&format!("\t{file}"));
-            log_segment(c * workers + i, name, pass.source, pass.batch, file);
-            let src = dir.join(file);
-            let result = prepared
-                .and_then(|p| wal_archive::commit(dirs, pass.lock_dir, p).map_err(FileError::from));
-            match result {
-                Ok(archived) => {
-                    record(out, name, pass.errors_dir, &src, file, pass.stamp, archived)?
-                }
-                Err(FileError::Gpg(text)) => {
-                    // Barman's archiver lets gpg's failure end the run; the files prepared
-                    // alongside stay in incoming/ or streaming/ for the next one.
-                    items
-                        .filter_map(|(_, (_, p))| p.ok())
-                        .for_each(wal_archive::Prepared::discard);
-                    return Err(crate::Error::Uncaught(text));
-                }
-                Err(FileError::Other(e)) => out.error(&format!(
-                    "Archiving of {file} for server {name} failed: {e}"
-                )),
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Why one file was not archived.
-enum FileError {
-    /// gpg could not encrypt it: Barman's exception text.
-    Gpg(String),
-    /// Anything else, reported for this file only.
-    Other(String),
-}
-
-impl From<wal_archive::ArchiveError> for FileError {
-    fn from(e: wal_archive::ArchiveError) -> Self {
-        match e {
-            wal_archive::ArchiveError::Encrypt(g) => FileError::Gpg(g.barman_text()),
-            other => FileError::Other(other.to_string()),
-        }
-    }
 }
 
 /// Barman's log line about what a source holds.

@@ -7,6 +7,7 @@
 mod harness;
 
 mod archive_wal;
+mod archive_wal_batch;
 mod archive_wal_temps;
 mod archived_range;
 mod backup;

@@ -63,6 +63,27 @@ impl SegmentScan {
         }
     }
 
+    /// Feed the file's next plain bytes (read by someone else, e.g. the checksum).
+    pub fn feed(&mut self, bytes: &[u8]) {
+        if self.name.is_some() {
+            self.fed = true;
+            self.scanner.feed(bytes);
+        }
+    }
+
+    /// Forget what was fed: [`Self::finish`] then reads the file itself.
+    pub fn restart(&mut self) {
+        let name = self.name.take();
+        let expected = name
+            .as_deref()
+            .and_then(|n| n.parse::<WalSegmentName>().ok());
+        self.scanner = expected
+            .as_ref()
+            .map_or_else(CommitScanner::new, scanner_for);
+        self.fed = false;
+        self.name = name;
+    }
+
     /// The index line: from the bytes already streamed through [`Self::tee`], or else from
     /// reading `src` (decompressed when it came compressed). None for a file that is not a
     /// segment.
@@ -137,10 +158,20 @@ fn read_plain(src: &Path, scanner: CommitScanner) -> Option<CommitScanner> {
 /// first so the new line stands on its own. Failures are logged, never returned: the index
 /// is an optimisation and its segment is already safely archived.
 pub fn append(dirs: &ServerDirs, line: &IndexLine) {
+    append_all(dirs, std::slice::from_ref(line));
+}
+
+/// [`append`] of several lines at once: one write, one fsync.
+pub fn append_all(dirs: &ServerDirs, lines: &[IndexLine]) {
+    let Some(first) = lines.first() else {
+        return;
+    };
     let path = path(dirs);
-    if let Err(e) = append_to(&path, line.to_line().as_bytes()) {
+    let text: String = lines.iter().map(IndexLine::to_line).collect();
+    if let Err(e) = append_to(&path, text.as_bytes()) {
         tracing::warn!(target: "barman.wal_archiver",
-            "Could not add {} to the commit-time index {}: {e}", line.name, path.display());
+            "Could not add {} (and {} more) to the commit-time index {}: {e}",
+            first.name, lines.len() - 1, path.display());
     }
 }
 

@@ -10,5 +10,6 @@ pub mod stats;
 pub mod store;
 pub mod wal_archive;
 pub mod wal_checksums;
+pub mod wal_commit;
 pub mod wal_removal;
 pub mod xlog_db;

@@ -76,6 +76,9 @@ pub enum ArchiveError {
     /// gpg could not encrypt the file.
     #[error(transparent)]
     Encrypt(#[from] GpgError),
+    /// A step done once for a whole batch of files failed (the same error for each).
+    #[error("{0}")]
+    Batch(String),
 }
 
 fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> CatalogError + 'a {
@@ -167,18 +170,21 @@ pub fn archive_one(
 /// the catalog (duplicate check, compression into a fsynced temporary file).
 #[derive(Debug)]
 pub struct Prepared {
-    src: PathBuf,
-    name: WalFileName,
-    dst: PathBuf,
-    step: Step,
+    pub(super) src: PathBuf,
+    pub(super) name: WalFileName,
+    pub(super) dst: PathBuf,
+    pub(super) step: Step,
     /// SHA-256 of the plain content, computed while compressing (see [`wal_checksums`]).
-    digest: Option<PlainDigest>,
+    pub(super) digest: Option<PlainDigest>,
     /// The segment's commit-time index line, read while preparing it.
-    commits: Option<IndexLine>,
+    pub(super) commits: Option<IndexLine>,
+    /// The compressed temporary file, written but not yet fsynced: the committer fsyncs
+    /// it just before the rename, so the preparing core goes on compressing meanwhile.
+    pub(super) unsynced: Option<File>,
 }
 
 #[derive(Debug)]
-enum Step {
+pub(super) enum Step {
     /// Compressed and/or encrypted into this temporary file, recorded under these
     /// compression and encryption names.
     Transformed(PathBuf, Option<String>, Option<String>),
@@ -206,6 +212,7 @@ pub fn prepare(
         .unwrap_or_else(|| dirs.wals_directory.clone());
     durable::create_dir_all_durable(&dst_dir).map_err(io("create", &dst_dir))?;
     let mut digest = None;
+    let mut unsynced = None;
     let mut scan = SegmentScan::new(name);
     let step = if dst.exists() {
         if crate::core::encryption::is_gpg(&head(&dst)?) {
@@ -228,17 +235,22 @@ pub fn prepare(
         let detected = compression::identify(&head(src)?).map(str::to_string);
         let compressed = match (&storage.compression, &detected) {
             (Some(c), None) => {
-                let (tmp, plain) = compress_to_temp(src, &dst, c, &mut scan)?;
+                let (tmp, file, plain) = compress_to_temp(src, &dst, c, &mut scan)?;
                 digest = Some(plain);
+                unsynced = Some(file);
                 Some((tmp, c.name.clone()))
             }
             _ => None,
         };
         if digest.is_none() {
-            digest = wal_checksums::digest_of_source(src);
+            // One read of the source gives both its checksum and its commit-time scan.
+            digest = wal_checksums::digest_of_source_scanning(src, &mut scan);
         }
         match (&storage.encryption, compressed) {
             (Some(e), compressed) => {
+                // gpg reads the compressed temporary itself: it must be complete on disk,
+                // and the encrypted copy is what gets stored.
+                unsynced = None;
                 let input = compressed.as_ref().map_or(src, |(tmp, _)| tmp.as_path());
                 let encrypted = encrypt_to_temp(src, input, &dst, e);
                 if let Some((tmp, _)) = &compressed {
@@ -263,10 +275,17 @@ pub fn prepare(
         step,
         digest,
         commits: stored.then(|| scan.finish(src)).flatten(),
+        unsynced,
     })
 }
 
 impl Prepared {
+    /// Whether committing it stores a new file (rather than dropping a source the archive
+    /// already holds, or reporting a duplicate): such files can be committed in batches.
+    pub fn stores(&self) -> bool {
+        matches!(self.step, Step::Transformed(..) | Step::AsIs(_))
+    }
+
     /// Give up on this file: remove its temporary file, leave the source where it is.
     pub fn discard(self) {
         if let Step::Transformed(tmp, _, _) = self.step {
@@ -289,6 +308,7 @@ pub fn commit(
         step,
         digest,
         commits,
+        unsynced,
     } = prepared;
     let dst_dir = dst
         .parent()
@@ -312,6 +332,9 @@ pub fn commit(
             return Ok(Archived::AlreadyArchived);
         }
         Step::Transformed(tmp, compression, encryption) => {
+            if let Some(file) = unsynced {
+                file.sync_all().map_err(io("fsync", &tmp))?;
+            }
             std::fs::rename(&tmp, &dst).map_err(io("rename", &tmp))?;
             (compression, encryption)
         }
@@ -392,14 +415,15 @@ fn temp_beside(dst: &Path, suffix: &str) -> PathBuf {
     dst.with_file_name(format!(".{name}.{}.{suffix}", std::process::id()))
 }
 
-/// Compress `src` to a fsynced temporary file next to `dst`, with the source's mode and
-/// times (Barman's `copystat`); [`commit`] renames it into place.
+/// Compress `src` to a temporary file next to `dst`, with the source's mode and times
+/// (Barman's `copystat`). Its write-back is started here but not waited for: [`commit`]
+/// fsyncs the returned file, then renames it into place.
 fn compress_to_temp(
     src: &Path,
     dst: &Path,
     compression: &Compression,
     scan: &mut SegmentScan,
-) -> Result<(PathBuf, PlainDigest), CatalogError> {
+) -> Result<(PathBuf, File, PlainDigest), CatalogError> {
     let tmp = temp_beside(dst, "compressed");
     let result = (|| {
         // One read of the source feeds the compressor, the checksum and the commit scan.
@@ -416,12 +440,12 @@ fn compress_to_temp(
             .into_inner()
             .map_err(|e| io("write", &tmp)(e.into_error()))?;
         copy_stat(src, &tmp)?;
-        file.sync_all().map_err(io("fsync", &tmp))?;
+        start_writeback(&file);
         failpoint("archive.after_compress");
-        Ok(reader.finish())
+        Ok((file, reader.finish()))
     })();
     match result {
-        Ok(plain) => Ok((tmp, plain)),
+        Ok((file, plain)) => Ok((tmp, file, plain)),
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);
             Err(e)
@@ -463,6 +487,15 @@ fn encrypt_to_temp(
     }
 }
 
+/// Ask the kernel to start writing `file` out now, without waiting: by the time the
+/// committer fsyncs it, most of it is on disk. Advisory; a refusal changes nothing.
+fn start_writeback(file: &File) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a plain syscall on a descriptor `file` owns for the whole call; it reads
+    // and writes no memory of ours.
+    let _ = unsafe { libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE) };
+}
+
 fn copy_stat(src: &Path, dst: &Path) -> Result<(), CatalogError> {
     let meta = std::fs::metadata(src).map_err(io("stat", src))?;
     std::fs::set_permissions(dst, meta.permissions()).map_err(io("chmod", dst))?;
@@ -479,7 +512,7 @@ fn copy_stat(src: &Path, dst: &Path) -> Result<(), CatalogError> {
 /// Put an uncompressed (or already compressed) file in place without losing the source
 /// until the catalog lists it: a hard link on the same file system, a fsynced copy
 /// otherwise.
-fn link_or_copy(src: &Path, dst: &Path) -> Result<(), CatalogError> {
+pub(super) fn link_or_copy(src: &Path, dst: &Path) -> Result<(), CatalogError> {
     File::open(src)
         .and_then(|f| f.sync_all())
         .map_err(io("fsync", src))?;

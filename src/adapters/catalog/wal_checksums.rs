@@ -6,6 +6,7 @@
 //! add lines), are fsynced, and first cut off a torn last line left by a crash so no new
 //! line is glued to it. Compaction and the state file go through `durable::write_atomic`.
 
+use super::commit_index::SegmentScan;
 use super::layout::ServerDirs;
 use super::store::CatalogError;
 use super::xlog_db::XlogDbWriteError;
@@ -102,16 +103,19 @@ impl<R: Read> Read for HashingReader<R> {
     }
 }
 
-/// A sink that hashes what is written to it (decompressed content while verifying).
-struct HashingSink {
+/// A sink that hashes what is written to it (decompressed content while verifying), and
+/// shows it to an observer (the archiver's commit-time scan).
+struct HashingSink<'a> {
     sha: Sha256,
     size: u64,
+    observe: &'a mut dyn FnMut(&[u8]),
 }
 
-impl Write for HashingSink {
+impl Write for HashingSink<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.sha.update(buf);
         self.size += buf.len() as u64;
+        (self.observe)(buf);
         Ok(buf.len())
     }
 
@@ -136,6 +140,15 @@ pub enum Content {
 /// # Errors
 /// The file cannot be opened or read, or does not decompress (corrupt or truncated).
 pub fn digest_file(path: &Path, custom: Option<&Codec>) -> io::Result<Content> {
+    digest_file_observed(path, custom, &mut |_| {})
+}
+
+/// [`digest_file`], showing the plain content to `observe` as it is hashed.
+fn digest_file_observed(
+    path: &Path,
+    custom: Option<&Codec>,
+    observe: &mut dyn FnMut(&[u8]),
+) -> io::Result<Content> {
     let mut file = File::open(path)?;
     let mut head = [0u8; 16];
     let n = read_head(&mut file, &mut head)?;
@@ -148,6 +161,7 @@ pub fn digest_file(path: &Path, custom: Option<&Codec>) -> io::Result<Content> {
     let mut sink = HashingSink {
         sha: Sha256::new(),
         size: 0,
+        observe,
     };
     match Codec::detect(head).as_ref().or(custom) {
         Some(codec) => {
@@ -188,6 +202,24 @@ pub fn digest_of_source(src: &Path) -> Option<PlainDigest> {
     }
 }
 
+/// [`digest_of_source`], feeding `scan` in the same read (the file is read once, not once
+/// per purpose). When the read fails midway the scan starts over unfed, so it reads the
+/// file itself rather than index a partial segment.
+pub fn digest_of_source_scanning(src: &Path, scan: &mut SegmentScan) -> Option<PlainDigest> {
+    let result = digest_file_observed(src, None, &mut |bytes| scan.feed(bytes));
+    if result.is_err() {
+        scan.restart();
+    }
+    match result {
+        Ok(Content::Plain(digest)) => Some(digest),
+        Ok(Content::Encrypted) => None,
+        Err(e) => {
+            tracing::warn!(target: "barman.wal_checksums", "no checksum for {}: {e}", src.display());
+            None
+        }
+    }
+}
+
 /// Record the checksum of a file just catalogued (the archiver's one call). A failure is
 /// logged, not raised: the file is safely archived, and `verify-archive` records a
 /// missing checksum as first seen.
@@ -197,6 +229,19 @@ pub fn record(dirs: &ServerDirs, lock_dir: &Path, name: &str, digest: Option<&Pl
     };
     if let Err(e) = append(dirs, lock_dir, &[digest.entry(name, Origin::Archived)]) {
         tracing::warn!(target: "barman.wal_checksums", "cannot record the checksum of {name}: {e}");
+    }
+}
+
+/// Record the checksums of the files a batch just catalogued, in one append (one fsync).
+/// Failures are logged, as in [`record`].
+pub fn record_all(dirs: &ServerDirs, lock_dir: &Path, files: &[(&str, &PlainDigest)]) {
+    let entries: Vec<ChecksumEntry> = files
+        .iter()
+        .map(|(name, digest)| digest.entry(name, Origin::Archived))
+        .collect();
+    if let Err(e) = append(dirs, lock_dir, &entries) {
+        tracing::warn!(target: "barman.wal_checksums",
+            "cannot record the checksums of {} archived files: {e}", entries.len());
     }
 }
 
