@@ -87,7 +87,7 @@ fn execute(args: &Args, log: Log) -> Result<ExitCode, Failure> {
     }
     refuse_hook_mode(args)?;
     let conninfo = with_application_name(&args.conninfo());
-    let session = BackupSession::connect(&conninfo).map_err(|e| {
+    let mut session = BackupSession::connect(&conninfo).map_err(|e| {
         Failure(
             ExitKind::CloudOperation,
             format!("Cannot connect to postgres: {e}"),
@@ -103,15 +103,23 @@ fn execute(args: &Args, log: Log) -> Result<ExitCode, Failure> {
     let id = chrono::Local::now().format("%Y%m%dT%H%M%S").to_string();
     let mut info = BackupInfo::empty();
     info.set_raw(Field::ServerName, Some("cloud".into()));
-    let backup = Backup {
-        args,
-        store: &store,
-        log,
-        prefix: store.url.key(&[&args.server_name, "base", &id]),
-        id,
-        info,
+    let settings = UploadSettings {
+        server_name: args.server_name.clone(),
+        backup_name: args.backup_name.clone(),
+        compression: args.compression(),
+        immediate_checkpoint: args.immediate_checkpoint,
+        jobs: args.jobs,
+        keepalive_interval: args.keepalive_interval,
+        max_archive_size: args.max_archive_size,
+        min_chunk_size: args.min_chunk_size,
+        max_bandwidth: args.max_bandwidth,
+        tags: args.object_tags(),
     };
-    backup.coordinate(session)
+    let mut backup = CloudBackup::new(&store, &settings, log, id, info);
+    match backup.coordinate(&mut session) {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(_) => Err(Failure(ExitKind::CloudOperation, String::new())),
+    }
 }
 
 /// Python's `__is_hook_script`: as Barman's `post_backup_script` the tool would upload a
@@ -142,25 +150,90 @@ fn with_application_name(conninfo: &str) -> String {
         .to_string()
 }
 
-/// One backup being taken.
-struct Backup<'a> {
-    args: &'a Args,
+/// What an upload of a running server needs besides the store: barman-cloud-backup's
+/// options, or Barman's `local-to-cloud` settings (Python's `CloudBackupUploader`
+/// arguments).
+#[derive(Debug, Clone)]
+pub struct UploadSettings {
+    /// The server's folder in the bucket (`<path>/<server>/base/<id>`).
+    pub server_name: String,
+    /// `-n/--name`.
+    pub backup_name: Option<String>,
+    /// The tar compression.
+    pub compression: Option<super::backup_tar::TarCompression>,
+    /// `--immediate-checkpoint`.
+    pub immediate_checkpoint: bool,
+    /// Upload jobs.
+    pub jobs: usize,
+    /// Seconds between keepalive queries (0: none).
+    pub keepalive_interval: u64,
+    /// Size after which an archive is cut.
+    pub max_archive_size: u64,
+    /// Smallest part size asked for.
+    pub min_chunk_size: Option<u64>,
+    /// Bytes per second (None: no limit).
+    pub max_bandwidth: Option<u64>,
+    /// Tags of every object.
+    pub tags: Vec<(String, String)>,
+}
+
+/// Why [`CloudBackup::coordinate`] failed (already logged, and recorded in `info`).
+#[derive(Debug)]
+pub enum UploadFailure {
+    /// The backup itself failed: the first line of the cause.
+    Data(String),
+    /// The final `backup.info` could not be uploaded.
+    Info(String),
+}
+
+/// One backup being taken straight to the bucket.
+pub struct CloudBackup<'a> {
+    settings: &'a UploadSettings,
     store: &'a CloudStore,
     log: Log,
     prefix: String,
     id: String,
-    info: BackupInfo,
+    /// The backup's `backup.info` (Barman passes its own, as Python's executor does).
+    pub info: BackupInfo,
+    /// When the copy started (`copy_start_time`).
+    pub copy_start: Option<chrono::DateTime<chrono::Local>>,
+    /// Bytes uploaded (the archives' sizes: Python's `controller.size`).
+    pub size: u64,
 }
 
-impl Backup<'_> {
-    /// Python's `coordinate_backup`.
-    fn coordinate(mut self, mut session: BackupSession) -> Result<ExitCode, Failure> {
+impl<'a> CloudBackup<'a> {
+    /// A backup `id` of `settings.server_name` under the store's path.
+    pub fn new(
+        store: &'a CloudStore,
+        settings: &'a UploadSettings,
+        log: Log,
+        id: String,
+        info: BackupInfo,
+    ) -> Self {
+        CloudBackup {
+            prefix: store.url.key(&[&settings.server_name, "base", &id]),
+            settings,
+            store,
+            log,
+            id,
+            info,
+            copy_start: None,
+            size: 0,
+        }
+    }
+
+    /// Python's `coordinate_backup`: the final `backup.info` (DONE, or FAILED with the
+    /// cause) is uploaded whatever happened.
+    pub fn coordinate(&mut self, session: &mut BackupSession) -> Result<(), UploadFailure> {
         let copy_start = chrono::Local::now();
+        self.copy_start = Some(copy_start);
         let started = Instant::now();
-        let result = self.steps(&mut session);
-        drop(session);
-        match &result {
-            Ok(()) => self.info.set_raw(Field::Status, Some("DONE".into())),
+        let result = self.steps(session);
+        let failure = match &result {
+            Ok(()) => {
+                self.info.set_raw(Field::Status, Some("DONE".into()));
+                None
+            }
             Err(message) => {
                 let first = first_line(message);
                 self.info.set_raw(Field::Status, Some("FAILED".into()));
@@ -170,20 +243,21 @@ impl Backup<'_> {
                 );
                 self.log
                     .error(&format!("Backup failed uploading data ({first})"));
+                Some(first)
             }
-        }
-        if let Some(name) = &self.args.backup_name {
+        };
+        if let Some(name) = &self.settings.backup_name {
             self.info.set_raw(Field::BackupName, Some(name.clone()));
         }
         if let Err(e) = self.upload_info() {
+            let first = first_line(&e.to_string());
             self.log.error(&format!(
-                "Backup failed uploading backup.info file ({})",
-                first_line(&e.to_string())
+                "Backup failed uploading backup.info file ({first})"
             ));
-            return Err(Failure(ExitKind::CloudOperation, String::new()));
+            return Err(UploadFailure::Info(first));
         }
-        if result.is_err() {
-            return Err(Failure(ExitKind::CloudOperation, String::new()));
+        if let Some(first) = failure {
+            return Err(UploadFailure::Data(first));
         }
         let info = &self.info;
         self.log.info(&format!(
@@ -197,7 +271,7 @@ impl Backup<'_> {
             crate::commands::backup::python_naive(&copy_start),
             crate::output::python::human_timedelta(started.elapsed().as_secs_f64())
         ));
-        Ok(ExitCode::SUCCESS)
+        Ok(())
     }
 
     /// Everything between the start and the final `backup.info`; `Err` is the cause.
@@ -215,9 +289,13 @@ impl Backup<'_> {
         self.info.set_raw(Field::Systemid, facts.systemid.clone());
         self.log.debug("issuing start backup command");
         self.log.debug("Start of native concurrent backup");
-        let label = format!("Barman backup cloud {}", self.id);
+        let label = format!(
+            "Barman backup {} {}",
+            self.info.raw(Field::ServerName).unwrap_or("cloud"),
+            self.id
+        );
         let start = session
-            .start_concurrent(&label, self.args.immediate_checkpoint)
+            .start_concurrent(&label, self.settings.immediate_checkpoint)
             .map_err(|e| e.to_string())?;
         backup_record::record_start(&mut self.info, &crate::commands::backup::reported(&start));
         self.upload_info().map_err(|e| e.to_string())?;
@@ -260,33 +338,37 @@ impl Backup<'_> {
         let started = controller.started;
         let archives = controller.close().map_err(|e| e.to_string())?;
         self.log.info("Calculating backup statistics");
-        let stats = copy_stats(started, self.args.jobs, &archives);
+        self.size = archives
+            .iter()
+            .flat_map(|(_, list)| list.iter().map(|(size, _)| size))
+            .sum();
+        let stats = copy_stats(started, self.settings.jobs, &archives);
         self.info.set_raw(Field::CopyStats, Some(stats));
         Ok(())
     }
 
     fn controller_options(&self) -> ControllerOptions {
-        let max_archive_size = if self.args.max_archive_size < MAX_ARCHIVE_SIZE {
-            self.args.max_archive_size
+        let max_archive_size = if self.settings.max_archive_size < MAX_ARCHIVE_SIZE {
+            self.settings.max_archive_size
         } else {
             self.log
                 .warning("max-archive-size too big. Capping it to to 1.0 TiB");
             MAX_ARCHIVE_SIZE
         };
         // Python aims at no more than half the parts S3 allows per object.
-        let calculated = 2 * (self.args.max_archive_size / MAX_CHUNKS_PER_FILE);
+        let calculated = 2 * (self.settings.max_archive_size / MAX_CHUNKS_PER_FILE);
         let chunk = calculated
             .max(MIN_CHUNK_SIZE)
-            .max(self.args.min_chunk_size.unwrap_or(0));
+            .max(self.settings.min_chunk_size.unwrap_or(0));
         ControllerOptions {
             prefix: self.prefix.clone(),
-            compression: self.args.compression(),
+            compression: self.settings.compression,
             max_archive_size,
             upload: UploadOptions {
                 chunk_size: chunk as usize,
-                jobs: self.args.jobs,
-                max_bandwidth: self.args.max_bandwidth,
-                tags: self.args.object_tags(),
+                jobs: self.settings.jobs,
+                max_bandwidth: self.settings.max_bandwidth,
+                tags: self.settings.tags.clone(),
             },
         }
     }
@@ -295,11 +377,8 @@ impl Backup<'_> {
     fn upload_info(&self) -> Result<(), crate::adapters::cloud::CloudError> {
         let key = format!("{}/backup.info", self.prefix);
         self.log.info(&format!("Uploading '{key}'"));
-        self.store.put(
-            &key,
-            self.info.to_text().into_bytes(),
-            &self.args.object_tags(),
-        )
+        self.store
+            .put(&key, self.info.to_text().into_bytes(), &self.settings.tags)
     }
 
     /// Python's `_backup_data_files` and `_backup_config_files`, with the keepalive query
@@ -310,7 +389,7 @@ impl Backup<'_> {
         session: &mut BackupSession,
         facts: &ServerFacts,
     ) -> Result<(), String> {
-        let interval = Duration::from_secs(self.args.keepalive_interval);
+        let interval = Duration::from_secs(self.settings.keepalive_interval);
         let mut last = Instant::now();
         let mut lost = None;
         let mut tick = || {
