@@ -254,3 +254,99 @@ fn cloud_backups_local_to_cloud_by_ours_is_listed_shown_and_restored_by_python()
     let found = start_restored(&s3, &home, &config, &dest);
     assert_eq!(found, rows(&[("after", "100"), ("base", "100")]));
 }
+
+#[test]
+fn cloud_backups_delete_removes_the_backup_and_wal_objects() {
+    require!("PostgreSQL binaries", pg_available());
+    require!(
+        python_barman::REQUIREMENT,
+        python_barman::usable_by("postgres") && s3::available()
+    );
+    let Setup {
+        s3,
+        home,
+        config,
+        pg,
+    } = setup();
+    crate::harness::ok(
+        ours(&s3, &home, &config, &["backup", "pg", "--wait"]),
+        "first backup",
+    );
+    let first = ours(&s3, &home, &config, &["list-backups", "pg", "--minimal"])
+        .stdout
+        .trim()
+        .to_string();
+    pg.execute("INSERT INTO marks SELECT 'between', g FROM generate_series(1, 100) g");
+    ship(&pg);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    crate::harness::ok(
+        ours(&s3, &home, &config, &["backup", "pg", "--wait"]),
+        "second backup",
+    );
+    ship(&pg);
+    let meta = home.home().join("pg/meta");
+    let second_info = std::fs::read_to_string(
+        std::fs::read_dir(&meta)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| {
+                p.to_string_lossy().ends_with("-backup.info")
+                    && !p.to_string_lossy().contains(&first)
+            })
+            .unwrap(),
+    )
+    .unwrap();
+    let begin = second_info
+        .lines()
+        .find_map(|l| l.strip_prefix("begin_wal="))
+        .unwrap()
+        .to_string();
+    let before = s3.keys(BUCKET);
+    let run = crate::harness::ok(
+        ours(&s3, &home, &config, &["delete", "pg", &first]),
+        "delete",
+    );
+    assert!(
+        run.stdout.contains(&format!("Deleted backup {first}")),
+        "{}",
+        run.stdout
+    );
+    let after = s3.keys(BUCKET);
+    let gone: Vec<&String> = before.iter().filter(|k| !after.contains(k)).collect();
+    assert!(
+        gone.contains(&&format!("cluster/pg/base/{first}/data.tar")),
+        "{gone:?}"
+    );
+    assert!(
+        gone.contains(&&format!("cluster/pg/base/{first}/backup.info")),
+        "{gone:?}"
+    );
+    for key in &after {
+        assert!(!key.contains(&first), "{key} left");
+        if let Some(wal) = key.strip_prefix("cluster/pg/wals/0000000100000000/") {
+            assert!(
+                wal >= begin.as_str(),
+                "{wal} older than {begin} left: {after:?}"
+            );
+        }
+    }
+    assert!(
+        gone.iter().any(|k| k.starts_with("cluster/pg/wals/")),
+        "no WAL object removed: {before:?} -> {after:?}"
+    );
+    assert!(!meta.join(format!("{first}-backup.info")).exists());
+    for args in [
+        vec!["list-backups", "pg"],
+        vec!["-f", "json", "list-backups", "pg"],
+    ] {
+        let (mine, theirs) = (
+            ours(&s3, &home, &config, &args),
+            pythons(&s3, &home, &config, &args),
+        );
+        assert_eq!(
+            (mine.code, &mine.stdout),
+            (theirs.code, &theirs.stdout),
+            "{args:?}"
+        );
+    }
+}

@@ -267,7 +267,7 @@ fn purge_before_first_backup(
     let (_, aborted) = crate::commands::catalog::remove_wals_for(
         dirs,
         lock_dir,
-        name,
+        server,
         hooks,
         &protection,
         &mut |wal| {
