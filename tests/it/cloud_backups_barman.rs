@@ -350,3 +350,46 @@ fn cloud_backups_delete_removes_the_backup_and_wal_objects() {
         );
     }
 }
+
+#[test]
+fn cloud_backups_local_to_cloud_by_python_is_restored_by_ours() {
+    require!("PostgreSQL binaries", pg_available());
+    require!(
+        python_barman::REQUIREMENT,
+        python_barman::usable_by("postgres") && s3::available()
+    );
+    let Setup {
+        s3,
+        home,
+        config,
+        pg,
+    } = setup();
+    crate::harness::ok(
+        pythons(&s3, &home, &config, &["backup", "pg", "--wait"]),
+        "Python's backup",
+    );
+    let id = pythons(&s3, &home, &config, &["list-backups", "pg", "--minimal"])
+        .stdout
+        .trim()
+        .to_string();
+    pg.execute("INSERT INTO marks SELECT 'after', g FROM generate_series(1, 100) g");
+    ship(&pg);
+    let dest = home.dir().join("mine");
+    let run = crate::harness::ok(
+        ours(
+            &s3,
+            &home,
+            &config,
+            &["restore", "pg", &id, dest.to_str().unwrap()],
+        ),
+        "our restore",
+    );
+    assert!(
+        run.stdout.contains("Copying the base backup."),
+        "{}",
+        run.stdout
+    );
+    assert!(dest.join("backup_label").exists());
+    let found = start_restored(&s3, &home, &config, &dest);
+    assert_eq!(found, rows(&[("after", "100"), ("base", "100")]));
+}
