@@ -301,6 +301,31 @@ fn cloud_backups_delete_removes_the_backup_and_wal_objects() {
         .find_map(|l| l.strip_prefix("begin_wal="))
         .unwrap()
         .to_string();
+    // keep writes (and release removes) the annotation in the bucket too, as Python's.
+    let second = second_info
+        .lines()
+        .find_map(|l| l.strip_prefix("backup_label="))
+        .and_then(|l| l.split("LABEL: Barman backup pg ").nth(1))
+        .map(|rest| rest[..15].to_string())
+        .unwrap();
+    let annotation = format!("cluster/pg/base/{second}/annotations/keep");
+    crate::harness::ok(
+        ours(
+            &s3,
+            &home,
+            &config,
+            &["keep", "pg", &second, "--target", "full"],
+        ),
+        "keep",
+    );
+    assert!(s3.keys(BUCKET).contains(&annotation));
+    let status = pythons(&s3, &home, &config, &["keep", "pg", &second, "--status"]);
+    assert!(status.stdout.contains("Keep: full"), "{}", status.stdout);
+    crate::harness::ok(
+        ours(&s3, &home, &config, &["keep", "pg", &second, "--release"]),
+        "release",
+    );
+    assert!(!s3.keys(BUCKET).contains(&annotation));
     let before = s3.keys(BUCKET);
     let run = crate::harness::ok(
         ours(&s3, &home, &config, &["delete", "pg", &first]),

@@ -72,3 +72,25 @@ pub fn delete_wal_objects(server: &ServerConfig, names: &[String]) -> crate::Res
         .delete_many(&keys, batch(server))
         .map_err(|e| crate::Error::Fatal(e.to_string()))
 }
+
+/// Python's `KeepManagerMixinCloud`: the keep annotation also lives at
+/// `<path>/<server>/base/<ID>/annotations/keep` (written before the local one), so
+/// `barman-cloud-backup-keep` and `-delete` honour it. `None` releases it.
+pub fn mirror_keep(
+    server: &ServerConfig,
+    id: &BackupId,
+    target: Option<&str>,
+) -> crate::Result<()> {
+    let store = open(server, server.basebackups_dir())?;
+    let key = store
+        .url
+        .key(&[server.name(), "base", id.as_str(), "annotations", "keep"]);
+    let result = match target {
+        Some(target) => store.put(&key, target.as_bytes().to_vec(), &[]),
+        None => match store.delete(&key) {
+            Err(crate::adapters::cloud::CloudError::NotFound(_)) => Ok(()),
+            other => other,
+        },
+    };
+    result.map_err(|e| crate::Error::Fatal(e.to_string()))
+}
