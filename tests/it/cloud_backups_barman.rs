@@ -418,3 +418,62 @@ fn cloud_backups_local_to_cloud_by_python_is_restored_by_ours() {
     let found = start_restored(&s3, &home, &config, &dest);
     assert_eq!(found, rows(&[("after", "100"), ("base", "100")]));
 }
+
+#[test]
+fn cloud_backups_retention_in_cron_removes_the_obsolete_backup_objects() {
+    require!("PostgreSQL binaries", pg_available());
+    require!(
+        python_barman::REQUIREMENT,
+        python_barman::usable_by("postgres") && s3::available()
+    );
+    let Setup {
+        s3,
+        home,
+        config,
+        pg,
+    } = setup();
+    crate::harness::ok(
+        ours(&s3, &home, &config, &["backup", "pg", "--wait"]),
+        "first backup",
+    );
+    let first = ours(&s3, &home, &config, &["list-backups", "pg", "--minimal"])
+        .stdout
+        .trim()
+        .to_string();
+    pg.execute("INSERT INTO marks SELECT 'between', g FROM generate_series(1, 100) g");
+    ship(&pg);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    crate::harness::ok(
+        ours(&s3, &home, &config, &["backup", "pg", "--wait"]),
+        "second backup",
+    );
+    ship(&pg);
+    write_config(
+        &home,
+        &config,
+        &format!(
+            "conninfo = {}\nimmediate_checkpoint = true\nretention_policy = REDUNDANCY 1\n",
+            pg.conninfo()
+        ),
+    );
+    let run = crate::harness::ok(ours(&s3, &home, &config, &["cron"]), "cron");
+    crate::harness::wait_until("retention applied", || {
+        !s3.keys(BUCKET).iter().any(|k| k.contains(&first))
+    });
+    let keys = s3.keys(BUCKET);
+    assert!(
+        !keys
+            .iter()
+            .any(|k| k.ends_with("/000000010000000000000007")),
+        "{keys:?}\n{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    let args = ["list-backups", "pg"];
+    let (mine, theirs) = (
+        ours(&s3, &home, &config, &args),
+        pythons(&s3, &home, &config, &args),
+    );
+    assert_eq!(mine.stdout, theirs.stdout);
+    assert_eq!(mine.stdout.lines().count(), 1, "{}", mine.stdout);
+}
