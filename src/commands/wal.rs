@@ -636,6 +636,10 @@ pub fn wait_for_wal(
     while deadline.is_none_or(|d| std::time::Instant::now() < d) {
         archive_server(ctx, out, server, false)?;
         let done = match wal {
+            // WALs in the cloud are known by the xlog.db line written after each upload.
+            Some(wal) if server.uses_wal_cloud_storage() => {
+                crate::adapters::catalog::xlog_db::contains(&dirs, wal)?
+            }
             Some(wal) => wal
                 .parse::<crate::core::wal_name::WalFileName>()
                 .is_ok_and(|w| wal_archive::archive_path(&dirs, &w).exists()),

@@ -18,6 +18,7 @@ mod check_wal_archive;
 mod cli_config;
 mod cli_output;
 mod cloud_backup;
+mod cloud_backups_barman;
 mod cloud_barman;
 mod cloud_barman_pg;
 mod cloud_catalog;

@@ -246,6 +246,23 @@ pub fn last_wal_per_timeline(
     dirs: &ServerDirs,
 ) -> Result<BTreeMap<String, XlogDbEntry>, CatalogError> {
     let mut last = BTreeMap::new();
+    if dirs.wals_directory.to_string_lossy().contains("://") {
+        // WALs in the cloud: the xlog.db, written after each upload, is the local record.
+        for_each_wal(dirs, |entry| {
+            let name = &entry.name;
+            if name.len() != 24 || !name.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return;
+            }
+            let timeline = name[..8].to_string();
+            if last
+                .get(&timeline)
+                .is_none_or(|e: &XlogDbEntry| e.name < *name)
+            {
+                last.insert(timeline, entry);
+            }
+        })?;
+        return Ok(last);
+    }
     let mut hash_dirs = list_dir(&dirs.wals_directory)?;
     hash_dirs.sort_unstable_by(|a, b| b.cmp(a));
     for name in hash_dirs {

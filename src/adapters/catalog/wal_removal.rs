@@ -157,6 +157,20 @@ fn delete_group(
     removal: &mut Removal,
     on_event: &mut WalEventHandler<'_>,
 ) -> bool {
+    if folder.to_string_lossy().contains("://") {
+        // WALs in the cloud: only the xlog.db lines go here; the caller removes the
+        // objects of the names it was told about.
+        for entry in &entries {
+            let path = folder.join(&entry.name);
+            if !on_event(WalEvent::Pre(entry, &path)) {
+                removal.stopped_at = Some(entry.name.clone());
+                return false;
+            }
+            on_event(WalEvent::Post(entry, &path, None));
+            removal.removed += 1;
+        }
+        return true;
+    }
     let present: Option<Vec<String>> = std::fs::read_dir(folder).ok().map(|dir| {
         dir.filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
             .collect()

@@ -89,7 +89,7 @@ fn execute(args: &Args, log: Log) -> Result<ExitCode, Failure> {
         return super::backup_hook::upload(args, &store, log);
     }
     let conninfo = with_application_name(&args.conninfo());
-    let session = BackupSession::connect(&conninfo).map_err(|e| {
+    let mut session = BackupSession::connect(&conninfo).map_err(|e| {
         Failure(
             ExitKind::CloudOperation,
             format!("Cannot connect to postgres: {e}"),
@@ -105,15 +105,12 @@ fn execute(args: &Args, log: Log) -> Result<ExitCode, Failure> {
     let id = chrono::Local::now().format("%Y%m%dT%H%M%S").to_string();
     let mut info = BackupInfo::empty();
     info.set_raw(Field::ServerName, Some("cloud".into()));
-    let backup = Backup {
-        args,
-        store: &store,
-        log,
-        prefix: store.url.key(&[&args.server_name, "base", &id]),
-        id,
-        info,
-    };
-    backup.coordinate(session)
+    let settings = upload_settings(args);
+    let mut backup = CloudBackup::new(&store, &settings, log, id, info);
+    match backup.coordinate(&mut session) {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(_) => Err(Failure(ExitKind::CloudOperation, String::new())),
+    }
 }
 
 /// Python connects with `application_name=barman_cloud_backup`.
@@ -127,25 +124,90 @@ fn with_application_name(conninfo: &str) -> String {
         .to_string()
 }
 
-/// One backup being taken.
-struct Backup<'a> {
-    args: &'a Args,
+/// What an upload of a running server needs besides the store: barman-cloud-backup's
+/// options, or Barman's `local-to-cloud` settings (Python's `CloudBackupUploader`
+/// arguments).
+#[derive(Debug, Clone)]
+pub struct UploadSettings {
+    /// The server's folder in the bucket (`<path>/<server>/base/<id>`).
+    pub server_name: String,
+    /// `-n/--name`.
+    pub backup_name: Option<String>,
+    /// The tar compression.
+    pub compression: Option<super::backup_tar::TarCompression>,
+    /// `--immediate-checkpoint`.
+    pub immediate_checkpoint: bool,
+    /// Upload jobs.
+    pub jobs: usize,
+    /// Seconds between keepalive queries (0: none).
+    pub keepalive_interval: u64,
+    /// Size after which an archive is cut.
+    pub max_archive_size: u64,
+    /// Smallest part size asked for.
+    pub min_chunk_size: Option<u64>,
+    /// Bytes per second (None: no limit).
+    pub max_bandwidth: Option<u64>,
+    /// Tags of every object.
+    pub tags: Vec<(String, String)>,
+}
+
+/// Why [`CloudBackup::coordinate`] failed (already logged, and recorded in `info`).
+#[derive(Debug)]
+pub enum UploadFailure {
+    /// The backup itself failed: the first line of the cause.
+    Data(String),
+    /// The final `backup.info` could not be uploaded.
+    Info(String),
+}
+
+/// One backup being taken straight to the bucket.
+pub struct CloudBackup<'a> {
+    settings: &'a UploadSettings,
     store: &'a CloudStore,
     log: Log,
     prefix: String,
     id: String,
-    info: BackupInfo,
+    /// The backup's `backup.info` (Barman passes its own, as Python's executor does).
+    pub info: BackupInfo,
+    /// When the copy started (`copy_start_time`).
+    pub copy_start: Option<chrono::DateTime<chrono::Local>>,
+    /// Bytes uploaded (the archives' sizes: Python's `controller.size`).
+    pub size: u64,
 }
 
-impl Backup<'_> {
-    /// Python's `coordinate_backup`.
-    fn coordinate(mut self, mut session: BackupSession) -> Result<ExitCode, Failure> {
+impl<'a> CloudBackup<'a> {
+    /// A backup `id` of `settings.server_name` under the store's path.
+    pub fn new(
+        store: &'a CloudStore,
+        settings: &'a UploadSettings,
+        log: Log,
+        id: String,
+        info: BackupInfo,
+    ) -> Self {
+        CloudBackup {
+            prefix: store.url.key(&[&settings.server_name, "base", &id]),
+            settings,
+            store,
+            log,
+            id,
+            info,
+            copy_start: None,
+            size: 0,
+        }
+    }
+
+    /// Python's `coordinate_backup`: the final `backup.info` (DONE, or FAILED with the
+    /// cause) is uploaded whatever happened.
+    pub fn coordinate(&mut self, session: &mut BackupSession) -> Result<(), UploadFailure> {
         let copy_start = chrono::Local::now();
+        self.copy_start = Some(copy_start);
         let started = Instant::now();
-        let result = self.steps(&mut session);
-        drop(session);
-        match &result {
-            Ok(()) => self.info.set_raw(Field::Status, Some("DONE".into())),
+        let result = self.steps(session);
+        let failure = match &result {
+            Ok(()) => {
+                self.info.set_raw(Field::Status, Some("DONE".into()));
+                None
+            }
             Err(message) => {
                 let first = first_line(message);
                 self.info.set_raw(Field::Status, Some("FAILED".into()));
@@ -155,20 +217,21 @@ impl Backup<'_> {
                 );
                 self.log
                     .error(&format!("Backup failed uploading data ({first})"));
+                Some(first)
             }
-        }
-        if let Some(name) = &self.args.backup_name {
+        };
+        if let Some(name) = &self.settings.backup_name {
             self.info.set_raw(Field::BackupName, Some(name.clone()));
         }
         if let Err(e) = self.upload_info() {
+            let first = first_line(&e.to_string());
             self.log.error(&format!(
-                "Backup failed uploading backup.info file ({})",
-                first_line(&e.to_string())
+                "Backup failed uploading backup.info file ({first})"
             ));
-            return Err(Failure(ExitKind::CloudOperation, String::new()));
+            return Err(UploadFailure::Info(first));
         }
-        if result.is_err() {
-            return Err(Failure(ExitKind::CloudOperation, String::new()));
+        if let Some(first) = failure {
+            return Err(UploadFailure::Data(first));
         }
         let info = &self.info;
         self.log.info(&format!(
@@ -182,16 +245,12 @@ impl Backup<'_> {
             crate::commands::backup::python_naive(&copy_start),
             crate::output::python::human_timedelta(started.elapsed().as_secs_f64())
         ));
-        Ok(ExitCode::SUCCESS)
+        Ok(())
     }
 
     /// Everything between the start and the final `backup.info`; `Err` is the cause.
     fn steps(&mut self, session: &mut BackupSession) -> Result<(), String> {
-        let mut controller = Controller::new(
-            self.store,
-            controller_options(self.args, &self.prefix, self.log),
-            self.log,
-        );
+        let mut controller = Controller::new(self.store, self.controller_options(), self.log);
         self.log.info(&format!("Starting backup '{}'", self.id));
         self.log.debug("detecting data directory");
         let facts = session.facts().map_err(|e| e.to_string())?;
@@ -204,9 +263,13 @@ impl Backup<'_> {
         self.info.set_raw(Field::Systemid, facts.systemid.clone());
         self.log.debug("issuing start backup command");
         self.log.debug("Start of native concurrent backup");
-        let label = format!("Barman backup cloud {}", self.id);
+        let label = format!(
+            "Barman backup {} {}",
+            self.info.raw(Field::ServerName).unwrap_or("cloud"),
+            self.id
+        );
         let start = session
-            .start_concurrent(&label, self.args.immediate_checkpoint)
+            .start_concurrent(&label, self.settings.immediate_checkpoint)
             .map_err(|e| e.to_string())?;
         backup_record::record_start(&mut self.info, &crate::commands::backup::reported(&start));
         self.upload_info().map_err(|e| e.to_string())?;
@@ -249,20 +312,25 @@ impl Backup<'_> {
         let started = controller.started;
         let archives = controller.close().map_err(|e| e.to_string())?;
         self.log.info("Calculating backup statistics");
-        let stats = copy_stats(started, self.args.jobs, &archives);
+        self.size = archives
+            .iter()
+            .flat_map(|(_, list)| list.iter().map(|(size, _)| size))
+            .sum();
+        let stats = copy_stats(started, self.settings.jobs, &archives);
         self.info.set_raw(Field::CopyStats, Some(stats));
         Ok(())
+    }
+
+    fn controller_options(&self) -> ControllerOptions {
+        options_for(&self.settings, &self.prefix, self.log)
     }
 
     /// Python's `_upload_backup_info`.
     fn upload_info(&self) -> Result<(), crate::adapters::cloud::CloudError> {
         let key = format!("{}/backup.info", self.prefix);
         self.log.info(&format!("Uploading '{key}'"));
-        self.store.put(
-            &key,
-            self.info.to_text().into_bytes(),
-            &self.args.object_tags(),
-        )
+        self.store
+            .put(&key, self.info.to_text().into_bytes(), &self.settings.tags)
     }
 
     /// Python's `_backup_data_files` and `_backup_config_files`, with the keepalive query
@@ -273,7 +341,7 @@ impl Backup<'_> {
         session: &mut BackupSession,
         facts: &ServerFacts,
     ) -> Result<(), String> {
-        let interval = Duration::from_secs(self.args.keepalive_interval);
+        let interval = Duration::from_secs(self.settings.keepalive_interval);
         let mut last = Instant::now();
         let mut lost = None;
         let mut tick = || {
@@ -296,28 +364,48 @@ impl Backup<'_> {
     }
 }
 
+/// The command line as the upload reads it.
+pub(super) fn upload_settings(args: &Args) -> UploadSettings {
+    UploadSettings {
+        server_name: args.server_name.clone(),
+        backup_name: args.backup_name.clone(),
+        compression: args.compression(),
+        immediate_checkpoint: args.immediate_checkpoint,
+        jobs: args.jobs,
+        keepalive_interval: args.keepalive_interval,
+        max_archive_size: args.max_archive_size,
+        min_chunk_size: args.min_chunk_size,
+        max_bandwidth: args.max_bandwidth,
+        tags: args.object_tags(),
+    }
+}
+
 /// How the archives are cut: Python's `CloudUploadController` sizes.
 pub(super) fn controller_options(args: &Args, prefix: &str, log: Log) -> ControllerOptions {
-    let max_archive_size = if args.max_archive_size < MAX_ARCHIVE_SIZE {
-        args.max_archive_size
+    options_for(&upload_settings(args), prefix, log)
+}
+
+fn options_for(settings: &UploadSettings, prefix: &str, log: Log) -> ControllerOptions {
+    let max_archive_size = if settings.max_archive_size < MAX_ARCHIVE_SIZE {
+        settings.max_archive_size
     } else {
         log.warning("max-archive-size too big. Capping it to to 1.0 TiB");
         MAX_ARCHIVE_SIZE
     };
     // Python aims at no more than half the parts S3 allows per object.
-    let calculated = 2 * (args.max_archive_size / MAX_CHUNKS_PER_FILE);
+    let calculated = 2 * (settings.max_archive_size / MAX_CHUNKS_PER_FILE);
     let chunk = calculated
         .max(MIN_CHUNK_SIZE)
-        .max(args.min_chunk_size.unwrap_or(0));
+        .max(settings.min_chunk_size.unwrap_or(0));
     ControllerOptions {
         prefix: prefix.to_string(),
-        compression: args.compression(),
+        compression: settings.compression,
         max_archive_size,
         upload: UploadOptions {
             chunk_size: chunk as usize,
-            jobs: args.jobs,
-            max_bandwidth: args.max_bandwidth,
-            tags: args.object_tags(),
+            jobs: settings.jobs,
+            max_bandwidth: settings.max_bandwidth,
+            tags: settings.tags.clone(),
         },
     }
 }

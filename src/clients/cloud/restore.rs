@@ -169,14 +169,12 @@ fn restore(args: &Args, log: Log) -> Result<ExitCode, Failure> {
         return Err(snapshot_refusal(args, &backup_id));
     }
     let relocations = tablespace_map(&args.tablespace, log)?;
-    download(
-        &store,
-        &catalog,
-        args,
-        (&backup_id, &info),
-        &relocations,
-        log,
-    )?;
+    let place = Placement {
+        server_name: &args.server_name,
+        destination: &args.recovery_dir,
+        relocations: &relocations,
+    };
+    download(&store, &catalog, &place, (&backup_id, &info), log)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -226,16 +224,40 @@ fn io_text(e: &std::io::Error, path: &Path) -> String {
     }
 }
 
+/// Where a download goes.
+pub struct Placement<'a> {
+    /// The server's folder in the bucket.
+    pub server_name: &'a str,
+    /// The recovery folder.
+    pub destination: &'a Path,
+    /// Tablespace name → new location.
+    pub relocations: &'a HashMap<String, String>,
+}
+
+/// Download and extract backup `id` of a cloud-stored backup into `place` (Barman's
+/// `restore` of a server whose backups are in the bucket); the error is Python's
+/// exception text.
+pub fn download_backup(
+    store: &CloudStore,
+    place: &Placement<'_>,
+    (backup_id, info): (&str, &BackupInfo),
+    log: Log,
+) -> Result<(), String> {
+    let catalog = Catalog::new(store, place.server_name, log);
+    download(store, &catalog, place, (backup_id, info), log)
+        .map_err(|f| f.1.unwrap_or_else(|| "cloud restore failed".into()))
+}
+
 /// Python's `CloudBackupDownloaderObjectStore.download_backup`.
 fn download(
     store: &CloudStore,
     catalog: &Catalog<'_>,
-    args: &Args,
+    place: &Placement<'_>,
     (backup_id, info): (&str, &BackupInfo),
-    relocations: &HashMap<String, String>,
     log: Log,
 ) -> Result<(), Failure> {
-    let destination = &args.recovery_dir;
+    let destination = &place.destination.to_path_buf();
+    let relocations = place.relocations;
     let refuse_non_empty = |dir: &Path| -> Result<(), Failure> {
         if not_empty(dir)? {
             return Err(refused(format!(
@@ -251,7 +273,7 @@ fn download(
     if let Some(missing) = files.iter().find(|f| f.path.is_none()) {
         return Err(refused(format!(
             "Missing file {}.* for server {}",
-            missing.base, args.server_name
+            missing.base, place.server_name
         )));
     }
     let mut jobs = Vec::new();

@@ -6,6 +6,7 @@
 //! the removal of older WAL.
 
 pub mod abandoned;
+pub(crate) mod cloud_method;
 mod encrypt;
 mod incremental;
 mod postgres_method;
@@ -266,7 +267,7 @@ fn purge_before_first_backup(
     let (_, aborted) = crate::commands::catalog::remove_wals_for(
         dirs,
         lock_dir,
-        name,
+        server,
         hooks,
         &protection,
         &mut |wal| {
@@ -339,6 +340,8 @@ pub(crate) struct Running<'a> {
     pub copy_start: Option<chrono::DateTime<chrono::Local>>,
     /// The parent of an incremental backup.
     pub parent: Option<BackupId>,
+    /// The bucket of a cloud `basebackups_directory` (each save is mirrored there).
+    pub cloud: Option<&'a crate::adapters::cloud::CloudStore>,
 }
 
 impl Running<'_> {
@@ -378,7 +381,12 @@ impl Running<'_> {
 
     pub(crate) fn save(&self) -> Result<(), StepError> {
         store::save_backup(self.dirs, &self.id, &self.info)
-            .map_err(|e| StepError::new(&self.action, e))
+            .map_err(|e| StepError::new(&self.action, e))?;
+        if let Some(store) = self.cloud {
+            cloud_method::mirror_info(store, self.server.name(), &self.id, &self.info)
+                .map_err(|e| StepError::new(&self.action, e))?;
+        }
+        Ok(())
     }
 
     pub(crate) fn base(&self) -> PathBuf {
@@ -464,6 +472,16 @@ fn take_backup(
         return Ok(None);
     };
     let id = new_backup_id(&job.dirs);
+    let cloud = match settings.method {
+        Method::LocalToCloud => match cloud_method::open_store(server) {
+            Ok(store) => Some(store),
+            Err(e) => {
+                out.error(&format!("failed to start backup: {e}"));
+                return Ok(None);
+            }
+        },
+        _ => None,
+    };
     let mut running = Running {
         server,
         dirs: &job.dirs,
@@ -475,13 +493,17 @@ fn take_backup(
         parent: parent.map(|(id, _)| id.clone()),
         action: "starting backup".into(),
         copy_start: None,
+        cloud: cloud.as_ref(),
     };
     running.save().map_err(|e| crate::Error::Fatal(e.message))?;
     out.info(&format!(
         "Starting backup using {} method for server {} in {}",
         settings.method.mode(settings.exclusive),
         server.name(),
-        running.base().display()
+        match &cloud {
+            Some(store) => cloud_method::backup_key(store, server.name(), id.as_str()),
+            None => running.base().display().to_string(),
+        }
     ));
     let started = Instant::now();
     let result = run_pre_hooks(&job.hooks, &running).and_then(|()| match settings.method {
@@ -489,6 +511,7 @@ fn take_backup(
         Method::Rsync | Method::LocalRsync => {
             rsync_method::run(out, &mut running, &mut session, facts, job.options)
         }
+        Method::LocalToCloud => cloud_method::run(out, &mut running, &mut session),
     });
     let result = result.and_then(|()| finish(out, &mut running, &mut session));
     drop(session);
@@ -504,7 +527,10 @@ fn take_backup(
     let _ = job
         .hooks
         .backup(HookFamily::Backup, Phase::Post, &hook_facts(&running));
-    if succeeded && settings.manifest && settings.method != Method::Postgres {
+    if succeeded
+        && settings.manifest
+        && matches!(settings.method, Method::Rsync | Method::LocalRsync)
+    {
         write_manifest(out, &running);
     }
     Ok(Some((id, running.info)))
@@ -638,6 +664,12 @@ fn finish(
 ) -> Result<(), StepError> {
     if let Err(e) = session.create_restore_point(&format!("barman_{}", running.id)) {
         tracing::debug!(target: "barman.postgres", "Error issuing pg_create_restore_point() command: {e}");
+    }
+    if running.cloud.is_some() {
+        // Cloud backups are sized by the upload and have nothing local to fsync.
+        let size = running.info.int(Field::Size).unwrap_or(0);
+        out.info(&format!("Backup size: {}", pretty_size(size as f64)));
+        return Ok(());
     }
     // Barman encrypts after the restore point, before the sizes (they are the encrypted
     // files' sizes).

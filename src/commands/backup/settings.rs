@@ -139,6 +139,8 @@ pub enum Method {
     Rsync,
     /// rsync of a local PGDATA, concurrent or exclusive low-level API.
     LocalRsync,
+    /// A local PGDATA uploaded to `basebackups_directory` (concurrent API).
+    LocalToCloud,
 }
 
 impl Method {
@@ -149,6 +151,7 @@ impl Method {
             (Method::Postgres, _) => "postgres",
             (Method::Rsync | Method::LocalRsync, false) => "rsync-concurrent",
             (Method::Rsync | Method::LocalRsync, true) => "rsync-exclusive",
+            (Method::LocalToCloud, _) => super::cloud_method::MODE,
         }
     }
 }
@@ -191,18 +194,26 @@ impl Settings {
     /// setting is a one-line reason.
     pub fn resolve(server: &ServerConfig, options: &BackupOptions) -> Result<Settings, String> {
         let method = match server.method() {
-            "postgres" => Method::Postgres,
+            "postgres" if !server.uses_backup_cloud_storage() => Method::Postgres,
             "rsync" => Method::Rsync,
             "local-rsync" => Method::LocalRsync,
+            "local-to-cloud" if server.uses_backup_cloud_storage() => Method::LocalToCloud,
+            "postgres" | "local-to-cloud" => {
+                return Err(format!(
+                    "backup_method '{}' with basebackups_directory '{}' is not supported by this implementation",
+                    server.method(),
+                    server.basebackups_dir()
+                ))
+            }
             other => {
                 return Err(format!(
-                    "backup_method '{other}' is not supported by this implementation (postgres, rsync and local-rsync are)"
+                    "backup_method '{other}' is not supported by this implementation (postgres, rsync, local-rsync and local-to-cloud are)"
                 ))
             }
         };
         // Barman's `ExternalBackupExecutor`: concurrent when asked for (or by default),
         // else exclusive. The postgres method is always concurrent.
-        let exclusive = method != Method::Postgres
+        let exclusive = matches!(method, Method::Rsync | Method::LocalRsync)
             && server
                 .backup_options()
                 .iter()

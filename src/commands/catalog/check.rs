@@ -56,7 +56,7 @@ pub fn check_backup_status(
     ) else {
         return Ok(());
     };
-    let outcome = evaluate(&dirs, &info, &begin, &end)?;
+    let outcome = evaluate(&dirs, &info, &begin, &end, server.uses_wal_cloud_storage())?;
     let status = match &outcome {
         CheckOutcome::Done => BackupStatus::Done,
         CheckOutcome::WaitingForWals => BackupStatus::WaitingForWals,
@@ -67,7 +67,7 @@ pub fn check_backup_status(
     };
     let before = info.status();
     info.set_raw(Field::Status, Some(status.to_string()));
-    store::save_backup(&dirs, id, &info)?;
+    crate::commands::backup::cloud_method::save_info(server, &dirs, id, &info)?;
     out.debug(&if before == status {
         format!(
             "Check finished: the status of backup {id} of server {} remains {status}",
@@ -92,6 +92,7 @@ fn evaluate(
     info: &BackupInfo,
     begin: &str,
     end: &str,
+    cloud: bool,
 ) -> crate::Result<CheckOutcome> {
     let timelines = store::last_wal_per_timeline(dirs)?;
     let last = begin
@@ -103,7 +104,17 @@ fn evaluate(
     } else {
         Vec::new()
     };
+    // WALs in the cloud are known by the xlog.db lines written after each upload.
+    let mut catalogued = std::collections::HashSet::new();
+    if cloud {
+        store::for_each_wal(dirs, |entry| {
+            catalogued.insert(entry.name.clone());
+        })?;
+    }
     let exists = |wal: &str| {
+        if cloud {
+            return catalogued.contains(wal);
+        }
         let hash = wal
             .parse::<WalFileName>()
             .map(|n| n.hash_dir())

@@ -209,6 +209,9 @@ fn delete_locked(
     let (remove, ranges) = should_remove_wals(&previous, skip_if_standalone);
     let next = catalog.neighbour(id, true).cloned();
     let oids = tablespace_oids(info);
+    if catalog.server.uses_backup_cloud_storage() {
+        super::cloud_objects::delete_backup_objects(catalog.server, id)?;
+    }
     if let Err(e) = backup_dir::delete_data(dirs, id, &oids) {
         out.error(&format!(
             "Failure deleting backup {id} for server {name}.\n{e}"
@@ -319,7 +322,7 @@ pub(crate) fn remove_wals_hooked(
     remove_wals_for(
         &catalog.dirs,
         &catalog.lock_dir,
-        catalog.server.name(),
+        catalog.server,
         hooks,
         protection,
         on_removed,
@@ -330,16 +333,22 @@ pub(crate) fn remove_wals_hooked(
 pub fn remove_wals_for(
     dirs: &crate::adapters::catalog::layout::ServerDirs,
     lock_dir: &Path,
-    name: &str,
+    server: &ServerConfig,
     hooks: &Hooks,
     protection: &WalProtection,
     on_removed: &mut dyn FnMut(&str),
 ) -> crate::Result<(wal_removal::Removal, Option<HookAbort>)> {
+    let name = server.name();
+    let cloud = server.uses_wal_cloud_storage();
+    let mut gone = Vec::new();
     let mut aborted = None;
     let hooked = hooks.any(HookFamily::WalDelete);
     let mut on_event = |event: WalEvent<'_>| {
         if let WalEvent::Post(entry, _, _) = &event {
             on_removed(&entry.name);
+            if cloud {
+                gone.push(entry.name.clone());
+            }
         }
         if !hooked {
             return true;
@@ -370,6 +379,9 @@ pub fn remove_wals_for(
     };
     let removal = wal_removal::remove_wals_with(dirs, lock_dir, protection, &mut on_event)
         .map_err(crate::Error::from)?;
+    if cloud {
+        super::cloud_objects::delete_wal_objects(server, &gone)?;
+    }
     Ok((removal, aborted))
 }
 

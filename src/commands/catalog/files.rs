@@ -110,7 +110,12 @@ pub fn keep(
             doc.insert("keep_status".into(), Value::Object(status));
             out.json_set(name, Value::Object(doc));
         }
-        KeepAction::Release => annotations::delete(&catalog.dirs, &id, annotations::KEEP)?,
+        KeepAction::Release => {
+            if catalog.server.uses_backup_cloud_storage() {
+                super::cloud_objects::mirror_keep(catalog.server, &id, None)?;
+            }
+            annotations::delete(&catalog.dirs, &id, annotations::KEEP)?
+        }
         KeepAction::Full | KeepAction::Standalone => {
             if info.status() != BackupStatus::Done {
                 out.error(&format!(
@@ -130,6 +135,9 @@ pub fn keep(
             } else {
                 "standalone"
             };
+            if catalog.server.uses_backup_cloud_storage() {
+                super::cloud_objects::mirror_keep(catalog.server, &id, Some(target))?;
+            }
             annotations::write(&catalog.dirs, &id, annotations::KEEP, target)?;
         }
     }

@@ -1,6 +1,7 @@
 //! Catalog commands: list-backups, show-backup, list-files, delete, keep, check-backup.
 
 mod check;
+mod cloud_objects;
 mod common;
 mod delete;
 mod delete_repr;

@@ -20,7 +20,11 @@ use std::path::Path;
 /// Barman's `LocalBackupInfo.is_orphan`: a backup.info in `meta/` without its folder, or
 /// a legacy folder holding nothing but its backup.info.
 pub(crate) fn is_orphan(dirs: &ServerDirs, id: &BackupId, info: &BackupInfo) -> bool {
-    if info.status() == BackupStatus::Empty {
+    // A backup in the cloud has no local folder: its objects are the bucket's business
+    // (Python lists them; here the delete that follows removes whatever is there).
+    if info.status() == BackupStatus::Empty
+        || dirs.basebackups_directory.to_string_lossy().contains("://")
+    {
         return false;
     }
     let base = dirs.backup_base(id);

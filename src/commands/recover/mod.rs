@@ -292,6 +292,8 @@ fn copy_base(
         if let Some(seconds) = time {
             restored.set_raw(Field::CopyStats, Some(combine::combine_copy_stats(seconds)));
         }
+    } else if job.server.uses_backup_cloud_storage() {
+        download_base(job, target)?;
     } else if let Err(e) = copy::base_backup(out, job, target, plan) {
         return Err(Stop::Message(format!(
             "Failure copying base backup: {}",
@@ -301,6 +303,40 @@ fn copy_base(
     drop(decrypted);
     let dest = job.options.destination.as_str();
     copy::finish_copy(job.server, job.dirs, job.id, &restored, target, dest)
+}
+
+/// A backup in the bucket (Barman's `DownloadOperation`): its tars are downloaded and
+/// extracted into the destination by barman-cloud-restore's own code.
+fn download_base(job: &Job<'_>, target: &Destination) -> Result<(), Stop> {
+    use crate::clients::cloud::restore::{download_backup, Placement};
+    if target.is_remote() {
+        return Err(Stop::Message(
+            "a backup stored in the cloud can only be restored locally".into(),
+        ));
+    }
+    let server = job.server;
+    let store = crate::commands::cloud_wal::open_store(server, server.basebackups_dir())
+        .map_err(|e| Stop::Message(format!("Failure copying base backup: {e}")))?;
+    let relocations = job
+        .options
+        .tablespaces
+        .iter()
+        .filter_map(|rule| rule.split_once(':'))
+        .map(|(name, location)| (name.to_string(), location.to_string()))
+        .collect();
+    let destination = std::path::PathBuf::from(&job.options.destination);
+    let place = Placement {
+        server_name: server.name(),
+        destination: &destination,
+        relocations: &relocations,
+    };
+    download_backup(
+        &store,
+        &place,
+        (job.id.as_str(), job.info),
+        crate::clients::cloud::Log::barman(),
+    )
+    .map_err(|e| Stop::Message(format!("Failure copying base backup: {e}")))
 }
 
 /// The WAL the backup needs (and up to the target), with `archive_status` for a restore
