@@ -196,4 +196,33 @@ fn native_restore_copy_gives_the_tree_rsync_gives() {
     assert_eq!(restored.query_scalar("SELECT count(*) FROM one"), "5000");
     assert_eq!(restored.query_scalar("SELECT count(*) FROM two"), "7000");
     restored.stop();
+
+    // A backup file gone bad (a dangling link, followed as rsync -L does) fails the
+    // restore with one line, and no success is reported.
+    let data = home.dir().join("home/pg/base").join(&id).join("data");
+    std::os::unix::fs::symlink(home.dir().join("nowhere"), data.join("broken")).unwrap();
+    let dest = home.dir().join("broken");
+    let outside = format!("tbs1:{}", home.dir().join("broken-tbs1").display());
+    let inside = format!("tbs2:{}", dest.join("tbs_inside").display());
+    let run = home.run(&[
+        "restore",
+        "pg",
+        &id,
+        dest.to_str().unwrap(),
+        "--tablespace",
+        &outside,
+        "--tablespace",
+        &inside,
+    ]);
+    assert_ne!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let line = format!(
+        "ERROR: Failure copying base backup: data transfer failure: cannot read '{}': No such file or directory (os error 2)",
+        data.join("broken").display()
+    );
+    assert!(run.stderr.contains(&line), "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        !run.stdout.contains("successfully prepared"),
+        "{}",
+        run.stdout
+    );
 }
