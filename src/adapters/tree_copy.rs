@@ -163,9 +163,24 @@ pub fn copy(job: &TreeCopy<'_>, on_bytes: &(dyn Fn(u64) + Sync)) -> Result<(), T
     for dir in listing.dirs.iter().rev() {
         finish_dir(&job.dst.join(&dir.rel), dir)?;
     }
-    // The destination's own entry in its parent.
+    // One syncfs makes every file and folder written above durable: the kernel writes
+    // them back in one sweep, where an fsync per file (a journal commit each) made the
+    // copy slower than rsync's unsynced one.
+    syncfs(job.dst)?;
+    // The destination's own entry in its parent (another file system when it is a mount).
     if let Some(parent) = job.dst.parent().filter(|p| !p.as_os_str().is_empty()) {
         fsync_dir(parent)?;
+    }
+    Ok(())
+}
+
+fn syncfs(path: &Path) -> Result<(), TreeCopyError> {
+    let dir = open_dir(path)?;
+    // SAFETY: an open descriptor on the file system to flush.
+    if unsafe { libc::syncfs(dir.as_raw_fd()) } != 0 {
+        return Err(io("cannot sync the file system of", path)(
+            std::io::Error::last_os_error(),
+        ));
     }
     Ok(())
 }
@@ -216,7 +231,7 @@ fn copy_files(
     results.into_iter().collect()
 }
 
-/// One file: content, mode, mtime, fsync.
+/// One file: content, mode, mtime (made durable by the final `syncfs`).
 fn copy_file(src: &Path, dst: &Path, file: &Entry) -> Result<(), TreeCopyError> {
     let mut input = File::open(src).map_err(io("cannot open", src))?;
     let mut output = OpenOptions::new()
@@ -237,8 +252,7 @@ fn copy_file(src: &Path, dst: &Path, file: &Entry) -> Result<(), TreeCopyError> 
             copied,
         });
     }
-    set_attributes(&output, file).map_err(io("cannot set mode and time of", dst))?;
-    output.sync_all().map_err(io("cannot fsync", dst))
+    set_attributes(&output, file).map_err(io("cannot set mode and time of", dst))
 }
 
 /// A reflink clone of the whole file, where the file system supports it.
@@ -330,11 +344,10 @@ fn set_attributes(file: &File, entry: &Entry) -> std::io::Result<()> {
     Ok(())
 }
 
-/// A folder's mode and time, then its fsync (its entries are durable).
+/// A folder's mode and time.
 fn finish_dir(path: &Path, dir: &Entry) -> Result<(), TreeCopyError> {
     let handle = open_dir(path)?;
-    set_attributes(&handle, dir).map_err(io("cannot set mode and time of", path))?;
-    handle.sync_all().map_err(io("cannot fsync", path))
+    set_attributes(&handle, dir).map_err(io("cannot set mode and time of", path))
 }
 
 fn open_dir(path: &Path) -> Result<File, TreeCopyError> {
