@@ -26,3 +26,4 @@ pub mod scratch_cluster;
 pub mod signals;
 pub mod spawn;
 pub mod system_info;
+pub mod tree_copy;

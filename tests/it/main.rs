@@ -50,6 +50,7 @@ mod majors;
 mod majors_paths;
 mod manifests;
 mod metrics;
+mod native_restore;
 mod ops_cron;
 mod ops_hooks;
 mod ops_retention;

@@ -11,6 +11,7 @@ use crate::adapters::catalog::layout::ServerDirs;
 use crate::adapters::destination::Destination;
 use crate::adapters::pg_tools;
 use crate::adapters::rsync::{self, CopyRun, Filters, Transport, TreeCopy};
+use crate::adapters::tree_copy;
 use crate::core::backup_id::BackupId;
 use crate::core::backup_info::BackupInfo;
 use crate::core::backup_info::Field;
@@ -84,10 +85,27 @@ pub fn base_backup(
             .prefix(&format!("barman-staging-{}-{id}-", server.name()))
             .tempdir_in(&root)
             .map_err(|e| CopyFailure(format!("cannot create a staging folder in '{root}': {e}")))?;
+        let copy = PlainCopy {
+            server,
+            info,
+            target,
+            plan,
+            progress: &progress,
+            native: false,
+        };
         extract_compressed(&base, staged.path(), info, &progress)
-            .and_then(|()| copy_plain(server, staged.path(), &dest, info, target, plan, &progress))
+            .and_then(|()| copy_plain(&copy, staged.path(), &dest))
     } else {
-        copy_plain(server, &base, &dest, info, target, plan, &progress)
+        let copy = PlainCopy {
+            server,
+            info,
+            target,
+            plan,
+            progress: &progress,
+            // A plain backup straight from the catalog: the native copy may take it.
+            native: plan.decrypted_base.is_none(),
+        };
+        copy_plain(&copy, &base, &dest)
     };
     progress.finish();
     result?;
@@ -107,7 +125,15 @@ pub fn staged_backup(
 ) -> Result<(), CopyFailure> {
     let dest = options.destination.trim_end_matches('/');
     let progress = Progress::bytes(out, info.size(), "restore");
-    let result = copy_plain(server, base, dest, info, target, plan, &progress);
+    let copy = PlainCopy {
+        server,
+        info,
+        target,
+        plan,
+        progress: &progress,
+        native: false,
+    };
+    let result = copy_plain(&copy, base, dest);
     progress.finish();
     result?;
     link_tablespaces(out, target, dest, info, plan)
@@ -121,6 +147,8 @@ struct PlainCopy<'a> {
     target: &'a Destination,
     plan: &'a Plan,
     progress: &'a Progress,
+    /// The source is a plain backup in the catalog, which [`native_copy`] may copy.
+    native: bool,
 }
 
 /// One folder to copy: its label, source, destination and rsync filters.
@@ -131,28 +159,17 @@ struct Folder {
     filters: Filters,
 }
 
-fn copy_plain(
-    server: &ServerConfig,
-    base: &Path,
-    dest: &str,
-    info: &BackupInfo,
-    target: &Destination,
-    plan: &Plan,
-    progress: &Progress,
-) -> Result<(), CopyFailure> {
-    let copy = PlainCopy {
-        server,
-        info,
-        target,
-        plan,
-        progress,
-    };
+fn copy_plain(copy: &PlainCopy<'_>, base: &Path, dest: &str) -> Result<(), CopyFailure> {
     let lists = tempfile::Builder::new()
         .prefix("barman_recovery-")
         .tempdir()
         .map_err(|e| transfer_failure(&e))?;
-    for folder in &folders(&copy, base, dest)? {
-        copy_folder(&copy, folder, lists.path())?;
+    for folder in &folders(copy, base, dest)? {
+        if let Some(patterns) = native_patterns(copy, folder) {
+            native_copy(copy, folder, &patterns)?;
+            continue;
+        }
+        copy_folder(copy, folder, lists.path())?;
     }
     Ok(())
 }
@@ -202,6 +219,47 @@ fn folders(copy: &PlainCopy<'_>, base: &Path, dest: &str) -> Result<Vec<Folder>,
         },
     });
     Ok(folders)
+}
+
+/// The excludes of a folder the native copy can take exactly as rsync would: a plain
+/// backup from the catalog, into a local, empty destination (not a delta), without a
+/// bandwidth limit, with excludes it understands. Anything else stays with rsync.
+/// `BARMAN_TEST_RESTORE_COPY=rsync` forces rsync: the tests compare both copies.
+fn native_patterns(copy: &PlainCopy<'_>, folder: &Folder) -> Option<Vec<String>> {
+    let plan = copy.plan;
+    let forced_rsync = std::env::var("BARMAN_TEST_RESTORE_COPY").is_ok_and(|v| v == "rsync");
+    if !copy.native
+        || forced_rsync
+        || copy.target.is_remote()
+        || plan.delta
+        || plan.bwlimit.is_some_and(|k| k > 0)
+        || !folder.filters.include.is_empty()
+    {
+        return None;
+    }
+    let patterns: Vec<String> = (folder.filters.exclude.iter())
+        .chain(&folder.filters.exclude_and_protect)
+        .cloned()
+        .collect();
+    patterns
+        .iter()
+        .all(|p| tree_copy::supported(p))
+        .then_some(patterns)
+}
+
+/// Copy one folder with the native parallel copy (see [`tree_copy`]).
+fn native_copy(
+    copy: &PlainCopy<'_>,
+    folder: &Folder,
+    patterns: &[String],
+) -> Result<(), CopyFailure> {
+    let job = tree_copy::TreeCopy {
+        src: Path::new(folder.src.trim_end_matches('/')),
+        dst: Path::new(&folder.dst),
+        exclude: patterns,
+        jobs: copy.plan.jobs as usize,
+    };
+    tree_copy::copy(&job, &|b| copy.progress.add(b)).map_err(|e| transfer_failure(&e))
 }
 
 /// Copy one folder (in parallel, or by delta), then check every file arrived.

@@ -185,7 +185,7 @@ server_options! {
     opt(max_incoming_wals_queue, Kind::Int, None, true, true, "check fails when more WAL files than this wait in incoming."),
     opt(minimum_redundancy, Kind::LaterInt, Some("0"), true, true, "Minimum number of backups that are never deleted."),
     opt(network_compression, Kind::Bool, Some("false"), true, true, "Compress rsync network traffic (-z)."),
-    opt(parallel_jobs, Kind::Int, Some("1"), true, true, "Parallel rsync workers for backup and recovery."),
+    opt(parallel_jobs, Kind::Int, Some("1"), true, true, "Parallel rsync workers for backup and recovery (copy threads for a local restore of a plain backup)."),
     opt(parallel_jobs_start_batch_period, Kind::Int, Some("1"), true, true, "Seconds between starts of batches of parallel workers."),
     opt(parallel_jobs_start_batch_size, Kind::Int, Some("10"), true, true, "Parallel workers started per batch."),
     opt(path_prefix, Kind::Str, None, true, true, "Directories prepended to PATH to find PostgreSQL client tools."),
