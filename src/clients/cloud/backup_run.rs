@@ -322,7 +322,7 @@ impl<'a> CloudBackup<'a> {
     }
 
     fn controller_options(&self) -> ControllerOptions {
-        options_for(&self.settings, &self.prefix, self.log)
+        options_for(self.settings, &self.prefix, self.log)
     }
 
     /// Python's `_upload_backup_info`.
