@@ -4,6 +4,35 @@
 //! Everything else is literal — `[0-9]` included, as Python escapes it — so the rules
 //! match exactly what Python's match.
 
+/// PGDATA paths never copied (Barman's `PGDATA_EXCLUDE_LIST`).
+pub const PGDATA_EXCLUDE: [&str; 5] = [
+    "/pg_log/*",
+    "/log/*",
+    "/pg_xlog/*",
+    "/pg_wal/*",
+    "/global/pg_control",
+];
+
+/// Paths never copied anywhere (Barman's `EXCLUDE_LIST`, from PostgreSQL's basebackup.c).
+pub const EXCLUDE: [&str; 16] = [
+    "pgsql_tmp*",
+    "postgresql.auto.conf.tmp",
+    "current_logfiles.tmp",
+    "pg_internal.init",
+    "postmaster.pid",
+    "postmaster.opts",
+    "recovery.conf",
+    "standby.signal",
+    "**/[0-9]*/t[0-9]*_[0-9]*",
+    "pg_dynshmem/*",
+    "pg_notify/*",
+    "pg_replslot/*",
+    "pg_serial/*",
+    "pg_stat_tmp/*",
+    "pg_snapshots/*",
+    "pg_subtrans/*",
+];
+
 /// Python's `path_allowed`: an include match accepts, else an exclude match rejects.
 pub fn path_allowed(exclude: &[String], include: &[String], path: &str, is_dir: bool) -> bool {
     if matches_any(include, path, is_dir) {

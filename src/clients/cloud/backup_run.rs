@@ -12,40 +12,12 @@ use crate::adapters::pg_backup::{BackupSession, ServerFacts};
 use crate::app::exit::exit_code;
 use crate::core::backup_info::{BackupInfo, Field};
 use crate::core::backup_record;
+use crate::core::path_rules::{EXCLUDE, PGDATA_EXCLUDE};
 use crate::core::py_literal::float_repr;
 use crate::error::ExitKind;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
-
-/// PGDATA paths never copied (`PGDATA_EXCLUDE_LIST`).
-const PGDATA_EXCLUDE: [&str; 5] = [
-    "/pg_log/*",
-    "/log/*",
-    "/pg_xlog/*",
-    "/pg_wal/*",
-    "/global/pg_control",
-];
-
-/// Paths never copied anywhere (`EXCLUDE_LIST`).
-const EXCLUDE: [&str; 16] = [
-    "pgsql_tmp*",
-    "postgresql.auto.conf.tmp",
-    "current_logfiles.tmp",
-    "pg_internal.init",
-    "postmaster.pid",
-    "postmaster.opts",
-    "recovery.conf",
-    "standby.signal",
-    "**/[0-9]*/t[0-9]*_[0-9]*",
-    "pg_dynshmem/*",
-    "pg_notify/*",
-    "pg_replslot/*",
-    "pg_serial/*",
-    "pg_stat_tmp/*",
-    "pg_snapshots/*",
-    "pg_subtrans/*",
-];
 
 /// S3's limits (`S3CloudInterface`): 10000 parts, 5 MiB parts, 1 TiB objects.
 const MAX_CHUNKS_PER_FILE: u64 = 10_000;

@@ -20,40 +20,12 @@ use crate::adapters::rsync::{
 use crate::core::backup_id::BackupId;
 use crate::core::backup_info::Field;
 use crate::core::backup_record::{self, RsyncCopyStats};
+use crate::core::path_rules::{EXCLUDE, PGDATA_EXCLUDE};
 use crate::output::progress::Progress;
 use crate::output::python::human_timedelta;
 use crate::output::Output;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
-/// PGDATA paths never copied (Barman's `PGDATA_EXCLUDE_LIST`).
-const PGDATA_EXCLUDE: [&str; 5] = [
-    "/pg_log/*",
-    "/log/*",
-    "/pg_xlog/*",
-    "/pg_wal/*",
-    "/global/pg_control",
-];
-
-/// Paths never copied anywhere (Barman's `EXCLUDE_LIST`, from PostgreSQL's basebackup.c).
-const EXCLUDE: [&str; 16] = [
-    "pgsql_tmp*",
-    "postgresql.auto.conf.tmp",
-    "current_logfiles.tmp",
-    "pg_internal.init",
-    "postmaster.pid",
-    "postmaster.opts",
-    "recovery.conf",
-    "standby.signal",
-    "**/[0-9]*/t[0-9]*_[0-9]*",
-    "pg_dynshmem/*",
-    "pg_notify/*",
-    "pg_replslot/*",
-    "pg_serial/*",
-    "pg_stat_tmp/*",
-    "pg_snapshots/*",
-    "pg_subtrans/*",
-];
 
 /// One directory (or file) to copy.
 struct Item {
