@@ -110,18 +110,7 @@ fn console(info: &BackupInfo, id: &str) -> Vec<String> {
         }
     }
     lines.push(String::new());
-    let checksums = info.raw(Field::DataChecksums).filter(|s| !s.is_empty());
-    let summarize = info.raw(Field::SummarizeWal).filter(|s| !s.is_empty());
-    if checksums.is_some() || summarize.is_some() {
-        lines.push("  Server information:".into());
-        if let Some(c) = checksums {
-            lines.push(nested("Checksums", c));
-        }
-        if let Some(s) = summarize {
-            lines.push(nested("WAL summarizer", s));
-        }
-        lines.push(String::new());
-    }
+    crate::commands::catalog::show_render::server_information(info, &mut lines);
     if copy_done {
         snapshots(info, &mut lines);
         tablespaces(info, &mut lines);

@@ -32,6 +32,23 @@ fn nested(label: &str, value: &str) -> String {
     format!("    {label:<21}: {value}")
 }
 
+/// The `Server information:` block (checksums, WAL summarizer), shown only when the
+/// backup recorded one of them; `barman-cloud-backup-show` prints it the same way.
+pub fn server_information(info: &BackupInfo, lines: &mut Vec<String>) {
+    let checksums = info.raw(Field::DataChecksums).filter(|s| !s.is_empty());
+    let summarize = info.raw(Field::SummarizeWal).filter(|s| !s.is_empty());
+    if checksums.is_some() || summarize.is_some() {
+        lines.push("  Server information:".into());
+        if let Some(c) = checksums {
+            lines.push(nested("Checksums", c));
+        }
+        if let Some(s) = summarize {
+            lines.push(nested("WAL summarizer", s));
+        }
+        lines.push(String::new());
+    }
+}
+
 fn raw(info: &BackupInfo, field: Field) -> &str {
     info.raw(field).unwrap_or("None")
 }
@@ -68,18 +85,7 @@ pub fn console(
         }
     }
     lines.push(String::new());
-    let checksums = info.raw(Field::DataChecksums).filter(|s| !s.is_empty());
-    let summarize = info.raw(Field::SummarizeWal).filter(|s| !s.is_empty());
-    if checksums.is_some() || summarize.is_some() {
-        lines.push("  Server information:".into());
-        if let Some(c) = checksums {
-            lines.push(nested("Checksums", c));
-        }
-        if let Some(s) = summarize {
-            lines.push(nested("WAL summarizer", s));
-        }
-        lines.push(String::new());
-    }
+    server_information(info, &mut lines);
     match ext {
         Some(ext) => {
             snapshots(info, &mut lines);
