@@ -370,6 +370,8 @@ fn backup_options(args: &crate::cli::BackupArgs) -> commands::backup::BackupOpti
         jobs_start_batch_period: args.jobs_start_batch_period,
         jobs_start_batch_size: args.jobs_start_batch_size,
         keepalive_interval: args.keepalive_interval,
+        cloud_staging_directory: args.cloud_staging_directory.clone(),
+        cloud_staging_max_size: args.cloud_staging_max_size,
         manifest: if args.manifest {
             Some(true)
         } else if args.no_manifest {

@@ -138,6 +138,31 @@ pub struct BackupArgs {
     /// the timeout.
     #[arg(long = "check-timeout", value_name = "CHECK_TIMEOUT")]
     pub check_timeout: Option<u64>,
+    /// A staging directory for when sending backups to a cloud destination
+    #[arg(long = "cloud-staging-directory", value_name = "CLOUD_STAGING_DIRECTORY", value_parser = parse_staging_path)]
+    pub cloud_staging_directory: Option<String>,
+    /// Max size that `--cloud-staging-directory` can reach. If this value is ever surparsed
+    /// then the backup process is paused and only resumed when enough space is available.
+    /// Default is 30Gi.
+    #[arg(long = "cloud-staging-max-size", value_name = "CLOUD_STAGING_MAX_SIZE", value_parser = parse_si_suffix)]
+    pub cloud_staging_max_size: Option<u64>,
+}
+
+/// Barman's `parse_staging_path`: an absolute path.
+fn parse_staging_path(value: &str) -> Result<String, String> {
+    if value.starts_with('/') {
+        Ok(value.to_string())
+    } else {
+        Err(format!(
+            "Invalid value : '{value}' (must be an absolute path)"
+        ))
+    }
+}
+
+/// Barman's `parse_si_suffix` (`30Gi`, `500M`, `1024`).
+fn parse_si_suffix(value: &str) -> Result<u64, String> {
+    crate::core::config::value::parse_si_size(value)
+        .and_then(|n| u64::try_from(n).map_err(|e| e.to_string()))
 }
 
 /// `restore` / `recover` arguments.

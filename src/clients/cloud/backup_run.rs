@@ -357,7 +357,7 @@ pub(super) fn controller_options(args: &Args, prefix: &str, log: Log) -> Control
     options_for(&upload_settings(args), prefix, log)
 }
 
-fn options_for(settings: &UploadSettings, prefix: &str, log: Log) -> ControllerOptions {
+pub(crate) fn options_for(settings: &UploadSettings, prefix: &str, log: Log) -> ControllerOptions {
     let max_archive_size = if settings.max_archive_size < MAX_ARCHIVE_SIZE {
         settings.max_archive_size
     } else {
@@ -508,7 +508,7 @@ fn first_line(message: &str) -> String {
 
 /// Python's `CloudUploadController.statistics` (its running sum of the per-archive
 /// serialized times included, so the numbers compare with Python's).
-fn copy_stats(started: Instant, jobs: usize, archives: &[Uploaded]) -> String {
+pub(crate) fn copy_stats(started: Instant, jobs: usize, archives: &[Uploaded]) -> String {
     let secs = |d: Duration| float_repr(d.as_micros() as f64 / 1e6);
     let now = Instant::now();
     let mut first: Option<Instant> = None;

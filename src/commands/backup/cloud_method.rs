@@ -28,7 +28,7 @@ pub(crate) fn backup_key(store: &CloudStore, server: &str, id: &str) -> String {
 }
 
 /// Python's `CloudBackupUploader` arguments from the server's configuration.
-fn upload_settings(running: &Running<'_>) -> UploadSettings {
+pub(super) fn upload_settings(running: &Running<'_>) -> UploadSettings {
     let server = running.server;
     let size = |v: Option<i64>| v.and_then(|v| u64::try_from(v).ok());
     UploadSettings {

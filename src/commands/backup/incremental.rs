@@ -64,7 +64,7 @@ pub(super) fn validate_incremental(
     if facts.version < PgVersion::V17 {
         return Err("Postgres version 17 or greater is required for incremental backups using the Postgres backup method".into());
     }
-    if settings.method != Method::Postgres {
+    if !matches!(settings.method, Method::Postgres | Method::PostgresToCloud) {
         return Err("Backup using the `--incremental` flag is available only for 'backup_method = postgres'. Check Barman's documentation for more help on this topic.".into());
     }
     if facts.summarize_wal.as_deref() != Some("on") {

@@ -9,6 +9,7 @@ pub mod abandoned;
 pub(crate) mod cloud_method;
 mod encrypt;
 mod incremental;
+mod postgres_cloud;
 mod postgres_method;
 mod rsync_method;
 mod settings;
@@ -473,7 +474,7 @@ fn take_backup(
     };
     let id = new_backup_id(&job.dirs);
     let cloud = match settings.method {
-        Method::LocalToCloud => match cloud_method::open_store(server) {
+        Method::LocalToCloud | Method::PostgresToCloud => match cloud_method::open_store(server) {
             Ok(store) => Some(store),
             Err(e) => {
                 out.error(&format!("failed to start backup: {e}"));
@@ -507,7 +508,9 @@ fn take_backup(
     ));
     let started = Instant::now();
     let result = run_pre_hooks(&job.hooks, &running).and_then(|()| match settings.method {
-        Method::Postgres => postgres_method::run(out, &mut running, &mut session, facts),
+        Method::Postgres | Method::PostgresToCloud => {
+            postgres_method::run(out, &mut running, &mut session, facts)
+        }
         Method::Rsync | Method::LocalRsync => {
             rsync_method::run(out, &mut running, &mut session, facts, job.options)
         }

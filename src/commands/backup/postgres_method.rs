@@ -88,6 +88,11 @@ pub(super) fn run(
     running.save()?;
     running.report_start(out);
     running.set_action("copying files");
+    if running.cloud.is_some() {
+        let label = super::postgres_cloud::copy(out, running, &facts)?;
+        stop_with_label(out, running, session, &label)?;
+        return running.purge_if_first(out);
+    }
     out.info(&format!(
         "Starting backup copy via pg_basebackup for {}",
         running.id
@@ -111,7 +116,7 @@ fn copy(
     let action = running.action.clone();
     running.copy_start = Some(chrono::Local::now());
     let started = Instant::now();
-    let job = base_backup(running, facts, &action)?;
+    let job = base_backup(running, facts, &action, &running.base())?;
     let total = facts
         .cluster_size
         .as_deref()
@@ -129,28 +134,30 @@ fn copy(
 }
 
 /// One pg_basebackup invocation and the folders it fills.
-struct BaseBackup {
-    program: PathBuf,
-    args: Vec<String>,
-    env: Vec<(String, String)>,
+pub(super) struct BaseBackup {
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
     /// Where PGDATA goes (named when the transfer fails).
-    data: PathBuf,
+    pub data: PathBuf,
     /// PGDATA's and each tablespace's destination, emptied before every attempt.
-    dest_dirs: Vec<PathBuf>,
+    pub dest_dirs: Vec<PathBuf>,
 }
 
-/// The pg_basebackup run of this backup: PGDATA into `data/`, each tablespace into
-/// `<oid>/`, WAL left to the archive (`--wal-method=none`).
-fn base_backup(
+/// The pg_basebackup run of this backup: PGDATA into `<root>/data/`, each tablespace into
+/// `<root>/<oid>/`, WAL left to the archive (`--wal-method=none`). To the cloud (the
+/// staging area as root) without compression and with `--no-sync`, as Barman does.
+pub(super) fn base_backup(
     running: &Running<'_>,
     facts: &ServerFacts,
     action: &str,
+    root: &Path,
 ) -> Result<BaseBackup, StepError> {
-    let data = running.data_dir();
+    let data = root.join("data");
     let mut dest_dirs = vec![data.clone()];
     let mut mapping = Vec::new();
     for t in &facts.tablespaces {
-        let dest = running.base().join(t.oid.to_string());
+        let dest = root.join(t.oid.to_string());
         mapping.push(format!(
             "--tablespace-mapping={}={}",
             t.location,
@@ -180,6 +187,9 @@ fn base_backup(
         "--no-slot".into(),
         "--wal-method=none".into(),
     ];
+    if running.cloud.is_some() {
+        args.push("--no-sync".into());
+    }
     args.extend(mapping);
     args.extend(option_args(running, client_major));
     let mut env = vec![(
@@ -219,18 +229,23 @@ fn option_args(running: &Running<'_>, client_major: u32) -> Vec<String> {
         args.push(format!("--max-rate={rate}"));
     }
     if let Some(parent) = &running.parent {
-        let manifest = running
-            .dirs
-            .backup_base(parent)
-            .join("data")
-            .join("backup_manifest");
+        let manifest = match running.cloud {
+            // Cloud backups keep their manifest in `meta/<id>-backup_manifest`.
+            Some(_) => super::postgres_cloud::meta_manifest(running.dirs, parent),
+            None => running
+                .dirs
+                .backup_base(parent)
+                .join("data")
+                .join("backup_manifest"),
+        };
         args.push(format!("--incremental={}", manifest.display()));
     }
     if running.settings.immediate {
         args.push("--checkpoint=fast".into());
     }
-    if let Some(c) = compression(running) {
-        args.extend(compression_args(&c, client_major));
+    match compression(running) {
+        Some(c) if running.cloud.is_none() => args.extend(compression_args(&c, client_major)),
+        _ => {}
     }
     args
 }
@@ -281,7 +296,7 @@ fn run_with_retries(
 
 /// Remove and recreate each destination with mode 0700 (Barman's
 /// `_prepare_backup_destination`, also run before each retry).
-fn prepare_destination(dirs: &[PathBuf]) -> std::io::Result<()> {
+pub(super) fn prepare_destination(dirs: &[PathBuf]) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     for dir in dirs {
         if dir.exists() {
@@ -335,7 +350,11 @@ fn run_pg_basebackup(
         }
     };
     crate::adapters::spawn::log_status(&status);
-    let stderr = reader.join().unwrap_or_default();
+    outcome(status, &reader.join().unwrap_or_default())
+}
+
+/// pg_basebackup's stderr logged; its failure as a message with the last lines.
+pub(super) fn outcome(status: std::process::ExitStatus, stderr: &str) -> Result<(), String> {
     for line in stderr.lines() {
         tracing::info!(target: "barman.backup_executor", "{line}");
     }
@@ -355,7 +374,7 @@ fn run_pg_basebackup(
     })
 }
 
-fn dir_size(root: &Path) -> u64 {
+pub(super) fn dir_size(root: &Path) -> u64 {
     let mut total = 0;
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
@@ -381,11 +400,21 @@ fn stop(
 ) -> Result<(), StepError> {
     running.set_action("reading the backup label");
     let label = read_backup_label(running).map_err(|e| StepError::new(&running.action, e))?;
+    stop_with_label(out, running, session, &label)
+}
+
+/// Record the label's fields and the stop position, switch WAL.
+fn stop_with_label(
+    out: &mut Output,
+    running: &mut Running<'_>,
+    session: &mut BackupSession,
+    label: &str,
+) -> Result<(), StepError> {
     let start_time = label
         .lines()
         .find_map(|l| l.strip_prefix("START TIME: "))
         .and_then(parse_label_time);
-    backup_record::record_from_label(&mut running.info, running.id.as_str(), &label, start_time)
+    backup_record::record_from_label(&mut running.info, running.id.as_str(), label, start_time)
         .map_err(|e| StepError::new(&running.action, e))?;
     running.set_action("stopping postgres backup_method");
     out.info("Finalising the backup.");

@@ -59,6 +59,10 @@ pub struct BackupOptions {
     pub keepalive_interval: Option<u64>,
     /// `--manifest` (Some(true)) / `--no-manifest` (Some(false))
     pub manifest: Option<bool>,
+    /// `--cloud-staging-directory`
+    pub cloud_staging_directory: Option<String>,
+    /// `--cloud-staging-max-size` (bytes)
+    pub cloud_staging_max_size: Option<u64>,
 }
 
 /// The rsync tuning backup and restore share: Barman's `parallel_jobs`, the start batches,
@@ -141,6 +145,9 @@ pub enum Method {
     LocalRsync,
     /// A local PGDATA uploaded to `basebackups_directory` (concurrent API).
     LocalToCloud,
+    /// `pg_basebackup` into a local staging area, uploaded to `basebackups_directory`
+    /// as it is written (Barman's `CloudPostgresBackupExecutor`).
+    PostgresToCloud,
 }
 
 impl Method {
@@ -148,7 +155,7 @@ impl Method {
     /// executor's mode and, for the rsync methods, the strategy's.
     pub fn mode(self, exclusive: bool) -> &'static str {
         match (self, exclusive) {
-            (Method::Postgres, _) => "postgres",
+            (Method::Postgres | Method::PostgresToCloud, _) => "postgres",
             (Method::Rsync | Method::LocalRsync, false) => "rsync-concurrent",
             (Method::Rsync | Method::LocalRsync, true) => "rsync-exclusive",
             (Method::LocalToCloud, _) => super::cloud_method::MODE,
@@ -187,6 +194,10 @@ pub struct Settings {
     pub jobs_start_batch_period: u64,
     /// `autogenerate_manifest` (rsync methods).
     pub manifest: bool,
+    /// `cloud_staging_directory` / `--cloud-staging-directory` (postgres method to the cloud).
+    pub cloud_staging_directory: std::path::PathBuf,
+    /// `cloud_staging_max_size` / `--cloud-staging-max-size` (bytes).
+    pub cloud_staging_max_size: u64,
 }
 
 impl Settings {
@@ -195,10 +206,11 @@ impl Settings {
     pub fn resolve(server: &ServerConfig, options: &BackupOptions) -> Result<Settings, String> {
         let method = match server.method() {
             "postgres" if !server.uses_backup_cloud_storage() => Method::Postgres,
+            "postgres" => Method::PostgresToCloud,
             "rsync" => Method::Rsync,
             "local-rsync" => Method::LocalRsync,
             "local-to-cloud" if server.uses_backup_cloud_storage() => Method::LocalToCloud,
-            "postgres" | "local-to-cloud" => {
+            "local-to-cloud" => {
                 return Err(format!(
                     "backup_method '{}' with basebackups_directory '{}' is not supported by this implementation",
                     server.method(),
@@ -266,6 +278,16 @@ impl Settings {
             manifest: options
                 .manifest
                 .unwrap_or_else(|| server.autogenerate_manifest()),
+            cloud_staging_directory: options
+                .cloud_staging_directory
+                .as_deref()
+                .or(server.cloud_staging_directory())
+                .unwrap_or("/tmp/barman/cloud-staging")
+                .into(),
+            cloud_staging_max_size: options
+                .cloud_staging_max_size
+                .or_else(|| uint(server.cloud_staging_max_size()))
+                .unwrap_or(30 << 30),
         })
     }
 

@@ -37,7 +37,7 @@ pub struct RestoreRequest {
 }
 
 /// The cloud provider of a storage URL (Barman's `recognize_cloud_provider`).
-fn provider_of(url: &str) -> CloudProvider {
+pub(crate) fn provider_of(url: &str) -> CloudProvider {
     if url.starts_with("s3://") {
         CloudProvider::AwsS3
     } else if url.starts_with("gs://") {

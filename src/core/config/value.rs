@@ -332,7 +332,7 @@ pub fn parse_interval(text: &str) -> Result<i64, String> {
 }
 
 /// Barman's `parse_si_suffix` (k/M/G/T are powers of 1000, Ki/Mi/Gi/Ti of 1024).
-fn parse_si_size(text: &str) -> Result<i64, String> {
+pub(crate) fn parse_si_size(text: &str) -> Result<i64, String> {
     let invalid = || format!("Invalid value for a number {text}");
     let trimmed = text.trim_end();
     let digits_end = trimmed
