@@ -616,13 +616,15 @@ fn record_outcome(
                 Field::Error,
                 Some(backup_record::failure_text(&e.action, &e.message)),
             );
-            running.save().map_err(|e| crate::Error::Fatal(e.message))?;
+            // Saved locally first: a bucket gone away cannot hide why the backup failed.
+            let saved = running.save();
             let details = e.message.trim();
             out.error(&format!(
                 "Backup failed {}.\nDETAILS: {}",
                 e.action,
                 if details.is_empty() { "Error" } else { details }
             ));
+            saved.map_err(|e| crate::Error::Fatal(e.message))?;
         }
     }
     Ok(())

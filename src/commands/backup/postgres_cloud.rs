@@ -11,7 +11,7 @@
 //! `meta/<id>-backup_manifest` (the parent of a later incremental backup), and the
 //! staging area is removed whatever happened.
 
-use super::postgres_method::{base_backup, dir_size, outcome, prepare_destination};
+use super::postgres_method::{base_backup, outcome, prepare_destination};
 use super::{Running, StepError};
 use crate::adapters::catalog::layout::ServerDirs;
 use crate::adapters::pg_backup::ServerFacts;
@@ -35,6 +35,9 @@ use std::time::{Duration, Instant};
 /// How often the staging area is scanned for closed files and measured: pg_basebackup
 /// may write tens of MB/s, and the overshoot past the limit is what it writes meanwhile.
 const TICK: Duration = Duration::from_millis(20);
+
+/// [`Monitor::stalled`] when the upload loop has files to upload.
+const NOT_STALLED: u64 = u64::MAX;
 
 /// Where a cloud backup keeps its `backup_manifest`: `meta/<id>-backup_manifest`.
 pub(super) fn meta_manifest(dirs: &ServerDirs, id: &BackupId) -> PathBuf {
@@ -235,10 +238,15 @@ fn stream(
         // for the next round, one closed in between is complete.
         let mut files = Vec::new();
         list_files(&staging.plain, &mut files);
+        let count = files.len();
         let open = if done {
             HashSet::new()
         } else {
-            open_files(child.id(), &staging.plain)
+            match open_files(child.id(), &staging.plain) {
+                Some(open) => open,
+                // Unknown this round: nothing is taken as complete.
+                None => files.iter().cloned().collect(),
+            }
         };
         let ready: Vec<PathBuf> = files
             .into_iter()
@@ -246,7 +254,14 @@ fn stream(
             .filter(|f| done || !is_last_file(f))
             .filter(|f| !ignored(f, staging))
             .collect();
-        monitor.stalled.store(ready.is_empty(), Ordering::SeqCst);
+        // Nothing closed to upload: let pg_basebackup run until it creates its next file
+        // (the one it has open is then complete).
+        let stalled = if ready.is_empty() {
+            count as u64
+        } else {
+            NOT_STALLED
+        };
+        monitor.stalled.store(stalled, Ordering::SeqCst);
         for file in ready.iter() {
             add(controller, staging, file).map_err(|e| e.to_string())?;
             processed.insert(file.clone());
@@ -323,16 +338,22 @@ fn list_files(dir: &Path, files: &mut Vec<PathBuf>) {
     }
 }
 
-/// The files under `plain` that process `pid` has open.
-fn open_files(pid: u32, plain: &Path) -> HashSet<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
-        return HashSet::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
-        .filter(|target| target.starts_with(plain))
-        .collect()
+/// The files under `plain` that process `pid` has open; `None` when its descriptors
+/// cannot be read (a running process has at least its standard ones).
+fn open_files(pid: u32, plain: &Path) -> Option<HashSet<PathBuf>> {
+    let entries = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
+    let mut seen = 0;
+    let mut open = HashSet::new();
+    for entry in entries {
+        let entry = entry.ok()?;
+        seen += 1;
+        if let Ok(target) = std::fs::read_link(entry.path()) {
+            if target.starts_with(plain) {
+                open.insert(target);
+            }
+        }
+    }
+    (seen > 0).then_some(open)
 }
 
 /// Barman's `_LAST_FILES`: written or rewritten by pg_basebackup at its end.
@@ -366,9 +387,10 @@ fn ignored(file: &Path, staging: &Staging) -> bool {
 /// and closed files wait for the upload, resumed otherwise.
 struct Monitor {
     stop: Arc<AtomicBool>,
-    /// Set by the upload loop when its last round found nothing to upload: stopping
-    /// pg_basebackup then would free nothing (its open file is all there is).
-    stalled: Arc<AtomicBool>,
+    /// The number of files in the staging area when the upload loop last found nothing to
+    /// upload ([`NOT_STALLED`] otherwise): stopping pg_basebackup before it creates
+    /// another file would free nothing (its open file is all there is).
+    stalled: Arc<AtomicU64>,
     peak: Arc<AtomicU64>,
     handle: Option<std::thread::JoinHandle<()>>,
 }
@@ -376,7 +398,7 @@ struct Monitor {
 impl Monitor {
     fn start(pid: u32, root: PathBuf, max_size: u64) -> Monitor {
         let stop = Arc::new(AtomicBool::new(false));
-        let stalled = Arc::new(AtomicBool::new(false));
+        let stalled = Arc::new(AtomicU64::new(NOT_STALLED));
         let peak = Arc::new(AtomicU64::new(0));
         let (s, t, p) = (stop.clone(), stalled.clone(), peak.clone());
         let handle = std::thread::spawn(move || watch(pid, &root, max_size, &s, &t, &p));
@@ -403,15 +425,16 @@ fn watch(
     root: &Path,
     max_size: u64,
     stop: &AtomicBool,
-    stalled: &AtomicBool,
+    stalled: &AtomicU64,
     peak: &AtomicU64,
 ) {
     let target = Pid::from_raw(pid as i32);
     let mut paused = false;
     while !stop.load(Ordering::SeqCst) {
-        let size = dir_size(root);
+        let (size, files) = usage(root);
         peak.fetch_max(size, Ordering::SeqCst);
-        let pause = size > max_size && !stalled.load(Ordering::SeqCst);
+        let stalled_at = stalled.load(Ordering::SeqCst);
+        let pause = size > max_size && (stalled_at == NOT_STALLED || files != stalled_at);
         if pause != paused {
             let (signal, verb) = if pause {
                 (Signal::SIGSTOP, "pausing")
@@ -427,6 +450,18 @@ fn watch(
     if paused {
         let _ = kill(target, Signal::SIGCONT);
     }
+}
+
+/// The size and the number of files under `root` (links to folders not followed).
+fn usage(root: &Path) -> (u64, u64) {
+    let mut files = Vec::new();
+    list_files(root, &mut files);
+    let size = files
+        .iter()
+        .filter_map(|f| std::fs::symlink_metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
+    (size, files.len() as u64)
 }
 
 #[cfg(test)]
