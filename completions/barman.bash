@@ -254,7 +254,7 @@ _barman() {
             return 0
             ;;
         barman__subcmd__backup)
-            opts="-j -w -v -c -q -d -f -h --immediate-checkpoint --no-immediate-checkpoint --incremental --reuse-backup --retry-times --retry-sleep --no-retry --jobs --jobs-start-batch-period --jobs-start-batch-size --bwlimit --wait --wait-timeout --keepalive-interval --name --manifest --no-manifest --check-timeout --version --config --colour --color --log-level --quiet --debug --format --help"
+            opts="-j -w -v -c -q -d -f -h --immediate-checkpoint --no-immediate-checkpoint --incremental --reuse-backup --retry-times --retry-sleep --no-retry --jobs --jobs-start-batch-period --jobs-start-batch-size --bwlimit --wait --wait-timeout --keepalive-interval --name --manifest --no-manifest --check-timeout --cloud-staging-directory --cloud-staging-max-size --version --config --colour --color --log-level --quiet --debug --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -309,6 +309,14 @@ _barman() {
                     return 0
                     ;;
                 --check-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cloud-staging-directory)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cloud-staging-max-size)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

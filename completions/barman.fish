@@ -119,6 +119,8 @@ complete -c barman -n "__fish_barman_using_subcommand backup" -l wait-timeout -d
 complete -c barman -n "__fish_barman_using_subcommand backup" -l keepalive-interval -d 'An interval, in seconds, at which a heartbeat query will be sent to the server to keep the libpq connection alive during an Rsync backup' -r
 complete -c barman -n "__fish_barman_using_subcommand backup" -l name -d 'a name which can be used to reference this backup in barman commands such as restore and delete' -r
 complete -c barman -n "__fish_barman_using_subcommand backup" -l check-timeout -d 'Specifies the time limit, in seconds, for the check operation. Set to zero to disable the timeout' -r
+complete -c barman -n "__fish_barman_using_subcommand backup" -l cloud-staging-directory -d 'A staging directory for when sending backups to a cloud destination' -r
+complete -c barman -n "__fish_barman_using_subcommand backup" -l cloud-staging-max-size -d 'Max size that `--cloud-staging-directory` can reach. If this value is ever surparsed then the backup process is paused and only resumed when enough space is available. Default is 30Gi' -r
 complete -c barman -n "__fish_barman_using_subcommand backup" -s c -l config -d 'uses a configuration file (defaults: ~/.barman.conf, /etc/barman.conf, /etc/barman/barman.conf)' -r -F
 complete -c barman -n "__fish_barman_using_subcommand backup" -l color -l colour -d 'use coloured output' -r -f -a "never\t'never colour'
 always\t'always colour'

@@ -328,13 +328,9 @@ fn command_help_lists_its_own_options_first_like_argparse() {
             ours.find("Options:") < ours.find("Global options:"),
             "{ours}"
         );
-        // The same options, in the same order, as argparse's group (minus Barman's cloud
-        // staging options, which we do not support).
+        // The same options, in the same order, as argparse's group.
         if let Some(theirs) = home.run_python(&[command, "--help"]) {
-            let theirs: Vec<String> = options_in(&theirs.ok().stdout, "options:")
-                .into_iter()
-                .filter(|o| !o.starts_with("--cloud-staging"))
-                .collect();
+            let theirs: Vec<String> = options_in(&theirs.ok().stdout, "options:");
             assert_eq!(own, theirs, "{command}");
         }
     }

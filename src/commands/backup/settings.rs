@@ -204,25 +204,7 @@ impl Settings {
     /// Resolve the server's settings with the command line's overrides; an unusable
     /// setting is a one-line reason.
     pub fn resolve(server: &ServerConfig, options: &BackupOptions) -> Result<Settings, String> {
-        let method = match server.method() {
-            "postgres" if !server.uses_backup_cloud_storage() => Method::Postgres,
-            "postgres" => Method::PostgresToCloud,
-            "rsync" => Method::Rsync,
-            "local-rsync" => Method::LocalRsync,
-            "local-to-cloud" if server.uses_backup_cloud_storage() => Method::LocalToCloud,
-            "local-to-cloud" => {
-                return Err(format!(
-                    "backup_method '{}' with basebackups_directory '{}' is not supported by this implementation",
-                    server.method(),
-                    server.basebackups_dir()
-                ))
-            }
-            other => {
-                return Err(format!(
-                    "backup_method '{other}' is not supported by this implementation (postgres, rsync, local-rsync and local-to-cloud are)"
-                ))
-            }
-        };
+        let method = method_of(server)?;
         // Barman's `ExternalBackupExecutor`: concurrent when asked for (or by default),
         // else exclusive. The postgres method is always concurrent.
         let exclusive = matches!(method, Method::Rsync | Method::LocalRsync)
@@ -278,12 +260,7 @@ impl Settings {
             manifest: options
                 .manifest
                 .unwrap_or_else(|| server.autogenerate_manifest()),
-            cloud_staging_directory: options
-                .cloud_staging_directory
-                .as_deref()
-                .or(server.cloud_staging_directory())
-                .unwrap_or("/tmp/barman/cloud-staging")
-                .into(),
+            cloud_staging_directory: staging_directory(server, options),
             cloud_staging_max_size: options
                 .cloud_staging_max_size
                 .or_else(|| uint(server.cloud_staging_max_size()))
@@ -299,6 +276,39 @@ impl Settings {
             .or(self.bwlimit)
             .filter(|b| *b > 0)
     }
+}
+
+/// The method of `backup_method` (and where the backups go); a one-line reason otherwise.
+fn method_of(server: &ServerConfig) -> Result<Method, String> {
+    Ok(match server.method() {
+        "postgres" if !server.uses_backup_cloud_storage() => Method::Postgres,
+        "postgres" => Method::PostgresToCloud,
+        "rsync" => Method::Rsync,
+        "local-rsync" => Method::LocalRsync,
+        "local-to-cloud" if server.uses_backup_cloud_storage() => Method::LocalToCloud,
+        "local-to-cloud" => {
+            return Err(format!(
+                "backup_method '{}' with basebackups_directory '{}' is not supported by this implementation",
+                server.method(),
+                server.basebackups_dir()
+            ))
+        }
+        other => {
+            return Err(format!(
+                "backup_method '{other}' is not supported by this implementation (postgres, rsync, local-rsync and local-to-cloud are)"
+            ))
+        }
+    })
+}
+
+/// `--cloud-staging-directory`, else `cloud_staging_directory` (Barman's default).
+fn staging_directory(server: &ServerConfig, options: &BackupOptions) -> std::path::PathBuf {
+    options
+        .cloud_staging_directory
+        .as_deref()
+        .or(server.cloud_staging_directory())
+        .unwrap_or("/tmp/barman/cloud-staging")
+        .into()
 }
 
 /// `tablespace_bandwidth_limit = tbs1:1000 tbs2:2000`.

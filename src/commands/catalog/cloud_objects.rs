@@ -35,7 +35,18 @@ pub fn delete_backup_objects(server: &ServerConfig, id: &BackupId) -> crate::Res
     tracing::debug!(target: "barman.backup", "Deleting all backup data from cloud path: {}", prefix.trim_end_matches('/'));
     store
         .delete_many(&keys, batch(server))
-        .map_err(|e| crate::Error::Fatal(e.to_string()))
+        .map_err(|e| crate::Error::Fatal(e.to_string()))?;
+    // Lastly the manifest a postgres-method backup keeps in `meta/`, as Barman does.
+    let manifest = crate::commands::status::server_dirs(server)
+        .meta_directory()
+        .join(format!("{id}-backup_manifest"));
+    if manifest.exists() {
+        tracing::debug!(target: "barman.backup", "Deleting backup manifest file: {}", manifest.display());
+        if std::fs::remove_file(&manifest).is_err() {
+            tracing::warn!(target: "barman.backup", "Failed to delete backup manifest file: {}. Please manually delete this file if it still exists.", manifest.display());
+        }
+    }
+    Ok(())
 }
 
 /// Remove the objects of the WALs named in `names` (whatever their compression suffix),
