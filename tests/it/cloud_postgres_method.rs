@@ -194,6 +194,33 @@ fn staging_peak(home: &BarmanHome) -> u64 {
         .unwrap_or_else(|| panic!("no staging peak logged:\n{log}"))
 }
 
+/// The field names of a backup.info.
+fn fields(text: &str) -> Vec<String> {
+    let mut keys: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.split_once('=').map(|(k, _)| k.to_string()))
+        .filter(|k| !k.is_empty() && k.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// The keys of a backup.info's `copy_stats`.
+fn stats_keys(text: &str) -> Vec<String> {
+    let stats = text
+        .lines()
+        .find_map(|l| l.strip_prefix("copy_stats="))
+        .unwrap_or("");
+    let json = barman::core::py_literal::parse(stats).map(|v| v.to_json());
+    let mut keys: Vec<String> = json
+        .ok()
+        .and_then(|j| j.as_object().map(|o| o.keys().cloned().collect()))
+        .unwrap_or_default();
+    keys.sort();
+    keys
+}
+
 #[test]
 fn cloud_postgres_method_streams_through_a_bounded_staging_area_and_restores() {
     require!("PostgreSQL, Python Barman and moto", ready());
@@ -321,6 +348,32 @@ fn cloud_postgres_method_streams_through_a_bounded_staging_area_and_restores() {
         .home()
         .join(format!("pg/meta/{id}-backup_manifest"))
         .exists());
+    // Python Barman 3.20.1 takes the same backup: the same fields, mode and compression.
+    let mut cmd = python_barman::python_barman(&config);
+    cmd.args(["backup", "pg"]);
+    s3.env(&mut cmd)
+        .env("AWS_ENDPOINT_URL", s3.endpoint())
+        .env("PGPASSFILE", home.dir().join("pgpass"));
+    crate::harness::ok(Run::of(&mut cmd), "Python's backup");
+    let theirs_id = ours(&s3, &home, &config, &["list-backups", "pg", "--minimal"])
+        .stdout
+        .trim()
+        .to_string();
+    let theirs = home.home().join(format!("pg/meta/{theirs_id}-backup.info"));
+    let theirs = std::fs::read_to_string(theirs).unwrap();
+    assert_eq!(
+        fields(&meta),
+        fields(&theirs),
+        "ours:\n{meta}\ntheirs:\n{theirs}"
+    );
+    for line in ["mode=postgres", "compression=None"] {
+        assert!(theirs.contains(&format!("{line}\n")), "{theirs}");
+    }
+    assert!(
+        stats_keys(&meta).contains(&"copy_time".to_string()),
+        "{meta}"
+    );
+    assert_eq!(stats_keys(&meta), stats_keys(&theirs), "{meta}\n{theirs}");
 }
 
 #[test]
