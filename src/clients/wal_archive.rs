@@ -162,9 +162,14 @@ pub fn run(args: Args) -> ExitCode {
 }
 
 /// Send one WAL file through `ssh … barman put-wal`; ssh's exit code.
+///
+/// ssh starts as soon as the path is known good, and the file streams into it while it is
+/// hashed, so the remote start-up, the read, the hash and ssh's encryption overlap instead
+/// of running one after the other (the whole file is never held in memory unless it is
+/// compressed first, which needs its final size for the tar header).
 fn send(args: &Args, path: &Path) -> Option<i32> {
-    let stream = match build_tar(args, path) {
-        Ok(stream) => stream,
+    let payload = match Payload::open(args, path) {
+        Ok(payload) => payload,
         Err(message) => {
             crate::output::eprint_raw(&format!("ERROR: {message}\n"));
             return Some(2);
@@ -176,11 +181,38 @@ fn send(args: &Args, path: &Path) -> Option<i32> {
         .stdin(Stdio::piped())
         .spawn()
         .ok()?;
-    if let Some(mut stdin) = child.stdin.take() {
-        // A broken pipe shows up in ssh's exit status below.
-        let _ = stdin.write_all(&stream);
+    if let Some(stdin) = child.stdin.take() {
+        widen_pipe(&stdin);
+        let mut out = std::io::BufWriter::with_capacity(STREAM_BUFFER, stdin);
+        let sent = payload
+            .write_to(args, &mut out)
+            .and_then(|()| out.flush().map_err(|_| SendError::Pipe));
+        if let Err(SendError::Local(message)) = sent {
+            // Stop ssh before the stream is closed: put-wal must see it cut short, never
+            // a well-formed archive of a file that changed under us.
+            let _ = child.kill();
+            let _ = child.wait();
+            // Closed without flushing what is still buffered.
+            drop(out.into_parts());
+            crate::output::eprint_raw(&format!("ERROR: {message}\n"));
+            return Some(2);
+        }
+        // A broken pipe (Err(Pipe)) shows up in ssh's exit status below.
     }
     child.wait().ok().and_then(|s| s.code())
+}
+
+/// Chunk size of the stream and of the buffer in front of ssh's stdin.
+const STREAM_BUFFER: usize = 1 << 18;
+
+/// A 1 MiB pipe to ssh (Linux' default is 64 KiB) lets the hashing side run ahead of ssh's
+/// encryption instead of waking it for every 64 KiB. Best effort: the default pipe works.
+fn widen_pipe(stdin: &std::process::ChildStdin) {
+    use std::os::fd::AsRawFd;
+    let _ = nix::fcntl::fcntl(
+        stdin.as_raw_fd(),
+        nix::fcntl::FcntlArg::F_SETPIPE_SZ(1 << 20),
+    );
 }
 
 fn is_segment(name: &str) -> bool {
@@ -282,8 +314,16 @@ fn exit_of(code: Option<i32>) -> ExitCode {
     }
 }
 
-/// The tar stream: the WAL file (name unchanged, content compressed when asked, mode,
-/// owner and mtime from the file) then `SHA256SUMS`/`MD5SUMS` (0644, root, epoch).
+/// Why a stream stopped: something on this side (the error to print), or the pipe to ssh
+/// (whose exit status tells the rest).
+#[derive(Debug)]
+enum SendError {
+    Local(String),
+    Pipe,
+}
+
+/// What goes in the stream for one WAL path, checked before ssh starts so a bad path costs
+/// no connection.
 ///
 /// A WAL path that is itself a symbolic link is sent as what it is, a link member without
 /// content, as Barman's `tarfile.add` sends it: `put-wal` refuses it ("Unsupported file
@@ -291,45 +331,172 @@ fn exit_of(code: Option<i32>) -> ExitCode {
 /// file it points to is never read. (Barman, asked to compress, reads through the link
 /// and archives whatever it points to; we refuse then too.) Only the last component
 /// counts: a symlinked `pg_wal` folder is fine.
-fn build_tar(args: &Args, path: &Path) -> Result<Vec<u8>, String> {
-    let meta = std::fs::symlink_metadata(path)
-        .map_err(|e| format!("Unable to stat '{}': {e}", path.display()))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| format!("'{}' has no file name", path.display()))?;
-    if meta.file_type().is_symlink() {
-        return link_tar(args, path, &meta, &name);
-    }
-    if meta.is_dir() {
-        return Err(format!(
-            "WAL_PATH cannot be a directory: {}",
-            path.display()
-        ));
-    }
-    let raw =
-        std::fs::read(path).map_err(|e| format!("Unable to read '{}': {e}", path.display()))?;
-    let content = match args.codec() {
-        Some(codec) => {
-            let level = codec.level(args.compression_level.as_deref().unwrap_or("medium"));
-            let mut packed = Vec::with_capacity(raw.len() / 4);
-            codec
-                .compress(level, &mut raw.as_slice(), &mut packed)
-                .map_err(|e| format!("Compression of '{name}' failed: {e}"))?;
-            packed
-        }
-        None => raw,
-    };
-    let mut header = member_header(&meta, tar::EntryType::Regular);
-    header.set_size(content.len() as u64);
-    let mut builder = tar::Builder::new(Vec::with_capacity(content.len() + 4096));
-    builder
-        .append_data(&mut header, &name, content.as_slice())
-        .map_err(|e| e.to_string())?;
-    finish_tar(args, builder, &name, &content)
+struct Payload {
+    name: String,
+    header: tar::Header,
+    body: Body,
 }
 
-/// The WAL member's header: the file's mode, mtime and owner.
+enum Body {
+    Link(PathBuf),
+    File(std::fs::File),
+    Packed(Vec<u8>),
+}
+
+impl Payload {
+    fn open(args: &Args, path: &Path) -> Result<Payload, String> {
+        let meta = std::fs::symlink_metadata(path)
+            .map_err(|e| format!("Unable to stat '{}': {e}", path.display()))?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .ok_or_else(|| format!("'{}' has no file name", path.display()))?;
+        if meta.file_type().is_symlink() {
+            let target = std::fs::read_link(path)
+                .map_err(|e| format!("Unable to read link '{}': {e}", path.display()))?;
+            let header = member_header(&meta, tar::EntryType::Symlink);
+            return Ok(Payload {
+                name,
+                header,
+                body: Body::Link(target),
+            });
+        }
+        if meta.is_dir() {
+            return Err(format!(
+                "WAL_PATH cannot be a directory: {}",
+                path.display()
+            ));
+        }
+        let unreadable = |e: std::io::Error| format!("Unable to read '{}': {e}", path.display());
+        let file = std::fs::File::open(path).map_err(unreadable)?;
+        // The header describes the file that was opened, whatever the path is now.
+        let meta = file.metadata().map_err(unreadable)?;
+        let mut header = member_header(&meta, tar::EntryType::Regular);
+        let Some(codec) = args.codec() else {
+            header.set_size(meta.len());
+            return Ok(Payload {
+                name,
+                header,
+                body: Body::File(file),
+            });
+        };
+        let level = codec.level(args.compression_level.as_deref().unwrap_or("medium"));
+        let mut packed = Vec::with_capacity(usize::try_from(meta.len() / 4).unwrap_or(0));
+        codec
+            .compress(level, &mut std::io::BufReader::new(file), &mut packed)
+            .map_err(|e| format!("Compression of '{name}' failed: {e}"))?;
+        header.set_size(packed.len() as u64);
+        Ok(Payload {
+            name,
+            header,
+            body: Body::Packed(packed),
+        })
+    }
+
+    /// The tar stream: the WAL member (name unchanged, content compressed when asked,
+    /// mode, owner and mtime from the file), then `SHA256SUMS`/`MD5SUMS` (0644, root,
+    /// epoch), then the end-of-archive blocks. Written by hand rather than by
+    /// `tar::Builder` because a builder closes the archive when dropped, and a stream cut
+    /// short by a local error must stay visibly cut short; the bytes are the builder's
+    /// (a test compares them).
+    fn write_to(self, args: &Args, out: &mut impl Write) -> Result<(), SendError> {
+        let Payload {
+            name,
+            mut header,
+            body,
+        } = self;
+        let mut digest = Hasher::new(args.md5);
+        let local = |e: std::io::Error| SendError::Local(e.to_string());
+        match body {
+            Body::Link(target) => {
+                header.set_link_name(&target).map_err(local)?;
+                write_header(out, &mut header, &name)?;
+            }
+            Body::Packed(content) => {
+                write_header(out, &mut header, &name)?;
+                digest.update(&content);
+                out.write_all(&content).map_err(|_| SendError::Pipe)?;
+                pad(out, content.len() as u64)?;
+            }
+            Body::File(file) => {
+                write_header(out, &mut header, &name)?;
+                let size = header.size().map_err(local)?;
+                stream_file(file, &name, size, &mut digest, out)?;
+                pad(out, size)?;
+            }
+        }
+        let sums_name = digest.sums_name();
+        let sums = format!("{} *{name}\n", digest.hex());
+        let mut header = tar::Header::new_ustar();
+        header.set_size(sums.len() as u64);
+        header.set_mode(0o644);
+        header.set_mtime(0);
+        header.set_entry_type(tar::EntryType::Regular);
+        write_header(out, &mut header, sums_name)?;
+        out.write_all(sums.as_bytes())
+            .map_err(|_| SendError::Pipe)?;
+        pad(out, sums.len() as u64)?;
+        out.write_all(&[0; 1024]).map_err(|_| SendError::Pipe)
+    }
+}
+
+/// Copy exactly `size` bytes of `file` into the stream, hashing them on the way; a file
+/// that is not that size any more is a local error (PostgreSQL never changes a segment it
+/// asked to archive, so something else is writing to it).
+fn stream_file(
+    mut file: std::fs::File,
+    name: &str,
+    size: u64,
+    digest: &mut Hasher,
+    out: &mut impl Write,
+) -> Result<(), SendError> {
+    use std::io::Read;
+    let changed = || SendError::Local(format!("'{name}' changed size while it was sent"));
+    let mut buf = vec![0u8; STREAM_BUFFER];
+    let mut sent: u64 = 0;
+    loop {
+        let n = file
+            .read(&mut buf)
+            .map_err(|e| SendError::Local(format!("Unable to read '{name}': {e}")))?;
+        if n == 0 {
+            break;
+        }
+        if sent + n as u64 > size {
+            return Err(changed());
+        }
+        digest.update(&buf[..n]);
+        out.write_all(&buf[..n]).map_err(|_| SendError::Pipe)?;
+        sent += n as u64;
+    }
+    if sent == size {
+        Ok(())
+    } else {
+        Err(changed())
+    }
+}
+
+/// Set the member's name and checksum, as `tar::Builder::append_data` does, and write it.
+fn write_header(
+    out: &mut impl Write,
+    header: &mut tar::Header,
+    name: &str,
+) -> Result<(), SendError> {
+    header
+        .set_path(name)
+        .map_err(|e| SendError::Local(format!("'{name}': {e}")))?;
+    header.set_cksum();
+    out.write_all(header.as_bytes())
+        .map_err(|_| SendError::Pipe)
+}
+
+/// Zeros up to the next 512-byte block.
+fn pad(out: &mut impl Write, size: u64) -> Result<(), SendError> {
+    let rest = usize::try_from((512 - size % 512) % 512).unwrap_or(0);
+    out.write_all(&[0; 512][..rest])
+        .map_err(|_| SendError::Pipe)
+}
+
+/// The member's header: the file's mode, mtime and owner.
 fn member_header(meta: &std::fs::Metadata, kind: tar::EntryType) -> tar::Header {
     let mut header = tar::Header::new_ustar();
     header.set_size(0);
@@ -341,52 +508,41 @@ fn member_header(meta: &std::fs::Metadata, kind: tar::EntryType) -> tar::Header 
     header
 }
 
-/// The stream for a WAL path that is a symbolic link: a link member (its target as the
-/// link name, as `tarfile` records it), then the sums member.
-fn link_tar(
-    args: &Args,
-    path: &Path,
-    meta: &std::fs::Metadata,
-    name: &str,
-) -> Result<Vec<u8>, String> {
-    let target = std::fs::read_link(path)
-        .map_err(|e| format!("Unable to read link '{}': {e}", path.display()))?;
-    let mut header = member_header(meta, tar::EntryType::Symlink);
-    let mut builder = tar::Builder::new(Vec::new());
-    builder
-        .append_link(&mut header, name, &target)
-        .map_err(|e| e.to_string())?;
-    finish_tar(args, builder, name, &[])
+/// The digest the sums member carries: SHA-256, or MD5 under `--md5`.
+enum Hasher {
+    Sha256(Sha256),
+    Md5(Md5),
 }
 
-/// Append the sums member for `name` (holding `content`) and close the stream.
-fn finish_tar(
-    args: &Args,
-    mut builder: tar::Builder<Vec<u8>>,
-    name: &str,
-    content: &[u8],
-) -> Result<Vec<u8>, String> {
-    let (sums_name, digest) = if args.md5 {
-        (
-            "MD5SUMS",
-            crate::core::checksums::hex(&Md5::digest(content)),
-        )
-    } else {
-        (
-            "SHA256SUMS",
-            crate::core::checksums::hex(&Sha256::digest(content)),
-        )
-    };
-    let sums = format!("{digest} *{name}\n");
-    let mut header = tar::Header::new_ustar();
-    header.set_size(sums.len() as u64);
-    header.set_mode(0o644);
-    header.set_mtime(0);
-    header.set_entry_type(tar::EntryType::Regular);
-    builder
-        .append_data(&mut header, sums_name, sums.as_bytes())
-        .map_err(|e| e.to_string())?;
-    builder.into_inner().map_err(|e| e.to_string())
+impl Hasher {
+    fn new(md5: bool) -> Hasher {
+        if md5 {
+            Hasher::Md5(Md5::new())
+        } else {
+            Hasher::Sha256(Sha256::new())
+        }
+    }
+
+    fn update(&mut self, data: &[u8]) {
+        match self {
+            Hasher::Sha256(sha) => sha.update(data),
+            Hasher::Md5(md5) => md5.update(data),
+        }
+    }
+
+    fn sums_name(&self) -> &'static str {
+        match self {
+            Hasher::Sha256(_) => "SHA256SUMS",
+            Hasher::Md5(_) => "MD5SUMS",
+        }
+    }
+
+    fn hex(self) -> String {
+        match self {
+            Hasher::Sha256(sha) => crate::core::checksums::hex(&sha.finalize()),
+            Hasher::Md5(md5) => crate::core::checksums::hex(&md5.finalize()),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -444,6 +600,83 @@ mod tests {
                 "--test"
             ]
         );
+    }
+
+    /// The stream `send` writes into ssh for `path`.
+    fn build_tar(args: &Args, path: &Path) -> Result<Vec<u8>, String> {
+        let mut stream = Vec::new();
+        Payload::open(args, path)?
+            .write_to(args, &mut stream)
+            .map_err(|e| format!("{e:?}"))?;
+        Ok(stream)
+    }
+
+    /// The same stream built by `tar::Builder`, as the client built it before it streamed.
+    fn builder_tar(path: &Path, md5: bool) -> Vec<u8> {
+        let content = std::fs::read(path).unwrap();
+        let meta = std::fs::metadata(path).unwrap();
+        let name = path.file_name().unwrap().to_str().unwrap();
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut header = member_header(&meta, tar::EntryType::Regular);
+        header.set_size(content.len() as u64);
+        builder
+            .append_data(&mut header, name, content.as_slice())
+            .unwrap();
+        let mut hasher = Hasher::new(md5);
+        hasher.update(&content);
+        let sums_name = hasher.sums_name();
+        let sums = format!("{} *{name}\n", hasher.hex());
+        let mut header = tar::Header::new_ustar();
+        header.set_size(sums.len() as u64);
+        header.set_mode(0o644);
+        header.set_mtime(0);
+        header.set_entry_type(tar::EntryType::Regular);
+        builder
+            .append_data(&mut header, sums_name, sums.as_bytes())
+            .unwrap();
+        builder.into_inner().unwrap()
+    }
+
+    #[test]
+    fn wal_archive_streams_the_bytes_tar_builder_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let wal = dir.path().join("000000010000000000000002");
+        // Not a multiple of 512, so the padding counts.
+        let content: Vec<u8> = (0..70_001u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&wal, &content).unwrap();
+        for md5 in [false, true] {
+            let mut argv = vec!["barman-wal-archive", "h", "pg", wal.to_str().unwrap()];
+            if md5 {
+                argv.insert(1, "--md5");
+            }
+            let args = Args::parse_from(argv);
+            assert_eq!(
+                build_tar(&args, &args.wal_path).unwrap(),
+                builder_tar(&wal, md5)
+            );
+        }
+    }
+
+    #[test]
+    fn wal_archive_refuses_a_file_that_grows_while_it_is_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        let wal = dir.path().join("000000010000000000000003");
+        std::fs::write(&wal, vec![7u8; 4096]).unwrap();
+        let args = Args::parse_from(["barman-wal-archive", "h", "pg", wal.to_str().unwrap()]);
+        let payload = Payload::open(&args, &wal).unwrap();
+        let mut file = std::fs::OpenOptions::new().append(true).open(&wal).unwrap();
+        file.write_all(&[1u8; 10]).unwrap();
+        let mut stream = Vec::new();
+        match payload.write_to(&args, &mut stream) {
+            Err(SendError::Local(message)) => assert_eq!(
+                message,
+                "'000000010000000000000003' changed size while it was sent"
+            ),
+            other => panic!("{other:?}"),
+        }
+        // Cut short after the header: the grown read is never sent, and no sums member
+        // or end-of-archive blocks follow.
+        assert_eq!(stream.len(), 512);
     }
 
     #[test]
