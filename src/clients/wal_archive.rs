@@ -427,12 +427,7 @@ impl Payload {
         }
         let sums_name = digest.sums_name();
         let sums = format!("{} *{name}\n", digest.hex());
-        let mut header = tar::Header::new_ustar();
-        header.set_size(sums.len() as u64);
-        header.set_mode(0o644);
-        header.set_mtime(0);
-        header.set_entry_type(tar::EntryType::Regular);
-        write_header(out, &mut header, sums_name)?;
+        write_header(out, &mut sums_header(sums.len()), sums_name)?;
         out.write_all(sums.as_bytes())
             .map_err(|_| SendError::Pipe)?;
         pad(out, sums.len() as u64)?;
@@ -494,6 +489,16 @@ fn pad(out: &mut impl Write, size: u64) -> Result<(), SendError> {
     let rest = usize::try_from((512 - size % 512) % 512).unwrap_or(0);
     out.write_all(&[0; 512][..rest])
         .map_err(|_| SendError::Pipe)
+}
+
+/// The sums member's header: `len` bytes, 0644, root, epoch.
+fn sums_header(len: usize) -> tar::Header {
+    let mut header = tar::Header::new_ustar();
+    header.set_size(len as u64);
+    header.set_mode(0o644);
+    header.set_mtime(0);
+    header.set_entry_type(tar::EntryType::Regular);
+    header
 }
 
 /// The member's header: the file's mode, mtime and owner.
@@ -626,13 +631,8 @@ mod tests {
         hasher.update(&content);
         let sums_name = hasher.sums_name();
         let sums = format!("{} *{name}\n", hasher.hex());
-        let mut header = tar::Header::new_ustar();
-        header.set_size(sums.len() as u64);
-        header.set_mode(0o644);
-        header.set_mtime(0);
-        header.set_entry_type(tar::EntryType::Regular);
         builder
-            .append_data(&mut header, sums_name, sums.as_bytes())
+            .append_data(&mut sums_header(sums.len()), sums_name, sums.as_bytes())
             .unwrap();
         builder.into_inner().unwrap()
     }
