@@ -80,6 +80,21 @@ pub fn rename_durable(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Ask the kernel to start writing `len` bytes of `file` from `offset` out now (0 and 0:
+/// the whole file), without waiting: by the time the writer fsyncs it, most of it is on
+/// disk. Advisory; a refusal changes nothing, the fsync that follows is what counts.
+pub fn start_writeback(file: &File, offset: u64, len: u64) {
+    use std::os::fd::AsRawFd;
+    let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
+        return;
+    };
+    // SAFETY: a plain syscall on a descriptor `file` owns for the whole call; it reads
+    // and writes no memory of ours.
+    let _ = unsafe {
+        libc::sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE)
+    };
+}
+
 /// fsync a folder, so entries created, renamed or removed in it are on disk.
 pub fn fsync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()

@@ -256,6 +256,9 @@ fn system_time(time: MemberTime) -> Option<SystemTime> {
     whole?.checked_add(Duration::from_nanos(u64::from(time.nanos)))
 }
 
+/// Bytes received between two writeback requests.
+const WRITEBACK_STRETCH: u64 = 2 << 20;
+
 /// Copy the member's data into `file`, hashing it with SHA-256 as it goes (the clients'
 /// default; MD5 only if an MD5SUMS member asks for it, by re-reading the file), then give
 /// it the member's time and sync it. Returns the digest.
@@ -269,6 +272,9 @@ fn extract<R: Read>(
     let mut sha = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     let mut written: u64 = 0;
+    // Writeback starts every few MiB while the stream still arrives, so the closing fsync
+    // waits for the last stretch only, not for the whole segment.
+    let mut handed_to_disk: u64 = 0;
     loop {
         let n = entry.read(&mut buf).map_err(PutWalError::Stream)?;
         if n == 0 {
@@ -277,6 +283,10 @@ fn extract<R: Read>(
         sha.update(&buf[..n]);
         file.write_all(&buf[..n]).map_err(io_err(tmp))?;
         written += n as u64;
+        if written - handed_to_disk >= WRITEBACK_STRETCH {
+            durable::start_writeback(&file, handed_to_disk, written - handed_to_disk);
+            handed_to_disk = written;
+        }
     }
     if written != entry.size() {
         return Err(PutWalError::Truncated(name.to_string()));

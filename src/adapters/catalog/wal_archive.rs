@@ -440,7 +440,7 @@ fn compress_to_temp(
             .into_inner()
             .map_err(|e| io("write", &tmp)(e.into_error()))?;
         copy_stat(src, &tmp)?;
-        start_writeback(&file);
+        durable::start_writeback(&file, 0, 0);
         failpoint("archive.after_compress");
         Ok((file, reader.finish()))
     })();
@@ -485,15 +485,6 @@ fn encrypt_to_temp(
             Err(e)
         }
     }
-}
-
-/// Ask the kernel to start writing `file` out now, without waiting: by the time the
-/// committer fsyncs it, most of it is on disk. Advisory; a refusal changes nothing.
-fn start_writeback(file: &File) {
-    use std::os::fd::AsRawFd;
-    // SAFETY: a plain syscall on a descriptor `file` owns for the whole call; it reads
-    // and writes no memory of ours.
-    let _ = unsafe { libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE) };
 }
 
 fn copy_stat(src: &Path, dst: &Path) -> Result<(), CatalogError> {
