@@ -47,6 +47,15 @@ impl Destination {
         }
     }
 
+    /// The same destination reached with the ssh words `shared` makes of ours (a remote
+    /// one only).
+    pub fn with_ssh_words(self, shared: impl FnOnce(&[String]) -> Vec<String>) -> Destination {
+        match self {
+            Destination::Local => Destination::Local,
+            Destination::Remote(words) => Destination::Remote(shared(&words)),
+        }
+    }
+
     /// True for a remote destination.
     pub fn is_remote(&self) -> bool {
         matches!(self, Destination::Remote(_))

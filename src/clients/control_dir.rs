@@ -34,6 +34,46 @@ pub fn control_dir() -> Option<PathBuf> {
     control_dir_in(runtime.as_deref(), home.as_deref(), uid)
 }
 
+/// `words` (an ssh command split into words) with options that make its calls share one
+/// master connection, kept `persist_seconds` after the last call, when the program is
+/// OpenSSH's `ssh`, the command sets no control option of its own and a private control
+/// folder exists; else `words` unchanged. The options go right after the program, before
+/// the destination, where ssh reads options.
+pub fn shared_connection_words(words: &[String], persist_seconds: u32) -> Vec<String> {
+    share_through(words, persist_seconds, control_dir)
+}
+
+/// [`shared_connection_words`] with the control folder from `dir` (asked only for ssh).
+fn share_through(
+    words: &[String],
+    persist_seconds: u32,
+    dir: impl FnOnce() -> Option<PathBuf>,
+) -> Vec<String> {
+    let Some(program) = words.first() else {
+        return words.to_vec();
+    };
+    let is_ssh = Path::new(program).file_name().is_some_and(|n| n == "ssh");
+    let sets_control = words[1..].iter().any(|w| {
+        let lower = w.to_ascii_lowercase();
+        w.starts_with("-S") || lower.contains("controlmaster") || lower.contains("controlpath")
+    });
+    let dir = (is_ssh && !sets_control).then(dir).flatten();
+    let Some(dir) = dir else {
+        return words.to_vec();
+    };
+    let mut shared = vec![program.clone()];
+    shared.extend([
+        "-o".to_string(),
+        "ControlMaster=auto".to_string(),
+        "-o".to_string(),
+        format!("ControlPath={}/%C", dir.display()),
+        "-o".to_string(),
+        format!("ControlPersist={persist_seconds}"),
+    ]);
+    shared.extend(words[1..].iter().cloned());
+    shared
+}
+
 /// [`control_dir`] for given runtime and home folders and user id.
 pub fn control_dir_in(runtime: Option<&Path>, home: Option<&Path>, uid: u32) -> Option<PathBuf> {
     if let Some(runtime) = runtime.filter(|r| r.is_absolute() && trusted_parent(r, uid)) {
@@ -91,6 +131,33 @@ mod tests {
             .prefix("cd")
             .tempdir_in("/tmp")
             .unwrap()
+    }
+
+    fn words(line: &str) -> Vec<String> {
+        line.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn ssh_commands_share_a_connection_unless_they_set_their_own() {
+        let dir = || Some(PathBuf::from("/run/user/0/barman-ssh"));
+        assert_eq!(
+            share_through(&words("/usr/bin/ssh -p 2222 postgres@db1"), 10, dir),
+            words(
+                "/usr/bin/ssh -o ControlMaster=auto -o ControlPath=/run/user/0/barman-ssh/%C \
+                 -o ControlPersist=10 -p 2222 postgres@db1"
+            )
+        );
+        for own in [
+            "ssh -o ControlMaster=no postgres@db1",
+            "ssh -oControlPath=none postgres@db1",
+            "ssh -S /tmp/mux postgres@db1",
+            "autossh postgres@db1",
+        ] {
+            assert_eq!(share_through(&words(own), 10, dir), words(own), "{own}");
+        }
+        // No private folder: the command as written.
+        let plain = words("ssh postgres@db1");
+        assert_eq!(share_through(&plain, 10, || None), plain);
     }
 
     #[test]

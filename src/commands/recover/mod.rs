@@ -162,6 +162,10 @@ pub fn run(ctx: &Context, out: &mut Output, options: &RestoreOptions) -> crate::
     }
 }
 
+/// Seconds an idle shared ssh connection to the restore's destination outlives its last
+/// command: long enough to span the pauses between commands, short after the restore.
+const RESTORE_CONTROL_PERSIST: u32 = 10;
+
 /// The restore proper, once the arguments are known to be valid.
 fn restore(out: &mut Output, job: &Job<'_>, plan: &options::Plan) -> Result<(), Stop> {
     let Job {
@@ -174,7 +178,14 @@ fn restore(out: &mut Output, job: &Job<'_>, plan: &options::Plan) -> Result<(), 
     } = *job;
     let start = chrono::Local::now();
     let dest = options.destination.as_str();
-    let target = Destination::new(options.remote_ssh_command.as_deref()).map_err(Stop::Message)?;
+    // The remote commands of one restore (a dozen checks and small copies besides the
+    // rsync streams) share one ssh connection instead of a handshake each: an extension
+    // to Barman; a command that sets its own ControlMaster/ControlPath is used as written.
+    let target = Destination::new(options.remote_ssh_command.as_deref())
+        .map_err(Stop::Message)?
+        .with_ssh_words(|words| {
+            crate::clients::control_dir::shared_connection_words(words, RESTORE_CONTROL_PERSIST)
+        });
     // A delta restore reuses what the destination holds (Barman skips the check).
     if !plan.delta {
         check_empty(&target, dest, info, plan)?;
