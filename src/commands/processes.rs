@@ -129,7 +129,31 @@ pub fn kill(
     out: &mut Output,
 ) {
     let lock_dir = Path::new(&ctx.config.global.barman_lock_directory);
-    let processes = list(lock_dir, server.name(), out);
+    let processes = match TASKS
+        .iter()
+        .find(|(t, _)| *t == task && *t != "sync-backup")
+    {
+        // One task's lock has one name: read it, not the whole lock folder (cron stops
+        // receive-wal this way for every server: a listing each made a fleet's cron
+        // quadratic). Nor can it pick up `.a-b-receive-wal.lock` of server `a-b` for
+        // server `a`, as Barman's glob does.
+        Some((task, suffix)) => {
+            let path = lock_dir.join(format!(".{}{suffix}", server.name()));
+            match lock::owner_pid(&path) {
+                Ok(Some(pid)) => vec![ProcessInfo { pid, task }],
+                Ok(None) => Vec::new(),
+                Err(_) => {
+                    out.warning(&format!(
+                        "Skipping the {task} process for server {}: Error reading the PID from lock file '{}'",
+                        server.name(),
+                        path.display()
+                    ));
+                    Vec::new()
+                }
+            }
+        }
+        None => list(lock_dir, server.name(), out),
+    };
     if let Some(process) = processes.iter().find(|p| p.task == task) {
         match crate::adapters::signals::interrupt_and_wait(process.pid, 10) {
             Ok(true) => out.info(&format!(

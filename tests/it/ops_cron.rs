@@ -2,7 +2,8 @@
 //! created by receive-wal) and an archive_command: cron starts receive-wal (seen by
 //! list-processes, stopped by terminate-process), archives, our `backup` runs its hooks,
 //! and with `REDUNDANCY 1` a later cron deletes the obsolete backups and their WAL. Two
-//! crons started at once archive every segment exactly once.
+//! crons started at once archive every segment exactly once. An idle server gets no
+//! archive-wal child from cron.
 
 use crate::harness::pg_cluster::pg_available;
 use crate::harness::{BarmanHome, PgCluster};
@@ -289,4 +290,52 @@ fn ops_two_crons_at_once_archive_each_segment_once() {
     let errors = home.home().join("pg/errors");
     let rejected = std::fs::read_dir(&errors).map(|d| d.count()).unwrap_or(0);
     assert_eq!(rejected, 0, "nothing may be rejected as a duplicate");
+}
+
+/// A fleet's idle cron starts no archive-wal: only the server with something in
+/// incoming/ gets one (its junk file goes to errors/ as Barman's would), and cron still
+/// prints Barman's "Starting WAL archiving" line for both.
+#[test]
+fn ops_cron_starts_archive_wal_only_where_something_waits() {
+    let home = BarmanHome::new();
+    let server =
+        "conninfo = host=x\nssh_command = ssh x\narchiver = on\nbackup_options = concurrent_backup";
+    home.write_config(
+        &format!(
+            "log_file = {}\nlog_level = DEBUG",
+            home.dir().join("barman.log").display()
+        ),
+        &[("idle", server), ("busy", server)],
+    );
+    for name in ["idle", "busy"] {
+        for dir in ["meta", "wals", "incoming", "errors", "streaming", "base"] {
+            std::fs::create_dir_all(home.server_dir(name).join(dir)).unwrap();
+        }
+    }
+    std::fs::write(home.server_dir("busy").join("incoming/README"), "junk").unwrap();
+    let run = home.run(&["cron"]).ok();
+    for name in ["idle", "busy"] {
+        let line = format!("Starting WAL archiving for server {name}");
+        assert!(run.stdout.contains(&line), "{}", run.stdout);
+    }
+    let errors = home.server_dir("busy").join("errors");
+    wait_for("the junk file in errors/", || {
+        std::fs::read_dir(&errors).unwrap().count() == 1
+    });
+    // The busy server's child has logged; the idle one never had a child to log.
+    let log = home.dir().join("barman.log");
+    wait_for("archive-wal of busy to finish", || {
+        home.run(&["-f", "json", "list-processes", "busy"])
+            .stdout
+            .contains("[]")
+    });
+    let log = std::fs::read_to_string(log).unwrap();
+    assert!(
+        log.contains("Starting archive-wal for server busy"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("Starting archive-wal for server idle"),
+        "{log}"
+    );
 }

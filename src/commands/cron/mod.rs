@@ -182,6 +182,13 @@ fn cron_archive_wal(
     let name = server.name();
     if probe(lock_dir, &LockKind::ArchiveWal(name.into()))? {
         out.info_unlogged(&format!("Starting WAL archiving for server {name}"));
+        // Not in Barman, which starts archive-wal every minute for every server: with
+        // nothing in incoming/ or streaming/ it would only find that out. A fleet's idle
+        // cron then costs no process per server. A file landing right after this look
+        // waits for the next cron, as one landing after archive-wal's listing would.
+        if !has_pending_wal(server) {
+            return Ok(());
+        }
         spawner.start("archive-wal", &[name])
     } else {
         out.info(&format!(
@@ -189,6 +196,18 @@ fn cron_archive_wal(
         ));
         Ok(())
     }
+}
+
+/// True when a folder archive-wal reads holds anything (a file, a temporary file, junk
+/// it would move to errors/); a folder that cannot be read counts as holding something,
+/// so archive-wal runs and reports it.
+fn has_pending_wal(server: &ServerConfig) -> bool {
+    let holds_entries = |dir: &str| match std::fs::read_dir(dir) {
+        Ok(mut entries) => entries.next().is_some(),
+        Err(e) => e.kind() != std::io::ErrorKind::NotFound,
+    };
+    (server.streaming_archiver() && holds_entries(server.streaming_dir()))
+        || (server.archiver() && holds_entries(server.incoming_dir()))
 }
 
 /// Start `receive-wal` in the background unless one runs (Barman's
