@@ -1,4 +1,4 @@
-//! libpq itself, through `pq-sys`: every PostgreSQL connection Barman opens goes through
+//! libpq itself (loaded at the first connection, see [`super::libpq_api`]): every PostgreSQL connection Barman opens goes through
 //! libpq (psycopg2 wraps it), so ours do too. That is what makes `conninfo` behave exactly
 //! as operators expect: every keyword and URI form, `service` files, `.pgpass` /
 //! `PGPASSFILE` / `passfile` (with libpq's permission and wildcard rules), every `PG*`
@@ -8,6 +8,7 @@
 //! This module owns the unsafe FFI and nothing else: queries use the simple protocol and
 //! return text (as Barman's queries are read), one connection per value of [`Connection`].
 
+use super::libpq_api::{self, Api};
 use std::ffi::{c_char, c_int, CStr, CString};
 use std::ptr::NonNull;
 
@@ -38,6 +39,7 @@ pub type Rows = Vec<Vec<Option<String>>>;
 /// One open connection (closed on drop).
 pub struct Connection {
     raw: NonNull<pq_sys::PGconn>,
+    api: &'static Api,
 }
 
 // SAFETY: a PGconn may be used from any thread as long as one thread at a time does; the
@@ -105,6 +107,7 @@ impl Connection {
         );
         // psycopg2 parses the DSN before connecting and reports a bad one as
         // `invalid dsn: <libpq's message>`; Barman shows that text.
+        let api = loaded()?;
         parse_conninfo(conninfo).map_err(|e| ConnectError {
             message: first_line(&format!("invalid dsn: {}", e.message)),
         })?;
@@ -121,25 +124,24 @@ impl Connection {
         keyword_ptrs.push(std::ptr::null());
         value_ptrs.push(std::ptr::null());
         // SAFETY: both arrays are NULL-terminated and their strings outlive the call.
-        let raw =
-            unsafe { pq_sys::PQconnectdbParams(keyword_ptrs.as_ptr(), value_ptrs.as_ptr(), 1) };
+        let raw = unsafe { (api.PQconnectdbParams)(keyword_ptrs.as_ptr(), value_ptrs.as_ptr(), 1) };
         let Some(raw) = NonNull::new(raw) else {
             return Err(ConnectError {
                 message: "out of memory allocating the connection".into(),
             });
         };
-        let connection = Connection { raw };
+        let connection = Connection { raw, api };
         // SAFETY: `raw` is a live PGconn; the processor takes no argument.
         unsafe {
-            pq_sys::PQsetNoticeProcessor(
+            (api.PQsetNoticeProcessor)(
                 connection.raw.as_ptr(),
                 Some(log_notice),
                 std::ptr::null_mut(),
             );
         }
         // SAFETY: `raw` is a live PGconn.
-        let status = unsafe { pq_sys::PQstatus(connection.raw.as_ptr()) };
-        if status != pq_sys::ConnStatusType::CONNECTION_OK {
+        let status = unsafe { (api.PQstatus)(connection.raw.as_ptr()) };
+        if status != libpq_api::CONNECTION_OK {
             let full = connection.error_message();
             tracing::debug!(target: "barman.postgres", "connection failed: {full}");
             return Err(ConnectError {
@@ -159,7 +161,7 @@ impl Connection {
     /// libpq's last error text, trimmed.
     fn error_message(&self) -> String {
         // SAFETY: live PGconn; the message is owned by it and copied at once.
-        unsafe { text_of(pq_sys::PQerrorMessage(self.raw.as_ptr())) }
+        unsafe { text_of((self.api.PQerrorMessage)(self.raw.as_ptr())) }
             .trim()
             .to_string()
     }
@@ -167,19 +169,19 @@ impl Connection {
     /// `PQserverVersion` (e.g. 150018), which is what psycopg2's `server_version` returns.
     pub fn server_version(&self) -> i64 {
         // SAFETY: live PGconn.
-        i64::from(unsafe { pq_sys::PQserverVersion(self.raw.as_ptr()) })
+        i64::from(unsafe { (self.api.PQserverVersion)(self.raw.as_ptr()) })
     }
 
     /// True when the connection is encrypted with TLS.
     pub fn ssl_in_use(&self) -> bool {
         // SAFETY: live PGconn.
-        unsafe { pq_sys::PQsslInUse(self.raw.as_ptr()) == 1 }
+        unsafe { (self.api.PQsslInUse)(self.raw.as_ptr()) == 1 }
     }
 
     /// True when the server asked for a password and libpq sent one.
     pub fn password_used(&self) -> bool {
         // SAFETY: live PGconn.
-        unsafe { pq_sys::PQconnectionUsedPassword(self.raw.as_ptr()) == 1 }
+        unsafe { (self.api.PQconnectionUsedPassword)(self.raw.as_ptr()) == 1 }
     }
 
     /// Run `sql` (one or more statements, simple protocol) and return the rows of the
@@ -191,7 +193,7 @@ impl Connection {
         })?;
         tracing::debug!(target: "barman.postgres", "query: {sql}");
         // SAFETY: live PGconn and a NUL-terminated query.
-        let result = unsafe { pq_sys::PQexec(self.raw.as_ptr(), sql_c.as_ptr()) };
+        let result = unsafe { (self.api.PQexec)(self.raw.as_ptr(), sql_c.as_ptr()) };
         self.take_result(result)
     }
 
@@ -217,7 +219,7 @@ impl Connection {
         // SAFETY: live PGconn; `ptrs` holds `count` NUL-terminated strings that outlive
         // the call; NULL types/lengths/formats mean "infer, text".
         let result = unsafe {
-            pq_sys::PQexecParams(
+            (self.api.PQexecParams)(
                 self.raw.as_ptr(),
                 sql_c.as_ptr(),
                 count,
@@ -239,22 +241,23 @@ impl Connection {
                 message: self.error_message(),
             });
         };
-        let guard = ResultGuard(result);
+        let api = self.api;
+        let guard = ResultGuard(result, api);
         let res = guard.0.as_ptr();
         // SAFETY: `res` is a live PGresult until `guard` drops.
-        let status = unsafe { pq_sys::PQresultStatus(res) };
+        let status = unsafe { (api.PQresultStatus)(res) };
         match status {
-            pq_sys::ExecStatusType::PGRES_TUPLES_OK | pq_sys::ExecStatusType::PGRES_COMMAND_OK => {
+            libpq_api::PGRES_TUPLES_OK | libpq_api::PGRES_COMMAND_OK => {
                 // SAFETY: as above; indexes are within PQntuples × PQnfields.
-                Ok(unsafe { rows_of(res) })
+                Ok(unsafe { rows_of(api, res) })
             }
             _ => {
                 // SAFETY: as above.
                 let (sqlstate, primary, full) = unsafe {
                     (
-                        text_of(pq_sys::PQresultErrorField(res, c_int::from(b'C'))),
-                        text_of(pq_sys::PQresultErrorField(res, c_int::from(b'M'))),
-                        text_of(pq_sys::PQresultErrorMessage(res)),
+                        text_of((api.PQresultErrorField)(res, c_int::from(b'C'))),
+                        text_of((api.PQresultErrorField)(res, c_int::from(b'M'))),
+                        text_of((api.PQresultErrorMessage)(res)),
                     )
                 };
                 let message = if primary.is_empty() {
@@ -276,17 +279,17 @@ impl Connection {
 ///
 /// # Safety
 /// `res` is a live PGresult.
-unsafe fn rows_of(res: *const pq_sys::PGresult) -> Rows {
-    let rows = pq_sys::PQntuples(res);
-    let fields = pq_sys::PQnfields(res);
+unsafe fn rows_of(api: &Api, res: *const pq_sys::PGresult) -> Rows {
+    let rows = (api.PQntuples)(res);
+    let fields = (api.PQnfields)(res);
     (0..rows)
         .map(|r| {
             (0..fields)
                 .map(|f| {
-                    if pq_sys::PQgetisnull(res, r, f) == 1 {
+                    if (api.PQgetisnull)(res, r, f) == 1 {
                         None
                     } else {
-                        Some(text_of(pq_sys::PQgetvalue(res, r, f)))
+                        Some(text_of((api.PQgetvalue)(res, r, f)))
                     }
                 })
                 .collect()
@@ -294,19 +297,24 @@ unsafe fn rows_of(res: *const pq_sys::PGresult) -> Rows {
         .collect()
 }
 
-struct ResultGuard(NonNull<pq_sys::PGresult>);
+struct ResultGuard(NonNull<pq_sys::PGresult>, &'static Api);
 
 impl Drop for ResultGuard {
     fn drop(&mut self) {
         // SAFETY: the result is freed once, here.
-        unsafe { pq_sys::PQclear(self.0.as_ptr()) }
+        unsafe { (self.1.PQclear)(self.0.as_ptr()) }
     }
+}
+
+/// libpq's functions, or why the library could not be loaded, as a connection error.
+fn loaded() -> Result<&'static Api, ConnectError> {
+    libpq_api::api().map_err(|message| ConnectError { message })
 }
 
 impl Drop for Connection {
     fn drop(&mut self) {
         // SAFETY: the connection is closed once, here.
-        unsafe { pq_sys::PQfinish(self.raw.as_ptr()) }
+        unsafe { (self.api.PQfinish)(self.raw.as_ptr()) }
     }
 }
 
@@ -314,16 +322,17 @@ impl Drop for Connection {
 /// form libpq accepts, with libpq's own message for one it refuses
 /// (`invalid connection option "x"`, `missing "=" after …`).
 pub fn parse_conninfo(conninfo: &str) -> Result<Vec<(String, String)>, ConnectError> {
+    let api = loaded()?;
     let text = cstring(conninfo)?;
     let mut error: *mut c_char = std::ptr::null_mut();
     // SAFETY: `text` is NUL-terminated; `error` receives a malloc'd message or stays NULL.
-    let options = unsafe { pq_sys::PQconninfoParse(text.as_ptr(), &mut error) };
+    let options = unsafe { (api.PQconninfoParse)(text.as_ptr(), &mut error) };
     if options.is_null() {
         // SAFETY: `error` is NULL or a message we must free with PQfreemem.
         let message = unsafe {
             let message = text_of(error);
             if !error.is_null() {
-                pq_sys::PQfreemem(error.cast());
+                (api.PQfreemem)(error.cast());
             }
             message
         };
@@ -342,7 +351,7 @@ pub fn parse_conninfo(conninfo: &str) -> Result<Vec<(String, String)>, ConnectEr
             }
             entry = entry.add(1);
         }
-        pq_sys::PQconninfoFree(options);
+        (api.PQconninfoFree)(options);
     }
     Ok(pairs)
 }

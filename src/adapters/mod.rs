@@ -14,6 +14,7 @@ pub mod hooks;
 pub mod hostname;
 pub mod interrupt;
 pub mod libpq;
+pub mod libpq_api;
 pub mod lock;
 pub mod pg_backup;
 pub mod pg_combinebackup;

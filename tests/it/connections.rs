@@ -453,3 +453,24 @@ fn passwords_in_a_conninfo_never_reach_a_child_argv_or_the_log() {
     assert!(!text.contains(secret), "password in the log:\n{text}");
     assert!(text.contains("pg_basebackup"), "{text}");
 }
+
+/// libpq is loaded at the first connection, not at start-up: the executable does not
+/// need it (nor OpenSSL, Kerberos or LDAP through it), so a command that never connects
+/// does not load them. The tests above show the loaded libpq connecting as before.
+#[test]
+fn barman_loads_libpq_only_when_it_connects() {
+    let dynamic = Command::new("readelf")
+        .args(["-d", env!("CARGO_BIN_EXE_barman")])
+        .output()
+        .expect("readelf (binutils) runs");
+    assert!(dynamic.status.success());
+    let text = String::from_utf8_lossy(&dynamic.stdout);
+    let needed: Vec<&str> = text.lines().filter(|l| l.contains("(NEEDED)")).collect();
+    assert!(!needed.is_empty(), "{text}");
+    for lib in ["libpq", "libssl", "libcrypto", "libgssapi", "libldap"] {
+        assert!(
+            !needed.iter().any(|l| l.contains(lib)),
+            "{lib} is linked: {needed:#?}"
+        );
+    }
+}
