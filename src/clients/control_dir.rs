@@ -62,16 +62,22 @@ fn share_through(
         return words.to_vec();
     };
     let mut shared = vec![program.clone()];
-    shared.extend([
+    shared.extend(master_options(&dir, persist_seconds));
+    shared.extend(words[1..].iter().cloned());
+    shared
+}
+
+/// ssh's options to share one master connection through a socket in `dir` (named by
+/// ssh's `%C` hash of host, port and user), kept `persist_seconds` after the last call.
+pub fn master_options(dir: &Path, persist_seconds: u32) -> [String; 6] {
+    [
         "-o".to_string(),
         "ControlMaster=auto".to_string(),
         "-o".to_string(),
         format!("ControlPath={}/%C", dir.display()),
         "-o".to_string(),
         format!("ControlPersist={persist_seconds}"),
-    ]);
-    shared.extend(words[1..].iter().cloned());
-    shared
+    ]
 }
 
 /// [`control_dir`] for given runtime and home folders and user id.

@@ -36,18 +36,11 @@ impl SshTarget {
             .then(control_dir::control_dir)
             .flatten()
         {
-            argv.extend([
-                "-o".into(),
-                "ControlMaster=auto".into(),
-                "-o".into(),
-                format!("ControlPath={}/%C", dir.display()),
-                "-o".into(),
-                // How long an idle master lives after its last call. While WAL flows (a
-                // segment a minute or more) calls keep finding it; once PostgreSQL stops
-                // calling (shutdown, idle server) it is gone within a minute instead of
-                // holding a connection to the Barman host for five.
-                format!("ControlPersist={CONTROL_PERSIST_SECONDS}"),
-            ]);
+            // How long an idle master lives after its last call. While WAL flows (a
+            // segment a minute or more) calls keep finding it; once PostgreSQL stops
+            // calling (shutdown, idle server) it is gone within a minute instead of
+            // holding a connection to the Barman host for five.
+            argv.extend(control_dir::master_options(&dir, CONTROL_PERSIST_SECONDS));
         }
         argv.extend([
             "-q".into(),

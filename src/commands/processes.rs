@@ -62,16 +62,24 @@ pub fn list(lock_dir: &Path, server: &str, out: &mut Output) -> Vec<ProcessInfo>
         let Some(task) = task_of(&name) else {
             continue;
         };
-        match lock::owner_pid(&entry.path()) {
-            Ok(Some(pid)) => processes.push(ProcessInfo { pid, task }),
-            Ok(None) => {}
-            Err(_) => out.warning(&format!(
-                "Skipping the {task} process for server {server}: Error reading the PID from lock file '{}'",
-                entry.path().display()
-            )),
-        }
+        processes.extend(holder(&entry.path(), task, server, out));
     }
     processes
+}
+
+/// The live process holding the lock file at `path`, if any (a warning when its pid
+/// cannot be read).
+fn holder(path: &Path, task: &'static str, server: &str, out: &mut Output) -> Option<ProcessInfo> {
+    match lock::owner_pid(path) {
+        Ok(pid) => pid.map(|pid| ProcessInfo { pid, task }),
+        Err(_) => {
+            out.warning(&format!(
+                "Skipping the {task} process for server {server}: Error reading the PID from lock file '{}'",
+                path.display()
+            ));
+            None
+        }
+    }
 }
 
 /// list-processes and terminate-process work on any server, inactive or disabled.
@@ -139,18 +147,9 @@ pub fn kill(
         // server `a`, as Barman's glob does.
         Some((task, suffix)) => {
             let path = lock_dir.join(format!(".{}{suffix}", server.name()));
-            match lock::owner_pid(&path) {
-                Ok(Some(pid)) => vec![ProcessInfo { pid, task }],
-                Ok(None) => Vec::new(),
-                Err(_) => {
-                    out.warning(&format!(
-                        "Skipping the {task} process for server {}: Error reading the PID from lock file '{}'",
-                        server.name(),
-                        path.display()
-                    ));
-                    Vec::new()
-                }
-            }
+            holder(&path, task, server.name(), out)
+                .into_iter()
+                .collect()
         }
         None => list(lock_dir, server.name(), out),
     };

@@ -265,9 +265,9 @@ pub(crate) fn primary_ssh_command(server: &ServerConfig) -> Option<String> {
     let Some(dir) = dir else {
         return Some(command.to_string());
     };
-    let options = format!(
-        "-o ControlMaster=auto -o {} -o ControlPersist={PRIMARY_CONTROL_PERSIST_SECONDS}",
-        shell_words::quote(&format!("ControlPath={}/%C", dir.display()))
-    );
+    let options = shell_words::join(crate::clients::control_dir::master_options(
+        &dir,
+        PRIMARY_CONTROL_PERSIST_SECONDS,
+    ));
     Some(format!("{program} {options}{}", &command[program.len()..]))
 }
