@@ -10,7 +10,6 @@ use crate::core::py_literal::{self, PyValue};
 use crate::core::timeline::TimelineId;
 use crate::core::wal_name::WalSegmentName;
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone};
-use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -229,19 +228,99 @@ pub struct BackupInfoError {
 }
 
 /// One backup's catalog entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Kept compact: retention, `list-backups` and `delete` hold a server's whole catalog at
+/// once (10,000 backups must fit in a few MiB), so the values share one buffer with an
+/// index of spans sorted by field, instead of one allocation per field (a map of strings
+/// cost ~4 KiB per backup).
+#[derive(Clone, Default)]
 pub struct BackupInfo {
-    /// Field → value text as written (`None` for null). Absent = null.
-    fields: BTreeMap<Field, String>,
+    /// Every present field's text as written (`None` for null), back to back.
+    text: String,
+    /// Where each present field's text is in `text`, sorted by field. Absent = null.
+    spans: Vec<Span>,
+}
+
+/// One field's value: `text[start..end]`.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    field: Field,
+    start: u32,
+    end: u32,
+}
+
+/// The largest `backup.info` read: the spans index it with `u32` (Barman's files are a
+/// few KiB).
+const MAX_TEXT: usize = 64 << 20;
+
+/// Equal when every field reads the same, an absent field being null (`None`).
+impl PartialEq for BackupInfo {
+    fn eq(&self, other: &Self) -> bool {
+        Field::ALL
+            .iter()
+            .all(|&f| self.get(f).unwrap_or("None") == other.get(f).unwrap_or("None"))
+    }
+}
+
+impl Eq for BackupInfo {}
+
+impl fmt::Debug for BackupInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.entries().map(|(field, value)| (field.name(), value)))
+            .finish()
+    }
 }
 
 impl BackupInfo {
     /// A fresh entry as Barman creates it: status EMPTY, 16 MiB segments.
     pub fn empty() -> Self {
-        let mut fields = BTreeMap::new();
-        fields.insert(Field::Status, "EMPTY".to_string());
-        fields.insert(Field::XlogSegmentSize, "16777216".to_string());
-        BackupInfo { fields }
+        let mut info = BackupInfo::default();
+        info.put(Field::Status, "EMPTY");
+        info.put(Field::XlogSegmentSize, "16777216");
+        info
+    }
+
+    /// Every present field and its text (nulls as `None`), in the file's order.
+    fn entries(&self) -> impl Iterator<Item = (Field, &str)> {
+        self.spans.iter().map(|span| {
+            (
+                span.field,
+                &self.text[span.start as usize..span.end as usize],
+            )
+        })
+    }
+
+    /// A field's text as written, `None` when absent.
+    fn get(&self, field: Field) -> Option<&str> {
+        let at = self.spans.binary_search_by_key(&field, |s| s.field).ok()?;
+        let span = self.spans[at];
+        Some(&self.text[span.start as usize..span.end as usize])
+    }
+
+    /// Set a field's text, in place: the spans after it move by the difference.
+    fn put(&mut self, field: Field, value: &str) {
+        match self.spans.binary_search_by_key(&field, |s| s.field) {
+            Ok(at) => {
+                let Span { start, end, .. } = self.spans[at];
+                self.text.replace_range(start as usize..end as usize, value);
+                let new_end = start as usize + value.len();
+                let new_end = u32::try_from(new_end).expect("backup.info fits in u32");
+                self.spans[at].end = new_end;
+                for span in &mut self.spans {
+                    if span.start >= end && span.field != field {
+                        span.start = span.start - end + new_end;
+                        span.end = span.end - end + new_end;
+                    }
+                }
+            }
+            Err(at) => {
+                let start = u32::try_from(self.text.len()).expect("backup.info fits in u32");
+                self.text.push_str(value);
+                let end = u32::try_from(self.text.len()).expect("backup.info fits in u32");
+                self.spans.insert(at, Span { field, start, end });
+            }
+        }
     }
 
     /// Parse a file's text.
@@ -250,9 +329,14 @@ impl BackupInfo {
     /// A line without `=`, a field Barman does not know (Barman's "Unsupported field"
     /// message), or a malformed literal in a structured field.
     pub fn parse(text: &str) -> Result<Self, BackupInfoError> {
-        let mut info = BackupInfo {
-            fields: BTreeMap::new(),
-        };
+        if text.len() > MAX_TEXT {
+            return Err(BackupInfoError {
+                line: 1,
+                key: None,
+                reason: format!("{} bytes: larger than any backup.info", text.len()),
+            });
+        }
+        let mut info = BackupInfo::default();
         for (index, line) in text.lines().enumerate() {
             let line_no = index + 1;
             let trimmed = line.trim();
@@ -281,7 +365,7 @@ impl BackupInfo {
                 key: Some(key.to_string()),
                 reason,
             })?;
-            info.fields.insert(field, value.to_string());
+            info.put(field, value);
         }
         // Barman writes every line with its newline and always a status: a file that
         // lacks either was cut short, and what is missing cannot be told.
@@ -292,7 +376,10 @@ impl BackupInfo {
                 reason: "truncated: the last line has no end".into(),
             });
         }
-        if !info.fields.contains_key(&Field::Status) {
+        // Parsing grew both by doubling: give back the slack, the entry is kept.
+        info.text.shrink_to_fit();
+        info.spans.shrink_to_fit();
+        if info.get(Field::Status).is_none() {
             return Err(BackupInfoError {
                 line: text.lines().count(),
                 key: Some("status".into()),
@@ -307,11 +394,7 @@ impl BackupInfo {
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         for &field in Field::ALL {
-            let value = self
-                .fields
-                .get(&field)
-                .map(String::as_str)
-                .unwrap_or("None");
+            let value = self.get(field).unwrap_or("None");
             if value == "None" && field.hidden_when_null() {
                 continue;
             }
@@ -325,16 +408,12 @@ impl BackupInfo {
 
     /// The raw text of a field, `None` when null.
     pub fn raw(&self, field: Field) -> Option<&str> {
-        self.fields
-            .get(&field)
-            .map(String::as_str)
-            .filter(|v| *v != "None")
+        self.get(field).filter(|v| *v != "None")
     }
 
     /// Set a field's raw text (`None` clears it).
     pub fn set_raw(&mut self, field: Field, value: Option<String>) {
-        self.fields
-            .insert(field, value.unwrap_or_else(|| "None".to_string()));
+        self.put(field, value.as_deref().unwrap_or("None"));
     }
 
     /// An integer field.
@@ -518,6 +597,29 @@ mod tests {
     fn backup_info_round_trips_a_barman_file_byte_for_byte() {
         let info = BackupInfo::parse(PGR).unwrap();
         assert_eq!(info.to_text(), PGR);
+    }
+
+    #[test]
+    fn backup_info_set_raw_replaces_in_place() {
+        let mut info = BackupInfo::parse(PGR).unwrap();
+        let mut expected = BackupInfo::parse(PGR).unwrap();
+        // Longer, shorter, null, new: every other field keeps its text.
+        info.set_raw(Field::BeginWal, Some("000000010000000000000099".into()));
+        info.set_raw(
+            Field::Error,
+            Some("a much longer error text than before".into()),
+        );
+        info.set_raw(Field::Error, Some("x".into()));
+        info.set_raw(Field::BackupName, Some("night".into()));
+        info.set_raw(Field::BackupName, None);
+        let text = info.to_text();
+        assert!(text.contains("begin_wal=000000010000000000000099\n"));
+        assert!(text.contains("error=x\n"));
+        assert!(!text.contains("backup_name"));
+        expected.set_raw(Field::Error, Some("x".into()));
+        expected.set_raw(Field::BeginWal, Some("000000010000000000000099".into()));
+        assert_eq!(info, expected);
+        assert_eq!(BackupInfo::parse(&text).unwrap(), info);
     }
 
     #[test]

@@ -37,17 +37,19 @@ pub fn run(ctx: &Context, out: &mut Output, server: &str, backup_id: &str) -> cr
         return Ok(());
     };
     let hooks = Hooks::new(&ctx.config, server);
-    if !delete_checked(&catalog, &hooks, &id, out)? {
-        let repr = backup_info_repr(&catalog.backups[&id], catalog.local_offset);
+    let repr = backup_info_repr(&catalog.backups[&id], catalog.local_offset);
+    if !delete_checked(catalog, &hooks, &id, out)? {
         out.error(&format!("Cannot delete backup ({} {repr})", server.name()));
     }
     Ok(())
 }
 
 /// Barman's `Server.delete_backup`: refuse kept backups and minimum-redundancy violations,
-/// then take the server lock and delete the incremental tree bottom-up.
+/// then take the server lock and delete the incremental tree bottom-up. The catalog is
+/// dropped before the deletions, which each read it again under their lock (holding both
+/// doubled the memory of a large catalog).
 fn delete_checked(
-    catalog: &ServerCatalog,
+    catalog: ServerCatalog,
     hooks: &Hooks,
     id: &BackupId,
     out: &mut Output,
@@ -90,10 +92,12 @@ fn delete_checked(
         return Ok(false);
     };
     let mut tree = Vec::new();
-    walk_tree(catalog, id, &mut tree);
+    walk_tree(&catalog, id, &mut tree);
+    let (server, lock_dir) = (catalog.server, catalog.lock_dir.clone());
+    drop(catalog);
     let mut deleted = false;
     for member in tree {
-        deleted = delete_backup(catalog.server, &catalog.lock_dir, hooks, &member, out, true)?;
+        deleted = delete_backup(server, &lock_dir, hooks, &member, out, true)?;
         if !deleted && &member != id {
             out.error("Failed to delete one of its incremental backups. Make sure all its dependent backups are deletable and try again.");
             break;

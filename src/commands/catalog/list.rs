@@ -46,11 +46,16 @@ fn list_server(
     } else {
         catalog.all_wal_info()
     };
+    // The JSON document is built only for `-f json`: on the console each line goes out
+    // as it is made (a 10,000-backup catalog's objects would double the memory).
+    let json = out.is_json();
     let mut items = Vec::new();
     for (id, info) in catalog.backups.iter().rev() {
         if minimal {
             out.line(id.as_str());
-            items.push(Value::String(id.to_string()));
+            if json {
+                items.push(Value::String(id.to_string()));
+            }
             continue;
         }
         let mut row = Row {
@@ -82,7 +87,9 @@ fn list_server(
         }
         let (line, item) = backup_row(catalog, id, info, row);
         out.line(&line);
-        items.push(Value::Object(item));
+        if json {
+            items.push(Value::Object(item));
+        }
     }
     out.json_set(catalog.server.name(), Value::Array(items));
     Ok(())
