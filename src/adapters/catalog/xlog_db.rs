@@ -161,13 +161,42 @@ pub fn contains(dirs: &ServerDirs, name: &str) -> Result<bool, CatalogError> {
 }
 
 /// Rewrite the db from the archive content: segments and `.backup` labels in the hash
-/// folders, `.history` files at the top, compression detected from each file.
+/// folders, `.history` files at the top, compression detected from each file. The lines
+/// are streamed into the new db (10^6 archived files made a 50 MiB text in memory).
 pub fn rebuild(dirs: &ServerDirs, lock_dir: &Path) -> Result<RebuildCounts, XlogDbWriteError> {
     durable::create_dir_all_durable(&dirs.xlogdb_directory)
         .map_err(io("create", &dirs.xlogdb_directory))?;
     let _lock = LockFile::acquire(lock_dir, &LockKind::XlogDb(dirs.name.clone()))?;
     let mut counts = RebuildCounts::default();
-    let mut text = String::new();
+    // A scan failure aborts the write (the old db stays) and is reported as itself.
+    let mut scan_error = None;
+    let db = dirs.xlog_db();
+    let written = durable::write_atomic_with(&db, |out| {
+        scan_archive(dirs, &mut counts, out).map_err(|e| {
+            let aborted = std::io::Error::other(e.to_string());
+            scan_error = Some(e);
+            aborted
+        })
+    });
+    if let Some(e) = scan_error {
+        return Err(e.into());
+    }
+    written.map_err(io("write", &db))?;
+    let legacy = dirs.legacy_xlog_db();
+    if legacy.exists() {
+        std::fs::remove_file(&legacy).map_err(io("remove", &legacy))?;
+        durable::fsync_dir(&dirs.wals_directory).map_err(io("fsync", &dirs.wals_directory))?;
+    }
+    Ok(counts)
+}
+
+/// Write the db line of every archived file, in name order, into `out`.
+fn scan_archive(
+    dirs: &ServerDirs,
+    counts: &mut RebuildCounts,
+    out: &mut dyn std::io::Write,
+) -> Result<(), CatalogError> {
+    use crate::core::wal_name::WalFileName;
     let db_name = format!("{}-xlog.db", dirs.name);
     // WALs in the cloud leave nothing local to scan: Barman starts an empty db (its
     // `rebuild_xlogdb` returns early for cloud storage, `xlogdb("a")` creates the file).
@@ -175,27 +204,27 @@ pub fn rebuild(dirs: &ServerDirs, lock_dir: &Path) -> Result<RebuildCounts, Xlog
         .wals_directory
         .to_str()
         .is_some_and(crate::core::config::value::is_cloud_url);
-    let names = if cloud {
-        Vec::new()
-    } else {
-        sorted_names(&dirs.wals_directory)?
+    if cloud {
+        return Ok(());
+    }
+    let mut emit = |path: &Path, name: &str| -> Result<(), CatalogError> {
+        let line = store::wal_file_info(path, name)?.to_line();
+        out.write_all(line.as_bytes()).map_err(io("write", path))
     };
-    for name in names {
-        if name.starts_with(&db_name) || name == "xlog.db" {
+    // The db's own temporary files (`.NAME-xlog.db.XXXXXX.tmp`, the one this rebuild
+    // is writing included) are not archive content either.
+    let db_temp = format!(".{db_name}");
+    for name in sorted_names(&dirs.wals_directory)? {
+        if name.starts_with(&db_name) || name.starts_with(&db_temp) || name == "xlog.db" {
             continue;
         }
         let path = dirs.wals_directory.join(&name);
         if path.is_dir() {
             for file in sorted_names(&path)? {
                 let full = path.join(&file);
-                let kind = file.parse::<crate::core::wal_name::WalFileName>();
-                match kind {
-                    Ok(crate::core::wal_name::WalFileName::Segment(_)) if full.is_file() => {
-                        counts.wal_files += 1
-                    }
-                    Ok(crate::core::wal_name::WalFileName::BackupLabel { .. })
-                        if full.is_file() =>
-                    {
+                match file.parse::<WalFileName>() {
+                    Ok(WalFileName::Segment(_)) if full.is_file() => counts.wal_files += 1,
+                    Ok(WalFileName::BackupLabel { .. }) if full.is_file() => {
                         counts.backup_labels += 1
                     }
                     _ => {
@@ -203,26 +232,16 @@ pub fn rebuild(dirs: &ServerDirs, lock_dir: &Path) -> Result<RebuildCounts, Xlog
                         continue;
                     }
                 }
-                text.push_str(&store::wal_file_info(&full, &file)?.to_line());
+                emit(&full, &file)?;
             }
-        } else if matches!(
-            name.parse(),
-            Ok(crate::core::wal_name::WalFileName::History(_))
-        ) {
+        } else if matches!(name.parse(), Ok(WalFileName::History(_))) {
             counts.history += 1;
-            text.push_str(&store::wal_file_info(&path, &name)?.to_line());
+            emit(&path, &name)?;
         } else {
             tracing::warn!(target: "barman.server", "unexpected file rebuilding the wal database: {}", path.display());
         }
     }
-    let db = dirs.xlog_db();
-    durable::write_atomic(&db, text.as_bytes()).map_err(io("write", &db))?;
-    let legacy = dirs.legacy_xlog_db();
-    if legacy.exists() {
-        std::fs::remove_file(&legacy).map_err(io("remove", &legacy))?;
-        durable::fsync_dir(&dirs.wals_directory).map_err(io("fsync", &dirs.wals_directory))?;
-    }
-    Ok(counts)
+    Ok(())
 }
 
 fn sorted_names(dir: &Path) -> Result<Vec<String>, CatalogError> {
