@@ -36,17 +36,40 @@ fn find(program: &str, path: &str) -> Option<PathBuf> {
         })
 }
 
-/// Find the first of `alternatives` on the search path and read its `--version`.
+/// Find the first of `alternatives` on the search path and read its `--version`, once per
+/// process for the same search: `check all` and `status all` ask it for every server, and
+/// Debian's `/usr/bin/pg_basebackup` is a Perl wrapper that takes ~40 ms to answer.
 pub fn version_info(alternatives: &[&str], path_prefix: Option<&str>) -> ToolVersion {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    /// The programs tried, then the search path.
+    type Search = (Vec<String>, String);
+    static SEEN: OnceLock<Mutex<HashMap<Search, ToolVersion>>> = OnceLock::new();
     let path = search_path(path_prefix);
+    let key: Search = (
+        alternatives.iter().map(|a| a.to_string()).collect(),
+        path.clone(),
+    );
+    let seen = SEEN.get_or_init(Default::default);
+    if let Some(known) = seen.lock().ok().and_then(|map| map.get(&key).cloned()) {
+        return known;
+    }
+    let found = read_version(alternatives, &path);
+    if let Ok(mut map) = seen.lock() {
+        map.insert(key, found.clone());
+    }
+    found
+}
+
+fn read_version(alternatives: &[&str], path: &str) -> ToolVersion {
     for program in alternatives {
-        let Some(full_path) = find(program, &path) else {
+        let Some(full_path) = find(program, path) else {
             continue;
         };
         let Ok(out) = super::spawn::output(
             super::spawn::child_command(&full_path)
                 .arg("--version")
-                .env("PATH", &path),
+                .env("PATH", path),
         ) else {
             continue;
         };
