@@ -105,7 +105,12 @@ impl CloudUrl {
 
 /// A connected bucket with a synchronous API.
 pub struct CloudStore {
-    runtime: tokio::runtime::Runtime,
+    /// The one runtime every request of this store runs on, upload workers included: the
+    /// client's pooled keep-alive connections are driven by tasks of the runtime that
+    /// opened them, so a request made on another runtime could pick an idle connection
+    /// nobody drives and hang until the timeout (what s3s-fs, which keeps connections
+    /// alive, showed; moto closes them).
+    runtime: Arc<tokio::runtime::Runtime>,
     store: Arc<dyn ObjectStore>,
     /// Where the tools write: bucket and prefix.
     pub url: CloudUrl,
@@ -136,7 +141,7 @@ impl CloudStore {
             .build()
             .map_err(|e| CloudError::Other(format!("cannot start the I/O runtime: {e}")))?;
         Ok(CloudStore {
-            runtime,
+            runtime: Arc::new(runtime),
             store: Arc::new(store),
             url,
             endpoint: options.endpoint_url.clone().or(files.env_endpoint.clone()),

@@ -1,6 +1,6 @@
 //! Streaming multipart upload: a [`std::io::Write`] sink that cuts what it is given into
 //! parts of `chunk_size` bytes and uploads them, up to `jobs` at once, from a worker thread
-//! with its own I/O runtime, so reading and compressing go on while parts travel. At most
+//! on the store's I/O runtime, so reading and compressing go on while parts travel. At most
 //! `jobs + 2` parts are held in memory (the one being filled, one queued, `jobs` in
 //! flight): a tar of any size streams through. `--max-bandwidth` is applied as Python's
 //! `CloudTarUploader._throttle_upload` does: before a part is handed over, wait until the
@@ -75,7 +75,9 @@ impl CloudStore {
             put.tags.push(k, v);
         }
         let jobs = options.jobs.max(1);
-        let worker = std::thread::spawn(move || run_worker(store, path, put, jobs, receiver));
+        let runtime = Arc::clone(&self.runtime);
+        let worker =
+            std::thread::spawn(move || run_worker(&runtime, store, path, put, jobs, receiver));
         MultipartWriter {
             key: key.to_string(),
             buffer: Vec::with_capacity(options.chunk_size),
@@ -185,16 +187,15 @@ impl Write for MultipartWriter {
 /// `jobs` at once), complete it when the writer says it is done; abort it on a failed part
 /// or when the writer went away without saying so.
 fn run_worker(
+    runtime: &tokio::runtime::Runtime,
     store: Arc<dyn ObjectStore>,
     path: StorePath,
     options: PutMultipartOptions,
     jobs: usize,
     mut parts: tokio::sync::mpsc::Receiver<Message>,
 ) -> WorkerResult {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CloudError::Other(format!("cannot start the I/O runtime: {e}")))?;
+    // The store's current-thread runtime: several threads may `block_on` it at once, the
+    // one holding its core drives the I/O of all (see `CloudStore::runtime`).
     runtime.block_on(async move {
         let start = Instant::now();
         let mut upload = store
