@@ -130,6 +130,26 @@ impl AwsFiles {
     }
 }
 
+impl AwsFiles {
+    /// The profile's `payload_signing_enabled` in the config file's nested `s3` settings
+    /// (`s3 =` followed by indented `key = value` lines), read as botocore reads it: `true`
+    /// in any case is true, any other value false; `None` when it is not set.
+    pub fn s3_payload_signing(&self, profile: Option<&str>) -> Result<Option<bool>, CloudError> {
+        let name = profile
+            .map(str::to_string)
+            .or_else(|| self.env_profile.clone())
+            .unwrap_or_else(|| "default".into());
+        let options = read_section(self.config_file.as_ref(), &config_section(&name))?;
+        let nested = options.and_then(|o| o.into_iter().find(|(k, _)| k == "s3").map(|(_, v)| v));
+        Ok(nested.and_then(|text| {
+            text.lines()
+                .filter_map(|line| line.split_once('='))
+                .find(|(key, _)| key.trim() == "payload_signing_enabled")
+                .map(|(_, value)| value.trim().eq_ignore_ascii_case("true"))
+        }))
+    }
+}
+
 /// The config file names profiles `[profile NAME]`, except `[default]`.
 fn config_section(name: &str) -> String {
     if name == "default" {

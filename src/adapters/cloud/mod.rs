@@ -152,7 +152,7 @@ impl CloudStore {
     pub fn put(
         &self,
         key: &str,
-        data: Vec<u8>,
+        data: impl Into<PutPayload>,
         tags: &[(String, String)],
     ) -> Result<(), CloudError> {
         let path = StorePath::from(key);
@@ -161,7 +161,7 @@ impl CloudStore {
             options.tags.push(k, v);
         }
         self.runtime
-            .block_on(self.store.put_opts(&path, PutPayload::from(data), options))
+            .block_on(self.store.put_opts(&path, data.into(), options))
             .map(|_| ())
             .map_err(|e| classify("PutObject", e))
     }
@@ -169,12 +169,16 @@ impl CloudStore {
     /// Store `data` at `key` unless an object is already there (S3's `If-None-Match: *`,
     /// as Barman's `upload_fileobj(fail_if_exists=True)`): `Ok(false)` when one is, and
     /// then nothing was written.
-    pub fn put_if_absent(&self, key: &str, data: Vec<u8>) -> Result<bool, CloudError> {
+    pub fn put_if_absent(
+        &self,
+        key: &str,
+        data: impl Into<PutPayload>,
+    ) -> Result<bool, CloudError> {
         let path = StorePath::from(key);
         let options = object_store::PutOptions::from(object_store::PutMode::Create);
         match self
             .runtime
-            .block_on(self.store.put_opts(&path, PutPayload::from(data), options))
+            .block_on(self.store.put_opts(&path, data.into(), options))
         {
             Ok(_) => Ok(true),
             Err(object_store::Error::AlreadyExists { .. }) => Ok(false),

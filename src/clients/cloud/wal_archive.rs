@@ -9,6 +9,7 @@ use crate::adapters::codec::Codec;
 use crate::app::exit::exit_code;
 use crate::core::wal_name::WalFileName;
 use crate::error::ExitKind;
+use bytes::Bytes;
 use clap::Parser;
 use std::path::Path;
 use std::process::ExitCode;
@@ -251,21 +252,35 @@ pub fn suffix(codec: &Codec) -> Option<&'static str> {
 
 /// The file's bytes, compressed with `codec` at `compression_level` (`low`, `medium`,
 /// `high` or a number) when one is given.
+///
+/// The file is mapped, not read: a 16 MiB segment read into a fresh buffer cost ~10 ms of
+/// page zeroing and copying, a fifth of a per-WAL archive's CPU time; the mapping shares
+/// the page cache's pages. PostgreSQL neither truncates nor recycles a segment before its
+/// `archive_command` has succeeded, so the mapping stays valid while it is used.
 pub fn read_wal(
     wal_path: &Path,
     codec: Option<&Codec>,
     compression_level: &str,
-) -> Result<Vec<u8>, String> {
-    let plain = std::fs::read(wal_path).map_err(|e| format!("{e}: '{}'", wal_path.display()))?;
+) -> Result<Bytes, String> {
+    let cannot = |e: std::io::Error| format!("{e}: '{}'", wal_path.display());
+    let file = std::fs::File::open(wal_path).map_err(cannot)?;
+    let plain = if file.metadata().map_err(cannot)?.len() == 0 {
+        Bytes::new()
+    } else {
+        // SAFETY: the file is not truncated while mapped (see above); a concurrent writer
+        // could only change bytes we then upload, as a read would have.
+        let map = unsafe { memmap2::MmapOptions::new().populate().map(&file) }.map_err(cannot)?;
+        Bytes::from_owner(map)
+    };
     let Some(codec) = codec else {
         return Ok(plain);
     };
     let level = codec.level(compression_level);
     let mut out = Vec::with_capacity(plain.len() / 2);
     codec
-        .compress(level, &mut plain.as_slice(), &mut out)
+        .compress(level, &mut plain.as_ref(), &mut out)
         .map_err(|e| format!("compression failed: {e}"))?;
-    Ok(out)
+    Ok(Bytes::from(out))
 }
 
 /// `--tags` items: one CSV row of exactly two fields (barman-cloud's `__parse_tag`).

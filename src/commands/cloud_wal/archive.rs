@@ -204,7 +204,7 @@ fn archive_one(target: &Target, path: &Path) -> Result<(), String> {
     with_hooks(target, path, stored_size, || upload_one(target, path, data))
 }
 
-fn upload_one(target: &Target, path: &Path, data: Vec<u8>) -> Result<(), String> {
+fn upload_one(target: &Target, path: &Path, data: bytes::Bytes) -> Result<(), String> {
     let server = target.server;
     let name: WalFileName = file_name(path).parse().map_err(|e| format!("{e}"))?;
     let store = open_store(server, server.wals_dir()).map_err(|e| e.to_string())?;
