@@ -1,7 +1,7 @@
 //! barman-cloud-restore against a real S3 server (moto on loopback), side by side with
 //! Python's barman-cli-cloud 3.20.1: Python's barman-cloud-backup of a PostgreSQL 15
-//! cluster with a tablespace, in every compression, restored by ours into the same tree
-//! Python's restore makes; the restored cluster replays the WAL Python archived (through
+//! cluster with a tablespace, in every compression (and ours with zstd, compressed on
+//! worker threads), restored by ours into the same tree Python's restore makes; the restored cluster replays the WAL Python archived (through
 //! ours and Python's barman-cloud-wal-restore) and holds the rows. Faults exit as Python's.
 
 use crate::harness::pg_cluster::{PgCluster, PgOptions};
@@ -14,6 +14,7 @@ use std::process::Command;
 
 const OURS: &str = env!("CARGO_BIN_EXE_barman-cloud-restore");
 const OURS_WAL_RESTORE: &str = env!("CARGO_BIN_EXE_barman-cloud-wal-restore");
+const OURS_BACKUP: &str = env!("CARGO_BIN_EXE_barman-cloud-backup");
 
 fn python(tool: &str) -> PathBuf {
     venv_tool(tool).expect("Python barman-cloud installed")
@@ -98,6 +99,11 @@ fn source_cluster(s3: &S3Server) -> (PgCluster, PathBuf) {
 
 /// Python's barman-cloud-backup of `pg` with `options` (compression...): its id.
 fn python_backup(s3: &S3Server, pg: &PgCluster, options: &[&str]) -> String {
+    backup_by(s3, pg, &python("barman-cloud-backup"), options)
+}
+
+/// `tool`'s barman-cloud-backup of `pg` with `options`: its id.
+fn backup_by(s3: &S3Server, pg: &PgCluster, tool: &Path, options: &[&str]) -> String {
     let port = pg.port().to_string();
     let socket = pg.socket_dir();
     let mut args = vec![
@@ -112,8 +118,8 @@ fn python_backup(s3: &S3Server, pg: &PgCluster, options: &[&str]) -> String {
     args.extend(options);
     args.extend(["s3://pgbackups/c", "pg"]);
     crate::harness::ok(
-        run(s3, &python("barman-cloud-backup"), &args),
-        &format!("python barman-cloud-backup {options:?}"),
+        run(s3, tool, &args),
+        &format!("{} {options:?}", tool.display()),
     );
     let list = run(
         s3,
@@ -227,9 +233,20 @@ fn cloud_restore_python_backups_in_every_compression_start_with_their_rows() {
             python_backup(&s3, &pg, options),
         ));
     }
+    // Ours at the default --max-archive-size, where zstd compresses on worker threads:
+    // one archive, and both restores agree on it.
+    ids.push((
+        "zstd_ours",
+        backup_by(&s3, &pg, Path::new(OURS_BACKUP), &["--zstd"]),
+    ));
     let keys = s3.keys("pgbackups");
     assert!(
         keys.iter().any(|k| k.ends_with("/data_0001.tar.zst")),
+        "{keys:?}"
+    );
+    let ours = &ids.last().unwrap().1;
+    assert!(
+        keys.contains(&format!("c/pg/base/{ours}/data.tar.zst")),
         "{keys:?}"
     );
     // Rows after the last backup: only the archived WAL brings them back.

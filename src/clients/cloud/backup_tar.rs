@@ -57,7 +57,11 @@ enum Encoder {
 }
 
 impl Encoder {
-    fn new(compression: Option<TarCompression>, out: MultipartWriter) -> io::Result<Encoder> {
+    fn new(
+        compression: Option<TarCompression>,
+        out: MultipartWriter,
+        max_archive_size: u64,
+    ) -> io::Result<Encoder> {
         Ok(match compression {
             None => Encoder::Plain(out),
             Some(TarCompression::Gzip) => Encoder::Gzip(flate2::write::GzEncoder::new(
@@ -72,7 +76,7 @@ impl Encoder {
                 Encoder::Snappy(Box::new(snap::write::FrameEncoder::new(out)))
             }
             Some(TarCompression::Lz4) => Encoder::Lz4(lz4_flex::frame::FrameEncoder::new(out)),
-            Some(TarCompression::Zstd) => Encoder::Zstd(zstd::stream::write::Encoder::new(out, 3)?),
+            Some(TarCompression::Zstd) => Encoder::Zstd(zstd_encoder(out, max_archive_size)?),
         })
     }
 
@@ -113,6 +117,29 @@ impl Write for Encoder {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
+}
+
+/// Below this `--max-archive-size`, zstd compresses on the reading thread.
+const ZSTD_WORKERS_MIN_ARCHIVE: u64 = 1 << 30;
+
+/// A zstd encoder at level 3 compressing on one worker thread per core: Python compresses on
+/// the thread that reads the files; here reading, compressing and uploading overlap and both
+/// cores compress (the frame is an ordinary one: any zstd reader decodes it). The workers
+/// hold up to a few jobs of input (8 MiB each at level 3) before any compressed byte comes
+/// out, so the archive-size check, which sees only compressed bytes, lags by that much:
+/// nothing beside Python's own slack of one whole entry (up to a 1 GiB segment) once the cap
+/// is ≥ 1 GiB (the default is 100 GiB), but it would ignore a small cap, where the reading
+/// thread compresses instead.
+fn zstd_encoder(
+    out: MultipartWriter,
+    max_archive_size: u64,
+) -> io::Result<zstd::stream::write::Encoder<'static, MultipartWriter>> {
+    let mut encoder = zstd::stream::write::Encoder::new(out, 3)?;
+    if max_archive_size >= ZSTD_WORKERS_MIN_ARCHIVE {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        encoder.multithread(u32::try_from(cores).unwrap_or(1))?;
+    }
+    Ok(encoder)
 }
 
 /// Why writing the archives failed.
@@ -220,7 +247,11 @@ impl<'a> Controller<'a> {
             let count = self.streams[index].done.len();
             let key = join_key(&self.options.prefix, &self.dest_name(name, count));
             let writer = self.store.upload(&key, self.options.upload.clone());
-            let encoder = Encoder::new(self.options.compression, writer)?;
+            let encoder = Encoder::new(
+                self.options.compression,
+                writer,
+                self.options.max_archive_size,
+            )?;
             let mut builder = tar::Builder::new(encoder);
             builder.mode(tar::HeaderMode::Complete);
             builder.follow_symlinks(false);
