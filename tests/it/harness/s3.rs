@@ -1,7 +1,7 @@
 //! An S3 server on loopback: moto in server mode from the comparison venv
-//! (`scripts/python-barman` installs it), stopped on drop. With `auth`, moto checks
-//! signatures: the first calls (unauthenticated) create an IAM user whose key pair the
-//! tests use, so a wrong secret is refused as AWS refuses it.
+//! (`scripts/python-barman` installs it), keeping connections alive, stopped on drop. With
+//! `auth`, moto checks signatures: the first calls (unauthenticated) create an IAM user
+//! whose key pair the tests use, so a wrong secret is refused as AWS refuses it.
 
 use super::ports::free_port;
 use super::python_barman::venv_tool;
@@ -11,14 +11,14 @@ use std::time::{Duration, Instant};
 
 /// What a test names in `require!` when it needs the S3 server.
 pub const REQUIREMENT: &str =
-    "moto_server and boto3 in the Python Barman venv (scripts/python-barman)";
+    "moto, waitress and boto3 in the Python Barman venv (scripts/python-barman)";
 
-/// True when moto's server and boto3 are installed in the venv.
+/// True when moto's server, waitress and boto3 are installed in the venv.
 pub fn available() -> bool {
     venv_tool("moto_server").is_some()
         && venv_tool("python").is_some_and(|py| {
             Command::new(py)
-                .args(["-c", "import boto3"])
+                .args(["-c", "import boto3, waitress"])
                 .status()
                 .is_ok_and(|s| s.success())
         })
@@ -41,9 +41,8 @@ impl S3Server {
     pub fn start(auth: bool) -> S3Server {
         let port = free_port();
         let dir = tempfile::tempdir().unwrap();
-        let mut cmd = Command::new(venv_tool("moto_server").expect("moto_server installed"));
-        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
+        let mut cmd = moto_command(port);
+        cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.path().join("moto.log")).unwrap());
         if auth {
@@ -184,8 +183,7 @@ impl S3Server {
     pub fn restart(&mut self) {
         self.stop();
         let log = std::fs::File::create(self.dir.path().join("moto-restarted.log")).unwrap();
-        let child = Command::new(venv_tool("moto_server").expect("moto_server installed"))
-            .args(["-H", "127.0.0.1", "-p", &self.port.to_string()])
+        let child = moto_command(self.port)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -203,6 +201,25 @@ impl S3Server {
         }
     }
 }
+
+/// moto's S3 served by waitress instead of `moto_server`'s werkzeug, which closes every
+/// connection after one request: S3 and most S3 servers keep connections alive, and the
+/// client's pool then hands out idle ones. An upload worker that once took a pooled
+/// connection owned by another, idle, runtime hung until its timeout against such servers
+/// while every test, on werkzeug, passed.
+fn moto_command(port: u16) -> Command {
+    let mut cmd = Command::new(venv_tool("python").expect("venv python"));
+    cmd.args(["-c", MOTO_KEEP_ALIVE, &port.to_string()]);
+    cmd
+}
+
+const MOTO_KEEP_ALIVE: &str = "\
+import sys
+from waitress import serve
+from moto.server import DomainDispatcherApplication, create_backend_app
+app = DomainDispatcherApplication(create_backend_app)
+serve(app, host='127.0.0.1', port=int(sys.argv[1]), threads=8)
+";
 
 impl Drop for S3Server {
     fn drop(&mut self) {
