@@ -28,3 +28,4 @@ pub mod signals;
 pub mod spawn;
 pub mod system_info;
 pub mod tree_copy;
+pub mod untar;

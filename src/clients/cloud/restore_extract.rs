@@ -6,6 +6,7 @@
 //! the others. The restored folders are flushed to disk before success is reported.
 
 use crate::adapters::cloud::{CloudStore, ObjectReader};
+use crate::adapters::untar;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -226,6 +227,10 @@ fn untar(input: Box<dyn Read + '_>, target: &Path) -> io::Result<()> {
     archive.set_preserve_mtime(true);
     archive.set_overwrite(true);
     let dst = target.canonicalize()?;
+    let keep = untar::Keep {
+        owner: root,
+        all_mode_bits: root,
+    };
     // As tar's own `unpack`: folders last, deepest first, so that a read-only folder
     // does not stop its members from landing.
     let mut dirs = Vec::new();
@@ -233,7 +238,7 @@ fn untar(input: Box<dyn Read + '_>, target: &Path) -> io::Result<()> {
     for entry in archive.entries()? {
         let mut entry = entry?;
         if entry.header().entry_type() != tar::EntryType::Directory {
-            entry.unpack_in(&dst)?;
+            untar::unpack_in(&mut entry, &dst, keep)?;
         } else if entry
             .path()?
             .components()

@@ -12,6 +12,7 @@ use crate::adapters::destination::Destination;
 use crate::adapters::pg_tools;
 use crate::adapters::rsync::{self, CopyRun, Filters, Transport, TreeCopy};
 use crate::adapters::tree_copy;
+use crate::adapters::untar;
 use crate::core::backup_id::BackupId;
 use crate::core::backup_info::BackupInfo;
 use crate::core::backup_info::Field;
@@ -416,11 +417,16 @@ fn extract(data: &Path, stem: &str, into: &Path, progress: &Progress) -> Result<
     let mut archive = tar::Archive::new(reader);
     archive.set_preserve_permissions(true);
     archive.set_preserve_mtime(true);
+    let keep = untar::Keep {
+        owner: false,
+        all_mode_bits: true,
+    };
+    let into = into.canonicalize().map_err(|e| fail(&e))?;
     for entry in archive.entries().map_err(|e| fail(&e))? {
         let mut entry = entry.map_err(|e| fail(&e))?;
         let size = entry.size();
-        // `unpack_in` refuses paths that escape `into` (`..`, absolute names).
-        entry.unpack_in(into).map_err(|e| fail(&e))?;
+        // Paths that escape `into` (`..`, absolute names) are refused, as tar's `unpack_in`.
+        untar::unpack_in(&mut entry, &into, keep).map_err(|e| fail(&e))?;
         progress.add(size);
     }
     Ok(())
