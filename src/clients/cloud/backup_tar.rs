@@ -119,6 +119,9 @@ impl Write for Encoder {
     }
 }
 
+/// Size of the reads of a file's data.
+const READ_BUFFER: usize = 1 << 20;
+
 /// Below this `--max-archive-size`, zstd compresses on the reading thread.
 const ZSTD_WORKERS_MIN_ARCHIVE: u64 = 1 << 30;
 
@@ -408,8 +411,10 @@ impl<'a> Controller<'a> {
                 Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
                 Err(e) => return Err(e.into()),
             };
+            // tar copies through an 8 KiB buffer: read the file in 1 MiB reads under it
+            // (an 8 KiB read costs this machine about what a 1 MiB one does).
             let exact = Exactly {
-                inner: file,
+                inner: io::BufReader::with_capacity(READ_BUFFER, file),
                 left: meta.len(),
             };
             self.archive(dst)?
