@@ -5,6 +5,7 @@
 //! fsync the folder so the rename itself survives a power loss (PostgreSQL's
 //! `durable_rename`; Barman fsyncs only the folder, we also fsync the file first).
 
+use std::convert::Infallible;
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -27,6 +28,42 @@ pub fn write_atomic_with(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
+    io_only(replace_with(path, |out| Ok(fill(out)?)))
+}
+
+/// The I/O error of a write whose filler cannot fail otherwise.
+fn io_only(result: Result<(), ReplaceError<Infallible>>) -> std::io::Result<()> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(ReplaceError::Io(e)) => Err(e),
+        Err(ReplaceError::Fill(never)) => match never {},
+    }
+}
+
+/// Why [`replace_with`] failed; either way the previous file is untouched.
+#[derive(Debug)]
+pub enum ReplaceError<E> {
+    /// The filler's own error, returned as it was.
+    Fill(E),
+    /// The file system's (writing included: `?` on a write in the filler lands here).
+    Io(std::io::Error),
+}
+
+impl<E> From<std::io::Error> for ReplaceError<E> {
+    fn from(e: std::io::Error) -> Self {
+        ReplaceError::Io(e)
+    }
+}
+
+/// [`write_atomic_with`] for a filler that can fail for reasons of its own (a scan of the
+/// archive, a payload to fetch): its error comes back as itself, not as an I/O error.
+///
+/// # Errors
+/// As [`write_atomic_with`].
+pub fn replace_with<E>(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> Result<(), ReplaceError<E>>,
+) -> Result<(), ReplaceError<E>> {
     write_atomic_inner(path, None, fill)
 }
 
@@ -41,14 +78,16 @@ pub fn write_atomic_keeping_mode(path: &Path, bytes: &[u8]) -> std::io::Result<(
     let mode = std::fs::metadata(path)
         .ok()
         .map(|m| m.permissions().mode() & 0o7777);
-    write_atomic_inner(path, mode, |file| file.write_all(bytes))
+    io_only(write_atomic_inner(path, mode, |file| {
+        Ok(file.write_all(bytes)?)
+    }))
 }
 
-fn write_atomic_inner(
+fn write_atomic_inner<E>(
     path: &Path,
     mode: Option<u32>,
-    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-) -> std::io::Result<()> {
+    fill: impl FnOnce(&mut dyn Write) -> Result<(), ReplaceError<E>>,
+) -> Result<(), ReplaceError<E>> {
     use std::os::unix::fs::PermissionsExt;
     let dir = parent_of(path);
     // Dropping `tmp` on any error below removes the temporary file.
@@ -66,7 +105,7 @@ fn write_atomic_inner(
     failpoint("durable.before_rename");
     tmp.persist(path).map_err(|e| e.error)?;
     failpoint("durable.after_rename");
-    fsync_dir(&dir)
+    Ok(fsync_dir(&dir)?)
 }
 
 /// Rename `from` to `to` and make the rename durable (both folders fsynced).

@@ -7,7 +7,7 @@
 use super::{select, status::server_dirs, Context};
 use crate::adapters::catalog::wal_archive;
 use crate::adapters::codec::Codec;
-use crate::adapters::durable;
+use crate::adapters::durable::{self, ReplaceError};
 use crate::adapters::gpg::{self, GpgError, PassphraseError};
 use crate::core::config::ServerConfig;
 use crate::core::encryption;
@@ -178,22 +178,17 @@ fn to_file(
     payload: impl FnOnce() -> Result<Vec<u8>, SendError>,
 ) -> Option<Result<(), SendError>> {
     let mut opened = false;
-    let mut failure = None;
-    let written = durable::write_atomic_with(target, |file| {
+    let written = durable::replace_with(target, |file| {
         opened = true;
         out.info(sending);
-        let bytes = payload().map_err(|e| {
-            let text = e.to_string();
-            failure = Some(e);
-            std::io::Error::other(text)
-        })?;
-        file.write_all(&bytes)
+        let bytes = payload().map_err(ReplaceError::Fill)?;
+        Ok(file.write_all(&bytes)?)
     });
-    match (written, failure) {
-        (Ok(()), _) => Some(Ok(())),
-        (Err(_), Some(failure)) => Some(Err(failure)),
-        (Err(e), None) if opened => Some(Err(SendError::Io(e))),
-        (Err(e), None) => {
+    match written {
+        Ok(()) => Some(Ok(())),
+        Err(ReplaceError::Fill(failure)) => Some(Err(failure)),
+        Err(ReplaceError::Io(e)) if opened => Some(Err(SendError::Io(e))),
+        Err(ReplaceError::Io(e)) => {
             out.error_with_kind(
                 &format!("Unable to open '{}' file{suffix}: {e}", target.display()),
                 crate::error::ExitKind::GetWalRequest,

@@ -4,7 +4,7 @@
 
 use super::layout::ServerDirs;
 use super::store::{self, CatalogError};
-use crate::adapters::durable;
+use crate::adapters::durable::{self, ReplaceError};
 use crate::adapters::lock::{LockError, LockFile, LockKind};
 use crate::core::xlog_db::XlogDbEntry;
 use std::fs::OpenOptions;
@@ -169,19 +169,15 @@ pub fn rebuild(dirs: &ServerDirs, lock_dir: &Path) -> Result<RebuildCounts, Xlog
     let _lock = LockFile::acquire(lock_dir, &LockKind::XlogDb(dirs.name.clone()))?;
     let mut counts = RebuildCounts::default();
     // A scan failure aborts the write (the old db stays) and is reported as itself.
-    let mut scan_error = None;
     let db = dirs.xlog_db();
-    let written = durable::write_atomic_with(&db, |out| {
-        scan_archive(dirs, &mut counts, out).map_err(|e| {
-            let aborted = std::io::Error::other(e.to_string());
-            scan_error = Some(e);
-            aborted
-        })
+    let written = durable::replace_with(&db, |out| {
+        scan_archive(dirs, &mut counts, out).map_err(ReplaceError::Fill)
     });
-    if let Some(e) = scan_error {
-        return Err(e.into());
+    match written {
+        Ok(()) => {}
+        Err(ReplaceError::Fill(e)) => return Err(e.into()),
+        Err(ReplaceError::Io(e)) => return Err(io("write", &db)(e).into()),
     }
-    written.map_err(io("write", &db))?;
     let legacy = dirs.legacy_xlog_db();
     if legacy.exists() {
         std::fs::remove_file(&legacy).map_err(io("remove", &legacy))?;
