@@ -138,22 +138,28 @@ fn create_replacing(path: &Path) -> io::Result<std::fs::File> {
     }
 }
 
+/// A tar stream of `files` (mode 0600, owned by the caller, a fixed mtime), for tests.
+#[cfg(test)]
+pub(crate) fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (name, data) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o600);
+        header.set_uid(u64::from(nix::unistd::geteuid().as_raw()));
+        header.set_gid(u64::from(nix::unistd::getegid().as_raw()));
+        header.set_mtime(1_700_000_000);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, name, *data)
+            .expect("in memory");
+    }
+    builder.into_inner().expect("in memory")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
-        let mut builder = tar::Builder::new(Vec::new());
-        for (name, data) in files {
-            let mut header = tar::Header::new_gnu();
-            header.set_size(data.len() as u64);
-            header.set_mode(0o600);
-            header.set_mtime(1_700_000_000);
-            header.set_cksum();
-            builder.append_data(&mut header, name, *data).unwrap();
-        }
-        builder.into_inner().unwrap()
-    }
 
     fn unpack_all(tar: &[u8], target: &Path) -> io::Result<()> {
         let dst = target.canonicalize()?;

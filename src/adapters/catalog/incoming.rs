@@ -398,21 +398,9 @@ fn file_digest(path: &Path, algorithm: Algorithm) -> std::io::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapters::untar::tar_of;
 
     const WAL: &str = "000000010000000000000042";
-
-    fn tar_of(members: &[(&str, &[u8])]) -> Vec<u8> {
-        let mut builder = tar::Builder::new(Vec::new());
-        for (name, data) in members {
-            let mut header = tar::Header::new_gnu();
-            header.set_size(data.len() as u64);
-            header.set_mode(0o600);
-            header.set_mtime(1_700_000_000);
-            header.set_cksum();
-            builder.append_data(&mut header, name, *data).unwrap();
-        }
-        builder.into_inner().unwrap()
-    }
 
     fn sha(data: &[u8]) -> String {
         crate::core::checksums::hex(&Sha256::digest(data))

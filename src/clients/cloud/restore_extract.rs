@@ -334,21 +334,7 @@ fn fsync_walk(dir: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
-        let mut builder = tar::Builder::new(Vec::new());
-        for (name, data) in files {
-            let mut header = tar::Header::new_gnu();
-            header.set_size(data.len() as u64);
-            header.set_mode(0o600);
-            header.set_uid(u64::from(nix::unistd::geteuid().as_raw()));
-            header.set_gid(u64::from(nix::unistd::getegid().as_raw()));
-            header.set_mtime(1_700_000_000);
-            header.set_cksum();
-            builder.append_data(&mut header, name, *data).unwrap();
-        }
-        builder.into_inner().unwrap()
-    }
+    use crate::adapters::untar::tar_of;
 
     #[test]
     fn untar_extracts_and_refuses_a_cut_archive() {
