@@ -583,3 +583,89 @@ fn cloud_wal_archive_tags_objects_as_python_does() {
     }
     assert!(keys_under(&s3, "wals", "bad").is_empty());
 }
+
+/// `tool` run as [`run`] does, with `AWS_CA_BUNDLE` set to `bundle`.
+fn run_with_bundle(s3: &S3Server, tool: &Path, bundle: &Path, args: &[&str]) -> Run {
+    let mut cmd = Command::new(tool);
+    s3.env(&mut cmd)
+        .env("AWS_CA_BUNDLE", bundle)
+        .args(["--endpoint-url", &s3.endpoint()])
+        .args(args);
+    Run::of(&mut cmd)
+}
+
+#[test]
+fn cloud_wal_tls_endpoint_is_verified_against_the_ca_bundle_as_python() {
+    require!(python_barman::REQUIREMENT, ready());
+    let s3 = S3Server::start_tls();
+    s3.create_bucket("tls");
+    let ca = s3.tls_ca().expect("a TLS server").to_path_buf();
+    let dir = tempfile::tempdir().unwrap();
+    write_wal_files(dir.path());
+    let segment = dir.path().join(SEGMENT);
+    let seg = segment.to_str().unwrap();
+    // With the harness's CA as AWS_CA_BUNDLE, each archives and restores the other's.
+    crate::harness::ok(
+        run_with_bundle(&s3, &ours(ARCHIVE), &ca, &["s3://tls/ours", "pg", seg]),
+        "ours archives over TLS",
+    );
+    crate::harness::ok(
+        run_with_bundle(&s3, &pythons(ARCHIVE), &ca, &["s3://tls/py", "pg", seg]),
+        "python archives over TLS",
+    );
+    for (tool, prefix) in [
+        (pythons(RESTORE), "s3://tls/ours"),
+        (ours(RESTORE), "s3://tls/py"),
+    ] {
+        let to = dir
+            .path()
+            .join(format!("from-{}", prefix.rsplit('/').next().unwrap()));
+        let restored = run_with_bundle(
+            &s3,
+            &tool,
+            &ca,
+            &["--no-partial", prefix, "pg", SEGMENT, to.to_str().unwrap()],
+        );
+        crate::harness::ok(restored, &format!("{} restores {prefix}", tool.display()));
+        same_file(&segment, &to);
+    }
+    // The profile's ca_bundle in the config file does as the variable does.
+    std::fs::write(
+        s3.aws_file("config"),
+        format!("[default]\nca_bundle = {}\n", ca.display()),
+    )
+    .unwrap();
+    let check = run(
+        &s3,
+        &ours("barman-cloud-check-wal-archive"),
+        &["s3://tls/ours", "pg"],
+    );
+    assert_eq!(check.code, 1, "{}", check.stderr); // the archive is there: not empty
+    std::fs::remove_file(s3.aws_file("config")).unwrap();
+    let check = run(
+        &s3,
+        &ours("barman-cloud-check-wal-archive"),
+        &["s3://tls/ours", "pg"],
+    );
+    assert_eq!(check.code, 4, "without the bundle: {}", check.stderr);
+    let expected = format!(
+        "SSL validation failed for {}/tls invalid peer",
+        s3.endpoint()
+    );
+    assert!(check.stderr.contains(&expected), "{}", check.stderr);
+    // Without it the certificate is refused; a bundle that is not there is an error.
+    let refused = both_fail(
+        &s3,
+        ARCHIVE,
+        &["s3://tls/x", "pg", seg],
+        4,
+        "SSL validation failed for https://127.0.0.1:",
+    );
+    assert!(refused.contains("certificate"), "{refused}");
+    let missing = Path::new("/nonexistent/ca.pem");
+    for tool in [ours(ARCHIVE), pythons(ARCHIVE)] {
+        let run = run_with_bundle(&s3, &tool, missing, &["s3://tls/x", "pg", seg]);
+        assert_eq!(run.code, 4, "{}: {}", tool.display(), run.stderr);
+    }
+    assert!(!s3.keys("tls").iter().any(|k| k.starts_with("x/")));
+}

@@ -26,6 +26,8 @@ pub struct AwsFiles {
     /// server when no `--endpoint-url` is given, e.g. for Barman's own cloud storage,
     /// whose configuration has no endpoint option.
     pub env_endpoint: Option<String>,
+    /// `AWS_CA_BUNDLE`: the only certificates a TLS endpoint is verified against.
+    pub env_ca_bundle: Option<String>,
 }
 
 /// An access key pair with an optional session token.
@@ -63,6 +65,7 @@ impl AwsFiles {
                 .map(PathBuf::from)
                 .or_else(|| home.as_ref().map(|h| h.join(".aws/config"))),
             env_endpoint: var("AWS_ENDPOINT_URL_S3").or_else(|| var("AWS_ENDPOINT_URL")),
+            env_ca_bundle: var("AWS_CA_BUNDLE"),
         }
     }
 
@@ -131,16 +134,37 @@ impl AwsFiles {
 }
 
 impl AwsFiles {
-    /// The profile's `payload_signing_enabled` in the config file's nested `s3` settings
-    /// (`s3 =` followed by indented `key = value` lines), read as botocore reads it: `true`
-    /// in any case is true, any other value false; `None` when it is not set.
-    pub fn s3_payload_signing(&self, profile: Option<&str>) -> Result<Option<bool>, CloudError> {
+    /// The CA bundle TLS endpoints are verified against, as botocore finds it:
+    /// `AWS_CA_BUNDLE`, else the profile's `ca_bundle` in the config file; `None` for the
+    /// system's trust store.
+    pub fn ca_bundle(&self, profile: Option<&str>) -> Result<Option<PathBuf>, CloudError> {
+        if let Some(path) = &self.env_ca_bundle {
+            return Ok(Some(PathBuf::from(path)));
+        }
+        Ok(self
+            .profile_option(profile, "ca_bundle")?
+            .map(PathBuf::from))
+    }
+
+    /// `key` in the profile's section of the config file.
+    fn profile_option(
+        &self,
+        profile: Option<&str>,
+        key: &str,
+    ) -> Result<Option<String>, CloudError> {
         let name = profile
             .map(str::to_string)
             .or_else(|| self.env_profile.clone())
             .unwrap_or_else(|| "default".into());
         let options = read_section(self.config_file.as_ref(), &config_section(&name))?;
-        let nested = options.and_then(|o| o.into_iter().find(|(k, _)| k == "s3").map(|(_, v)| v));
+        Ok(options.and_then(|o| o.into_iter().find(|(k, _)| k == key).map(|(_, v)| v)))
+    }
+
+    /// The profile's `payload_signing_enabled` in the config file's nested `s3` settings
+    /// (`s3 =` followed by indented `key = value` lines), read as botocore reads it: `true`
+    /// in any case is true, any other value false; `None` when it is not set.
+    pub fn s3_payload_signing(&self, profile: Option<&str>) -> Result<Option<bool>, CloudError> {
+        let nested = self.profile_option(profile, "s3")?;
         Ok(nested.and_then(|text| {
             text.lines()
                 .filter_map(|line| line.split_once('='))

@@ -283,10 +283,26 @@ impl CloudStore {
                     self.url.bucket
                 )))
             }
+            Err(CloudError::Other(text)) if self.endpoint.is_some() => {
+                match text
+                    .strip_prefix(SSL_FAILED)
+                    .and_then(|t| t.split_once(' '))
+                {
+                    Some((_, reason)) => Err(CloudError::Other(format!(
+                        "{SSL_FAILED}{}/{} {reason}",
+                        self.endpoint.as_deref().unwrap_or("").trim_end_matches('/'),
+                        self.url.bucket
+                    ))),
+                    None => Err(CloudError::Other(text)),
+                }
+            }
             Err(e) => Err(e),
         }
     }
 }
+
+/// How botocore's SSLError begins (the request's URL and the reason follow).
+const SSL_FAILED: &str = "SSL validation failed for ";
 
 /// The `--cloud-provider` spelling of `provider`.
 pub fn provider_name(provider: CloudProvider) -> &'static str {
@@ -318,6 +334,11 @@ fn classify(op: &str, error: object_store::Error) -> CloudError {
         let url = ["GET ", "PUT ", "HEAD ", "DELETE ", "POST "]
             .iter()
             .find_map(|m| between(&text, &format!("Error performing {m}"), " in "));
+        // A certificate refused (unknown CA, wrong name...): botocore's SSLError, which is
+        // not an EndpointConnectionError, so the tools treat it as any other error.
+        if let (Some(url), Some(at)) = (url, text.find("invalid peer certificate")) {
+            return CloudError::Other(format!("{SSL_FAILED}{url} {}", &text[at..]));
+        }
         return CloudError::Connectivity(match url {
             Some(url) => format!("Could not connect to the endpoint URL: \"{url}\""),
             None => text,

@@ -21,11 +21,18 @@ pub fn build(
     // A plain-http endpoint never verifies a certificate: loading the system's trust store
     // (one file per authority) cost a per-WAL archive several milliseconds for nothing.
     let plain_http = endpoint.is_some_and(|url| url.starts_with("http://"));
-    let client = ClientOptions::new()
+    let mut client = ClientOptions::new()
         .with_timeout(read_timeout)
         .with_connect_timeout(Duration::from_secs(60))
         .with_allow_http(true)
         .with_no_system_certificates(plain_http);
+    if let Some(bundle) = files.ca_bundle(profile)? {
+        // botocore verifies against the bundle alone, not the system's store beside it.
+        client = client.with_no_system_certificates(true);
+        for certificate in ca_bundle(&bundle)? {
+            client = client.with_root_certificate(certificate);
+        }
+    }
     // botocore retries a failed call a few times; not object_store's three minutes.
     let retry = RetryConfig {
         max_retries: 3,
@@ -68,6 +75,23 @@ pub fn build(
     builder
         .build()
         .map_err(|e| CloudError::Other(e.to_string()))
+}
+
+/// The certificates of a PEM bundle (`AWS_CA_BUNDLE`, `ca_bundle`).
+fn ca_bundle(path: &std::path::Path) -> Result<Vec<object_store::Certificate>, CloudError> {
+    // botocore's (urllib3's) words for a bundle that is not there.
+    let invalid = |e: &dyn std::fmt::Display| {
+        CloudError::Other(format!(
+            "Could not find a suitable TLS CA certificate bundle, invalid path: {} ({e})",
+            path.display()
+        ))
+    };
+    let pem = std::fs::read(path).map_err(|e| invalid(&e))?;
+    let certificates = object_store::Certificate::from_pem_bundle(&pem).map_err(|e| invalid(&e))?;
+    if certificates.is_empty() {
+        return Err(invalid(&"no certificate in it"));
+    }
+    Ok(certificates)
 }
 
 /// Whether request bodies are signed (their SHA-256 in `x-amz-content-sha256`), as botocore

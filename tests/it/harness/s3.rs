@@ -5,7 +5,7 @@
 
 use super::ports::free_port;
 use super::python_barman::venv_tool;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -28,6 +28,8 @@ pub fn available() -> bool {
 pub struct S3Server {
     child: Option<Child>,
     port: u16,
+    /// The CA that signed the server's certificate, when it speaks TLS.
+    tls_ca: Option<PathBuf>,
     /// Access key id the server accepts.
     pub key_id: String,
     /// Its secret.
@@ -39,9 +41,31 @@ impl S3Server {
     /// Start moto on a free port; with `auth`, requests must be signed with the returned
     /// key pair.
     pub fn start(auth: bool) -> S3Server {
+        S3Server::launch(auth, None)
+    }
+
+    /// Start moto speaking TLS only (`https://`), its certificate signed by the harness's
+    /// throw-away CA ([`S3Server::tls_ca`]), which no system trust store holds. Served by
+    /// `moto_server` (werkzeug: one connection per request), as waitress has no TLS.
+    pub fn start_tls() -> S3Server {
+        S3Server::launch(false, Some(super::auth::tls_files()))
+    }
+
+    fn launch(auth: bool, tls: Option<super::auth::TlsFiles>) -> S3Server {
         let port = free_port();
         let dir = tempfile::tempdir().unwrap();
-        let mut cmd = moto_command(port);
+        let mut cmd = match &tls {
+            None => moto_command(port),
+            Some(files) => {
+                let mut cmd =
+                    Command::new(venv_tool("moto_server").expect("moto_server installed"));
+                cmd.args(["-H", "127.0.0.1", "-p", &port.to_string(), "--ssl-cert"])
+                    .arg(&files.server_cert)
+                    .arg("--ssl-key")
+                    .arg(&files.server_key);
+                cmd
+            }
+        };
         cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.path().join("moto.log")).unwrap());
@@ -53,6 +77,7 @@ impl S3Server {
         let mut server = S3Server {
             child: Some(child),
             port,
+            tls_ca: tls.map(|files| files.ca_cert),
             key_id: "test".into(),
             secret: "test".into(),
             dir,
@@ -92,7 +117,17 @@ impl S3Server {
 
     /// `--endpoint-url`.
     pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.tls_ca.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://127.0.0.1:{}", self.port)
+    }
+
+    /// The CA certificate a TLS server's certificate is verified against.
+    pub fn tls_ca(&self) -> Option<&Path> {
+        self.tls_ca.as_deref()
     }
 
     /// Run `code` in the venv's python with `URL`, `KEY` and `SECRET` defined; its stdout.
@@ -103,7 +138,11 @@ impl S3Server {
             self.key_id,
             self.secret
         );
-        let out = Command::new(venv_tool("python").unwrap())
+        let mut cmd = Command::new(venv_tool("python").unwrap());
+        if let Some(ca) = &self.tls_ca {
+            cmd.env("AWS_CA_BUNDLE", ca);
+        }
+        let out = cmd
             .args(["-c", &format!("{prelude}{code}")])
             .output()
             .unwrap();
@@ -168,6 +207,7 @@ impl S3Server {
             .env_remove("AWS_SECRET_ACCESS_KEY")
             .env_remove("AWS_SESSION_TOKEN")
             .env_remove("AWS_PROFILE")
+            .env_remove("AWS_CA_BUNDLE")
             .env("AWS_DEFAULT_REGION", "us-east-1")
             .env("AWS_SHARED_CREDENTIALS_FILE", self.aws_file("credentials"))
             .env("AWS_CONFIG_FILE", self.aws_file("config"))
