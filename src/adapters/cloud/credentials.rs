@@ -122,13 +122,8 @@ impl AwsFiles {
         if let Some(region) = &self.env_region {
             return Ok(region.clone());
         }
-        let name = profile
-            .map(str::to_string)
-            .or_else(|| self.env_profile.clone())
-            .unwrap_or_else(|| "default".into());
-        let options = read_section(self.config_file.as_ref(), &config_section(&name))?;
-        Ok(options
-            .and_then(|o| o.into_iter().find(|(k, _)| k == "region").map(|(_, v)| v))
+        Ok(self
+            .profile_option(profile, "region")?
             .unwrap_or_else(|| "us-east-1".into()))
     }
 }

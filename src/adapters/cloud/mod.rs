@@ -61,6 +61,15 @@ pub enum CloudError {
     /// The bucket is not there.
     #[error("{0}")]
     NoSuchBucket(String),
+    /// The server's certificate was refused (botocore's `SSLError`, which the tools treat
+    /// as any other error, not as a connectivity one).
+    #[error("SSL validation failed for {url} {reason}")]
+    Tls {
+        /// The request's URL.
+        url: String,
+        /// Why the certificate was refused.
+        reason: String,
+    },
     /// Anything else (credentials, permissions, bad URL, unsupported provider...).
     #[error("{0}")]
     Other(String),
@@ -278,31 +287,29 @@ impl CloudStore {
             // Named as botocore names its HeadBucket call's URL.
             Err(CloudError::Connectivity(_)) if self.endpoint.is_some() => {
                 Err(CloudError::Connectivity(format!(
-                    "Could not connect to the endpoint URL: \"{}/{}\"",
-                    self.endpoint.as_deref().unwrap_or("").trim_end_matches('/'),
-                    self.url.bucket
+                    "Could not connect to the endpoint URL: \"{}\"",
+                    self.bucket_url()
                 )))
             }
-            Err(CloudError::Other(text)) if self.endpoint.is_some() => {
-                match text
-                    .strip_prefix(SSL_FAILED)
-                    .and_then(|t| t.split_once(' '))
-                {
-                    Some((_, reason)) => Err(CloudError::Other(format!(
-                        "{SSL_FAILED}{}/{} {reason}",
-                        self.endpoint.as_deref().unwrap_or("").trim_end_matches('/'),
-                        self.url.bucket
-                    ))),
-                    None => Err(CloudError::Other(text)),
-                }
+            Err(CloudError::Tls { reason, .. }) if self.endpoint.is_some() => {
+                Err(CloudError::Tls {
+                    url: self.bucket_url(),
+                    reason,
+                })
             }
             Err(e) => Err(e),
         }
     }
-}
 
-/// How botocore's SSLError begins (the request's URL and the reason follow).
-const SSL_FAILED: &str = "SSL validation failed for ";
+    /// `<endpoint>/<bucket>`, the URL of botocore's bucket calls.
+    fn bucket_url(&self) -> String {
+        format!(
+            "{}/{}",
+            self.endpoint.as_deref().unwrap_or("").trim_end_matches('/'),
+            self.url.bucket
+        )
+    }
+}
 
 /// The `--cloud-provider` spelling of `provider`.
 pub fn provider_name(provider: CloudProvider) -> &'static str {
@@ -337,7 +344,10 @@ fn classify(op: &str, error: object_store::Error) -> CloudError {
         // A certificate refused (unknown CA, wrong name...): botocore's SSLError, which is
         // not an EndpointConnectionError, so the tools treat it as any other error.
         if let (Some(url), Some(at)) = (url, text.find("invalid peer certificate")) {
-            return CloudError::Other(format!("{SSL_FAILED}{url} {}", &text[at..]));
+            return CloudError::Tls {
+                url: url.to_string(),
+                reason: text[at..].to_string(),
+            };
         }
         return CloudError::Connectivity(match url {
             Some(url) => format!("Could not connect to the endpoint URL: \"{url}\""),

@@ -3,6 +3,7 @@
 //! `auth`, moto checks signatures: the first calls (unauthenticated) create an IAM user
 //! whose key pair the tests use, so a wrong secret is refused as AWS refuses it.
 
+use super::auth::TlsFiles;
 use super::ports::free_port;
 use super::python_barman::venv_tool;
 use std::path::{Path, PathBuf};
@@ -28,8 +29,8 @@ pub fn available() -> bool {
 pub struct S3Server {
     child: Option<Child>,
     port: u16,
-    /// The CA that signed the server's certificate, when it speaks TLS.
-    tls_ca: Option<PathBuf>,
+    /// Its certificate and the CA that signed it, when it speaks TLS.
+    tls: Option<TlsFiles>,
     /// Access key id the server accepts.
     pub key_id: String,
     /// Its secret.
@@ -45,27 +46,15 @@ impl S3Server {
     }
 
     /// Start moto speaking TLS only (`https://`), its certificate signed by the harness's
-    /// throw-away CA ([`S3Server::tls_ca`]), which no system trust store holds. Served by
-    /// `moto_server` (werkzeug: one connection per request), as waitress has no TLS.
+    /// throw-away CA ([`S3Server::tls_ca`]), which no system trust store holds.
     pub fn start_tls() -> S3Server {
         S3Server::launch(false, Some(super::auth::tls_files()))
     }
 
-    fn launch(auth: bool, tls: Option<super::auth::TlsFiles>) -> S3Server {
+    fn launch(auth: bool, tls: Option<TlsFiles>) -> S3Server {
         let port = free_port();
         let dir = tempfile::tempdir().unwrap();
-        let mut cmd = match &tls {
-            None => moto_command(port),
-            Some(files) => {
-                let mut cmd =
-                    Command::new(venv_tool("moto_server").expect("moto_server installed"));
-                cmd.args(["-H", "127.0.0.1", "-p", &port.to_string(), "--ssl-cert"])
-                    .arg(&files.server_cert)
-                    .arg("--ssl-key")
-                    .arg(&files.server_key);
-                cmd
-            }
-        };
+        let mut cmd = moto_command(port, tls.as_ref());
         cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.path().join("moto.log")).unwrap());
@@ -77,7 +66,7 @@ impl S3Server {
         let mut server = S3Server {
             child: Some(child),
             port,
-            tls_ca: tls.map(|files| files.ca_cert),
+            tls,
             key_id: "test".into(),
             secret: "test".into(),
             dir,
@@ -117,17 +106,13 @@ impl S3Server {
 
     /// `--endpoint-url`.
     pub fn endpoint(&self) -> String {
-        let scheme = if self.tls_ca.is_some() {
-            "https"
-        } else {
-            "http"
-        };
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
         format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     /// The CA certificate a TLS server's certificate is verified against.
     pub fn tls_ca(&self) -> Option<&Path> {
-        self.tls_ca.as_deref()
+        self.tls.as_ref().map(|files| files.ca_cert.as_path())
     }
 
     /// Run `code` in the venv's python with `URL`, `KEY` and `SECRET` defined; its stdout.
@@ -139,7 +124,7 @@ impl S3Server {
             self.secret
         );
         let mut cmd = Command::new(venv_tool("python").unwrap());
-        if let Some(ca) = &self.tls_ca {
+        if let Some(ca) = self.tls_ca() {
             cmd.env("AWS_CA_BUNDLE", ca);
         }
         let out = cmd
@@ -223,7 +208,7 @@ impl S3Server {
     pub fn restart(&mut self) {
         self.stop();
         let log = std::fs::File::create(self.dir.path().join("moto-restarted.log")).unwrap();
-        let child = moto_command(self.port)
+        let child = moto_command(self.port, self.tls.as_ref())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -247,9 +232,20 @@ impl S3Server {
 /// client's pool then hands out idle ones. An upload worker that once took a pooled
 /// connection owned by another, idle, runtime hung until its timeout against such servers
 /// while every test, on werkzeug, passed.
-fn moto_command(port: u16) -> Command {
-    let mut cmd = Command::new(venv_tool("python").expect("venv python"));
-    cmd.args(["-c", MOTO_KEEP_ALIVE, &port.to_string()]);
+///
+/// With `tls`, `moto_server` itself serves it (werkzeug, one connection per request): waitress
+/// has no TLS.
+fn moto_command(port: u16, tls: Option<&TlsFiles>) -> Command {
+    let Some(files) = tls else {
+        let mut cmd = Command::new(venv_tool("python").expect("venv python"));
+        cmd.args(["-c", MOTO_KEEP_ALIVE, &port.to_string()]);
+        return cmd;
+    };
+    let mut cmd = Command::new(venv_tool("moto_server").expect("moto_server installed"));
+    cmd.args(["-H", "127.0.0.1", "-p", &port.to_string(), "--ssl-cert"])
+        .arg(&files.server_cert)
+        .arg("--ssl-key")
+        .arg(&files.server_key);
     cmd
 }
 
