@@ -22,6 +22,7 @@ mod cloud_backups_barman;
 mod cloud_barman;
 mod cloud_barman_pg;
 mod cloud_catalog;
+mod cloud_credentials;
 mod cloud_postgres_method;
 mod cloud_restore;
 mod cloud_wal;

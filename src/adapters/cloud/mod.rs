@@ -6,10 +6,14 @@
 
 mod credentials;
 mod download;
+mod fetched_credentials;
 mod s3;
 mod upload;
 
-pub use credentials::{AwsCredentials, AwsFiles};
+pub use credentials::{
+    AuthorizationToken, AwsCredentials, AwsFiles, ContainerEndpoint, CredentialSource,
+    InstanceMetadata,
+};
 pub use download::ObjectReader;
 pub use upload::{MultipartWriter, UploadOptions, UploadStats};
 
@@ -55,6 +59,10 @@ pub enum CloudError {
     /// The server could not be reached (botocore's `EndpointConnectionError`).
     #[error("{0}")]
     Connectivity(String),
+    /// The credentials' own service (STS) could not be reached: a connectivity failure
+    /// for the tools' exit codes, but not one of the store's URL.
+    #[error("{0}")]
+    CredentialsUnreachable(String),
     /// The object is not there.
     #[error("{0}")]
     NotFound(String),
@@ -73,6 +81,27 @@ pub enum CloudError {
     /// Anything else (credentials, permissions, bad URL, unsupported provider...).
     #[error("{0}")]
     Other(String),
+}
+
+impl CloudError {
+    /// Whether the tools count this as a network failure (botocore's
+    /// EndpointConnectionError: exit 2 where they tell it apart).
+    pub fn is_connectivity(&self) -> bool {
+        matches!(
+            self,
+            CloudError::Connectivity(_) | CloudError::CredentialsUnreachable(_)
+        )
+    }
+}
+
+/// An OS error as Python prints one: `[Errno N] text: 'path'`.
+pub fn os_error_text(e: &std::io::Error, path: &std::path::Path) -> String {
+    let text = e.to_string();
+    let text = text.split(" (os error").next().unwrap_or(&text);
+    match e.raw_os_error() {
+        Some(n) => format!("[Errno {n}] {text}: '{}'", path.display()),
+        None => format!("{text}: '{}'", path.display()),
+    }
 }
 
 /// A bucket and the key prefix under it, from `s3://bucket/path`.
@@ -325,6 +354,17 @@ pub fn provider_name(provider: CloudProvider) -> &'static str {
 /// words them (`An error occurred (CODE) when calling the OP operation: MESSAGE`,
 /// `Could not connect to the endpoint URL: "URL"`).
 fn classify(op: &str, error: object_store::Error) -> CloudError {
+    // Credentials that could not be had: botocore's own words, not a request's failure.
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+    while let Some(e) = source {
+        if let Some(credential) = e.downcast_ref::<fetched_credentials::CredentialError>() {
+            return match credential.connectivity {
+                true => CloudError::CredentialsUnreachable(credential.message.clone()),
+                false => CloudError::Other(credential.message.clone()),
+            };
+        }
+        source = e.source();
+    }
     let text = chain_text(&error);
     let code = between(&text, "<Code>", "</Code>");
     let botocore = |code: &str| {

@@ -1,8 +1,11 @@
 //! The S3 store: `object_store`'s Amazon S3 client configured as boto3 would be.
 
-use super::{AwsFiles, CloudError, CloudOptions};
-use object_store::aws::{AmazonS3, AmazonS3Builder};
+use super::fetched_credentials::{Fetch, FetchedCredentials, WebIdentity};
+use super::{AwsFiles, CloudError, CloudOptions, CredentialSource};
+use object_store::aws::{AmazonS3, AmazonS3Builder, AwsCredentialProvider};
 use object_store::{ClientOptions, RetryConfig};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Build the client for `bucket`.
@@ -41,7 +44,7 @@ pub fn build(
     };
     let mut builder = AmazonS3Builder::new()
         .with_bucket_name(bucket)
-        .with_region(region)
+        .with_region(&region)
         .with_client_options(client)
         .with_retry(retry)
         .with_unsigned_payload(!sign_payload(endpoint, options, files)?)
@@ -49,17 +52,12 @@ pub fn build(
     if let Some(endpoint) = endpoint {
         builder = builder.with_endpoint(endpoint.trim_end_matches('/'));
     }
-    match files.credentials(profile)? {
-        Some(keys) => {
-            builder = builder
-                .with_access_key_id(keys.access_key_id)
-                .with_secret_access_key(keys.secret_access_key);
-            if let Some(token) = keys.session_token {
-                builder = builder.with_token(token);
-            }
-        }
-        None => builder = builder.with_skip_signature(true),
-    }
+    builder = with_credentials(
+        builder,
+        files.credential_source(profile)?,
+        &region,
+        files.ca_bundle(profile)?,
+    );
     builder = match (options.encryption.as_deref(), &options.sse_kms_key_id) {
         (Some("aws:kms"), Some(key)) => builder.with_sse_kms_encryption(key),
         (Some("aws:kms"), None) => builder.with_config(
@@ -75,6 +73,56 @@ pub fn build(
     builder
         .build()
         .map_err(|e| CloudError::Other(e.to_string()))
+}
+
+/// Sign with the credentials from `source`. What is fetched at run time is fetched in
+/// botocore's manner (object_store's own providers differ: STS over https only, metadata
+/// retried for half a minute); there is always a provider, so a request without
+/// credentials is never sent unsigned (botocore refuses it: "Unable to locate credentials").
+fn with_credentials(
+    builder: AmazonS3Builder,
+    source: CredentialSource,
+    region: &str,
+    ca_bundle: Option<PathBuf>,
+) -> AmazonS3Builder {
+    let fetched = |fetch| -> AwsCredentialProvider {
+        Arc::new(FetchedCredentials::new(fetch, ca_bundle.clone()))
+    };
+    match source {
+        CredentialSource::Static(keys) => {
+            let builder = builder
+                .with_access_key_id(keys.access_key_id)
+                .with_secret_access_key(keys.secret_access_key);
+            match keys.session_token {
+                Some(token) => builder.with_token(token),
+                None => builder,
+            }
+        }
+        CredentialSource::WebIdentity {
+            token_file,
+            role_arn,
+            session_name,
+            sts_endpoint,
+        } => builder.with_credentials(fetched(Fetch::WebIdentity(WebIdentity {
+            token_file,
+            role_arn,
+            // botocore's default name.
+            session_name: session_name
+                .unwrap_or_else(|| format!("botocore-session-{}", chrono::Utc::now().timestamp())),
+            sts_endpoint: sts_endpoint
+                .unwrap_or_else(|| format!("https://sts.{region}.amazonaws.com")),
+        }))),
+        CredentialSource::Process(command) => {
+            builder.with_credentials(fetched(Fetch::Process(command)))
+        }
+        CredentialSource::Container(endpoint) => {
+            builder.with_credentials(fetched(Fetch::Container(endpoint)))
+        }
+        CredentialSource::InstanceMetadata(settings) => {
+            builder.with_credentials(fetched(Fetch::InstanceMetadata(settings)))
+        }
+        CredentialSource::None => builder.with_credentials(fetched(Fetch::Nothing)),
+    }
 }
 
 /// The certificates of a PEM bundle (`AWS_CA_BUNDLE`, `ca_bundle`).

@@ -210,7 +210,7 @@ fn run_worker(
         };
         if let Some(e) = failure {
             // Best effort: the parts already stored are not kept.
-            if !matches!(e, CloudError::Connectivity(_)) {
+            if !e.is_connectivity() {
                 let _ = upload.abort().await;
             }
             return Err(e);

@@ -50,7 +50,7 @@ pub fn run(args: Args) -> ExitCode {
     };
     // Barman's test_connectivity: only an unreachable server stops here.
     match store.bucket_exists() {
-        Err(CloudError::Connectivity(e)) => {
+        Err(e) if e.is_connectivity() => {
             log.error(&format!("Can't connect to cloud provider: {e}"));
             return exit_code(ExitKind::CloudNetwork);
         }

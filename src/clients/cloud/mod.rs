@@ -171,14 +171,13 @@ pub fn open_store(
 
 /// `--test`: barman-cloud's `verify_cloud_connectivity_and_bucket_existence`.
 pub fn verify(store: &CloudStore, log: Log) -> ExitCode {
-    use crate::adapters::cloud::CloudError;
     match store.bucket_exists() {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => {
             log.error(&format!("Bucket {} does not exist", store.url.bucket));
             crate::app::exit::exit_code(ExitKind::CloudOperation)
         }
-        Err(CloudError::Connectivity(e)) => {
+        Err(e) if e.is_connectivity() => {
             log.error(&format!("Can't connect to cloud provider: {e}"));
             crate::app::exit::exit_code(ExitKind::CloudNetwork)
         }

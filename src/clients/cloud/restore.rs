@@ -8,7 +8,7 @@
 use super::restore_catalog::{Catalog, Targets};
 use super::restore_extract::{self, Job};
 use super::{CommonArgs, Log};
-use crate::adapters::cloud::{CloudError, CloudStore};
+use crate::adapters::cloud::{os_error_text, CloudError, CloudStore};
 use crate::app::exit::exit_code;
 use crate::core::backup_info::{BackupInfo, Field};
 use crate::error::ExitKind;
@@ -210,18 +210,8 @@ fn not_empty(dir: &Path) -> Result<bool, Failure> {
     if !dir.exists() {
         return Ok(false);
     }
-    let mut entries = std::fs::read_dir(dir).map_err(|e| exception(&io_text(&e, dir)))?;
+    let mut entries = std::fs::read_dir(dir).map_err(|e| exception(&os_error_text(&e, dir)))?;
     Ok(entries.next().is_some())
-}
-
-/// An OS error as Python prints one: `[Errno N] text: 'path'`.
-fn io_text(e: &std::io::Error, path: &Path) -> String {
-    let text = e.to_string();
-    let text = text.split(" (os error").next().unwrap_or(&text);
-    match e.raw_os_error() {
-        Some(n) => format!("[Errno {n}] {text}: '{}'", path.display()),
-        None => format!("{text}: '{}'", path.display()),
-    }
 }
 
 /// Where a download goes.
@@ -335,7 +325,7 @@ fn finish(
     for (link, target) in links {
         std::os::unix::fs::symlink(target, link).map_err(|e| {
             // Python: `[Errno 17] File exists: 'target' -> 'link'`.
-            let text = io_text(&e, target);
+            let text = os_error_text(&e, target);
             exception(&format!("{text} -> '{}'", link.display()))
         })?;
     }
@@ -347,7 +337,7 @@ fn finish(
     };
     let wal_path = destination.join(wal);
     if !wal_path.exists() {
-        std::fs::create_dir(&wal_path).map_err(|e| exception(&io_text(&e, &wal_path)))?;
+        std::fs::create_dir(&wal_path).map_err(|e| exception(&os_error_text(&e, &wal_path)))?;
     }
     let mut dirs: Vec<&Path> = jobs.iter().map(|j| j.target.as_path()).collect();
     dirs.dedup();

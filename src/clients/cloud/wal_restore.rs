@@ -118,9 +118,9 @@ pub fn run(args: Args) -> ExitCode {
 
 /// barman-cloud's handler for exceptions: network errors exit 2, the rest 4.
 fn exception(e: &CloudError) -> Failure {
-    let kind = match e {
-        CloudError::Connectivity(_) => ExitKind::CloudNetwork,
-        _ => ExitKind::CloudGeneral,
+    let kind = match e.is_connectivity() {
+        true => ExitKind::CloudNetwork,
+        false => ExitKind::CloudGeneral,
     };
     Failure(kind, format!("Barman cloud WAL restore exception: {e}"))
 }

@@ -186,9 +186,23 @@ impl S3Server {
             .env("AWS_SECRET_ACCESS_KEY", &self.secret)
     }
 
-    /// Only the isolation: no keys, `~/.aws` files pointing into the server's folder.
+    /// Only the isolation: no keys, `~/.aws` files pointing into the server's folder, none
+    /// of the credential chain's later sources (web identity, container, the instance
+    /// metadata service, which a test machine on EC2 would otherwise answer).
     pub fn env_without_keys<'a>(&self, cmd: &'a mut Command) -> &'a mut Command {
-        cmd.env_remove("AWS_ACCESS_KEY_ID")
+        for var in [
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+            "AWS_ROLE_ARN",
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+            "AWS_ENDPOINT_URL",
+            "AWS_ENDPOINT_URL_STS",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd.env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_ACCESS_KEY_ID")
             .env_remove("AWS_SECRET_ACCESS_KEY")
             .env_remove("AWS_SESSION_TOKEN")
             .env_remove("AWS_PROFILE")
