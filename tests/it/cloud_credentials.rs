@@ -1,7 +1,8 @@
 //! The AWS credential chain past the keys, side by side with Python's barman-cli-cloud
 //! 3.20.1 (boto3) on moto: the instance metadata service (moto serves one under
 //! `/latest/`), a container credentials endpoint (moto's metadata answer has the same
-//! shape), STS's AssumeRoleWithWebIdentity (moto's STS) and a `credential_process`. Each
+//! shape), STS's AssumeRoleWithWebIdentity and AssumeRole (moto's STS, checking the
+//! signature of the latter) and a `credential_process`. Each
 //! tool archives with the source and the other restores the segment; moto refuses an
 //! unsigned request, so a success means the credentials were fetched and used. Where a
 //! source fails, both exit alike and say the same, and nothing is stored.
@@ -275,5 +276,76 @@ fn cloud_credentials_from_a_credential_process_as_python() {
         &[("AWS_PROFILE", "locked".into())],
         4,
         "Error when retrieving credentials from custom-process: vault is sealed",
+    );
+}
+
+#[test]
+fn cloud_credentials_from_an_assumed_role_as_python() {
+    require!(python_barman::REQUIREMENT, ready());
+    // moto checks signatures: the AssumeRole call must be signed with the source
+    // profile's keys, and S3 then accepts the role's session keys through its policy.
+    let s3 = S3Server::start(true);
+    s3.create_bucket("wals");
+    let arn = s3.python(
+        "import boto3, json\n\
+         iam = boto3.client('iam', endpoint_url=URL, aws_access_key_id=KEY, aws_secret_access_key=SECRET, region_name='us-east-1')\n\
+         trust = {'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Principal': {'AWS': '*'}, 'Action': 'sts:AssumeRole'}]}\n\
+         role = iam.create_role(RoleName='backup', AssumeRolePolicyDocument=json.dumps(trust))['Role']\n\
+         s3 = {'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Action': 's3:*', 'Resource': '*'}]}\n\
+         iam.put_role_policy(RoleName='backup', PolicyName='s3', PolicyDocument=json.dumps(s3))\n\
+         print(role['Arn'])\n",
+    );
+    let arn = arn.trim();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        s3.aws_file("credentials"),
+        format!(
+            "[source]\naws_access_key_id = {}\naws_secret_access_key = {}\n\n[stale]\naws_access_key_id = {}\naws_secret_access_key = wrong\n",
+            s3.key_id, s3.secret, s3.key_id
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        s3.aws_file("config"),
+        format!(
+            "[profile backup]\nrole_arn = {arn}\nsource_profile = source\nrole_session_name = barman\n\n\
+             [profile stale]\nrole_arn = {arn}\nsource_profile = stale\n\n\
+             [profile chained]\nrole_arn = {arn}\nsource_profile = backup\n\n\
+             [profile env]\nrole_arn = {arn}\ncredential_source = Environment\n"
+        ),
+    )
+    .unwrap();
+    let sts = [("AWS_ENDPOINT_URL_STS", s3.endpoint())];
+    round_trip(&s3, dir.path(), &sts, &["-P", "backup"]);
+    let keys_in_env = [
+        ("AWS_ENDPOINT_URL_STS", s3.endpoint()),
+        ("AWS_ACCESS_KEY_ID", s3.key_id.clone()),
+        ("AWS_SECRET_ACCESS_KEY", s3.secret.clone()),
+    ];
+    round_trip(&s3, dir.path(), &keys_in_env, &["-P", "env"]);
+    // The source's wrong secret is STS's refusal; a chain's second call is made with the
+    // first role's keys, which the role's policy does not allow: both say so alike.
+    let with = |profile: &str| {
+        let mut vars = sts.to_vec();
+        vars.push(("AWS_PROFILE", profile.to_string()));
+        vars
+    };
+    both_fail(
+        &s3,
+        dir.path(),
+        &with("stale"),
+        4,
+        "An error occurred (SignatureDoesNotMatch) when calling the AssumeRole operation: The \
+         request signature we calculated does not match the signature you provided. Check your \
+         AWS Secret Access Key and signing method. Consult the service documentation for details.",
+    );
+    both_fail(
+        &s3,
+        dir.path(),
+        &with("chained"),
+        4,
+        "An error occurred (AccessDenied) when calling the AssumeRole operation: User: \
+         arn:aws:sts::123456789012:assumed-role/backup/barman is not authorized to perform: \
+         sts:AssumeRole",
     );
 }

@@ -1,15 +1,18 @@
 //! Credentials fetched at run time, as botocore's refreshable credentials: a
-//! `credential_process`'s output, STS's AssumeRoleWithWebIdentity, a container's
-//! credentials endpoint, the EC2 instance metadata service. Fetched at the first request (a command that never reaches the store
+//! `credential_process`'s output, STS's AssumeRoleWithWebIdentity and AssumeRole, a
+//! container's credentials endpoint, the EC2 instance metadata service. Fetched at the first request (a command that never reaches the store
 //! never asks), kept, and fetched again ten minutes before they expire, so an hours-long
 //! backup outlives a one-hour role session.
 
-use super::credentials::{AuthorizationToken, ContainerEndpoint, InstanceMetadata};
+use super::credential_chain::{AuthorizationToken, ContainerEndpoint, InstanceMetadata};
+use super::sts::{self, AssumeRole, WebIdentity};
 use chrono::{DateTime, Utc};
 use object_store::aws::AwsCredential;
 use object_store::CredentialProvider;
 use serde::Deserialize;
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Mutex;
@@ -23,27 +26,23 @@ const REFRESH_BEFORE: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
 pub enum Fetch {
     /// Run this `credential_process` command line.
     Process(String),
+    /// Known keys (the source of an assumed role).
+    Static(Arc<AwsCredential>),
     /// Exchange a web identity token for a role's credentials at STS.
     WebIdentity(WebIdentity),
+    /// Assume a role at STS with the credentials `source` gives.
+    AssumeRole {
+        /// The call.
+        role: AssumeRole,
+        /// Where the credentials signing it come from.
+        source: Box<Fetch>,
+    },
     /// Ask this container endpoint.
     Container(ContainerEndpoint),
     /// Ask the instance metadata service.
     InstanceMetadata(InstanceMetadata),
     /// Nothing to ask: every request fails with botocore's "Unable to locate credentials".
     Nothing,
-}
-
-/// An AssumeRoleWithWebIdentity exchange.
-#[derive(Debug, Clone)]
-pub struct WebIdentity {
-    /// The token's file, read at each exchange (the platform rotates it).
-    pub token_file: String,
-    /// The role assumed.
-    pub role_arn: String,
-    /// The session's name.
-    pub session_name: String,
-    /// STS's URL.
-    pub sts_endpoint: String,
 }
 
 /// A credential that could not be had, with botocore's words; it reaches the command
@@ -59,7 +58,7 @@ pub struct CredentialError {
 }
 
 impl CredentialError {
-    fn new(message: impl Into<String>) -> CredentialError {
+    pub(super) fn new(message: impl Into<String>) -> CredentialError {
         CredentialError {
             message: message.into(),
             connectivity: false,
@@ -78,9 +77,9 @@ pub struct FetchedCredentials {
 
 /// One fetched credential and when it expires.
 #[derive(Debug, Clone)]
-struct Fetched {
-    credential: Arc<AwsCredential>,
-    expires: Option<DateTime<Utc>>,
+pub(super) struct Fetched {
+    pub(super) credential: Arc<AwsCredential>,
+    pub(super) expires: Option<DateTime<Utc>>,
 }
 
 impl FetchedCredentials {
@@ -110,27 +109,42 @@ impl FetchedCredentials {
             .map_err(|e| CredentialError::new(e.to_string()))
     }
 
-    async fn fetch(&self) -> Result<Fetched, CredentialError> {
-        match &self.fetch {
-            Fetch::Process(command) => {
-                let command = command.clone();
-                tokio::task::spawn_blocking(move || run_process(&command))
-                    .await
-                    .map_err(|e| CredentialError::new(format!("credential_process: {e}")))?
+    /// Fetch from `fetch` (boxed: an assumed role's source may be another role).
+    fn fetch<'a>(
+        &'a self,
+        fetch: &'a Fetch,
+    ) -> Pin<Box<dyn Future<Output = Result<Fetched, CredentialError>> + Send + 'a>> {
+        Box::pin(async move {
+            match fetch {
+                Fetch::Static(credential) => Ok(Fetched {
+                    credential: credential.clone(),
+                    expires: None,
+                }),
+                Fetch::Process(command) => {
+                    let command = command.clone();
+                    tokio::task::spawn_blocking(move || run_process(&command))
+                        .await
+                        .map_err(|e| CredentialError::new(format!("credential_process: {e}")))?
+                }
+                Fetch::WebIdentity(exchange) => {
+                    sts::assume_role_with_web_identity(exchange, &self.http_client(None)?).await
+                }
+                Fetch::AssumeRole { role, source } => {
+                    let source = self.fetch(source).await?;
+                    sts::assume_role(role, &source.credential, &self.http_client(None)?).await
+                }
+                Fetch::Container(endpoint) => {
+                    let client = self.http_client(Some(Duration::from_secs(2)))?;
+                    from_container(endpoint, client).await
+                }
+                Fetch::InstanceMetadata(settings) => {
+                    from_instance_metadata(settings, self.http_client(Some(settings.timeout))?)
+                        .await
+                        .ok_or_else(no_credentials)
+                }
+                Fetch::Nothing => Err(no_credentials()),
             }
-            Fetch::WebIdentity(exchange) => {
-                from_web_identity(exchange, self.http_client(None)?).await
-            }
-            Fetch::Container(endpoint) => {
-                from_container(endpoint, self.http_client(Some(Duration::from_secs(2)))?).await
-            }
-            Fetch::InstanceMetadata(settings) => {
-                from_instance_metadata(settings, self.http_client(Some(settings.timeout))?)
-                    .await
-                    .ok_or_else(no_credentials)
-            }
-            Fetch::Nothing => Err(no_credentials()),
-        }
+        })
     }
 }
 
@@ -147,7 +161,7 @@ impl CredentialProvider for FetchedCredentials {
                 return Ok(fetched.credential.clone());
             }
         }
-        match self.fetch().await {
+        match self.fetch(&self.fetch).await {
             Ok(fetched) => {
                 tracing::debug!(expires = ?fetched.expires, "credentials fetched");
                 let credential = fetched.credential.clone();
@@ -447,133 +461,9 @@ async fn get_text(request: reqwest::RequestBuilder) -> Result<String, String> {
     }
 }
 
-/// STS's AssumeRoleWithWebIdentity, as botocore sends it: an unsigned form POST. An
-/// unreadable token file, STS unreachable, and STS's refusal each say so in botocore's words.
-async fn from_web_identity(
-    exchange: &WebIdentity,
-    client: reqwest::Client,
-) -> Result<Fetched, CredentialError> {
-    const OPERATION: &str = "AssumeRoleWithWebIdentity";
-    let token = std::fs::read_to_string(&exchange.token_file).map_err(|e| {
-        CredentialError::new(super::os_error_text(&e, exchange.token_file.as_ref()))
-    })?;
-    let body = form_urlencoded::Serializer::new(String::new())
-        .append_pair("Action", OPERATION)
-        .append_pair("Version", "2011-06-15")
-        .append_pair("RoleArn", &exchange.role_arn)
-        .append_pair("RoleSessionName", &exchange.session_name)
-        .append_pair("WebIdentityToken", token.trim())
-        .finish();
-    let url = format!("{}/", exchange.sts_endpoint.trim_end_matches('/'));
-    let response = client
-        .post(&url)
-        .header(
-            "Content-Type",
-            "application/x-www-form-urlencoded; charset=utf-8",
-        )
-        .body(body)
-        .send()
-        .await
-        .map_err(|_| CredentialError {
-            message: format!("Could not connect to the endpoint URL: \"{url}\""),
-            connectivity: true,
-        })?;
-    let status = response.status();
-    let text = response
-        .text()
-        .await
-        .map_err(|e| CredentialError::new(format!("{url}: {e}")))?;
-    if !status.is_success() {
-        let error: sts::ErrorResponse = quick_xml::de::from_str(&text).unwrap_or_default();
-        return Err(CredentialError::new(format!(
-            "An error occurred ({}) when calling the {OPERATION} operation: {}",
-            error.error.code, error.error.message
-        )));
-    }
-    let answer: sts::Response = quick_xml::de::from_str(&text).map_err(|e| {
-        CredentialError::new(format!("{OPERATION}: unexpected answer from {url}: {e}"))
-    })?;
-    let c = answer.result.credentials;
-    let expires = DateTime::parse_from_rfc3339(&c.expiration)
-        .map(|t| t.with_timezone(&Utc))
-        .ok();
-    Ok(Fetched {
-        credential: Arc::new(AwsCredential {
-            key_id: c.access_key_id,
-            secret_key: c.secret_access_key,
-            token: Some(c.session_token),
-        }),
-        expires,
-    })
-}
-
-/// STS's XML answers.
-mod sts {
-    use serde::Deserialize;
-
-    #[derive(Debug, Deserialize)]
-    pub struct Response {
-        #[serde(rename = "AssumeRoleWithWebIdentityResult")]
-        pub result: Result,
-    }
-
-    #[derive(Debug, Deserialize)]
-    pub struct Result {
-        #[serde(rename = "Credentials")]
-        pub credentials: Credentials,
-    }
-
-    #[derive(Debug, Deserialize)]
-    #[serde(rename_all = "PascalCase")]
-    pub struct Credentials {
-        pub access_key_id: String,
-        pub secret_access_key: String,
-        pub session_token: String,
-        pub expiration: String,
-    }
-
-    #[derive(Debug, Default, Deserialize)]
-    pub struct ErrorResponse {
-        #[serde(rename = "Error", default)]
-        pub error: Error,
-    }
-
-    #[derive(Debug, Default, Deserialize)]
-    #[serde(rename_all = "PascalCase")]
-    pub struct Error {
-        #[serde(default)]
-        pub code: String,
-        #[serde(default)]
-        pub message: String,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sts_answers_are_read() {
-        let answer = r#"<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
-  <AssumeRoleWithWebIdentityResult>
-    <SubjectFromWebIdentityToken>system:serviceaccount:db:barman</SubjectFromWebIdentityToken>
-    <Credentials>
-      <SessionToken>tok</SessionToken>
-      <SecretAccessKey>secret</SecretAccessKey>
-      <Expiration>2026-12-07T12:00:00Z</Expiration>
-      <AccessKeyId>ASIA3</AccessKeyId>
-    </Credentials>
-  </AssumeRoleWithWebIdentityResult>
-</AssumeRoleWithWebIdentityResponse>"#;
-        let parsed: sts::Response = quick_xml::de::from_str(answer).expect("parsed");
-        assert_eq!(parsed.result.credentials.access_key_id, "ASIA3");
-        assert_eq!(parsed.result.credentials.session_token, "tok");
-        let error = r#"<ErrorResponse><Error><Type>Sender</Type><Code>InvalidIdentityToken</Code>
-  <Message>expired</Message></Error><RequestId>x</RequestId></ErrorResponse>"#;
-        let parsed: sts::ErrorResponse = quick_xml::de::from_str(error).expect("parsed");
-        assert_eq!(parsed.error.code, "InvalidIdentityToken");
-        assert_eq!(parsed.error.message, "expired");
-    }
 
     #[test]
     fn credential_json_reads_process_and_endpoint_answers() {

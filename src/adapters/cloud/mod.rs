@@ -4,16 +4,18 @@
 //! The seam for other providers is [`CloudProvider`]: `aws-s3` is built; Azure Blob Storage
 //! and Google Cloud Storage are refused with a clear message until they are.
 
+mod credential_chain;
 mod credentials;
 mod download;
 mod fetched_credentials;
 mod s3;
+mod sts;
 mod upload;
 
-pub use credentials::{
-    AuthorizationToken, AwsCredentials, AwsFiles, ContainerEndpoint, CredentialSource,
-    InstanceMetadata,
+pub use credential_chain::{
+    AuthorizationToken, ContainerEndpoint, CredentialSource, InstanceMetadata, RoleToAssume,
 };
+pub use credentials::{AwsCredentials, AwsFiles};
 pub use download::ObjectReader;
 pub use upload::{MultipartWriter, UploadOptions, UploadStats};
 

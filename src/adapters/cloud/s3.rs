@@ -1,8 +1,9 @@
 //! The S3 store: `object_store`'s Amazon S3 client configured as boto3 would be.
 
-use super::fetched_credentials::{Fetch, FetchedCredentials, WebIdentity};
+use super::fetched_credentials::{Fetch, FetchedCredentials};
+use super::sts::{AssumeRole, WebIdentity};
 use super::{AwsFiles, CloudError, CloudOptions, CredentialSource};
-use object_store::aws::{AmazonS3, AmazonS3Builder, AwsCredentialProvider};
+use object_store::aws::{AmazonS3, AmazonS3Builder, AwsCredential, AwsCredentialProvider};
 use object_store::{ClientOptions, RetryConfig};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -85,43 +86,66 @@ fn with_credentials(
     region: &str,
     ca_bundle: Option<PathBuf>,
 ) -> AmazonS3Builder {
-    let fetched = |fetch| -> AwsCredentialProvider {
-        Arc::new(FetchedCredentials::new(fetch, ca_bundle.clone()))
+    if let CredentialSource::Static(keys) = source {
+        let builder = builder
+            .with_access_key_id(keys.access_key_id)
+            .with_secret_access_key(keys.secret_access_key);
+        return match keys.session_token {
+            Some(token) => builder.with_token(token),
+            None => builder,
+        };
+    }
+    let provider: AwsCredentialProvider = Arc::new(FetchedCredentials::new(
+        fetch_for(source, region),
+        ca_bundle,
+    ));
+    builder.with_credentials(provider)
+}
+
+/// How `source` is fetched; STS at its regional endpoint unless one is set, sessions
+/// named as botocore names them.
+fn fetch_for(source: CredentialSource, region: &str) -> Fetch {
+    let sts = |endpoint: Option<String>| {
+        endpoint.unwrap_or_else(|| format!("https://sts.{region}.amazonaws.com"))
+    };
+    let session = |name: Option<String>| {
+        name.unwrap_or_else(|| format!("botocore-session-{}", chrono::Utc::now().timestamp()))
     };
     match source {
-        CredentialSource::Static(keys) => {
-            let builder = builder
-                .with_access_key_id(keys.access_key_id)
-                .with_secret_access_key(keys.secret_access_key);
-            match keys.session_token {
-                Some(token) => builder.with_token(token),
-                None => builder,
-            }
-        }
+        CredentialSource::Static(keys) => Fetch::Static(Arc::new(AwsCredential {
+            key_id: keys.access_key_id,
+            secret_key: keys.secret_access_key,
+            token: keys.session_token,
+        })),
         CredentialSource::WebIdentity {
             token_file,
             role_arn,
             session_name,
             sts_endpoint,
-        } => builder.with_credentials(fetched(Fetch::WebIdentity(WebIdentity {
+        } => Fetch::WebIdentity(WebIdentity {
             token_file,
             role_arn,
-            // botocore's default name.
-            session_name: session_name
-                .unwrap_or_else(|| format!("botocore-session-{}", chrono::Utc::now().timestamp())),
-            sts_endpoint: sts_endpoint
-                .unwrap_or_else(|| format!("https://sts.{region}.amazonaws.com")),
-        }))),
-        CredentialSource::Process(command) => {
-            builder.with_credentials(fetched(Fetch::Process(command)))
+            session_name: session(session_name),
+            endpoint: sts(sts_endpoint),
+        }),
+        CredentialSource::AssumeRole(role) => {
+            let role = *role;
+            Fetch::AssumeRole {
+                role: AssumeRole {
+                    role_arn: role.role_arn,
+                    session_name: session(role.session_name),
+                    external_id: role.external_id,
+                    duration_seconds: role.duration_seconds,
+                    endpoint: sts(role.sts_endpoint),
+                    region: region.to_string(),
+                },
+                source: Box::new(fetch_for(role.source, region)),
+            }
         }
-        CredentialSource::Container(endpoint) => {
-            builder.with_credentials(fetched(Fetch::Container(endpoint)))
-        }
-        CredentialSource::InstanceMetadata(settings) => {
-            builder.with_credentials(fetched(Fetch::InstanceMetadata(settings)))
-        }
-        CredentialSource::None => builder.with_credentials(fetched(Fetch::Nothing)),
+        CredentialSource::Process(command) => Fetch::Process(command),
+        CredentialSource::Container(endpoint) => Fetch::Container(endpoint),
+        CredentialSource::InstanceMetadata(settings) => Fetch::InstanceMetadata(settings),
+        CredentialSource::None => Fetch::Nothing,
     }
 }
 
