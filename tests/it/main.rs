@@ -25,6 +25,7 @@ mod cloud_catalog;
 mod cloud_credentials;
 mod cloud_postgres_method;
 mod cloud_restore;
+mod cloud_sse_c;
 mod cloud_wal;
 mod codecs;
 mod commit_index;

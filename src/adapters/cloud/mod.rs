@@ -53,6 +53,9 @@ pub struct CloudOptions {
     pub encryption: Option<String>,
     /// `--sse-kms-key-id`.
     pub sse_kms_key_id: Option<String>,
+    /// `--sse-customer-key` (`aws_sse_customer_key`): a `file://` URI of the base64 key
+    /// for SSE-C, sent with every PUT, part, GET and HEAD.
+    pub sse_customer_key: Option<String>,
 }
 
 /// Why a cloud call failed, sorted as barman-cloud sorts exceptions.

@@ -59,6 +59,15 @@ pub fn build(
         &region,
         files.ca_bundle(profile)?,
     );
+    if let Some(uri) = &options.sse_customer_key {
+        if options.encryption.is_some() {
+            // S3 refuses both on one request; said before anything is sent.
+            return Err(CloudError::Other(
+                "SSE-C (--sse-customer-key) cannot be combined with --encryption".into(),
+            ));
+        }
+        builder = builder.with_ssec_encryption(sse_customer_key(uri)?);
+    }
     builder = match (options.encryption.as_deref(), &options.sse_kms_key_id) {
         (Some("aws:kms"), Some(key)) => builder.with_sse_kms_encryption(key),
         (Some("aws:kms"), None) => builder.with_config(
@@ -147,6 +156,57 @@ fn fetch_for(source: CredentialSource, region: &str) -> Fetch {
         CredentialSource::InstanceMetadata(settings) => Fetch::InstanceMetadata(settings),
         CredentialSource::None => Fetch::Nothing,
     }
+}
+
+/// The SSE-C key named by a `file://` URI, checked as barman-cloud checks it (in its
+/// words), given back in canonical base64 for the request headers.
+fn sse_customer_key(uri: &str) -> Result<String, CloudError> {
+    use base64::Engine;
+    let fail = |why: String| CloudError::Other(why);
+    let Some(path) = uri.strip_prefix("file://") else {
+        return Err(fail(
+            "SSE-C customer key must be provided as a file:// URI (e.g. file:///path/to/key.b64)"
+                .into(),
+        ));
+    };
+    if !path.starts_with('/') {
+        return Err(fail(format!(
+            "SSE-C key file path must be absolute: {path}"
+        )));
+    }
+    let raw = match std::fs::read(path) {
+        Ok(raw) => raw,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(fail(format!("SSE-C key file not found: {path}")))
+        }
+        Err(e) => {
+            let text = e.to_string();
+            let text = text.split(" (os error").next().unwrap_or(&text).to_string();
+            let errno = e
+                .raw_os_error()
+                .map(|n| format!("[Errno {n}] "))
+                .unwrap_or_default();
+            return Err(fail(format!(
+                "Could not read SSE-C key file {path}: {errno}{text}: '{path}'"
+            )));
+        }
+    };
+    // Python's bytes.strip() and b64decode(validate=True).
+    let text = raw.trim_ascii();
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|_| {
+            fail(format!(
+                "SSE-C key file {path} does not contain a valid base64-encoded key"
+            ))
+        })?;
+    if key.len() != 32 {
+        return Err(fail(format!(
+            "SSE-C key file {path} must contain a 256-bit (32-byte) key, got {} bytes",
+            key.len()
+        )));
+    }
+    Ok(base64::engine::general_purpose::STANDARD.encode(key))
 }
 
 /// The certificates of a PEM bundle (`AWS_CA_BUNDLE`, `ca_bundle`).

@@ -264,9 +264,6 @@ impl Args {
         if snapshot {
             return Err("snapshot backups (--snapshot-instance, --snapshot-disk) are not supported by this build".into());
         }
-        if self.sse_customer_key.is_some() {
-            return Err("--sse-customer-key (SSE-C) is not supported yet".into());
-        }
         if self.sse_kms_key_id.is_some() && self.encryption.as_deref() != Some("aws:kms") {
             return Err(
                 "Encryption type must be \"aws:kms\" if SSE KMS Key ID is specified".into(),

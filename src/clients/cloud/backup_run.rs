@@ -53,6 +53,7 @@ fn execute(args: &Args, log: Log) -> Result<ExitCode, Failure> {
     let mut options = args.common.options();
     options.encryption = args.encryption.clone();
     options.sse_kms_key_id = args.sse_kms_key_id.clone();
+    options.sse_customer_key = args.sse_customer_key.clone();
     let store = super::open_store(&args.common, &args.destination_url, options).map_err(general)?;
     if args.common.test {
         return Ok(super::verify(&store, log));

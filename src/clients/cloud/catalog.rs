@@ -333,13 +333,10 @@ pub fn run_tool(
     use crate::error::ExitKind;
     let log = common.log();
     let result = (|| {
-        if sse_customer_key.is_some() {
-            return Err(Fail::General(
-                "--sse-customer-key (SSE-C) is not supported yet".into(),
-            ));
-        }
-        let store = super::open_store(common, url, common.options())
-            .map_err(|e| Fail::General(e.to_string()))?;
+        let mut options = common.options();
+        options.sse_customer_key = sse_customer_key.map(str::to_string);
+        let store =
+            super::open_store(common, url, options).map_err(|e| Fail::General(e.to_string()))?;
         if common.test {
             return Ok(Some(super::verify(&store, log)));
         }

@@ -92,6 +92,7 @@ impl CommonArgs {
             addressing_style: self.addressing_style.clone(),
             encryption: None,
             sse_kms_key_id: None,
+            sse_customer_key: None,
         }
     }
 

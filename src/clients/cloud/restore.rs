@@ -59,7 +59,7 @@ pub struct Args {
     #[arg(long = "target-time")]
     pub target_time: Option<String>,
     /// Path to a file containing the customer-provided encryption key (SSE-C) to use for
-    /// decrypting data in S3 (not supported yet)
+    /// decrypting data in S3, specified as a file:// URI (e.g. file:///path/to/key.b64)
     #[arg(
         long = "sse-customer-key",
         help_heading = "Extra options for the aws-s3 cloud provider"
@@ -134,12 +134,9 @@ pub fn run(args: Args) -> ExitCode {
 }
 
 fn restore(args: &Args, log: Log) -> Result<ExitCode, Failure> {
-    if args.sse_customer_key.is_some() {
-        return Err(exception(
-            &"--sse-customer-key (SSE-C) is not supported yet",
-        ));
-    }
-    let store = super::open_store(&args.common, &args.source_url, args.common.options())?;
+    let mut options = args.common.options();
+    options.sse_customer_key = args.sse_customer_key.clone();
+    let store = super::open_store(&args.common, &args.source_url, options)?;
     if args.common.test {
         return Ok(super::verify(&store, log));
     }

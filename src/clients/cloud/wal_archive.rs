@@ -128,14 +128,6 @@ impl Args {
             pick(&self.tag, &self.tags)
         }
     }
-
-    /// What this build cannot do yet, refused before anything is read or sent.
-    fn unsupported(&self) -> Option<&'static str> {
-        if self.sse_customer_key.is_some() {
-            return Some("--sse-customer-key (SSE-C) is not supported yet");
-        }
-        None
-    }
 }
 
 /// Why an archive run stopped (before `ExitKind`).
@@ -171,9 +163,6 @@ fn archive(args: &Args, log: Log) -> Result<ExitCode, Failure> {
             format!("Barman cloud WAL archiver exception: {e}"),
         )
     };
-    if let Some(what) = args.unsupported() {
-        return Err(general(&what));
-    }
     let mut options = args.common.options();
     if args.sse_kms_key_id.is_some() && args.encryption.as_deref() != Some("aws:kms") {
         return Err(general(
@@ -182,6 +171,7 @@ fn archive(args: &Args, log: Log) -> Result<ExitCode, Failure> {
     }
     options.encryption = args.encryption.clone();
     options.sse_kms_key_id = args.sse_kms_key_id.clone();
+    options.sse_customer_key = args.sse_customer_key.clone();
     let store =
         super::open_store(&args.common, &args.destination_url, options).map_err(|e| general(&e))?;
     if args.common.test {

@@ -136,12 +136,10 @@ fn restore(args: &Args, log: Log) -> Result<ExitCode, Failure> {
             format!("{} is an invalid name for a WAL file", args.wal_name),
         ));
     }
-    if args.sse_customer_key.is_some() {
-        let e = CloudError::Other("--sse-customer-key (SSE-C) is not supported yet".into());
-        return Err(exception(&e));
-    }
-    let store = super::open_store(&args.common, &args.source_url, args.common.options())
-        .map_err(|e| exception(&e))?;
+    let mut options = args.common.options();
+    options.sse_customer_key = args.sse_customer_key.clone();
+    let store =
+        super::open_store(&args.common, &args.source_url, options).map_err(|e| exception(&e))?;
     if args.common.test {
         return Ok(super::verify(&store, log));
     }

@@ -60,6 +60,7 @@ pub fn open_store(server: &ServerConfig, url: &str) -> Result<CloudStore, CloudE
         addressing_style: None,
         encryption: server.aws_encryption().map(str::to_string),
         sse_kms_key_id: server.aws_sse_kms_key_id().map(str::to_string),
+        sse_customer_key: server.aws_sse_customer_key().map(str::to_string),
     };
     let mut files = AwsFiles::from_env();
     if let Some(region) = server.aws_region() {

@@ -54,7 +54,7 @@ impl S3Server {
     fn launch(auth: bool, tls: Option<TlsFiles>) -> S3Server {
         let port = free_port();
         let dir = tempfile::tempdir().unwrap();
-        let mut cmd = moto_command(port, tls.as_ref());
+        let mut cmd = moto_command(port, tls.as_ref(), &dir.path().join(REQUESTS));
         cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.path().join("moto.log")).unwrap());
@@ -212,6 +212,16 @@ impl S3Server {
             .env("AWS_CONFIG_FILE", self.aws_file("config"))
     }
 
+    /// The requests served so far, one line each: method, path, query (`-` if none),
+    /// then the SSE-C algorithm and key MD5 headers (`-` if absent).
+    pub fn requests(&self) -> Vec<String> {
+        std::fs::read_to_string(self.dir.path().join(REQUESTS))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
     /// Where [`S3Server::env`] points the AWS files (absent unless a test writes them).
     pub fn aws_file(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
@@ -222,12 +232,16 @@ impl S3Server {
     pub fn restart(&mut self) {
         self.stop();
         let log = std::fs::File::create(self.dir.path().join("moto-restarted.log")).unwrap();
-        let child = moto_command(self.port, self.tls.as_ref())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start moto_server");
+        let child = moto_command(
+            self.port,
+            self.tls.as_ref(),
+            &self.dir.path().join(REQUESTS),
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start moto_server");
         self.child = Some(child);
         self.wait_ready();
     }
@@ -249,10 +263,11 @@ impl S3Server {
 ///
 /// With `tls`, `moto_server` itself serves it (werkzeug, one connection per request): waitress
 /// has no TLS.
-fn moto_command(port: u16, tls: Option<&TlsFiles>) -> Command {
+fn moto_command(port: u16, tls: Option<&TlsFiles>, requests: &Path) -> Command {
     let Some(files) = tls else {
         let mut cmd = Command::new(venv_tool("python").expect("venv python"));
-        cmd.args(["-c", MOTO_KEEP_ALIVE, &port.to_string()]);
+        cmd.args(["-c", MOTO_KEEP_ALIVE, &port.to_string()])
+            .arg(requests);
         return cmd;
     };
     let mut cmd = Command::new(venv_tool("moto_server").expect("moto_server installed"));
@@ -263,11 +278,21 @@ fn moto_command(port: u16, tls: Option<&TlsFiles>) -> Command {
     cmd
 }
 
+/// The file under the server's folder where each request is written down (plain-http
+/// servers only): method, path, and the SSE-C headers S3 would check (moto ignores them).
+const REQUESTS: &str = "requests.log";
+
 const MOTO_KEEP_ALIVE: &str = "\
-import sys
+import sys, threading
 from waitress import serve
 from moto.server import DomainDispatcherApplication, create_backend_app
-app = DomainDispatcherApplication(create_backend_app)
+moto = DomainDispatcherApplication(create_backend_app)
+lock = threading.Lock()
+def app(environ, start_response):
+    sse_c = [environ.get('HTTP_X_AMZ_SERVER_SIDE_ENCRYPTION_CUSTOMER_' + h, '-') for h in ('ALGORITHM', 'KEY_MD5')]
+    with lock, open(sys.argv[2], 'a') as log:
+        log.write(' '.join([environ['REQUEST_METHOD'], environ.get('PATH_INFO', ''), environ.get('QUERY_STRING', '') or '-'] + sse_c) + '\\n')
+    return moto(environ, start_response)
 serve(app, host='127.0.0.1', port=int(sys.argv[1]), threads=8)
 ";
 
