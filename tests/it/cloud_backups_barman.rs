@@ -72,8 +72,21 @@ struct Setup {
 }
 
 fn setup() -> Setup {
+    setup_with(false)
+}
+
+/// [`setup`], the bucket with S3 Object Lock enabled when `object_lock`.
+fn setup_with(object_lock: bool) -> Setup {
     let s3 = S3Server::start(true);
-    s3.create_bucket(BUCKET);
+    if object_lock {
+        s3.python(&format!(
+            "import boto3\n\
+             s3 = boto3.client('s3', endpoint_url=URL, aws_access_key_id=KEY, aws_secret_access_key=SECRET, region_name='us-east-1')\n\
+             s3.create_bucket(Bucket={BUCKET:?}, ObjectLockEnabledForBucket=True)\n"
+        ));
+    } else {
+        s3.create_bucket(BUCKET);
+    }
     let home = BarmanHome::new();
     std::fs::copy(crate::harness::auth::passfile(), home.dir().join("pgpass")).unwrap();
     let config = home.dir().join("cloud.conf");
@@ -267,7 +280,7 @@ fn cloud_backups_delete_removes_the_backup_and_wal_objects() {
         home,
         config,
         pg,
-    } = setup();
+    } = setup_with(true);
     crate::harness::ok(
         ours(&s3, &home, &config, &["backup", "pg", "--wait"]),
         "first backup",
@@ -326,6 +339,54 @@ fn cloud_backups_delete_removes_the_backup_and_wal_objects() {
         "release",
     );
     assert!(!s3.keys(BUCKET).contains(&annotation));
+    // With aws_check_object_lock, a legal hold on the first backup's archive keeps it,
+    // for both Barmans; without the hold it goes.
+    let hold = |status: &str| {
+        s3.python(&format!(
+            "import boto3\n\
+             s3 = boto3.client('s3', endpoint_url=URL, aws_access_key_id=KEY, aws_secret_access_key=SECRET, region_name='us-east-1')\n\
+             s3.put_object_legal_hold(Bucket={BUCKET:?}, Key='cluster/pg/base/{first}/data.tar', LegalHold={{'Status': {status:?}}})\n"
+        ))
+    };
+    hold("ON");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("{text}aws_check_object_lock = on\n")).unwrap();
+    let held = s3.keys(BUCKET);
+    let locked = format!(
+        "Cannot delete locked object cluster/pg/base/{first}/data.tar: Object has a legal hold \
+         and can't be deleted until the legal hold is removed"
+    );
+    let logged = || {
+        std::fs::read_to_string(home.dir().join("barman.log"))
+            .unwrap_or_default()
+            .matches(&locked)
+            .count()
+    };
+    let mine = ours(&s3, &home, &config, &["delete", "pg", &first]);
+    assert_eq!(logged(), 1, "ours logs the lock");
+    let theirs = pythons(&s3, &home, &config, &["delete", "pg", &first]);
+    assert_eq!(logged(), 2, "Python logs the same line");
+    assert_eq!(
+        (mine.code, theirs.code),
+        (1, 1),
+        "{}\n{}\n{}\n{}",
+        mine.stdout,
+        mine.stderr,
+        theirs.stdout,
+        theirs.stderr
+    );
+    // Python's ends in an uncaught exception ("EXCEPTION: ... See log file for more
+    // details."); ours says the same as an error.
+    assert!(
+        mine.stderr.contains(
+            "ERROR: Error from cloud provider while deleting objects - please check the command output."
+        ),
+        "{}",
+        mine.stderr
+    );
+    assert_eq!(s3.keys(BUCKET), held, "nothing deleted under a legal hold");
+    assert!(meta.join(format!("{first}-backup.info")).exists());
+    hold("OFF");
     let before = s3.keys(BUCKET);
     let run = crate::harness::ok(
         ours(&s3, &home, &config, &["delete", "pg", &first]),

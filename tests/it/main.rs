@@ -23,6 +23,7 @@ mod cloud_barman;
 mod cloud_barman_pg;
 mod cloud_catalog;
 mod cloud_credentials;
+mod cloud_object_lock;
 mod cloud_postgres_method;
 mod cloud_restore;
 mod cloud_sse_c;

@@ -8,6 +8,7 @@ mod credential_chain;
 mod credentials;
 mod download;
 mod fetched_credentials;
+mod object_lock;
 mod s3;
 mod sts;
 mod upload;
@@ -159,6 +160,8 @@ pub struct CloudStore {
     pub url: CloudUrl,
     /// `--endpoint-url`, when given.
     endpoint: Option<String>,
+    /// What an Object Lock check needs beside the store.
+    probe: object_lock::LockProbe,
 }
 
 impl CloudStore {
@@ -178,16 +181,25 @@ impl CloudStore {
                 )))
             }
         };
-        let store = s3::build(&url.bucket, options, files)?;
+        let built = s3::build(&url.bucket, options, files)?;
+
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| CloudError::Other(format!("cannot start the I/O runtime: {e}")))?;
         Ok(CloudStore {
             runtime: Arc::new(runtime),
-            store: Arc::new(store),
+            store: Arc::new(built.store),
             url,
             endpoint: options.endpoint_url.clone().or(files.env_endpoint.clone()),
+            probe: object_lock::LockProbe {
+                credentials: built.credentials,
+                region: built.region,
+                bucket_url: built.bucket_url,
+                sse_c: built.sse_c,
+                ca_bundle: built.ca_bundle,
+                timeout: built.timeout,
+            },
         })
     }
 

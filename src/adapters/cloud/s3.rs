@@ -4,17 +4,31 @@ use super::fetched_credentials::{Fetch, FetchedCredentials};
 use super::sts::{AssumeRole, WebIdentity};
 use super::{AwsFiles, CloudError, CloudOptions, CredentialSource};
 use object_store::aws::{AmazonS3, AmazonS3Builder, AwsCredential, AwsCredentialProvider};
-use object_store::{ClientOptions, RetryConfig};
+use object_store::{ClientOptions, RetryConfig, StaticCredentialProvider};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The client for a bucket, and what a request made beside it needs to look the same.
+pub struct Built {
+    /// The client.
+    pub store: AmazonS3,
+    /// Where its credentials come from (the same provider it signs with).
+    pub credentials: AwsCredentialProvider,
+    /// The region requests are signed for.
+    pub region: String,
+    /// The bucket's URL, as the client addresses it (path or virtual-hosted style).
+    pub bucket_url: String,
+    /// The SSE-C headers its requests carry (empty without SSE-C).
+    pub sse_c: http::HeaderMap,
+    /// The only certificates https endpoints are verified against, if set.
+    pub ca_bundle: Option<PathBuf>,
+    /// `--read-timeout`.
+    pub timeout: Duration,
+}
+
 /// Build the client for `bucket`.
-pub fn build(
-    bucket: &str,
-    options: &CloudOptions,
-    files: &AwsFiles,
-) -> Result<AmazonS3, CloudError> {
+pub fn build(bucket: &str, options: &CloudOptions, files: &AwsFiles) -> Result<Built, CloudError> {
     let profile = options.profile.as_deref();
     let region = files.region(profile)?;
     let read_timeout = Duration::from_secs(options.read_timeout.unwrap_or(60));
@@ -22,6 +36,81 @@ pub fn build(
         .endpoint_url
         .as_ref()
         .or(files.env_endpoint.as_ref());
+    let virtual_hosted = options.addressing_style.as_deref() == Some("virtual");
+    let (endpoint_for_bucket, bucket_url) = bucket_url(bucket, &region, endpoint, virtual_hosted);
+    // botocore retries a failed call a few times; not object_store's three minutes.
+    let retry = RetryConfig {
+        max_retries: 3,
+        retry_timeout: Duration::from_secs(30),
+        ..RetryConfig::default()
+    };
+    let mut builder = AmazonS3Builder::new()
+        .with_bucket_name(bucket)
+        .with_region(&region)
+        .with_client_options(client_options(endpoint, files, profile, read_timeout)?)
+        .with_retry(retry)
+        .with_unsigned_payload(!sign_payload(endpoint, options, files)?)
+        .with_virtual_hosted_style_request(virtual_hosted);
+    if let Some(endpoint) = endpoint_for_bucket {
+        builder = builder.with_endpoint(endpoint);
+    }
+    let credentials = credential_provider(
+        files.credential_source(profile)?,
+        &region,
+        files.ca_bundle(profile)?,
+    );
+    builder = builder.with_credentials(credentials.clone());
+    let (builder, sse_c) = with_encryption(builder, options)?;
+    let store = builder
+        .build()
+        .map_err(|e| CloudError::Other(e.to_string()))?;
+    Ok(Built {
+        store,
+        credentials,
+        region,
+        bucket_url,
+        sse_c,
+        ca_bundle: files.ca_bundle(profile)?,
+        timeout: read_timeout,
+    })
+}
+
+/// The endpoint object_store is given and the bucket's URL, as botocore addresses a
+/// bucket: path style `<endpoint>/<bucket>`, or virtual-hosted `<bucket>.<host>` (with a
+/// custom endpoint the bucket goes in front of its host: object_store takes a
+/// virtual-hosted endpoint as the bucket's own).
+fn bucket_url(
+    bucket: &str,
+    region: &str,
+    endpoint: Option<&String>,
+    virtual_hosted: bool,
+) -> (Option<String>, String) {
+    let endpoint = endpoint.map(|e| e.trim_end_matches('/').to_string());
+    match (endpoint, virtual_hosted) {
+        (Some(endpoint), true) => {
+            let url = match endpoint.split_once("://") {
+                Some((scheme, rest)) => format!("{scheme}://{bucket}.{rest}"),
+                None => format!("{bucket}.{endpoint}"),
+            };
+            (Some(url.clone()), url)
+        }
+        (Some(endpoint), false) => {
+            let url = format!("{endpoint}/{bucket}");
+            (Some(endpoint), url)
+        }
+        (None, true) => (None, format!("https://{bucket}.s3.{region}.amazonaws.com")),
+        (None, false) => (None, format!("https://s3.{region}.amazonaws.com/{bucket}")),
+    }
+}
+
+/// The HTTP client's options: `--read-timeout`, and the certificates a TLS endpoint is
+/// verified against.
+fn client_options(
+    endpoint: Option<&String>,
+    files: &AwsFiles,
+    profile: Option<&str>,
+    read_timeout: Duration,
+) -> Result<ClientOptions, CloudError> {
     // A plain-http endpoint never verifies a certificate: loading the system's trust store
     // (one file per authority) cost a per-WAL archive several milliseconds for nothing.
     let plain_http = endpoint.is_some_and(|url| url.starts_with("http://"));
@@ -37,28 +126,16 @@ pub fn build(
             client = client.with_root_certificate(certificate);
         }
     }
-    // botocore retries a failed call a few times; not object_store's three minutes.
-    let retry = RetryConfig {
-        max_retries: 3,
-        retry_timeout: Duration::from_secs(30),
-        ..RetryConfig::default()
-    };
-    let mut builder = AmazonS3Builder::new()
-        .with_bucket_name(bucket)
-        .with_region(&region)
-        .with_client_options(client)
-        .with_retry(retry)
-        .with_unsigned_payload(!sign_payload(endpoint, options, files)?)
-        .with_virtual_hosted_style_request(options.addressing_style.as_deref() == Some("virtual"));
-    if let Some(endpoint) = endpoint {
-        builder = builder.with_endpoint(endpoint.trim_end_matches('/'));
-    }
-    builder = with_credentials(
-        builder,
-        files.credential_source(profile)?,
-        &region,
-        files.ca_bundle(profile)?,
-    );
+    Ok(client)
+}
+
+/// The server-side encryption asked for: SSE-S3 or SSE-KMS (`--encryption`,
+/// `--sse-kms-key-id`), or SSE-C (`--sse-customer-key`), whose headers are also returned.
+fn with_encryption(
+    mut builder: AmazonS3Builder,
+    options: &CloudOptions,
+) -> Result<(AmazonS3Builder, http::HeaderMap), CloudError> {
+    let mut sse_c = http::HeaderMap::new();
     if let Some(uri) = &options.sse_customer_key {
         if options.encryption.is_some() {
             // S3 refuses both on one request; said before anything is sent.
@@ -66,7 +143,9 @@ pub fn build(
                 "SSE-C (--sse-customer-key) cannot be combined with --encryption".into(),
             ));
         }
-        builder = builder.with_ssec_encryption(sse_customer_key(uri)?);
+        let key = sse_customer_key(uri)?;
+        sse_c = sse_c_headers(&key)?;
+        builder = builder.with_ssec_encryption(key);
     }
     builder = match (options.encryption.as_deref(), &options.sse_kms_key_id) {
         (Some("aws:kms"), Some(key)) => builder.with_sse_kms_encryption(key),
@@ -80,35 +159,30 @@ pub fn build(
         ),
         (None, _) => builder,
     };
-    builder
-        .build()
-        .map_err(|e| CloudError::Other(e.to_string()))
+    Ok((builder, sse_c))
 }
 
-/// Sign with the credentials from `source`. What is fetched at run time is fetched in
-/// botocore's manner (object_store's own providers differ: STS over https only, metadata
-/// retried for half a minute); there is always a provider, so a request without
-/// credentials is never sent unsigned (botocore refuses it: "Unable to locate credentials").
-fn with_credentials(
-    builder: AmazonS3Builder,
+/// The provider signing with the credentials from `source`. What is fetched at run time
+/// is fetched in botocore's manner (object_store's own providers differ: STS over https
+/// only, metadata retried for half a minute); there is always a provider, so a request
+/// without credentials is never sent unsigned (botocore refuses it: "Unable to locate
+/// credentials").
+fn credential_provider(
     source: CredentialSource,
     region: &str,
     ca_bundle: Option<PathBuf>,
-) -> AmazonS3Builder {
+) -> AwsCredentialProvider {
     if let CredentialSource::Static(keys) = source {
-        let builder = builder
-            .with_access_key_id(keys.access_key_id)
-            .with_secret_access_key(keys.secret_access_key);
-        return match keys.session_token {
-            Some(token) => builder.with_token(token),
-            None => builder,
-        };
+        return Arc::new(StaticCredentialProvider::new(AwsCredential {
+            key_id: keys.access_key_id,
+            secret_key: keys.secret_access_key,
+            token: keys.session_token,
+        }));
     }
-    let provider: AwsCredentialProvider = Arc::new(FetchedCredentials::new(
+    Arc::new(FetchedCredentials::new(
         fetch_for(source, region),
         ca_bundle,
-    ));
-    builder.with_credentials(provider)
+    ))
 }
 
 /// How `source` is fetched; STS at its regional endpoint unless one is set, sessions
@@ -156,6 +230,35 @@ fn fetch_for(source: CredentialSource, region: &str) -> Fetch {
         CredentialSource::InstanceMetadata(settings) => Fetch::InstanceMetadata(settings),
         CredentialSource::None => Fetch::Nothing,
     }
+}
+
+/// The headers S3 wants with every request on an SSE-C object (object_store adds the same
+/// to its own requests).
+fn sse_c_headers(key_base64: &str) -> Result<http::HeaderMap, CloudError> {
+    use base64::Engine;
+    use md5::Digest;
+    let engine = base64::engine::general_purpose::STANDARD;
+    let key = engine
+        .decode(key_base64)
+        .map_err(|e| CloudError::Other(format!("SSE-C key: {e}")))?;
+    let md5 = engine.encode(md5::Md5::digest(&key));
+    let mut headers = http::HeaderMap::new();
+    for (name, value) in [
+        (
+            "x-amz-server-side-encryption-customer-algorithm",
+            "AES256".to_string(),
+        ),
+        (
+            "x-amz-server-side-encryption-customer-key",
+            key_base64.to_string(),
+        ),
+        ("x-amz-server-side-encryption-customer-key-md5", md5),
+    ] {
+        let value = http::HeaderValue::from_str(&value)
+            .map_err(|e| CloudError::Other(format!("SSE-C key: {e}")))?;
+        headers.insert(http::HeaderName::from_static(name), value);
+    }
+    Ok(headers)
 }
 
 /// The SSE-C key named by a `file://` URI, checked as barman-cloud checks it (in its
@@ -255,6 +358,35 @@ mod tests {
             ..AwsFiles::default()
         };
         (dir, files)
+    }
+
+    #[test]
+    fn buckets_are_addressed_as_botocore_addresses_them() {
+        let minio = Some("https://minio.example.net:9000/".to_string());
+        assert_eq!(
+            bucket_url("wals", "eu-west-1", minio.as_ref(), false),
+            (
+                Some("https://minio.example.net:9000".into()),
+                "https://minio.example.net:9000/wals".into()
+            )
+        );
+        // Virtual-hosted: the bucket goes in front of the endpoint's host (object_store
+        // would send every request to the endpoint itself, without the bucket).
+        assert_eq!(
+            bucket_url("wals", "eu-west-1", minio.as_ref(), true),
+            (
+                Some("https://wals.minio.example.net:9000".into()),
+                "https://wals.minio.example.net:9000".into()
+            )
+        );
+        assert_eq!(
+            bucket_url("wals", "eu-west-1", None, true).1,
+            "https://wals.s3.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(
+            bucket_url("wals", "eu-west-1", None, false).1,
+            "https://s3.eu-west-1.amazonaws.com/wals"
+        );
     }
 
     #[test]

@@ -55,7 +55,8 @@ pub struct Args {
     /// provider will be used (1000 for aws-s3).
     #[arg(long = "batch-size")]
     pub batch_size: Option<i64>,
-    /// Check for S3 Object Lock before deleting (not supported yet)
+    /// Check for S3 Object Lock before deleting. If enabled, the backup will not be deleted
+    /// if any of its objects are protected by Object Lock (retention or legal hold)
     #[arg(long = "check-object-lock")]
     pub check_object_lock: bool,
 }
@@ -68,11 +69,6 @@ pub fn run(args: Args) -> ExitCode {
         args.sse_customer_key.as_deref(),
         "Barman cloud backup delete",
         |store, log| {
-            if args.check_object_lock {
-                return Err(Fail::General(
-                    "--check-object-lock (S3 Object Lock) is not supported yet".into(),
-                ));
-            }
             let mut catalog = CloudCatalog::new(store, &args.server_name);
             catalog.backup_list(log)?;
             if !catalog.unreadable.is_empty() {
@@ -88,6 +84,7 @@ pub fn run(args: Args) -> ExitCode {
                 dry_run: args.dry_run,
                 batch,
                 skip_if_standalone: true,
+                check_object_lock: args.check_object_lock,
             };
             if let Some(word) = &args.backup_id {
                 by_id(&mut catalog, &args, word, &options, log)
@@ -232,11 +229,15 @@ fn delete_backup(
             py_list(&all)
         ));
     } else {
-        // backup.info goes last, so that a failed deletion can be retried.
-        let result = catalog
-            .store
-            .delete_many(&files, options.batch)
-            .and_then(|()| catalog.store.delete_many(&[info_key], options.batch));
+        // backup.info goes last, so that a failed deletion can be retried; with the lock
+        // check, the archives only (Python's).
+        let archives = match options.check_object_lock {
+            true => catalog
+                .store
+                .delete_many_unless_locked(&files, options.batch, &mut |why| log.error(why)),
+            false => catalog.store.delete_many(&files, options.batch),
+        };
+        let result = archives.and_then(|()| catalog.store.delete_many(&[info_key], options.batch));
         if let Err(e) = result {
             log.error(&format!("Could not delete backup {id}: {e}"));
             return Err(Fail::Operation);

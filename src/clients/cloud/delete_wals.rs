@@ -21,6 +21,9 @@ pub struct DeleteOptions {
     pub batch: usize,
     /// Whether WALs stay when every older backup is keep:standalone (true for `-b`).
     pub skip_if_standalone: bool,
+    /// `--check-object-lock`: a backup's archives are not deleted while S3 Object Lock
+    /// holds one of them (its WALs are not checked, as in Python).
+    pub check_object_lock: bool,
 }
 
 /// Backups counted by `BackupManager.DEFAULT_STATUS_FILTER`.

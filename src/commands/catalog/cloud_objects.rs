@@ -33,9 +33,16 @@ pub fn delete_backup_objects(server: &ServerConfig, id: &BackupId) -> crate::Res
         .list(&prefix)
         .map_err(|e| crate::Error::Fatal(e.to_string()))?;
     tracing::debug!(target: "barman.backup", "Deleting all backup data from cloud path: {}", prefix.trim_end_matches('/'));
-    store
-        .delete_many(&keys, batch(server))
-        .map_err(|e| crate::Error::Fatal(e.to_string()))?;
+    let deleted = match server.aws_check_object_lock() {
+        // Barman's delete_objects(check_locks=True): every object, backup.info included.
+        true => store.delete_many_unless_locked(
+            &keys,
+            batch(server),
+            &mut |why| tracing::error!(target: "barman.cloud_providers.aws_s3", "{why}"),
+        ),
+        false => store.delete_many(&keys, batch(server)),
+    };
+    deleted.map_err(|e| crate::Error::Fatal(e.to_string()))?;
     // Lastly the manifest a postgres-method backup keeps in `meta/`, as Barman does.
     let manifest = crate::commands::status::server_dirs(server)
         .meta_directory()
