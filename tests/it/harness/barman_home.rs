@@ -30,6 +30,38 @@ impl Run {
         }
     }
 
+    /// Run `cmd` to completion, or for `limit` at most: then its whole process group is
+    /// killed and `None` comes back. For a peer that can hang (Python Barman's upload
+    /// workers, forked beside running threads, can deadlock), never for our own commands.
+    pub fn within(cmd: &mut Command, limit: std::time::Duration) -> Option<Run> {
+        use std::os::unix::process::CommandExt;
+        use std::process::Stdio;
+        let child = cmd
+            .env_remove("BARMAN_CONFIG_FILE")
+            .process_group(0)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run command");
+        let group = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || done.send(child.wait_with_output()));
+        match finished.recv_timeout(limit) {
+            Ok(out) => {
+                let out = out.expect("wait for command");
+                Some(Run {
+                    stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+                    stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+                    code: out.status.code().unwrap_or(-1),
+                })
+            }
+            Err(_) => {
+                let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+                None
+            }
+        }
+    }
+
     /// Panic with everything printed unless the exit code is 0.
     pub fn ok(self) -> Run {
         assert_eq!(
