@@ -6,36 +6,20 @@
 //! and wrong credentials exit as Python's.
 
 use crate::harness::pg_cluster::{give_to_postgres, shared_tempdir, PgCluster};
-use crate::harness::python_barman::venv_tool;
-use crate::harness::s3::{self, S3Server};
-use crate::harness::{python_barman, Run};
+use crate::harness::s3::{self, python_tool as python, run, S3Server};
+use crate::harness::Run;
 use crate::require;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 const OURS: &str = env!("CARGO_BIN_EXE_barman-cloud-backup");
 const OURS_WAL_ARCHIVE: &str = env!("CARGO_BIN_EXE_barman-cloud-wal-archive");
 
-fn python(tool: &str) -> PathBuf {
-    venv_tool(tool).expect("Python barman-cloud installed")
-}
-
-fn ready() -> bool {
-    crate::harness::pg_cluster::pg_available()
-        && python_barman::available()
-        && crate::harness::available(s3::REQUIREMENT, s3::available())
-}
-
-/// Run `tool` with the server's endpoint and credentials, then `args`.
-fn run(s3: &S3Server, tool: &Path, args: &[&str]) -> Run {
-    let mut cmd = Command::new(tool);
-    s3.env(&mut cmd)
-        .args(["--endpoint-url", &s3.endpoint()])
-        .args(args);
-    Run::of(&mut cmd)
-}
-
 /// A cluster archiving its WAL with our barman-cloud-wal-archive to `s3://<bucket>/cl`.
+fn ready() -> bool {
+    crate::harness::pg_cluster::pg_available() && s3::peers_ready()
+}
+
 fn archiving_cluster(s3: &S3Server, bucket: &str) -> PgCluster {
     let command = format!(
         "'AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} AWS_DEFAULT_REGION=us-east-1 {OURS_WAL_ARCHIVE} --endpoint-url {} s3://{bucket}/cl pg %p'",

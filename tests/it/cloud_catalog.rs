@@ -4,11 +4,10 @@
 //! same exit codes, keep annotations seen across, and deletions (run on identical copies of
 //! the bucket) leaving the same objects.
 
-use crate::harness::python_barman::venv_tool;
-use crate::harness::s3::{self, S3Server};
+use crate::harness::s3::{peers_ready as ready, python_tool as pythons, run, S3Server};
 use crate::harness::{python_barman, Run};
 use crate::require;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 const BUCKET: &str = "catalog";
@@ -21,22 +20,6 @@ fn ours(tool: &str) -> PathBuf {
         "barman-cloud-backup-keep" => env!("CARGO_BIN_EXE_barman-cloud-backup-keep"),
         _ => env!("CARGO_BIN_EXE_barman-cloud-backup-delete"),
     })
-}
-
-fn pythons(tool: &str) -> PathBuf {
-    venv_tool(tool).expect("Python barman-cloud installed")
-}
-
-fn ready() -> bool {
-    python_barman::available() && crate::harness::available(s3::REQUIREMENT, s3::available())
-}
-
-fn run(s3: &S3Server, tool: &Path, args: &[&str]) -> Run {
-    let mut cmd = Command::new(tool);
-    s3.env(&mut cmd)
-        .args(["--endpoint-url", &s3.endpoint()])
-        .args(args);
-    Run::of(&mut cmd)
 }
 
 /// Log lines without their time stamp and pid (`2026-12-06 01:08:26,940 [PID] `).

@@ -7,8 +7,7 @@
 //! unsigned request, so a success means the credentials were fetched and used. Where a
 //! source fails, both exit alike and say the same, and nothing is stored.
 
-use crate::harness::python_barman::venv_tool;
-use crate::harness::s3::{self, S3Server};
+use crate::harness::s3::{peers_ready as ready, python_tool as pythons, S3Server};
 use crate::harness::{python_barman, Run};
 use crate::require;
 use std::path::{Path, PathBuf};
@@ -16,20 +15,12 @@ use std::process::Command;
 
 const SEGMENT: &str = "000000010000000000000007";
 
-fn ready() -> bool {
-    python_barman::available() && crate::harness::available(s3::REQUIREMENT, s3::available())
-}
-
 fn ours(tool: &str) -> PathBuf {
     PathBuf::from(match tool {
         "barman-cloud-wal-archive" => env!("CARGO_BIN_EXE_barman-cloud-wal-archive"),
         "barman-cloud-check-wal-archive" => env!("CARGO_BIN_EXE_barman-cloud-check-wal-archive"),
         _ => env!("CARGO_BIN_EXE_barman-cloud-wal-restore"),
     })
-}
-
-fn pythons(tool: &str) -> PathBuf {
-    venv_tool(tool).expect("Python barman-cloud installed")
 }
 
 /// Both tools' paths for `tool`, ours first.

@@ -6,35 +6,18 @@
 //! backup would leave the catalog while its data stays locked); an unlocked backup is
 //! deleted.
 
-use crate::harness::python_barman::venv_tool;
-use crate::harness::s3::{self, S3Server};
-use crate::harness::{python_barman, Run};
+use crate::harness::s3::{self, python_tool as python, run, S3Server};
 use crate::require;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 const URL: &str = "s3://locked/cluster";
 
+fn ready() -> bool {
+    crate::harness::pg_cluster::pg_available() && s3::peers_ready()
+}
+
 fn ours() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_barman-cloud-backup-delete"))
-}
-
-fn python(tool: &str) -> PathBuf {
-    venv_tool(tool).expect("Python barman-cloud installed")
-}
-
-fn ready() -> bool {
-    crate::harness::pg_cluster::pg_available()
-        && python_barman::available()
-        && crate::harness::available(s3::REQUIREMENT, s3::available())
-}
-
-fn run(s3: &S3Server, tool: &Path, args: &[&str]) -> Run {
-    let mut cmd = Command::new(tool);
-    s3.env(&mut cmd)
-        .args(["--endpoint-url", &s3.endpoint()])
-        .args(args);
-    Run::of(&mut cmd)
 }
 
 /// Log lines without their time stamp and pid.

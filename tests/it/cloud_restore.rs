@@ -5,8 +5,7 @@
 //! ours and Python's barman-cloud-wal-restore) and holds the rows. Faults exit as Python's.
 
 use crate::harness::pg_cluster::{PgCluster, PgOptions};
-use crate::harness::python_barman::venv_tool;
-use crate::harness::s3::{self, S3Server};
+use crate::harness::s3::{peers_ready as ready, python_tool as python, run, S3Server};
 use crate::harness::{python_barman, Run};
 use crate::require;
 use std::path::{Path, PathBuf};
@@ -15,23 +14,6 @@ use std::process::Command;
 const OURS: &str = env!("CARGO_BIN_EXE_barman-cloud-restore");
 const OURS_WAL_RESTORE: &str = env!("CARGO_BIN_EXE_barman-cloud-wal-restore");
 const OURS_BACKUP: &str = env!("CARGO_BIN_EXE_barman-cloud-backup");
-
-fn python(tool: &str) -> PathBuf {
-    venv_tool(tool).expect("Python barman-cloud installed")
-}
-
-fn ready() -> bool {
-    python_barman::available() && crate::harness::available(s3::REQUIREMENT, s3::available())
-}
-
-/// Run `tool` with the server's endpoint and credentials, then `args`.
-fn run(s3: &S3Server, tool: &Path, args: &[&str]) -> Run {
-    let mut cmd = Command::new(tool);
-    s3.env(&mut cmd)
-        .args(["--endpoint-url", &s3.endpoint()])
-        .args(args);
-    Run::of(&mut cmd)
-}
 
 /// Each file, folder and link under `root` with its mode, and the file contents' length
 /// and a checksum; links as their target.

@@ -7,7 +7,7 @@
 
 use crate::harness::pg_cluster::PgCluster;
 use crate::harness::python_barman::venv_tool;
-use crate::harness::s3::{self, S3Server};
+use crate::harness::s3::{peers_ready as ready, python_tool as python, run, S3Server};
 use crate::harness::{python_barman, Run};
 use crate::require;
 use std::path::{Path, PathBuf};
@@ -23,22 +23,6 @@ fn ours(tool: &str) -> PathBuf {
         "barman-cloud-backup-list" => env!("CARGO_BIN_EXE_barman-cloud-backup-list"),
         _ => env!("CARGO_BIN_EXE_barman-cloud-restore"),
     })
-}
-
-fn python(tool: &str) -> PathBuf {
-    venv_tool(tool).expect("Python barman-cloud installed")
-}
-
-fn ready() -> bool {
-    python_barman::available() && crate::harness::available(s3::REQUIREMENT, s3::available())
-}
-
-fn run(s3: &S3Server, tool: &Path, args: &[&str]) -> Run {
-    let mut cmd = Command::new(tool);
-    s3.env(&mut cmd)
-        .args(["--endpoint-url", &s3.endpoint()])
-        .args(args);
-    Run::of(&mut cmd)
 }
 
 /// A 32-byte key in `dir/key.b64` (base64, with a final newline as `base64` writes it):

@@ -2,8 +2,7 @@
 //! loopback), side by side with Python's barman-cli-cloud 3.20.1: same object layout, each
 //! restoring what the other archived byte for byte, same exit codes on faults.
 
-use crate::harness::python_barman::venv_tool;
-use crate::harness::s3::{self, S3Server};
+use crate::harness::s3::{peers_ready as ready, python_tool as pythons, run, S3Server};
 use crate::harness::{python_barman, Run};
 use crate::require;
 use std::path::{Path, PathBuf};
@@ -19,23 +18,6 @@ fn ours(tool: &str) -> PathBuf {
         "barman-cloud-check-wal-archive" => env!("CARGO_BIN_EXE_barman-cloud-check-wal-archive"),
         _ => env!("CARGO_BIN_EXE_barman-cloud-wal-restore"),
     })
-}
-
-fn pythons(tool: &str) -> PathBuf {
-    venv_tool(tool).expect("Python barman-cloud installed")
-}
-
-fn ready() -> bool {
-    python_barman::available() && crate::harness::available(s3::REQUIREMENT, s3::available())
-}
-
-/// Run `tool` with the server's endpoint and credentials, then `args`.
-fn run(s3: &S3Server, tool: &Path, args: &[&str]) -> Run {
-    let mut cmd = Command::new(tool);
-    s3.env(&mut cmd)
-        .args(["--endpoint-url", &s3.endpoint()])
-        .args(args);
-    Run::of(&mut cmd)
 }
 
 /// A WAL-like segment: compressible (mostly zeros and a pattern) with some noise.

@@ -93,20 +93,7 @@ impl FetchedCredentials {
     }
 
     fn http_client(&self, timeout: Option<Duration>) -> Result<reqwest::Client, CredentialError> {
-        let mut builder = reqwest::Client::builder();
-        if let Some(timeout) = timeout {
-            builder = builder.timeout(timeout).connect_timeout(timeout);
-        }
-        if let Some(path) = &self.ca_bundle {
-            let pem = std::fs::read(path)
-                .map_err(|e| CredentialError::new(format!("{}: {e}", path.display())))?;
-            let certificates = reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| CredentialError::new(format!("{}: {e}", path.display())))?;
-            builder = builder.tls_certs_only(certificates);
-        }
-        builder
-            .build()
-            .map_err(|e| CredentialError::new(e.to_string()))
+        super::http_client(timeout, self.ca_bundle.as_deref()).map_err(CredentialError::new)
     }
 
     /// Fetch from `fetch` (boxed: an assumed role's source may be another role).

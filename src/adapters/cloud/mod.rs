@@ -100,6 +100,25 @@ impl CloudError {
     }
 }
 
+/// An HTTP client for the requests made beside object_store's (credentials, Object Lock):
+/// `timeout` per request, and, as botocore, verified against `ca_bundle` alone when set.
+fn http_client(
+    timeout: Option<std::time::Duration>,
+    ca_bundle: Option<&std::path::Path>,
+) -> Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder();
+    if let Some(timeout) = timeout {
+        builder = builder.timeout(timeout).connect_timeout(timeout);
+    }
+    if let Some(path) = ca_bundle {
+        let pem = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let certificates = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        builder = builder.tls_certs_only(certificates);
+    }
+    builder.build().map_err(|e| e.to_string())
+}
+
 /// An OS error as Python prints one: `[Errno N] text: 'path'`.
 pub fn os_error_text(e: &std::io::Error, path: &std::path::Path) -> String {
     let text = e.to_string();

@@ -158,17 +158,7 @@ impl LockProbe {
     }
 
     fn client(&self) -> Result<reqwest::Client, CloudError> {
-        let mut builder = reqwest::Client::builder().timeout(self.timeout);
-        if let Some(path) = &self.ca_bundle {
-            let pem = std::fs::read(path)
-                .map_err(|e| CloudError::Other(format!("{}: {e}", path.display())))?;
-            let certificates = reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| CloudError::Other(format!("{}: {e}", path.display())))?;
-            builder = builder.tls_certs_only(certificates);
-        }
-        builder
-            .build()
-            .map_err(|e| CloudError::Other(e.to_string()))
+        super::http_client(Some(self.timeout), self.ca_bundle.as_deref()).map_err(CloudError::Other)
     }
 }
 

@@ -14,6 +14,26 @@ use std::time::{Duration, Instant};
 pub const REQUIREMENT: &str =
     "moto, waitress and boto3 in the Python Barman venv (scripts/python-barman)";
 
+/// Python's barman-cli-cloud tool `name` from the comparison venv.
+pub fn python_tool(name: &str) -> PathBuf {
+    venv_tool(name).expect("Python barman-cloud installed")
+}
+
+/// Whether Python's barman-cli-cloud and the S3 server can run: what the cloud tests
+/// compare with, and against.
+pub fn peers_ready() -> bool {
+    super::python_barman::available() && super::available(REQUIREMENT, available())
+}
+
+/// Run `tool` against `s3` with its keys and endpoint, then `args`.
+pub fn run(s3: &S3Server, tool: &Path, args: &[&str]) -> super::Run {
+    let mut cmd = Command::new(tool);
+    s3.env(&mut cmd)
+        .args(["--endpoint-url", &s3.endpoint()])
+        .args(args);
+    super::Run::of(&mut cmd)
+}
+
 /// True when moto's server, waitress and boto3 are installed in the venv.
 pub fn available() -> bool {
     venv_tool("moto_server").is_some()
