@@ -256,53 +256,28 @@ fn cloud_sse_c_backup_parts_carry_the_key_and_python_restores_it() {
         "multipart parts: {uploads:#?}"
     );
     all_carry_the_key("our backup", &uploads, &md5, &["PUT", "POST"]);
-    let before = s3.requests().len();
-    let target = dir.path().join("restored");
-    crate::harness::ok(
-        run(
-            &s3,
-            &python("barman-cloud-restore"),
-            &[
-                "--sse-customer-key",
-                &key,
-                "s3://pgbk/ours",
-                "pg",
-                &id,
-                target.to_str().unwrap(),
-            ],
-        ),
-        "Python restores it",
-    );
-    assert!(target.join("PG_VERSION").is_file());
-    let theirs: Vec<String> = s3.requests()[before..]
-        .iter()
-        .filter(|l| l.starts_with("GET /pgbk/ours/") || l.starts_with("HEAD /pgbk/ours/"))
-        .cloned()
-        .collect();
-    all_carry_the_key("Python's restore", &theirs, &md5, &["GET"]);
-    // Ours restores it too, sending the key on each read.
-    let before = s3.requests().len();
-    let mine_target = dir.path().join("restored-by-ours");
-    crate::harness::ok(
-        run(
-            &s3,
-            &ours("barman-cloud-restore"),
-            &[
-                "--sse-customer-key",
-                &key,
-                "s3://pgbk/ours",
-                "pg",
-                &id,
-                mine_target.to_str().unwrap(),
-            ],
-        ),
-        "ours restores it",
-    );
-    assert!(mine_target.join("PG_VERSION").is_file());
-    let mine: Vec<String> = s3.requests()[before..]
-        .iter()
-        .filter(|l| l.starts_with("GET /pgbk/ours/") || l.starts_with("HEAD /pgbk/ours/"))
-        .cloned()
-        .collect();
-    all_carry_the_key("our restore", &mine, &md5, &["GET"]);
+    // Each tool restores it, sending the key on each read.
+    for (who, tool) in [
+        ("Python", python("barman-cloud-restore")),
+        ("ours", ours("barman-cloud-restore")),
+    ] {
+        let before = s3.requests().len();
+        let target = dir.path().join(format!("restored-by-{who}"));
+        let args = [
+            "--sse-customer-key",
+            &key,
+            "s3://pgbk/ours",
+            "pg",
+            &id,
+            target.to_str().unwrap(),
+        ];
+        crate::harness::ok(run(&s3, &tool, &args), &format!("{who} restores it"));
+        assert!(target.join("PG_VERSION").is_file());
+        let reads: Vec<String> = s3.requests()[before..]
+            .iter()
+            .filter(|l| l.starts_with("GET /pgbk/ours/") || l.starts_with("HEAD /pgbk/ours/"))
+            .cloned()
+            .collect();
+        all_carry_the_key(&format!("{who}'s restore"), &reads, &md5, &["GET"]);
+    }
 }
