@@ -62,11 +62,12 @@ impl AwsFiles {
             env_keys,
             env_profile: var("AWS_PROFILE").or_else(|| var("AWS_DEFAULT_PROFILE")),
             env_region: var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")),
+            // botocore expands both as raw_config_parse does: variables, then `~`.
             credentials_file: var("AWS_SHARED_CREDENTIALS_FILE")
-                .map(PathBuf::from)
+                .map(|p| python_expand(&p, home.as_deref(), &var))
                 .or_else(|| home.as_ref().map(|h| h.join(".aws/credentials"))),
             config_file: var("AWS_CONFIG_FILE")
-                .map(PathBuf::from)
+                .map(|p| python_expand(&p, home.as_deref(), &var))
                 .or_else(|| home.as_ref().map(|h| h.join(".aws/config"))),
             env_endpoint: var("AWS_ENDPOINT_URL_S3").or_else(|| var("AWS_ENDPOINT_URL")),
             env_ca_bundle: var("AWS_CA_BUNDLE"),
@@ -167,6 +168,55 @@ impl Options {
     }
 }
 
+/// Python's `os.path.expanduser(os.path.expandvars(path))`: `$NAME` and `${NAME}` replaced
+/// by the variable when it is set (left as written when not), then a leading `~` by `home`
+/// and `~user` by that user's home directory.
+fn python_expand(
+    path: &str,
+    home: Option<&std::path::Path>,
+    var: &dyn Fn(&str) -> Option<String>,
+) -> PathBuf {
+    let mut out = String::with_capacity(path.len());
+    let mut rest = path;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let (name, len) = match after.strip_prefix('{') {
+            Some(braced) => match braced.find('}') {
+                Some(end) => (&braced[..end], end + 2),
+                None => ("", 0),
+            },
+            None => {
+                let end = after
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(after.len());
+                (&after[..end], end)
+            }
+        };
+        match var(name).filter(|_| !name.is_empty()) {
+            Some(value) => out.push_str(&value),
+            None => out.push_str(&rest[at..at + 1 + len]),
+        }
+        rest = &rest[at + 1 + len..];
+    }
+    out.push_str(rest);
+    let Some(tilde) = out.strip_prefix('~') else {
+        return PathBuf::from(out);
+    };
+    let (user, tail) = tilde.split_at(tilde.find('/').unwrap_or(tilde.len()));
+    let base = match user {
+        "" => home.map(std::path::Path::to_path_buf),
+        name => nix::unistd::User::from_name(name)
+            .ok()
+            .flatten()
+            .map(|u| u.dir),
+    };
+    match base {
+        Some(base) => PathBuf::from(format!("{}{tail}", base.display())),
+        None => PathBuf::from(out),
+    }
+}
+
 /// The config file names profiles `[profile NAME]`, except `[default]`.
 pub(super) fn config_section(name: &str) -> String {
     if name == "default" {
@@ -210,4 +260,30 @@ pub(super) fn read_section(
                 .map(|o| (o.key, o.value.trim().to_string()))
                 .collect()
         }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aws_file_paths_expand_as_botocore_expands_them() {
+        let home = std::path::Path::new("/home/barman");
+        let var = |name: &str| (name == "BACKUPS").then(|| "/srv/backups".to_string());
+        let expand = |p: &str| python_expand(p, Some(home), &var);
+        assert_eq!(
+            expand("~/.aws/config"),
+            PathBuf::from("/home/barman/.aws/config")
+        );
+        assert_eq!(expand("~"), PathBuf::from("/home/barman"));
+        assert_eq!(expand("$BACKUPS/aws"), PathBuf::from("/srv/backups/aws"));
+        assert_eq!(
+            expand("${BACKUPS}x/aws"),
+            PathBuf::from("/srv/backupsx/aws")
+        );
+        assert_eq!(expand("$UNSET/aws"), PathBuf::from("$UNSET/aws"));
+        assert_eq!(expand("/etc/a$"), PathBuf::from("/etc/a$"));
+        assert_eq!(expand("~root/x"), PathBuf::from("/root/x"));
+        assert_eq!(expand("/a/~/b"), PathBuf::from("/a/~/b"));
+    }
 }
