@@ -17,18 +17,19 @@ impl AwsFiles {
     /// botocore's ProfileNotFound; an SSO profile, which botocore would follow and we do
     /// not, is refused by name rather than passed over.
     pub fn credential_source(&self, profile: Option<&str>) -> Result<CredentialSource, CloudError> {
+        let name = self.profile_name(profile);
+        let found = self.profile(&name)?;
+        // A profile named (`-P`, `AWS_PROFILE`, `AWS_DEFAULT_PROFILE`) must exist, even
+        // beside the environment's keys: botocore's ProfileNotFound, in its words.
+        if (profile.is_some() || self.env_profile.is_some()) && found.is_none() {
+            return Err(CloudError::Other(format!(
+                "The config profile ({name}) could not be found"
+            )));
+        }
         if profile.is_none() {
             if let Some(keys) = &self.env_keys {
                 return Ok(CredentialSource::Static(keys.clone()));
             }
-        }
-        let name = self.profile_name(profile);
-        let found = self.profile(&name)?;
-        if profile.is_some() && found.is_none() {
-            // botocore's ProfileNotFound text.
-            return Err(CloudError::Other(format!(
-                "The config profile ({name}) could not be found"
-            )));
         }
         let (credentials, config) = found.unwrap_or_default();
         if let Some(source) = self.profile_gives(&name, &credentials, &config, true, &mut vec![])? {
@@ -483,6 +484,15 @@ mod tests {
             source(&f, Some("nope")).expect_err("unknown").to_string(),
             "The config profile (nope) could not be found"
         );
+        // Named by AWS_PROFILE, the same, the environment's keys notwithstanding.
+        let mut env_named = f.clone();
+        env_named.env_profile = Some("nope".into());
+        assert_eq!(
+            source(&env_named, None).expect_err("unknown").to_string(),
+            "The config profile (nope) could not be found"
+        );
+        env_named.env_profile = Some("proc".into());
+        assert_eq!(source(&env_named, None).expect("env keys"), keys("env"));
         // Nothing in the profile: the container's endpoint, then the metadata service.
         let bare = |vars: &[(&str, &str)]| {
             let mut f = f.clone();
