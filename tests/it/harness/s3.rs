@@ -51,6 +51,8 @@ pub struct S3Server {
     port: u16,
     /// Its certificate and the CA that signed it, when it speaks TLS.
     tls: Option<TlsFiles>,
+    /// Whether it keeps connections alive (waitress) or closes each after one request.
+    keep_alive: bool,
     /// Access key id the server accepts.
     pub key_id: String,
     /// Its secret.
@@ -62,19 +64,27 @@ impl S3Server {
     /// Start moto on a free port; with `auth`, requests must be signed with the returned
     /// key pair.
     pub fn start(auth: bool) -> S3Server {
-        S3Server::launch(auth, None)
+        S3Server::launch(auth, None, true)
+    }
+
+    /// Start moto as `moto_server` serves it (werkzeug), closing each connection after one
+    /// request, for a client whose forked processes share one pooled connection (Python
+    /// Barman's parallel archiving) and would garble each other's requests on a kept-alive one.
+    pub fn start_closing_connections() -> S3Server {
+        S3Server::launch(false, None, false)
     }
 
     /// Start moto speaking TLS only (`https://`), its certificate signed by the harness's
     /// throw-away CA ([`S3Server::tls_ca`]), which no system trust store holds.
     pub fn start_tls() -> S3Server {
-        S3Server::launch(false, Some(super::auth::tls_files()))
+        S3Server::launch(false, Some(super::auth::tls_files()), false)
     }
 
-    fn launch(auth: bool, tls: Option<TlsFiles>) -> S3Server {
+    fn launch(auth: bool, tls: Option<TlsFiles>, keep_alive: bool) -> S3Server {
         let port = free_port();
         let dir = tempfile::tempdir().unwrap();
-        let mut cmd = moto_command(port, tls.as_ref(), &dir.path().join(REQUESTS));
+        let requests = dir.path().join(REQUESTS);
+        let mut cmd = moto_command(port, tls.as_ref(), keep_alive, &requests);
         cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.path().join("moto.log")).unwrap());
@@ -87,6 +97,7 @@ impl S3Server {
             child: Some(child),
             port,
             tls,
+            keep_alive,
             key_id: "test".into(),
             secret: "test".into(),
             dir,
@@ -255,6 +266,7 @@ impl S3Server {
         let child = moto_command(
             self.port,
             self.tls.as_ref(),
+            self.keep_alive,
             &self.dir.path().join(REQUESTS),
         )
         .stdin(Stdio::null())
@@ -281,20 +293,23 @@ impl S3Server {
 /// connection owned by another, idle, runtime hung until its timeout against such servers
 /// while every test, on werkzeug, passed.
 ///
-/// With `tls`, `moto_server` itself serves it (werkzeug, one connection per request): waitress
-/// has no TLS.
-fn moto_command(port: u16, tls: Option<&TlsFiles>, requests: &Path) -> Command {
-    let Some(files) = tls else {
+/// With `tls` or without `keep_alive`, `moto_server` itself serves it (werkzeug, one
+/// connection per request, no request log): waitress has no TLS.
+fn moto_command(port: u16, tls: Option<&TlsFiles>, keep_alive: bool, requests: &Path) -> Command {
+    if tls.is_none() && keep_alive {
         let mut cmd = Command::new(venv_tool("python").expect("venv python"));
         cmd.args(["-c", MOTO_KEEP_ALIVE, &port.to_string()])
             .arg(requests);
         return cmd;
-    };
+    }
     let mut cmd = Command::new(venv_tool("moto_server").expect("moto_server installed"));
-    cmd.args(["-H", "127.0.0.1", "-p", &port.to_string(), "--ssl-cert"])
-        .arg(&files.server_cert)
-        .arg("--ssl-key")
-        .arg(&files.server_key);
+    cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+    if let Some(files) = tls {
+        cmd.arg("--ssl-cert")
+            .arg(&files.server_cert)
+            .arg("--ssl-key")
+            .arg(&files.server_key);
+    }
     cmd
 }
 
