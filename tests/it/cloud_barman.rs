@@ -263,7 +263,7 @@ fn cloud_barman_parallel_archive_prefetches_ready_segments_as_python() {
         // -p 3: the requested segment and the next two ready ones.
         run(
             &home,
-            &s3,
+            s3,
             &["cloud-wal-archive", "-p", "3", server, &path(&names[0])],
         )
         .ok();
@@ -277,7 +277,7 @@ fn cloud_barman_parallel_archive_prefetches_ready_segments_as_python() {
         // PostgreSQL then asks for the prefetched ones: nothing to do, nothing listed twice.
         run(
             &home,
-            &s3,
+            s3,
             &["cloud-wal-archive", "-p", "3", server, &path(&names[1])],
         )
         .ok();
@@ -285,7 +285,7 @@ fn cloud_barman_parallel_archive_prefetches_ready_segments_as_python() {
         // The next one past the cache is archived, with what is ready after it.
         run(
             &home,
-            &s3,
+            s3,
             &["cloud-wal-archive", "-p", "3", server, &path(&names[3])],
         )
         .ok();
