@@ -16,7 +16,7 @@ use clap::Parser;
     name = "barman-cloud-backup",
     version = crate::BARMAN_VERSION,
     disable_help_flag = true,
-    about = "This script can be used to perform a backup of a local PostgreSQL instance and ship the resulting tarball(s) to the Cloud. Currently AWS S3, Azure Blob Storage and Google Cloud Storage are supported."
+    about = "This script can be used to perform a backup of a local PostgreSQL instance and ship the resulting tarball(s) to the Cloud. Currently AWS S3 and S3-compatible servers are supported (Azure Blob Storage and Google Cloud Storage are not built yet)."
 )]
 pub struct Args {
     /// URL of the cloud destination, such as a bucket in AWS S3. For example:

@@ -17,7 +17,7 @@ use std::process::ExitCode;
     name = "barman-cloud-backup-delete",
     version = crate::BARMAN_VERSION,
     disable_help_flag = true,
-    about = "This script can be used to delete backups made with barman-cloud-backup command. Currently AWS S3, Azure Blob Storage and Google Cloud Storage are supported."
+    about = "This script can be used to delete backups made with barman-cloud-backup command. Currently AWS S3 and S3-compatible servers are supported (Azure Blob Storage and Google Cloud Storage are not built yet)."
 )]
 #[command(group(clap::ArgGroup::new("what").required(true).args(["backup_id", "retention_policy"])))]
 pub struct Args {

@@ -14,7 +14,7 @@ use std::process::ExitCode;
     name = "barman-cloud-backup-keep",
     version = crate::BARMAN_VERSION,
     disable_help_flag = true,
-    about = "This script can be used to tag backups in cloud storage as archival backups such that they will not be deleted. Currently AWS S3, Azure Blob Storage and Google Cloud Storage are supported."
+    about = "This script can be used to tag backups in cloud storage as archival backups such that they will not be deleted. Currently AWS S3 and S3-compatible servers are supported (Azure Blob Storage and Google Cloud Storage are not built yet)."
 )]
 #[command(group(clap::ArgGroup::new("keep").required(true).args(["release", "status", "target"])))]
 pub struct Args {

@@ -13,7 +13,7 @@ use std::process::ExitCode;
     name = "barman-cloud-backup-list",
     version = crate::BARMAN_VERSION,
     disable_help_flag = true,
-    about = "This script can be used to list backups made with barman-cloud-backup command. Currently AWS S3, Azure Blob Storage and Google Cloud Storage are supported."
+    about = "This script can be used to list backups made with barman-cloud-backup command. Currently AWS S3 and S3-compatible servers are supported (Azure Blob Storage and Google Cloud Storage are not built yet)."
 )]
 pub struct Args {
     /// URL of the cloud source, such as a bucket in AWS S3. For example:

@@ -20,7 +20,7 @@ use std::process::ExitCode;
     name = "barman-cloud-wal-archive",
     version = crate::BARMAN_VERSION,
     disable_help_flag = true,
-    about = "This script can be used in the `archive_command` of a PostgreSQL server to ship WAL files to the Cloud. Currently AWS S3, Azure Blob Storage and Google Cloud Storage are supported."
+    about = "This script can be used in the `archive_command` of a PostgreSQL server to ship WAL files to the Cloud. Currently AWS S3 and S3-compatible servers are supported (Azure Blob Storage and Google Cloud Storage are not built yet)."
 )]
 pub struct Args {
     /// URL of the cloud destination, such as a bucket in AWS S3. For example:

@@ -34,7 +34,7 @@ const SUFFIXES: [(&str, Codec); 6] = [
     name = "barman-cloud-wal-restore",
     version = crate::BARMAN_VERSION,
     disable_help_flag = true,
-    about = "This script can be used as a `restore_command` to download WAL files previously archived with barman-cloud-wal-archive command. Currently AWS S3, Azure Blob Storage and Google Cloud Storage are supported."
+    about = "This script can be used as a `restore_command` to download WAL files previously archived with barman-cloud-wal-archive command. Currently AWS S3 and S3-compatible servers are supported (Azure Blob Storage and Google Cloud Storage are not built yet)."
 )]
 pub struct Args {
     /// URL of the cloud source, such as a bucket in AWS S3. For example:
