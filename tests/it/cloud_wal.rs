@@ -542,13 +542,32 @@ fn cloud_wal_archive_tags_objects_as_python_does() {
             ];
             crate::harness::ok(run(&s3, &tool, &args), who);
         }
-        // Bad tags are command-line errors (3), nothing is sent.
+        // Bad tags and compression levels are command-line errors (3), nothing is sent.
         let bad = run(
             &s3,
             &tool,
             &["--tag", "aws:x,1", "s3://wals/bad", "pg", HISTORY],
         );
         assert_eq!(bad.code, 3, "{who}: {}", bad.stderr);
+        let segment = dir.path().join(SEGMENT);
+        let segment = segment.to_str().unwrap();
+        let bad = run(
+            &s3,
+            &tool,
+            &[
+                "-z",
+                "--compression-level",
+                "best",
+                "s3://wals/bad",
+                "pg",
+                segment,
+            ],
+        );
+        assert_eq!(bad.code, 3, "{who}: {}", bad.stderr);
+        // A level word in any case, as Barman's parse_compression_level lower-cases it.
+        let url = format!("s3://wals/{who}-high");
+        let high = ["-z", "--compression-level", "HIGH", &url, "pg", segment];
+        crate::harness::ok(run(&s3, &tool, &high), who);
     }
     for key in [
         format!("pg/wals/0000000100000000/{SEGMENT}"),

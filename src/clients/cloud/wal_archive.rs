@@ -7,6 +7,7 @@ use super::{CommonArgs, Log};
 use crate::adapters::cloud::CloudStore;
 use crate::adapters::codec::Codec;
 use crate::app::exit::exit_code;
+use crate::core::config::value::compression_level_text;
 use crate::core::wal_name::WalFileName;
 use crate::error::ExitKind;
 use bytes::Bytes;
@@ -52,7 +53,7 @@ pub struct Args {
     #[arg(long, group = "compression")]
     pub lz4: bool,
     /// A compression level for the specified compression algorithm
-    #[arg(long = "compression-level")]
+    #[arg(long = "compression-level", value_parser = compression_level_text)]
     pub compression_level: Option<String>,
     /// Tags to be added to all uploaded files in cloud storage
     #[arg(long = "tags", num_args = 0.., value_parser = parse_csv_tag, conflicts_with = "tag")]

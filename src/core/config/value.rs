@@ -239,12 +239,23 @@ fn parse_choice_exact(choices: &[&str], text: &str) -> Result<OptionValue, Strin
 
 /// An integer level, or one of the words `low`, `medium`, `high`.
 fn parse_compression_level(text: &str) -> Result<OptionValue, String> {
+    let lower = compression_level_text(text)?;
+    if ["low", "medium", "high"].contains(&lower.as_str()) {
+        Ok(OptionValue::Str(lower))
+    } else {
+        parse_int(&lower).map(OptionValue::Int)
+    }
+}
+
+/// A compression level as Barman's `parse_compression_level` takes it, in the
+/// configuration and on barman-cloud-wal-archive's command line: an integer, or `low`,
+/// `medium`, `high` in any case. The lower-cased text.
+pub fn compression_level_text(text: &str) -> Result<String, String> {
     let lower = text.to_lowercase();
     let digits = lower.strip_prefix('-').unwrap_or(&lower);
-    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        parse_int(&lower).map(OptionValue::Int)
-    } else if ["low", "medium", "high"].contains(&lower.as_str()) {
-        Ok(OptionValue::Str(lower))
+    let integer = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+    if integer || ["low", "medium", "high"].contains(&lower.as_str()) {
+        Ok(lower)
     } else {
         Err(format!(
             "Invalid value: '{lower}' (must be one in [low, medium, high] or an acceptable integer)"
@@ -515,6 +526,12 @@ mod tests {
             Ok(OptionValue::Int(-5))
         );
         assert!(parse(Kind::CompressionLevel, "fast").is_err());
+        // The same rule for barman-cloud-wal-archive's --compression-level.
+        assert_eq!(compression_level_text("HIGH"), Ok("high".into()));
+        assert_eq!(compression_level_text("-5"), Ok("-5".into()));
+        for bad in ["foo", "", "-", "5x", "--5"] {
+            assert!(compression_level_text(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
