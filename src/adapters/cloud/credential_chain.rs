@@ -442,9 +442,9 @@ mod tests {
         })
     }
 
-    #[test]
-    fn the_credential_source_is_chosen_in_botocores_order() {
-        let (_dir, mut f) = files(
+    /// Files with a profile of each kind, and keys in the environment.
+    fn every_kind_of_profile() -> (tempfile::TempDir, AwsFiles) {
+        let (dir, mut f) = files(
             "[default]\naws_access_key_id = file\naws_secret_access_key = s\n",
             "[default]\ncredential_process = vault\naws_access_key_id = config\n\
              aws_secret_access_key = s\n[profile proc]\ncredential_process = vault get\n\
@@ -457,6 +457,12 @@ mod tests {
             CredentialSource::Static(k) => Some(k),
             _ => None,
         };
+        (dir, f)
+    }
+
+    #[test]
+    fn the_credential_source_is_chosen_in_botocores_order() {
+        let (_dir, f) = every_kind_of_profile();
         let source = |f: &AwsFiles, p: Option<&str>| f.credential_source(p);
         assert_eq!(source(&f, None).expect("env"), keys("env"));
         // A profile named on the command line passes over the environment's keys.
@@ -493,14 +499,18 @@ mod tests {
         );
         env_named.env_profile = Some("proc".into());
         assert_eq!(source(&env_named, None).expect("env keys"), keys("env"));
-        // Nothing in the profile: the container's endpoint, then the metadata service.
+    }
+
+    #[test]
+    fn a_profile_without_credentials_falls_to_the_container_then_instance_metadata() {
+        let (_dir, f) = every_kind_of_profile();
         let bare = |vars: &[(&str, &str)]| {
             let mut f = f.clone();
             f.env_vars = vars
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect();
-            source(&f, Some("bare"))
+            f.credential_source(Some("bare"))
         };
         assert_eq!(
             bare(&[("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/creds")]).expect("ecs"),
