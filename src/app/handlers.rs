@@ -104,14 +104,19 @@ pub(super) fn delete(ctx: &Context, out: &mut Output, args: cli::BackupRef) -> c
 
 /// `keep`.
 pub(super) fn keep(ctx: &Context, out: &mut Output, args: cli::KeepArgs) -> crate::Result<()> {
+    use crate::cli::KeepTargetArg;
     let action = if args.release {
         commands::catalog::KeepAction::Release
     } else if args.status {
         commands::catalog::KeepAction::Status
-    } else if args.target == Some(crate::cli::KeepTargetArg::Standalone) {
-        commands::catalog::KeepAction::Standalone
+    } else if let Some(target) = args.target {
+        match target {
+            KeepTargetArg::Standalone => commands::catalog::KeepAction::Standalone,
+            KeepTargetArg::Full => commands::catalog::KeepAction::Full,
+        }
     } else {
-        commands::catalog::KeepAction::Full
+        out.error("one of the arguments -r/--release -s/--status --target is required");
+        return Ok(());
     };
     commands::catalog::keep(ctx, out, &args.server_name, &args.backup_id, action)
 }

@@ -126,7 +126,7 @@ pub struct BackupArgs {
     pub keepalive_interval: Option<u64>,
     /// a name which can be used to reference this backup in barman commands such as restore
     /// and delete
-    #[arg(long = "name", value_name = "BACKUP_NAME")]
+    #[arg(long = "name", value_name = "BACKUP_NAME", value_parser = super::checks::check_backup_name)]
     pub name: Option<String>,
     /// forces the creation of the backup manifest file for the rsync backup method
     #[arg(long = "manifest", overrides_with = "no_manifest")]
@@ -178,7 +178,7 @@ pub struct RestoreArgs {
     #[arg(value_name = "destination_directory")]
     pub destination_directory: String,
     /// target timeline
-    #[arg(long = "target-tli", value_name = "TARGET_TLI")]
+    #[arg(long = "target-tli", value_name = "TARGET_TLI", value_parser = super::checks::check_tli)]
     pub target_tli: Option<String>,
     /// target time. You can use any valid unambiguous representation. e.g: "YYYY-MM-DD
     /// HH:MM:SS.mmm"
@@ -259,7 +259,7 @@ pub struct RestoreArgs {
     /// This option is not allowed for PostgreSQL < 9.1. If PostgreSQL is between 9.1 and 9.4
     /// included the only allowed value is "pause". If PostgreSQL is 9.5 or newer the
     /// possible values are "shutdown", "pause", "promote".
-    #[arg(long = "target-action", value_name = "TARGET_ACTION")]
+    #[arg(long = "target-action", value_name = "TARGET_ACTION", value_parser = super::checks::check_target_action)]
     pub target_action: Option<String>,
     /// Enable standby mode when starting the restored PostgreSQL instance
     #[arg(long = "standby-mode")]
@@ -336,9 +336,10 @@ pub enum KeepTargetArg {
     Standalone,
 }
 
-/// `keep` arguments.
+/// `keep` arguments. One action is needed, but its absence is Barman's own error (exit 1),
+/// not argparse's (exit 2): see `handlers::keep`.
 #[derive(Debug, Args)]
-#[command(group = clap::ArgGroup::new("action").required(true).args(["release", "status", "target"]))]
+#[command(group = clap::ArgGroup::new("action").args(["release", "status", "target"]))]
 pub struct KeepArgs {
     /// specifies the server name for the command
     #[arg(value_name = "server_name")]

@@ -9,6 +9,7 @@ mod args_drill;
 mod args_export;
 mod args_metrics;
 mod args_verify_archive;
+pub mod checks;
 
 pub use args::*;
 pub use args_cfgcmds::*;

@@ -2,6 +2,7 @@
 //! colours, the log file in Barman's format, and the shipped sample configuration.
 
 use crate::harness::{BarmanHome, Run};
+use std::path::Path;
 use std::process::Command;
 
 #[test]
@@ -334,4 +335,70 @@ fn command_help_lists_its_own_options_first_like_argparse() {
             assert_eq!(own, theirs, "{command}");
         }
     }
+}
+
+/// Values Barman's argparse types refuse are usage errors (exit 2) in ours too, named in
+/// Barman's words, before any server is touched; `keep` without an action is Barman's own
+/// error (exit 1), not argparse's.
+#[test]
+fn bad_option_values_are_refused_before_anything_runs_as_python() {
+    let home = BarmanHome::new();
+    home.write_config("", &[("pg", "conninfo = host=x\nssh_command = ssh x\n")]);
+    let dest = home.dir().join("restored");
+    let dest = dest.to_str().unwrap();
+    let cases: [(&[&str], i32, &str); 7] = [
+        (
+            &["backup", "pg", "--name", ""],
+            2,
+            "Backup name cannot be empty",
+        ),
+        (
+            &["backup", "pg", "--name", "latest"],
+            2,
+            "'latest' is not allowed: reserved word",
+        ),
+        (
+            &["backup", "pg", "--name", "20240101T000000"],
+            2,
+            "is not allowed: backup ID",
+        ),
+        (
+            &["restore", "pg", "x", dest, "--target-tli", "0"],
+            2,
+            "'0' is not a valid positive integer",
+        ),
+        (
+            &["recover", "pg", "x", dest, "--target-tli", "LATEST"],
+            2,
+            "'LATEST' is not a valid input",
+        ),
+        (
+            &["restore", "pg", "x", dest, "--target-action", "stop"],
+            2,
+            "'stop' is not a valid recovery target action",
+        ),
+        (
+            &["keep", "pg", "latest"],
+            1,
+            "one of the arguments -r/--release -s/--status --target is required",
+        ),
+    ];
+    for (args, code, words) in cases {
+        let ours = home.run(args);
+        assert_eq!(ours.code, code, "{args:?}: {}", ours.stderr);
+        assert!(ours.stderr.contains(words), "{args:?}: {}", ours.stderr);
+        if let Some(theirs) = home.run_python(args) {
+            assert_eq!(theirs.code, code, "Python {args:?}: {}", theirs.stderr);
+            assert!(
+                theirs.stderr.contains(words),
+                "Python {args:?}: {}",
+                theirs.stderr
+            );
+        }
+    }
+    assert!(!Path::new(dest).exists(), "a refused restore wrote {dest}");
+    assert!(
+        !home.server_dir("pg").join("base").exists(),
+        "a refused backup started"
+    );
 }

@@ -77,7 +77,7 @@ pub struct Args {
     pub dbname: String,
     /// a name which can be used to reference this backup in commands such as
     /// barman-cloud-restore and barman-cloud-backup-delete
-    #[arg(short = 'n', long = "name", value_name = "BACKUP_NAME", value_parser = check_backup_name)]
+    #[arg(short = 'n', long = "name", value_name = "BACKUP_NAME", value_parser = crate::cli::checks::check_backup_name)]
     pub backup_name: Option<String>,
     /// Instance where the disks to be backed up as snapshots are attached
     #[arg(long = "snapshot-instance")]
@@ -301,11 +301,6 @@ fn check_non_negative(value: &str) -> Result<u64, String> {
     let bad = || format!("'{value}' is not a valid non negative integer");
     let n: i64 = value.trim().parse().map_err(|_| bad())?;
     u64::try_from(n).map_err(|_| bad())
-}
-
-/// Python's `check_backup_name`.
-fn check_backup_name(value: &str) -> Result<String, String> {
-    crate::core::backup_id::validate_backup_name(value).map(|()| value.to_string())
 }
 
 /// Python's `check_size`: `100GB`, `5MiB`... (`B` alone is 1024-based, `iB` 1000-based).

@@ -49,7 +49,7 @@ pub struct Args {
     #[arg(long = "snapshot-recovery-zone", value_name = "GCP_ZONE")]
     pub snapshot_recovery_zone: Option<String>,
     /// target timeline
-    #[arg(long = "target-tli", value_parser = check_tli)]
+    #[arg(long = "target-tli", value_parser = crate::cli::checks::check_tli)]
     pub target_tli: Option<String>,
     /// target LSN (Log Sequence Number)
     #[arg(long = "target-lsn", conflicts_with = "target_time")]
@@ -84,18 +84,6 @@ pub struct Args {
         help_heading = "Extra options for google-cloud-storage cloud provider"
     )]
     pub gcp_zone: Option<String>,
-}
-
-/// Barman's `check_tli`: a positive integer, `current` or `latest`.
-fn check_tli(value: &str) -> Result<String, String> {
-    if value == "current" || value == "latest" {
-        return Ok(value.to_string());
-    }
-    match value.trim().parse::<i64>() {
-        Err(_) => Err(format!("'{value}' is not a valid input")),
-        Ok(n) if n < 1 => Err(format!("'{value}' is not a valid positive integer")),
-        Ok(n) => Ok(n.to_string()),
-    }
 }
 
 /// Why a restore stopped: the exit and the line logged (none when already logged).
