@@ -565,11 +565,11 @@ pub struct GetWalArgs {
         short = 'z',
         short_alias = 'x',
         long = "gzip",
-        conflicts_with = "bzip2"
+        overrides_with = "bzip2"
     )]
     pub gzip: bool,
     /// compress the output with bzip2
-    #[arg(short = 'j', long = "bzip2")]
+    #[arg(short = 'j', long = "bzip2", overrides_with = "gzip")]
     pub bzip2: bool,
     /// do not decompress the output if compressed
     #[arg(long = "keep-compression")]

@@ -52,6 +52,23 @@ impl SshTarget {
     }
 }
 
+/// `--test`'s end in both clients: what the remote command and ssh printed, then their
+/// exit status as it is (Barman's `connectivity_test`: `print(output)`, then
+/// `sys.exit(pipe.returncode)`; 255 stays ssh's 255, a signal N is Python's -N, 256 - N).
+pub fn connectivity_test_result(out: &std::process::Output) -> std::process::ExitCode {
+    use std::os::unix::process::ExitStatusExt;
+    crate::output::print_raw(&format!(
+        "{}{}\n",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    ));
+    let code = out
+        .status
+        .code()
+        .unwrap_or_else(|| 256 - out.status.signal().unwrap_or(1));
+    std::process::ExitCode::from(code as u8)
+}
+
 /// Print `ERROR: <message>` and exit as `kind` says, as both clients do.
 pub fn fail(message: &str, kind: crate::error::ExitKind) -> std::process::ExitCode {
     crate::output::eprint_raw(&format!("ERROR: {message}\n"));

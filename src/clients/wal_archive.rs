@@ -38,26 +38,28 @@ pub struct Args {
     /// and server versions.
     #[arg(long)]
     pub md5: bool,
-    /// gzip-compress the WAL file before sending it
-    #[arg(short = 'z', long = "gzip", group = "compression")]
+    /// gzip-compress the WAL file before sending it (of several compressions, the last
+    /// one given is used)
+    // Barman's are `store_const` options into one `dest`: no conflict, the last one wins.
+    #[arg(short = 'z', long = "gzip", overrides_with_all = ["bzip2", "xz", "snappy", "zstd", "lz4"])]
     pub gzip: bool,
     /// bzip2-compress the WAL file before sending it
-    #[arg(short = 'j', long = "bzip2", group = "compression")]
+    #[arg(short = 'j', long = "bzip2", overrides_with_all = ["gzip", "xz", "snappy", "zstd", "lz4"])]
     pub bzip2: bool,
     /// xz-compress the WAL file before sending it
-    #[arg(long, group = "compression")]
+    #[arg(long, overrides_with_all = ["gzip", "bzip2", "snappy", "zstd", "lz4"])]
     pub xz: bool,
     /// snappy-compress the WAL file before sending it
-    #[arg(long, group = "compression")]
+    #[arg(long, overrides_with_all = ["gzip", "bzip2", "xz", "zstd", "lz4"])]
     pub snappy: bool,
     /// zstd-compress the WAL file before sending it
-    #[arg(long, group = "compression")]
+    #[arg(long, overrides_with_all = ["gzip", "bzip2", "xz", "snappy", "lz4"])]
     pub zstd: bool,
     /// lz4-compress the WAL file before sending it
-    #[arg(long, group = "compression")]
+    #[arg(long, overrides_with_all = ["gzip", "bzip2", "xz", "snappy", "zstd"])]
     pub lz4: bool,
     /// A compression level for the specified compression algorithm
-    #[arg(long = "compression-level")]
+    #[arg(long = "compression-level", value_parser = crate::core::config::value::compression_level_text)]
     pub compression_level: Option<String>,
     /// Specifies the maximum number of WALs to archive in parallel
     #[arg(short = 'p', long = "parallel", default_value_t = 0)]
@@ -122,12 +124,7 @@ pub fn run(args: Args) -> ExitCode {
                 )
             }
         };
-        crate::output::print_raw(&format!(
-            "{}{}\n",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ));
-        return exit_of(out.status.code());
+        return super::connectivity_test_result(&out);
     }
     // Barman's one check of the path (`os.path.isdir`, so a link to a folder too).
     if args.wal_path.is_dir() {
@@ -605,6 +602,22 @@ mod tests {
                 "--test"
             ]
         );
+    }
+
+    #[test]
+    fn wal_archive_takes_the_last_compression_given_and_checks_the_level() {
+        let parse = |flags: &[&str]| {
+            let argv = ["barman-wal-archive"]
+                .iter()
+                .chain(flags)
+                .chain(&["h", "pg", "x"]);
+            Args::try_parse_from(argv)
+        };
+        assert_eq!(parse(&["-z", "-j"]).unwrap().codec(), Some(Codec::Bzip2));
+        assert_eq!(parse(&["--zstd", "-z"]).unwrap().codec(), Some(Codec::Gzip));
+        let args = parse(&["--lz4", "--compression-level", "HIGH"]).unwrap();
+        assert_eq!(args.compression_level.as_deref(), Some("high"));
+        assert!(parse(&["--compression-level", "best"]).is_err());
     }
 
     /// The stream `send` writes into ssh for `path`.

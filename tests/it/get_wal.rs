@@ -66,6 +66,17 @@ fn get_wal_serves_like_python_barman() {
             .unwrap();
         assert!(unpacked == plain, "{flag}");
     }
+    // Both: the last one given, as Barman (one `dest` for both flags).
+    let (packed, _, code) = ours(&["-z", "-j", "pg", &wal]);
+    assert_eq!(code, 0);
+    let (their_packed, _, their_code) = theirs(&["-z", "-j", "pg", &wal]);
+    assert_eq!(their_code, 0);
+    for bytes in [&packed, &their_packed] {
+        assert_eq!(
+            barman::adapters::codec::Codec::detect(bytes),
+            Some(barman::adapters::codec::Codec::Bzip2)
+        );
+    }
     // Into a folder.
     let dir = tempfile::tempdir().unwrap();
     let run = Run::of(

@@ -85,6 +85,47 @@ fn wal_clients_archive_over_ssh_and_restore_with_prefetch() {
         test.stdout
     );
     assert!(test.stdout.ends_with("\n\n"));
+    // With ssh failing, --test exits with ssh's own 255, as Barman's connectivity_test
+    // passes the status through (no "Connection problem with ssh" remap to 3 or 2).
+    let closed = crate::harness::ports::free_port().to_string();
+    for (tool, last) in [
+        ("barman-wal-archive", "/dev/null"),
+        ("barman-wal-restore", "000000010000000000000001"),
+    ] {
+        let mut tools = vec![std::path::PathBuf::from(bin(tool))];
+        tools.extend(crate::harness::python_barman::venv_tool(tool));
+        for path in tools {
+            let mut cmd = Command::new(&path);
+            cmd.args([
+                "-t",
+                "-U",
+                "root",
+                "--port",
+                &closed,
+                "127.0.0.1",
+                "pg",
+                last,
+            ]);
+            if tool == "barman-wal-restore" {
+                cmd.arg("/tmp/never-written");
+            }
+            let run = Run::of(&mut cmd);
+            assert_eq!(
+                run.code,
+                255,
+                "{}: {}{}",
+                path.display(),
+                run.stdout,
+                run.stderr
+            );
+            assert!(
+                !run.stderr.contains("ERROR"),
+                "{}: {}",
+                path.display(),
+                run.stderr
+            );
+        }
+    }
 
     crate::archive_wal::generate_wal(&pg, 4);
     let failed = pg.query_scalar("SELECT failed_count FROM pg_stat_archiver");

@@ -149,14 +149,7 @@ pub fn run(args: Args) -> ExitCode {
             .stdin(Stdio::null())
             .output()
         {
-            Ok(out) => {
-                crate::output::print_raw(&format!(
-                    "{}{}",
-                    String::from_utf8_lossy(&out.stdout),
-                    String::from_utf8_lossy(&out.stderr)
-                ));
-                exit_of(out.status.code(), &args)
-            }
+            Ok(out) => super::connectivity_test_result(&out),
             Err(e) => fail(
                 &format!("Impossible to invoke remote get-wal: {e}"),
                 ExitKind::RestoreClientSsh,
