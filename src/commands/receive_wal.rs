@@ -59,7 +59,7 @@ pub fn run(
     } else if options.drop_slot {
         drop_slot(out, server);
     } else {
-        receive(out, server, &lock_dir, options.reset)?;
+        receive(ctx, out, server, &lock_dir, options.reset)?;
     }
     Ok(())
 }
@@ -168,6 +168,7 @@ fn stop(out: &mut Output, server: &ServerConfig, lock_dir: &std::path::Path) {
 type RemoteStatus = std::collections::BTreeMap<String, RemoteValue>;
 
 fn receive(
+    ctx: &Context,
     out: &mut Output,
     server: &ServerConfig,
     lock_dir: &std::path::Path,
@@ -176,6 +177,12 @@ fn receive(
     let name = server.name();
     if !server.streaming_archiver() {
         out.error("Unable to start receive-wal process: streaming_archiver option set to 'off' in barman configuration file");
+        return Ok(());
+    }
+    // Barman checks the connections first, quietly (the failures go to the log).
+    let status = status::remote_status(server);
+    if !crate::commands::check::wal_streaming_preflight(ctx, server, status.clone()) {
+        out.error(&format!("Impossible to start WAL streaming. Check the log for more details, or run 'barman check {name}'"));
         return Ok(());
     }
     if !reset {
@@ -190,7 +197,6 @@ fn receive(
     let Some(_lock) = locks::take(out, lock_dir, &kind, spec)? else {
         return Ok(());
     };
-    let status = status::remote_status(server);
     let tool = pg_tools::version_info(&["pg_receivewal", "pg_receivexlog"], server.path_prefix());
     let Some(program) = tool.path else {
         out.error("pg_receivewal not present in $PATH");

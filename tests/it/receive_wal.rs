@@ -333,3 +333,49 @@ fn receive_wal_drop_slot_of_an_active_slot_says_it_is_in_use_like_barman() {
     assert_eq!(ours.stdout, theirs.stdout);
     assert_eq!((ours.code, theirs.code), (1, 1));
 }
+
+/// Before it starts, receive-wal checks the connections quietly, as Barman 3's
+/// `_check_wal_streaming_preflight`: unreachable, it says only "Impossible to start WAL
+/// streaming" (the failed checks go to the log), takes no lock and creates no folder;
+/// ours said the slot did not exist, which it could not know.
+#[test]
+fn receive_wal_refuses_to_start_when_the_preflight_checks_fail_as_barman() {
+    let home = BarmanHome::new();
+    let log = home.dir().join("barman.log");
+    home.write_config(
+        &format!("log_file = {}", log.display()),
+        &[(
+            "pg",
+            "conninfo = host=127.0.0.1 port=1 user=postgres dbname=postgres connect_timeout=1\n\
+             streaming_conninfo = host=127.0.0.1 port=1 user=postgres connect_timeout=1\n\
+             backup_method = postgres\nstreaming_archiver = on\nslot_name = barman\n",
+        )],
+    );
+    let failed_checks = |log: &str| -> Vec<String> {
+        log.lines()
+            .filter_map(|l| l.split_once(" ERROR: ").map(|(_, m)| m.to_string()))
+            .collect()
+    };
+    let ours = home.run(&["receive-wal", "pg"]);
+    let want = "ERROR: Impossible to start WAL streaming. Check the log for more details, or run 'barman check pg'\n";
+    assert_eq!(
+        (ours.code, ours.stdout.as_str(), ours.stderr.as_str()),
+        (1, "", want)
+    );
+    let our_log = std::fs::read_to_string(&log).unwrap();
+    let expected = [
+        "Check 'no access to monitoring functions' failed for server 'pg'",
+        "Check 'PostgreSQL streaming (WAL streaming)' failed for server 'pg'",
+    ];
+    assert_eq!(failed_checks(&our_log)[..2], expected, "{our_log}");
+    assert!(!home.server_dir("pg").join("streaming").exists());
+    std::fs::remove_file(&log).unwrap();
+    if let Some(theirs) = home.run_python(&["receive-wal", "pg"]) {
+        assert_eq!(
+            (theirs.code, theirs.stdout.as_str(), theirs.stderr.as_str()),
+            (1, "", want)
+        );
+        let their_log = std::fs::read_to_string(&log).unwrap();
+        assert_eq!(failed_checks(&their_log)[..2], expected, "{their_log}");
+    }
+}

@@ -124,6 +124,39 @@ impl Remote {
     }
 }
 
+/// receive-wal's preflight (Barman's `_check_wal_streaming_preflight` under a default
+/// `CheckStrategy`) on `remote`, the server's remote status: whether every check passed.
+/// Each failure is logged as Barman logs it ("Check '...' failed for server '...'").
+pub fn wal_streaming_preflight(
+    ctx: &Context,
+    server: &ServerConfig,
+    remote: BTreeMap<String, RemoteValue>,
+) -> bool {
+    let mut passed = true;
+    let mut sink = |step: Step| {
+        if let Step::Done(result) = step {
+            if !result.ok {
+                tracing::error!(target: "barman.server", "Check '{}' failed for server '{}'", result.name, server.name());
+                passed = false;
+            }
+        }
+    };
+    let mut rec = Recorder {
+        server: server.name(),
+        running: None,
+        sink: &mut sink,
+    };
+    let probe = Probe {
+        ctx,
+        server,
+        dirs: crate::commands::status::server_dirs(server),
+        check_timeout: 0,
+        remote: None,
+    };
+    remote::wal_streaming_preflight(&probe, &Remote(remote), &mut rec);
+    passed
+}
+
 /// Run every check of `server` in Barman's order, giving each step to `sink`.
 fn catalogue(ctx: &Context, server: &ServerConfig, check_timeout: u64, sink: &mut dyn FnMut(Step)) {
     let mut rec = Recorder {

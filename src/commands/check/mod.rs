@@ -16,7 +16,7 @@ mod remote;
 mod result;
 mod status;
 
-pub use catalogue::run_checks;
+pub use catalogue::{run_checks, wal_streaming_preflight};
 pub use result::{is_critical, json_key, CheckResult, NON_CRITICAL_CHECKS};
 
 use crate::commands::{select, Context};

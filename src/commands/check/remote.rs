@@ -138,16 +138,7 @@ pub(super) fn check_wal_streaming(p: &mut Probe, rec: &mut Recorder) {
             wal_conninfo.unwrap_or_default(),
             wal_streaming.unwrap_or_default(),
         ));
-        rec.init("has monitoring privileges (WAL streaming)");
-        if remote.flag("has_monitoring_privileges") == Some(true) {
-            rec.result(true, None);
-        } else {
-            rec.result_as(
-                "no access to monitoring functions",
-                false,
-                Some("privileges for PostgreSQL monitoring functions are required (see documentation)".into()),
-            );
-        }
+        monitoring_privileges(&remote, rec, Some("WAL streaming"));
         streaming_supported(&remote, rec, Some("WAL streaming"));
         wal_level(&remote, rec, Some("WAL streaming"));
         identity(p, &remote, rec, Some("WAL streaming"));
@@ -155,6 +146,32 @@ pub(super) fn check_wal_streaming(p: &mut Probe, rec: &mut Recorder) {
     } else {
         let remote = Remote(p.remote().0.clone());
         replication_slot(p, &remote, rec, None);
+    }
+}
+
+/// `_check_wal_streaming_preflight`: what receive-wal verifies, on the server's remote
+/// status, before it starts streaming.
+pub(super) fn wal_streaming_preflight(p: &Probe, remote: &Remote, rec: &mut Recorder) {
+    let suffix = Some("WAL streaming");
+    monitoring_privileges(remote, rec, suffix);
+    streaming_supported(remote, rec, suffix);
+    wal_level(remote, rec, suffix);
+    identity(p, remote, rec, suffix);
+}
+
+fn monitoring_privileges(remote: &Remote, rec: &mut Recorder, suffix: Option<&str>) {
+    rec.init(&suffixed("has monitoring privileges", suffix));
+    if remote.flag("has_monitoring_privileges") == Some(true) {
+        rec.result(true, None);
+    } else {
+        rec.result_as(
+            "no access to monitoring functions",
+            false,
+            Some(
+                "privileges for PostgreSQL monitoring functions are required (see documentation)"
+                    .into(),
+            ),
+        );
     }
 }
 
