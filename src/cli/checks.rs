@@ -28,6 +28,50 @@ pub fn check_target_action(value: &str) -> Result<String, String> {
     }
 }
 
+/// `check_positive`: an integer of at least 1.
+pub fn check_positive(value: &str) -> Result<usize, String> {
+    let n: i64 = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{value}' is not a valid input"))?;
+    if n < 1 {
+        return Err(format!("'{value}' is not a valid positive integer"));
+    }
+    Ok(n as usize)
+}
+
+/// `check_non_negative`: an integer of at least 0.
+pub fn check_non_negative(value: &str) -> Result<u64, String> {
+    let bad = || format!("'{value}' is not a valid non negative integer");
+    let n: i64 = value.trim().parse().map_err(|_| bad())?;
+    u64::try_from(n).map_err(|_| bad())
+}
+
+/// `check_size`: `100GB`, `5MiB`... (`B` alone is 1024-based, `iB` 1000-based).
+pub fn check_size(value: &str) -> Result<u64, String> {
+    let upper = value.to_uppercase();
+    let bad = || format!("'{upper}' is not a valid size string");
+    let n: i64 = if let Some(rest) = upper.strip_suffix('B') {
+        let (rest, base) = match rest.strip_suffix('I') {
+            Some(r) => (r, 1000f64),
+            None => (rest, 1024f64),
+        };
+        match "KMGTPEZY".find(rest.chars().last().unwrap_or(' ')) {
+            Some(i) => {
+                let number: f64 = rest[..rest.len() - 1].trim().parse().map_err(|_| bad())?;
+                (number * base.powi(i as i32 + 1)) as i64
+            }
+            None => rest.trim().parse().map_err(|_| bad())?,
+        }
+    } else {
+        upper.trim().parse().map_err(|_| bad())?
+    };
+    if n < 1 {
+        return Err(bad());
+    }
+    Ok(n as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,5 +95,22 @@ mod tests {
         for bad in ["", "latest", "oldest", "last-full", "20240101T000000"] {
             assert!(check_backup_name(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn sizes_parse_as_python() {
+        assert_eq!(check_size("100GB"), Ok(100 << 30));
+        assert_eq!(check_size("5MiB"), Ok(5_000_000));
+        assert_eq!(check_size("1.5kb"), Ok(1536));
+        assert_eq!(check_size("1234B"), Ok(1234));
+        assert_eq!(check_size("42"), Ok(42));
+        assert_eq!(
+            check_size("0"),
+            Err("'0' is not a valid size string".into())
+        );
+        assert_eq!(
+            check_size("xMB"),
+            Err("'XMB' is not a valid size string".into())
+        );
     }
 }

@@ -8,6 +8,7 @@
 
 use super::wal_archive::{check_tag, parse_csv_tag};
 use super::CommonArgs;
+use crate::cli::checks;
 use clap::Parser;
 
 /// Command line of `barman-cloud-backup`.
@@ -55,29 +56,29 @@ pub struct Args {
     #[arg(long = "immediate-checkpoint")]
     pub immediate_checkpoint: bool,
     /// number of subprocesses to upload data to cloud storage (default: 2)
-    #[arg(short = 'J', long, default_value = "2", value_parser = check_positive)]
+    #[arg(short = 'J', long, default_value = "2", value_parser = checks::check_positive)]
     pub jobs: usize,
     /// an interval, in seconds, at which a heartbeat query is sent to the PostgreSQL
     /// server to keep the connection alive during the upload phase (default: 60)
-    #[arg(long = "keepalive-interval", default_value = "60", value_parser = check_non_negative)]
+    #[arg(long = "keepalive-interval", default_value = "60", value_parser = checks::check_non_negative)]
     pub keepalive_interval: u64,
     /// maximum size of an archive when uploading to cloud storage (default: 100GB)
-    #[arg(short = 'S', long = "max-archive-size", default_value = "100GB", value_parser = check_size)]
+    #[arg(short = 'S', long = "max-archive-size", default_value = "100GB", value_parser = checks::check_size)]
     pub max_archive_size: u64,
     /// minimum size of an individual chunk when uploading to cloud storage (default: 5MB
     /// for aws-s3, 64KB for azure-blob-storage, not applicable for google-cloud-storage)
-    #[arg(long = "min-chunk-size", value_parser = check_size)]
+    #[arg(long = "min-chunk-size", value_parser = checks::check_size)]
     pub min_chunk_size: Option<u64>,
     /// the maximum amount of data to be uploaded per second when backing up to either AWS
     /// S3 or Azure Blob Storage (default: no limit)
-    #[arg(long = "max-bandwidth", value_parser = check_size)]
+    #[arg(long = "max-bandwidth", value_parser = checks::check_size)]
     pub max_bandwidth: Option<u64>,
     /// Database name or conninfo string for Postgres connection (default: postgres)
     #[arg(short = 'd', long, default_value = "postgres")]
     pub dbname: String,
     /// a name which can be used to reference this backup in commands such as
     /// barman-cloud-restore and barman-cloud-backup-delete
-    #[arg(short = 'n', long = "name", value_name = "BACKUP_NAME", value_parser = crate::cli::checks::check_backup_name)]
+    #[arg(short = 'n', long = "name", value_name = "BACKUP_NAME", value_parser = checks::check_backup_name)]
     pub backup_name: Option<String>,
     /// Instance where the disks to be backed up as snapshots are attached
     #[arg(long = "snapshot-instance")]
@@ -149,7 +150,7 @@ pub struct Args {
     pub aws_region: Option<String>,
     /// The length of time in seconds to wait for snapshots to be created in AWS before
     /// timing out (default: 3600 seconds)
-    #[arg(long = "aws-await-snapshots-timeout", default_value = "3600", value_parser = check_positive, help_heading = "Extra options for the aws-s3 cloud provider")]
+    #[arg(long = "aws-await-snapshots-timeout", default_value = "3600", value_parser = checks::check_positive, help_heading = "Extra options for the aws-s3 cloud provider")]
     pub aws_await_snapshots_timeout: usize,
     /// The lock mode to apply to the snapshot. Allowed values: 'governance'|'compliance'.
     #[arg(long = "aws-snapshot-lock-mode", value_parser = ["governance", "compliance"], help_heading = "Extra options for the aws-s3 cloud provider")]
@@ -284,70 +285,9 @@ fn quote_conninfo(value: &str) -> String {
     format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
-/// Python's `check_positive`.
-fn check_positive(value: &str) -> Result<usize, String> {
-    let n: i64 = value
-        .trim()
-        .parse()
-        .map_err(|_| format!("'{value}' is not a valid input"))?;
-    if n < 1 {
-        return Err(format!("'{value}' is not a valid positive integer"));
-    }
-    Ok(n as usize)
-}
-
-/// Python's `check_non_negative`.
-fn check_non_negative(value: &str) -> Result<u64, String> {
-    let bad = || format!("'{value}' is not a valid non negative integer");
-    let n: i64 = value.trim().parse().map_err(|_| bad())?;
-    u64::try_from(n).map_err(|_| bad())
-}
-
-/// Python's `check_size`: `100GB`, `5MiB`... (`B` alone is 1024-based, `iB` 1000-based).
-pub fn check_size(value: &str) -> Result<u64, String> {
-    let upper = value.to_uppercase();
-    let bad = || format!("'{upper}' is not a valid size string");
-    let n: i64 = if let Some(rest) = upper.strip_suffix('B') {
-        let (rest, base) = match rest.strip_suffix('I') {
-            Some(r) => (r, 1000f64),
-            None => (rest, 1024f64),
-        };
-        match "KMGTPEZY".find(rest.chars().last().unwrap_or(' ')) {
-            Some(i) => {
-                let number: f64 = rest[..rest.len() - 1].trim().parse().map_err(|_| bad())?;
-                (number * base.powi(i as i32 + 1)) as i64
-            }
-            None => rest.trim().parse().map_err(|_| bad())?,
-        }
-    } else {
-        upper.trim().parse().map_err(|_| bad())?
-    };
-    if n < 1 {
-        return Err(bad());
-    }
-    Ok(n as u64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cloud_backup_sizes_parse_as_python() {
-        assert_eq!(check_size("100GB"), Ok(100 << 30));
-        assert_eq!(check_size("5MiB"), Ok(5_000_000));
-        assert_eq!(check_size("1.5kb"), Ok(1536));
-        assert_eq!(check_size("1234B"), Ok(1234));
-        assert_eq!(check_size("42"), Ok(42));
-        assert_eq!(
-            check_size("0"),
-            Err("'0' is not a valid size string".into())
-        );
-        assert_eq!(
-            check_size("xMB"),
-            Err("'XMB' is not a valid size string".into())
-        );
-    }
 
     #[test]
     fn cloud_backup_conninfo_as_python() {
