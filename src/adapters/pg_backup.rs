@@ -11,6 +11,8 @@ use crate::core::lsn::Lsn;
 use crate::core::pg_version::PgVersion;
 use chrono::{DateTime, FixedOffset};
 
+mod archive_wait;
+
 /// A failed step, with PostgreSQL's message.
 #[derive(Debug, thiserror::Error)]
 pub enum PgBackupError {
@@ -88,6 +90,9 @@ pub struct Position {
 /// One session used for the whole backup.
 pub struct BackupSession {
     session: Session,
+    /// Where the concurrent backup of this session started: the backup history file
+    /// PostgreSQL archives at the stop is named after it.
+    started_at: Option<Lsn>,
 }
 
 fn query_error(step: &str, e: impl std::fmt::Display) -> PgBackupError {
@@ -105,7 +110,10 @@ impl BackupSession {
     /// Connect with the server's `conninfo`.
     pub fn connect(conninfo: &str) -> Result<BackupSession, PgBackupError> {
         Session::open(conninfo)
-            .map(|session| BackupSession { session })
+            .map(|session| BackupSession {
+                session,
+                started_at: None,
+            })
             .map_err(|e| PgBackupError::Connect(e.message))
     }
 
@@ -268,17 +276,30 @@ impl BackupSession {
              now() AS timestamp FROM {function}({args}) AS location"
         );
         let row = self.one(step, &sql)?;
-        position_from(step, &row, Some(1), Some(2))
+        let position = position_from(step, &row, Some(1), Some(2))?;
+        self.started_at = Some(position.location);
+        Ok(position)
     }
 
-    /// Stop the concurrent backup started in this session; waits for WAL archiving as
-    /// Barman does (PostgreSQL's default).
+    /// Stop the concurrent backup started in this session and wait, as Barman does, until
+    /// PostgreSQL has archived the WAL the backup needs. PostgreSQL's own wait re-checks once
+    /// a second, so it costs a whole second even when the archiver is done in 50 ms; where
+    /// the session may list `pg_wal` (see [`archive_wait`]) we ask PostgreSQL not to wait and
+    /// poll the same condition ourselves, as pgBackRest does.
     pub fn stop_concurrent(&mut self) -> Result<Position, PgBackupError> {
         let v = self.session.version;
-        let (step, call) = if v >= PgVersion::V15 {
-            ("pg_backup_stop command", "pg_backup_stop()")
-        } else {
-            ("pg_stop_backup command", "pg_stop_backup(FALSE)")
+        let poll_from = match self.started_at {
+            Some(start) if archive_wait::can_poll(&mut self.session) => Some(start),
+            _ => None,
+        };
+        let (step, call) = match (v >= PgVersion::V15, poll_from.is_some()) {
+            (true, false) => ("pg_backup_stop command", "pg_backup_stop()"),
+            (true, true) => (
+                "pg_backup_stop command",
+                "pg_backup_stop(wait_for_archive => false)",
+            ),
+            (false, false) => ("pg_stop_backup command", "pg_stop_backup(FALSE)"),
+            (false, true) => ("pg_stop_backup command", "pg_stop_backup(FALSE, FALSE)"),
         };
         if v >= PgVersion::V14 {
             self.session
@@ -294,6 +315,10 @@ impl BackupSession {
         let row = self.one(step, &sql)?;
         let mut position = position_from(step, &row, Some(1), Some(3))?;
         position.backup_label = row.get(2).cloned().flatten();
+        if let Some(start) = poll_from {
+            archive_wait::until_archived(&mut self.session, start, position.location)
+                .map_err(|e| query_error(step, e))?;
+        }
         Ok(position)
     }
 

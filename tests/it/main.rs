@@ -11,6 +11,7 @@ mod archive_wal_batch;
 mod archive_wal_temps;
 mod archived_range;
 mod backup;
+mod backup_archive_wait;
 mod catalog;
 mod catalog_generated;
 mod check;
