@@ -29,3 +29,4 @@ pub mod spawn;
 pub mod system_info;
 pub mod tree_copy;
 pub mod untar;
+pub mod writeback;

@@ -436,8 +436,11 @@ fn copy_item(
     };
     let keepalive = Duration::from_secs(settings.keepalive_interval);
     let mut last_keepalive = Instant::now();
-    // The main thread keeps the PostgreSQL session alive while the workers copy.
+    let mut writeback = crate::adapters::writeback::TreeWriteback::new(&item.dst);
+    // The main thread keeps the PostgreSQL session alive while the workers copy, and hands
+    // what they wrote to the disk so the fsync after the copy has little left to wait for.
     let mut tick = || {
+        writeback.tick();
         if !keepalive.is_zero() && last_keepalive.elapsed() >= keepalive {
             if let Err(e) = session.keepalive() {
                 tracing::warn!(target: "barman.postgres", "keepalive failed: {e}");

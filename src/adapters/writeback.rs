@@ -1,0 +1,100 @@
+//! Early writeback of a folder another process is filling (rsync copying a backup). A
+//! backup's copy is fsynced file by file once it is complete, as Barman does; until then the
+//! kernel keeps the copied bytes in the page cache (a machine with 20 GiB of memory starts
+//! background writeback only past ~2 GiB dirty), so the disk idles during the copy and the
+//! fsync then waits for all of it (~1 s for 1.5 GiB here). [`TreeWriteback::tick`], called
+//! from the copy's waiting loop, starts the writeback of what each file gained since the last
+//! pass (`sync_file_range(SYNC_FILE_RANGE_WRITE)`: it does not wait for the disk), so the
+//! disk works while the network and rsync do. Advisory only: a file that cannot be read or is
+//! gone is skipped, and the fsync that follows is what makes the copy durable.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// The shortest pause between two passes.
+const MIN_PAUSE: Duration = Duration::from_millis(250);
+/// A pass over a large tree (many stat calls) waits this many times its own length before
+/// the next, so walking never takes more than a tenth of one core.
+const PAUSE_FACTOR: u32 = 10;
+
+/// The writeback state of one tree: how many bytes of each file were handed to the disk.
+pub struct TreeWriteback {
+    root: PathBuf,
+    started: HashMap<PathBuf, u64>,
+    next_pass: Instant,
+}
+
+impl TreeWriteback {
+    /// Nothing is done until the first [`Self::tick`].
+    pub fn new(root: &Path) -> TreeWriteback {
+        TreeWriteback {
+            root: root.to_path_buf(),
+            started: HashMap::new(),
+            next_pass: Instant::now() + MIN_PAUSE,
+        }
+    }
+
+    /// Walk the tree if the pause since the last pass is over.
+    pub fn tick(&mut self) {
+        let now = Instant::now();
+        if now < self.next_pass {
+            return;
+        }
+        let root = self.root.clone();
+        self.pass(&root);
+        let took = now.elapsed();
+        self.next_pass = Instant::now() + (took * PAUSE_FACTOR).max(MIN_PAUSE);
+    }
+
+    fn pass(&mut self, dir: &Path) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            let path = entry.path();
+            if kind.is_dir() {
+                self.pass(&path);
+            } else if kind.is_file() {
+                let Ok(size) = entry.metadata().map(|m| m.len()) else {
+                    continue;
+                };
+                let done = self.started.get(&path).copied().unwrap_or(0);
+                if size > done {
+                    if let Ok(file) = std::fs::File::open(&path) {
+                        super::durable::start_writeback(&file, done, size - done);
+                    }
+                    self.started.insert(path, size);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pass_records_each_file_once_and_again_when_it_grows() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("base")).unwrap();
+        let file = dir.path().join("base/1");
+        std::fs::write(&file, vec![1u8; 8192]).unwrap();
+        std::fs::write(dir.path().join("PG_VERSION"), b"15\n").unwrap();
+        let mut writeback = TreeWriteback::new(dir.path());
+        writeback.pass(dir.path());
+        assert_eq!(writeback.started.get(&file), Some(&8192));
+        assert_eq!(writeback.started.len(), 2);
+        std::fs::write(&file, vec![1u8; 16384]).unwrap();
+        writeback.pass(dir.path());
+        assert_eq!(writeback.started.get(&file), Some(&16384));
+        // A folder that is gone is no error.
+        let mut gone = TreeWriteback::new(&dir.path().join("missing"));
+        gone.pass(&dir.path().join("missing"));
+        assert!(gone.started.is_empty());
+    }
+}
