@@ -262,7 +262,9 @@ fn run_with_retries(
     let mut attempt = 0;
     loop {
         prepare_destination(&job.dest_dirs).map_err(|e| e.to_string())?;
-        match run_pg_basebackup(&job.program, &job.args, &job.env, &running.base(), progress) {
+        // A backup staged for the cloud is read and deleted: no point writing it to disk.
+        let writeback = running.cloud.is_none();
+        match run_pg_basebackup(job, &running.base(), writeback, progress) {
             Ok(()) => return Ok(()),
             Err(message)
                 if attempt < running.settings.retry_times
@@ -309,16 +311,18 @@ pub(super) fn prepare_destination(dirs: &[PathBuf]) -> std::io::Result<()> {
 }
 
 /// Run pg_basebackup to completion, logging its stderr and updating the progress from the
-/// size of the backup folder.
+/// size of the backup folder. With `writeback`, what it wrote is handed to the disk as it
+/// goes, so its closing fsync of every file has little left to wait for.
 fn run_pg_basebackup(
-    program: &Path,
-    args: &[String],
-    env: &[(String, String)],
+    job: &BaseBackup,
     base: &Path,
+    writeback: bool,
     progress: &Progress,
 ) -> Result<(), String> {
+    let program = &job.program;
     let mut cmd = crate::adapters::spawn::child_command(program);
-    cmd.args(args).envs(env.iter().map(|(k, v)| (k, v)));
+    cmd.args(&job.args)
+        .envs(job.env.iter().map(|(k, v)| (k, v)));
     crate::adapters::spawn::log_command(&cmd);
     let mut child = cmd
         .stdin(Stdio::null())
@@ -334,6 +338,7 @@ fn run_pg_basebackup(
         }
         text
     });
+    let mut early = writeback.then(|| crate::adapters::writeback::TreeWriteback::new(base));
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
@@ -344,6 +349,9 @@ fn run_pg_basebackup(
                     return Err(crate::adapters::interrupt::reason(signal).to_string());
                 }
                 progress.set(dir_size(base));
+                if let Some(early) = early.as_mut() {
+                    early.tick();
+                }
                 std::thread::sleep(Duration::from_millis(200));
             }
             Err(e) => return Err(e.to_string()),
