@@ -1,5 +1,6 @@
-//! Early writeback of a folder another process is filling (rsync copying a backup). A
-//! backup's copy is fsynced file by file once it is complete, as Barman does; until then the
+//! Early writeback of a folder another process is filling (rsync or pg_basebackup copying a
+//! backup). A backup's copy is fsynced file by file once it is complete, as Barman does
+//! (pg_basebackup fsyncs its own); until then the
 //! kernel keeps the copied bytes in the page cache (a machine with 20 GiB of memory starts
 //! background writeback only past ~2 GiB dirty), so the disk idles during the copy and the
 //! fsync then waits for all of it (~1 s for 1.5 GiB here). [`TreeWriteback::tick`], called
