@@ -72,8 +72,8 @@ fn backup_returns_once_its_wal_is_archived_with_or_without_pg_monitor() {
         .set("archive_command", &slow),
     );
     pg.execute("CREATE TABLE t AS SELECT g AS i FROM generate_series(1, 1000) g");
-    let log = home.dir().join("barman.log");
-    home.write_config(&format!("log_file = {}\n", log.display()), &[]);
+    let log = home.log_path();
+    home.write_config(&home.log_file_line(), &[]);
 
     // The superuser may list pg_wal: ours polls the archive status.
     let text = backup_and_check_archived(&home, &pg.conninfo(), &log);

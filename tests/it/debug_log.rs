@@ -12,8 +12,8 @@ fn debug_log_of_check_and_archive_wal_shows_each_step_and_no_password() {
     let home = BarmanHome::new();
     let command = crate::harness::incoming_archive_command(&home);
     let pg = crate::archive_wal::archiving_cluster(&command);
-    let log = home.dir().join("barman.log");
-    home.write_config(&format!("log_file = {}\n", log.display()), &[]);
+    let log = home.log_path();
+    home.write_config(&home.log_file_line(), &[]);
     // The harness's real password (the cluster checks it), written in the conninfo.
     let secret = crate::harness::auth::PASSWORD;
     let conninfo = format!("{} password={secret}", pg.conninfo());

@@ -19,9 +19,8 @@ pub const SYSTEMID: &str = "7711537136028797555";
 /// one, and WALs 2..5 of which the backup needs 3 and 4 (plus a `.backup` label).
 pub fn generated(systemid: &str) -> BarmanHome {
     let home = BarmanHome::new();
-    let log = home.dir().join("barman.log");
     home.write_config(
-        &format!("log_file = {}", log.display()),
+        &home.log_file_line(),
         &[(
             "pg",
             "conninfo = host=x\nssh_command = ssh x\nbackup_method = rsync\n\

@@ -341,9 +341,9 @@ fn receive_wal_drop_slot_of_an_active_slot_says_it_is_in_use_like_barman() {
 #[test]
 fn receive_wal_refuses_to_start_when_the_preflight_checks_fail_as_barman() {
     let home = BarmanHome::new();
-    let log = home.dir().join("barman.log");
+    let log = home.log_path();
     home.write_config(
-        &format!("log_file = {}", log.display()),
+        &home.log_file_line(),
         &[(
             "pg",
             "conninfo = host=127.0.0.1 port=1 user=postgres dbname=postgres connect_timeout=1\n\

@@ -115,6 +115,16 @@ impl BarmanHome {
         self.dir.path().join("home")
     }
 
+    /// `barman.log` in the temp folder: where [`Self::log_file_line`] sends the log.
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("barman.log")
+    }
+
+    /// The `log_file = …` line naming [`Self::log_path`], for `write_config`'s global part.
+    pub fn log_file_line(&self) -> String {
+        format!("log_file = {}\n", self.log_path().display())
+    }
+
     /// The main configuration file.
     pub fn config_path(&self) -> PathBuf {
         self.dir.path().join("barman.conf")
