@@ -168,6 +168,8 @@ fn commit_in_order(
         };
         ready.insert(i, prepared);
         ready.extend(rx.try_iter());
+        #[cfg(feature = "failpoints")]
+        gather_a_pair_for_failpoints(rx, &mut ready, next, total);
         let start = next;
         let mut batch = Vec::new();
         while let Some(prepared) = ready.remove(&next) {
@@ -185,6 +187,31 @@ fn commit_in_order(
         }
     }
     Ok(())
+}
+
+/// How many files a batch holds depends on which worker finishes first, so tests that kill
+/// inside a batch of several files (`BARMAN_FAILPOINT=archive.batch.*`) make the committer
+/// wait until the next two files are both ready. Failpoint builds only.
+#[cfg(feature = "failpoints")]
+fn gather_a_pair_for_failpoints(
+    rx: &mpsc::Receiver<Ready>,
+    ready: &mut BTreeMap<usize, Result<Prepared, FileError>>,
+    next: usize,
+    total: usize,
+) {
+    let wanted = std::env::var("BARMAN_FAILPOINT").is_ok_and(|f| f.starts_with("archive.batch."));
+    // The pair is within every worker's window (at least AHEAD_PER_WORKER files).
+    while wanted
+        && next + 1 < total
+        && !(ready.contains_key(&next) && ready.contains_key(&(next + 1)))
+    {
+        match rx.recv() {
+            Ok((i, prepared)) => {
+                ready.insert(i, prepared);
+            }
+            Err(_) => break,
+        }
+    }
 }
 
 /// Commit `batch` (the files from `start` on) and report each file as Barman does.
