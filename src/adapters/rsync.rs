@@ -318,6 +318,11 @@ pub struct TreeCopy<'a> {
     pub checksum_from: Option<&'a str>,
     /// Parallel rsync processes.
     pub jobs: usize,
+    /// The transport of the first worker (the largest share of the files) when it differs:
+    /// a backup's shared ssh master, already open, so that stream starts without a
+    /// handshake while the others open connections of their own (each its own cipher
+    /// process, so the streams still spread over the cores).
+    pub first_worker: Option<&'a Transport>,
     /// Workers started per `batch_period`.
     pub batch_size: usize,
     /// Seconds between batches of starts.
@@ -402,6 +407,10 @@ pub fn copy_lists(
                     let delay = std::time::Duration::from_secs(
                         (n / tree.batch_size.max(1)) as u64 * tree.batch_period,
                     );
+                    let transport = match (batch_no, n, tree.first_worker) {
+                        (0, 0, Some(first)) => first,
+                        _ => transport,
+                    };
                     scope.spawn(move || {
                         std::thread::sleep(delay);
                         let started = std::time::Instant::now();

@@ -18,6 +18,11 @@ use std::path::{Path, PathBuf};
 /// instead of running without a master.
 const MAX_DIR_LEN: usize = 107 - 41 - 17;
 
+/// Seconds a master shared by one backup's ssh calls (its `ssh` check, listings, small
+/// copies, first rsync stream) outlives its last call: enough to bridge the steps of a
+/// backup, short after it. A long copy outlives it; the next step then opens a new one.
+pub const BACKUP_PERSIST_SECONDS: u32 = 10;
+
 /// The private folder for this process's user, from the environment and the user database.
 pub fn control_dir() -> Option<PathBuf> {
     let uid = nix::unistd::geteuid().as_raw();

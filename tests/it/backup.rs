@@ -245,7 +245,18 @@ fn backup_rsync_over_ssh_with_two_jobs() {
     let lab = lab(&|_| {
         format!("backup_method = rsync\nssh_command = {command}\nparallel_jobs = 2\nnetwork_compression = true\n")
     });
-    let run = lab.home.run(&["backup", "pg"]);
+    // A home of its own: the shared ssh master's socket goes in its ~/.cache/barman-ssh.
+    let ssh_home = tempfile::Builder::new()
+        .prefix("h")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let run = crate::harness::Run::of(
+        lab.home
+            .barman()
+            .args(["backup", "pg"])
+            .env("HOME", ssh_home.path())
+            .env_remove("XDG_RUNTIME_DIR"),
+    );
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(
         run.stdout
@@ -254,6 +265,10 @@ fn backup_rsync_over_ssh_with_two_jobs() {
         run.stdout
     );
     assert!(run.stdout.contains("(2 jobs)"), "{}", run.stdout);
+    // Barman connects eight times: the ssh check, then for the tablespace and for PGDATA a
+    // listing and two streams, then pg_control. Ours shares one master among all but each
+    // item's second stream.
+    assert_eq!(sshd.accepted_connections(), 3, "ssh connections");
     let ids = backup_ids(&lab.home);
     check_backup(&lab, &ids[0], "rsync-concurrent");
 }

@@ -221,6 +221,7 @@ fn copy(
     running.copy_start = Some(chrono::Local::now());
     let started = Instant::now();
     let transport = transport(running).map_err(|e| StepError::new(&action, e))?;
+    let shared = shared_transport(&transport);
     let horizon = checksum_horizon(running);
     let items = items(running, facts, &transport);
     let total = facts
@@ -236,6 +237,7 @@ fn copy(
     let job = CopyJob {
         action: &action,
         transport: &transport,
+        shared: &shared,
         horizon: horizon.as_deref(),
         lists_dir: lists.path(),
         progress: &progress,
@@ -279,6 +281,23 @@ fn transport(running: &Running<'_>) -> Result<Transport, shell_words::ParseError
     })
 }
 
+/// `transport` with the ssh options that share one master connection (opened by the
+/// backup's `ssh` check) when `ssh_command` is OpenSSH's `ssh` without control options of
+/// its own. The listings and single-file copies go through it, each then a round trip
+/// instead of a handshake (a quarter of a second each on loopback), and so does the first
+/// rsync stream. An extension to Barman, which opens a connection per command.
+fn shared_transport(transport: &Transport) -> Transport {
+    Transport {
+        ssh: transport.ssh.as_ref().map(|words| {
+            crate::clients::control_dir::shared_connection_words(
+                words,
+                crate::clients::control_dir::BACKUP_PERSIST_SECONDS,
+            )
+        }),
+        ..transport.clone()
+    }
+}
+
 /// The previous backup's start as rsync lists times: files modified since then may have
 /// changed within the same second as the reused copy, so they are compared by checksum.
 fn checksum_horizon(running: &Running<'_>) -> Option<String> {
@@ -297,6 +316,8 @@ struct CopyJob<'a> {
     /// The step named in errors.
     action: &'a str,
     transport: &'a Transport,
+    /// The transport through the shared ssh master ([`shared_transport`]).
+    shared: &'a Transport,
     /// See [`checksum_horizon`].
     horizon: Option<&'a str>,
     /// Where the `--files-from` lists go.
@@ -318,7 +339,7 @@ fn copy_timed(
     let listing = if item.is_dir {
         std::fs::create_dir_all(&item.dst).map_err(|e| StepError::new(action, e))?;
         let listing = with_retries(out, running, &item.label, || {
-            rsync::list(job.transport, &item.filters, &item.src)
+            rsync::list(job.shared, &item.filters, &item.src)
         })
         .map_err(|e| StepError::new(action, e))?;
         stats
@@ -398,6 +419,7 @@ fn copy_item(
 ) -> Result<f64, RsyncError> {
     let CopyJob {
         transport,
+        shared,
         horizon,
         lists_dir,
         progress,
@@ -416,7 +438,7 @@ fn copy_item(
             ..CopyRun::whole(&item.src, &dst)
         };
         with_retries(out, running, &item.label, || {
-            rsync::copy(transport, &item.filters, &run, &mut |n| progress.add(n))
+            rsync::copy(shared, &item.filters, &run, &mut |n| progress.add(n))
         })?;
         return Ok(started.elapsed().as_secs_f64());
     };
@@ -427,6 +449,7 @@ fn copy_item(
         reuse,
         checksum_from: horizon,
         jobs: settings.jobs as usize,
+        first_worker: Some(shared),
         batch_size: settings.jobs_start_batch_size as usize,
         batch_period: settings.jobs_start_batch_period,
         retry_times: settings.retry_times,

@@ -70,6 +70,9 @@ pub(super) struct Probe<'a> {
     pub server: &'a ServerConfig,
     pub dirs: ServerDirs,
     pub check_timeout: u64,
+    /// The checks run before a backup: the `ssh` check opens the master connection the
+    /// backup's own ssh calls then share (see `control_dir::BACKUP_PERSIST_SECONDS`).
+    pub share_ssh: bool,
     remote: Option<Remote>,
 }
 
@@ -151,6 +154,7 @@ pub fn wal_streaming_preflight(
         server,
         dirs: crate::commands::status::server_dirs(server),
         check_timeout: 0,
+        share_ssh: false,
         remote: None,
     };
     remote::wal_streaming_preflight(&probe, &Remote(remote), &mut rec);
@@ -158,7 +162,13 @@ pub fn wal_streaming_preflight(
 }
 
 /// Run every check of `server` in Barman's order, giving each step to `sink`.
-fn catalogue(ctx: &Context, server: &ServerConfig, check_timeout: u64, sink: &mut dyn FnMut(Step)) {
+fn catalogue(
+    ctx: &Context,
+    server: &ServerConfig,
+    check_timeout: u64,
+    share_ssh: bool,
+    sink: &mut dyn FnMut(Step),
+) {
     let mut rec = Recorder {
         server: server.name(),
         running: None,
@@ -169,6 +179,7 @@ fn catalogue(ctx: &Context, server: &ServerConfig, check_timeout: u64, sink: &mu
         server,
         dirs: crate::commands::status::server_dirs(server),
         check_timeout,
+        share_ssh,
         remote: None,
     };
     let rec = &mut rec;
@@ -205,6 +216,17 @@ pub fn run_bounded(
     timeout: u64,
     on_result: &mut dyn FnMut(CheckResult),
 ) {
+    bounded(ctx, server, timeout, false, on_result);
+}
+
+/// [`run_bounded`], with the `ssh` check sharing its connection when `share_ssh`.
+fn bounded(
+    ctx: &Context,
+    server: &ServerConfig,
+    timeout: u64,
+    share_ssh: bool,
+    on_result: &mut dyn FnMut(CheckResult),
+) {
     let (tx, rx) = mpsc::channel::<Step>();
     let owned_ctx = Context {
         config: ctx.config.clone(),
@@ -218,11 +240,11 @@ pub fn run_bounded(
                 // The receiver is gone when the check timed out: nothing left to report.
                 let _ = tx.send(step);
             };
-            catalogue(&owned_ctx, &owned_server, timeout, &mut send);
+            catalogue(&owned_ctx, &owned_server, timeout, share_ssh, &mut send);
         });
     if spawned.is_err() {
         // No thread available: run in place, without the bound.
-        catalogue(ctx, server, timeout, &mut |step| {
+        catalogue(ctx, server, timeout, share_ssh, &mut |step| {
             if let Step::Done(result) = step {
                 on_result(result);
             }
@@ -268,7 +290,7 @@ pub fn run_checks(ctx: &Context, server: &ServerConfig) -> Vec<CheckResult> {
         .and_then(|t| u64::try_from(t).ok())
         .unwrap_or(30);
     let mut results = Vec::new();
-    run_bounded(ctx, server, timeout, &mut |r| results.push(r));
+    bounded(ctx, server, timeout, true, &mut |r| results.push(r));
     for r in results.iter().filter(|r| !r.ok) {
         if super::is_critical(&r.name) {
             tracing::error!(target: "barman.server", "Check '{}' failed for server '{}'", r.name, server.name());

@@ -7,6 +7,7 @@ use super::catalogue::{Probe, Recorder};
 use crate::adapters::catalog::store;
 use crate::adapters::pg_tools;
 use crate::adapters::postgres_checks::{self, SshCommand};
+use crate::clients::control_dir;
 use crate::core::backup_info::BackupStatus;
 use crate::core::backup_info::Field;
 
@@ -94,6 +95,7 @@ fn postgres_executor(p: &mut Probe, rec: &mut Recorder) {
 fn ssh_check(p: &Probe, rec: &mut Recorder, command: &str, hint: &str) -> bool {
     rec.init("ssh");
     let probe = SshCommand::parse(command)
+        .map(|ssh| if p.share_ssh { shared(ssh) } else { ssh })
         .ok_or_else(|| "No ssh command provided".to_string())
         .and_then(|ssh| ssh.probe(p.server.path_prefix()));
     match probe {
@@ -112,6 +114,20 @@ fn ssh_check(p: &Probe, rec: &mut Recorder, command: &str, hint: &str) -> bool {
             rec.result(false, Some(message.trim().to_string()));
             false
         }
+    }
+}
+
+/// `ssh` with the options that open (or join) the master connection a backup's ssh calls
+/// share; unchanged unless it is OpenSSH's `ssh` without control options of its own.
+fn shared(ssh: SshCommand) -> SshCommand {
+    let mut words = vec![ssh.program];
+    words.extend(ssh.options);
+    let mut words =
+        control_dir::shared_connection_words(&words, control_dir::BACKUP_PERSIST_SECONDS)
+            .into_iter();
+    SshCommand {
+        program: words.next().unwrap_or_default(),
+        options: words.collect(),
     }
 }
 

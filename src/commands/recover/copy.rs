@@ -291,6 +291,7 @@ fn copy_folder(copy: &PlainCopy<'_>, folder: &Folder, lists: &Path) -> Result<()
         reuse: None,
         checksum_from: None,
         jobs: plan.jobs as usize,
+        first_worker: None,
         batch_size: plan.batch_size as usize,
         batch_period: plan.batch_period,
         retry_times: plan.retry_times,

@@ -71,7 +71,7 @@ impl Sshd {
                 "Port {port}\nListenAddress 127.0.0.1\nHostKey {host}\nPidFile {pid}\n\
                  AuthorizedKeysFile {auth}\nStrictModes no\nUsePAM no\nPasswordAuthentication no\n\
                  KbdInteractiveAuthentication no\nPubkeyAuthentication yes\nAllowUsers {user}\n\
-                 LogLevel ERROR\nPermitRootLogin yes\nSetEnv PATH={bin}:/usr/local/bin:/usr/bin:/bin\n",
+                 LogLevel INFO\nPermitRootLogin yes\nSetEnv PATH={bin}:/usr/local/bin:/usr/bin:/bin\n",
                 host = host_key.display(),
                 pid = dir.path().join("sshd.pid").display(),
                 auth = authorized.display(),
@@ -82,7 +82,8 @@ impl Sshd {
         .expect("sshd_config");
         let child = Command::new(SSHD)
             .arg("-D")
-            .arg("-e")
+            .arg("-E")
+            .arg(dir.path().join("sshd.log"))
             .arg("-f")
             .arg(&config)
             .stdin(Stdio::null())
@@ -115,6 +116,14 @@ impl Sshd {
     /// The port.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Connections this sshd has accepted so far (its log's `Accepted publickey` lines).
+    pub fn accepted_connections(&self) -> usize {
+        std::fs::read_to_string(self.dir.path().join("sshd.log"))
+            .unwrap_or_default()
+            .matches("Accepted publickey")
+            .count()
     }
 
     /// The client private key (readable by the user running ssh).
