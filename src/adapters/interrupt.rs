@@ -42,9 +42,14 @@ pub fn reason(signal: i32) -> &'static str {
     }
 }
 
-/// Kill `pid` once a signal was received, polling until `done` returns true.
-pub fn watch_child(pid: u32, done: &dyn Fn() -> bool) {
-    while !done() {
+/// Kill `pid` once a signal was received, checking every 100 ms until `done` gets a message
+/// or its sender is dropped (which ends the watch at once: the caller joining this thread
+/// after its child exited does not wait out a pause).
+pub fn watch_child(pid: u32, done: &std::sync::mpsc::Receiver<()>) {
+    use std::sync::mpsc::RecvTimeoutError;
+    while let Err(RecvTimeoutError::Timeout) =
+        done.recv_timeout(std::time::Duration::from_millis(100))
+    {
         if received().is_some() {
             // SAFETY: kill(2) on a child we spawned.
             unsafe {
@@ -52,6 +57,5 @@ pub fn watch_child(pid: u32, done: &dyn Fn() -> bool) {
             }
             return;
         }
-        std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }

@@ -263,15 +263,10 @@ pub fn copy(
         .spawn()
         .map_err(RsyncError::Spawn)?;
     let stderr = child.stderr.take();
-    let finished = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (finished, done) = std::sync::mpsc::channel::<()>();
     let watcher = {
-        let finished = finished.clone();
         let pid = child.id();
-        std::thread::spawn(move || {
-            super::interrupt::watch_child(pid, &|| {
-                finished.load(std::sync::atomic::Ordering::SeqCst)
-            })
-        })
+        std::thread::spawn(move || super::interrupt::watch_child(pid, &done))
     };
     let stderr_reader = std::thread::spawn(move || {
         let mut text = Vec::new();
@@ -295,7 +290,7 @@ pub fn copy(
         .wait()
         .inspect(super::spawn::log_status)
         .map_err(RsyncError::Spawn);
-    finished.store(true, std::sync::atomic::Ordering::SeqCst);
+    drop(finished);
     let _ = watcher.join();
     let stderr = stderr_reader.join().unwrap_or_default();
     if let Some(signal) = super::interrupt::received() {
@@ -442,9 +437,10 @@ pub fn copy_lists(
                     })
                 })
                 .collect();
+            // Polled often: the next item (pg_control last) starts as soon as this one ends.
             while !handles.iter().all(|h| h.is_finished()) {
                 tick();
-                std::thread::sleep(std::time::Duration::from_millis(50));
+                std::thread::sleep(std::time::Duration::from_millis(10));
             }
             handles
                 .into_iter()

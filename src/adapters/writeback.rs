@@ -8,9 +8,14 @@
 //! pass (`sync_file_range(SYNC_FILE_RANGE_WRITE)`: it does not wait for the disk), so the
 //! disk works while the network and rsync do. Advisory only: a file that cannot be read or is
 //! gone is skipped, and the fsync that follows is what makes the copy durable.
+//! [`BackgroundWriteback`] runs the passes on a thread of their own: `sync_file_range` waits
+//! while the disk's queue is full (up to ~0.13 s a call here), which in the copy's own loop
+//! delayed noticing that the copy had ended.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The shortest pause between two passes.
@@ -18,6 +23,40 @@ const MIN_PAUSE: Duration = Duration::from_millis(250);
 /// A pass over a large tree (many stat calls) waits this many times its own length before
 /// the next, so walking never takes more than a tenth of one core.
 const PAUSE_FACTOR: u32 = 10;
+
+/// How often the background thread asks for a pass (each waits its pause, see `tick`).
+const TICK: Duration = Duration::from_millis(50);
+
+/// A [`TreeWriteback`] ticked by a thread of its own until this is dropped. The thread is
+/// not waited for: dropping only asks it to stop after its current pass, so the end of the
+/// copy is never held up by a pass waiting on the disk.
+pub struct BackgroundWriteback {
+    stop: Arc<AtomicBool>,
+}
+
+impl BackgroundWriteback {
+    /// Start the thread (none if the system refuses one: the writeback is advisory).
+    pub fn start(root: &Path) -> BackgroundWriteback {
+        let stop = Arc::new(AtomicBool::new(false));
+        let asked = Arc::clone(&stop);
+        let mut writeback = TreeWriteback::new(root);
+        let _ = std::thread::Builder::new()
+            .name("writeback".into())
+            .spawn(move || {
+                while !asked.load(Ordering::Relaxed) {
+                    writeback.tick();
+                    std::thread::sleep(TICK);
+                }
+            });
+        BackgroundWriteback { stop }
+    }
+}
+
+impl Drop for BackgroundWriteback {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
 
 /// The writeback state of one tree: how many bytes of each file were handed to the disk.
 pub struct TreeWriteback {

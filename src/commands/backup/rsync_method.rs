@@ -459,11 +459,10 @@ fn copy_item(
     };
     let keepalive = Duration::from_secs(settings.keepalive_interval);
     let mut last_keepalive = Instant::now();
-    let mut writeback = crate::adapters::writeback::TreeWriteback::new(&item.dst);
-    // The main thread keeps the PostgreSQL session alive while the workers copy, and hands
-    // what they wrote to the disk so the fsync after the copy has little left to wait for.
+    // What the workers write is handed to the disk as they go, so the fsync after the copy
+    // has little left to wait for; the main thread keeps the PostgreSQL session alive.
+    let _writeback = crate::adapters::writeback::BackgroundWriteback::start(&item.dst);
     let mut tick = || {
-        writeback.tick();
         if !keepalive.is_zero() && last_keepalive.elapsed() >= keepalive {
             if let Err(e) = session.keepalive() {
                 tracing::warn!(target: "barman.postgres", "keepalive failed: {e}");
