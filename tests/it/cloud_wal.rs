@@ -670,3 +670,30 @@ fn cloud_wal_tls_endpoint_is_verified_against_the_ca_bundle_as_python() {
     }
     assert!(!s3.keys("tls").iter().any(|k| k.starts_with("x/")));
 }
+
+/// A machine-wide `AWS_CA_BUNDLE` (even one that is not there) does not matter to a
+/// plain-http endpoint: botocore opens it only for https, and so does ours.
+#[test]
+fn cloud_wal_plain_http_endpoint_ignores_the_ca_bundle_as_python() {
+    require!(python_barman::REQUIREMENT, ready());
+    let s3 = S3Server::start(true);
+    s3.create_bucket("plain");
+    let dir = tempfile::tempdir().unwrap();
+    write_wal_files(dir.path());
+    let seg = dir.path().join(SEGMENT);
+    let missing = Path::new("/nonexistent/ca.pem");
+    for (tool, prefix) in [(ours(ARCHIVE), "ours"), (pythons(ARCHIVE), "py")] {
+        let url = format!("s3://plain/{prefix}");
+        let run = run_with_bundle(&s3, &tool, missing, &[&url, "pg", seg.to_str().unwrap()]);
+        crate::harness::ok(run, &format!("{} archives over http", tool.display()));
+    }
+    let to = dir.path().join("restored");
+    let restored = run_with_bundle(
+        &s3,
+        &ours(RESTORE),
+        missing,
+        &["s3://plain/py", "pg", SEGMENT, to.to_str().unwrap()],
+    );
+    crate::harness::ok(restored, "ours restores over http");
+    same_file(&seg, &to);
+}

@@ -5,7 +5,7 @@ use super::sts::{AssumeRole, WebIdentity};
 use super::{AwsFiles, CloudError, CloudOptions, CredentialSource};
 use object_store::aws::{AmazonS3, AmazonS3Builder, AwsCredential, AwsCredentialProvider};
 use object_store::{ClientOptions, RetryConfig, StaticCredentialProvider};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,6 +37,11 @@ pub fn build(bucket: &str, options: &CloudOptions, files: &AwsFiles) -> Result<B
         .as_ref()
         .or(files.env_endpoint.as_ref());
     let virtual_hosted = options.addressing_style.as_deref() == Some("virtual");
+    // A plain-http endpoint verifies no certificate: like botocore, which opens its CA
+    // bundle only for https connections, ours neither reads nor requires the bundle then
+    // (AWS_CA_BUNDLE is often set machine-wide). Credentials fetched over https use it.
+    let plain_http = endpoint.is_some_and(|url| url.starts_with("http://"));
+    let endpoint_bundle = files.ca_bundle(profile)?.filter(|_| !plain_http);
     let (endpoint_for_bucket, bucket_url) = bucket_url(bucket, &region, endpoint, virtual_hosted);
     // botocore retries a failed call a few times; not object_store's three minutes.
     let retry = RetryConfig {
@@ -47,7 +52,11 @@ pub fn build(bucket: &str, options: &CloudOptions, files: &AwsFiles) -> Result<B
     let mut builder = AmazonS3Builder::new()
         .with_bucket_name(bucket)
         .with_region(&region)
-        .with_client_options(client_options(endpoint, files, profile, read_timeout)?)
+        .with_client_options(client_options(
+            plain_http,
+            endpoint_bundle.as_deref(),
+            read_timeout,
+        )?)
         .with_retry(retry)
         .with_unsigned_payload(!sign_payload(endpoint, options, files)?)
         .with_virtual_hosted_style_request(virtual_hosted);
@@ -70,7 +79,7 @@ pub fn build(bucket: &str, options: &CloudOptions, files: &AwsFiles) -> Result<B
         region,
         bucket_url,
         sse_c,
-        ca_bundle: files.ca_bundle(profile)?,
+        ca_bundle: endpoint_bundle,
         timeout: read_timeout,
     })
 }
@@ -106,23 +115,21 @@ fn bucket_url(
 /// The HTTP client's options: `--read-timeout`, and the certificates a TLS endpoint is
 /// verified against.
 fn client_options(
-    endpoint: Option<&String>,
-    files: &AwsFiles,
-    profile: Option<&str>,
+    plain_http: bool,
+    bundle: Option<&Path>,
     read_timeout: Duration,
 ) -> Result<ClientOptions, CloudError> {
     // A plain-http endpoint never verifies a certificate: loading the system's trust store
     // (one file per authority) cost a per-WAL archive several milliseconds for nothing.
-    let plain_http = endpoint.is_some_and(|url| url.starts_with("http://"));
     let mut client = ClientOptions::new()
         .with_timeout(read_timeout)
         .with_connect_timeout(Duration::from_secs(60))
         .with_allow_http(true)
         .with_no_system_certificates(plain_http);
-    if let Some(bundle) = files.ca_bundle(profile)? {
+    if let Some(bundle) = bundle {
         // botocore verifies against the bundle alone, not the system's store beside it.
         client = client.with_no_system_certificates(true);
-        for certificate in ca_bundle(&bundle)? {
+        for certificate in ca_bundle(bundle)? {
             client = client.with_root_certificate(certificate);
         }
     }
@@ -313,7 +320,7 @@ fn sse_customer_key(uri: &str) -> Result<String, CloudError> {
 }
 
 /// The certificates of a PEM bundle (`AWS_CA_BUNDLE`, `ca_bundle`).
-fn ca_bundle(path: &std::path::Path) -> Result<Vec<object_store::Certificate>, CloudError> {
+fn ca_bundle(path: &Path) -> Result<Vec<object_store::Certificate>, CloudError> {
     // botocore's (urllib3's) words for a bundle that is not there.
     let invalid = |e: &dyn std::fmt::Display| {
         CloudError::Other(format!(
