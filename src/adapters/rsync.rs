@@ -419,21 +419,8 @@ pub fn copy_lists(
                             list_path: Some(&list_path),
                             optional: true,
                         };
-                        let mut attempt = 0;
-                        loop {
-                            match copy(transport, filters, &run, &mut |b| on_bytes(b)) {
-                                Ok(()) => return Ok(started.elapsed().as_secs_f64()),
-                                Err(e)
-                                    if attempt < tree.retry_times
-                                        && !matches!(e, RsyncError::Interrupted(_)) =>
-                                {
-                                    attempt += 1;
-                                    tracing::warn!(target: "barman.copy_controller", "Failure executing rsync (attempt {attempt}): {e}");
-                                    std::thread::sleep(std::time::Duration::from_secs(tree.retry_sleep));
-                                }
-                                Err(e) => return Err(e),
-                            }
-                        }
+                        copy_retried(transport, filters, tree, &run, on_bytes)
+                            .map(|()| started.elapsed().as_secs_f64())
                     })
                 })
                 .collect();
@@ -459,6 +446,29 @@ pub fn copy_lists(
         }
     }
     Ok(serialized)
+}
+
+/// One worker's copy, retried `tree.retry_times` times (not after an interruption) with
+/// Barman's warning.
+fn copy_retried(
+    transport: &Transport,
+    filters: &Filters,
+    tree: &TreeCopy<'_>,
+    run: &CopyRun<'_>,
+    on_bytes: &(dyn Fn(u64) + Sync),
+) -> Result<(), RsyncError> {
+    let mut attempt = 0;
+    loop {
+        match copy(transport, filters, run, &mut |b| on_bytes(b)) {
+            Ok(()) => return Ok(()),
+            Err(e) if attempt < tree.retry_times && !matches!(e, RsyncError::Interrupted(_)) => {
+                attempt += 1;
+                tracing::warn!(target: "barman.copy_controller", "Failure executing rsync (attempt {attempt}): {e}");
+                std::thread::sleep(std::time::Duration::from_secs(tree.retry_sleep));
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Barman's `_create_dir_and_purge`: create every folder of `dirs` under the tree's `dst`
