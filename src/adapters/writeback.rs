@@ -3,14 +3,14 @@
 //! (pg_basebackup fsyncs its own); until then the
 //! kernel keeps the copied bytes in the page cache (a machine with 20 GiB of memory starts
 //! background writeback only past ~2 GiB dirty), so the disk idles during the copy and the
-//! fsync then waits for all of it (~1 s for 1.5 GiB here). [`TreeWriteback::tick`], called
-//! from the copy's waiting loop, starts the writeback of what each file gained since the last
-//! pass (`sync_file_range(SYNC_FILE_RANGE_WRITE)`: it does not wait for the disk), so the
-//! disk works while the network and rsync do. Advisory only: a file that cannot be read or is
-//! gone is skipped, and the fsync that follows is what makes the copy durable.
-//! [`BackgroundWriteback`] runs the passes on a thread of their own: `sync_file_range` waits
-//! while the disk's queue is full (up to ~0.13 s a call here), which in the copy's own loop
-//! delayed noticing that the copy had ended.
+//! fsync then waits for all of it (~1 s for 1.5 GiB here). [`BackgroundWriteback`], started
+//! for the copy, walks the folder every so often and starts the writeback of what each file
+//! gained since the last pass (`sync_file_range(SYNC_FILE_RANGE_WRITE)`), so the disk works
+//! while the network and rsync do. Advisory only: a file that cannot be read or is gone is
+//! skipped, and the fsync that follows is what makes the copy durable. The passes run on a
+//! thread of their own: `sync_file_range` waits while the disk's queue is full (up to
+//! ~0.13 s a call here), which in the copy's own loop delayed noticing that the copy had
+//! ended.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -59,7 +59,7 @@ impl Drop for BackgroundWriteback {
 }
 
 /// The writeback state of one tree: how many bytes of each file were handed to the disk.
-pub struct TreeWriteback {
+struct TreeWriteback {
     root: PathBuf,
     started: HashMap<PathBuf, u64>,
     next_pass: Instant,
@@ -67,7 +67,7 @@ pub struct TreeWriteback {
 
 impl TreeWriteback {
     /// Nothing is done until the first [`Self::tick`].
-    pub fn new(root: &Path) -> TreeWriteback {
+    fn new(root: &Path) -> TreeWriteback {
         TreeWriteback {
             root: root.to_path_buf(),
             started: HashMap::new(),
@@ -76,7 +76,7 @@ impl TreeWriteback {
     }
 
     /// Walk the tree if the pause since the last pass is over.
-    pub fn tick(&mut self) {
+    fn tick(&mut self) {
         let now = Instant::now();
         if now < self.next_pass {
             return;
