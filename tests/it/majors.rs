@@ -133,6 +133,22 @@ fn lab(major: u32) -> Lab {
 /// Run cron until `check` passes for both servers.
 fn settle(lab: &Lab) {
     let deadline = Instant::now() + Duration::from_secs(120);
+    // With nothing archived yet, Barman's `WAL archive` check switches a WAL and waits up to
+    // a third of check_timeout (10 s) for it, and would do so on every round below: switch
+    // and archive here until both servers hold a WAL, each round costing milliseconds.
+    // pg_switch_wal() does nothing when no WAL was written since the last switch (then only
+    // the standby snapshot, every 15 s, would move it): a logical message writes a record.
+    let home = lab.home.home();
+    while !["pg", "pgr"].iter().all(|server| {
+        std::fs::metadata(home.join(format!("{server}/wals/{server}-xlog.db")))
+            .is_ok_and(|m| m.len() > 0)
+    }) {
+        assert!(Instant::now() < deadline, "no WAL reached both servers");
+        lab.pg
+            .execute("SELECT pg_logical_emit_message(false, 'settle', ''), pg_switch_wal()");
+        ok(lab.home.run(&["cron"]), "cron");
+        std::thread::sleep(Duration::from_millis(300));
+    }
     loop {
         ok(lab.home.run(&["cron"]), "cron");
         let check = lab.home.run(&["check", "pg", "pgr"]);
@@ -189,6 +205,11 @@ fn core_scenario(major: u32) {
         home.run(&["switch-wal", "--archive", "pgr"]),
         "switch-wal --archive",
     );
+    // Barman archives the newest streamed segment only once pg_receivewal has begun the
+    // next one (a `.partial`): a record after the switch begins it now, not at the next
+    // standby snapshot (15 s).
+    lab.pg
+        .execute("SELECT pg_logical_emit_message(false, 'majors', '')");
     wait_until("the streamed segment", || {
         ok(home.run(&["cron"]), "cron");
         std::fs::read_to_string(home.home().join("pg/wals/pg-xlog.db"))
