@@ -527,12 +527,15 @@ fn standby_refused(lab: &Lab) {
         true,
     );
     assert_eq!(standby.query_scalar("SELECT pg_is_in_recovery()"), "t");
+    // A standby's WAL archive stays empty: each check waits a third of check_timeout for a
+    // switched WAL that cannot come (Barman's last resort), 10 s by default.
     let mut servers = config(14, lab.pg.port());
     servers.push((
         "sb",
         format!(
             "conninfo = host=127.0.0.1 port={} user=barman dbname=postgres\narchiver = on\n\
-             backup_method = local-rsync\nbackup_options = exclusive_backup\n",
+             backup_method = local-rsync\nbackup_options = exclusive_backup\n\
+             check_timeout = 9\n",
             standby.port()
         ),
     ));
