@@ -41,7 +41,11 @@ pub fn build(bucket: &str, options: &CloudOptions, files: &AwsFiles) -> Result<B
     // bundle only for https connections, ours neither reads nor requires the bundle then
     // (AWS_CA_BUNDLE is often set machine-wide). Credentials fetched over https use it.
     let plain_http = endpoint.is_some_and(|url| url.starts_with("http://"));
-    let endpoint_bundle = files.ca_bundle(profile)?.filter(|_| !plain_http);
+    let endpoint_bundle = if plain_http {
+        None
+    } else {
+        files.ca_bundle(profile)?
+    };
     let (endpoint_for_bucket, bucket_url) = bucket_url(bucket, &region, endpoint, virtual_hosted);
     // botocore retries a failed call a few times; not object_store's three minutes.
     let retry = RetryConfig {
