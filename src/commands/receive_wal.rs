@@ -304,29 +304,65 @@ fn run_relaying(
     mut command: std::process::Command,
     program: PathBuf,
 ) -> crate::Result<std::process::ExitStatus> {
+    let io_error = |op: &'static str, path: &PathBuf| {
+        let path = path.clone();
+        move |source| crate::Error::Io { op, path, source }
+    };
     let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|source| crate::Error::Io {
-            op: "run",
-            path: program.clone(),
-            source,
-        })?;
+        .map_err(io_error("run", &program))?;
     forward_signals_to(child.id());
-    // pg_receivewal reports on stderr; relay its lines prefixed with the server name.
+    // pg_receivewal reports on stderr; a thread reads it so that this one can repeat a
+    // stop request while pg_receivewal lives (see `repeat_stop`).
+    let (lines, received) = std::sync::mpsc::channel();
     if let Some(stderr) = child.stderr.take() {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            out.info(&format!("{name}: {line}"));
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if lines.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    let mut last_stop_request = None;
+    loop {
+        match received.recv_timeout(std::time::Duration::from_millis(250)) {
+            Ok(line) => out.info(&format!("{name}: {line}")),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                repeat_stop(&mut child, &mut last_stop_request)
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
         }
     }
-    let exit = child.wait().map_err(|source| crate::Error::Io {
-        op: "wait for",
-        path: program,
-        source,
-    })?;
+    let exit = child.wait().map_err(io_error("wait for", &program))?;
     crate::adapters::spawn::log_status(&exit);
     Ok(exit)
+}
+
+/// Once a stop was asked for, send SIGINT again each second while pg_receivewal runs.
+/// A signal that lands between its check of the stop flag and its wait on the socket is
+/// only seen when that wait ends, up to `--status-interval` (10 s) later: longer than
+/// `receive-wal --stop` waits. A repeated SIGINT interrupts the wait itself.
+fn repeat_stop(child: &mut std::process::Child, last: &mut Option<std::time::Instant>) {
+    if !INTERRUPTED.load(Ordering::SeqCst) {
+        return;
+    }
+    let now = std::time::Instant::now();
+    let Some(previous) = *last else {
+        // The handler sent the first one.
+        *last = Some(now);
+        return;
+    };
+    // try_wait reaps an exited child, so the pid signalled is still pg_receivewal's.
+    if now.duration_since(previous) >= std::time::Duration::from_secs(1)
+        && matches!(child.try_wait(), Ok(None))
+    {
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
+        *last = Some(now);
+    }
 }
 
 /// Barman's words for how `pg_receivewal` ended: a signal we forwarded is a graceful stop.
@@ -354,8 +390,15 @@ fn report_exit(out: &mut Output, exit: std::process::ExitStatus) {
 static CHILD: AtomicI32 = AtomicI32::new(0);
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
+/// With the `failpoints` feature and `BARMAN_FAILPOINT=receive-wal.first-stop-lost`, the
+/// first signal is not passed on, as when it lands in pg_receivewal's race (`repeat_stop`).
+static LOSE_FIRST: AtomicBool = AtomicBool::new(false);
+
 extern "C" fn forward(signal: libc::c_int) {
     INTERRUPTED.store(true, Ordering::SeqCst);
+    if LOSE_FIRST.swap(false, Ordering::SeqCst) {
+        return;
+    }
     let pid = CHILD.load(Ordering::SeqCst);
     if pid > 0 {
         // SAFETY: kill(2) is async-signal-safe; it only reads two integers.
@@ -370,6 +413,11 @@ extern "C" fn forward(signal: libc::c_int) {
 fn forward_signals_to(pid: u32) {
     use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
     CHILD.store(pid as i32, Ordering::SeqCst);
+    #[cfg(feature = "failpoints")]
+    LOSE_FIRST.store(
+        std::env::var("BARMAN_FAILPOINT").is_ok_and(|f| f == "receive-wal.first-stop-lost"),
+        Ordering::SeqCst,
+    );
     let action = SigAction::new(
         SigHandler::Handler(forward),
         SaFlags::SA_RESTART,

@@ -49,9 +49,12 @@ fn receive_wal_streams_through_its_slot_and_archive_wal_files_it() {
             ),
         )],
     );
+    // The first stop signal is lost, as when it reaches pg_receivewal between its check
+    // of the stop flag and its wait on the socket: `--stop` must still end it in time.
     let child = home
         .barman()
         .args(["receive-wal", "pg"])
+        .env("BARMAN_FAILPOINT", "receive-wal.first-stop-lost")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -96,6 +99,10 @@ fn receive_wal_streams_through_its_slot_and_archive_wal_files_it() {
         stdout.starts_with(
             "Starting receive-wal for server pg\nCreating replication slot 'barman'\n"
         ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with("SIGINT received. Terminate gracefully.\n"),
         "{stdout}"
     );
 
@@ -218,9 +225,12 @@ fn replication_status_shows_the_streamer_like_barman() {
             "{args:?}"
         );
     }
+    // The first stop signal is lost, as when it reaches pg_receivewal between its check
+    // of the stop flag and its wait on the socket: `--stop` must still end it in time.
     let child = home
         .barman()
         .args(["receive-wal", "pg"])
+        .env("BARMAN_FAILPOINT", "receive-wal.first-stop-lost")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
