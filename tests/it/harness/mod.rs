@@ -10,6 +10,7 @@ pub mod auth;
 pub mod barman_home;
 pub mod pg_cluster;
 pub mod ports;
+pub mod py_worker;
 pub mod python_barman;
 pub mod s3;
 pub mod sshd;

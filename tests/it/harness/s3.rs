@@ -58,6 +58,8 @@ pub struct S3Server {
     /// Its secret.
     pub secret: String,
     dir: tempfile::TempDir,
+    /// The interpreter [`S3Server::python`] runs snippets in, started on first use.
+    python: std::sync::Mutex<Option<super::py_worker::PyWorker>>,
 }
 
 impl S3Server {
@@ -101,6 +103,7 @@ impl S3Server {
             key_id: "test".into(),
             secret: "test".into(),
             dir,
+            python: std::sync::Mutex::new(None),
         };
         server.wait_ready();
         if auth {
@@ -154,21 +157,19 @@ impl S3Server {
             self.key_id,
             self.secret
         );
-        let mut cmd = Command::new(venv_tool("python").unwrap());
-        if let Some(ca) = self.tls_ca() {
-            cmd.env("AWS_CA_BUNDLE", ca);
+        // A test that panicked with the lock held leaves the worker usable.
+        let mut worker = self.python.lock().unwrap_or_else(|e| e.into_inner());
+        let worker = worker.get_or_insert_with(|| {
+            super::py_worker::PyWorker::start(
+                &venv_tool("python").unwrap(),
+                self.tls_ca(),
+                &self.dir.path().join("python.log"),
+            )
+        });
+        match worker.run(&format!("{prelude}{code}")) {
+            Ok(stdout) => stdout,
+            Err(traceback) => panic!("python failed: {traceback}\nmoto log:\n{}", self.log()),
         }
-        let out = cmd
-            .args(["-c", &format!("{prelude}{code}")])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "python failed: {}\nmoto log:\n{}",
-            String::from_utf8_lossy(&out.stderr),
-            self.log()
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     fn client(&self) -> String {
