@@ -247,7 +247,7 @@ impl PgCluster {
             "copy data dir",
         );
         give_to_postgres(dir.path());
-        Self::launch(dir, target, &owned(settings), pg_bin(), true)
+        Self::launch(dir, target, &restored(settings), pg_bin(), true)
     }
 
     /// Start a server on the data directory `data` itself (e.g. where `barman recover` put
@@ -268,7 +268,7 @@ impl PgCluster {
         std::fs::create_dir(dir.path().join("sock")).expect("socket dir");
         give_to_postgres(dir.path());
         give_to_postgres(data);
-        Self::launch(dir, data.to_path_buf(), &owned(settings), bin_dir, tls)
+        Self::launch(dir, data.to_path_buf(), &restored(settings), bin_dir, tls)
     }
 
     /// Point the data directory `data` at a free port, the socket dir in `dir` and trust
@@ -585,6 +585,21 @@ fn owned(settings: &[(&str, &str)]) -> Vec<(String, String)> {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
+}
+
+/// The settings of a cluster started on a recovered or copied data directory: archiving
+/// off unless the test sets it. Barman's recovery writes `archive_command = false`, and at
+/// every shutdown PostgreSQL's archiver retried each `.ready` segment three times a second
+/// apart before it let the server stop: 3 s per recovered cluster, hundreds in the suite.
+fn restored(settings: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut all = owned(settings);
+    if !settings
+        .iter()
+        .any(|(k, _)| k.starts_with("archive_mode") || k.starts_with("archive_command"))
+    {
+        all.insert(0, ("archive_mode".to_string(), "off".to_string()));
+    }
+    all
 }
 
 fn append(path: &Path, text: &str) {
