@@ -57,6 +57,7 @@ fn primary() -> Primary {
     );
     pg.execute("CREATE TABLE marks (tag text, n int)");
     pg.execute("INSERT INTO marks SELECT 'base', g FROM generate_series(1, 100) g");
+    crate::harness::archive_a_first_wal(&home, &pg, &["pg"]);
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         ok(home.run(&["cron"]), "cron");
@@ -82,6 +83,9 @@ fn primary() -> Primary {
     pg.execute("INSERT INTO marks SELECT 'after', g FROM generate_series(1, 100) g");
     let wanted = pg.query_scalar("SELECT pg_walfile_name(pg_current_wal_lsn())");
     pg.execute("SELECT pg_switch_wal()");
+    // Barman archives the newest streamed segment only once pg_receivewal has begun the
+    // next one: a record after the switch begins it now, not at the next standby snapshot.
+    pg.execute("SELECT pg_logical_emit_message(false, 'geo', '')");
     wait_until("the primary to archive the restore point", || {
         ok(home.run(&["cron"]), "cron");
         std::fs::read_to_string(home.home().join("pg/wals/pg-xlog.db"))

@@ -132,23 +132,8 @@ fn lab(major: u32) -> Lab {
 
 /// Run cron until `check` passes for both servers.
 fn settle(lab: &Lab) {
+    crate::harness::archive_a_first_wal(&lab.home, &lab.pg, &["pg", "pgr"]);
     let deadline = Instant::now() + Duration::from_secs(120);
-    // With nothing archived yet, Barman's `WAL archive` check switches a WAL and waits up to
-    // a third of check_timeout (10 s) for it, and would do so on every round below: switch
-    // and archive here until both servers hold a WAL, each round costing milliseconds.
-    // pg_switch_wal() does nothing when no WAL was written since the last switch (then only
-    // the standby snapshot, every 15 s, would move it): a logical message writes a record.
-    let home = lab.home.home();
-    while !["pg", "pgr"].iter().all(|server| {
-        std::fs::metadata(home.join(format!("{server}/wals/{server}-xlog.db")))
-            .is_ok_and(|m| m.len() > 0)
-    }) {
-        assert!(Instant::now() < deadline, "no WAL reached both servers");
-        lab.pg
-            .execute("SELECT pg_logical_emit_message(false, 'settle', ''), pg_switch_wal()");
-        ok(lab.home.run(&["cron"]), "cron");
-        std::thread::sleep(Duration::from_millis(300));
-    }
     loop {
         ok(lab.home.run(&["cron"]), "cron");
         let check = lab.home.run(&["check", "pg", "pgr"]);

@@ -66,6 +66,31 @@ pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// Switch WAL on `pg` and run `cron` in `home` until each of `servers` holds a WAL in its
+/// xlog.db. With nothing archived yet, Barman's `WAL archive` check switches a WAL and waits
+/// up to a third of check_timeout (10 s) for it, on every `check` a test loops on; each round
+/// here costs milliseconds. pg_switch_wal() does nothing when no WAL was written since the
+/// last switch (then only the standby snapshot, every 15 s, would move it): a logical
+/// message writes a record first.
+pub fn archive_a_first_wal(
+    home: &barman_home::BarmanHome,
+    pg: &pg_cluster::PgCluster,
+    servers: &[&str],
+) {
+    let has_wal = |server: &&str| {
+        let db = home.home().join(format!("{server}/wals/{server}-xlog.db"));
+        std::fs::metadata(db).is_ok_and(|m| m.len() > 0)
+    };
+    wait_until("a WAL archived by every server", || {
+        if servers.iter().all(has_wal) {
+            return true;
+        }
+        pg.execute("SELECT pg_logical_emit_message(false, 'settle', ''), pg_switch_wal()");
+        ok(home.run(&["cron"]), "cron");
+        servers.iter().all(has_wal)
+    });
+}
+
 /// `true` when the test may run; otherwise prints why it is skipped, or panics under CI.
 pub fn available(what: &str, present: bool) -> bool {
     if present {
