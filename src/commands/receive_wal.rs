@@ -4,7 +4,7 @@
 //! management options `--create-slot [--if-not-exists]`, `--drop-slot`, `--stop`.
 
 use super::{select, status, Context};
-use crate::adapters::lock::{owner_pid, LockKind};
+use crate::adapters::lock::LockKind;
 use crate::adapters::pg_tools;
 use crate::adapters::postgres::{self, RemoteValue, SlotError};
 use crate::commands::locks;
@@ -53,7 +53,8 @@ pub fn run(
         out.warning(&format!(
             "--stop is deprecated and will be removed in a future release. Use 'barman terminate-process {name} receive-wal' instead."
         ));
-        stop(out, server, &lock_dir);
+        // Barman's `receive-wal --stop` is `terminate-process <server> receive-wal`.
+        super::processes::kill(ctx, server, "receive-wal", true, out);
     } else if options.create_slot {
         create_slot(out, server, options.if_not_exists);
     } else if options.drop_slot {
@@ -136,29 +137,6 @@ fn drop_slot(out: &mut Output, server: &ServerConfig) {
         )),
         Err(SlotError::Exists | SlotError::Full) => out.error(&format!(
             "Cannot drop replication slot '{slot}' on server '{}'",
-            server.name()
-        )),
-    }
-}
-
-/// Send SIGINT to the running receive-wal (the pid in its lock file), as Barman's `kill`.
-fn stop(out: &mut Output, server: &ServerConfig, lock_dir: &std::path::Path) {
-    let path = lock_dir.join(LockKind::ReceiveWal(server.name().to_string()).file_name());
-    match owner_pid(&path) {
-        Ok(Some(pid)) => {
-            let target = nix::unistd::Pid::from_raw(pid as i32);
-            let _ = nix::sys::signal::kill(target, nix::sys::signal::Signal::SIGINT);
-            for _ in 0..10 {
-                std::thread::sleep(std::time::Duration::from_secs(1));
-                if nix::sys::signal::kill(target, None).is_err() {
-                    out.info(&format!("Stopped process receive-wal({pid})"));
-                    return;
-                }
-            }
-            out.error(&format!("Cannot terminate process receive-wal({pid})"));
-        }
-        _ => out.error(&format!(
-            "Termination of receive-wal failed: no such process for server {}",
             server.name()
         )),
     }
