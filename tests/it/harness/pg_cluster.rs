@@ -595,7 +595,7 @@ fn restored(settings: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut all = owned(settings);
     if !settings
         .iter()
-        .any(|(k, _)| k.starts_with("archive_mode") || k.starts_with("archive_command"))
+        .any(|(k, _)| matches!(*k, "archive_mode" | "archive_command"))
     {
         all.insert(0, ("archive_mode".to_string(), "off".to_string()));
     }
